@@ -1,0 +1,80 @@
+"""Errors raised by geoverify; every one derives from :class:`GeoverifyError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class GeoverifyError(Exception):
+    """Root of every error geoverify raises on purpose."""
+
+
+class InputError(GeoverifyError, ValueError):
+    """A file or value given by the user cannot be used (CLI exit code 1)."""
+
+
+class CRSError(InputError):
+    """The coordinate reference system of an input is missing or unusable."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One rejected row or feature of an input file.
+
+    ``row`` is the row number as the user sees it in the file (a spreadsheet's row number,
+    counting the header; a feature's 1-based position in a GIS layer).
+    """
+
+    row: int
+    target_id: str | None
+    reason: str
+    reason_en: str
+    field: str | None = None
+    value: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "row": self.row,
+            "target_id": self.target_id,
+            "reason": f"{self.reason} / {self.reason_en}",
+            "reason_zh": self.reason,
+            "reason_en": self.reason_en,
+            "field": self.field,
+            "value": self.value,
+        }
+
+    def __str__(self) -> str:
+        who = f" 编号 {self.target_id}" if self.target_id else ""
+        return f"第 {self.row} 行{who}: {self.reason} ({self.reason_en})"
+
+
+@dataclass
+class RejectedInputError(InputError):
+    """Some rows of an input file were rejected; nothing was written."""
+
+    source: str
+    problems: list[RowProblem] = field(default_factory=list)
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        head = self.summary or f"{self.source}: {len(self.problems)} 行有误，未写入任何数据 (rejected)"
+        lines = [head]
+        lines += [f"  {self.source} {p}" for p in self.problems[:200]]
+        if len(self.problems) > 200:
+            lines.append(f"  … 另有 {len(self.problems) - 200} 行 (and more)")
+        return "\n".join(lines)
+
+
+class StoreError(GeoverifyError):
+    """The store cannot do what was asked (missing workspace, schema, connection)."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """A target, batch or village named by the user does not exist."""
+
+
+class TransitionError(GeoverifyError, ValueError):
+    """A target cannot move from its current status to the one asked for."""

@@ -1,0 +1,143 @@
+"""Domain vocabulary: statuses, results, assignment kinds and plain records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+
+class VillageKind(StrEnum):
+    """村 or 社区."""
+
+    VILLAGE = "村"
+    COMMUNITY = "社区"
+
+
+class Status(StrEnum):
+    """Where a target stands in its lifecycle."""
+
+    ISSUED = "issued"
+    DISPATCHED = "dispatched"
+    VERIFIED = "verified"
+    ERADICATED = "eradicated"
+    REPORTED = "reported"
+
+
+class Result(StrEnum):
+    """Outcome of a field verification (核查结果)."""
+
+    CONFIRMED = "confirmed"
+    EXCLUDED = "excluded"
+    NOT_FOUND = "not_found"
+    OUTSIDE = "outside"
+
+
+class Assignment(StrEnum):
+    """How a target was assigned to a village."""
+
+    INSIDE = "inside"
+    NEAR_BOUNDARY = "near_boundary"
+    GAP_NEAREST = "gap_nearest"
+    OUTSIDE = "outside"
+    SPLIT = "split"
+
+
+class TargetSource(StrEnum):
+    """Where a target came from."""
+
+    DISTRICT = "district"  # 区禁毒办下发
+    SELF = "self"  # 自主发现
+    TIP = "tip"  # 举报线索
+
+
+STATUS_LABELS: dict[str, str] = {
+    "issued": "已下发",
+    "dispatched": "已派发",
+    "verified": "已核查",
+    "eradicated": "已铲除",
+    "reported": "已上报",
+}
+RESULT_LABELS: dict[str, str] = {
+    "confirmed": "确认种植",
+    "excluded": "排除",
+    "not_found": "未发现",
+    "outside": "非本镇辖区",
+}
+ASSIGNMENT_LABELS: dict[str, str] = {
+    "inside": "村内",
+    "near_boundary": "临近村界",
+    "gap_nearest": "村界缝隙（就近）",
+    "outside": "镇外",
+    "split": "跨村",
+}
+
+
+@dataclass(frozen=True)
+class Village:
+    """Village or community (村/社区) with its boundary polygon."""
+
+    code: str
+    name: str
+    kind: str
+    geometry: BaseGeometry
+
+
+@dataclass(frozen=True)
+class Group:
+    """Village group (组, 村民小组); its polygon is optional."""
+
+    village_code: str
+    name: str
+    geometry: BaseGeometry | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch of suspect targets issued by the district (下发批次)."""
+
+    id: str
+    source_name: str
+    sha256: str
+    issued_on: dt.date | None
+    due_on: dt.date | None
+    imported_at: dt.datetime
+    n_rows: int
+    n_imported: int
+    n_rejected: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """Suspect target (疑似靶标) issued by the district, or found locally."""
+
+    target_id: str
+    batch: str | None
+    geometry: BaseGeometry
+    lon: float
+    lat: float
+    area_m2: float | None
+    image_date: dt.date | None
+    village_code: str | None
+    village: str | None
+    group: str | None
+    assignment: str
+    status: str
+    result: str | None = None
+    source: str = TargetSource.DISTRICT.value
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a target's append-only history."""
+
+    target_id: str | None
+    at: dt.datetime
+    actor: str
+    kind: str
+    source: str
+    payload: dict[str, Any] = field(default_factory=dict)
