@@ -22,7 +22,8 @@ class RowProblem:
     """One rejected row or feature of an input file.
 
     ``row`` is the row number as the user sees it in the file (a spreadsheet's row number,
-    counting the header; a feature's 1-based position in a GIS layer).
+    counting the header; a feature's 1-based position in a GIS layer). ``code`` is a stable
+    machine-readable reason (``missing_coordinates``, ``duplicate_id``, …).
     """
 
     row: int
@@ -31,6 +32,7 @@ class RowProblem:
     reason_en: str
     field: str | None = None
     value: str | None = None
+    code: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -41,6 +43,7 @@ class RowProblem:
             "reason_en": self.reason_en,
             "field": self.field,
             "value": self.value,
+            "code": self.code,
         }
 
     def __str__(self) -> str:
