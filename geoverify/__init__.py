@@ -1,4 +1,4 @@
-"""geoverify: suspect-target verification, patrol coverage and reports for a town's anti-drug office."""
+"""geoverify: suspect-target verification, patrol coverage and reports for anti-drug offices."""
 
 from __future__ import annotations
 

@@ -63,7 +63,8 @@ class RejectedInputError(InputError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        head = self.summary or f"{self.source}: {len(self.problems)} 行有误，未写入任何数据 (rejected)"
+        n = len(self.problems)
+        head = self.summary or f"{self.source}: {n} 行有误，未写入任何数据 (rejected)"
         lines = [head]
         lines += [f"  {self.source} {p}" for p in self.problems[:200]]
         if len(self.problems) > 200:

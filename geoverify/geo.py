@@ -41,7 +41,7 @@ def metric_crs(lon: float) -> CRS:
     if not math.isfinite(lon):
         msg = f"longitude must be finite, got {lon!r}"
         raise ValueError(msg)
-    cm = int(round(lon / 3.0)) * 3
+    cm = round(lon / 3.0) * 3
     if 75 <= cm <= 135:
         return CRS.from_epsg(4534 + (cm - 75) // 3)
     zone = int((lon + 180) // 6) + 1
@@ -55,6 +55,8 @@ def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     x0, y0, x1, y1 = CHINA_BOUNDS
     return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
 
+
+_Pair = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 # --- GCJ-02 ("Mars coordinates") and BD-09 -------------------------------------------------
 # The published forward algorithm (Krasovsky 1940 ellipsoid parameters); the reverse is solved
@@ -80,11 +82,11 @@ def _transform_lon(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np
     return ret
 
 
-def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> _Pair:
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
-def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> _Pair:
     """WGS84/CGCS2000 degrees to GCJ-02 (Amap, Tencent). Points outside China are unchanged."""
     x, y = _as_arrays(lon, lat)
     dlat = _transform_lat(x - 105.0, y - 35.0)
@@ -98,7 +100,7 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64],
     return np.where(inside, x + dlon, x), np.where(inside, y + dlat, y)
 
 
-def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> _Pair:
     """GCJ-02 to WGS84 by iterating the forward transform (error far below 1 cm)."""
     gx, gy = _as_arrays(lon, lat)
     x, y = gx.copy(), gy.copy()
@@ -111,7 +113,7 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64],
     return x, y
 
 
-def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> _Pair:
     """GCJ-02 to BD-09 (Baidu)."""
     x, y = _as_arrays(lon, lat)
     z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
@@ -119,7 +121,7 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], 
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> _Pair:
     """BD-09 to GCJ-02."""
     bx, by = _as_arrays(lon, lat)
     x, y = bx - 0.0065, by - 0.006
@@ -128,6 +130,6 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], 
     return z * np.cos(theta), z * np.sin(theta)
 
 
-def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> _Pair:
     """WGS84/CGCS2000 degrees to BD-09 (Baidu)."""
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))

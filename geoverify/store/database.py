@@ -97,7 +97,7 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
         except SQLAlchemyError as e:
-            msg = f"无法建立或升级数据库结构 (cannot create/upgrade the schema) {self.display_url}: {e}"
+            msg = f"无法建立或升级数据库结构 (cannot create the schema) {self.display_url}: {e}"
             raise StoreError(msg) from e
 
     def is_initialised(self) -> bool:

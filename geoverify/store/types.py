@@ -27,7 +27,7 @@ class GeometryColumn(TypeDecorator[BaseGeometry]):
     cache_ok = True
     # Read by GeoAlchemy2's DDL hooks on PostgreSQL: the migrations create the GiST index.
     spatial_index = False
-    use_N_D_index = False
+    use_N_D_index = False  # noqa: N815 (GeoAlchemy2's attribute name)
 
     def __init__(self, geometry_type: str = "GEOMETRY", srid: int = STORE_SRID) -> None:
         super().__init__()
