@@ -1,0 +1,365 @@
+"""KML / KMZ reader on defusedxml: placemarks, ExtendedData, folders and gx:Track times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml
+import geopandas as gpd
+from defusedxml.ElementTree import fromstring as defused_fromstring
+from shapely.geometry import (
+    GeometryCollection,
+    LinearRing,
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
+from shapely.geometry.base import BaseGeometry
+
+from geoverify.errors import InputError
+
+__all__ = ["KML_CRS", "MAX_KML_BYTES", "kml_bytes_from_kmz", "read_kml"]
+
+#: KML coordinates are always WGS84 longitude/latitude.
+KML_CRS = "EPSG:4326"
+
+#: Largest KML document (uncompressed) we agree to parse; protects against zip bombs.
+MAX_KML_BYTES = 512 * 1024 * 1024
+
+#: Columns every frame from :func:`read_kml` has, besides the ExtendedData fields.
+_FIXED_COLUMNS = ("name", "description", "folder", "times")
+
+_GEOMETRY_TAGS = frozenset(
+    {"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Track", "MultiTrack"}
+)
+_COMMA_SPACES = re.compile(r"\s*,\s*")
+
+
+def _local(tag: object) -> str:
+    """Tag name without its namespace (``{ns}Placemark`` and ``kml:Placemark`` -> ``Placemark``)."""
+    if not isinstance(tag, str):  # comments, processing instructions
+        return ""
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _children(elem: Element, name: str) -> Iterator[Element]:
+    return (c for c in elem if _local(c.tag) == name)
+
+
+def _child(elem: Element, name: str) -> Element | None:
+    return next(_children(elem, name), None)
+
+
+def _child_text(elem: Element, name: str) -> str | None:
+    c = _child(elem, name)
+    if c is None or c.text is None:
+        return None
+    text = c.text.strip()
+    return text or None
+
+
+def kml_bytes_from_kmz(data: bytes, *, source: str) -> bytes:
+    """Return the KML document inside a KMZ (``doc.kml`` preferred, else the first ``.kml``).
+
+    Raises
+    ------
+    InputError
+        The data is not a zip, holds no ``.kml``, or the document is implausibly large.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            kmls = [i for i in zf.infolist() if i.filename.lower().endswith(".kml")]
+            if not kmls:
+                msg = f"{source}: KMZ 中没有 .kml 文件 (no .kml document inside the KMZ)"
+                raise InputError(msg)
+            docs = [i for i in kmls if i.filename.lower() == "doc.kml"]
+            info = docs[0] if docs else kmls[0]
+            if info.file_size > MAX_KML_BYTES:
+                msg = (
+                    f"{source}: KMZ 中的 {info.filename} 解压后过大 ({info.file_size} 字节) "
+                    f"(KML document too large when uncompressed)"
+                )
+                raise InputError(msg)
+            return zf.read(info)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
+        msg = f"{source}: KMZ 文件损坏或不是 zip 文件 (corrupt KMZ / not a zip): {e}"
+        raise InputError(msg) from e
+
+
+def _parse_tuples(text: str | None, *, where: str) -> list[tuple[float, float]]:
+    """Parse a KML ``<coordinates>`` text: ``lon,lat[,alt]`` tuples separated by whitespace."""
+    if not text:
+        return []
+    out: list[tuple[float, float]] = []
+    for tup in _COMMA_SPACES.sub(",", text.strip()).split():
+        parts = [p for p in tup.split(",") if p != ""]
+        if len(parts) < 2 or len(parts) > 3:
+            msg = f"{where}: 坐标无法解析 (cannot parse coordinate tuple) {tup!r}"
+            raise InputError(msg)
+        try:
+            lon, lat = float(parts[0]), float(parts[1])
+        except ValueError as e:
+            msg = f"{where}: 坐标无法解析 (cannot parse coordinate tuple) {tup!r}"
+            raise InputError(msg) from e
+        out.append((lon, lat))
+    return out
+
+
+def _ring(elem: Element | None, *, where: str) -> list[tuple[float, float]]:
+    if elem is None:
+        return []
+    ring = elem if _local(elem.tag) == "LinearRing" else _child(elem, "LinearRing")
+    if ring is None:
+        return []
+    return _parse_tuples(_child_text(ring, "coordinates"), where=where)
+
+
+def _polygon(elem: Element, *, where: str) -> Polygon | None:
+    shell = _ring(_child(elem, "outerBoundaryIs"), where=where)
+    if not shell:
+        return None
+    holes: list[list[tuple[float, float]]] = []
+    for inner in _children(elem, "innerBoundaryIs"):
+        # Most writers put one LinearRing per innerBoundaryIs; some put several in one.
+        for ring in _children(inner, "LinearRing"):
+            coords = _parse_tuples(_child_text(ring, "coordinates"), where=where)
+            if coords:
+                holes.append(coords)
+    try:
+        return Polygon(shell, holes)
+    except (ValueError, TypeError) as e:
+        msg = f"{where}: 多边形顶点不足或无效 (invalid polygon ring): {e}"
+        raise InputError(msg) from e
+
+
+def _track(elem: Element, *, where: str) -> tuple[BaseGeometry | None, list[dt.datetime]]:
+    times: list[dt.datetime] = []
+    coords: list[tuple[float, float]] = []
+    for c in elem:
+        name = _local(c.tag)
+        text = (c.text or "").strip()
+        if name == "when":
+            try:
+                times.append(dt.datetime.fromisoformat(text))
+            except ValueError as e:
+                msg = f"{where}: 轨迹时间无法解析 (cannot parse gx:Track <when>) {text!r}"
+                raise InputError(msg) from e
+        elif name == "coord":
+            parts = text.split()
+            try:
+                coords.append((float(parts[0]), float(parts[1])))
+            except (ValueError, IndexError) as e:
+                msg = f"{where}: 轨迹坐标无法解析 (cannot parse gx:coord) {text!r}"
+                raise InputError(msg) from e
+    if not coords:
+        return None, times
+    if len(coords) == 1:
+        return Point(coords[0]), times
+    return LineString(coords), times
+
+
+def _combine(parts: list[BaseGeometry]) -> BaseGeometry | None:
+    """Combine MultiGeometry parts into a Multi* when homogeneous, else a GeometryCollection."""
+    flat: list[BaseGeometry] = []
+    for p in parts:
+        if isinstance(p, MultiPoint | MultiLineString | MultiPolygon | GeometryCollection):
+            flat.extend(p.geoms)
+        else:
+            flat.append(p)
+    if not flat:
+        return None
+    if all(isinstance(p, Point) for p in flat):
+        return MultiPoint(flat)
+    if all(isinstance(p, LineString) for p in flat):
+        return MultiLineString(flat)
+    if all(isinstance(p, Polygon) for p in flat):
+        return MultiPolygon(flat)
+    return GeometryCollection(flat)
+
+
+def _geometry(elem: Element, *, where: str) -> tuple[BaseGeometry | None, list[dt.datetime] | None]:
+    """Shapely geometry (2-D) and gx:Track times of one KML geometry element."""
+    name = _local(elem.tag)
+    if name == "Point":
+        coords = _parse_tuples(_child_text(elem, "coordinates"), where=where)
+        return (Point(coords[0]) if coords else None), None
+    if name in ("LineString", "LinearRing"):
+        coords = _parse_tuples(_child_text(elem, "coordinates"), where=where)
+        if not coords:
+            return None, None
+        if len(coords) < 2:
+            msg = f"{where}: 线至少需要两个点 (a LineString needs two points)"
+            raise InputError(msg)
+        if name == "LinearRing":
+            try:
+                return Polygon(LinearRing(coords)), None
+            except ValueError as e:
+                msg = f"{where}: 多边形顶点不足或无效 (invalid polygon ring): {e}"
+                raise InputError(msg) from e
+        return LineString(coords), None
+    if name == "Polygon":
+        return _polygon(elem, where=where), None
+    if name == "Track":
+        geom, times = _track(elem, where=where)
+        return geom, times
+    if name in ("MultiGeometry", "MultiTrack"):
+        parts: list[BaseGeometry] = []
+        all_times: list[dt.datetime] = []
+        has_times = False
+        for c in elem:
+            if _local(c.tag) in _GEOMETRY_TAGS:
+                g, t = _geometry(c, where=where)
+                if g is not None:
+                    parts.append(g)
+                if t is not None:
+                    has_times = True
+                    all_times.extend(t)
+        return _combine(parts), (all_times if has_times else None)
+    return None, None
+
+
+def _extended(pm: Element) -> dict[str, str | None]:
+    """ExtendedData of a placemark: ``<Data name><value>`` and ``<SchemaData><SimpleData name>``."""
+    out: dict[str, str | None] = {}
+    ext = _child(pm, "ExtendedData")
+    if ext is None:
+        return out
+    for item in ext:
+        kind = _local(item.tag)
+        if kind == "Data":
+            key = item.get("name")
+            if key:
+                v = _child(item, "value")
+                text = v.text.strip() if v is not None and v.text is not None else None
+                out[key] = text or None
+        elif kind == "SchemaData":
+            for sd in _children(item, "SimpleData"):
+                key = sd.get("name")
+                if key:
+                    text = sd.text.strip() if sd.text is not None else None
+                    out[key] = text or None
+    return out
+
+
+def _placemarks(root: Element) -> Iterator[tuple[Element, list[str]]]:
+    """Yield every Placemark in document order with the names of its enclosing Folders."""
+    stack: list[tuple[Element, list[str]]] = [(root, [])]
+    # Depth-first, document order: push children reversed.
+    while stack:
+        elem, folders = stack.pop()
+        name = _local(elem.tag)
+        if name == "Placemark":
+            yield elem, folders
+            continue
+        inner = folders
+        if name == "Folder" and elem is not root:
+            inner = [*folders, _child_text(elem, "name") or ""]
+        stack.extend((c, inner) for c in reversed(list(elem)))
+
+
+def _parse_xml(data: bytes, *, source: str) -> Element:
+    try:
+        root = defused_fromstring(
+            data, forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
+    except defusedxml.DefusedXmlException as e:
+        msg = (
+            f"{source}: KML 含有实体声明或外部引用，出于安全原因拒绝读取 "
+            f"(XML entities / external references are refused for safety): {e}"
+        )
+        raise InputError(msg) from e
+    except ParseError as e:
+        line, col = getattr(e, "position", (0, 0))
+        msg = (
+            f"{source}: KML 格式错误，第 {line} 行第 {col} 列 "
+            f"(malformed XML at line {line}, column {col}): {e}"
+        )
+        raise InputError(msg) from e
+    if not isinstance(root, Element):  # pragma: no cover - defusedxml returns Elements
+        msg = f"{source}: 无法解析 KML (cannot parse KML)"
+        raise InputError(msg)
+    return root
+
+
+def read_kml(path_or_bytes: str | os.PathLike[str] | bytes, *, source: str) -> gpd.GeoDataFrame:
+    """Read every placemark of a KML or KMZ document into a frame (EPSG:4326).
+
+    Parameters
+    ----------
+    path_or_bytes
+        A ``.kml``/``.kmz`` path, or the file's bytes (a KMZ is recognised by its zip signature).
+    source
+        File name shown in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per placemark in document order, with ``name``, ``description``, one column per
+        ``ExtendedData`` field (``Data``/``SimpleData``; a field that collides with a fixed column
+        gets the suffix ``_data``), ``folder`` (enclosing Folder names joined by ``/``, None at
+        top level), ``times`` (list of datetimes of a gx:Track's ``<when>``, else None) and
+        ``geometry`` (2-D; None for a placemark without geometry — the caller decides).
+
+    Raises
+    ------
+    InputError
+        Missing file, malformed XML (with line and column), entity declarations (XXE, billion
+        laughs — refused before anything is expanded or fetched), or unparsable coordinates.
+    """
+    if isinstance(path_or_bytes, bytes):
+        data = path_or_bytes
+    else:
+        try:
+            data = Path(path_or_bytes).read_bytes()
+        except OSError as e:
+            msg = f"{source}: 无法读取文件 (cannot read file): {e.strerror or e}"
+            raise InputError(msg) from e
+    if data[:4] == b"PK\x03\x04":
+        data = kml_bytes_from_kmz(data, source=source)
+    root = _parse_xml(data, source=source)
+
+    records: list[dict[str, Any]] = []
+    geoms: list[BaseGeometry | None] = []
+    fields: list[str] = []
+    for number, (pm, folders) in enumerate(_placemarks(root), start=1):
+        where = f"{source} 第 {number} 个地标 (placemark {number})"
+        name = _child_text(pm, "name")
+        rec: dict[str, Any] = {
+            "name": name,
+            "description": _child_text(pm, "description"),
+            "folder": "/".join(folders) if folders else None,
+            "times": None,
+        }
+        for key, value in _extended(pm).items():
+            col = f"{key}_data" if key in _FIXED_COLUMNS or key == "geometry" else key
+            if col not in fields:
+                fields.append(col)
+            rec[col] = value
+        geom: BaseGeometry | None = None
+        for c in pm:
+            if _local(c.tag) in _GEOMETRY_TAGS:
+                geom, times = _geometry(c, where=where)
+                rec["times"] = times
+                break
+        records.append(rec)
+        geoms.append(geom)
+
+    columns = ["name", "description", *fields, "folder", "times"]
+    frame = gpd.GeoDataFrame(
+        {col: [r.get(col) for r in records] for col in columns},
+        geometry=gpd.GeoSeries(geoms, crs=KML_CRS),
+        crs=KML_CRS,
+    )
+    frame["times"] = frame["times"].astype(object)
+    return frame
