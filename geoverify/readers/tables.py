@@ -1,0 +1,394 @@
+"""Tabular readers: CSV (UTF-8, UTF-8 with BOM, GB18030/GBK) and XLSX, with true row numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from geoverify.errors import InputError
+
+__all__ = [
+    "AREA_HEADERS",
+    "DATE_HEADERS",
+    "ID_HEADERS",
+    "LAT_HEADERS",
+    "LON_HEADERS",
+    "TABLE_SUFFIXES",
+    "Table",
+    "find_column",
+    "normalize_header",
+    "read_table",
+]
+
+#: Headers that name a target's id column (靶标编号), in order of preference.
+ID_HEADERS: tuple[str, ...] = (
+    "靶标编号",
+    "疑似靶标编号",
+    "目标编号",
+    "图斑编号",
+    "编号",
+    "target_id",
+    "targetid",
+    "id",
+)
+#: Headers of a longitude (easting) column, in order of preference.
+LON_HEADERS: tuple[str, ...] = (
+    "经度",
+    "东经",
+    "lon",
+    "lng",
+    "long",
+    "longitude",
+    "中心点经度",
+    "中心经度",
+    "x",
+    "x坐标",
+    "坐标x",
+)
+#: Headers of a latitude (northing) column, in order of preference.
+LAT_HEADERS: tuple[str, ...] = (
+    "纬度",
+    "北纬",
+    "lat",
+    "latitude",
+    "中心点纬度",
+    "中心纬度",
+    "y",
+    "y坐标",
+    "坐标y",
+)
+#: Headers of an area column (the unit is read from the header: 亩, 公顷, otherwise m²).
+AREA_HEADERS: tuple[str, ...] = (
+    "面积",
+    "面积(平方米)",
+    "面积(m2)",
+    "面积m2",
+    "图斑面积",
+    "area",
+    "area_m2",
+    "面积(亩)",
+    "面积亩",
+    "亩",
+    "area_mu",
+)
+#: Headers of the satellite image date column.
+DATE_HEADERS: tuple[str, ...] = (
+    "影像时间",
+    "影像日期",
+    "成像时间",
+    "成像日期",
+    "拍摄时间",
+    "image_date",
+    "imagedate",
+)
+
+#: File suffixes read by :func:`read_table`.
+TABLE_SUFFIXES: frozenset[str] = frozenset({".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"})
+
+_HEADER_SCAN_ROWS = 10
+_BRACKETS = re.compile(r"[(\[{<][^)\]}>]*[)\]}>]")
+_WS = re.compile(r"\s+")
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_CJK_BRACKETS = str.maketrans({"【": "[", "】": "]", "〔": "(", "〕": ")", "《": "<", "》": ">"})
+
+
+@dataclass
+class Table:
+    """A table read from a CSV or XLSX file.
+
+    Attributes
+    ----------
+    frame
+        One column per header cell (object dtype). CSV cells are ``str`` or ``None``; XLSX
+        cells keep their type (``str``, ``int``, ``float``, ``datetime``, ``bool``) or ``None``.
+    rows
+        For each frame row, the row number a user sees in Excel/WPS or a text editor (the
+        header and any title rows above it are counted).
+    source
+        The file name as the user gave it.
+    encoding
+        The text encoding a CSV was decoded with (``None`` for XLSX).
+    header_row
+        The row number of the header row.
+    """
+
+    frame: pd.DataFrame
+    rows: list[int]
+    source: str
+    encoding: str | None
+    header_row: int
+
+
+def normalize_header(name: object) -> str:
+    """Normalise a header for matching: full-width → half-width, lower case, no spaces.
+
+    ``面积（平方米）``, ``面积 (平方米)`` and ``面积(平方米)`` all become ``面积(平方米)``.
+    """
+    text = "" if name is None else str(name)
+    text = text.translate(_FULLWIDTH).translate(_CJK_BRACKETS)
+    text = unicodedata.normalize("NFKC", text)
+    return _WS.sub("", text).strip().lower()
+
+
+def _strip_brackets(norm: str) -> str:
+    return _BRACKETS.sub("", norm)
+
+
+def find_column(columns: Iterable[object], candidates: Iterable[str]) -> str | None:
+    """Return the first of ``columns`` that matches one of ``candidates``, or ``None``.
+
+    Headers are compared after :func:`normalize_header`. Candidates are tried in order; an exact
+    match is preferred, then a match ignoring bracketed content on either side (so ``经度(°)``
+    matches ``经度``). The original column name is returned.
+    """
+    cols = [c for c in columns if c is not None]
+    norm = [normalize_header(c) for c in cols]
+    cands = [normalize_header(c) for c in candidates]
+    for cand in cands:
+        for col, n in zip(cols, norm, strict=True):
+            if n == cand:
+                return str(col)
+    for cand in cands:
+        bare = _strip_brackets(cand)
+        if not bare:
+            continue
+        for col, n in zip(cols, norm, strict=True):
+            if _strip_brackets(n) == bare:
+                return str(col)
+    return None
+
+
+_KNOWN_HEADERS = frozenset(normalize_header(h) for h in (*ID_HEADERS, *LON_HEADERS, *LAT_HEADERS))
+
+
+def _is_header_row(cells: Sequence[object], extra: frozenset[str]) -> bool:
+    for cell in cells:
+        if cell is None:
+            continue
+        n = normalize_header(cell)
+        if n in _KNOWN_HEADERS or n in extra or _strip_brackets(n) in _KNOWN_HEADERS:
+            return True
+    return False
+
+
+def _clean_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _build(
+    records: list[tuple[int, list[Any]]],
+    *,
+    source: str,
+    encoding: str | None,
+    extra_headers: Iterable[str],
+) -> Table:
+    """Pick the header row among ``records`` (row number, cells) and build the table."""
+    nonempty = [(n, cells) for n, cells in records if any(c is not None for c in cells)]
+    if not nonempty:
+        msg = f"{source}: 文件中没有任何数据 (the file has no data)"
+        raise InputError(msg)
+    extra = frozenset(normalize_header(h) for h in extra_headers if h)
+    header_idx = 0
+    for i, (_, cells) in enumerate(nonempty[:_HEADER_SCAN_ROWS]):
+        if _is_header_row(cells, extra):
+            header_idx = i
+            break
+    header_row, header_cells = nonempty[header_idx]
+    data = nonempty[header_idx + 1 :]
+    width = max([len(header_cells), *(len(c) for _, c in data)])
+
+    names: list[str] = []
+    keep: list[int] = []
+    seen: dict[str, int] = {}
+    for j in range(width):
+        raw = header_cells[j] if j < len(header_cells) else None
+        has_data = any(j < len(c) and c[j] is not None for _, c in data)
+        if raw is None and not has_data:
+            continue
+        name = str(raw).strip() if raw is not None else f"列{j + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 1
+        names.append(name)
+        keep.append(j)
+    values = [[c[j] if j < len(c) else None for j in keep] for _, c in data]
+    frame = pd.DataFrame(values, columns=pd.Index(names, dtype=object), dtype=object)
+    return Table(
+        frame=frame,
+        rows=[n for n, _ in data],
+        source=source,
+        encoding=encoding,
+        header_row=header_row,
+    )
+
+
+def _decode(raw: bytes, source: str, encoding: str | None) -> tuple[str, str]:
+    if encoding is not None:
+        try:
+            return raw.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as e:
+            msg = f"{source}: 无法用编码 {encoding} 读取文件 (cannot decode with {encoding}): {e}"
+            raise InputError(msg) from e
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        attempts = ["utf-16"]
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        attempts = ["utf-8-sig"]
+    else:
+        attempts = ["utf-8"]
+    for enc in attempts:
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            pass
+    try:
+        return raw.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as e:
+        msg = (
+            f"{source}: 文件编码无法识别，请另存为 UTF-8 "
+            f"(encoding is neither UTF-8 nor GBK/GB18030; save the file as UTF-8): {e}"
+        )
+        raise InputError(msg) from e
+
+
+def _sniff_delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()][:20]
+    sample = "\n".join(lines)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
+    except csv.Error:
+        counts = {d: sum(ln.count(d) for ln in lines) for d in (",", "\t", ";")}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _read_csv(path: Path, source: str, encoding: str | None, extra: Iterable[str]) -> Table:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        msg = f"{source}: 无法读取文件 (cannot read file): {e}"
+        raise InputError(msg) from e
+    if raw.startswith(b"PK\x03\x04") or raw.startswith(b"\xd0\xcf\x11\xe0"):
+        msg = (
+            f"{source}: 这是 Excel 文件而不是 CSV，请使用 .xlsx 扩展名 "
+            "(this is an Excel file, not CSV)"
+        )
+        raise InputError(msg)
+    text, used = _decode(raw, source, encoding)
+    delimiter = _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[tuple[int, list[Any]]] = []
+    try:
+        for n, row in enumerate(reader, start=1):
+            records.append((n, [_clean_cell(c) for c in row]))
+    except csv.Error as e:
+        line = reader.line_num
+        msg = f"{source}: 第 {line} 行 CSV 格式错误 (malformed CSV at line {line}): {e}"
+        raise InputError(msg) from e
+    return _build(records, source=source, encoding=used, extra_headers=extra)
+
+
+def _read_xlsx(path: Path, source: str, sheet: str | int | None, extra: Iterable[str]) -> Table:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as e:
+        msg = f"{source}: 无法作为 XLSX 读取 (cannot be read as XLSX): {e}"
+        raise InputError(msg) from e
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                msg = f"{source}: 没有第 {sheet} 个工作表 (no sheet index {sheet}); 工作表: {names}"
+                raise InputError(msg)
+            ws = wb.worksheets[sheet]
+        else:
+            if sheet not in names:
+                msg = (
+                    f"{source}: 没有名为 {sheet!r} 的工作表 (no sheet named {sheet!r}); "
+                    f"工作表: {names}"
+                )
+                raise InputError(msg)
+            ws = wb[sheet]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # some writers store a wrong <dimension>; read everything
+        records = [
+            (n, [_clean_cell(c) for c in row])
+            for n, row in enumerate(ws.iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        wb.close()
+    return _build(records, source=source, encoding=None, extra_headers=extra)
+
+
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    headers: Iterable[str] = (),
+) -> Table:
+    """Read a CSV or XLSX table with true row numbers.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` / ``.txt`` / ``.tsv`` (delimiter sniffed among comma, tab, semicolon) or
+        ``.xlsx`` / ``.xlsm``. ``.xls`` is refused with a request to save as ``.xlsx``.
+    sheet
+        XLSX sheet name or 0-based index; the first sheet by default.
+    encoding
+        CSV text encoding; by default UTF-8 with BOM, UTF-8, then GB18030 (a superset of GBK).
+    headers
+        Extra header names (for example a user's ``--lon-field``) that mark the header row.
+
+    Returns
+    -------
+    Table
+        The header row is the first of the first 10 non-empty rows that contains a recognised
+        id or coordinate header (or one of ``headers``); title rows above it are skipped. When
+        no row qualifies, the first non-empty row is the header. Fully empty rows are dropped
+        but row numbers stay true.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, empty, of an unsupported type, or the sheet is absent.
+    """
+    p = Path(path)
+    source = str(path)
+    suffix = p.suffix.lower()
+    if suffix == ".xls":
+        msg = (
+            f"{source}: 不支持旧版 .xls 格式，请在 Excel/WPS 中另存为 .xlsx "
+            "(legacy .xls is not supported; save it as .xlsx)"
+        )
+        raise InputError(msg)
+    if not p.is_file():
+        msg = f"{source}: 文件不存在 (file not found)"
+        raise InputError(msg)
+    extra = tuple(headers)
+    if suffix in {".xlsx", ".xlsm"}:
+        return _read_xlsx(p, source, sheet, extra)
+    if suffix in {".csv", ".txt", ".tsv"}:
+        return _read_csv(p, source, encoding, extra)
+    kind = suffix or "(无扩展名)"
+    msg = f"{source}: 不支持的表格类型 {kind} (unsupported table type; use .csv or .xlsx)"
+    raise InputError(msg)
