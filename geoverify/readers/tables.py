@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import unicodedata
 import zipfile
@@ -339,7 +340,7 @@ def _read_xlsx(path: Path, source: str, sheet: str | int | None, extra: Iterable
 
 
 def read_table(
-    path: str | Path,
+    path: str | os.PathLike[str],
     *,
     sheet: str | int | None = None,
     encoding: str | None = None,
@@ -373,7 +374,7 @@ def read_table(
         The file is missing, unreadable, empty, of an unsupported type, or the sheet is absent.
     """
     p = Path(path)
-    source = str(path)
+    source = os.fspath(path)
     suffix = p.suffix.lower()
     if suffix == ".xls":
         msg = (

@@ -1,0 +1,866 @@
+"""Target-batch reader: a district file of suspect targets (疑似靶标) to checked rows + problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from geoverify.errors import CRSError, InputError, RowProblem
+from geoverify.geo import STORE_CRS, in_china, metric_crs
+from geoverify.readers.coords import parse_angle
+from geoverify.readers.tables import (
+    AREA_HEADERS,
+    DATE_HEADERS,
+    ID_HEADERS,
+    LAT_HEADERS,
+    LON_HEADERS,
+    TABLE_SUFFIXES,
+    find_column,
+    normalize_header,
+    read_table,
+)
+
+__all__ = ["MU_TO_M2", "TargetRead", "read_targets"]
+
+#: Square metres in one 亩 (mu).
+MU_TO_M2 = 10000.0 / 15.0
+
+_KML_SUFFIXES = frozenset({".kml", ".kmz"})
+_PROGRESS_EVERY = 1000
+_POINT, _POLYGON, _MULTIPOINT, _MULTIPOLYGON = 0, 3, 4, 6
+
+
+@dataclass
+class TargetRead:
+    """Suspect targets read from one district file, checked row by row.
+
+    Attributes
+    ----------
+    frame
+        Good rows only, EPSG:4490. Columns: ``row`` (int, as the user sees it), ``target_id``
+        (str), ``area_m2`` (float or None), ``image_date`` (date or None), ``attributes`` (dict
+        of every original column to a JSON-safe value) and ``geometry`` (Point or Polygon).
+    problems
+        One :class:`~geoverify.errors.RowProblem` per problem found; a row with a problem is
+        never in ``frame``. Sorted by row.
+    source
+        The file name as the user gave it.
+    source_crs
+        The CRS the coordinates were read in, e.g. ``"EPSG:4326"`` or ``"EPSG:4544"``.
+    n_rows
+        Data rows (features) in the file, empty rows not counted.
+    ids_generated
+        True when the file has no id column and ids were made as ``{batch_id}-{row:04d}``.
+    """
+
+    frame: gpd.GeoDataFrame
+    problems: list[RowProblem]
+    source: str
+    source_crs: str
+    n_rows: int
+    ids_generated: bool
+
+
+# --- small value parsers -------------------------------------------------------------------
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple, dict, np.ndarray)):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(value: Any) -> str | None:
+    """A cell as the user would read it, for messages."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _id_text(value: Any) -> str | None:
+    if _is_missing(value):
+        return None
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    return str(value).strip() or None
+
+
+def json_safe(value: Any) -> Any:
+    """Convert a cell value to something ``json.dumps`` accepts without loss of meaning."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if _is_missing(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+_DATE_SEP = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[\sT]+\d{1,2}[:：]\d{2}.*)?$"
+)
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[\sT]*\d{2}:?\d{2}.*)?$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def _parse_date(value: Any) -> dt.date | None:
+    """Parse an image date; ``None`` for an empty cell; ``ValueError`` when unreadable."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).date()
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+        if number.is_integer() and 19000101 <= number <= 21001231:
+            return _parse_date(str(int(number)))
+        if 20000 <= number < 80000:  # an Excel serial day number shown without date format
+            return _EXCEL_EPOCH + dt.timedelta(days=int(number))
+        msg = f"not a date: {value!r}"
+        raise ValueError(msg)
+    text = str(value).strip().translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})
+    m = _DATE_SEP.match(text) or _DATE_COMPACT.match(text)
+    if m is None:
+        msg = f"not a date: {value!r}"
+        raise ValueError(msg)
+    return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+_AREA_CELL = re.compile(r"^([-+]?[\d,]*\.?\d+(?:[eE][-+]?\d+)?)\s*(㎡|m2|m²|平方米|亩|公顷|ha)?$")
+
+
+def _area_factor(header: str) -> float:
+    norm = normalize_header(header)
+    if "亩" in norm or "mu" in norm:
+        return MU_TO_M2
+    if "公顷" in norm or "(ha)" in norm or norm.endswith("_ha"):
+        return 10000.0
+    return 1.0
+
+
+def _parse_area(value: Any, factor: float) -> float | None:
+    """Area in m² from a cell (unit from the header's ``factor`` unless the cell names one)."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        text = str(value).strip().translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})
+        m = _AREA_CELL.match(text.lower().replace(" ", ""))
+        if m is None:
+            msg = f"not an area: {value!r}"
+            raise ValueError(msg)
+        number = float(m.group(1).replace(",", ""))
+        unit = m.group(2)
+        if unit in {"亩"}:
+            factor = MU_TO_M2
+        elif unit in {"公顷", "ha"}:
+            factor = 10000.0
+        elif unit is not None:
+            factor = 1.0
+    if not math.isfinite(number) or number < 0:
+        msg = f"not an area: {value!r}"
+        raise ValueError(msg)
+    return number * factor
+
+
+# --- the per-row ledger ----------------------------------------------------------------------
+
+
+class _Ledger:
+    """Row numbers, ids and the problems found so far, one slot per data row."""
+
+    def __init__(self, rows: Sequence[int]) -> None:
+        self.rows = list(rows)
+        self.ids: list[str | None] = [None] * len(self.rows)
+        self.problems: list[list[RowProblem]] = [[] for _ in self.rows]
+
+    def add(
+        self,
+        i: int,
+        code: str,
+        zh: str,
+        en: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+    ) -> None:
+        self.problems[i].append(
+            RowProblem(
+                row=self.rows[i],
+                target_id=self.ids[i],
+                reason=zh,
+                reason_en=en,
+                field=field,
+                value=_text(value) if not isinstance(value, str) else value,
+                code=code,
+            )
+        )
+
+    def bad(self) -> NDArray[np.bool_]:
+        return np.array([bool(p) for p in self.problems], dtype=bool)
+
+    def all_problems(self) -> list[RowProblem]:
+        return [p for ps in self.problems for p in ps]
+
+
+def _pick_column(
+    columns: Sequence[Any],
+    given: str | None,
+    candidates: Sequence[str],
+    *,
+    source: str,
+    what: str,
+) -> str | None:
+    if given is None:
+        return find_column(columns, candidates)
+    found = find_column(columns, [given])
+    if found is None:
+        msg = (
+            f"{source}: 找不到指定的{what}列 {given!r} (column {given!r} not found); "
+            f"现有列 (columns): {', '.join(str(c) for c in columns)}"
+        )
+        raise InputError(msg)
+    return found
+
+
+def _check_ids(
+    ledger: _Ledger,
+    values: Sequence[Any] | None,
+    *,
+    id_col: str | None,
+    batch_id: str,
+) -> bool:
+    """Fill ``ledger.ids`` and report missing and duplicate ids; return ``ids_generated``."""
+    if values is None:
+        ledger.ids = [f"{batch_id}-{row:04d}" for row in ledger.rows]
+        return True
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        tid = _id_text(value)
+        ledger.ids[i] = tid
+        if tid is None:
+            ledger.add(
+                i, "missing_id", "靶标编号为空", "target id is empty", field=id_col, value=None
+            )
+            continue
+        if tid in first:
+            row0 = ledger.rows[first[tid]]
+            ledger.add(
+                i,
+                "duplicate_id",
+                f"靶标编号重复，与第 {row0} 行相同",
+                f"duplicate target id, same as row {row0}",
+                field=id_col,
+                value=tid,
+            )
+        else:
+            first[tid] = i
+    return False
+
+
+def _check_dates(ledger: _Ledger, values: Sequence[Any] | None, col: str | None) -> list[Any]:
+    out: list[dt.date | None] = [None] * len(ledger.rows)
+    if values is None:
+        return out
+    for i, value in enumerate(values):
+        try:
+            out[i] = _parse_date(value)
+        except (ValueError, OverflowError):
+            ledger.add(
+                i,
+                "bad_date",
+                "影像日期无法识别，应为 2024-03-15 这样的日期",
+                "image date cannot be parsed (expected e.g. 2024-03-15)",
+                field=col,
+                value=value,
+            )
+    return out
+
+
+def _check_areas(ledger: _Ledger, values: Sequence[Any] | None, col: str | None) -> list[Any]:
+    out: list[float | None] = [None] * len(ledger.rows)
+    if values is None or col is None:
+        return out
+    factor = _area_factor(col)
+    for i, value in enumerate(values):
+        try:
+            out[i] = _parse_area(value, factor)
+        except (ValueError, OverflowError):
+            ledger.add(
+                i,
+                "bad_area",
+                "面积无法识别，应为非负数",
+                "area cannot be parsed (expected a non-negative number)",
+                field=col,
+                value=value,
+            )
+    return out
+
+
+def _check_location(
+    ledger: _Ledger,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    candidates: NDArray[np.bool_],
+    *,
+    field: str | None,
+    hint_projected: NDArray[np.bool_] | None = None,
+) -> None:
+    """Report ``swapped_coordinates`` / ``outside_china`` among ``candidates`` (vectorised)."""
+    with np.errstate(invalid="ignore"):
+        inside = in_china(x, y)
+        swapped = ~inside & in_china(y, x)
+    for i in np.flatnonzero(candidates & ~inside).tolist():
+        value = f"{x[i]:.6f}, {y[i]:.6f}"
+        if swapped[i]:
+            ledger.add(
+                i,
+                "swapped_coordinates",
+                "经纬度疑似颠倒（交换后才在中国境内），请检查经度、纬度列",
+                "longitude and latitude look swapped (only swapped do they fall in China)",
+                field=field,
+                value=value,
+            )
+        else:
+            hint = hint_projected is not None and bool(hint_projected[i])
+            extra_zh = "；数值像投影坐标，请用 --crs 指定坐标系" if hint else ""
+            extra_en = "; the values look projected, pass --crs" if hint else ""
+            ledger.add(
+                i,
+                "outside_china",
+                f"坐标不在中国境内{extra_zh}",
+                f"coordinates are outside China{extra_en}",
+                field=field,
+                value=value,
+            )
+
+
+def _attributes(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = [str(c) for c in frame.columns]
+    obj = frame.astype(object)
+    return [
+        {c: json_safe(v) for c, v in zip(cols, values, strict=True)}
+        for values in obj.itertuples(index=False, name=None)
+    ]
+
+
+def _column_values(frame: pd.DataFrame, col: str | None) -> list[Any] | None:
+    if col is None:
+        return None
+    return list(frame[col].astype(object))
+
+
+def _finish(
+    ledger: _Ledger,
+    *,
+    geoms: NDArray[np.object_],
+    areas: list[Any],
+    dates: list[Any],
+    attrs: list[dict[str, Any]],
+    source: str,
+    source_crs: str,
+    ids_generated: bool,
+    progress: Callable[[int], None] | None,
+) -> TargetRead:
+    good = ~ledger.bad()
+    idx = np.flatnonzero(good)
+    geom = gpd.GeoSeries(list(geoms[idx]), crs=STORE_CRS)
+    frame = gpd.GeoDataFrame(
+        {
+            "row": np.asarray([ledger.rows[i] for i in idx], dtype=np.int64),
+            "target_id": pd.Series([ledger.ids[i] for i in idx], dtype="str"),
+            "area_m2": pd.Series([areas[i] for i in idx], dtype=object),
+            "image_date": pd.Series([dates[i] for i in idx], dtype=object),
+            "attributes": pd.Series([attrs[i] for i in idx], dtype=object),
+        },
+        geometry=geom,
+        crs=STORE_CRS,
+    )
+    problems = sorted(ledger.all_problems(), key=lambda p: p.row)
+    if progress is not None:
+        progress(len(ledger.rows))
+    return TargetRead(
+        frame=frame,
+        problems=problems,
+        source=source,
+        source_crs=source_crs,
+        n_rows=len(ledger.rows),
+        ids_generated=ids_generated,
+    )
+
+
+def _crs_label(crs: CRS) -> str:
+    epsg = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{epsg}" if epsg is not None else crs.to_string()
+
+
+def _as_crs(value: str | CRS, *, source: str) -> CRS:
+    try:
+        return CRS.from_user_input(value)
+    except PyprojCRSError as e:
+        msg = f"{source}: 无法识别的坐标系 (unknown CRS) {value!r}: {e}"
+        raise CRSError(msg) from e
+
+
+# --- tabular files ---------------------------------------------------------------------------
+
+
+def _parse_coordinates(
+    values: Sequence[Any],
+    ledger: _Ledger,
+    col: str,
+    progress: Callable[[int], None] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], list[tuple[int, str, Any]]]:
+    """Parse one coordinate column: values, missing mask and (index, error, raw) failures."""
+    out = np.full(len(values), np.nan)
+    missing = np.zeros(len(values), dtype=bool)
+    failures: list[tuple[int, str, Any]] = []
+    for i, value in enumerate(values):
+        if _is_missing(value):
+            missing[i] = True
+            continue
+        try:
+            out[i] = parse_angle(value)
+        except ValueError as e:
+            failures.append((i, str(e), value))
+        if progress is not None and i and i % _PROGRESS_EVERY == 0:
+            progress(i)
+    return out, missing, failures
+
+
+def _suggest_crs(x: NDArray[np.float64], y: NDArray[np.float64]) -> str:
+    """Suggest a CGCS2000 Gauss-Kruger CRS from zone-prefixed eastings (e.g. 35 500 000)."""
+    for values in (x, y):
+        big = values[np.isfinite(values) & (np.abs(values) >= 1e7)]
+        if big.size:
+            zone = int(np.median(big) // 1e6)
+            if 25 <= zone <= 45:
+                return f"EPSG:{4513 + zone - 25}（3度带第 {zone} 带 / 3-degree zone {zone}）"
+            if 13 <= zone <= 23:
+                return f"EPSG:{4491 + zone - 13}（6度带第 {zone} 带 / 6-degree zone {zone}）"
+    return "EPSG:4544"
+
+
+def _read_tabular(
+    frame: pd.DataFrame,
+    rows: Sequence[int],
+    *,
+    source: str,
+    batch_id: str,
+    id_field: str | None,
+    lon_field: str | None,
+    lat_field: str | None,
+    crs: str | CRS | None,
+    kml_name: bool,
+    progress: Callable[[int], None] | None,
+) -> TargetRead:
+    columns = list(frame.columns)
+    id_col = _pick_column(columns, id_field, ID_HEADERS, source=source, what="编号")
+    if id_col is None and kml_name and "name" in columns and frame["name"].notna().any():
+        id_col = "name"
+    lon_col = _pick_column(columns, lon_field, LON_HEADERS, source=source, what="经度")
+    lat_col = _pick_column(columns, lat_field, LAT_HEADERS, source=source, what="纬度")
+    if lon_col is None or lat_col is None or lon_col == lat_col:
+        msg = (
+            f"{source}: 找不到经度/纬度列，请用 --lon-field/--lat-field 指定 "
+            f"(no longitude/latitude columns found; pass --lon-field/--lat-field); "
+            f"现有列 (columns): {', '.join(str(c) for c in columns)}"
+        )
+        raise InputError(msg)
+    area_col = find_column(columns, AREA_HEADERS)
+    date_col = find_column(columns, DATE_HEADERS)
+
+    ledger = _Ledger(rows)
+    generated = _check_ids(ledger, _column_values(frame, id_col), id_col=id_col, batch_id=batch_id)
+
+    xs, x_missing, x_fail = _parse_coordinates(list(frame[lon_col]), ledger, lon_col, progress)
+    ys, y_missing, y_fail = _parse_coordinates(list(frame[lat_col]), ledger, lat_col, None)
+    failed = np.zeros(len(rows), dtype=bool)
+    for fails, col in ((x_fail, lon_col), (y_fail, lat_col)):
+        for i, err, raw in fails:
+            failed[i] = True
+            ledger.add(
+                i,
+                "unparsable_coordinates",
+                f"坐标无法解析：{err}",
+                f"coordinate cannot be parsed: {err}",
+                field=col,
+                value=raw,
+            )
+    missing = (x_missing | y_missing) & ~failed
+    for i in np.flatnonzero(missing).tolist():
+        cols = [c for c, m in ((lon_col, x_missing[i]), (lat_col, y_missing[i])) if m]
+        ledger.add(
+            i,
+            "missing_coordinates",
+            "缺少坐标（经度或纬度为空）",
+            "missing coordinates (longitude or latitude is empty)",
+            field=", ".join(cols),
+        )
+    parsed = ~(missing | failed)
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    for i in np.flatnonzero(parsed & ~finite).tolist():
+        ledger.add(
+            i,
+            "non_finite",
+            "坐标不是有限数值（NaN 或无穷大）",
+            "coordinate is not a finite number (NaN or infinity)",
+            field=f"{lon_col}, {lat_col}",
+            value=f"{frame[lon_col].iloc[i]}, {frame[lat_col].iloc[i]}",
+        )
+    ok = parsed & finite
+
+    projected_like = ok & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
+    if crs is None:
+        src = CRS.from_epsg(4326)
+        if ok.any() and projected_like.sum() * 2 >= ok.sum():
+            suggestion = _suggest_crs(xs[ok], ys[ok])
+            msg = (
+                f"{source}: 列 {lon_col!r}/{lat_col!r} 的坐标看起来是投影坐标，请用 --crs 指定，"
+                f"例如 {suggestion} (the coordinates in columns {lon_col!r}/{lat_col!r} look "
+                f"projected (metres, not degrees); pass --crs, e.g. {suggestion.split('（')[0]})"
+            )
+            raise CRSError(msg)
+    else:
+        src = _as_crs(crs, source=source)
+
+    lon = np.full(len(rows), np.nan)
+    lat = np.full(len(rows), np.nan)
+    if ok.any():
+        to_store = Transformer.from_crs(src, STORE_CRS, always_xy=True)
+        a_lon, a_lat = to_store.transform(xs[ok], ys[ok])
+        if src.is_projected:
+            # Chinese surveying names northing X and easting Y: take whichever column order
+            # puts more of the file in China (decided once for the whole file).
+            b_lon, b_lat = to_store.transform(ys[ok], xs[ok])
+            if in_china(b_lon, b_lat).sum() > in_china(a_lon, a_lat).sum():
+                a_lon, a_lat = b_lon, b_lat
+        lon[ok], lat[ok] = a_lon, a_lat
+        bad_transform = ok & ~(np.isfinite(lon) & np.isfinite(lat))
+        for i in np.flatnonzero(bad_transform).tolist():
+            ledger.add(
+                i,
+                "outside_china",
+                "坐标无法转换到 CGCS2000，超出坐标系范围",
+                "coordinates cannot be transformed to CGCS2000 (outside the CRS's range)",
+                field=f"{lon_col}, {lat_col}",
+                value=f"{xs[i]}, {ys[i]}",
+            )
+        ok &= ~bad_transform
+    _check_location(
+        ledger,
+        lon,
+        lat,
+        ok,
+        field=f"{lon_col}, {lat_col}",
+        hint_projected=projected_like if crs is None else None,
+    )
+
+    geoms = np.empty(len(rows), dtype=object)
+    geoms[ok] = shapely.points(lon[ok], lat[ok])
+    areas = _check_areas(ledger, _column_values(frame, area_col), area_col)
+    dates = _check_dates(ledger, _column_values(frame, date_col), date_col)
+    return _finish(
+        ledger,
+        geoms=geoms,
+        areas=areas,
+        dates=dates,
+        attrs=_attributes(frame),
+        source=source,
+        source_crs=_crs_label(src),
+        ids_generated=generated,
+        progress=progress,
+    )
+
+
+# --- GIS files -------------------------------------------------------------------------------
+
+
+def _read_gis(
+    path: str | os.PathLike[str],
+    *,
+    batch_id: str,
+    id_field: str | None,
+    lon_field: str | None,
+    lat_field: str | None,
+    crs: str | CRS | None,
+    layer: str | None,
+    progress: Callable[[int], None] | None,
+) -> TargetRead:
+    from geoverify.readers.vector import read_vector
+
+    vr = read_vector(path, layer=layer, crs=crs)
+    gdf = vr.frame
+    source = vr.source
+    geom_name = gdf.geometry.name
+    attrs_frame = pd.DataFrame(gdf.drop(columns=[geom_name]))
+    kml_name = Path(path).suffix.lower() in _KML_SUFFIXES
+    raw = np.asarray(gdf.geometry.array, dtype=object)
+
+    if shapely.is_missing(raw).all() and len(raw):
+        # an attribute-only layer (e.g. a GeoPackage table) with coordinate columns
+        return _read_tabular(
+            attrs_frame,
+            vr.rows,
+            source=source,
+            batch_id=batch_id,
+            id_field=id_field,
+            lon_field=lon_field,
+            lat_field=lat_field,
+            crs=vr.crs,
+            kml_name=kml_name,
+            progress=progress,
+        )
+
+    columns = list(attrs_frame.columns)
+    id_col = _pick_column(columns, id_field, ID_HEADERS, source=source, what="编号")
+    if id_col is None and kml_name and "name" in columns and attrs_frame["name"].notna().any():
+        id_col = "name"
+    area_col = find_column(columns, AREA_HEADERS)
+    date_col = find_column(columns, DATE_HEADERS)
+
+    ledger = _Ledger(vr.rows)
+    generated = _check_ids(
+        ledger, _column_values(attrs_frame, id_col), id_col=id_col, batch_id=batch_id
+    )
+    n = len(raw)
+    geoms = shapely.force_2d(raw)
+    type_id = shapely.get_type_id(geoms)
+    # a multi-part geometry holding a single part counts as that part
+    single_multi = np.isin(type_id, [_MULTIPOINT, _MULTIPOLYGON]) & (
+        shapely.get_num_geometries(geoms) == 1
+    )
+    if single_multi.any():
+        geoms[single_multi] = shapely.get_geometry(geoms[single_multi], 0)
+        type_id = shapely.get_type_id(geoms)
+
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords, where = shapely.get_coordinates(geoms, return_index=True)
+    non_finite = np.zeros(n, dtype=bool)
+    bad_coord = ~np.isfinite(coords).all(axis=1)
+    non_finite[np.unique(where[bad_coord])] = True
+    supported = np.isin(type_id, [_POINT, _POLYGON])
+    unsupported = ~empty & ~supported
+    checkable = ~empty & ~non_finite & supported
+    valid = np.ones(n, dtype=bool)
+    valid[checkable] = shapely.is_valid(geoms[checkable])
+    invalid = checkable & ~valid
+    reasons = np.full(n, None, dtype=object)
+    if invalid.any():
+        reasons[invalid] = shapely.is_valid_reason(geoms[invalid])
+
+    for i in np.flatnonzero(empty).tolist():
+        ledger.add(i, "empty_geometry", "几何为空", "empty geometry", field="geometry")
+    for i in np.flatnonzero(~empty & non_finite).tolist():
+        ledger.add(
+            i,
+            "non_finite",
+            "几何坐标不是有限数值（NaN 或无穷大）",
+            "geometry has non-finite coordinates (NaN or infinity)",
+            field="geometry",
+        )
+    for i in np.flatnonzero(unsupported & ~non_finite).tolist():
+        name = str(geoms[i].geom_type)
+        ledger.add(
+            i,
+            "unsupported_geometry",
+            f"不支持的几何类型 {name}，靶标应为点或面（多部件请拆分）",
+            f"unsupported geometry type {name}; a target is a point or a single polygon",
+            field="geometry",
+            value=name,
+        )
+    for i in np.flatnonzero(invalid).tolist():
+        ledger.add(
+            i,
+            "invalid_geometry",
+            f"几何无效：{reasons[i]}",
+            f"invalid geometry: {reasons[i]}",
+            field="geometry",
+            value=str(reasons[i]),
+        )
+
+    ok = checkable & valid
+    store_geoms = np.empty(n, dtype=object)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    if ok.any():
+        moved = gpd.GeoSeries(list(geoms[ok]), crs=vr.crs).to_crs(STORE_CRS)
+        store_geoms[ok] = np.asarray(moved.array, dtype=object)
+        rep = shapely.point_on_surface(store_geoms[ok])
+        lon[ok], lat[ok] = shapely.get_x(rep), shapely.get_y(rep)
+        lost = ok & ~(np.isfinite(lon) & np.isfinite(lat))
+        for i in np.flatnonzero(lost).tolist():
+            ledger.add(
+                i,
+                "outside_china",
+                "坐标无法转换到 CGCS2000，超出坐标系范围",
+                "coordinates cannot be transformed to CGCS2000 (outside the CRS's range)",
+                field="geometry",
+            )
+        ok &= ~lost
+    _check_location(ledger, lon, lat, ok, field="geometry")
+
+    areas = _check_areas(ledger, _column_values(attrs_frame, area_col), area_col)
+    polygons = ok & (shapely.get_type_id(store_geoms) == _POLYGON)
+    need = polygons & np.array([a is None for a in areas], dtype=bool)
+    if need.any():
+        metric = metric_crs(float(np.median(lon[need])))
+        measured = gpd.GeoSeries(list(store_geoms[need]), crs=STORE_CRS).to_crs(metric).area
+        for i, a in zip(np.flatnonzero(need).tolist(), measured.to_numpy(), strict=True):
+            areas[i] = float(a)
+    dates = _check_dates(ledger, _column_values(attrs_frame, date_col), date_col)
+    return _finish(
+        ledger,
+        geoms=store_geoms,
+        areas=areas,
+        dates=dates,
+        attrs=_attributes(attrs_frame),
+        source=source,
+        source_crs=_crs_label(vr.crs),
+        ids_generated=generated,
+        progress=progress,
+    )
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def read_targets(
+    path: str | os.PathLike[str],
+    *,
+    batch_id: str,
+    id_field: str | None = None,
+    lon_field: str | None = None,
+    lat_field: str | None = None,
+    crs: str | CRS | None = None,
+    layer: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> TargetRead:
+    """Read a district batch of suspect targets (疑似靶标) and check every row.
+
+    Parameters
+    ----------
+    path
+        CSV/XLSX (one row per target with coordinate columns) or a GIS file: GeoJSON,
+        Shapefile (``.shp`` or zipped), GeoPackage, KML/KMZ.
+    batch_id
+        The batch's id; used to make ids ``f"{batch_id}-{row:04d}"`` when the file has none.
+    id_field, lon_field, lat_field
+        Column names overriding the header recognition (靶标编号/编号/目标编号/图斑编号/id;
+        经度/东经/lon/X…; 纬度/北纬/lat/Y…). In KML the placemark name is the id by default.
+    crs
+        CRS of tabular coordinates (required for projected values such as EPSG:4544 metres),
+        or of a shapefile without ``.prj``. Tabular degrees default to WGS84 ≈ CGCS2000.
+        For projected tables the column order is decided once per file: whichever of
+        (lon, lat) or (lat, lon) puts more points in China, since Chinese surveying calls
+        the northing X.
+    layer
+        GeoPackage layer, or the shapefile inside a zip.
+    sheet
+        XLSX sheet name or 0-based index.
+    encoding
+        CSV encoding (detected by default).
+    progress
+        Called with the number of rows processed so far, and finally with the total.
+
+    Returns
+    -------
+    TargetRead
+        Good rows in ``frame`` (EPSG:4490), every problem in ``problems`` with a stable code:
+        ``missing_coordinates``, ``unparsable_coordinates``, ``non_finite``, ``outside_china``,
+        ``swapped_coordinates``, ``duplicate_id``, ``missing_id``, ``empty_geometry``,
+        ``invalid_geometry``, ``unsupported_geometry``, ``bad_date``, ``bad_area``.
+
+    Raises
+    ------
+    CRSError
+        Tabular coordinates look projected and no ``crs`` was given; a GIS file has no CRS;
+        ``crs`` is not a CRS.
+    InputError
+        The file cannot be read, or has no coordinate columns, or a named column is absent.
+    """
+    suffix = Path(path).suffix.lower()
+    source = os.fspath(path)
+    from geoverify.readers.vector import is_vector_file
+
+    if is_vector_file(path):
+        return _read_gis(
+            path,
+            batch_id=batch_id,
+            id_field=id_field,
+            lon_field=lon_field,
+            lat_field=lat_field,
+            crs=crs,
+            layer=layer,
+            progress=progress,
+        )
+    if suffix in TABLE_SUFFIXES:
+        table = read_table(
+            path,
+            sheet=sheet,
+            encoding=encoding,
+            headers=[f for f in (id_field, lon_field, lat_field) if f],
+        )
+        return _read_tabular(
+            table.frame,
+            table.rows,
+            source=source,
+            batch_id=batch_id,
+            id_field=id_field,
+            lon_field=lon_field,
+            lat_field=lat_field,
+            crs=crs,
+            kml_name=False,
+            progress=progress,
+        )
+    msg = (
+        f"{source}: 不支持的靶标文件类型 {suffix or '(无扩展名)'} (unsupported target file type); "
+        "支持 (supported): .csv .xlsx .geojson .json .shp .zip .gpkg .kml .kmz"
+    )
+    raise InputError(msg)
