@@ -3,7 +3,8 @@
 Every package is pinned to an exact version. The tarball is fetched with the ordinary npm
 client (``npm pack NAME@VERSION`` in a temporary directory), its SHA-512 is checked against the
 registry's ``dist.integrity`` (``npm view NAME@VERSION dist.integrity``), and only the listed
-distribution files and the package's licence are extracted. ``manifest.json`` records name,
+distribution files and the package's licence are extracted, flat, into ``maps_assets/`` (so the
+package-data glob ``maps_assets/*`` ships them). ``manifest.json`` records name,
 version, licence, integrity and each file's SHA-256.
 
 The script is idempotent: when the files on disk already match the manifest for the pinned
@@ -34,8 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "geoverify" / "maps_assets"
 MANIFEST = ASSETS / "manifest.json"
 
-_FS = "leaflet.fullscreen/"
-
 #: name, exact version, SPDX licence, and {path inside the tarball: path under maps_assets}.
 PINS: list[dict[str, Any]] = [
     {
@@ -43,12 +42,12 @@ PINS: list[dict[str, Any]] = [
         "version": "1.9.4",
         "licence": "BSD-2-Clause",
         "files": {
-            "package/dist/leaflet.js": "leaflet/leaflet.js",
-            "package/dist/leaflet.css": "leaflet/leaflet.css",
-            "package/dist/images/layers.png": "leaflet/images/layers.png",
-            "package/dist/images/layers-2x.png": "leaflet/images/layers-2x.png",
-            "package/dist/images/marker-icon.png": "leaflet/images/marker-icon.png",
-            "package/LICENSE": "leaflet/LICENSE",
+            "package/dist/leaflet.js": "leaflet.js",
+            "package/dist/leaflet.css": "leaflet.css",
+            "package/dist/images/layers.png": "leaflet-images-layers.png",
+            "package/dist/images/layers-2x.png": "leaflet-images-layers-2x.png",
+            "package/dist/images/marker-icon.png": "leaflet-images-marker-icon.png",
+            "package/LICENSE": "LICENSE-leaflet",
         },
     },
     {
@@ -56,9 +55,9 @@ PINS: list[dict[str, Any]] = [
         "version": "5.3.3",
         "licence": "MIT",
         "files": {
-            "package/dist/Control.FullScreen.umd.js": _FS + "Control.FullScreen.umd.js",
-            "package/dist/Control.FullScreen.css": _FS + "Control.FullScreen.css",
-            "package/LICENSE.md": _FS + "LICENSE.md",
+            "package/dist/Control.FullScreen.umd.js": "Control.FullScreen.umd.js",
+            "package/dist/Control.FullScreen.css": "Control.FullScreen.css",
+            "package/LICENSE.md": "LICENSE-leaflet.fullscreen.md",
         },
     },
 ]
@@ -153,7 +152,10 @@ def fetch(*, force: bool = False) -> int:
         for pin in PINS:
             entry = _fetch_one(pin, Path(tmpdir))
             prev = old_by_name.get(pin["name"])
-            if prev and prev.get("version") == pin["version"] and prev["files"] != entry["files"]:
+            old_digests = sorted(prev["files"].values()) if prev is not None else None
+            new_digests = sorted(entry["files"].values())
+            same_version = prev is not None and prev.get("version") == pin["version"]
+            if same_version and old_digests != new_digests:
                 print(f"{pin['name']}@{pin['version']}: registry bytes differ from the manifest")
                 return 1
             entries.append(entry)
