@@ -1,0 +1,171 @@
+"""Tests for geoverify.readers.tables: CSV encodings and delimiters, XLSX, header finding."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from geoverify.errors import InputError
+from geoverify.readers.tables import find_column, normalize_header, read_table
+
+ROWS = "靶标编号,经度,纬度,备注\nTL-001, 106.05 ,29.8,房前屋后\nTL-002,106.06,29.81,\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "detected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030")],
+)
+def test_csv_encodings_are_detected(tmp_path: Path, encoding: str, detected: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(ROWS.encode(encoding))
+    table = read_table(path)
+    assert table.encoding == detected
+    assert list(table.frame.columns) == ["靶标编号", "经度", "纬度", "备注"]
+    assert table.frame["备注"].tolist() == ["房前屋后", None]
+    assert table.frame["经度"].tolist() == ["106.05", "106.06"]  # stripped, still text
+    assert table.rows == [2, 3]
+    assert table.header_row == 1
+    assert table.source == str(path)
+
+
+def test_explicit_encoding_and_wrong_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(ROWS.encode("gbk"))
+    assert read_table(path, encoding="gbk").frame["备注"].iloc[0] == "房前屋后"
+    with pytest.raises(InputError, match="无法用编码 utf-8"):
+        read_table(path, encoding="utf-8")
+
+
+@pytest.mark.parametrize("delimiter", ["\t", ";", ","])
+def test_delimiters_are_sniffed(tmp_path: Path, delimiter: str) -> None:
+    text = ROWS.replace(",", delimiter)
+    path = tmp_path / "t.txt"
+    path.write_text(text, encoding="utf-8")
+    table = read_table(path)
+    assert table.frame.shape == (2, 4)
+    assert table.frame["纬度"].tolist() == ["29.8", "29.81"]
+
+
+def test_quoted_cells_keep_their_delimiters(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('编号,经度,纬度,备注\nA,106,29,"甲, 乙"\n', encoding="utf-8")
+    assert read_table(path).frame["备注"].tolist() == ["甲, 乙"]
+
+
+def test_title_rows_and_empty_rows_keep_true_row_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    text = "2024年第一批疑似靶标,,\n,,\n编号,经度,纬度\nA,106,29\n,,\n\nB,106.1,29.1\n"
+    path.write_text(text, encoding="utf-8")
+    table = read_table(path)
+    assert table.header_row == 3
+    assert table.rows == [4, 7]
+    assert table.frame["编号"].tolist() == ["A", "B"]
+
+
+def test_header_is_the_first_row_when_nothing_is_recognised(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("村,组\n福果村,三组\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.header_row == 1
+    assert list(table.frame.columns) == ["村", "组"]
+    # an extra header name moves the header below a title row
+    path.write_text("标题\n村,组\n福果村,三组\n", encoding="utf-8")
+    assert read_table(path, headers=["组"]).header_row == 2
+
+
+def test_duplicate_and_blank_headers_get_unique_names(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("编号,备注,备注,,\nA,x,y,z,\n", encoding="utf-8")
+    frame = read_table(path).frame
+    assert list(frame.columns) == ["编号", "备注", "备注.2", "列4"]
+    assert frame.iloc[0].tolist() == ["A", "x", "y", "z"]
+
+
+def _xlsx(path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "靶标"
+    ws["A1"] = "铜梁区2024年第一批卫星遥感疑似靶标"
+    ws.merge_cells("A1:E1")
+    ws.append(["靶标编号", "经度", "纬度", "面积（平方米）", "影像时间"])
+    ws.append([1001, 106.05, 29.8, 120.5, dt.datetime(2024, 3, 15)])
+    ws.append([None, None, None, None, None])
+    ws.append(["TL-3", "106°02'03.5\"", "29°49'", 80, "2024/3/16"])
+    other = wb.create_sheet("说明")
+    other.append(["编号", "说明"])
+    other.append(["x", "第二个工作表"])
+    wb.save(path)
+
+
+def test_xlsx_with_title_row_keeps_types_and_rows(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    _xlsx(path)
+    table = read_table(path)
+    assert table.header_row == 2
+    assert table.rows == [3, 5]
+    assert table.encoding is None
+    first = table.frame.iloc[0]
+    assert first["靶标编号"] == 1001
+    assert first["经度"] == 106.05
+    assert first["影像时间"] == dt.datetime(2024, 3, 15)
+    assert table.frame["经度"].iloc[1] == "106°02'03.5\""
+
+
+def test_xlsx_sheet_by_name_and_index(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    _xlsx(path)
+    assert read_table(path, sheet="说明").frame["说明"].tolist() == ["第二个工作表"]
+    assert read_table(path, sheet=1).frame["编号"].tolist() == ["x"]
+    with pytest.raises(InputError, match="没有名为 '无' 的工作表"):
+        read_table(path, sheet="无")
+    with pytest.raises(InputError, match="no sheet index 5"):
+        read_table(path, sheet=5)
+
+
+def test_unreadable_inputs(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"另存为 \.xlsx"):
+        read_table(tmp_path / "old.xls")
+    with pytest.raises(InputError, match="文件不存在"):
+        read_table(tmp_path / "missing.csv")
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("not a zip", encoding="utf-8")
+    with pytest.raises(InputError, match="无法作为 XLSX 读取"):
+        read_table(fake)
+    xlsx_as_csv = tmp_path / "real.csv"
+    _xlsx(tmp_path / "real.xlsx")
+    xlsx_as_csv.write_bytes((tmp_path / "real.xlsx").read_bytes())
+    with pytest.raises(InputError, match="Excel"):
+        read_table(xlsx_as_csv)
+    empty = tmp_path / "empty.csv"
+    empty.write_text(",,\n\n", encoding="utf-8")
+    with pytest.raises(InputError, match="没有任何数据"):
+        read_table(empty)
+    ods = tmp_path / "x.ods"
+    ods.write_bytes(b"PK")
+    with pytest.raises(InputError, match="不支持的表格类型"):
+        read_table(ods)
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\x81\x30\xff\xfe\x00\xff" * 3)
+    with pytest.raises(InputError, match="编码无法识别"):
+        read_table(binary)
+
+
+def test_normalize_header() -> None:
+    assert normalize_header("面积（平方米）") == normalize_header("面积 (平方米)") == "面积(平方米)"
+    assert normalize_header(" ＬＯＮ ") == "lon"
+    assert normalize_header("【编号】") == "[编号]"
+    assert normalize_header(None) == ""
+
+
+def test_find_column() -> None:
+    cols = ["序号", "面积（平方米）", "经度(°)", "ID"]
+    assert find_column(cols, ["面积(平方米)"]) == "面积（平方米）"
+    assert find_column(cols, ["经度"]) == "经度(°)"  # bracketed unit ignored on a second pass
+    assert find_column(cols, ["target_id", "id"]) == "ID"
+    assert find_column(cols, ["纬度"]) is None
+    # an exact match beats a bracket-stripped one, whatever the order of the columns
+    assert find_column(["面积(亩)", "面积"], ["面积"]) == "面积"
