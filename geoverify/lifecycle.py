@@ -1,0 +1,798 @@
+"""Target lifecycle (靶标状态): the state machine, feedback validation and law thresholds.
+
+Statuses run ``issued → dispatched → verified → eradicated → reported``. A verified target
+carries a result (``confirmed``, ``excluded``, ``not_found``, ``outside``); only ``confirmed``
+targets can be eradicated. Changing a recorded result (or reopening an eradicated or reported
+target) is a *supersede*: it needs an explicit flag and a reason, and the caller keeps the old
+values in the event payload. Everything here is pure: frames and dataclasses in, dataclasses out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from geoverify.errors import RowProblem, TransitionError
+from geoverify.model import RESULT_LABELS, STATUS_LABELS, Result, Status
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "CRIMINAL_THRESHOLD",
+    "FEEDBACK_FIELDS",
+    "HEAVIER_THRESHOLD",
+    "RESULT_BY_LABEL",
+    "STATES",
+    "Change",
+    "FeedbackRow",
+    "Transition",
+    "check_transition",
+    "is_valid_state",
+    "parse_result_label",
+    "threshold_level",
+    "validate_feedback",
+]
+
+#: Criminal Law art. 351: planting 500 poppy plants or more is a crime ...
+CRIMINAL_THRESHOLD = 500
+#: ... and 3,000 or more is the heavier ("数量较大") bracket.
+HEAVIER_THRESHOLD = 3000
+
+_NO_RESULT_STATUSES = (Status.ISSUED.value, Status.DISPATCHED.value)
+_RESULTS = tuple(r.value for r in Result)
+
+#: Every valid (status, result) pair.
+STATES: tuple[tuple[str, str | None], ...] = (
+    (Status.ISSUED.value, None),
+    (Status.DISPATCHED.value, None),
+    *((Status.VERIFIED.value, r) for r in _RESULTS),
+    (Status.ERADICATED.value, Result.CONFIRMED.value),
+    *((Status.REPORTED.value, r) for r in _RESULTS),
+)
+
+#: Result codes by the Chinese label used in workbooks (确认种植 → confirmed, …).
+RESULT_BY_LABEL: dict[str, str] = {label: code for code, label in RESULT_LABELS.items()}
+
+#: Feedback values kept on a target (frame column names).
+FEEDBACK_FIELDS = (
+    "verified_on",
+    "verified_by",
+    "plants",
+    "eradicated_area_m2",
+    "eradicated_on",
+    "case_no",
+    "remarks",
+)
+# Values that may be overwritten without a supersede (free text notes).
+_FREELY_UPDATED = frozenset({"remarks"})
+
+
+def _state_label(status: str, result: str | None) -> str:
+    s = STATUS_LABELS.get(status, status)
+    return f"{s}（{RESULT_LABELS.get(result, result)}）" if result else s
+
+
+def is_valid_state(status: str, result: str | None) -> bool:
+    """True when (status, result) is one of :data:`STATES`."""
+    return (status, result) in STATES
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of :func:`check_transition`: a legal move (or a no-op)."""
+
+    from_status: str
+    from_result: str | None
+    to_status: str
+    to_result: str | None
+    supersedes: bool = False
+    noop: bool = False
+
+
+def _needs_supersede(
+    status: str, result: str | None, to_status: str, to_result: str | None
+) -> bool | None:
+    """True/False for a legal move that does/does not need a supersede; None when illegal."""
+    if (status, result) == (to_status, to_result):
+        return False
+    if to_status in _NO_RESULT_STATUSES:
+        # Only issued → dispatched; nothing goes back to issued/dispatched.
+        return False if (status, to_status) == ("issued", "dispatched") else None
+    if to_status == Status.REPORTED.value:
+        ok = status in ("verified", "eradicated") and result == to_result
+        return False if ok else None
+    # to verified / eradicated
+    if result is None:
+        return False  # first result (dispatch may be skipped, e.g. the office checks itself)
+    if result != to_result:
+        return True
+    # verified → eradicated is a step; eradicated → verified, reported → …: reopening
+    return (status, to_status) != ("verified", "eradicated")
+
+
+def _build_allowed() -> dict[tuple[str, str | None], dict[tuple[str, str | None], bool]]:
+    table: dict[tuple[str, str | None], dict[tuple[str, str | None], bool]] = {}
+    for a in STATES:
+        row: dict[tuple[str, str | None], bool] = {}
+        for b in STATES:
+            if a == b:
+                continue
+            need = _needs_supersede(a[0], a[1], b[0], b[1])
+            if need is not None:
+                row[b] = need
+        table[a] = row
+    return table
+
+
+#: ``ALLOWED_TRANSITIONS[(status, result)][(to_status, to_result)]`` is True when the move needs
+#: ``supersede=True`` with a reason, False when it is an ordinary step. Missing keys are illegal.
+ALLOWED_TRANSITIONS = _build_allowed()
+
+
+def threshold_level(plants: int | float | None) -> str | None:
+    """Criminal Law art. 351 bracket of a confirmed plant count.
+
+    Returns ``None`` below 500 plants (or when unknown), ``"criminal"`` from 500 and
+    ``"heavier"`` from 3,000.
+    """
+    if plants is None:
+        return None
+    try:
+        n = float(plants)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(n):
+        return None
+    if n >= HEAVIER_THRESHOLD:
+        return "heavier"
+    if n >= CRIMINAL_THRESHOLD:
+        return "criminal"
+    return None
+
+
+THRESHOLD_LABELS: dict[str, str] = {
+    "criminal": "达到刑事立案标准（≥500株）",
+    "heavier": "数量较大（≥3000株）",
+}
+
+
+def check_transition(
+    status: str,
+    result: str | None,
+    *,
+    to_status: str,
+    to_result: str | None = None,
+    supersede: bool = False,
+    reason: str | None = None,
+    plants: int | float | None = None,
+    case_no: str | None = None,
+) -> Transition:
+    """Check that a target may move from (status, result) to (to_status, to_result).
+
+    Parameters
+    ----------
+    status, result
+        Where the target stands now.
+    to_status, to_result
+        Where it should go. ``to_result`` is required for verified/eradicated/reported.
+    supersede, reason
+        Changing a recorded result, or reopening an eradicated/reported target, needs
+        ``supersede=True`` and a non-empty ``reason``.
+    plants, case_no
+        Needed when moving to ``reported``: a confirmed target at the criminal threshold
+        (``plants >= 500``) cannot be reported without a case number.
+
+    Returns
+    -------
+    Transition
+        ``noop`` when nothing changes; ``supersedes`` when an earlier result is replaced.
+
+    Raises
+    ------
+    TransitionError
+        With a Chinese + English message for every illegal move.
+    """
+    if not is_valid_state(status, result):
+        msg = (
+            f"靶标当前状态无效：{status}/{result} "
+            f"(invalid current state: status={status!r}, result={result!r})"
+        )
+        raise TransitionError(msg)
+    if not is_valid_state(to_status, to_result):
+        if to_status == Status.ERADICATED.value and to_result != Result.CONFIRMED.value:
+            msg = (
+                "只有“确认种植”的靶标才能登记铲除，当前结果为 "
+                f"{RESULT_LABELS.get(str(to_result), to_result)} "
+                f"(only a confirmed target can be eradicated; result is {to_result!r})"
+            )
+        elif to_status in ("verified", "eradicated", "reported") and to_result is None:
+            msg = (
+                f"转为“{STATUS_LABELS[to_status]}”必须有核查结果 "
+                f"(moving to {to_status!r} needs a result)"
+            )
+        else:
+            msg = (
+                f"目标状态无效：{to_status}/{to_result} "
+                f"(invalid target state: status={to_status!r}, result={to_result!r})"
+            )
+        raise TransitionError(msg)
+    here = _state_label(status, result)
+    there = _state_label(to_status, to_result)
+    if (status, result) == (to_status, to_result):
+        return Transition(status, result, to_status, to_result, noop=True)
+    need = ALLOWED_TRANSITIONS[(status, result)].get((to_status, to_result))
+    if need is None:
+        msg = (
+            f"不允许从“{here}”变为“{there}” "
+            f"(illegal transition {status}/{result} -> {to_status}/{to_result})"
+        )
+        raise TransitionError(msg)
+    if need:
+        if not supersede:
+            msg = (
+                f"已登记为“{here}”，改为“{there}”需要明确更正（--supersede）并说明理由 "
+                f"(recorded as {status}/{result}; changing it to {to_status}/{to_result} "
+                "needs supersede with a reason)"
+            )
+            raise TransitionError(msg)
+        if not (reason or "").strip():
+            msg = "更正已登记的结果必须填写理由 (superseding a recorded result needs a reason)"
+            raise TransitionError(msg)
+    if (
+        to_status == Status.REPORTED.value
+        and to_result == Result.CONFIRMED.value
+        and threshold_level(plants) is not None
+        and not (case_no or "").strip()
+    ):
+        msg = (
+            f"株数 {plants} 已达到刑事立案标准（刑法第三百五十一条，≥{CRIMINAL_THRESHOLD}株），"
+            "上报前必须填写案件编号 "
+            f"({plants} plants reaches the criminal threshold of Criminal Law art. 351; "
+            "a case number is required before reporting)"
+        )
+        raise TransitionError(msg)
+    return Transition(status, result, to_status, to_result, supersedes=need)
+
+
+# --- feedback --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """One row of a filled dispatch workbook (反馈).
+
+    Values are as read: dates may still be text the reader could not parse (reported as
+    ``bad_date``), plant counts may be text or floats (checked here).
+    """
+
+    row: int
+    target_id: str | None
+    village: str | None = None
+    verified_on: dt.date | str | None = None
+    verified_by: str | None = None
+    result_label: str | None = None
+    plants: int | float | str | None = None
+    area_m2: float | int | str | None = None
+    eradicated_on: dt.date | str | None = None
+    case_no: str | None = None
+    remarks: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A validated feedback change for one target, ready to be written with an event."""
+
+    pk: int
+    target_id: str
+    row: int
+    from_status: str
+    to_status: str
+    from_result: str | None
+    to_result: str | None
+    values: dict[str, Any]
+    previous: dict[str, Any] = field(default_factory=dict)
+    supersedes: bool = False
+    reason: str | None = None
+    threshold: str | None = None
+
+
+def parse_result_label(label: object) -> str | None:
+    """Result code of a workbook label (``"确认种植"`` → ``"confirmed"``); codes pass through.
+
+    Returns ``None`` for an unknown label.
+    """
+    if label is None:
+        return None
+    text = str(label).strip()
+    if text in RESULT_BY_LABEL:
+        return RESULT_BY_LABEL[text]
+    if text.lower() in _RESULTS:
+        return text.lower()
+    return None
+
+
+def _is_missing(v: object) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    if isinstance(v, list | tuple | dict | set):
+        return False
+    try:
+        return bool(pd.isna(v))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+
+
+def _clean(v: object) -> Any:
+    """Frame value → plain Python (NA → None, Timestamp → date, numpy → builtin)."""
+    if _is_missing(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if hasattr(v, "item") and not isinstance(v, str | dt.date):
+        return v.item()
+    if isinstance(v, str):
+        return v.strip()
+    return v
+
+
+def _problem(
+    fr: FeedbackRow, code: str, zh: str, en: str, fld: str | None = None, value: object = None
+) -> RowProblem:
+    return RowProblem(
+        row=fr.row,
+        target_id=fr.target_id,
+        reason=zh,
+        reason_en=en,
+        field=fld,
+        value=None if value is None else str(value),
+        code=code,
+    )
+
+
+def _as_count(v: object) -> int | str | None:
+    """Plant count → int, None when empty, or ``"bad"``."""
+    if _is_missing(v):
+        return None
+    if isinstance(v, bool):
+        return "bad"
+    if isinstance(v, int):
+        return v if v >= 0 else "bad"
+    if isinstance(v, float):
+        return int(v) if v.is_integer() and v >= 0 else "bad"
+    text = str(v).strip().replace(",", "").replace("，", "")
+    text = text.removesuffix("株").strip()
+    try:
+        f = float(text)
+    except ValueError:
+        return "bad"
+    if not math.isfinite(f) or not f.is_integer() or f < 0:
+        return "bad"
+    return int(f)
+
+
+def _as_area(v: object) -> float | str | None:
+    if _is_missing(v):
+        return None
+    if isinstance(v, bool):
+        return "bad"
+    try:
+        f = float(str(v).strip().replace(",", "")) if isinstance(v, str) else float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "bad"
+    if not math.isfinite(f) or f < 0:
+        return "bad"
+    return f
+
+
+def _as_date(v: object) -> dt.date | str | None:
+    if _is_missing(v):
+        return None
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    return "bad"
+
+
+def _index_targets(frame: pd.DataFrame, batch: str | None) -> dict[str, list[Mapping[str, Any]]]:
+    index: dict[str, list[Mapping[str, Any]]] = {}
+    if frame is None or len(frame) == 0:
+        return index
+    sub = frame
+    if batch is not None and "batch" in frame.columns:
+        sub = frame[frame["batch"] == batch]
+    for raw in sub.to_dict(orient="records"):
+        rec = {str(k): v for k, v in raw.items()}
+        tid = _clean(rec.get("target_id"))
+        if tid is None:
+            continue
+        index.setdefault(str(tid), []).append(rec)
+    return index
+
+
+def validate_feedback(
+    rows: Iterable[FeedbackRow],
+    targets_frame: pd.DataFrame,
+    *,
+    village: str | None = None,
+    today: dt.date,
+    supersede: bool = False,
+    reason: str | None = None,
+    batch: str | None = None,
+) -> tuple[list[Change], list[RowProblem]]:
+    """Check filled feedback rows against the targets they answer.
+
+    Parameters
+    ----------
+    rows
+        Rows read from a dispatch workbook (or built for a single ``feedback set``).
+    targets_frame
+        Targets as the store returns them (see the frame contract): needs ``pk``,
+        ``target_id``, ``village``, ``status``, ``result``, ``issued_on`` and the feedback columns.
+    village
+        The village the workbook was made for; every target must belong to it. When ``None``,
+        each row's own ``village`` value (if any) is checked instead.
+    today
+        The date "now" (dates after it are refused).
+    supersede, reason
+        Allow replacing already-recorded results/values; ``reason`` is required then.
+    batch
+        Only match targets of this batch (a target id is unique within a batch).
+
+    Returns
+    -------
+    (changes, problems)
+        ``changes`` for rows that change something (rows equal to what is recorded, and rows
+        with no result at all, give none); ``problems`` for every bad row. Callers write nothing
+        unless ``problems`` is empty (all or nothing).
+
+    Notes
+    -----
+    Problem codes: ``unknown_target``, ``ambiguous_target``, ``duplicate_row``,
+    ``other_village``, ``bad_result``, ``missing_date``, ``missing_person``, ``bad_date``,
+    ``date_before_issue``, ``date_in_future``, ``eradication_before_verification``,
+    ``eradication_without_confirmed``, ``bad_plants``, ``bad_area``, ``conflicting_result``,
+    ``conflicting_values``, ``missing_reason``, ``illegal_transition``.
+    """
+    index = _index_targets(targets_frame, batch)
+    changes: list[Change] = []
+    problems: list[RowProblem] = []
+    seen: dict[str, int] = {}
+    has_reason = bool((reason or "").strip())
+
+    for fr in rows:
+        result_given = not _is_missing(fr.result_label)
+        erad_given = not _is_missing(fr.eradicated_on)
+        if not result_given and not erad_given:
+            continue  # not yet checked
+        row_problems: list[RowProblem] = []
+
+        # --- the target ---
+        tid = None if _is_missing(fr.target_id) else str(fr.target_id).strip()
+        matches = index.get(tid, []) if tid else []
+        if not matches:
+            problems.append(
+                _problem(
+                    fr,
+                    "unknown_target",
+                    f"靶标编号 {tid or '（空）'} 不存在",
+                    f"unknown target id {tid!r}",
+                    "靶标编号",
+                    tid,
+                )
+            )
+            continue
+        if len(matches) > 1:
+            problems.append(
+                _problem(
+                    fr,
+                    "ambiguous_target",
+                    f"靶标编号 {tid} 在多个批次中出现，请指定批次",
+                    f"target id {tid!r} exists in several batches; name the batch",
+                    "靶标编号",
+                    tid,
+                )
+            )
+            continue
+        assert tid is not None
+        if tid in seen:
+            problems.append(
+                _problem(
+                    fr,
+                    "duplicate_row",
+                    f"靶标 {tid} 在第 {seen[tid]} 行已填写过",
+                    f"target {tid} is already answered on row {seen[tid]}",
+                    "靶标编号",
+                    tid,
+                )
+            )
+            continue
+        seen[tid] = fr.row
+        t = matches[0]
+        t_village = _clean(t.get("village"))
+        expected = village if village is not None else _clean(fr.village)
+        if expected is not None and t_village != expected:
+            row_problems.append(
+                _problem(
+                    fr,
+                    "other_village",
+                    f"靶标 {tid} 属于 {t_village or '镇外'}，不属于 {expected}",
+                    f"target {tid} belongs to {t_village or 'no village'}, not {expected}",
+                    "村（社区）",
+                    expected,
+                )
+            )
+
+        # --- result ---
+        to_result: str | None = None
+        if result_given:
+            to_result = parse_result_label(fr.result_label)
+            if to_result is None:
+                row_problems.append(
+                    _problem(
+                        fr,
+                        "bad_result",
+                        f"核查结果“{fr.result_label}”无效，应为：" + "、".join(RESULT_BY_LABEL),
+                        f"result {fr.result_label!r} is not one of " + ", ".join(RESULT_BY_LABEL),
+                        "核查结果",
+                        fr.result_label,
+                    )
+                )
+
+        # --- dates ---
+        issued_on = _clean(t.get("issued_on"))
+        dates: dict[str, dt.date | None] = {}
+        for fld, label, raw in (
+            ("verified_on", "核查日期", fr.verified_on),
+            ("eradicated_on", "铲除日期", fr.eradicated_on),
+        ):
+            d = _as_date(raw)
+            if d == "bad":
+                row_problems.append(
+                    _problem(
+                        fr,
+                        "bad_date",
+                        f"{label}“{raw}”无法识别为日期",
+                        f"{fld} {raw!r} is not a date",
+                        label,
+                        raw,
+                    )
+                )
+                dates[fld] = None
+                continue
+            assert not isinstance(d, str)
+            dates[fld] = d
+            if d is None:
+                continue
+            if isinstance(issued_on, dt.date) and d < issued_on:
+                row_problems.append(
+                    _problem(
+                        fr,
+                        "date_before_issue",
+                        f"{label} {d.isoformat()} 早于下发日期 {issued_on.isoformat()}",
+                        f"{fld} {d.isoformat()} is before the issue date {issued_on.isoformat()}",
+                        label,
+                        d.isoformat(),
+                    )
+                )
+            if d > today:
+                row_problems.append(
+                    _problem(
+                        fr,
+                        "date_in_future",
+                        f"{label} {d.isoformat()} 晚于今天 {today.isoformat()}",
+                        f"{fld} {d.isoformat()} is in the future (today {today.isoformat()})",
+                        label,
+                        d.isoformat(),
+                    )
+                )
+        v_on, e_on = dates["verified_on"], dates["eradicated_on"]
+        if v_on is not None and e_on is not None and e_on < v_on:
+            row_problems.append(
+                _problem(
+                    fr,
+                    "eradication_before_verification",
+                    f"铲除日期 {e_on.isoformat()} 早于核查日期 {v_on.isoformat()}",
+                    f"eradicated_on {e_on.isoformat()} is before verified_on {v_on.isoformat()}",
+                    "铲除日期",
+                    e_on.isoformat(),
+                )
+            )
+        if not result_given:
+            row_problems.append(
+                _problem(
+                    fr,
+                    "eradication_without_confirmed",
+                    "填写了铲除日期，但核查结果为空（只有“确认种植”才能铲除）",
+                    "eradication date given without a result "
+                    "(only confirmed targets are eradicated)",
+                    "铲除日期",
+                    fr.eradicated_on,
+                )
+            )
+        elif to_result is not None and to_result != Result.CONFIRMED.value and erad_given:
+            row_problems.append(
+                _problem(
+                    fr,
+                    "eradication_without_confirmed",
+                    f"核查结果为“{RESULT_LABELS[to_result]}”，不能填写铲除日期",
+                    f"eradication date given for a {to_result} target (confirmed only)",
+                    "铲除日期",
+                    fr.eradicated_on,
+                )
+            )
+        if result_given and v_on is None and _as_date(fr.verified_on) != "bad":
+            row_problems.append(
+                _problem(
+                    fr, "missing_date", "缺少核查日期", "verification date is missing", "核查日期"
+                )
+            )
+        if result_given and _is_missing(fr.verified_by):
+            row_problems.append(
+                _problem(
+                    fr,
+                    "missing_person",
+                    "缺少核查人员",
+                    "the person who checked is missing",
+                    "核查人员",
+                )
+            )
+
+        # --- numbers ---
+        plants = _as_count(fr.plants)
+        if plants == "bad":
+            row_problems.append(
+                _problem(
+                    fr,
+                    "bad_plants",
+                    f"株数“{fr.plants}”应为非负整数",
+                    f"plant count {fr.plants!r} must be a non-negative integer",
+                    "株数",
+                    fr.plants,
+                )
+            )
+        area = _as_area(fr.area_m2)
+        if area == "bad":
+            row_problems.append(
+                _problem(
+                    fr,
+                    "bad_area",
+                    f"面积“{fr.area_m2}”应为非负数",
+                    f"area {fr.area_m2!r} must be a non-negative number",
+                    "面积（平方米）",
+                    fr.area_m2,
+                )
+            )
+        if row_problems or to_result is None:
+            problems.extend(row_problems)
+            continue
+
+        # --- compare with what is recorded ---
+        given: dict[str, Any] = {
+            "verified_on": v_on,
+            "verified_by": None if _is_missing(fr.verified_by) else str(fr.verified_by).strip(),
+            "plants": plants,
+            "eradicated_area_m2": area,
+            "eradicated_on": e_on,
+            "case_no": None if _is_missing(fr.case_no) else str(fr.case_no).strip(),
+            "remarks": None if _is_missing(fr.remarks) else str(fr.remarks).strip(),
+        }
+        recorded = {k: _clean(t.get(k)) for k in FEEDBACK_FIELDS}
+        status = str(_clean(t.get("status")))
+        result = _clean(t.get("result"))
+        values: dict[str, Any] = {}
+        previous: dict[str, Any] = {}
+        values_conflict = False
+        for k, v in given.items():
+            if v is None or _same(v, recorded[k]):
+                continue
+            values[k] = v
+            previous[k] = recorded[k]
+            if recorded[k] is not None and k not in _FREELY_UPDATED:
+                values_conflict = True
+        result_conflict = result is not None and result != to_result
+        merged_erad = values.get("eradicated_on", recorded["eradicated_on"])
+        if to_result == Result.CONFIRMED.value and merged_erad is not None:
+            to_status = Status.ERADICATED.value
+        else:
+            to_status = Status.VERIFIED.value
+        if not result_conflict and not values:
+            continue  # already recorded: idempotent
+        if status == Status.REPORTED.value and not result_conflict:
+            # A reported target is closed: any new value except a note reopens it (supersede).
+            values_conflict = bool(set(values) - _FREELY_UPDATED)
+            if not values_conflict:
+                to_status = Status.REPORTED.value
+        if (status, result, to_result) == ("eradicated", "confirmed", "confirmed"):
+            to_status = Status.ERADICATED.value  # new values only; stays eradicated
+
+        if (result_conflict or values_conflict) and not (supersede and has_reason):
+            if supersede and not has_reason:
+                problems.append(
+                    _problem(
+                        fr,
+                        "missing_reason",
+                        "更正已登记的结果必须填写理由",
+                        "superseding a recorded result needs a reason",
+                    )
+                )
+            elif result_conflict:
+                problems.append(
+                    _problem(
+                        fr,
+                        "conflicting_result",
+                        f"靶标 {tid} 已登记结果“{RESULT_LABELS[str(result)]}”，"
+                        f"本次为“{RESULT_LABELS[to_result]}”；"
+                        "如需更正请使用 --supersede 并说明理由",
+                        f"target {tid} already has result {result}; got {to_result} "
+                        "(use --supersede with --reason to correct it)",
+                        "核查结果",
+                        fr.result_label,
+                    )
+                )
+            else:
+                fields = "、".join(k for k in values if k not in _FREELY_UPDATED)
+                problems.append(
+                    _problem(
+                        fr,
+                        "conflicting_values",
+                        f"靶标 {tid} 已登记的 {fields} 与本次不同；"
+                        "如需更正请使用 --supersede 并说明理由",
+                        f"target {tid}: recorded {fields} differ from this row "
+                        "(use --supersede with --reason to correct them)",
+                        fields,
+                    )
+                )
+            continue
+        supersedes = result_conflict or values_conflict
+        try:
+            tr = check_transition(
+                status,
+                result,
+                to_status=to_status,
+                to_result=to_result,
+                supersede=supersedes,
+                reason=reason if supersedes else None,
+            )
+        except TransitionError as e:
+            problems.append(
+                _problem(fr, "illegal_transition", str(e), str(e), "核查结果", fr.result_label)
+            )
+            continue
+        merged_plants = values.get("plants", recorded["plants"])
+        level = threshold_level(merged_plants) if to_result == Result.CONFIRMED.value else None
+        changes.append(
+            Change(
+                pk=int(_clean(t.get("pk"))),
+                target_id=tid,
+                row=fr.row,
+                from_status=status,
+                to_status=to_status,
+                from_result=result,
+                to_result=to_result,
+                values=values,
+                previous=previous,
+                supersedes=supersedes or tr.supersedes,
+                reason=reason if (supersedes or tr.supersedes) else None,
+                threshold=level,
+            )
+        )
+    return changes, problems
+
+
+def _same(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-9)
+    if isinstance(a, dt.date) and isinstance(b, dt.date):
+        return a == b
+    return str(a) == str(b)
