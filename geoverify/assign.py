@@ -665,7 +665,7 @@ def find_repeat_sites(
             tree = shapely.STRtree(b[b_pos])
             a_ok = np.flatnonzero(~(pd.isna(a) | shapely.is_empty(a)))
             (qi, ti), d = tree.query_nearest(
-                a[a_ok], max_distance=radius_m, return_distance=True, all_matches=True
+                a[a_ok], max_distance=max(radius_m, 1e-9), return_distance=True, all_matches=True
             )
             qi = qi.astype(np.intp)
             ti = ti.astype(np.intp)
