@@ -189,6 +189,16 @@ def test_malformed_xml_reports_line_and_column() -> None:
     assert "line 3" in str(info.value)
 
 
+def test_gbk_declared_document() -> None:
+    text = '<?xml version="1.0" encoding="GBK"?>\n<kml><Placemark><name>福果村</name>'
+    text += "</Placemark></kml>"
+    frame = read_kml(text.encode("gbk"), source="gbk.kml")
+    assert frame["name"].tolist() == ["福果村"]
+    bad = '<?xml version="1.0" encoding="no-such-codec"?><kml/>'
+    with pytest.raises(InputError, match=r"bad\.kml"):
+        read_kml(bad.encode(), source="bad.kml")
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"gone\.kml"):
         read_kml(tmp_path / "gone.kml", source="gone.kml")

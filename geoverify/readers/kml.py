@@ -44,6 +44,13 @@ _GEOMETRY_TAGS = frozenset(
     {"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Track", "MultiTrack"}
 )
 _COMMA_SPACES = re.compile(r"\s*,\s*")
+_XML_DECL_ENCODING = re.compile(
+    rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._-]+)(["'])"""
+)
+#: Encodings expat decodes itself; anything else is transcoded to UTF-8 first.
+_EXPAT_ENCODINGS = frozenset(
+    {"utf-8", "utf8", "utf-16", "utf16", "us-ascii", "ascii", "iso-8859-1"}
+)
 
 
 def _local(tag: object) -> str:
@@ -268,7 +275,27 @@ def _placemarks(root: Element) -> Iterator[tuple[Element, list[str]]]:
         stack.extend((c, inner) for c in reversed(list(elem)))
 
 
+def _to_utf8(data: bytes, *, source: str) -> bytes:
+    """Transcode a document declared in a multi-byte encoding (GBK, GB2312, Big5) to UTF-8."""
+    m = _XML_DECL_ENCODING.match(data[:512])
+    if m is None:
+        return data
+    declared = m.group(2).decode("ascii").lower()
+    if declared in _EXPAT_ENCODINGS:
+        return data
+    codec = "gb18030" if declared in ("gbk", "gb2312", "cp936", "gb18030") else declared
+    try:
+        text = data.decode(codec)
+    except (LookupError, UnicodeDecodeError) as e:
+        msg = (
+            f"{source}: 无法按声明的编码 {declared} 解码 (cannot decode as declared encoding): {e}"
+        )
+        raise InputError(msg) from e
+    return m.group(1) + b"UTF-8" + m.group(3) + text.encode("utf-8")[len(m.group(0)) :]
+
+
 def _parse_xml(data: bytes, *, source: str) -> Element:
+    data = _to_utf8(data, source=source)
     try:
         root = defused_fromstring(
             data, forbid_dtd=False, forbid_entities=True, forbid_external=True
@@ -285,6 +312,9 @@ def _parse_xml(data: bytes, *, source: str) -> Element:
             f"{source}: KML 格式错误，第 {line} 行第 {col} 列 "
             f"(malformed XML at line {line}, column {col}): {e}"
         )
+        raise InputError(msg) from e
+    except ValueError as e:  # e.g. an encoding expat cannot handle
+        msg = f"{source}: 无法解析 KML (cannot parse KML): {e}"
         raise InputError(msg) from e
     if not isinstance(root, Element):  # pragma: no cover - defusedxml returns Elements
         msg = f"{source}: 无法解析 KML (cannot parse KML)"
