@@ -58,6 +58,8 @@ class RejectedInputError(InputError):
     source: str
     problems: list[RowProblem] = field(default_factory=list)
     summary: str = ""
+    #: Extra facts for machine-readable output (batch id, checksum, …).
+    details: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(str(self))

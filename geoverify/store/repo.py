@@ -1,0 +1,276 @@
+"""Small repository functions: rows in, frames out. Every write runs on a caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, and_, func, select
+
+from geoverify.geo import STORE_CRS
+from geoverify.store import tables as t
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who changes the store, from which machine, through which command or file."""
+
+    actor: str
+    host: str
+    source: str
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# -- imports ---------------------------------------------------------------------------------
+def find_import(conn: Connection, *, kind: str, sha256: str) -> Mapping[str, Any] | None:
+    row = conn.execute(
+        select(t.imports).where(and_(t.imports.c.kind == kind, t.imports.c.sha256 == sha256))
+    ).first()
+    return row._mapping if row is not None else None
+
+
+def record_import(
+    conn: Connection, *, kind: str, sha256: str, source_name: str, who: Who, summary: dict[str, Any]
+) -> int:
+    res = conn.execute(
+        t.imports.insert().values(
+            kind=kind,
+            sha256=sha256,
+            source_name=source_name,
+            at=now(),
+            actor=who.actor,
+            host=who.host,
+            summary=summary,
+        )
+    )
+    return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+
+# -- events ----------------------------------------------------------------------------------
+def record_events(conn: Connection, rows: Sequence[dict[str, Any]], *, who: Who) -> None:
+    """Append events; each row gives ``kind`` and optionally target, batch_id, source, payload."""
+    if not rows:
+        return
+    at = now()
+    conn.execute(
+        t.events.insert(),
+        [
+            {
+                "target": r.get("target"),
+                "batch_id": r.get("batch_id"),
+                "at": r.get("at", at),
+                "actor": who.actor,
+                "host": who.host,
+                "kind": r["kind"],
+                "source": r.get("source", who.source),
+                "payload": r.get("payload", {}),
+            }
+            for r in rows
+        ],
+    )
+
+
+def load_events(
+    conn: Connection, *, target: int | None = None, batch_id: str | None = None
+) -> pd.DataFrame:
+    q = (
+        select(
+            t.events.c.id,
+            t.events.c.at,
+            t.events.c.actor,
+            t.events.c.host,
+            t.events.c.kind,
+            t.events.c.source,
+            t.events.c.payload,
+            t.events.c.batch_id.label("batch"),
+            t.events.c.target.label("pk"),
+            t.targets.c.target_id,
+        )
+        .select_from(t.events.outerjoin(t.targets, t.events.c.target == t.targets.c.id))
+        .order_by(t.events.c.id)
+    )
+    if target is not None:
+        q = q.where(t.events.c.target == target)
+    if batch_id is not None:
+        q = q.where(t.events.c.batch_id == batch_id)
+    rows = conn.execute(q).mappings().all()
+    cols = ["id", "at", "actor", "host", "kind", "source", "payload", "batch", "pk", "target_id"]
+    return pd.DataFrame([dict(r) for r in rows], columns=cols)
+
+
+# -- villages and groups ---------------------------------------------------------------------
+def _gdf(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> gpd.GeoDataFrame:
+    records = [dict(r) for r in rows]
+    frame = pd.DataFrame(records, columns=[*columns, "geometry"])
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
+
+
+def load_villages(conn: Connection) -> gpd.GeoDataFrame:
+    """Villages frame: code, name, kind, illustrative, attributes, geometry (EPSG:4490)."""
+    v = t.villages.c
+    rows = conn.execute(
+        select(v.code, v.name, v.kind, v.illustrative, v.attributes, v.geometry).order_by(v.code)
+    ).mappings()
+    return _gdf(rows, ["code", "name", "kind", "illustrative", "attributes"])
+
+
+def load_groups(conn: Connection) -> gpd.GeoDataFrame:
+    """Groups frame: village_code, village, name, geometry (None when a group has no polygon)."""
+    g = t.village_groups.c
+    rows = conn.execute(
+        select(g.village_code, t.villages.c.name.label("village"), g.name, g.attributes, g.geometry)
+        .select_from(t.village_groups.join(t.villages))
+        .order_by(g.village_code, g.id)
+    ).mappings()
+    return _gdf(rows, ["village_code", "village", "name", "attributes"])
+
+
+def count_rows(conn: Connection) -> dict[str, int]:
+    """Row count of every table (used to prove a refused import changed nothing)."""
+    return {
+        table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+        for table in t.metadata.sorted_tables
+    }
+
+
+# -- targets ---------------------------------------------------------------------------------
+TARGET_COLUMNS = [
+    "pk",
+    "target_id",
+    "batch",
+    "source",
+    "lon",
+    "lat",
+    "area_m2",
+    "image_date",
+    "village_code",
+    "village",
+    "group",
+    "assignment",
+    "neighbours",
+    "split_into",
+    "distance_m",
+    "repeat_of",
+    "repeat_distance_m",
+    "reissue_of",
+    "status",
+    "result",
+    "verified_on",
+    "verified_by",
+    "plants",
+    "eradicated_area_m2",
+    "eradicated_on",
+    "case_no",
+    "remarks",
+    "issued_on",
+    "due_on",
+    "attributes",
+]
+
+
+def load_targets(
+    conn: Connection,
+    *,
+    batch: str | None = None,
+    village: str | None = None,
+    status: str | Sequence[str] | None = None,
+    pks: Sequence[int] | None = None,
+) -> gpd.GeoDataFrame:
+    """Targets frame (see DESIGN.md); ``batch`` selects every target issued in that batch.
+
+    ``village`` matches a village name or code; the literal ``"-"`` selects targets outside
+    every village.
+    """
+    tg = t.targets.c
+    earlier = t.targets.alias("earlier")
+    issue = t.target_issues.alias("issue")
+    b = t.batches.alias("b")
+    batch_col = issue.c.batch_id if batch is not None else tg.batch_id
+    q = (
+        select(
+            tg.id.label("pk"),
+            tg.target_id,
+            batch_col.label("batch"),
+            tg.source,
+            tg.geometry,
+            tg.lon,
+            tg.lat,
+            tg.area_m2,
+            tg.image_date,
+            tg.village_code,
+            t.villages.c.name.label("village"),
+            tg.group_name.label("group"),
+            tg.assignment,
+            tg.assignment_detail,
+            earlier.c.target_id.label("repeat_of"),
+            tg.repeat_distance_m,
+            tg.status,
+            tg.result,
+            tg.verified_on,
+            tg.verified_by,
+            tg.plants,
+            tg.eradicated_area_m2,
+            tg.eradicated_on,
+            tg.case_no,
+            tg.remarks,
+            b.c.issued_on,
+            b.c.due_on,
+            tg.attributes,
+        )
+        .select_from(t.targets)
+        .outerjoin(t.villages, tg.village_code == t.villages.c.code)
+        .outerjoin(earlier, tg.repeat_of == earlier.c.id)
+    )
+    if batch is not None:
+        q = q.join(issue, and_(issue.c.target == tg.id, issue.c.batch_id == batch))
+        q = q.add_columns(issue.c.reissue.label("_reissue"))
+    q = q.outerjoin(b, b.c.id == batch_col)
+    if village is not None:
+        if village == "-":
+            q = q.where(tg.village_code.is_(None))
+        else:
+            q = q.where((t.villages.c.name == village) | (tg.village_code == village))
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        q = q.where(tg.status.in_(statuses))
+    if pks is not None:
+        q = q.where(tg.id.in_(list(pks)))
+    q = q.order_by(tg.village_code, tg.target_id)
+    records = []
+    for r in conn.execute(q).mappings():
+        rec = dict(r)
+        detail = rec.pop("assignment_detail") or {}
+        rec["neighbours"] = detail.get("neighbours", [])
+        rec["split_into"] = detail.get("split_into", [])
+        rec["distance_m"] = detail.get("distance_m")
+        reissue = rec.pop("_reissue", False)
+        rec["reissue_of"] = None  # filled below for re-issued targets
+        rec["_reissued"] = bool(reissue)
+        records.append(rec)
+    frame = pd.DataFrame(records, columns=[*TARGET_COLUMNS, "geometry", "_reissued"])
+    if batch is not None and len(frame):
+        reissued = frame.loc[frame["_reissued"], "pk"].tolist()
+        if reissued:
+            firsts = dict(
+                conn.execute(select(tg.id, tg.batch_id).where(tg.id.in_(reissued))).tuples().all()
+            )
+            frame.loc[frame["_reissued"], "reissue_of"] = frame.loc[frame["_reissued"], "pk"].map(
+                firsts
+            )
+    frame = frame.drop(columns="_reissued")
+    gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
+    return gdf
+
+
+def representative_lonlat(geoms: Sequence[Any]) -> tuple[list[float], list[float]]:
+    """Lon/lat of each geometry: the point itself, or a representative point of a polygon."""
+    arr = shapely.point_on_surface(list(geoms))
+    return list(shapely.get_x(arr)), list(shapely.get_y(arr))

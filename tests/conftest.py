@@ -1,0 +1,139 @@
+"""Shared fixtures: stores on SQLite and PostGIS, workspaces, the CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from geoverify.store import Store
+from geoverify.store import repo
+
+TEST_DB_ENV = "GEOVERIFY_TEST_DATABASE_URL"
+REQUIRE_ALL_ENV = "GEOVERIFY_REQUIRE_ALL"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a developer's machine; fail in CI, where everything must be present."""
+    if os.environ.get(REQUIRE_ALL_ENV):
+        pytest.fail(f"{reason} (required because {REQUIRE_ALL_ENV} is set)")
+    pytest.skip(reason)
+
+
+def require_program(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        skip_or_fail(f"{name} is not installed")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests never pick up a developer's workspace, database or identity by accident.
+    for var in ("GEOVERIFY_WORKSPACE", "GEOVERIFY_DATABASE_URL", "GEOVERIFY_USER"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> Iterator[str | None]:
+    """``None`` (the workspace's SQLite file) or a fresh PostGIS schema for this test."""
+    if backend == "sqlite":
+        yield None
+        return
+    base = os.environ.get(TEST_DB_ENV)
+    if not base:
+        skip_or_fail(f"{TEST_DB_ENV} is not set: no PostGIS to test against")
+    assert base is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema},public"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture
+def store(tmp_path: Path, database_url: str | None) -> Iterator[Store]:
+    """An empty, migrated store."""
+    s = Store(tmp_path / "ws", url=database_url)
+    s.upgrade()
+    try:
+        yield s
+    finally:
+        s.dispose()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, database_url: str | None) -> Iterator[tuple[Path, str | None]]:
+    """A workspace initialised with the bundled sample boundaries."""
+    from geoverify.workflows import init_workspace
+
+    ws = tmp_path / "ws"
+    init_workspace(ws, url=database_url, actor="pytest")
+    yield ws, database_url
+
+
+@pytest.fixture
+def sample_store(workspace: tuple[Path, str | None]) -> Iterator[Store]:
+    ws, url = workspace
+    s = Store(ws, url=url)
+    try:
+        yield s
+    finally:
+        s.dispose()
+
+
+class Cli:
+    """Run ``geoverify`` in-process against one workspace/database."""
+
+    def __init__(self, ws: Path, url: str | None) -> None:
+        self.ws = ws
+        self.url = url
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, by: str = "pytest") -> Result:
+        from geoverify.cli import cli
+
+        base = ["--workspace", str(self.ws), "--by", by]
+        if self.url:
+            base += ["--database-url", self.url]
+        return self.runner.invoke(cli, [*base, *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def run(tmp_path: Path, database_url: str | None) -> Cli:
+    return Cli(tmp_path / "ws", database_url)
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """Row counts of every table, plus the SQLite file's checksum where there is one."""
+    with store.connect() as conn:
+        counts = repo.count_rows(conn)
+    out: dict[str, Any] = {"counts": counts}
+    path = store.sqlite_path
+    if path is not None and path.exists():
+        store.dispose()  # flush WAL so the main file holds everything
+        with sa.create_engine(f"sqlite:///{path}").connect() as c:
+            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        import hashlib
+
+        out["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
