@@ -38,7 +38,10 @@ def test_schema_matches_tables(store: Store) -> None:
     assert {"villages", "village_groups", "batches", "targets", "events", "imports",
             "rejected_rows", "target_issues"} <= set(store.table_names())
     def ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-        # PostGIS brings spatial_ref_sys (and friends) in the public schema: not ours.
+        # PostGIS brings spatial_ref_sys (and friends) in the public schema: not ours; the
+        # GiST indexes are made by the migration for PostgreSQL only.
+        if type_ == "index" and name is not None and name.endswith("_geometry"):
+            return False
         return not (type_ == "table" and reflected and compare_to is None)
 
     with store.engine.connect() as conn:
