@@ -7,6 +7,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from geoverify.errors import InputError
@@ -254,3 +256,27 @@ def test_empty_document() -> None:
     frame = read_kml(b"<kml><Document/></kml>", source="e.kml")
     assert len(frame) == 0
     assert list(frame.columns) == ["name", "description", "folder", "times", "geometry"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    coords=st.lists(
+        st.tuples(
+            st.floats(min_value=-180, max_value=180, allow_nan=False),
+            st.floats(min_value=-90, max_value=90, allow_nan=False),
+        ),
+        min_size=2,
+        max_size=20,
+    ),
+    seps=st.lists(st.sampled_from([" ", "\n", "\t", "\r\n", "  \n\t"]), min_size=1),
+    with_alt=st.booleans(),
+)
+def test_coordinates_round_trip(
+    coords: list[tuple[float, float]], seps: list[str], with_alt: bool
+) -> None:
+    tuples = [f"{x!r},{y!r}" + (",12.5" if with_alt else "") for x, y in coords]
+    text = "".join(t + seps[i % len(seps)] for i, t in enumerate(tuples))
+    doc = f"<kml><Placemark><LineString><coordinates>{text}</coordinates></LineString>"
+    doc += "</Placemark></kml>"
+    geom = read_kml(doc.encode(), source="h.kml").geometry.iloc[0]
+    assert list(geom.coords) == coords
