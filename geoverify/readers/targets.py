@@ -472,6 +472,17 @@ def _parse_coordinates(
     return out, missing, failures
 
 
+def _plausible(lon: NDArray[np.float64], lat: NDArray[np.float64], crs: CRS) -> int:
+    """How many points fall in China and within the area of use of ``crs`` (0.5° margin)."""
+    with np.errstate(invalid="ignore"):
+        inside = in_china(lon, lat)
+        aou = crs.area_of_use
+        if aou is not None and aou.west <= aou.east:
+            inside &= (lon >= aou.west - 0.5) & (lon <= aou.east + 0.5)
+            inside &= (lat >= aou.south - 0.5) & (lat <= aou.north + 0.5)
+    return int(inside.sum())
+
+
 def _suggest_crs(x: NDArray[np.float64], y: NDArray[np.float64]) -> str:
     """Suggest a CGCS2000 Gauss-Kruger CRS from zone-prefixed eastings (e.g. 35 500 000)."""
     for values in (x, y):
@@ -577,7 +588,7 @@ def _read_tabular(
             # Chinese surveying names northing X and easting Y: take whichever column order
             # puts more of the file in China (decided once for the whole file).
             b_lon, b_lat = to_store.transform(ys[ok], xs[ok])
-            if in_china(b_lon, b_lat).sum() > in_china(a_lon, a_lat).sum():
+            if _plausible(b_lon, b_lat, src) > _plausible(a_lon, a_lat, src):
                 a_lon, a_lat = b_lon, b_lat
         lon[ok], lat[ok] = a_lon, a_lat
         bad_transform = ok & ~(np.isfinite(lon) & np.isfinite(lat))
