@@ -1,0 +1,477 @@
+"""Patrol records from the plan's table (CSV/XLSX) and from GPX/KML track files (踏查记录)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely import union_all
+from shapely.geometry import LineString, MultiLineString
+from shapely.geometry.base import BaseGeometry
+
+from geoverify.errors import InputError, RejectedInputError, RowProblem
+from geoverify.geo import STORE_CRS
+from geoverify.patrols import Patrol, track_lengths_by_village
+from geoverify.readers.gpx import LOCAL_TZ, read_gpx
+from geoverify.readers.kml import read_kml
+from geoverify.readers.tables import TABLE_SUFFIXES, find_column, read_table
+
+__all__ = [
+    "PATROL_COLUMNS",
+    "TRACK_SUFFIXES",
+    "PatrolRead",
+    "parse_patrol_date",
+    "read_patrol_file",
+    "read_patrol_table",
+    "read_track_file",
+]
+
+#: Accepted headers of each column of the plan's patrol table, in order of preference.
+PATROL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "village": ("村、社区", "村(社区)", "村社区", "村/社区", "村", "社区", "村名", "village"),
+    "group": ("组", "村民小组", "小组", "组别", "group"),
+    "date": ("踏查时间", "踏查日期", "日期", "时间", "date"),
+    "people": ("踏查人员", "人员", "参与人员", "people"),
+    "findings": ("踏查情况", "情况", "踏查结果", "findings"),
+    "remarks": ("备注", "remarks"),
+    "track": ("轨迹", "轨迹文件", "轨迹名称", "track", "gpx"),
+}
+#: File suffixes read as track files.
+TRACK_SUFFIXES = frozenset({".gpx", ".kml", ".kmz"})
+
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MD = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+@dataclass
+class PatrolRead:
+    """Patrol records read from one file, with the rows that could not be used.
+
+    Attributes
+    ----------
+    patrols
+        The usable records, in file order.
+    problems
+        One :class:`~geoverify.errors.RowProblem` per unusable row (or track).
+    source
+        The file name as given.
+    rows
+        The row number (table) or track number (GPX/KML) of each record in ``patrols``.
+    waypoints
+        Waypoints of a GPX file (findings marked on the device), EPSG:4490, or None.
+    """
+
+    patrols: list[Patrol]
+    problems: list[RowProblem]
+    source: str
+    rows: list[int] = field(default_factory=list)
+    waypoints: gpd.GeoDataFrame | None = None
+
+    def check(self) -> None:
+        """Raise :class:`~geoverify.errors.RejectedInputError` if any row was rejected."""
+        if self.problems:
+            raise RejectedInputError(self.source, list(self.problems))
+
+
+def parse_patrol_date(value: Any, *, year: int | None = None) -> dt.date:
+    """Parse a 踏查时间 cell into a date.
+
+    Accepts dates/datetimes (XLSX), Excel serial numbers, ``2024-03-12``, ``2024/3/12``,
+    ``2024.3.12``, ``2024年3月12日`` (a time or a range after the date is ignored: the first day
+    counts), ``20240312``, and ``3月12日`` / ``3-12`` when ``year`` is given.
+
+    Raises
+    ------
+    ValueError
+        When the value is not such a date.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        number = float(value)
+        if number.is_integer() and 19000101 <= number <= 21001231:
+            return parse_patrol_date(str(int(number)), year=year)
+        if 20000 <= number < 80000:
+            return _EXCEL_EPOCH + dt.timedelta(days=int(number))
+        msg = f"not a date: {value!r}"
+        raise ValueError(msg)
+    if value is None:
+        msg = "empty date"
+        raise ValueError(msg)
+    text = str(value).strip().translate(_FULLWIDTH)
+    m = _YMD.match(text) or _COMPACT.match(text)
+    if m:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _MD.match(text)
+    if m and year is not None:
+        return dt.date(year, int(m.group(1)), int(m.group(2)))
+    msg = f"not a date: {value!r}"
+    raise ValueError(msg)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _village_lookup(villages: gpd.GeoDataFrame | pd.DataFrame | None) -> dict[str, tuple[str, str]]:
+    """Village name variants → (code, official name): 甲村 is found as 甲村 and 甲."""
+    lookup: dict[str, tuple[str, str]] = {}
+    if villages is None:
+        return lookup
+    for code, name in zip(villages["code"].astype(str), villages["name"].astype(str), strict=True):
+        lookup[name] = (code, name)
+        for suffix in ("社区", "村"):
+            if name.endswith(suffix) and len(name) > len(suffix):
+                lookup.setdefault(name[: -len(suffix)], (code, name))
+        lookup.setdefault(code, (code, name))
+    return lookup
+
+
+def _lines_only(geom: BaseGeometry | None) -> BaseGeometry | None:
+    """The LineString parts of a geometry (points and polygons of a KML are not tracks)."""
+    if geom is None or geom.is_empty:
+        return None
+    if isinstance(geom, LineString | MultiLineString):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, LineString | MultiLineString)]
+    if not parts:
+        return None
+    merged = union_all(parts)
+    return merged if not merged.is_empty else None
+
+
+def read_track_file(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """Tracks of a GPX, KML or KMZ file: ``name``, ``start``, ``date``, geometry (EPSG:4490).
+
+    GPX routes are included; KML placemarks without a line are left out.
+
+    Raises
+    ------
+    InputError
+        Unreadable or hostile file, or no track in it.
+    """
+    source = os.fspath(path)
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gpx":
+        tracks = read_gpx(path, source=source).tracks
+        return tracks[["name", "start", "date", "geometry"]].copy()
+    if suffix in {".kml", ".kmz"}:
+        frame = read_kml(path, source=source)
+        rows = []
+        for name, times, geom in zip(frame["name"], frame["times"], frame.geometry, strict=True):
+            line = _lines_only(geom)
+            if line is None:
+                continue
+            start = min(times) if times else None
+            if start is not None and start.tzinfo is None:
+                start = start.replace(tzinfo=dt.UTC)
+            rows.append(
+                {
+                    "name": name,
+                    "start": start,
+                    "date": start.astimezone(LOCAL_TZ).date() if start else None,
+                    "geometry": line,
+                }
+            )
+        if not rows:
+            msg = f"{source}: KML 中没有轨迹线 (no track lines in the KML)"
+            raise InputError(msg)
+        out = gpd.GeoDataFrame(rows, geometry="geometry", crs=frame.crs or "EPSG:4326")
+        out["start"] = pd.to_datetime(out["start"], utc=True)
+        return out.to_crs(STORE_CRS)
+    msg = f"{source}: 不支持的轨迹文件类型 {suffix} (track files must be .gpx, .kml or .kmz)"
+    raise InputError(msg)
+
+
+def _merge(geoms: list[BaseGeometry]) -> BaseGeometry:
+    lines: list[LineString] = []
+    for g in geoms:
+        lines.extend(g.geoms if isinstance(g, MultiLineString) else [g])
+    return lines[0] if len(lines) == 1 else MultiLineString(lines)
+
+
+def read_patrol_table(
+    path: str | os.PathLike[str],
+    *,
+    villages: gpd.GeoDataFrame | pd.DataFrame | None = None,
+    tracks: gpd.GeoDataFrame | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    year: int | None = None,
+) -> PatrolRead:
+    """Read the plan's patrol table: 村、社区 | 组 | 踏查时间 | 踏查人员 | 踏查情况 | 备注 [| 轨迹].
+
+    Parameters
+    ----------
+    path
+        CSV (UTF-8, BOM, GBK) or XLSX; title rows above the header are skipped.
+    villages
+        Villages frame (``code``, ``name``); when given, a village that is not in it is a
+        problem (``unknown_village``). Names match exactly or without the 村/社区 suffix.
+    tracks
+        Tracks of a GPX/KML given with the table (``name``, geometry); a 轨迹 cell naming one
+        of them takes its geometry (all tracks of that name, joined).
+    year
+        Year for dates written without one (``3月12日``).
+
+    Returns
+    -------
+    PatrolRead
+        A 轨迹 cell that names neither a given track nor a GPX/KML file next to the table is a
+        problem (``track_not_found``); so are unparsable dates (``bad_date``) and rows without
+        a village (``missing_village``).
+    """
+    source = os.fspath(path)
+    headers = [h for names in PATROL_COLUMNS.values() for h in names[:2]]
+    table = read_table(path, sheet=sheet, encoding=encoding, headers=headers)
+    columns = list(table.frame.columns)
+    col = {key: find_column(columns, names) for key, names in PATROL_COLUMNS.items()}
+    missing = [PATROL_COLUMNS[k][0] for k in ("village", "date") if col[k] is None]
+    if missing:
+        msg = (
+            f"{source}: 缺少列 {'、'.join(missing)}，踏查表应有列 村、社区 | 组 | 踏查时间 | "
+            f"踏查人员 | 踏查情况 | 备注 (missing columns; found {columns})"
+        )
+        raise InputError(msg)
+    lookup = _village_lookup(villages)
+    base_dir = Path(path).parent
+    file_tracks: dict[str, gpd.GeoDataFrame] = {}
+    by_name: dict[str, list[BaseGeometry]] = {}
+    if tracks is not None:
+        for name, geom in zip(tracks["name"], tracks.to_crs(STORE_CRS).geometry, strict=True):
+            if name is not None and geom is not None and not geom.is_empty:
+                by_name.setdefault(str(name).strip(), []).append(geom)
+
+    patrols: list[Patrol] = []
+    rows: list[int] = []
+    problems: list[RowProblem] = []
+    for i, rownum in enumerate(table.rows):
+        rec = {k: (table.frame[c].iloc[i] if c is not None else None) for k, c in col.items()}
+        ok = True
+        village = _text(rec["village"])
+        code: str | None = None
+        if village is None:
+            problems.append(
+                RowProblem(
+                    rownum,
+                    None,
+                    "村、社区为空",
+                    "village is empty",
+                    field=col["village"],
+                    code="missing_village",
+                )
+            )
+            ok = False
+        elif lookup:
+            found = lookup.get(village)
+            if found is None:
+                problems.append(
+                    RowProblem(
+                        rownum,
+                        None,
+                        f"村（社区）“{village}”不在村界数据中",
+                        f"unknown village {village!r}",
+                        field=col["village"],
+                        value=village,
+                        code="unknown_village",
+                    )
+                )
+                ok = False
+            else:
+                code, village = found
+        raw_date = rec["date"]
+        date: dt.date | None = None
+        try:
+            date = parse_patrol_date(raw_date, year=year)
+        except (ValueError, OverflowError):
+            problems.append(
+                RowProblem(
+                    rownum,
+                    None,
+                    "踏查时间无法识别，应为 2024-03-12 这样的日期",
+                    "patrol date cannot be parsed (expected e.g. 2024-03-12)",
+                    field=col["date"],
+                    value=None if raw_date is None else str(raw_date),
+                    code="bad_date",
+                )
+            )
+            ok = False
+        track_name = _text(rec["track"])
+        track: BaseGeometry | None = None
+        if track_name:
+            try:
+                track = _find_track(track_name, by_name, base_dir, file_tracks)
+            except InputError as e:
+                problems.append(
+                    RowProblem(
+                        rownum,
+                        None,
+                        f"轨迹文件无法读取：{e}",
+                        "track file cannot be read",
+                        field=col["track"],
+                        value=track_name,
+                        code="bad_track_file",
+                    )
+                )
+                ok = False
+            else:
+                if track is None:
+                    problems.append(
+                        RowProblem(
+                            rownum,
+                            None,
+                            f"找不到轨迹“{track_name}”（既不是所给 GPX 中的轨迹名，"
+                            "也不是表格旁的轨迹文件）",
+                            f"track {track_name!r} is neither a track name in the given GPX "
+                            "nor a track file next to the table",
+                            field=col["track"],
+                            value=track_name,
+                            code="track_not_found",
+                        )
+                    )
+                    ok = False
+        if not ok or village is None or date is None:
+            continue
+        patrols.append(
+            Patrol(
+                village=village,
+                date=date,
+                village_code=code,
+                group=_text(rec["group"]),
+                people=_text(rec["people"]),
+                findings=_text(rec["findings"]),
+                remarks=_text(rec["remarks"]),
+                track=track,
+                track_name=track_name,
+                source=source,
+                row=rownum,
+            )
+        )
+        rows.append(rownum)
+    return PatrolRead(patrols, problems, source, rows)
+
+
+def _find_track(
+    name: str,
+    by_name: dict[str, list[BaseGeometry]],
+    base_dir: Path,
+    cache: dict[str, gpd.GeoDataFrame],
+) -> BaseGeometry | None:
+    if name in by_name:
+        return _merge(by_name[name])
+    candidate = base_dir / name
+    if candidate.suffix.lower() in TRACK_SUFFIXES and candidate.is_file():
+        key = str(candidate)
+        if key not in cache:
+            cache[key] = read_track_file(candidate)
+        geoms = [g for g in cache[key].geometry if g is not None and not g.is_empty]
+        return _merge(geoms) if geoms else None
+    return None
+
+
+def read_patrol_file(
+    path: str | os.PathLike[str],
+    *,
+    villages: gpd.GeoDataFrame | None = None,
+    tracks: gpd.GeoDataFrame | None = None,
+    date: dt.date | None = None,
+    people: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    year: int | None = None,
+) -> PatrolRead:
+    """Read patrol records from a table (CSV/XLSX) or a track file (GPX/KML/KMZ).
+
+    A track file gives one patrol per track: its village is the village the track runs
+    longest in (``villages`` is then required), its date the local date (Asia/Shanghai) of
+    its first time, or ``date`` for files without times. A track outside every village, or
+    without a date, is a problem. Tables are read by :func:`read_patrol_table`.
+    """
+    suffix = Path(path).suffix.lower()
+    source = os.fspath(path)
+    if suffix in TABLE_SUFFIXES:
+        return read_patrol_table(
+            path, villages=villages, tracks=tracks, sheet=sheet, encoding=encoding, year=year
+        )
+    if suffix not in TRACK_SUFFIXES:
+        msg = (
+            f"{source}: 不支持的踏查文件类型 {suffix}，应为 .csv .xlsx .gpx .kml .kmz "
+            "(unsupported patrol file type)"
+        )
+        raise InputError(msg)
+    if villages is None:
+        msg = f"{source}: 读取轨迹需要村界数据 (villages are needed to assign tracks)"
+        raise InputError(msg)
+    frame = read_track_file(path)
+    waypoints = read_gpx(path, source=source).waypoints if suffix == ".gpx" else None
+    frame = frame.reset_index(drop=True)
+    frame["patrol_id"] = np.arange(len(frame))
+    lengths = track_lengths_by_village(frame, villages)
+    inside = lengths[lengths["code"].notna()]
+    lookup = _village_lookup(villages)
+    patrols: list[Patrol] = []
+    rows: list[int] = []
+    problems: list[RowProblem] = []
+    for i, rec in frame.iterrows():
+        number = int(i) + 1
+        name = _text(rec["name"])
+        mine = inside[inside["patrol_id"] == rec["patrol_id"]]
+        if len(mine) == 0:
+            problems.append(
+                RowProblem(
+                    number,
+                    name,
+                    "轨迹不经过任何村（社区）",
+                    "the track passes through no village",
+                    code="track_outside",
+                )
+            )
+            continue
+        best = mine.sort_values("length_m", ascending=False).iloc[0]
+        day = rec["date"] if rec["date"] is not None and not pd.isna(rec["date"]) else date
+        if day is None:
+            problems.append(
+                RowProblem(
+                    number,
+                    name,
+                    "轨迹没有时间，请指定日期",
+                    "the track has no times; give the date",
+                    code="missing_date",
+                )
+            )
+            continue
+        code, village = lookup[str(best["code"])]
+        patrols.append(
+            Patrol(
+                village=village,
+                date=day,
+                village_code=code,
+                people=people,
+                track=rec.geometry,
+                track_name=name,
+                source=source,
+                row=number,
+                extra={"villages": list(mine["village"])},
+            )
+        )
+        rows.append(number)
+    return PatrolRead(patrols, problems, source, rows, waypoints)
