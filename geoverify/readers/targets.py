@@ -41,6 +41,7 @@ __all__ = ["MU_TO_M2", "TargetRead", "read_targets"]
 MU_TO_M2 = 10000.0 / 15.0
 
 _KML_SUFFIXES = frozenset({".kml", ".kmz"})
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _PROGRESS_EVERY = 1000
 _POINT, _POLYGON, _MULTIPOINT, _MULTIPOLYGON = 0, 3, 4, 6
 
@@ -82,6 +83,8 @@ class TargetRead:
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
+    if type(value) is float:
+        return math.isnan(value)
     if isinstance(value, str):
         return not value.strip()
     if isinstance(value, (list, tuple, dict, np.ndarray)):
@@ -115,6 +118,8 @@ def _id_text(value: Any) -> str | None:
 
 def json_safe(value: Any) -> Any:
     """Convert a cell value to something ``json.dumps`` accepts without loss of meaning."""
+    if type(value) is str:
+        return value if value.strip() else None
     if isinstance(value, (list, tuple, np.ndarray)):
         return [json_safe(v) for v in value]
     if isinstance(value, dict):
@@ -161,7 +166,7 @@ def _parse_date(value: Any) -> dt.date | None:
             return _EXCEL_EPOCH + dt.timedelta(days=int(number))
         msg = f"not a date: {value!r}"
         raise ValueError(msg)
-    text = str(value).strip().translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})
+    text = str(value).strip().translate(_FULLWIDTH)
     m = _DATE_SEP.match(text) or _DATE_COMPACT.match(text)
     if m is None:
         msg = f"not a date: {value!r}"
@@ -188,7 +193,7 @@ def _parse_area(value: Any, factor: float) -> float | None:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
     else:
-        text = str(value).strip().translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})
+        text = str(value).strip().translate(_FULLWIDTH)
         m = _AREA_CELL.match(text.lower().replace(" ", ""))
         if m is None:
             msg = f"not an area: {value!r}"
