@@ -390,3 +390,20 @@ def test_kmz(tmp_path: Path) -> None:
     read = read_targets(path, batch_id="b")
     assert read.frame["target_id"].tolist() == ["KM-001", "KM-002"]
     json.dumps(read.frame["attributes"].tolist(), ensure_ascii=False)
+
+
+def test_geojson_with_non_finite_coordinates(tmp_path: Path) -> None:
+    path = tmp_path / "nan.geojson"
+    path.write_text(
+        '{"type":"FeatureCollection","features":['
+        '{"type":"Feature","properties":{"id":"a"},'
+        '"geometry":{"type":"Point","coordinates":[NaN,29.8]}},'
+        '{"type":"Feature","properties":{"id":"b"},"geometry":{"type":"Polygon","coordinates":'
+        "[[[106.05,29.8],[106.06,29.8],[106.06,Infinity],[106.05,29.8]]]}},"
+        '{"type":"Feature","properties":{"id":"c"},'
+        '"geometry":{"type":"Point","coordinates":[106.05,29.8]}}]}',
+        encoding="utf-8",
+    )
+    read = read_targets(path, batch_id="b")
+    assert _codes(read.problems) == {1: ["non_finite"], 2: ["non_finite"]}
+    assert read.frame["target_id"].tolist() == ["c"]
