@@ -20,10 +20,11 @@ import html
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import folium
@@ -36,7 +37,7 @@ from jinja2 import Template
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from geoverify import geo
+from geoverify import geo, navigation
 from geoverify.errors import GeoverifyError, InputError
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS
 
@@ -93,20 +94,41 @@ _EVENT_LABELS = {
     "note": "备注",
 }
 
-#: Navigation link templates; ``{gx},{gy}`` GCJ-02, ``{bx},{by}`` BD-09, ``{x},{y}`` CGCS2000.
-# TODO: take these from geoverify.navigation once that module exists.
-_NAV_LINKS: tuple[tuple[str, str], ...] = (
-    (
-        "高德地图",
-        "https://uri.amap.com/marker?position={gx},{gy}&name={name}&coordinate=gaode&callnative=1",
-    ),
-    (
-        "百度地图",
-        "https://api.map.baidu.com/marker?location={by},{bx}&title={name}&content={name}"
-        "&coord_type=bd09ll&output=html&src=webapp.geoverify",
-    ),
-    ("手机地图 (geo:)", "geo:{y},{x}?q={y},{x}({name})"),
+_NAV_NAME = "@@GVNAME@@"
+#: label, navigation function, (sentinel lon, sentinel lat), placeholder names.
+_NAV_SENTINELS = (
+    ("高德地图", "amap", (101.101101, 11.111111), ("gx", "gy")),
+    ("百度地图", "baidu", (102.202202, 22.222222), ("bx", "by")),
+    ("腾讯地图", "tencent", (103.303303, 33.333333), ("gx", "gy")),
+    ("手机地图 (geo:)", "geo", (104.404404, 44.444444), ("x", "y")),
 )
+
+
+@functools.cache
+def _nav_templates() -> tuple[tuple[str, str], ...]:
+    """URL templates derived from :mod:`geoverify.navigation` (one source of the URL formats).
+
+    Each link function is called once with sentinel values that are then replaced by
+    ``{gx}``/``{gy}`` (GCJ-02), ``{bx}``/``{by}`` (BD-09), ``{x}``/``{y}`` (CGCS2000) and
+    ``{name}``; the page fills them per target with the coordinates computed here by
+    :mod:`geoverify.geo`, formatted to 6 decimals and URL-encoded like ``urllib.parse.quote``.
+    """
+    builders: dict[str, Callable[[float, float, str], str]] = {
+        "amap": navigation.amap_url,
+        "baidu": navigation.baidu_url,
+        "tencent": navigation.tencent_url,
+        "geo": navigation.geo_uri,
+    }
+    quoted_name = quote(_NAV_NAME, safe="")
+    out = []
+    for label, key, (lon, lat), (px, py) in _NAV_SENTINELS:
+        url = builders[key](lon, lat, _NAV_NAME)
+        url = url.replace(navigation.format_degrees(lon), "{" + px + "}")
+        url = url.replace(navigation.format_degrees(lat), "{" + py + "}")
+        url = url.replace(quoted_name, "{name}")
+        out.append((label, url))
+    return tuple(out)
+
 
 #: Tile templates. Tianditu ``_w`` layers are Web-Mercator tiles of CGCS2000 data: no offset.
 _OSM = {
@@ -801,7 +823,7 @@ def build_map(
         "resultLabels": RESULT_LABELS,
         "assignLabels": ASSIGNMENT_LABELS,
         "sourceLabels": _SOURCE_LABELS,
-        "nav": [{"label": label, "url": url} for label, url in _NAV_LINKS],
+        "nav": [{"label": label, "url": url} for label, url in _nav_templates()],
         "vn": village_names,
         "v": village_fc,
         "g": group_fc,
@@ -1098,13 +1120,19 @@ _APP_JS = r"""
   function fmtNum(v, unit) {
     return v === null || v === undefined ? null : String(v) + (unit || "");
   }
+  function quote(text) {  // the same bytes as Python's urllib.parse.quote(text, safe="")
+    return encodeURIComponent(text).replace(/[!'()*]/g, function (ch) {
+      return "%" + ch.charCodeAt(0).toString(16).toUpperCase();
+    });
+  }
   function navUrl(tpl, i, name) {
     var vals = {
       x: T.x[i], y: T.y[i], gx: T.gx[i], gy: T.gy[i], bx: T.bx[i], by: T.by[i], name: name
     };
     return tpl.replace(/\{(\w+)\}/g, function (m, k) {
-      var known = Object.prototype.hasOwnProperty.call(vals, k);
-      return known ? encodeURIComponent(String(vals[k])) : "";
+      if (!Object.prototype.hasOwnProperty.call(vals, k)) { return ""; }
+      var v = vals[k];
+      return typeof v === "number" ? v.toFixed(6) : quote(String(v));
     });
   }
   function targetPopup(i) {
