@@ -258,7 +258,9 @@ def track_lengths_by_village(
                     "share": outside / total,
                 }
             )
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in columns}).astype(
+        {"length_m": float, "share": float}
+    )
 
 
 @dataclass
