@@ -166,6 +166,7 @@ def write_sheet(
     freeze: bool = True,
     landscape: bool | None = None,
     dropdown_spare_rows: int = 50,
+    number_formats: Mapping[str, str] | None = None,
 ) -> int:
     """Write a bordered table with a styled header into ``ws``; every cell is formula-safe.
 
@@ -188,6 +189,10 @@ def write_sheet(
         Freeze the panes below the header row.
     landscape
         Page orientation; default landscape when there are more than 8 columns.
+    dropdown_spare_rows
+        Empty rows below the data that also get the drop-downs.
+    number_formats
+        Excel number formats by header (e.g. ``{"经度": "0.000000"}``), for numeric cells.
 
     Returns
     -------
@@ -216,6 +221,9 @@ def write_sheet(
         cell.border = _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
+    fmt_by_col = {
+        list(headers).index(h) + 1: f for h, f in (number_formats or {}).items() if h in headers
+    }
     body_font = Font(name=FONT_NAME)
     body_align = Alignment(vertical="center", wrap_text=False)
     r = header_row
@@ -230,6 +238,8 @@ def write_sheet(
                 cell.font = body_font
             cell.border = _BORDER
             cell.alignment = body_align
+            if j in fmt_by_col and isinstance(cell.value, int | float):
+                cell.number_format = fmt_by_col[j]
             col_width[j - 1] = max(col_width[j - 1], display_width(v))
     last_row = r
 
