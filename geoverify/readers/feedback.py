@@ -1,0 +1,231 @@
+"""Read a filled dispatch workbook (反馈表) back into :class:`~geoverify.lifecycle.FeedbackRow`s."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.datetime import from_excel
+from openpyxl.utils.exceptions import InvalidFileException
+
+from geoverify.documents.dispatch import (
+    DISPATCH_FORMAT,
+    DISPATCH_FORMAT_VERSION,
+    FEEDBACK_HEADERS,
+    META_SHEET,
+)
+from geoverify.errors import InputError
+from geoverify.lifecycle import FeedbackRow
+
+__all__ = ["FeedbackWorkbook", "parse_date_text", "read_feedback"]
+
+_REQUIRED = ("靶标编号", *FEEDBACK_HEADERS)
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:[ T].*)?$"),
+    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+@dataclass(frozen=True)
+class FeedbackWorkbook:
+    """What a filled dispatch workbook holds: its metadata and its rows."""
+
+    path: Path
+    batch: str
+    village: str | None
+    village_code: str | None
+    version: str
+    issued_on: dt.date | None
+    due_on: dt.date | None
+    rows: list[FeedbackRow] = field(default_factory=list)
+
+
+def parse_date_text(text: str) -> dt.date | None:
+    """Parse ``2024-03-15``, ``2024/3/15``, ``2024.3.15``, ``2024年3月15日`` or ``20240315``.
+
+    Returns ``None`` when the text is not one of those forms or not a real date.
+    """
+    t = text.strip()
+    for pat in _DATE_PATTERNS:
+        m = pat.match(t)
+        if m:
+            try:
+                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return None
+    return None
+
+
+def _date_cell(v: Any) -> dt.date | str | None:
+    """A date from an Excel date, an Excel serial number or date text; unparsable text stays."""
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        if 20000 <= v <= 80000:  # an Excel serial day number typed into a general cell
+            d = from_excel(v)
+            return d.date() if isinstance(d, dt.datetime) else None
+        return str(v)
+    text = str(v).strip()
+    if not text:
+        return None
+    return parse_date_text(text) or text
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    text = str(v).strip()
+    return text or None
+
+
+def _number(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v.strip() or None
+    return v
+
+
+def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
+    """Read a dispatch workbook that a village filled in.
+
+    Parameters
+    ----------
+    path
+        The ``.xlsx`` written by :func:`geoverify.documents.dispatch.write_village_workbook`
+        (possibly re-saved by Excel, WPS or LibreOffice).
+
+    Returns
+    -------
+    FeedbackWorkbook
+        Metadata (batch, village, code, format version, dates) and one
+        :class:`~geoverify.lifecycle.FeedbackRow` per non-empty row, with its true Excel row
+        number. Values are as typed; :func:`geoverify.lifecycle.validate_feedback` judges them.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be opened as XLSX or is not one of our dispatch workbooks.
+    """
+    p = Path(path)
+    try:
+        wb = load_workbook(p, data_only=True)
+    except FileNotFoundError as e:
+        msg = f"{p}: 文件不存在 (file not found)"
+        raise InputError(msg) from e
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
+        msg = f"{p}: 无法作为 XLSX 工作簿打开 (cannot be opened as an XLSX workbook): {e}"
+        raise InputError(msg) from e
+    try:
+        if META_SHEET not in wb.sheetnames:
+            msg = (
+                f"{p}: 不是本系统生成的派发表（缺少隐藏的元数据工作表 {META_SHEET}）"
+                f" (not a geoverify dispatch workbook: sheet {META_SHEET!r} is missing)"
+            )
+            raise InputError(msg)
+        meta: dict[str, Any] = {}
+        for key, value in wb[META_SHEET].iter_rows(min_row=2, max_col=2, values_only=True):
+            if key is not None:
+                meta[str(key)] = value
+        if meta.get("format") != DISPATCH_FORMAT:
+            msg = (
+                f"{p}: 不是本系统生成的派发表（格式标记为 {meta.get('format')!r}）"
+                f" (not a geoverify dispatch workbook)"
+            )
+            raise InputError(msg)
+        version = str(meta.get("version"))
+        if version != DISPATCH_FORMAT_VERSION:
+            msg = (
+                f"{p}: 派发表格式版本 {version} 不受支持，应为 {DISPATCH_FORMAT_VERSION} "
+                f"(unsupported dispatch format version {version!r})"
+            )
+            raise InputError(msg)
+        batch = _text(meta.get("batch"))
+        if not batch:
+            msg = f"{p}: 元数据缺少批次编号 (metadata has no batch id)"
+            raise InputError(msg)
+        sheet_name = str(meta.get("sheet") or "")
+        if sheet_name not in wb.sheetnames:
+            msg = f"{p}: 找不到工作表 {sheet_name!r} (sheet {sheet_name!r} not found)"
+            raise InputError(msg)
+        ws = wb[sheet_name]
+        try:
+            header_row = int(meta.get("header_row") or 1)
+        except (TypeError, ValueError) as e:
+            msg = f"{p}: 元数据中的表头行号无效 (bad header_row {meta.get('header_row')!r})"
+            raise InputError(msg) from e
+        headers = [
+            _text(c)
+            for c in next(ws.iter_rows(min_row=header_row, max_row=header_row, values_only=True))
+        ]
+        col: dict[str, int] = {}
+        for i, h in enumerate(headers):
+            if h is not None and h not in col:
+                col[h] = i
+        missing = [h for h in _REQUIRED if h not in col]
+        if missing:
+            msg = (
+                f"{p}: 第 {header_row} 行缺少列：{'、'.join(missing)}（表头被改动？） "
+                f"(columns missing on row {header_row}: {', '.join(missing)})"
+            )
+            raise InputError(msg)
+
+        def get(values: tuple[Any, ...], name: str) -> Any:
+            i = col.get(name)
+            if i is None or i >= len(values):
+                return None
+            v = values[i]
+            return None if isinstance(v, str) and not v.strip() else v
+
+        rows: list[FeedbackRow] = []
+        for r, values in enumerate(
+            ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
+        ):
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            rows.append(
+                FeedbackRow(
+                    row=r,
+                    target_id=_text(get(values, "靶标编号")),
+                    village=_text(get(values, "村（社区）")),
+                    verified_on=_date_cell(get(values, "核查日期")),
+                    verified_by=_text(get(values, "核查人员")),
+                    result_label=_text(get(values, "核查结果")),
+                    plants=_number(get(values, "株数")),
+                    area_m2=_number(get(values, "面积（平方米）")),
+                    eradicated_on=_date_cell(get(values, "铲除日期")),
+                    case_no=_text(get(values, "案件编号")),
+                    remarks=_text(get(values, "备注")),
+                )
+            )
+    finally:
+        wb.close()
+
+    def meta_date(key: str) -> dt.date | None:
+        v = _date_cell(meta.get(key))
+        return v if isinstance(v, dt.date) else None
+
+    return FeedbackWorkbook(
+        path=p,
+        batch=batch,
+        village=_text(meta.get("village")),
+        village_code=_text(meta.get("village_code")),
+        version=version,
+        issued_on=meta_date("issued_on"),
+        due_on=meta_date("due_on"),
+        rows=rows,
+    )

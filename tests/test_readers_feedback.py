@@ -1,0 +1,225 @@
+"""Tests for reading a filled dispatch workbook back (round trip with validation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import openpyxl
+import pytest
+from shapely.geometry import Point
+
+from geoverify.documents.dispatch import META_SHEET, write_village_workbook
+from geoverify.errors import InputError
+from geoverify.lifecycle import validate_feedback
+from geoverify.readers.feedback import parse_date_text, read_feedback
+
+TODAY = dt.date(2024, 4, 1)
+
+
+def _targets() -> gpd.GeoDataFrame:
+    recs: list[dict[str, Any]] = []
+    for i, (lon, lat) in enumerate([(106.03, 29.84), (106.031, 29.841), (106.032, 29.842)], 1):
+        recs.append(
+            {
+                "pk": i,
+                "target_id": f"T{i}",
+                "batch": "2024-03",
+                "geometry": Point(lon, lat),
+                "lon": lon,
+                "lat": lat,
+                "area_m2": 20.0,
+                "image_date": dt.date(2024, 2, 20),
+                "village_code": "001",
+                "village": "福果村",
+                "group": "一组",
+                "assignment": "inside",
+                "status": "dispatched",
+                "result": None,
+                "issued_on": dt.date(2024, 3, 1),
+                "due_on": dt.date(2024, 3, 20),
+                "verified_on": None,
+                "verified_by": None,
+                "plants": None,
+                "eradicated_area_m2": None,
+                "eradicated_on": None,
+                "case_no": None,
+                "remarks": None,
+            }
+        )
+    return gpd.GeoDataFrame(recs, geometry="geometry", crs=4490)
+
+
+def _write(tmp_path: Path) -> Path:
+    return write_village_workbook(
+        tmp_path / "福果村.xlsx",
+        "福果村",
+        _targets(),
+        batch="2024-03",
+        issued_on=dt.date(2024, 3, 1),
+        due_on=dt.date(2024, 3, 20),
+    )
+
+
+# Feedback columns: P 核查日期, Q 核查人员, R 核查结果, S 株数, T 面积（平方米）,
+# U 铲除日期, V 案件编号, W 备注.
+def _fill(path: Path, rows: dict[int, dict[str, Any]]) -> None:
+    wb = openpyxl.load_workbook(path)
+    ws = wb["核查清单"]
+    for r, cells in rows.items():
+        for col, v in cells.items():
+            ws[f"{col}{r}"] = v
+    wb.save(path)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    _fill(
+        path,
+        {
+            3: {"P": dt.date(2024, 3, 10), "Q": "张三", "R": "确认种植", "S": 620, "T": 48.5,
+                "U": "2024年3月11日", "V": "铜公刑〔2024〕1号", "W": "已拔除焚烧"},
+            4: {"P": "2024/3/12", "Q": "李四", "R": "排除", "W": "油菜花，非罂粟"},
+            # row 5 left empty: not yet checked
+        },
+    )  # fmt: skip
+    fb = read_feedback(path)
+    assert fb.batch == "2024-03" and fb.village == "福果村" and fb.village_code == "001"
+    assert fb.version == "1"
+    assert fb.issued_on == dt.date(2024, 3, 1) and fb.due_on == dt.date(2024, 3, 20)
+    assert [r.row for r in fb.rows] == [3, 4, 5]
+    r3, r4, r5 = fb.rows
+    assert r3.target_id == "T1" and r3.village == "福果村"
+    assert r3.verified_on == dt.date(2024, 3, 10)
+    assert r3.eradicated_on == dt.date(2024, 3, 11)
+    assert (r3.result_label, r3.plants, r3.area_m2, r3.case_no) == ("确认种植", 620, 48.5,
+                                                                   "铜公刑〔2024〕1号")  # fmt: skip
+    assert r4.verified_on == dt.date(2024, 3, 12) and r4.remarks == "油菜花，非罂粟"
+    assert r5.result_label is None
+    changes, problems = validate_feedback(
+        fb.rows, _targets(), village=fb.village, today=TODAY, batch=fb.batch
+    )
+    assert problems == []
+    assert [(c.target_id, c.to_status, c.to_result, c.threshold) for c in changes] == [
+        ("T1", "eradicated", "confirmed", "criminal"),
+        ("T2", "verified", "excluded", None),
+    ]
+
+
+def test_bad_rows_keep_true_row_numbers(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    _fill(
+        path,
+        {
+            3: {"P": "上周三", "Q": "张三", "R": "排除"},
+            5: {"P": dt.date(2024, 3, 10), "Q": "王五", "R": "有", "S": -3},
+        },
+    )
+    fb = read_feedback(path)
+    assert fb.rows[0].verified_on == "上周三"
+    _, problems = validate_feedback(fb.rows, _targets(), village=fb.village, today=TODAY)
+    assert [(p.row, p.code) for p in problems] == [
+        (3, "bad_date"),
+        (5, "bad_result"),
+        (5, "bad_plants"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("2024-03-15", dt.date(2024, 3, 15)),
+        ("2024/3/15", dt.date(2024, 3, 15)),
+        ("2024.3.5", dt.date(2024, 3, 5)),
+        ("2024年3月15日", dt.date(2024, 3, 15)),
+        ("2024 年 3 月 15 号", dt.date(2024, 3, 15)),
+        ("20240315", dt.date(2024, 3, 15)),
+        ("2024-03-15 10:30", dt.date(2024, 3, 15)),
+        ("2024-02-30", None),
+        ("3月15日", None),
+        ("", None),
+    ],
+)
+def test_parse_date_text(text: str, date: dt.date | None) -> None:
+    assert parse_date_text(text) == date
+
+
+def test_excel_serial_and_datetime_cells(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    when = dt.datetime(2024, 3, 16, 9, 30)
+    _fill(path, {3: {"P": 45366, "Q": "张三", "R": "未发现"},
+                 4: {"P": when, "Q": "李四", "R": "未发现"}})  # fmt: skip
+    rows = read_feedback(path).rows
+    assert rows[0].verified_on == dt.date(2024, 3, 15)
+    assert rows[1].verified_on == dt.date(2024, 3, 16)
+
+
+def test_not_our_workbook(tmp_path: Path) -> None:
+    other = tmp_path / "别人的表.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "靶标编号"  # type: ignore[index]
+    wb.save(other)
+    with pytest.raises(InputError, match=r"别人的表\.xlsx.*不是本系统生成的派发表"):
+        read_feedback(other)
+
+
+def test_wrong_format_marker_and_version(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    wb[META_SHEET]["B3"] = "99"  # version
+    wb.save(path)
+    with pytest.raises(InputError, match="版本 99"):
+        read_feedback(path)
+    wb[META_SHEET]["B2"] = "something-else"
+    wb.save(path)
+    with pytest.raises(InputError, match="不是本系统生成的派发表"):
+        read_feedback(path)
+
+
+def test_edited_headers(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    wb["核查清单"]["R2"] = "结果"
+    wb.save(path)
+    with pytest.raises(InputError, match="缺少列：核查结果"):
+        read_feedback(path)
+
+
+def test_not_a_workbook(tmp_path: Path) -> None:
+    bad = tmp_path / "feedback.xlsx"
+    bad.write_text("not a zip", encoding="utf-8")
+    with pytest.raises(InputError, match=r"feedback\.xlsx.*无法作为 XLSX"):
+        read_feedback(bad)
+    with pytest.raises(InputError, match="文件不存在"):
+        read_feedback(tmp_path / "missing.xlsx")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="libreoffice not installed")
+def test_survives_a_libreoffice_resave(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    _fill(path, {3: {"P": "2024-03-10", "Q": "张三", "R": "排除"}})
+    outdir = tmp_path / "lo"
+    subprocess.run(
+        [
+            "libreoffice",
+            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--headless",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(outdir),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    fb = read_feedback(outdir / path.name)
+    assert fb.batch == "2024-03"
+    assert fb.rows[0].row == 3 and fb.rows[0].result_label == "排除"
+    assert fb.rows[0].verified_on == dt.date(2024, 3, 10)
