@@ -1208,6 +1208,11 @@ shared vertex, one at the midpoint of a shared edge segment).
 
 ## 4 月批次 (April batch)
 
+全部 15 行都在某村内、距其他村 > 50 m（情形 `inside`）。重新下发的 2 行沿用 3 月的编号和位置
+（度分秒取整带来几厘米偏差），所以按 30 m 查找复种点时它们也会匹配到自己的 3 月靶标。
+All 15 rows are `inside`. The 2 re-issued rows keep their March id and position (a few cm off from
+DMS rounding), so a 30 m repeat-site search also matches them to their own March target.
+
 | 序号 | 靶标编号 | 关系 relation | 对应 3 月靶标 March target |
 | --- | --- | --- | --- |
 {april_rows}
