@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -272,3 +273,42 @@ def test_sample_grid_vs_exact_within_one_point():
     assert (merged["covered_pct_exact"] == 0).sum() >= 1
     diff = (merged["covered_pct_grid"] - merged["covered_pct_exact"]).abs()
     assert diff.max() < 1.0
+
+
+@pytest.mark.skipif(
+    not (SAMPLE / "samples" / "landcover_sample.tif").exists()
+    or not (SAMPLE / "samples" / "patrols_2024-03.csv").exists()
+    or not (SAMPLE / "boundaries" / "fuguo_sample.gpkg").exists(),
+    reason="sample data not generated yet",
+)
+def test_sample_end_to_end_with_landcover_and_reported_groups():
+    from geoverify.patrols import coverage_inputs
+    from geoverify.readers.gpx import read_gpx
+    from geoverify.readers.patrols import read_patrol_table
+    from geoverify.readers.raster import read_landcover
+
+    gpkg = SAMPLE / "boundaries" / "fuguo_sample.gpkg"
+    villages = gpd.read_file(gpkg, layer="villages")
+    groups = gpd.read_file(gpkg, layer="groups")
+    gpx = read_gpx(SAMPLE / "samples" / "patrols_2024-03.gpx")
+    read = read_patrol_table(
+        SAMPLE / "samples" / "patrols_2024-03.csv", villages=villages, tracks=gpx.tracks
+    )
+    tracks, reported = coverage_inputs(read.patrols)
+    assert reported  # the sample has rows without a track
+    lc = read_landcover(
+        SAMPLE / "samples" / "landcover_sample.tif", grid=coverage_grid(villages, cell_m=6.0)
+    )
+    result = coverage(villages, tracks, landcover=lc, reported_groups=reported, groups=groups)
+    frame = result.villages.set_index("code")
+    for code, group in reported:
+        assert group in frame.loc[code, "reported_groups"]
+        assert frame.loc[code, "reported_pct"] > 0
+    assert (frame["covered_pct"] == 0).sum() >= 1  # some villages remain unpatrolled
+    assert frame["priority_covered_pct"].notna().all()
+    assert result.totals["patrols"] == len(tracks)
+    assert (result.unsurveyed["area_m2"] >= 5000).all()
+    assert result.unsurveyed["rank"].tolist() == list(range(1, len(result.unsurveyed) + 1))
+    doc = result.as_dict()
+    assert len(doc["villages"]) == len(villages)
+    assert json.loads(json.dumps(doc, ensure_ascii=False))["radius_m"] == 30.0
