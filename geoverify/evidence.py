@@ -1,0 +1,261 @@
+"""Photo evidence (证据照片): content sniffing, EXIF time and GPS, EXIF stripping, flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import struct
+import warnings
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PIL import ExifTags, Image, UnidentifiedImageError
+from pyproj import Geod
+
+__all__ = [
+    "FLAG_LABELS",
+    "LOCAL_TZ",
+    "PhotoMeta",
+    "photo_flags",
+    "read_exif",
+    "sniff_image",
+    "strip_exif",
+]
+
+#: EXIF times carry no zone unless OffsetTimeOriginal is set; phones in the town use Beijing time.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+#: Human-readable text of the codes returned by :func:`photo_flags`.
+FLAG_LABELS: dict[str, str] = {
+    "far_from_target": "拍摄位置距靶标超过 {max_distance_m:g} 米 (taken far from the target)",
+    "before_issue": "拍摄时间早于靶标下发日期 (taken before the batch was issued)",
+    "no_gps": "照片没有 GPS 位置 (no GPS position in the photo)",
+    "no_time": "照片没有拍摄时间 (no capture time in the photo)",
+}
+
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_GEOD = Geod(ellps="WGS84")
+
+
+@dataclass(frozen=True)
+class PhotoMeta:
+    """What a photo's EXIF says about when and where it was taken.
+
+    ``taken_at`` is timezone-aware (``OffsetTimeOriginal`` when present, else Asia/Shanghai);
+    ``lon``/``lat`` are WGS84 decimal degrees from the GPS IFD.
+    """
+
+    taken_at: dt.datetime | None = None
+    lon: float | None = None
+    lat: float | None = None
+
+
+def sniff_image(data: bytes) -> str | None:
+    """``"image/jpeg"`` or ``"image/png"`` judged by content (magic bytes + Pillow verify).
+
+    Returns ``None`` for anything else, including truncated or corrupt images, whatever the
+    file was called.
+    """
+    if data.startswith(_JPEG_MAGIC):
+        mime, fmt = "image/jpeg", "JPEG"
+    elif data.startswith(_PNG_MAGIC):
+        mime, fmt = "image/png", "PNG"
+    else:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                if im.format != fmt:
+                    return None
+                im.verify()
+            # verify() does not decode the pixels; load() catches truncated data.
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+    ):
+        return None
+    return mime
+
+
+def _ratio(v: Any) -> float:
+    if isinstance(v, tuple) and len(v) == 2:
+        return float(v[0]) / float(v[1])
+    return float(v)
+
+
+def _dms_to_deg(values: Any, ref: Any) -> float | None:
+    try:
+        d, m, s = (_ratio(x) for x in values)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    deg = d + m / 60.0 + s / 3600.0
+    if not math.isfinite(deg):
+        return None
+    if isinstance(ref, bytes):
+        ref = ref.decode("ascii", "ignore")
+    if str(ref).strip().upper() in ("S", "W"):
+        deg = -deg
+    return deg
+
+
+def _parse_exif_time(text: Any, offset: Any) -> dt.datetime | None:
+    if not text:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "ignore")
+    try:
+        naive = dt.datetime.strptime(str(text).strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    tz: dt.tzinfo = LOCAL_TZ
+    if offset:
+        if isinstance(offset, bytes):
+            offset = offset.decode("ascii", "ignore")
+        try:
+            parsed = dt.datetime.strptime(str(offset).strip().rstrip("\x00"), "%z")
+            tz = parsed.tzinfo or LOCAL_TZ
+        except ValueError:
+            tz = LOCAL_TZ
+    return naive.replace(tzinfo=tz)
+
+
+def read_exif(data: bytes) -> PhotoMeta:
+    """Capture time (DateTimeOriginal, else DateTime) and GPS position of a JPEG/PNG photo.
+
+    Missing or malformed fields come back as ``None``; the function never raises for an image
+    Pillow can open.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            exif = im.getexif()
+    except (UnidentifiedImageError, OSError) as e:
+        msg = f"不是可读取的图片 (not a readable image): {e}"
+        raise ValueError(msg) from e
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    taken = _parse_exif_time(
+        sub.get(ExifTags.Base.DateTimeOriginal), sub.get(ExifTags.Base.OffsetTimeOriginal)
+    ) or _parse_exif_time(exif.get(ExifTags.Base.DateTime), sub.get(ExifTags.Base.OffsetTime))
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    lat = lon = None
+    if gps:
+        lat = _dms_to_deg(gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef))
+        lon = _dms_to_deg(gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef))
+        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            lat = lon = None
+        elif lat == 0 and lon == 0:
+            lat = lon = None  # a zeroed GPS block means "no fix"
+    return PhotoMeta(taken_at=taken, lon=lon, lat=lat)
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    out = bytearray(data[:2])  # SOI
+    i = 2
+    n = len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            msg = f"JPEG 结构损坏，位置 {i} (corrupt JPEG marker at byte {i})"
+            raise ValueError(msg)
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xDA or marker == 0xD9:  # SOS / EOI: the rest is image data
+            out += data[i:]
+            return bytes(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            out += data[i : i + 2]
+            i += 2
+            continue
+        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
+        end = i + 2 + length
+        if end > n:
+            msg = "JPEG 段长度越界 (JPEG segment runs past the end)"
+            raise ValueError(msg)
+        # APP1 (EXIF, XMP), APP13 (IPTC/Photoshop), COM (comments) carry metadata
+        if marker not in (0xE1, 0xED, 0xFE):
+            out += data[i:end]
+        i = end
+    out += data[i:]
+    return bytes(out)
+
+
+_PNG_DROP = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"}
+
+
+def _strip_png(data: bytes) -> bytes:
+    out = bytearray(_PNG_MAGIC)
+    i = len(_PNG_MAGIC)
+    n = len(data)
+    while i + 12 <= n:
+        (length,) = struct.unpack(">I", data[i : i + 4])
+        ctype = data[i + 4 : i + 8]
+        end = i + 12 + length
+        if end > n:
+            msg = "PNG 块长度越界 (PNG chunk runs past the end)"
+            raise ValueError(msg)
+        if ctype not in _PNG_DROP:
+            out += data[i:end]
+        i = end
+        if ctype == b"IEND":
+            break
+    return bytes(out)
+
+
+def strip_exif(data: bytes) -> bytes:
+    """A copy of a JPEG/PNG without EXIF, XMP, IPTC or text metadata, pixels untouched.
+
+    JPEG APP1/APP13/COM segments and PNG eXIf/tEXt/zTXt/iTXt/tIME chunks are dropped without
+    re-encoding. (The EXIF orientation goes too: an image stored sideways shows sideways.)
+
+    Raises
+    ------
+    ValueError
+        For data that is not a JPEG or PNG, or whose structure is broken.
+    """
+    if data.startswith(_JPEG_MAGIC):
+        return _strip_jpeg(data)
+    if data.startswith(_PNG_MAGIC):
+        return _strip_png(data)
+    msg = "只能处理 JPEG 或 PNG 图片 (only JPEG and PNG are supported)"
+    raise ValueError(msg)
+
+
+def photo_flags(
+    meta: PhotoMeta,
+    target_lon: float,
+    target_lat: float,
+    issued_on: dt.date | None,
+    *,
+    max_distance_m: float = 200.0,
+) -> list[str]:
+    """Reasons to doubt that a photo shows the target's site at verification time.
+
+    Returns codes (see :data:`FLAG_LABELS`): ``no_gps``, ``far_from_target`` (more than
+    ``max_distance_m`` from the target), ``no_time``, ``before_issue`` (taken, in Beijing time,
+    on a day before the batch was issued). An empty list means nothing to flag.
+    """
+    flags: list[str] = []
+    if meta.lon is None or meta.lat is None:
+        flags.append("no_gps")
+    else:
+        d = float(_GEOD.inv(target_lon, target_lat, meta.lon, meta.lat)[2])
+        if d > max_distance_m:
+            flags.append("far_from_target")
+    if meta.taken_at is None:
+        flags.append("no_time")
+    elif issued_on is not None:
+        taken = meta.taken_at
+        local = taken.astimezone(LOCAL_TZ) if taken.tzinfo else taken
+        if local.date() < issued_on:
+            flags.append("before_issue")
+    return flags
