@@ -13,8 +13,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from geoverify.store import Store
-from geoverify.store import repo
+from geoverify.store import Store, repo
 
 TEST_DB_ENV = "GEOVERIFY_TEST_DATABASE_URL"
 REQUIRE_ALL_ENV = "GEOVERIFY_REQUIRE_ALL"
@@ -108,6 +107,17 @@ class Cli:
         self.ws = ws
         self.url = url
         self.runner = CliRunner()
+        self._store: Store | None = None
+
+    def store(self) -> Store:
+        """A store on the same workspace/database, disposed when the test ends."""
+        if self._store is None:
+            self._store = Store(self.ws, url=self.url)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
 
     def __call__(self, *args: str, by: str = "pytest") -> Result:
         from geoverify.cli import cli
@@ -119,8 +129,12 @@ class Cli:
 
 
 @pytest.fixture
-def run(tmp_path: Path, database_url: str | None) -> Cli:
-    return Cli(tmp_path / "ws", database_url)
+def run(tmp_path: Path, database_url: str | None) -> Iterator[Cli]:
+    cli = Cli(tmp_path / "ws", database_url)
+    try:
+        yield cli
+    finally:
+        cli.close()
 
 
 def snapshot(store: Store) -> dict[str, Any]:

@@ -259,9 +259,7 @@ def load_targets(
     if batch is not None and len(frame):
         reissued = frame.loc[frame["_reissued"], "pk"].tolist()
         if reissued:
-            firsts = dict(
-                conn.execute(select(tg.id, tg.batch_id).where(tg.id.in_(reissued))).tuples().all()
-            )
+            firsts = dict(conn.execute(select(tg.id, tg.batch_id).where(tg.id.in_(reissued))).all())
             frame.loc[frame["_reissued"], "reissue_of"] = frame.loc[frame["_reissued"], "pk"].map(
                 firsts
             )

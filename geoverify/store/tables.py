@@ -158,3 +158,8 @@ events = Table(
     Column("source", Text, nullable=False),
     Column("payload", JSONColumn, nullable=False),
 )
+
+
+# Feature tables live in their own modules on the same metadata; import them so that the
+# metadata is complete whenever this module is imported.
+from geoverify.store import tables_feedback, tables_patrols  # noqa: E402, F401

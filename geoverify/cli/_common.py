@@ -1,0 +1,188 @@
+"""Shared CLI plumbing: options, the store from the context, errors, JSON, tables, progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import math
+import sys
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+import numpy as np
+
+from geoverify.errors import GeoverifyError, RejectedInputError
+from geoverify.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    workspace: Path
+    database_url: str | None
+    actor: str | None
+
+    def store(self, *, require: bool = True) -> Store:
+        store = Store(self.workspace, url=self.database_url)
+        return store.require() if require else store
+
+
+def get_ctx() -> Context:
+    return cast(Context, click.get_current_context().find_object(Context))
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (机器可读输出)."
+)
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, dt.datetime | dt.date):
+        return o.isoformat()
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        f = float(o)
+        return None if not math.isfinite(f) else f
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, set | tuple):
+        return list(o)
+    return str(o)
+
+
+def _clean(o: Any) -> Any:
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_clean(v) for v in o]
+    return o
+
+
+def dump_json(doc: Any) -> str:
+    return json.dumps(_clean(doc), ensure_ascii=False, indent=2, default=_default)
+
+
+def emit_json(doc: Any) -> None:
+    click.echo(dump_json(doc))
+
+
+def handle_errors(func: F) -> F:
+    """Turn geoverify errors into a clear message on stderr and exit code 1.
+
+    With ``--json`` the same facts are also printed as one JSON document on stdout.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RejectedInputError as e:
+            if kwargs.get("as_json"):
+                doc: dict[str, Any] = {
+                    **e.details,
+                    "status": "rejected",
+                    "error": e.summary or f"{e.source}: {len(e.problems)} 行有误",
+                }
+                doc["rejected"] = [
+                    {
+                        "row": p.row,
+                        "target_id": p.target_id,
+                        "reason": f"{p.reason} ({p.reason_en})",
+                        "code": p.code,
+                        "field": p.field,
+                        "value": p.value,
+                    }
+                    for p in e.problems
+                ]
+                doc.setdefault("imported", 0)
+                emit_json(doc)
+            click.echo(f"错误 (error): {e}", err=True)
+            click.echo("未写入任何数据 (nothing was written).", err=True)
+            sys.exit(1)
+        except GeoverifyError as e:
+            if kwargs.get("as_json"):
+                emit_json({"status": "error", "error": str(e), "kind": type(e).__name__})
+            click.echo(f"错误 (error): {e}", err=True)
+            sys.exit(1)
+
+    return cast(F, wrapper)
+
+
+def text_width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def pad(s: str, width: int, *, right: bool = False) -> str:
+    gap = max(0, width - text_width(s))
+    return " " * gap + s if right else s + " " * gap
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain text table that lines up Chinese and Latin text."""
+    cells = [[("" if v is None else str(v)) for v in r] for r in rows]
+    widths = [text_width(h) for h in headers]
+    for r in cells:
+        widths = [max(w, text_width(c)) for w, c in zip(widths, r, strict=True)]
+    numeric = [
+        all(_is_number(r[i]) for r in cells if r[i] != "") and any(r[i] for r in cells)
+        for i in range(len(headers))
+    ]
+    lines = [
+        "  ".join(pad(h, w, right=n) for h, w, n in zip(headers, widths, numeric, strict=True))
+    ]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in cells:
+        lines.append(
+            "  ".join(pad(c, w, right=n) for c, w, n in zip(r, widths, numeric, strict=True))
+        )
+    return "\n".join(lines)
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s.rstrip("%"))
+    except ValueError:
+        return False
+    return True
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Callable[[int], None] | None]:
+    """A row counter on stderr while long work runs, only when stdout is a terminal."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        click.echo(f"\r{label}: {done} …", nl=False, err=True)
+
+    try:
+        yield step
+    finally:
+        if done:
+            click.echo(f"\r{label}: {done} ✓", err=True)
+
+
+def parse_date(value: str | None, *, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as e:
+        msg = f"{option}: 日期格式应为 YYYY-MM-DD (expected YYYY-MM-DD), got {value!r}"
+        raise click.BadParameter(msg) from e

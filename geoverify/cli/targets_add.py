@@ -1,0 +1,7 @@
+"""CLI commands (placeholder: filled in by the feature that owns it)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,463 @@
+"""Import district target batches (下发批次) and list batches and targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import select
+
+from geoverify.assign import assign_targets, find_repeat_sites
+from geoverify.errors import InputError, NotFoundError, RejectedInputError, RowProblem
+from geoverify.geo import metric_crs
+from geoverify.model import Assignment, Status, TargetSource
+from geoverify.readers.targets import read_targets
+from geoverify.store import Store, repo
+from geoverify.store import tables as t
+from geoverify.workflows.common import file_sha256, make_who, today_local
+
+#: Default days between the issue date and the verification deadline (核查时限).
+DEFAULT_DUE_DAYS = 15
+#: Default tolerance (m) for near-boundary and gap assignment.
+DEFAULT_TOLERANCE_M = 50.0
+#: Default radius (m) within which a new target repeats an earlier one (复种点).
+DEFAULT_REPEAT_RADIUS_M = 30.0
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class BatchImportResult:
+    """What ``import_batch`` did; ``to_json`` is the documented ``--json`` shape."""
+
+    batch: str
+    file_sha256: str
+    status: str  # "imported" | "already_imported" | "rejected"
+    source: str = ""
+    imported: int = 0
+    rejected: list[RowProblem] = field(default_factory=list)
+    reissued: int = 0
+    repeat_sites: int = 0
+    assignment: dict[str, int] = field(default_factory=dict)
+    by_village: dict[str, int] = field(default_factory=dict)
+    issued_on: dt.date | None = None
+    due_on: dt.date | None = None
+    ids_generated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        kinds = {k.value: int(self.assignment.get(k.value, 0)) for k in Assignment}
+        return {
+            "batch": self.batch,
+            "file_sha256": self.file_sha256,
+            "status": self.status,
+            "source": self.source,
+            "imported": self.imported,
+            "rejected": [
+                {
+                    "row": p.row,
+                    "target_id": p.target_id,
+                    "reason": f"{p.reason} ({p.reason_en})",
+                    "code": p.code,
+                }
+                for p in self.rejected
+            ],
+            "reissued": self.reissued,
+            "repeat_sites": self.repeat_sites,
+            "assignment": kinds,
+            "by_village": dict(self.by_village),
+            "issued_on": self.issued_on.isoformat() if self.issued_on else None,
+            "due_on": self.due_on.isoformat() if self.due_on else None,
+            "ids_generated": self.ids_generated,
+        }
+
+
+def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> BatchImportResult:
+    frame = repo.load_targets(conn, batch=batch_id)
+    b = conn.execute(select(t.batches).where(t.batches.c.id == batch_id)).one()
+    res = BatchImportResult(batch_id, sha, "already_imported", source=source)
+    res.imported = int(b.n_imported)
+    res.reissued = int(b.n_reissued)
+    res.repeat_sites = int(frame["repeat_of"].notna().sum())
+    res.assignment = dict(Counter(frame["assignment"]))
+    res.by_village = _by_village(frame)
+    res.issued_on, res.due_on = b.issued_on, b.due_on
+    return res
+
+
+def _by_village(frame: pd.DataFrame) -> dict[str, int]:
+    """Targets per village name, in village-code order; outside the town last as （镇外）."""
+    ordered = frame.sort_values("village_code", na_position="last")
+    names = ordered["village"].fillna("（镇外）")
+    return {str(k): int(v) for k, v in names.value_counts(sort=False).items()}
+
+
+def import_batch(
+    store: Store,
+    path: str | os.PathLike[str],
+    *,
+    batch_id: str,
+    issued_on: dt.date | None = None,
+    due_on: dt.date | None = None,
+    id_field: str | None = None,
+    lon_field: str | None = None,
+    lat_field: str | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    accept_partial: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    repeat_radius_m: float = DEFAULT_REPEAT_RADIUS_M,
+    actor: str | None = None,
+    progress: ProgressFn | None = None,
+) -> BatchImportResult:
+    """Import one batch of suspect targets from the district, all or nothing.
+
+    Every row is validated first. If any row is bad, nothing is written and
+    :class:`~geoverify.errors.RejectedInputError` lists every bad row — unless
+    ``accept_partial``, which writes the good rows and records each rejected row with its reason.
+    The same file imported again changes nothing. A target id seen in an earlier batch is linked
+    to this batch as re-issued; a new target within ``repeat_radius_m`` of an earlier batch's
+    target is flagged as a repeat site (复种点).
+    """
+    p = Path(path)
+    batch_id = batch_id.strip()
+    if not batch_id:
+        msg = "批次编号不能为空 (batch id must not be empty)"
+        raise InputError(msg)
+    sha = file_sha256(p)
+    store.require()
+    with store.connect() as conn:
+        previous = repo.find_import(conn, kind="batch", sha256=sha)
+        if previous is not None:
+            prev_batch = conn.execute(
+                select(t.batches.c.id).where(t.batches.c.import_id == previous["id"])
+            ).scalar_one()
+            return _summary_from_store(conn, prev_batch, sha, p.name)
+        clash = conn.execute(select(t.batches).where(t.batches.c.id == batch_id)).first()
+        if clash is not None:
+            msg = (
+                f"{p.name}: 批次编号 {batch_id} 已用于另一个文件 {clash.source_name} "
+                f"(batch id {batch_id} is already used for another file)"
+            )
+            raise InputError(msg)
+        villages = repo.load_villages(conn)
+        groups = repo.load_groups(conn)
+    if villages.empty:
+        msg = "还没有村（社区）边界，请先运行 `geoverify init` 或 `geoverify villages import`"
+        raise InputError(msg + " (no village boundaries yet)")
+
+    read = read_targets(
+        p,
+        batch_id=batch_id,
+        id_field=id_field,
+        lon_field=lon_field,
+        lat_field=lat_field,
+        crs=crs,
+        layer=layer,
+        sheet=sheet,
+        encoding=encoding,
+        progress=progress,
+    )
+    issued_on = issued_on or today_local()
+    due_on = due_on or issued_on + dt.timedelta(days=DEFAULT_DUE_DAYS)
+    if due_on < issued_on:
+        msg = f"核查时限 {due_on} 早于下发日期 {issued_on} (due date before issue date)"
+        raise InputError(msg)
+    details = {"batch": batch_id, "file_sha256": sha, "source": p.name}
+    if read.problems and not accept_partial:
+        raise RejectedInputError(read.source, read.problems, details=details)
+    frame = read.frame
+    if frame.empty:
+        summary = f"{read.source}: 没有可导入的靶标 (no importable targets)"
+        raise RejectedInputError(read.source, read.problems, summary=summary, details=details)
+
+    who = make_who(actor=actor, source=f"file:{p.name}")
+    with store.begin() as conn:
+        known = dict(
+            conn.execute(
+                select(t.targets.c.target_id, t.targets.c.id).where(
+                    t.targets.c.target_id.in_(frame["target_id"].tolist())
+                )
+            ).all()
+        )
+        is_reissue = frame["target_id"].isin(list(known)).to_numpy()
+        new = frame.loc[~is_reissue].copy()
+        again = frame.loc[is_reissue].copy()
+
+        # Assignment and repeat sites, in the metric CRS of the town.
+        metric = metric_crs(float(villages.geometry.union_all().centroid.x))
+        assigned = assign_targets(
+            new,
+            villages,
+            groups if not groups.empty else None,
+            tolerance_m=tolerance_m,
+            metric=metric,
+        )
+        earlier = repo.load_targets(conn)
+        if not earlier.empty and not new.empty:
+            reps = find_repeat_sites(
+                new, earlier.set_index("pk"), radius_m=repeat_radius_m, metric=metric
+            )
+        else:
+            reps = pd.DataFrame(
+                {"repeat_of": [None] * len(new), "distance_m": [np.nan] * len(new)},
+                index=new.index,
+            )
+        names = dict(zip(villages["code"], villages["name"], strict=True))
+        now = repo.now()
+        lon, lat = repo.representative_lonlat(new.geometry.to_list())
+        rows = []
+        for i, (idx, rec) in enumerate(new.iterrows()):
+            a = assigned.loc[idx]
+            rep = reps.loc[idx, "repeat_of"]
+            dist = reps.loc[idx, "distance_m"]
+            rows.append(
+                {
+                    "target_id": rec["target_id"],
+                    "batch_id": batch_id,
+                    "source": TargetSource.DISTRICT.value,
+                    "geometry": rec.geometry,
+                    "geom_type": rec.geometry.geom_type,
+                    "lon": float(lon[i]),
+                    "lat": float(lat[i]),
+                    "area_m2": _opt_float(rec.get("area_m2")),
+                    "image_date": _opt_date(rec.get("image_date")),
+                    "attributes": _jsonable(rec.get("attributes") or {}),
+                    "village_code": a["village_code"],
+                    "group_name": a["group"],
+                    "assignment": a["assignment"],
+                    "assignment_detail": {
+                        "neighbours": [names[c] for c in a["neighbours"]],
+                        "neighbour_codes": list(a["neighbours"]),
+                        "split_into": [names[c] for c in a["split_into"]],
+                        "overlap": _opt_float(a["overlap"]),
+                        "distance_m": _opt_float(a["distance_m"]),
+                        "tolerance_m": tolerance_m,
+                    },
+                    "repeat_of": None if rep is None or pd.isna(rep) else int(rep),
+                    "repeat_distance_m": None if rep is None or pd.isna(rep) else float(dist),
+                    "status": Status.ISSUED.value,
+                    "created_at": now,
+                    "updated_at": now,
+                    "_row": int(rec["row"]),
+                }
+            )
+        import_id = repo.record_import(
+            conn,
+            kind="batch",
+            sha256=sha,
+            source_name=p.name,
+            who=who,
+            summary={
+                "batch": batch_id,
+                "rows": read.n_rows,
+                "imported": len(rows),
+                "reissued": len(again),
+                "rejected": len(read.problems),
+            },
+        )
+        conn.execute(
+            t.batches.insert().values(
+                id=batch_id,
+                import_id=import_id,
+                source_name=p.name,
+                sha256=sha,
+                source_crs=read.source_crs,
+                issued_on=issued_on,
+                due_on=due_on,
+                imported_at=now,
+                n_rows=read.n_rows,
+                n_imported=len(rows),
+                n_reissued=len(again),
+                n_rejected=len(read.problems),
+            )
+        )
+        pks = _insert_targets(conn, rows, progress=progress)
+        issues = [
+            {
+                "target": pk,
+                "batch_id": batch_id,
+                "row": r["_row"],
+                "reissue": False,
+                "geometry": r["geometry"],
+                "attributes": r["attributes"],
+            }
+            for pk, r in zip(pks, rows, strict=True)
+        ]
+        events: list[dict[str, Any]] = [
+            {
+                "target": pk,
+                "batch_id": batch_id,
+                "kind": "issued",
+                "source": f"file:{p.name}:row {r['_row']}",
+                "payload": {
+                    "status": Status.ISSUED.value,
+                    "village_code": r["village_code"],
+                    "assignment": r["assignment"],
+                    "repeat_of": r["repeat_of"],
+                },
+            }
+            for pk, r in zip(pks, rows, strict=True)
+        ]
+        for _, rec in again.iterrows():
+            pk = known[rec["target_id"]]
+            issues.append(
+                {
+                    "target": pk,
+                    "batch_id": batch_id,
+                    "row": int(rec["row"]),
+                    "reissue": True,
+                    "geometry": rec.geometry,
+                    "attributes": _jsonable(rec.get("attributes") or {}),
+                }
+            )
+            events.append(
+                {
+                    "target": pk,
+                    "batch_id": batch_id,
+                    "kind": "reissued",
+                    "source": f"file:{p.name}:row {int(rec['row'])}",
+                    "payload": {"batch": batch_id},
+                }
+            )
+        if issues:
+            conn.execute(t.target_issues.insert(), issues)
+        if read.problems:
+            conn.execute(
+                t.rejected_rows.insert(),
+                [
+                    {
+                        "import_id": import_id,
+                        "batch_id": batch_id,
+                        "row": pr.row,
+                        "target_id": pr.target_id,
+                        "code": pr.code or "rejected",
+                        "reason": f"{pr.reason} ({pr.reason_en})",
+                        "field": pr.field,
+                        "value": pr.value,
+                    }
+                    for pr in read.problems
+                ],
+            )
+        events.append(
+            {
+                "batch_id": batch_id,
+                "kind": "batch_imported",
+                "payload": {
+                    "file": p.name,
+                    "sha256": sha,
+                    "rows": read.n_rows,
+                    "imported": len(rows),
+                    "reissued": len(again),
+                    "rejected": len(read.problems),
+                    "issued_on": issued_on.isoformat(),
+                    "due_on": due_on.isoformat(),
+                },
+            }
+        )
+        repo.record_events(conn, events, who=who)
+        result_frame = repo.load_targets(conn, batch=batch_id)
+    res = BatchImportResult(batch_id, sha, "imported", source=p.name)
+    res.imported = len(rows)
+    res.rejected = list(read.problems)
+    res.reissued = len(again)
+    res.repeat_sites = int(sum(r["repeat_of"] is not None for r in rows))
+    res.assignment = dict(Counter(result_frame["assignment"]))
+    res.by_village = _by_village(result_frame)
+    res.issued_on, res.due_on = issued_on, due_on
+    res.ids_generated = read.ids_generated
+    return res
+
+
+def _insert_targets(
+    conn: Any, rows: list[dict[str, Any]], *, progress: ProgressFn | None
+) -> list[int]:
+    pks: list[int] = []
+    chunk = 500
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        for r in part:
+            values = {k: v for k, v in r.items() if not k.startswith("_")}
+            pks.append(
+                int(conn.execute(t.targets.insert().values(**values)).inserted_primary_key[0])
+            )
+        if progress is not None:
+            progress(len(part))
+    return pks
+
+
+def _opt_float(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if not np.isfinite(f) else f
+
+
+def _opt_date(v: Any) -> dt.date | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    return None
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dt.datetime | dt.date | pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if isinstance(v, str | int | float | bool) or v is None:
+        return v
+    if isinstance(v, shapely.Geometry):
+        return v.wkt
+    return str(v)
+
+
+def list_batches(store: Store) -> pd.DataFrame:
+    """Every batch with its counts and current status breakdown."""
+    store.require()
+    with store.connect() as conn:
+        rows = conn.execute(select(t.batches).order_by(t.batches.c.imported_at)).mappings().all()
+        frame = pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in t.batches.c])
+    return frame
+
+
+def list_targets(
+    store: Store,
+    *,
+    batch: str | None = None,
+    village: str | None = None,
+    status: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Targets, filtered by batch, village (name or code; ``-`` for outside) and status."""
+    store.require()
+    with store.connect() as conn:
+        if batch is not None:
+            exists = conn.execute(select(t.batches.c.id).where(t.batches.c.id == batch)).first()
+            if exists is None:
+                msg = f"没有批次 {batch} (no such batch)"
+                raise NotFoundError(msg)
+        return repo.load_targets(conn, batch=batch, village=village, status=status)
