@@ -176,18 +176,25 @@ def natural_key(text: object) -> tuple[Any, ...]:
 
 def sort_targets_for_lists(frame: pd.DataFrame) -> pd.DataFrame:
     """Order targets for every list: threshold cases first (heavier, then criminal), then by
-    village (targets outside the town last), then by target id (natural order)."""
+    village (by village code, then name; targets outside the town last), then by target id
+    (natural order)."""
     levels = threshold_levels(frame)
     villages = _col(frame, "village").astype(object)
+    codes = _col(frame, "village_code").astype(object)
     tids = _col(frame, "target_id").astype(object)
+
+    def _s(v: Any) -> str:
+        return "" if v is None or pd.isna(v) else str(v)
+
     keys = [
         (
             _THRESHOLD_RANK.get(lv, 2) if isinstance(lv, str) else 2,
-            1 if (v is None or pd.isna(v)) else 0,
-            "" if (v is None or pd.isna(v)) else str(v),
+            1 if not _s(v) else 0,
+            natural_key(_s(c)),
+            _s(v),
             natural_key(t),
         )
-        for lv, v, t in zip(levels, villages, tids, strict=True)
+        for lv, v, c, t in zip(levels, villages, codes, tids, strict=True)
     ]
     order = sorted(range(len(frame)), key=lambda i: keys[i])
     return frame.iloc[order]

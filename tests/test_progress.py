@@ -128,7 +128,8 @@ def test_sort_targets_for_lists() -> None:
         ]
     )
     out = sort_targets_for_lists(f)
-    assert list(out["target_id"]) == ["T4", "T3", "T5", "T2", "T10", "X1"]
+    # then by village code: 福果村 001 before 安居村 003
+    assert list(out["target_id"]) == ["T4", "T3", "T2", "T10", "T5", "X1"]
 
 
 def test_natural_key() -> None:

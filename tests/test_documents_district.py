@@ -1,0 +1,99 @@
+"""Tests for the district report workbook."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+
+from geoverify.documents.district import DISTRICT_HEADERS, write_district_report
+from geoverify.progress import status_summary
+
+
+def _t(tid: str, village: str | None, status: str, result: str | None, **kw: Any) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "pk": 1,
+        "target_id": tid,
+        "batch": "2024-03",
+        "village": village,
+        "village_code": None if village is None else {"福果村": "001", "玉峡村": "002"}[village],
+        "group": "一组" if village else None,
+        "lon": 106.0312346,
+        "lat": 29.8412346,
+        "status": status,
+        "result": result,
+        "issued_on": dt.date(2024, 3, 1),
+        "due_on": dt.date(2024, 3, 20),
+        "verified_on": None,
+        "verified_by": None,
+        "plants": None,
+        "eradicated_area_m2": None,
+        "eradicated_on": None,
+        "case_no": None,
+        "remarks": None,
+    }
+    if result:
+        rec.update(verified_on=dt.date(2024, 3, 10), verified_by="张三")
+    rec.update(kw)
+    return rec
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            _t("T1", "福果村", "verified", "excluded", remarks="=油菜"),
+            _t("T2", "福果村", "dispatched", None),
+            _t("T3", "玉峡村", "eradicated", "confirmed", plants=3500, eradicated_area_m2=200.0,
+               eradicated_on=dt.date(2024, 3, 11), case_no="铜公刑〔2024〕7号"),
+            _t("T4", "玉峡村", "eradicated", "confirmed", plants=40, eradicated_area_m2=10.0,
+               eradicated_on=dt.date(2024, 3, 12)),
+            _t("T5", None, "verified", "outside"),
+        ]
+    )  # fmt: skip
+
+
+def test_district_report_cells(tmp_path: Path) -> None:
+    frame = _frame()
+    summary = status_summary(frame, today=dt.date(2024, 3, 25))
+    path = write_district_report(
+        tmp_path / "district.xlsx", frame, batch="2024-03", summary=summary, town="福果镇"
+    )
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["核查反馈", "汇总"]
+    ws = wb["核查反馈"]
+    assert ws["A1"].value == "福果镇疑似靶标核查情况反馈表（批次 2024-03）"
+    assert tuple(c.value for c in ws[2]) == DISTRICT_HEADERS
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
+    assert [r[1] for r in rows] == ["T3", "T1", "T2", "T4", "T5"]  # threshold case first
+    assert rows[0] == [
+        1, "T3", "玉峡村", "一组", 106.031235, 29.841235, "确认种植",
+        dt.datetime(2024, 3, 10), "张三", 3500, 200.0, 0.3,
+        dt.datetime(2024, 3, 11), "铜公刑〔2024〕7号", "数量较大（≥3000株）", "已铲除", None,
+    ]  # fmt: skip
+    assert rows[1][6] == "排除" and rows[1][16] == "=油菜"
+    assert ws.cell(row=4, column=17).data_type == "s"
+    assert rows[2][6] == "未核查" and rows[2][15] == "已派发" and rows[2][7] is None
+    assert rows[3][14] is None and rows[3][11] == 0.015
+    assert rows[4][2] == "镇外" and rows[4][6] == "非本镇辖区"
+    s = wb["汇总"]
+    assert s["A1"].value == "福果镇疑似靶标核查情况汇总（批次 2024-03）"
+    header = [c.value for c in s[2]]
+    assert header[:4] == ["村（社区）代码", "村（社区）", "下发", "已派发"]
+    assert header[-2:] == ["核查率", "吻合率"]
+    body = {r[1]: r for r in s.iter_rows(min_row=3, values_only=True)}
+    assert list(body) == ["玉峡村", "福果村", "镇外/未归属", "全镇合计"]
+    town = body["全镇合计"]
+    assert town[2] == 5 and town[-2] == 0.8 and town[-1] == 0.4
+    assert s.cell(row=3, column=len(header)).number_format == "0.0%"
+
+
+def test_empty_batch(tmp_path: Path) -> None:
+    empty = pd.DataFrame(columns=list(_frame().columns))
+    summary = status_summary(empty, today=dt.date(2024, 3, 25))
+    path = write_district_report(tmp_path / "d.xlsx", empty, batch="B", summary=summary)
+    ws = openpyxl.load_workbook(path)["核查反馈"]
+    assert ws.max_row == 2
+    assert ws["A1"].value == "疑似靶标核查情况反馈表（批次 B）"
