@@ -239,20 +239,22 @@ def write_village_workbook(
 _CSS = """
 @page { size: A4 landscape; margin: 10mm; }
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimSun",
-       sans-serif; font-size: 10pt; color: #000; }
-h1 { font-size: 15pt; text-align: center; margin: 0 0 4mm 0; }
-p.meta { text-align: center; margin: 0 0 3mm 0; }
-p.warn { color: #c0392b; text-align: center; }
-figure { text-align: center; margin: 0 0 4mm 0; page-break-inside: avoid; }
-figure img { max-width: 100%; max-height: 120mm; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #000; padding: 1mm 1.2mm; vertical-align: top; }
-th { background: #ddebf7; }
+       sans-serif; font-size: 10pt; color: #000; margin: 0; }
+h1 { font-size: 15pt; text-align: center; margin: 0 0 2mm 0; }
+p.meta { text-align: center; margin: 0 0 2mm 0; }
+p.warn { color: #c0392b; text-align: center; margin: 0 0 2mm 0; }
+figure { text-align: center; margin: 0 0 3mm 0; page-break-inside: avoid; }
+figure img { max-width: 100%; max-height: 95mm; }
+table { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
+th, td { border: 1px solid #000; padding: 0.8mm 1mm; vertical-align: top; }
+th { background: #ddebf7; white-space: nowrap; }
+th.fb { white-space: normal; min-width: 12mm; }
 thead { display: table-header-group; }
 tr { page-break-inside: avoid; }
-td.blank { min-width: 14mm; height: 9mm; }
+td.blank { height: 9mm; }
+td.num, td.nowrap, td.coords, td.nav { white-space: nowrap; }
 td.num { text-align: right; }
-.coords { white-space: nowrap; font-family: monospace; }
+.coords { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; }
 a { color: #0563c1; }
 .sign { margin-top: 6mm; }
 @media print { a { color: #000; text-decoration: none; } }
@@ -297,28 +299,26 @@ def render_village_html(
             f'<figure><img alt="{_e(village_name)} 靶标分布示意图" '
             f'src="data:image/png;base64,{b64}"></figure>'
         )
-    head = [
-        "序号", "靶标编号", "组", "经纬度", "度分秒", "面积", "影像时间", "说明", "导航",
-        *FEEDBACK_HEADERS,
-    ]  # fmt: skip
+    head = ["序号", "靶标编号", "组", "经纬度", "度分秒", "面积", "影像时间", "说明", "导航"]
     parts.append("<table><thead><tr>")
     parts += [f"<th>{_e(h)}</th>" for h in head]
+    parts += [f'<th class="fb">{_e(h)}</th>' for h in FEEDBACK_HEADERS]
     parts.append("</tr></thead><tbody>")
     for r in rows:
-        links = " ".join(
-            f'<a href="{_e(r[k].url)}">{_e(r[k].text)}</a>'
-            for k in ("高德地图", "百度地图", "手机定位")
+        links = "<br>".join(
+            f'<a href="{_e(r[k].url)}">{_e(short)}</a>'
+            for k, short in (("高德地图", "高德"), ("百度地图", "百度"), ("手机定位", "geo"))
         )
         cells = [
             f'<td class="num">{_e(r["序号"])}</td>',
-            f"<td>{_e(r['靶标编号'])}</td>",
-            f"<td>{_e(r['组'])}</td>",
+            f'<td class="nowrap">{_e(r["靶标编号"])}</td>',
+            f'<td class="nowrap">{_e(r["组"])}</td>',
             f'<td class="coords">{format_degrees(r["经度"])}<br>{format_degrees(r["纬度"])}</td>',
             f'<td class="coords">{_e(r["经度（度分秒）"])}<br>{_e(r["纬度（度分秒）"])}</td>',
             f'<td class="num">{_e(r["面积"])}</td>',
-            f"<td>{_e(r['影像时间'].isoformat() if r['影像时间'] else '')}</td>",
+            f'<td class="nowrap">{_e(r["影像时间"].isoformat() if r["影像时间"] else "")}</td>',
             f"<td>{_e(r['说明'])}</td>",
-            f"<td>{links}</td>",
+            f'<td class="nav">{links}</td>',
             *['<td class="blank"></td>'] * len(FEEDBACK_HEADERS),
         ]
         parts.append("<tr>" + "".join(cells) + "</tr>")
