@@ -1,0 +1,530 @@
+"""Import and list patrol records (踏查记录): tables, GPX and KML tracks, all or nothing."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from shapely.geometry import LineString, MultiLineString
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, and_, exists, select
+
+from geoverify.errors import InputError, RejectedInputError
+from geoverify.geo import STORE_CRS, metric_crs
+from geoverify.patrols import Patrol, track_lengths_by_village
+from geoverify.readers.patrols import TRACK_SUFFIXES, read_patrol_file, read_track_file
+from geoverify.readers.tables import TABLE_SUFFIXES
+from geoverify.store import Store, repo
+from geoverify.store import tables as t
+from geoverify.store import tables_patrols as tp
+from geoverify.workflows.common import LOCAL_TZ, file_sha256, make_who
+
+__all__ = [
+    "PatrolImportResult",
+    "import_patrols",
+    "list_patrols",
+    "load_patrol_tracks",
+    "load_patrols",
+    "month_range",
+]
+
+IMPORT_KIND = "patrols"
+
+
+@dataclass
+class PatrolImportResult:
+    """What a patrol import did."""
+
+    source: str
+    sha256: str
+    status: str  # "imported" | "already_imported"
+    imported: int = 0
+    tracked: int = 0
+    waypoints: int = 0
+    linked_tracks: int = 0
+    by_village: dict[str, int] = field(default_factory=dict)
+    dates: list[str] = field(default_factory=list)
+    received_on: dt.date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "file_sha256": self.sha256,
+            "status": self.status,
+            "imported": self.imported,
+            "tracked": self.tracked,
+            "reported_only": self.imported - self.tracked,
+            "waypoints": self.waypoints,
+            "linked_tracks": self.linked_tracks,
+            "by_village": dict(self.by_village),
+            "dates": list(self.dates),
+            "received_on": self.received_on.isoformat() if self.received_on else None,
+        }
+
+
+def month_range(month: str) -> tuple[dt.date, dt.date]:
+    """First and last day of ``YYYY-MM``.
+
+    Raises
+    ------
+    InputError
+        When ``month`` is not ``YYYY-MM``.
+    """
+    try:
+        year_s, month_s = month.strip().split("-")
+        year, mon = int(year_s), int(month_s)
+        first = dt.date(year, mon, 1)
+    except ValueError as e:
+        msg = f"月份应为 YYYY-MM，例如 2024-03 (month must be YYYY-MM), got {month!r}"
+        raise InputError(msg) from e
+    return first, dt.date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def _as_multi(geom: BaseGeometry | None) -> MultiLineString | None:
+    if geom is None or geom.is_empty:
+        return None
+    if isinstance(geom, MultiLineString):
+        return geom
+    if isinstance(geom, LineString):
+        return MultiLineString([geom])
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, LineString)]
+    return MultiLineString(parts) if parts else None
+
+
+def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> tuple[str, str]:
+    """(code, name) of a village given by name, name without 村/社区, or code."""
+    text = value.strip()
+    for code, name in zip(villages["code"].astype(str), villages["name"].astype(str), strict=True):
+        short = name.removesuffix("社区").removesuffix("村")
+        if text in {code, name} or (short and text == short):
+            return code, name
+    msg = f"--village: 未知的村（社区）“{value}” (unknown village {value!r})"
+    raise InputError(msg)
+
+
+def _stored_tracks(conn: Connection) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """Unclaimed tracks of earlier track-file imports whose name is unique: frame and ids."""
+    p = tp.patrols.c
+    claimer = tp.patrols.alias("claimer")
+    rows = conn.execute(
+        select(p.id, p.track_name, p.geometry).where(
+            p.geometry.is_not(None),
+            p.track_name.is_not(None),
+            p.track_patrol.is_(None),
+            ~exists().where(claimer.c.track_patrol == p.id),
+        )
+    ).all()
+    counts = pd.Series([r.track_name for r in rows], dtype=object).value_counts()
+    unique = [r for r in rows if counts.get(r.track_name, 0) == 1]
+    frame = gpd.GeoDataFrame(
+        {"name": [r.track_name for r in unique]},
+        geometry=gpd.GeoSeries([r.geometry for r in unique], crs=STORE_CRS),
+    )
+    return frame, {str(r.track_name): int(r.id) for r in unique}
+
+
+def _local_received(received_on: dt.date | None) -> dt.date:
+    return received_on or repo.now().astimezone(LOCAL_TZ).date()
+
+
+def import_patrols(
+    store: Store,
+    path: str | os.PathLike[str],
+    *,
+    tracks: Sequence[str | os.PathLike[str]] = (),
+    village: str | None = None,
+    date: dt.date | None = None,
+    people: str | None = None,
+    received_on: dt.date | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    actor: str | None = None,
+) -> PatrolImportResult:
+    """Import patrol records from a table (CSV/XLSX) or a track file (GPX/KML/KMZ), all or nothing.
+
+    A table's 轨迹 cell may name a track of a file given in ``tracks``, a GPX/KML file next to
+    the table, or a track imported earlier from a track file (that track-file patrol is then
+    represented by the table row, never counted twice). A track file gives one patrol per
+    track, assigned to the village it runs longest in (or ``village``), dated by its first
+    time (local, Asia/Shanghai) or ``date``; ``people`` names who walked it.
+
+    Every record is validated first; any problem raises
+    :class:`~geoverify.errors.RejectedInputError` and nothing is written. The same file
+    imported again changes nothing (``status == "already_imported"``).
+
+    Parameters
+    ----------
+    received_on
+        Date the village's table was received (for the 25th deadline); default: today.
+    """
+    p = Path(path)
+    sha = file_sha256(p)
+    suffix = p.suffix.lower()
+    is_table = suffix in TABLE_SUFFIXES
+    if not is_table and suffix not in TRACK_SUFFIXES:
+        msg = (
+            f"{p.name}: 不支持的踏查文件类型 {suffix}，应为 .csv .xlsx .gpx .kml .kmz "
+            "(unsupported patrol file type)"
+        )
+        raise InputError(msg)
+    if is_table and (village is not None or date is not None or people is not None):
+        msg = (
+            f"{p.name}: --village/--date/--people 只用于轨迹文件；踏查表每行自带这些信息 "
+            "(these options apply to track files only)"
+        )
+        raise InputError(msg)
+    if not is_table and tracks:
+        msg = f"{p.name}: --tracks 只用于踏查表 (--tracks applies to tables only)"
+        raise InputError(msg)
+    store.require()
+    with store.connect() as conn:
+        if repo.find_import(conn, kind=IMPORT_KIND, sha256=sha):
+            return PatrolImportResult(p.name, sha, "already_imported")
+        villages = repo.load_villages(conn)
+        stored, stored_ids = _stored_tracks(conn) if is_table else (None, {})
+    if villages.empty:
+        msg = "还没有村（社区）边界，请先运行 `geoverify init` (no village boundaries yet)"
+        raise InputError(msg)
+    forced = _resolve_village(villages, village) if village is not None else None
+
+    given: list[gpd.GeoDataFrame] = [read_track_file(f) for f in tracks]
+    given_names = {str(n).strip() for g in given for n in g["name"] if n is not None}
+    frames = [g[["name", "geometry"]] for g in given]
+    if stored is not None and len(stored):
+        frames.append(stored[~stored["name"].isin(given_names)])
+    track_frame = (
+        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=STORE_CRS)
+        if frames
+        else None
+    )
+    read = read_patrol_file(
+        p,
+        villages=villages,
+        tracks=track_frame,
+        date=date,
+        people=people,
+        sheet=sheet,
+        encoding=encoding,
+    )
+    details = {"file_sha256": sha, "source": p.name}
+    if read.problems:
+        raise RejectedInputError(p.name, list(read.problems), details=details)
+    if not read.patrols:
+        summary = f"{p.name}: 没有踏查记录 (no patrol records)"
+        raise RejectedInputError(p.name, [], summary=summary, details=details)
+
+    patrols = read.patrols
+    if forced is not None:
+        patrols = [
+            Patrol(**{**_fields(x), "village_code": forced[0], "village": forced[1]})
+            for x in patrols
+        ]
+    # Track length per village (metric CRS of the town).
+    crs = metric_crs(float(villages.geometry.union_all().centroid.x))
+    geoms = [_as_multi(x.track) for x in patrols]
+    tracked = gpd.GeoDataFrame(
+        {"patrol_id": [i for i, g in enumerate(geoms) if g is not None]},
+        geometry=gpd.GeoSeries([g for g in geoms if g is not None], crs=STORE_CRS),
+    )
+    lengths = track_lengths_by_village(tracked, villages, crs=crs)
+    totals = dict(
+        zip(tracked["patrol_id"], tracked.to_crs(crs).geometry.length.astype(float), strict=True)
+    )
+    received = _local_received(received_on)
+    who = make_who(actor=actor, source=f"file:{p.name}")
+    now = repo.now()
+    with store.begin() as conn:
+        import_id = repo.record_import(
+            conn,
+            kind=IMPORT_KIND,
+            sha256=sha,
+            source_name=p.name,
+            who=who,
+            summary={
+                "records": len(patrols),
+                "tracked": len(tracked),
+                "tracks_files": [Path(f).name for f in tracks],
+                "received_on": received.isoformat(),
+            },
+        )
+        ids: list[int] = []
+        linked = 0
+        for i, x in enumerate(patrols):
+            claim = None
+            if is_table and x.track_name and x.track_name not in given_names:
+                claim = stored_ids.get(x.track_name)
+                linked += claim is not None
+            res = conn.execute(
+                tp.patrols.insert().values(
+                    import_id=import_id,
+                    row=int(x.row or i + 1),
+                    village_code=x.village_code,
+                    group_name=x.group,
+                    date=x.date,
+                    people=x.people,
+                    findings=x.findings,
+                    remarks=x.remarks,
+                    source=f"file:{p.name}:row {x.row}",
+                    track_name=x.track_name,
+                    geometry=geoms[i],
+                    length_m=totals.get(i),
+                    track_patrol=claim,
+                    received_on=received,
+                    created_at=now,
+                )
+            )
+            ids.append(int(res.inserted_primary_key[0]))  # type: ignore[index]
+        inside = lengths[lengths["code"].notna()]
+        if len(inside):
+            conn.execute(
+                tp.patrol_villages.insert(),
+                [
+                    {
+                        "patrol": ids[int(r.patrol_id)],
+                        "village_code": str(r.code),
+                        "length_m": float(r.length_m),
+                    }
+                    for r in inside.itertuples()
+                ],
+            )
+        n_wpt = 0
+        wpts = read.waypoints
+        if wpts is not None and len(wpts):
+            rows = []
+            for r in wpts.itertuples():
+                when = r.time if not pd.isna(r.time) else None
+                rows.append(
+                    {
+                        "import_id": import_id,
+                        "number": int(r.number),
+                        "name": r.name if isinstance(r.name, str) else None,
+                        "time": when.to_pydatetime() if when is not None else None,
+                        "description": r.description if isinstance(r.description, str) else None,
+                        "geometry": r.geometry,
+                    }
+                )
+            conn.execute(tp.patrol_waypoints.insert(), rows)
+            n_wpt = len(rows)
+        events: list[dict[str, Any]] = [
+            {
+                "kind": "patrol_recorded",
+                "source": f"file:{p.name}:row {x.row}",
+                "payload": {
+                    "patrol": pid,
+                    "village_code": x.village_code,
+                    "group": x.group,
+                    "date": x.date.isoformat(),
+                    "tracked": geoms[i] is not None,
+                    "track_name": x.track_name,
+                },
+            }
+            for i, (pid, x) in enumerate(zip(ids, patrols, strict=True))
+        ]
+        events.append(
+            {
+                "kind": "patrols_imported",
+                "payload": {
+                    "file": p.name,
+                    "sha256": sha,
+                    "records": len(patrols),
+                    "tracked": len(tracked),
+                    "waypoints": n_wpt,
+                    "linked_tracks": linked,
+                    "received_on": received.isoformat(),
+                },
+            }
+        )
+        repo.record_events(conn, events, who=who)
+    by_village: dict[str, int] = {}
+    for x in patrols:
+        by_village[x.village] = by_village.get(x.village, 0) + 1
+    return PatrolImportResult(
+        p.name,
+        sha,
+        "imported",
+        imported=len(patrols),
+        tracked=len(tracked),
+        waypoints=n_wpt,
+        linked_tracks=linked,
+        by_village=by_village,
+        dates=sorted({x.date.isoformat() for x in patrols}),
+        received_on=received,
+    )
+
+
+def _fields(x: Patrol) -> dict[str, Any]:
+    return {
+        "village": x.village,
+        "date": x.date,
+        "village_code": x.village_code,
+        "group": x.group,
+        "people": x.people,
+        "findings": x.findings,
+        "remarks": x.remarks,
+        "track": x.track,
+        "track_name": x.track_name,
+        "source": x.source,
+        "row": x.row,
+        "extra": dict(x.extra),
+    }
+
+
+def load_patrols(
+    conn: Connection,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    village: str | None = None,
+) -> list[Patrol]:
+    """Patrol records dated from ``start`` to ``end`` (inclusive), as :class:`Patrol` objects.
+
+    A track-file patrol whose track a table row names is left out (the row stands for it).
+    ``extra`` holds ``id``, ``received_on``, ``length_m`` and ``import`` (file name).
+    ``village`` matches a village name or code.
+    """
+    p = tp.patrols.c
+    claimer = tp.patrols.alias("claimer")
+    q = (
+        select(
+            p.id,
+            p.row,
+            p.village_code,
+            t.villages.c.name.label("village"),
+            p.group_name,
+            p.date,
+            p.people,
+            p.findings,
+            p.remarks,
+            p.track_name,
+            p.geometry,
+            p.length_m,
+            p.received_on,
+            t.imports.c.source_name,
+        )
+        .select_from(
+            tp.patrols.join(t.villages, p.village_code == t.villages.c.code).join(
+                t.imports, p.import_id == t.imports.c.id
+            )
+        )
+        .where(~exists().where(claimer.c.track_patrol == p.id))
+        .order_by(p.date, p.village_code, p.group_name, p.id)
+    )
+    conds = []
+    if start is not None:
+        conds.append(p.date >= start)
+    if end is not None:
+        conds.append(p.date <= end)
+    if village is not None:
+        conds.append((t.villages.c.name == village) | (p.village_code == village))
+    if conds:
+        q = q.where(and_(*conds))
+    out = []
+    for r in conn.execute(q).all():
+        geom = r.geometry
+        out.append(
+            Patrol(
+                village=str(r.village),
+                date=r.date,
+                village_code=str(r.village_code),
+                group=r.group_name,
+                people=r.people,
+                findings=r.findings,
+                remarks=r.remarks,
+                track=geom if geom is not None and not shapely.is_empty(geom) else None,
+                track_name=r.track_name,
+                source=str(r.source_name),
+                row=int(r.row),
+                extra={
+                    "id": int(r.id),
+                    "received_on": r.received_on,
+                    "length_m": r.length_m,
+                    "import": str(r.source_name),
+                },
+            )
+        )
+    return out
+
+
+def list_patrols(
+    store: Store,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    village: str | None = None,
+) -> pd.DataFrame:
+    """Patrol records as a table: id, date, village, group, people, findings, remarks, track,
+    length_m, source file, row, received_on."""
+    store.require()
+    with store.connect() as conn:
+        patrols = load_patrols(conn, start=start, end=end, village=village)
+    columns = [
+        "id",
+        "date",
+        "village",
+        "village_code",
+        "group",
+        "people",
+        "findings",
+        "remarks",
+        "tracked",
+        "track_name",
+        "length_m",
+        "source",
+        "row",
+        "received_on",
+    ]
+    rows = [
+        {
+            "id": x.extra["id"],
+            "date": x.date,
+            "village": x.village,
+            "village_code": x.village_code,
+            "group": x.group,
+            "people": x.people,
+            "findings": x.findings,
+            "remarks": x.remarks,
+            "tracked": x.tracked,
+            "track_name": x.track_name,
+            "length_m": x.extra["length_m"],
+            "source": x.source,
+            "row": x.row,
+            "received_on": x.extra["received_on"],
+        }
+        for x in patrols
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def load_patrol_tracks(
+    store: Store, *, start: dt.date | None = None, end: dt.date | None = None
+) -> gpd.GeoDataFrame:
+    """Tracks of the patrols dated from ``start`` to ``end`` (inclusive), EPSG:4490.
+
+    Columns: ``patrol_id`` (store id), ``date``, ``village``, ``village_code``, ``group``,
+    ``people``, ``track_name``, ``length_m``, geometry (MultiLineString). Reported-only
+    records (no track) are not in it.
+    """
+    store.require()
+    with store.connect() as conn:
+        patrols = [x for x in load_patrols(conn, start=start, end=end) if x.tracked]
+    return gpd.GeoDataFrame(
+        {
+            "patrol_id": [x.extra["id"] for x in patrols],
+            "date": [x.date for x in patrols],
+            "village": [x.village for x in patrols],
+            "village_code": [x.village_code for x in patrols],
+            "group": [x.group for x in patrols],
+            "people": [x.people for x in patrols],
+            "track_name": [x.track_name for x in patrols],
+            "length_m": [x.extra["length_m"] for x in patrols],
+        },
+        geometry=gpd.GeoSeries([x.track for x in patrols], crs=STORE_CRS),
+    )
