@@ -214,7 +214,7 @@ def import_patrols(
         sheet=sheet,
         encoding=encoding,
     )
-    details = {"file_sha256": sha, "source": p.name}
+    details: dict[str, object] = {"file_sha256": sha, "source": p.name}
     if read.problems:
         raise RejectedInputError(p.name, list(read.problems), details=details)
     if not read.patrols:
@@ -287,12 +287,10 @@ def import_patrols(
             conn.execute(
                 tp.patrol_villages.insert(),
                 [
-                    {
-                        "patrol": ids[int(r.patrol_id)],
-                        "village_code": str(r.code),
-                        "length_m": float(r.length_m),
-                    }
-                    for r in inside.itertuples()
+                    {"patrol": ids[int(pid)], "village_code": str(code), "length_m": float(m)}
+                    for pid, code, m in zip(
+                        inside["patrol_id"], inside["code"], inside["length_m"], strict=True
+                    )
                 ],
             )
         n_wpt = 0
