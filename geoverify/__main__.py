@@ -1,0 +1,5 @@
+"""``python -m geoverify``."""
+
+from geoverify.cli import main
+
+main()
