@@ -1,7 +1,133 @@
-"""CLI commands (placeholder: filled in by the feature that owns it)."""
+"""``geoverify coverage``: tracked patrol coverage per village and unsurveyed areas."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    get_ctx,
+    handle_errors,
+    json_option,
+    parse_date,
+)
+from geoverify.coverage import DEFAULT_RADIUS_M
+from geoverify.workflows.coverage import (
+    coverage_for_period,
+    landcover_path,
+    write_coverage_outputs,
+)
+from geoverify.workflows.patrols import month_range
+
+
+def _pct(v: Any) -> str:
+    return "—" if v is None or v != v else f"{float(v):.1f}"
+
+
+@click.command("coverage")
+@click.option("--month", default=None, help="Month YYYY-MM.")
+@click.option("--from", "date_from", default=None, help="First day YYYY-MM-DD.")
+@click.option("--to", "date_to", default=None, help="Last day YYYY-MM-DD (inclusive).")
+@click.option(
+    "--radius",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_RADIUS_M,
+    show_default=True,
+    help="Metres seen on each side of a track.",
+)
+@click.option(
+    "--cell",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Grid cell in metres (at most radius/5; default radius/5).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for effort.tif, unsurveyed.gpkg and villages_coverage.csv.",
+)
+@json_option
+@handle_errors
+def coverage_cmd(
+    month: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    radius: float,
+    cell: float | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Tracked patrol coverage of every village for a month or a period (踏查覆盖率).
+
+    A track sees --radius metres on each side. Records without a track count as reported for
+    their group, never as tracked coverage. Priority areas need `geoverify landcover import`.
+    """
+    if month and (date_from or date_to):
+        raise click.UsageError("--month 与 --from/--to 只能二选一 (use --month or --from/--to)")
+    if month:
+        start, end = month_range(month)
+    elif date_from and date_to:
+        start = parse_date(date_from, option="--from")  # type: ignore[assignment]
+        end = parse_date(date_to, option="--to")  # type: ignore[assignment]
+    else:
+        raise click.UsageError("请给出 --month 或 --from 与 --to (give --month or --from and --to)")
+    store = get_ctx().store()
+    try:
+        res = coverage_for_period(store, start=start, end=end, radius_m=radius, cell_m=cell)
+        lc = landcover_path(store)
+        has_lc = lc.exists()
+    finally:
+        store.dispose()
+    outputs = {k: str(v) for k, v in write_coverage_outputs(res, out).items()} if out else {}
+    if as_json:
+        doc = res.as_dict()
+        doc["from"] = start.isoformat()
+        doc["to"] = end.isoformat()
+        doc["landcover"] = str(lc) if has_lc else None
+        doc["outputs"] = outputs
+        emit_json(doc)
+        return
+    click.echo(
+        f"踏查覆盖 (coverage) {start} – {end}：半径 {res.radius_m:g} m，格网 {res.cell_m:g} m"
+    )
+    if not has_lc:
+        click.echo(
+            "  未导入土地覆盖，重点区域覆盖率无法计算，未踏查区域按面积排序 "
+            "(no land cover imported: priority = plain area)"
+        )
+    rows = [
+        (
+            r["village"],
+            f"{r['area_m2'] / 1e6:.2f}",
+            _pct(r["covered_pct"]),
+            _pct(r["priority_covered_pct"]),
+            r["patrols"],
+            "、".join(r["reported_groups"]) or "",
+            r["unsurveyed_areas"],
+        )
+        for r in res.villages.to_dict("records")
+    ]
+    t = res.totals
+    rows.append(
+        (
+            "合计",
+            f"{t['area_m2'] / 1e6:.2f}",
+            _pct(t["covered_pct"]),
+            _pct(t["priority_covered_pct"]),
+            t["patrols"],
+            "",
+            t["unsurveyed_areas"],
+        )
+    )
+    headers = ["村（社区）", "面积km²", "覆盖率%", "重点区域%", "轨迹", "仅报送的组", "未踏查区域"]
+    click.echo(format_table(headers, rows))
+    for name, path in outputs.items():
+        click.echo(f"{name}: {path}")
+
+
+COMMANDS = [coverage_cmd]

@@ -1,7 +1,150 @@
-"""CLI commands (placeholder: filled in by the feature that owns it)."""
+"""``geoverify patrols import|list``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    get_ctx,
+    handle_errors,
+    json_option,
+    parse_date,
+)
+from geoverify.workflows.patrols import (
+    PatrolImportResult,
+    import_patrols,
+    list_patrols,
+    month_range,
+)
+
+
+@click.group("patrols")
+def patrols_group() -> None:
+    """Patrol records (踏查记录): tables, GPX and KML tracks."""
+
+
+def describe_patrol_import(res: PatrolImportResult) -> list[str]:
+    if res.status == "already_imported":
+        return [f"{res.source}: 该文件已导入，未做任何更改 (already imported; nothing changed)"]
+    lines = [
+        f"{res.source}: 导入 {res.imported} 条踏查记录 (patrols imported)，其中有轨迹 "
+        f"{res.tracked} (tracked)，仅报送 {res.imported - res.tracked} (reported only)，"
+        f"航点 {res.waypoints} (waypoints)，报送日期 {res.received_on} (received)"
+    ]
+    if res.linked_tracks:
+        lines.append(
+            f"  {res.linked_tracks} 行引用了此前导入的轨迹 (rows linked to tracks imported before)"
+        )
+    if res.by_village:
+        lines.append(format_table(["村（社区）", "踏查记录"], list(res.by_village.items())))
+    return lines
+
+
+@patrols_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--tracks",
+    "track_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Table only: GPX/KML whose track names the 轨迹 column refers to (repeatable).",
+)
+@click.option("--village", default=None, help="Track file only: the village (村/社区) walked.")
+@click.option(
+    "--date", default=None, help="Track file only: date YYYY-MM-DD for tracks without times."
+)
+@click.option("--people", default=None, help="Track file only: who walked (踏查人员).")
+@click.option(
+    "--received",
+    default=None,
+    help="Date the table was received YYYY-MM-DD (报送日期, 25th deadline). Default: today.",
+)
+@click.option("--sheet", default=None, help="Sheet of an XLSX workbook.")
+@click.option("--encoding", default=None, help="Text encoding of a CSV (default: detected).")
+@json_option
+@handle_errors
+def patrols_import(
+    file: Path,
+    track_files: tuple[Path, ...],
+    village: str | None,
+    date: str | None,
+    people: str | None,
+    received: str | None,
+    sheet: str | None,
+    encoding: str | None,
+    as_json: bool,
+) -> None:
+    """Import patrol records from FILE: the plan's table (CSV/XLSX) or a GPX/KML/KMZ track file.
+
+    All or nothing: any bad row or track is reported and nothing is written. Importing the
+    same file again changes nothing.
+    """
+    ctx = get_ctx()
+    day = parse_date(date, option="--date")
+    received_on = parse_date(received, option="--received")
+    store = ctx.store()
+    try:
+        res = import_patrols(
+            store,
+            file,
+            tracks=list(track_files),
+            village=village,
+            date=day,
+            people=people,
+            received_on=received_on,
+            sheet=sheet,
+            encoding=encoding,
+            actor=ctx.actor,
+        )
+    finally:
+        store.dispose()
+    if as_json:
+        emit_json(res.to_json())
+        return
+    for line in describe_patrol_import(res):
+        click.echo(line)
+
+
+@patrols_group.command("list")
+@click.option("--month", default=None, help="Month YYYY-MM.")
+@click.option("--village", default=None, help="Village name or code.")
+@json_option
+@handle_errors
+def patrols_list(month: str | None, village: str | None, as_json: bool) -> None:
+    """List patrol records, by date."""
+    start, end = month_range(month) if month else (None, None)
+    store = get_ctx().store()
+    try:
+        frame = list_patrols(store, start=start, end=end, village=village)
+    finally:
+        store.dispose()
+    records = [
+        {k: (None if v is None or (isinstance(v, float) and v != v) else v) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+    if as_json:
+        emit_json(records)
+        return
+    rows = [
+        (
+            r["date"],
+            r["village"],
+            r["group"] or "",
+            r["people"] or "",
+            r["findings"] or "",
+            f"{r['length_m'] / 1000:.2f} km" if r["tracked"] and r["length_m"] else "—",
+            f"{r['source']}:{r['row']}",
+        )
+        for r in records
+    ]
+    click.echo(
+        format_table(["踏查时间", "村、社区", "组", "踏查人员", "踏查情况", "轨迹", "来源"], rows)
+    )
+    click.echo(f"共 {len(rows)} 条 (records)")
+
+
+COMMANDS = [patrols_group]
