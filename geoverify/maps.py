@@ -179,7 +179,8 @@ html, body { width: 100%; height: 100%; margin: 0; padding: 0; }
 .gv-box { background: rgba(255, 255, 255, 0.92); padding: 4px 8px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); }
 .gv-readout { font-variant-numeric: tabular-nums; min-width: 17em; }
-.gv-legend { max-height: 55vh; overflow-y: auto; line-height: 1.25; }
+.gv-legend { max-height: 38vh; overflow-y: auto; line-height: 1.25; }
+.leaflet-control-layers-expanded { max-height: 44vh; overflow-y: auto; }
 .gv-ltitle { font-weight: bold; margin-bottom: 2px; }
 .gv-lsub { font-weight: bold; margin: 4px 0 1px; color: #444; }
 .gv-litem { display: flex; align-items: center; gap: 4px; }
@@ -1101,7 +1102,7 @@ _APP_JS = r"""
   catLayers.forEach(function (g) {
     g.on("click", function (e) {
       var k = e.layer.options.gvIndex;
-      L.popup({ maxWidth: 380, maxHeight: 420, autoPanPadding: [20, 20] })
+      L.popup({ maxWidth: 380, maxHeight: 420, autoPanPaddingTopLeft: [20, 60] })
         .setLatLng(e.layer.getLatLng()).setContent(targetPopup(k)).openOn(map);
     });
     g.addTo(map);
@@ -1144,7 +1145,9 @@ _APP_JS = r"""
     box.appendChild(head);
     var st = D.statusLabels[T.s[i]] || T.s[i];
     var res = col("r", i);
-    var status = st + (res ? "，" + (D.resultLabels[res] || res) : "") + "（" + cat.label + "）";
+    var resLabel = res ? (D.resultLabels[res] || res) : null;
+    var status = st + (resLabel ? "，" + resLabel : "");
+    if (cat.label !== st && cat.label !== resLabel) { status += "（" + cat.label + "）"; }
     var vi = T.v[i];
     var flags = [];
     if (T.f[i] & 2) { flags.push("株数达刑事立案标准（≥500株）"); }
