@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -59,7 +60,7 @@ class RejectedInputError(InputError):
     problems: list[RowProblem] = field(default_factory=list)
     summary: str = ""
     #: Extra facts for machine-readable output (batch id, checksum, …).
-    details: dict[str, object] = field(default_factory=dict)
+    details: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(str(self))

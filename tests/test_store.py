@@ -16,16 +16,27 @@ from geoverify.store import tables as t
 
 def _import(conn: sa.Connection, sha: str = "a" * 64) -> int:
     who = repo.Who("tester", "host", "test")
-    return repo.record_import(conn, kind="batch", sha256=sha, source_name="f.csv", who=who,
-                              summary={})
+    return repo.record_import(
+        conn, kind="batch", sha256=sha, source_name="f.csv", who=who, summary={}
+    )
 
 
 def _target(**kw: object) -> dict[str, object]:
     now = repo.now()
     row: dict[str, object] = dict(
-        target_id="T1", batch_id=None, source="district", geometry=shapely.Point(106.03, 29.7),
-        geom_type="Point", lon=106.03, lat=29.7, attributes={"原编号": "甲"}, assignment="inside",
-        assignment_detail={}, status="issued", created_at=now, updated_at=now,
+        target_id="T1",
+        batch_id=None,
+        source="district",
+        geometry=shapely.Point(106.03, 29.7),
+        geom_type="Point",
+        lon=106.03,
+        lat=29.7,
+        attributes={"原编号": "甲"},
+        assignment="inside",
+        assignment_detail={},
+        status="issued",
+        created_at=now,
+        updated_at=now,
     )
     row.update(kw)
     return row
@@ -35,9 +46,20 @@ def test_schema_matches_tables(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    assert {"villages", "village_groups", "batches", "targets", "events", "imports",
-            "rejected_rows", "target_issues"} <= set(store.table_names())
-    def ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    assert {
+        "villages",
+        "village_groups",
+        "batches",
+        "targets",
+        "events",
+        "imports",
+        "rejected_rows",
+        "target_issues",
+    } <= set(store.table_names())
+
+    def ours(
+        obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
         # PostGIS brings spatial_ref_sys (and friends) in the public schema: not ours; the
         # GiST indexes are made by the migration for PostgreSQL only.
         if type_ == "index" and name is not None and name.endswith("_geometry"):
@@ -58,8 +80,9 @@ def test_upgrade_twice_is_harmless(store: Store) -> None:
 
 def test_events_refuse_update_and_delete(store: Store) -> None:
     with store.begin() as conn:
-        repo.record_events(conn, [{"kind": "note", "payload": {"x": 1}}],
-                           who=repo.Who("a", "h", "cmd"))
+        repo.record_events(
+            conn, [{"kind": "note", "payload": {"x": 1}}], who=repo.Who("a", "h", "cmd")
+        )
     for stmt in (t.events.update().values(actor="mallory"), t.events.delete()):
         with pytest.raises(DBAPIError, match="append-only"), store.begin() as conn:
             conn.execute(stmt)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+import pandas as pd
 
 from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS, Status
@@ -14,12 +17,10 @@ def targets_group() -> None:
     """Suspect targets (疑似靶标)."""
 
 
-def target_records(frame: object) -> list[dict[str, object]]:
+def target_records(frame: pd.DataFrame) -> list[dict[str, object]]:
     """The documented JSON objects of a targets frame."""
-    import pandas as pd
-
-    assert isinstance(frame, pd.DataFrame)
     out = []
+    r: Any
     for r in frame.itertuples():
         out.append(
             {

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, RowMapping, and_, func, select
 
 from geoverify.geo import STORE_CRS
 from geoverify.store import tables as t
@@ -30,7 +30,7 @@ def now() -> dt.datetime:
 
 
 # -- imports ---------------------------------------------------------------------------------
-def find_import(conn: Connection, *, kind: str, sha256: str) -> Mapping[str, Any] | None:
+def find_import(conn: Connection, *, kind: str, sha256: str) -> RowMapping | None:
     row = conn.execute(
         select(t.imports).where(and_(t.imports.c.kind == kind, t.imports.c.sha256 == sha256))
     ).first()
@@ -107,7 +107,7 @@ def load_events(
 
 
 # -- villages and groups ---------------------------------------------------------------------
-def _gdf(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> gpd.GeoDataFrame:
+def _gdf(rows: Iterable[RowMapping], columns: list[str]) -> gpd.GeoDataFrame:
     records = [dict(r) for r in rows]
     frame = pd.DataFrame(records, columns=[*columns, "geometry"])
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)

@@ -335,7 +335,7 @@ def list_villages(store: Store) -> gpd.GeoDataFrame:
     with store.connect() as conn:
         villages = repo.load_villages(conn)
         groups = repo.load_groups(conn)
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
                 select(t.targets.c.village_code, func.count()).group_by(t.targets.c.village_code)
             ).all()
