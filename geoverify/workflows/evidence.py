@@ -1,0 +1,202 @@
+"""Photo evidence (证据照片) of targets: stored once by SHA-256, EXIF read, copies stripped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyproj import Geod
+from sqlalchemy import and_, select
+
+from geoverify.errors import InputError
+from geoverify.evidence import FLAG_LABELS, photo_flags, read_exif, sniff_image, strip_exif
+from geoverify.store import Store, repo
+from geoverify.store.tables_feedback import evidence as ev
+from geoverify.workflows.common import make_who
+from geoverify.workflows.dispatch import safe_file_name
+from geoverify.workflows.feedback import target_pk
+
+__all__ = [
+    "EVIDENCE_DIR",
+    "EvidenceResult",
+    "add_evidence",
+    "export_evidence",
+    "list_evidence",
+]
+
+EVIDENCE_DIR = "evidence"
+MAX_DISTANCE_M = 200.0
+_EXT = {"image/jpeg": "jpg", "image/png": "png"}
+_GEOD = Geod(ellps="WGS84")
+
+
+@dataclass
+class EvidenceResult:
+    """What ``add_evidence`` did: one entry per file given."""
+
+    target_id: str
+    photos: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target_id": self.target_id, "photos": self.photos}
+
+
+def flag_text(code: str, *, max_distance_m: float = MAX_DISTANCE_M) -> str:
+    return FLAG_LABELS.get(code, code).format(max_distance_m=max_distance_m)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as e:
+        msg = f"文件不存在 (file not found): {path}"
+        raise InputError(msg) from e
+    except IsADirectoryError as e:
+        msg = f"需要文件而不是文件夹 (a file is needed, not a folder): {path}"
+        raise InputError(msg) from e
+    except OSError as e:
+        msg = f"无法读取文件 (cannot read file) {path}: {e.strerror}"
+        raise InputError(msg) from e
+
+
+def add_evidence(
+    store: Store,
+    target_id: str,
+    files: Sequence[str | os.PathLike[str]],
+    *,
+    actor: str | None = None,
+    max_distance_m: float = MAX_DISTANCE_M,
+) -> EvidenceResult:
+    """Attach photos to a target, all or nothing.
+
+    Each file must be a JPEG or PNG by content (not by name). It is stored once under
+    ``<workspace>/evidence/<sha[:2]>/<sha>.<ext>``; its EXIF time and GPS position are read and
+    it is flagged when taken more than ``max_distance_m`` from the target or before the batch
+    was issued. A photo already attached to the target is skipped. Any bad file: nothing stored.
+    """
+    if not files:
+        msg = "没有给出照片文件 (no photo files given)"
+        raise InputError(msg)
+    store.require()
+    paths = [Path(f) for f in files]
+    loaded: list[tuple[Path, bytes, str]] = []
+    bad: list[str] = []
+    for p in paths:
+        data = _read(p)
+        mime = sniff_image(data)
+        if mime is None:
+            bad.append(
+                f"{p.name}: 不是 JPEG 或 PNG 图片（按内容判断），或图片已损坏 "
+                "(not a JPEG or PNG image by its content, or a broken image)"
+            )
+            continue
+        loaded.append((p, data, mime))
+    if bad:
+        msg = "照片未保存 (nothing stored):\n  " + "\n  ".join(bad)
+        raise InputError(msg)
+
+    who = make_who(actor=actor, source="command:evidence add")
+    res = EvidenceResult(target_id)
+    with store.begin() as conn:
+        pk = target_pk(conn, target_id)
+        target = repo.load_targets(conn, pks=[pk]).iloc[0]
+        issued_on = target["issued_on"] if isinstance(target["issued_on"], dt.date) else None
+        lon, lat = float(target["lon"]), float(target["lat"])
+        batch = target["batch"] if isinstance(target["batch"], str) else None
+        events: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for p, data, mime in loaded:
+            sha = hashlib.sha256(data).hexdigest()
+            exists = conn.execute(
+                select(ev.c.id).where(and_(ev.c.target == pk, ev.c.sha256 == sha))
+            ).first()
+            if exists is not None or sha in seen:
+                res.photos.append({"file": p.name, "sha256": sha, "status": "already_stored"})
+                continue
+            seen.add(sha)
+            meta = read_exif(data)
+            flags = photo_flags(meta, lon, lat, issued_on, max_distance_m=max_distance_m)
+            distance = None
+            if meta.lon is not None and meta.lat is not None:
+                distance = float(_GEOD.inv(lon, lat, meta.lon, meta.lat)[2])
+            rel = Path(EVIDENCE_DIR) / sha[:2] / f"{sha}.{_EXT[mime]}"
+            dest = store.workspace / rel
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.with_suffix(dest.suffix + ".part")
+                tmp.write_bytes(data)
+                tmp.replace(dest)
+            row = {
+                "target": pk,
+                "sha256": sha,
+                "stored_path": rel.as_posix(),
+                "original_name": p.name,
+                "media_type": mime,
+                "size_bytes": len(data),
+                "taken_at": meta.taken_at,
+                "lon": meta.lon,
+                "lat": meta.lat,
+                "distance_m": distance,
+                "flags": flags,
+                "added_at": repo.now(),
+                "added_by": who.actor,
+                "host": who.host,
+            }
+            conn.execute(ev.insert().values(**row))
+            info = {
+                "file": p.name,
+                "sha256": sha,
+                "status": "stored",
+                "stored_path": rel.as_posix(),
+                "media_type": mime,
+                "taken_at": meta.taken_at.isoformat() if meta.taken_at else None,
+                "lon": meta.lon,
+                "lat": meta.lat,
+                "distance_m": None if distance is None else round(distance, 1),
+                "flags": flags,
+            }
+            res.photos.append(info)
+            events.append(
+                {
+                    "target": pk,
+                    "batch_id": batch,
+                    "kind": "evidence_added",
+                    "source": f"command:evidence add:{p.name}",
+                    "payload": {k: v for k, v in info.items() if k != "status"},
+                }
+            )
+        repo.record_events(conn, events, who=who)
+    return res
+
+
+def list_evidence(store: Store, target_id: str) -> list[dict[str, Any]]:
+    """The photos of a target, oldest first."""
+    store.require()
+    with store.connect() as conn:
+        pk = target_pk(conn, target_id)
+        rows = conn.execute(select(ev).where(ev.c.target == pk).order_by(ev.c.id)).mappings()
+        return [dict(r) for r in rows]
+
+
+def export_evidence(store: Store, target_id: str, *, out: str | os.PathLike[str]) -> list[Path]:
+    """Copies of a target's photos with EXIF (time, GPS, camera) removed, to hand out."""
+    photos = list_evidence(store, target_id)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for i, ph in enumerate(photos, start=1):
+        src = store.workspace / ph["stored_path"]
+        data = _read(src)
+        if hashlib.sha256(data).hexdigest() != ph["sha256"]:
+            msg = f"证据文件已被改动 (stored evidence file changed): {src}"
+            raise InputError(msg)
+        ext = ph["stored_path"].rsplit(".", 1)[-1]
+        dest = out_dir / f"{safe_file_name(target_id)}_{i:02d}.{ext}"
+        dest.write_bytes(strip_exif(data))
+        written.append(dest)
+    return written

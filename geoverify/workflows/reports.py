@@ -1,0 +1,193 @@
+"""Progress (核查进度), a target's history, and the report to the district (反馈区禁毒办)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from geoverify.documents.district import write_district_report
+from geoverify.errors import InputError
+from geoverify.lifecycle import CRIMINAL_THRESHOLD, threshold_level
+from geoverify.model import Status
+from geoverify.progress import status_summary
+from geoverify.store import Store, repo
+from geoverify.workflows.common import LOCAL_TZ, make_who, today_local
+from geoverify.workflows.feedback import _batch_row, check_move, move_target, target_pk
+
+__all__ = [
+    "TOWN_NAME",
+    "DistrictReportResult",
+    "district_report",
+    "target_history",
+    "target_status",
+]
+
+#: Town name shown in report titles.
+TOWN_NAME = "福果镇"
+
+
+def target_status(
+    store: Store, *, batch: str | None = None, today: dt.date | None = None
+) -> pd.DataFrame:
+    """Per-village and town counts (:func:`geoverify.progress.status_summary`) of a batch or of
+    every target."""
+    store.require()
+    with store.connect() as conn:
+        if batch is not None:
+            _batch_row(conn, batch)
+        frame = repo.load_targets(conn, batch=batch)
+    return status_summary(frame, today=today or today_local())
+
+
+def target_history(store: Store, target_id: str) -> list[dict[str, Any]]:
+    """Every event of one target, oldest first, with the time in Asia/Shanghai."""
+    store.require()
+    with store.connect() as conn:
+        pk = target_pk(conn, target_id)
+        events = repo.load_events(conn, target=pk)
+    out = []
+    for r in events.to_dict(orient="records"):
+        at = r["at"]
+        out.append(
+            {
+                "at": at.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
+                "actor": r["actor"],
+                "host": r["host"],
+                "kind": r["kind"],
+                "source": r["source"],
+                "batch": r["batch"] if isinstance(r["batch"], str) else None,
+                "target_id": target_id,
+                "payload": r["payload"],
+            }
+        )
+    return out
+
+
+@dataclass
+class DistrictReportResult:
+    """What ``district_report`` did."""
+
+    batch: str
+    path: Path
+    targets: int = 0
+    marked: list[str] = field(default_factory=list)
+    already_reported: int = 0
+    without_result: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "path": str(self.path),
+            "targets": self.targets,
+            "marked_reported": len(self.marked),
+            "marked": self.marked,
+            "already_reported": self.already_reported,
+            "without_result": self.without_result,
+        }
+
+
+def _missing_case_numbers(frame: pd.DataFrame) -> list[str]:
+    out = []
+    for rec in frame.to_dict(orient="records"):
+        if rec["result"] != "confirmed" or rec["status"] == Status.REPORTED.value:
+            continue
+        plants = rec["plants"]
+        level = threshold_level(None if plants is None or pd.isna(plants) else plants)
+        case_no = rec["case_no"]
+        if level is not None and not (isinstance(case_no, str) and case_no.strip()):
+            out.append(f"{rec['target_id']}（{rec['village'] or '镇外'}，{int(plants)} 株）")
+    return out
+
+
+def district_report(
+    store: Store,
+    *,
+    batch: str,
+    out: str | os.PathLike[str],
+    actor: str | None = None,
+    today: dt.date | None = None,
+) -> DistrictReportResult:
+    """Write the batch report for the district and mark its targets with a result as reported.
+
+    Targets without a result are listed but not marked. A confirmed target at the criminal
+    threshold (≥500 plants) without a case number refuses the whole report: nothing is written
+    or marked, and the error names every such target.
+    """
+    path = Path(out)
+    if path.suffix.lower() != ".xlsx":
+        msg = f"报表文件应以 .xlsx 结尾 (the report must be an .xlsx file): {path}"
+        raise InputError(msg)
+    store.require()
+    today = today or today_local()
+    who = make_who(actor=actor, source="command:report district")
+    res = DistrictReportResult(batch, path)
+    with store.begin() as conn:
+        _batch_row(conn, batch)
+        frame = repo.load_targets(conn, batch=batch)
+        if frame.empty:
+            msg = f"批次 {batch} 没有靶标 (batch {batch} has no targets)"
+            raise InputError(msg)
+        blocked = _missing_case_numbers(frame)
+        if blocked:
+            msg = (
+                f"以下靶标已达刑事立案标准（≥{CRIMINAL_THRESHOLD}株）但没有案件编号，"
+                "不能上报；请先用 `geoverify feedback set` 补填案件编号："
+                + "、".join(blocked)
+                + f" (targets at the criminal threshold without a case number: {len(blocked)};"
+                " nothing was written)"
+            )
+            raise InputError(msg)
+        events: list[dict[str, Any]] = []
+        for rec in frame.to_dict(orient="records"):
+            rec = {str(k): v for k, v in rec.items()}
+            if not isinstance(rec["result"], str):
+                res.without_result.append(str(rec["target_id"]))
+                continue
+            if rec["status"] == Status.REPORTED.value:
+                res.already_reported += 1
+                continue
+            check_move(rec, to_status=Status.REPORTED.value)
+            move_target(
+                conn,
+                pk=int(rec["pk"]),
+                from_status=str(rec["status"]),
+                from_result=rec["result"],
+                to_status=Status.REPORTED.value,
+                to_result=rec["result"],
+            )
+            res.marked.append(str(rec["target_id"]))
+            events.append(
+                {
+                    "target": int(rec["pk"]),
+                    "batch_id": batch,
+                    "kind": "reported",
+                    "source": "command:report district",
+                    "payload": {
+                        "from": {"status": rec["status"], "result": rec["result"]},
+                        "to": {"status": Status.REPORTED.value, "result": rec["result"]},
+                        "file": path.name,
+                        "case_no": rec["case_no"] if isinstance(rec["case_no"], str) else None,
+                    },
+                }
+            )
+        repo.record_events(conn, events, who=who)
+        final = repo.load_targets(conn, batch=batch)
+        res.targets = len(final)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_district_report(
+                path,
+                final,
+                batch=batch,
+                summary=status_summary(final, today=today),
+                town=TOWN_NAME,
+            )
+        except OSError as e:
+            msg = f"无法写入报表 (cannot write the report) {path}: {e.strerror or e}"
+            raise InputError(msg) from e
+    return res
