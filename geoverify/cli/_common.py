@@ -159,23 +159,33 @@ def _is_number(s: str) -> bool:
 
 
 @contextmanager
-def progress(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A row counter on stderr while long work runs, only when stdout is a terminal."""
+def progress(label: str) -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """Progress on stderr while a long import runs, only when stdout is a terminal.
+
+    The callback takes (phase, done, total): a row counter while reading, a bar while writing.
+    """
     if not sys.stdout.isatty():
         yield None
         return
-    done = 0
+    phases = {"read": "读取 (reading)", "write": "写入 (writing)"}
+    shown: set[str] = set()
 
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        click.echo(f"\r{label}: {done} …", nl=False, err=True)
+    def step(phase: str, done: int, total: int | None) -> None:
+        name = phases.get(phase, phase)
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            bar = "#" * filled + "-" * (width - filled)
+            click.echo(f"\r{label} {name} [{bar}] {done}/{total}", nl=False, err=True)
+        else:
+            click.echo(f"\r{label} {name}: {done} …", nl=False, err=True)
+        shown.add(phase)
 
     try:
         yield step
     finally:
-        if done:
-            click.echo(f"\r{label}: {done} ✓", err=True)
+        if shown:
+            click.echo("", err=True)
 
 
 def parse_date(value: str | None, *, option: str) -> dt.date | None:

@@ -105,7 +105,7 @@ def batch_import(
     due_on = parse_date(due, option="--due")
     store = ctx.store()
     try:
-        with progress("读取与写入 (rows)") as step:
+        with progress(file.name) as step:
             res = import_batch(
                 store,
                 file,

@@ -32,7 +32,8 @@ DEFAULT_TOLERANCE_M = 50.0
 #: Default radius (m) within which a new target repeats an earlier one (复种点).
 DEFAULT_REPEAT_RADIUS_M = 30.0
 
-ProgressFn = Callable[[int], None]
+#: Progress callback: (phase, done so far, total or None). Phases: "read", "write".
+ProgressFn = Callable[[str, int, int | None], None]
 
 
 @dataclass
@@ -166,7 +167,7 @@ def import_batch(
         layer=layer,
         sheet=sheet,
         encoding=encoding,
-        progress=progress,
+        progress=(lambda n: progress("read", n, None)) if progress is not None else None,
     )
     issued_on = issued_on or today_local()
     due_on = due_on or issued_on + dt.timedelta(days=DEFAULT_DUE_DAYS)
@@ -383,16 +384,11 @@ def _insert_targets(
     conn: Any, rows: list[dict[str, Any]], *, progress: ProgressFn | None
 ) -> list[int]:
     pks: list[int] = []
-    chunk = 500
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        for r in part:
-            values = {k: v for k, v in r.items() if not k.startswith("_")}
-            pks.append(
-                int(conn.execute(t.targets.insert().values(**values)).inserted_primary_key[0])
-            )
-        if progress is not None:
-            progress(len(part))
+    for i, r in enumerate(rows, start=1):
+        values = {k: v for k, v in r.items() if not k.startswith("_")}
+        pks.append(int(conn.execute(t.targets.insert().values(**values)).inserted_primary_key[0]))
+        if progress is not None and (i % 200 == 0 or i == len(rows)):
+            progress("write", i, len(rows))
     return pks
 
 
