@@ -1359,6 +1359,7 @@ _APP_JS = r"""
       }
       return false;
     },
+    readyAt: performance.now(),
     ready: true
   };
   document.documentElement.setAttribute("data-geoverify-ready", "1");
