@@ -384,11 +384,16 @@ def _insert_targets(
     conn: Any, rows: list[dict[str, Any]], *, progress: ProgressFn | None
 ) -> list[int]:
     pks: list[int] = []
-    for i, r in enumerate(rows, start=1):
-        values = {k: v for k, v in r.items() if not k.startswith("_")}
-        pks.append(int(conn.execute(t.targets.insert().values(**values)).inserted_primary_key[0]))
-        if progress is not None and (i % 200 == 0 or i == len(rows)):
-            progress("write", i, len(rows))
+    stmt = t.targets.insert().returning(t.targets.c.id, sort_by_parameter_order=True)
+    chunk = 500
+    for start in range(0, len(rows), chunk):
+        part = [
+            {k: v for k, v in r.items() if not k.startswith("_")}
+            for r in rows[start : start + chunk]
+        ]
+        pks += [int(pk) for pk in conn.execute(stmt, part).scalars()]
+        if progress is not None:
+            progress("write", len(pks), len(rows))
     return pks
 
 
