@@ -100,6 +100,9 @@ def run_demo(
             step(store, result)
         with store.connect() as conn:
             result.villages = village_table(repo.load_villages(conn), repo.load_targets(conn))
+        # Feature steps add per-village values: {column: {village_code: value}}.
+        for col, values in result.extra.get("village_values", {}).items():
+            result.villages[col] = result.villages["village_code"].map(values)
     finally:
         store.dispose()
     return result
