@@ -152,3 +152,19 @@ def test_postgis_has_spatial_index(store: Store) -> None:
         ).scalar()
     assert "ix_targets_geometry" in names
     assert srid == 4490
+
+
+def test_migrations_go_down_and_up_again(store: Store) -> None:
+    from alembic import command
+
+    from geoverify.store.database import _alembic_config
+
+    with store.engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert not store.is_initialised()
+    assert "targets" not in store.table_names()
+    store.upgrade()
+    assert store.is_initialised()
+    assert "targets" in store.table_names()
