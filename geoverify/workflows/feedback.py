@@ -22,6 +22,8 @@ from geoverify.workflows.common import file_sha256, make_who, today_local
 
 __all__ = [
     "FeedbackResult",
+    "change_state",
+    "check_move",
     "event_kind",
     "import_feedback",
     "jsonable_values",
@@ -375,3 +377,75 @@ def check_move(
         plants=None if plants is None or pd.isna(plants) else plants,
         case_no=case_no if isinstance(case_no, str) else None,
     )
+
+
+def change_state(
+    store: Store,
+    target_id: str,
+    *,
+    to_status: str,
+    to_result: str | None = None,
+    supersede: bool = False,
+    reason: str | None = None,
+    actor: str | None = None,
+    source: str = "command:state",
+) -> bool:
+    """Move one target to (to_status, to_result) under the lifecycle rules, with its event.
+
+    The move is checked by :func:`geoverify.lifecycle.check_transition` (a supersede needs a
+    reason; reporting a confirmed target at the criminal threshold needs a case number). A
+    refused move raises :class:`~geoverify.errors.TransitionError` and writes nothing.
+
+    Returns
+    -------
+    bool
+        False when the target already is in that state (nothing written).
+    """
+    store.require()
+    who = make_who(actor=actor, source=source)
+    with store.begin() as conn:
+        pk = target_pk(conn, target_id)
+        rec = repo.load_targets(conn, pks=[pk]).iloc[0]
+        status = str(rec["status"])
+        result = rec["result"] if isinstance(rec["result"], str) else None
+        plants = rec["plants"]
+        tr = check_transition(
+            status,
+            result,
+            to_status=to_status,
+            to_result=to_result,
+            supersede=supersede,
+            reason=reason,
+            plants=None if plants is None or pd.isna(plants) else plants,
+            case_no=rec["case_no"] if isinstance(rec["case_no"], str) else None,
+        )
+        if tr.noop:
+            return False
+        move_target(
+            conn,
+            pk=pk,
+            from_status=status,
+            from_result=result,
+            to_status=to_status,
+            to_result=to_result,
+        )
+        payload: dict[str, Any] = {
+            "from": {"status": status, "result": result},
+            "to": {"status": to_status, "result": to_result},
+        }
+        if tr.supersedes:
+            payload["reason"] = reason
+        repo.record_events(
+            conn,
+            [
+                {
+                    "target": pk,
+                    "batch_id": rec["batch"] if isinstance(rec["batch"], str) else None,
+                    "kind": "superseded" if tr.supersedes else to_status,
+                    "source": source,
+                    "payload": payload,
+                }
+            ],
+            who=who,
+        )
+    return True
