@@ -1,10 +1,34 @@
-"""Demo steps of one feature (placeholder: filled in by the feature that owns it)."""
+"""Demo steps of the maps feature: the town map ``maps/demo.html``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from geoverify.workflows.demo import DemoStep
+from geoverify.workflows.maps import write_store_map
 
-STEPS: list[DemoStep] = []
+if TYPE_CHECKING:
+    from geoverify.store import Store
+    from geoverify.workflows.demo import DemoResult, DemoStep
+
+DEMO_MAP_NAME = "demo.html"
+
+
+def town_map(store: Store, result: DemoResult) -> None:
+    """Write the town map of every target, with the coverage of the latest patrol month."""
+    maps_dir = Path(result.extra.get("maps_dir") or "maps")
+    res = write_store_map(store, out=maps_dir / DEMO_MAP_NAME)
+    result.outputs["地图 (map)"] = str(res.out)
+    cover = (
+        f"，踏查 {res.month}：轨迹 {res.tracks} 条、未踏查区域 {res.unsurveyed} 块"
+        if res.month
+        else ""
+    )
+    result.log(
+        "map",
+        f"{res.villages} 个村（社区）、{res.targets} 个靶标、{res.photos} 张照片{cover}；"
+        f"{len(res.html.encode('utf-8')) / 1e6:.1f} MB，离线可用 (works offline)",
+    )
+
+
+STEPS: list[DemoStep] = [town_map]
