@@ -82,16 +82,39 @@ _COVERAGE_CLASSES: tuple[tuple[float, str, str], ...] = (
 _COVERAGE_NONE = "#d9d9d9"
 
 _SOURCE_LABELS = {"district": "区禁毒办下发", "self": "自主发现", "tip": "举报线索"}
+#: Event kinds the workflows record (batches, dispatch, feedback, evidence, sites, reports).
 _EVENT_LABELS = {
-    "imported": "导入",
     "issued": "下发",
+    "reissued": "再次下发",
+    "added": "登记（自主发现/举报）",
     "dispatched": "派发",
     "verified": "核查反馈",
     "eradicated": "铲除",
+    "updated": "更新反馈",
+    "superseded": "更正结果",
     "reported": "上报区禁毒办",
-    "corrected": "更正",
-    "reassigned": "改派",
+    "evidence_added": "添加照片",
+}
+#: Payload keys shown in the history, with their Chinese labels (others are left out).
+_PAYLOAD_LABELS = {
+    "verified_on": "核查日期",
+    "verified_by": "核查人员",
+    "plants": "株数",
+    "area_m2": "面积(m²)",
+    "eradicated_area_m2": "铲除面积(m²)",
+    "eradicated_on": "铲除日期",
+    "case_no": "案件编号",
+    "remarks": "备注",
     "note": "备注",
+    "reason": "理由",
+    "batch": "批次",
+    "village": "村（社区）",
+    "file": "文件",
+    "repeat_of": "复种点",
+    "original_name": "照片",
+    "name": "照片",
+    "found_by": "发现人",
+    "found_on": "发现日期",
 }
 
 _NAV_NAME = "@@GVNAME@@"
@@ -473,6 +496,42 @@ _OPTIONAL_DATES = ("image_date", "issued_on", "due_on", "verified_on", "eradicat
 _OPTIONAL_NUMBERS = ("plants", "area_m2", "eradicated_area_m2")
 
 
+def _state_label(state: Any) -> str | None:
+    if not isinstance(state, Mapping):
+        return None
+    result = _text(state.get("result"))
+    status = _text(state.get("status"))
+    if result:
+        return RESULT_LABELS.get(result, result)
+    if status:
+        return STATUS_LABELS.get(status, status)
+    return None
+
+
+def _payload_summary(payload: Any) -> str:
+    """A short Chinese line for an event payload: the state change, then the values set."""
+    if not isinstance(payload, Mapping) or not payload:
+        return ""
+    parts: list[str] = []
+    before, after = _state_label(payload.get("from")), _state_label(payload.get("to"))
+    if after and before != after:
+        parts.append(f"{before} → {after}" if before else after)
+    to = payload.get("to")
+    values: dict[str, Any] = dict(to) if isinstance(to, Mapping) else {}
+    values.update({k: v for k, v in payload.items() if k not in ("from", "to")})
+    old = payload.get("from") if isinstance(payload.get("from"), Mapping) else {}
+    for key, label in _PAYLOAD_LABELS.items():
+        value = values.get(key)
+        text = _text(value) if not isinstance(value, Mapping) else None
+        if text is None or (isinstance(old, Mapping) and _text(old.get(key)) == text):
+            continue
+        parts.append(f"{label}: {text}")
+    summary = "；".join(parts)
+    if len(summary) > 200:
+        summary = summary[:199] + "…"
+    return summary
+
+
 def _history_rows(events: Any) -> list[list[str]]:
     if isinstance(events, pd.DataFrame):
         records: Sequence[Mapping[Any, Any]] = events.to_dict("records")
@@ -481,20 +540,12 @@ def _history_rows(events: Any) -> list[list[str]]:
     rows = []
     for ev in sorted(records, key=lambda e: _datetime_text(e.get("at"))):
         kind = _text(ev.get("kind")) or ""
-        payload = ev.get("payload")
-        summary = ""
-        if isinstance(payload, Mapping) and payload:
-            summary = "；".join(
-                f"{k}: {_text(v) or ''}" for k, v in payload.items() if not _is_missing(v)
-            )
-            if len(summary) > 160:
-                summary = summary[:159] + "…"
         rows.append(
             [
                 _datetime_text(ev.get("at")),
                 _text(ev.get("actor")) or "",
                 _EVENT_LABELS.get(kind, kind),
-                summary,
+                _payload_summary(ev.get("payload")),
             ]
         )
     return rows

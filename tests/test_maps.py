@@ -421,3 +421,39 @@ def test_ten_thousand_targets_stay_under_five_megabytes(villages: gpd.GeoDataFra
 def test_write_map_creates_folders(tmp_path: Path, villages: gpd.GeoDataFrame) -> None:
     out = maps.write_map(tmp_path / "maps" / "demo.html", maps.build_map(villages, today=TODAY))
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_history_summarises_real_event_payloads() -> None:
+    rows = maps._history_rows(
+        [
+            {
+                "at": dt.datetime(2024, 3, 9, 2, 0, tzinfo=dt.UTC),
+                "actor": "李四",
+                "kind": "verified",
+                "payload": {
+                    "from": {"status": "dispatched", "result": None, "plants": None},
+                    "to": {
+                        "status": "verified",
+                        "result": "confirmed",
+                        "plants": 620,
+                        "verified_by": "王五",
+                        "remarks": "<b>x</b>",
+                    },
+                    "file": "青龙村.xlsx",
+                },
+            },
+            {
+                "at": dt.datetime(2024, 3, 5, 1, 0, tzinfo=dt.UTC),
+                "actor": "demo",
+                "kind": "dispatched",
+                "payload": {"from": {"status": "issued"}, "to": {"status": "dispatched"}},
+            },
+            {"at": dt.datetime(2024, 3, 10, tzinfo=dt.UTC), "actor": "x", "kind": "mystery"},
+        ]
+    )
+    assert rows[0] == ["2024-03-05 09:00", "demo", "派发", "已下发 → 已派发"]
+    assert rows[1][2] == "核查反馈"
+    assert rows[1][3] == (
+        "已派发 → 确认种植；核查人员: 王五；株数: 620；备注: <b>x</b>；文件: 青龙村.xlsx"
+    )
+    assert rows[2][2:] == ["mystery", ""]
