@@ -726,9 +726,9 @@ def _coverage_by_code(coverage: pd.DataFrame | None) -> dict[str, float]:
     _require(coverage, ["code", "covered_pct"], "coverage")
     out: dict[str, float] = {}
     for code, pct in zip(coverage["code"], coverage["covered_pct"], strict=True):
-        value = _number(pct)
+        value = _number(pct)  # None for missing / non-finite values
         if _text(code) is not None and value is not None:
-            out[str(_text(code))] = round(float(value), 1)
+            out[str(_text(code))] = round(float(pct), 1)  # once: 5.5527 → 5.6, not 5.55 → 5.5
     return out
 
 
