@@ -831,6 +831,18 @@ def build_map(
         targets, village_names, village_codes, today=today, history=history, photos=photos
     )
 
+    # Polygon targets (图斑) are also drawn as outlines in their category's colour.
+    outline_fc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+    if targets is not None and len(targets):
+        tgeoms = _to_store_crs(targets, "targets").geometry
+        is_poly = tgeoms.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        if is_poly.any():
+            rows_i = np.flatnonzero(is_poly)
+            outline_fc = _features(
+                gpd.GeoDataFrame(geometry=tgeoms.iloc[rows_i].to_numpy(), crs=geo.STORE_CRS),
+                [{"i": int(k), "c": t_cols["c"][k]} for k in rows_i],
+            )
+
     group_fc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     if groups is not None and len(groups):
         groups = _to_store_crs(groups, "groups")
@@ -882,6 +894,7 @@ def build_map(
         "u": unsurveyed_fc,
         "tr": track_fc,
         "t": t_cols,
+        "to": outline_fc,
         "h": t_hist,
         "ph": t_photos,
     }
@@ -1137,6 +1150,17 @@ _APP_JS = r"""
   });
   if (D.tr.features.length) { tracks.addTo(map); }
 
+  // ---- polygon targets (图斑) as outlines in their category colour ------------------------
+  var outlines = L.geoJSON(D.to, {
+    renderer: canvas, interactive: false,
+    style: function (f) {
+      var color = CATS[f.properties.c].color;
+      return { color: color, weight: 1.5, opacity: 0.9, fillColor: color, fillOpacity: 0.15 };
+    },
+    onEachFeature: function (f, layer) { layer.options.gvKind = "outlines"; }
+  });
+  if (D.to.features.length) { outlines.addTo(map); }
+
   // ---- targets ---------------------------------------------------------------------------
   var catLayers = CATS.map(function () { return L.featureGroup(); });
   var catCount = CATS.map(function () { return 0; });
@@ -1296,6 +1320,7 @@ _APP_JS = r"""
   }
   if (D.u.features.length) { overlays["未踏查区域"] = unsurveyed; }
   if (D.tr.features.length) { overlays["踏查轨迹"] = tracks; }
+  if (D.to.features.length) { overlays["靶标图斑轮廓"] = outlines; }
   CATS.forEach(function (cat, k) {
     if (catCount[k]) { overlays["靶标：" + cat.label + "（" + catCount[k] + "）"] = catLayers[k]; }
   });
@@ -1344,6 +1369,7 @@ _APP_JS = r"""
       });
       item(iconCanvas(null, null, [RINGS.repeat]), "重复点位（30米内曾有靶标）");
       item(iconCanvas(null, null, [RINGS.threshold]), "种植≥500株（刑事立案标准）");
+      if (D.to.features.length) { item(swatch(null, "#ffffff"), "靶标图斑轮廓（颜色同状态）"); }
       box.appendChild(el("div", "gv-lsub", "村（社区）踏查覆盖率"));
       D.cov.forEach(function (c) { item(swatch(null, c[1]), c[2]); });
       item(swatch(null, D.covNone), "无覆盖数据");
@@ -1379,7 +1405,7 @@ _APP_JS = r"""
 
   // ---- hooks for tests and the benchmark -----------------------------------------------------
   function drawn() {
-    var c = { villages: 0, groups: 0, unsurveyed: 0, tracks: 0, targets: 0 };
+    var c = { villages: 0, groups: 0, unsurveyed: 0, tracks: 0, targets: 0, outlines: 0 };
     map.eachLayer(function (l) {
       var k = l.options && l.options.gvKind;
       if (k && Object.prototype.hasOwnProperty.call(c, k)) { c[k] += 1; }
@@ -1390,12 +1416,13 @@ _APP_JS = r"""
     map: map,
     layers: {
       villages: villages, groups: groupsToggle, unsurveyed: unsurveyed, tracks: tracks,
-      targets: catLayers, control: layerControl
+      targets: catLayers, outlines: outlines, control: layerControl
     },
     categories: CATS.map(function (c) { return c.key; }),
     total: {
       villages: D.v.features.length, groups: D.g.features.length,
-      unsurveyed: D.u.features.length, tracks: D.tr.features.length, targets: N
+      unsurveyed: D.u.features.length, tracks: D.tr.features.length, targets: N,
+      outlines: D.to.features.length
     },
     drawn: drawn,
     openTarget: function (id) {

@@ -457,3 +457,26 @@ def test_history_summarises_real_event_payloads() -> None:
         "已派发 → 确认种植；核查人员: 王五；株数: 620；备注: <b>x</b>；文件: 青龙村.xlsx"
     )
     assert rows[2][2:] == ["mystery", ""]
+
+
+def test_polygon_targets_are_outlined_in_their_category(villages: gpd.GeoDataFrame) -> None:
+    centre = villages.geometry.iloc[0].representative_point()
+    targets = gpd.GeoDataFrame(
+        {
+            "target_id": ["P1", "P2", "Q1"],
+            "status": ["verified", "issued", "issued"],
+            "result": ["excluded", None, None],
+        },
+        geometry=[centre.buffer(0.0003), centre.buffer(0.0002), centre],
+        crs=4490,
+    )
+    data = page_data(maps.build_map(villages, targets, today=TODAY))
+    outlines = data["to"]["features"]
+    assert [f["properties"]["i"] for f in outlines] == [0, 1]
+    cats = [maps.CATEGORIES[f["properties"]["c"]][0] for f in outlines]
+    assert cats == ["excluded", "issued"]
+    assert all(f["geometry"]["type"] == "Polygon" for f in outlines)
+    assert page_data(maps.build_map(villages, targets.iloc[[2]], today=TODAY))["to"] == {
+        "type": "FeatureCollection",
+        "features": [],
+    }

@@ -262,6 +262,10 @@ def test_written_map_in_offline_chromium(run: Cli, tmp_path: Path) -> None:
             assert counts["targets"] == doc["targets"]
             assert counts["tracks"] == doc["tracks"]
             assert counts["unsurveyed"] == doc["unsurveyed"]
+            with run.store().connect() as conn:
+                geoms = repo.load_targets(conn).geometry
+            polygons = int(geoms.geom_type.isin(["Polygon", "MultiPolygon"]).sum())
+            assert polygons > 0 and counts["outlines"] == polygons
             assert page.evaluate("id => window.geoverifyMap.openTarget(id)", target_id)
             popup = page.locator(".leaflet-popup-content")
             popup.wait_for()
