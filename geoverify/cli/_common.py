@@ -38,6 +38,16 @@ def get_ctx() -> Context:
     return cast(Context, click.get_current_context().find_object(Context))
 
 
+@contextmanager
+def open_store(*, require: bool = True) -> Iterator[Store]:
+    """The workspace's store for one command, disposed when the command ends."""
+    store = get_ctx().store(require=require)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (机器可读输出)."
 )

@@ -12,6 +12,7 @@ from geoverify.cli._common import (
     get_ctx,
     handle_errors,
     json_option,
+    open_store,
     parse_date,
     progress,
 )
@@ -103,30 +104,26 @@ def batch_import(
     ctx = get_ctx()
     issued_on = parse_date(issued, option="--issued")
     due_on = parse_date(due, option="--due")
-    store = ctx.store()
-    try:
-        with progress(file.name) as step:
-            res = import_batch(
-                store,
-                file,
-                batch_id=batch_id,
-                issued_on=issued_on,
-                due_on=due_on,
-                id_field=id_field,
-                lon_field=lon_field,
-                lat_field=lat_field,
-                crs=crs,
-                layer=layer,
-                sheet=sheet,
-                encoding=encoding,
-                accept_partial=accept_partial,
-                tolerance_m=tolerance,
-                repeat_radius_m=repeat_radius,
-                actor=ctx.actor,
-                progress=step,
-            )
-    finally:
-        store.dispose()
+    with open_store() as store, progress(file.name) as step:
+        res = import_batch(
+            store,
+            file,
+            batch_id=batch_id,
+            issued_on=issued_on,
+            due_on=due_on,
+            id_field=id_field,
+            lon_field=lon_field,
+            lat_field=lat_field,
+            crs=crs,
+            layer=layer,
+            sheet=sheet,
+            encoding=encoding,
+            accept_partial=accept_partial,
+            tolerance_m=tolerance,
+            repeat_radius_m=repeat_radius,
+            actor=ctx.actor,
+            progress=step,
+        )
     if as_json:
         emit_json(res.to_json())
         return
@@ -139,11 +136,8 @@ def batch_import(
 @handle_errors
 def batch_list(as_json: bool) -> None:
     """List imported batches."""
-    store = get_ctx().store()
-    try:
+    with open_store() as store:
         frame = list_batches(store)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(
             [

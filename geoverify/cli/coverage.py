@@ -10,9 +10,9 @@ import click
 from geoverify.cli._common import (
     emit_json,
     format_table,
-    get_ctx,
     handle_errors,
     json_option,
+    open_store,
     parse_date,
 )
 from geoverify.coverage import DEFAULT_RADIUS_M
@@ -76,13 +76,10 @@ def coverage_cmd(
         end = parse_date(date_to, option="--to")  # type: ignore[assignment]
     else:
         raise click.UsageError("请给出 --month 或 --from 与 --to (give --month or --from and --to)")
-    store = get_ctx().store()
-    try:
+    with open_store() as store:
         res = coverage_for_period(store, start=start, end=end, radius_m=radius, cell_m=cell)
         lc = landcover_path(store)
         has_lc = lc.exists()
-    finally:
-        store.dispose()
     outputs = {k: str(v) for k, v in write_coverage_outputs(res, out).items()} if out else {}
     if as_json:
         doc = res.as_dict()

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    get_ctx,
+    handle_errors,
+    json_option,
+    open_store,
+)
 from geoverify.workflows.dispatch import dispatch_batch
 
 
@@ -27,11 +34,8 @@ def dispatch_cmd(batch: str, out: Path, village: str | None, as_json: bool) -> N
     Re-running is safe: targets already dispatched are listed again but not moved again.
     """
     ctx = get_ctx()
-    store = ctx.store()
-    try:
+    with open_store() as store:
         res = dispatch_batch(store, batch=batch, out=out, village=village, actor=ctx.actor)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    get_ctx,
+    handle_errors,
+    json_option,
+    open_store,
+)
 from geoverify.workflows.evidence import add_evidence, export_evidence, flag_text, list_evidence
 
 
@@ -23,11 +30,8 @@ def evidence_group() -> None:
 def evidence_add(target_id: str, files: tuple[Path, ...], as_json: bool) -> None:
     """Attach JPEG/PNG photos to a target (checked by content; all or nothing)."""
     ctx = get_ctx()
-    store = ctx.store()
-    try:
+    with open_store() as store:
         res = add_evidence(store, target_id, list(files), actor=ctx.actor)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return
@@ -47,11 +51,8 @@ def evidence_add(target_id: str, files: tuple[Path, ...], as_json: bool) -> None
 @handle_errors
 def evidence_list(target_id: str, as_json: bool) -> None:
     """List the photos of a target."""
-    store = get_ctx().store()
-    try:
+    with open_store() as store:
         photos = list_evidence(store, target_id)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(photos)
         return
@@ -80,11 +81,8 @@ def evidence_list(target_id: str, as_json: bool) -> None:
 @handle_errors
 def evidence_export(target_id: str, out: Path, as_json: bool) -> None:
     """Write copies of a target's photos with EXIF (time, GPS) removed, to hand out."""
-    store = get_ctx().store()
-    try:
+    with open_store() as store:
         paths = export_evidence(store, target_id, out=out)
-    finally:
-        store.dispose()
     if as_json:
         emit_json({"target_id": target_id, "files": [str(p) for p in paths]})
         return

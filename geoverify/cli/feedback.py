@@ -12,6 +12,7 @@ from geoverify.cli._common import (
     get_ctx,
     handle_errors,
     json_option,
+    open_store,
     parse_date,
 )
 from geoverify.lifecycle import THRESHOLD_LABELS
@@ -69,11 +70,8 @@ def _describe(res: FeedbackResult) -> None:
 def feedback_import(file: Path, supersede: bool, reason: str | None, as_json: bool) -> None:
     """Import a dispatch workbook filled in by a village (all or nothing)."""
     ctx = get_ctx()
-    store = ctx.store()
-    try:
+    with open_store() as store:
         res = import_feedback(store, file, supersede=supersede, reason=reason, actor=ctx.actor)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return
@@ -117,8 +115,7 @@ def feedback_set(
     ctx = get_ctx()
     verified_on = parse_date(date_, option="--date")
     eradicated_on = parse_date(eradicated, option="--eradicated")
-    store = ctx.store()
-    try:
+    with open_store() as store:
         res = set_feedback(
             store,
             target_id,
@@ -134,8 +131,6 @@ def feedback_set(
             reason=reason,
             actor=ctx.actor,
         )
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, get_ctx, handle_errors, json_option
+from geoverify.cli._common import emit_json, get_ctx, handle_errors, json_option, open_store
 from geoverify.workflows.coverage import CLASS_SCHEMES, import_landcover
 
 
@@ -36,11 +36,8 @@ def landcover_group() -> None:
 def landcover_import(file: Path, scheme: str, cell: float | None, as_json: bool) -> None:
     """Import a land-cover GeoTIFF in any CRS, reprojected onto the town's metric grid."""
     ctx = get_ctx()
-    store = ctx.store()
-    try:
+    with open_store() as store:
         res = import_landcover(store, file, scheme=scheme, cell_m=cell, actor=ctx.actor)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return

@@ -12,6 +12,7 @@ from geoverify.cli._common import (
     get_ctx,
     handle_errors,
     json_option,
+    open_store,
     parse_date,
 )
 from geoverify.workflows.patrols import (
@@ -86,8 +87,7 @@ def patrols_import(
     ctx = get_ctx()
     day = parse_date(date, option="--date")
     received_on = parse_date(received, option="--received")
-    store = ctx.store()
-    try:
+    with open_store() as store:
         res = import_patrols(
             store,
             file,
@@ -100,8 +100,6 @@ def patrols_import(
             encoding=encoding,
             actor=ctx.actor,
         )
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return
@@ -117,11 +115,8 @@ def patrols_import(
 def patrols_list(month: str | None, village: str | None, as_json: bool) -> None:
     """List patrol records, by date."""
     start, end = month_range(month) if month else (None, None)
-    store = get_ctx().store()
-    try:
+    with open_store() as store:
         frame = list_patrols(store, start=start, end=end, village=village)
-    finally:
-        store.dispose()
     records = [
         {k: (None if v is None or (isinstance(v, float) and v != v) else v) for k, v in r.items()}
         for r in frame.to_dict("records")

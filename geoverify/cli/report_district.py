@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, get_ctx, handle_errors, json_option
+from geoverify.cli._common import emit_json, get_ctx, handle_errors, json_option, open_store
 from geoverify.workflows.reports import district_report
 
 
@@ -23,11 +23,8 @@ def district_cmd(batch: str, out: Path, as_json: bool) -> None:
     Refused (nothing written) while a target at the criminal threshold has no case number.
     """
     ctx = get_ctx()
-    store = ctx.store()
-    try:
+    with open_store() as store:
         res = district_report(store, batch=batch, out=out, actor=ctx.actor)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return

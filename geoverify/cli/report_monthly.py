@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    handle_errors,
+    json_option,
+    open_store,
+)
 from geoverify.coverage import DEFAULT_RADIUS_M
 from geoverify.workflows.coverage import write_monthly_report
 
@@ -30,11 +36,8 @@ from geoverify.workflows.coverage import write_monthly_report
 @handle_errors
 def report_monthly(month: str, out: Path, radius: float, as_json: bool) -> None:
     """Write each village's 踏查情况统计表 (XLSX + DOCX) and the town summary for --month."""
-    store = get_ctx().store()
-    try:
+    with open_store() as store:
         res = write_monthly_report(store, month=month, out_dir=out, radius_m=radius)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return

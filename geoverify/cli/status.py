@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    handle_errors,
+    json_option,
+    open_store,
+)
 from geoverify.progress import SUMMARY_LABELS, TOWN_LABEL
 from geoverify.workflows.common import today_local
 from geoverify.workflows.reports import target_history, target_status
@@ -49,12 +55,9 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
 @handle_errors
 def status_cmd(batch: str | None, as_json: bool) -> None:
     """Progress per village and for the town: verified, eradicated, overdue, 核查率, 吻合率."""
-    store = get_ctx().store()
     today = today_local()
-    try:
+    with open_store() as store:
         table = target_status(store, batch=batch, today=today)
-    finally:
-        store.dispose()
     records = [_record({str(k): v for k, v in r.items()}) for r in table.to_dict("records")]
     if as_json:
         emit_json(
@@ -83,11 +86,8 @@ def status_cmd(batch: str | None, as_json: bool) -> None:
 @handle_errors
 def history_cmd(target_id: str, as_json: bool) -> None:
     """Every event of a target: time (Asia/Shanghai), who, host, kind, source and values."""
-    store = get_ctx().store()
-    try:
+    with open_store() as store:
         events = target_history(store, target_id)
-    finally:
-        store.dispose()
     if as_json:
         emit_json({"target_id": target_id, "events": events})
         return

@@ -7,7 +7,13 @@ from typing import Any
 import click
 import pandas as pd
 
-from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    handle_errors,
+    json_option,
+    open_store,
+)
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS, Status
 from geoverify.workflows import list_targets
 
@@ -61,11 +67,8 @@ def target_records(frame: pd.DataFrame) -> list[dict[str, object]]:
 @handle_errors
 def targets_list(batch: str | None, village: str | None, status: str | None, as_json: bool) -> None:
     """List targets with their village, group, assignment and status."""
-    store = get_ctx().store()
-    try:
+    with open_store() as store:
         frame = list_targets(store, batch=batch, village=village, status=status)
-    finally:
-        store.dispose()
     if as_json:
         emit_json(target_records(frame))
         return

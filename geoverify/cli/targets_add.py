@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from geoverify.cli._common import emit_json, get_ctx, handle_errors, json_option, parse_date
+from geoverify.cli._common import (
+    emit_json,
+    get_ctx,
+    handle_errors,
+    json_option,
+    open_store,
+    parse_date,
+)
 from geoverify.workflows.sites import add_target
 
 
@@ -36,8 +43,7 @@ def targets_add(
     """Add a self-found site or a tip as a target, assigned to its village (status issued)."""
     ctx = get_ctx()
     found_on = parse_date(found, option="--found")
-    store = ctx.store()
-    try:
+    with open_store() as store:
         res = add_target(
             store,
             source=source,
@@ -49,8 +55,6 @@ def targets_add(
             remarks=remarks,
             actor=ctx.actor,
         )
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return

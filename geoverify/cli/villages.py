@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    get_ctx,
+    handle_errors,
+    json_option,
+    open_store,
+)
 from geoverify.cli.init import describe_boundary_import
 from geoverify.workflows import import_groups, import_villages, list_villages
 
@@ -40,8 +47,7 @@ def villages_import(
 ) -> None:
     """Import village boundaries from FILE (GPKG, SHP, ZIP, GeoJSON, KML)."""
     ctx = get_ctx()
-    store = ctx.store()
-    try:
+    with open_store() as store:
         if as_groups:
             res = import_groups(
                 store,
@@ -62,8 +68,6 @@ def villages_import(
                 layer=layer,
                 actor=ctx.actor,
             )
-    finally:
-        store.dispose()
     if as_json:
         emit_json(res.to_json())
         return
@@ -76,12 +80,8 @@ def villages_import(
 @handle_errors
 def villages_list(as_json: bool) -> None:
     """List villages with their area, groups and targets."""
-    ctx = get_ctx()
-    store = ctx.store()
-    try:
+    with open_store() as store:
         frame = list_villages(store)
-    finally:
-        store.dispose()
     from geoverify.geo import metric_crs
 
     if frame.empty:
