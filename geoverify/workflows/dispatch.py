@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +22,11 @@ from geoverify.progress import sort_targets_for_lists
 from geoverify.store import Store, repo
 from geoverify.workflows.common import make_who
 from geoverify.workflows.feedback import _batch_row, check_move, move_target
+from geoverify.workflows.maps import write_village_map
 
 __all__ = ["DispatchResult", "VillageDispatch", "dispatch_batch", "safe_file_name"]
 
 #: Module and function another feature may provide to write a village's HTML map.
-MAP_HOOK_MODULE = "geoverify.workflows.maps"
-MAP_HOOK_FUNCTION = "write_village_map"
 SUMMARY_NAME = "汇总.xlsx"
 
 
@@ -86,18 +83,6 @@ def safe_file_name(name: str) -> str:
     bad = '<>:"/\\|?*\0'
     cleaned = "".join("_" if ch in bad or ord(ch) < 32 else ch for ch in name).strip(" .")
     return cleaned or "_"
-
-
-def _map_hook() -> Any:
-    """``write_village_map`` of :data:`MAP_HOOK_MODULE` when that module exists, else None."""
-    try:
-        spec = importlib.util.find_spec(MAP_HOOK_MODULE)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    module = importlib.import_module(MAP_HOOK_MODULE)
-    return getattr(module, MAP_HOOK_FUNCTION, None)
 
 
 def _static_map(
@@ -163,7 +148,6 @@ def dispatch_batch(
 
     issued_on, due_on = b["issued_on"], b["due_on"]
     res = DispatchResult(batch, out_dir)
-    hook = _map_hook()
     inside = frame[frame["village_code"].notna()]
     res.outside = int(frame["village_code"].isna().sum())
     to_move: list[tuple[dict[str, Any], str]] = []
@@ -195,10 +179,7 @@ def dispatch_batch(
         )
         html_path = out_dir / f"{stem}.html"
         html_path.write_text(page, encoding="utf-8")
-        map_html = None
-        if hook is not None:
-            map_html = out_dir / f"{stem}_地图.html"
-            hook(store, village_code=str(v["code"]), batch=batch, path=map_html)
+        map_html = out_dir / f"{stem}_地图.html"
         new = 0
         for rec in sub.to_dict(orient="records"):
             if rec["status"] == Status.ISSUED.value:
@@ -239,4 +220,8 @@ def dispatch_batch(
                 )
             repo.record_events(conn, events, who=who)
         res.dispatched = len(to_move)
+    # The village maps are drawn after the move, so they show the targets as dispatched.
+    for vd in res.villages:
+        if vd.map_html is not None:
+            write_village_map(store, village_code=vd.village_code, batch=batch, path=vd.map_html)
     return res
