@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -59,6 +60,8 @@ def demo_cmd(maps_dir: Path, as_json: bool) -> None:
 
 
 def _fmt(v: object) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     if isinstance(v, float):
