@@ -138,9 +138,9 @@ def test_uninitialised_workspace_is_a_clear_error(tmp_path: object) -> None:
         s.require()
 
 
+@pytest.mark.parametrize("backend", ["postgis"], indirect=True)
 def test_postgis_has_spatial_index(store: Store) -> None:
-    if store.backend != "postgresql":
-        pytest.skip("PostGIS only")
+    assert store.backend == "postgresql"
     with store.connect() as conn:
         names = set(
             conn.execute(
