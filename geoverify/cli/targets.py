@@ -14,6 +14,7 @@ from geoverify.cli._common import (
     json_option,
     open_store,
 )
+from geoverify.lifecycle import THRESHOLD_LABELS
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS, Status
 from geoverify.workflows import list_targets
 
@@ -41,6 +42,9 @@ def target_records(frame: pd.DataFrame) -> list[dict[str, object]]:
                 "area_m2": r.area_m2,
                 "status": r.status,
                 "result": r.result,
+                "plants": None if pd.isna(r.plants) else int(r.plants),
+                "case_no": r.case_no if isinstance(r.case_no, str) else None,
+                "threshold": r.threshold if isinstance(r.threshold, str) else None,
                 "assignment": r.assignment,
                 "neighbours": list(r.neighbours),
                 "split_into": list(r.split_into),
@@ -75,6 +79,11 @@ def targets_list(batch: str | None, village: str | None, status: str | None, as_
     rows = []
     for r in frame.itertuples():
         note = []
+        if isinstance(r.threshold, str):
+            note.append(
+                THRESHOLD_LABELS[r.threshold]
+                + (f" 案件 {r.case_no}" if isinstance(r.case_no, str) else " 缺案件编号")
+            )
         if r.neighbours:
             note.append("邻近 " + "、".join(r.neighbours))
         if r.split_into:

@@ -20,6 +20,7 @@ from geoverify.assign import assign_targets, find_repeat_sites
 from geoverify.errors import InputError, NotFoundError, RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
+from geoverify.progress import sort_targets_for_lists, threshold_levels
 from geoverify.readers.targets import read_targets
 from geoverify.store import Store, repo
 from geoverify.store import tables as t
@@ -453,7 +454,11 @@ def list_targets(
     village: str | None = None,
     status: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Targets, filtered by batch, village (name or code; ``-`` for outside) and status."""
+    """Targets, filtered by batch, village (name or code; ``-`` for outside) and status.
+
+    Ordered as every list is: criminal-threshold cases first (art. 351), then by village code
+    and target id; a ``threshold`` column says which level a target reaches.
+    """
     store.require()
     with store.connect() as conn:
         if batch is not None:
@@ -461,4 +466,15 @@ def list_targets(
             if exists is None:
                 msg = f"没有批次 {batch} (no such batch)"
                 raise NotFoundError(msg)
-        return repo.load_targets(conn, batch=batch, village=village, status=status)
+        if village is not None and village != "-":
+            known = conn.execute(
+                select(t.villages.c.code).where(
+                    (t.villages.c.name == village) | (t.villages.c.code == village)
+                )
+            ).first()
+            if known is None:
+                msg = f"没有村（社区）{village} (no such village)"
+                raise NotFoundError(msg)
+        frame = repo.load_targets(conn, batch=batch, village=village, status=status)
+    frame["threshold"] = threshold_levels(frame)
+    return sort_targets_for_lists(frame)
