@@ -175,7 +175,16 @@ def import_batch(
     if due_on < issued_on:
         msg = f"核查时限 {due_on} 早于下发日期 {issued_on} (due date before issue date)"
         raise InputError(msg)
-    details = {"batch": batch_id, "file_sha256": sha, "source": p.name}
+    # A rejected import answers with the same JSON shape as an imported one.
+    details = BatchImportResult(
+        batch_id,
+        sha,
+        "rejected",
+        source=p.name,
+        rejected=list(read.problems),
+        issued_on=issued_on,
+        due_on=due_on,
+    ).to_json()
     if read.problems and not accept_partial:
         raise RejectedInputError(read.source, read.problems, details=details)
     frame = read.frame

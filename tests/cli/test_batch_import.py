@@ -307,6 +307,10 @@ def test_each_rejection_reason_leaves_the_store_unchanged(
     assert res.exit_code == 1
     doc = json.loads(res.stdout)
     assert doc["status"] == "rejected" and doc["imported"] == 0
+    assert {"batch", "file_sha256", "reissued", "repeat_sites", "assignment", "by_village"} <= set(
+        doc
+    )
+    assert doc["batch"] == "B" and doc["reissued"] == 0 and doc["by_village"] == {}
     assert [r["row"] for r in doc["rejected"]] == [3]
     assert doc["rejected"][0]["code"] == code
     assert f"bad_{code}.csv" in res.stderr and "第 3 行" in res.stderr
