@@ -198,6 +198,19 @@ def progress(label: str) -> Iterator[Callable[[str, int, int | None], None] | No
             click.echo("", err=True)
 
 
+def check_month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: a ``YYYY-MM`` month, else a usage error (exit 2)."""
+    if value is None:
+        return None
+    try:
+        year_s, month_s = value.strip().split("-")
+        dt.date(int(year_s), int(month_s), 1)
+    except ValueError as e:
+        msg = f"月份应为 YYYY-MM，例如 2024-03 (month must be YYYY-MM), got {value!r}"
+        raise click.BadParameter(msg, ctx=ctx, param=param) from e
+    return value.strip()
+
+
 def parse_date(value: str | None, *, option: str) -> dt.date | None:
     if value is None:
         return None

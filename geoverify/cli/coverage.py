@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from geoverify.cli._common import (
+    check_month,
     emit_json,
     format_table,
     handle_errors,
@@ -29,7 +30,7 @@ def _pct(v: Any) -> str:
 
 
 @click.command("coverage")
-@click.option("--month", default=None, help="Month YYYY-MM.")
+@click.option("--month", callback=check_month, default=None, help="Month YYYY-MM.")
 @click.option("--from", "date_from", default=None, help="First day YYYY-MM-DD.")
 @click.option("--to", "date_to", default=None, help="Last day YYYY-MM-DD (inclusive).")
 @click.option(
@@ -76,6 +77,8 @@ def coverage_cmd(
         end = parse_date(date_to, option="--to")  # type: ignore[assignment]
     else:
         raise click.UsageError("请给出 --month 或 --from 与 --to (give --month or --from and --to)")
+    if end < start:
+        raise click.UsageError(f"--to {end} 早于 --from {start} (--to is before --from)")
     with open_store() as store:
         res = coverage_for_period(store, start=start, end=end, radius_m=radius, cell_m=cell)
         lc = landcover_path(store)

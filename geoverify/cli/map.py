@@ -8,7 +8,7 @@ from typing import cast
 
 import click
 
-from geoverify.cli._common import emit_json, get_ctx, handle_errors, json_option
+from geoverify.cli._common import check_month, emit_json, get_ctx, handle_errors, json_option
 from geoverify.errors import InputError
 from geoverify.maps import Basemap
 from geoverify.workflows.maps import write_store_map
@@ -27,6 +27,7 @@ TIANDITU_ENV = "GEOVERIFY_TIANDITU_KEY"
 @click.option("--village", default=None, help="Only this village (name or code) — 村级地图.")
 @click.option(
     "--month",
+    callback=check_month,
     default=None,
     help="Coverage, unsurveyed areas and tracks of this month YYYY-MM "
     "(default: month of the latest patrol).",

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    check_month,
     emit_json,
     format_table,
     get_ctx,
@@ -108,7 +109,7 @@ def patrols_import(
 
 
 @patrols_group.command("list")
-@click.option("--month", default=None, help="Month YYYY-MM.")
+@click.option("--month", callback=check_month, default=None, help="Month YYYY-MM.")
 @click.option("--village", default=None, help="Village name or code.")
 @json_option
 @handle_errors

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    check_month,
     emit_json,
     format_table,
     handle_errors,
@@ -18,7 +19,7 @@ from geoverify.workflows.coverage import write_monthly_report
 
 
 @click.command("monthly")
-@click.option("--month", required=True, help="Month YYYY-MM.")
+@click.option("--month", callback=check_month, required=True, help="Month YYYY-MM.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

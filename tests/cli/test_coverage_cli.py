@@ -82,7 +82,8 @@ def test_coverage_usage_and_bad_input(run: Cli, tmp_path: Path) -> None:
     assert run("coverage", "--month", "2024-03", "--from", "2024-03-01").exit_code == 2
     res = run("coverage", "--month", "2024-03", "--radius", "30", "--cell", "10")
     assert res.exit_code == 1 and "五分之一" in res.stderr
-    assert run("coverage", "--month", "2024-13").exit_code == 1
+    assert run("coverage", "--month", "2024-13").exit_code == 2
+    assert run("coverage", "--from", "2024-03-20", "--to", "2024-03-01").exit_code == 2
     bad = tmp_path / "x.tif"
     bad.write_bytes(b"not a tiff")
     store = run.store()
