@@ -105,10 +105,33 @@ class CoverageResult:
     village_index: NDArray[np.int32] = field(default_factory=lambda: np.zeros((0, 0), np.int32))
 
     def as_dict(self) -> dict[str, Any]:
-        """The ``--json`` document: radius, cell, per-village rows and town totals."""
+        """The ``--json`` document: radius, cell, per-village rows and town totals.
+
+        Each village's ``unsurveyed_areas`` lists its unsurveyed areas, ranked town-wide
+        (rank, area, priority score and a representative point in degrees);
+        ``unsurveyed_count`` is their number.
+        """
+        areas: dict[str, list[dict[str, Any]]] = {}
+        if len(self.unsurveyed):
+            points = self.unsurveyed.geometry.representative_point().to_crs(STORE_CRS)
+            for rec, pt in zip(self.unsurveyed.to_dict("records"), points, strict=True):
+                areas.setdefault(str(rec["code"]), []).append(
+                    {
+                        "rank": _jsonable(rec.get("rank")),
+                        "area_m2": round(float(rec["area_m2"]), 1),
+                        "priority_score": _jsonable(rec.get("priority_score")),
+                        "lon": round(pt.x, 6),
+                        "lat": round(pt.y, 6),
+                    }
+                )
         rows = []
         for rec in self.villages.to_dict("records"):
-            rows.append({k: _jsonable(v) for k, v in rec.items()})
+            row = {k: _jsonable(v) for k, v in rec.items()}
+            row["unsurveyed_count"] = row.pop("unsurveyed_areas")
+            row["unsurveyed_areas"] = sorted(
+                areas.get(str(rec["code"]), []), key=lambda a: a["rank"] or 0
+            )
+            rows.append(row)
         return {
             "radius_m": self.radius_m,
             "cell_m": self.cell_m,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from geoverify.cli._common import (
     parse_date,
 )
 from geoverify.coverage import DEFAULT_RADIUS_M
+from geoverify.landcover import PriorityWeights
 from geoverify.workflows.coverage import (
     coverage_for_period,
     landcover_path,
@@ -27,6 +29,27 @@ from geoverify.workflows.patrols import month_range
 
 def _pct(v: Any) -> str:
     return "—" if v is None or v != v else f"{float(v):.1f}"
+
+
+def parse_weights(items: tuple[str, ...]) -> PriorityWeights:
+    """``NAME=VALUE`` options into :class:`PriorityWeights` (usage error when malformed)."""
+    known = {f.name for f in fields(PriorityWeights)}
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not sep or name not in known or not value >= 0:
+            msg = (
+                f"--weight {item!r}: 应为 名称=非负数，名称为 {', '.join(sorted(known))} "
+                "(expected NAME=non-negative number)"
+            )
+            raise click.BadParameter(msg)
+        values[name] = value
+    return PriorityWeights(**values)
 
 
 @click.command("coverage")
@@ -47,6 +70,21 @@ def _pct(v: Any) -> str:
     help="Grid cell in metres (at most radius/5; default radius/5).",
 )
 @click.option(
+    "--min-area",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="Hectares: smallest unsurveyed area reported.",
+)
+@click.option(
+    "--weight",
+    "weights",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Priority weight or distance, e.g. forest=2, farmland_edge=3, around_houses=3, "
+    "other=1, edge_m=20, houses_m=50 (repeatable).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -60,6 +98,8 @@ def coverage_cmd(
     date_to: str | None,
     radius: float,
     cell: float | None,
+    min_area: float,
+    weights: tuple[str, ...],
     out: Path | None,
     as_json: bool,
 ) -> None:
@@ -80,7 +120,15 @@ def coverage_cmd(
     if end < start:
         raise click.UsageError(f"--to {end} 早于 --from {start} (--to is before --from)")
     with open_store() as store:
-        res = coverage_for_period(store, start=start, end=end, radius_m=radius, cell_m=cell)
+        res = coverage_for_period(
+            store,
+            start=start,
+            end=end,
+            radius_m=radius,
+            cell_m=cell,
+            weights=parse_weights(weights),
+            min_unsurveyed_m2=min_area * 10_000,
+        )
         lc = landcover_path(store)
         has_lc = lc.exists()
     outputs = {k: str(v) for k, v in write_coverage_outputs(res, out).items()} if out else {}

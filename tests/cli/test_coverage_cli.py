@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pyogrio
+import pytest
 import rasterio
 
 from geoverify.workflows import sample_path
@@ -70,6 +71,17 @@ def test_coverage_without_then_with_landcover(run: Cli, tmp_path: Path) -> None:
     gaps = pyogrio.read_dataframe(out / "unsurveyed.gpkg")
     assert len(gaps) == doc["totals"]["unsurveyed_areas"]
     assert (gaps["area_m2"] >= 5000).all()
+    # The JSON lists each village's unsurveyed areas, ranked, matching the GeoPackage.
+    listed = [a for r in doc["villages"] for a in r["unsurveyed_areas"]]
+    assert sorted(a["rank"] for a in listed) == sorted(gaps["rank"].tolist())
+    assert all(r["unsurveyed_count"] == len(r["unsurveyed_areas"]) for r in doc["villages"])
+    big = run("coverage", "--month", "2024-03", "--min-area", "50", "--json")
+    assert json.loads(big.stdout)["totals"]["unsurveyed_areas"] < len(gaps)
+    heavy = run("coverage", "--month", "2024-03", "--weight", "forest=10", "--json")
+    assert json.loads(heavy.stdout)["totals"]["priority_covered_pct"] != pytest.approx(
+        doc["totals"]["priority_covered_pct"]
+    )
+    assert run("coverage", "--month", "2024-03", "--weight", "trees=2").exit_code == 2
     with (out / "villages_coverage.csv").open(encoding="utf-8-sig", newline="") as fh:
         table = list(csv.reader(fh))
     assert table[0][0] == "村（社区）"
