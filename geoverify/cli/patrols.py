@@ -32,6 +32,11 @@ def patrols_group() -> None:
 def describe_patrol_import(res: PatrolImportResult) -> list[str]:
     if res.status == "already_imported":
         return [f"{res.source}: 该文件已导入，未做任何更改 (already imported; nothing changed)"]
+    if res.status == "already_recorded":
+        return [
+            f"{res.source}: {res.already_recorded} 条轨迹均已在库中（随踏查表导入），未做任何更改 "
+            "(every track is already stored; nothing changed)"
+        ]
     lines = [
         f"{res.source}: 导入 {res.imported} 条踏查记录 (patrols imported)，其中有轨迹 "
         f"{res.tracked} (tracked)，仅报送 {res.imported - res.tracked} (reported only)，"
@@ -40,6 +45,10 @@ def describe_patrol_import(res: PatrolImportResult) -> list[str]:
     if res.linked_tracks:
         lines.append(
             f"  {res.linked_tracks} 行引用了此前导入的轨迹 (rows linked to tracks imported before)"
+        )
+    if res.already_recorded:
+        lines.append(
+            f"  {res.already_recorded} 条轨迹已在库中，未重复计入 (tracks already stored, skipped)"
         )
     if res.by_village:
         lines.append(format_table(["村（社区）", "踏查记录"], list(res.by_village.items())))

@@ -50,6 +50,8 @@ class PatrolImportResult:
     tracked: int = 0
     waypoints: int = 0
     linked_tracks: int = 0
+    #: Tracks of a track file that the store already holds (e.g. from a table's --tracks).
+    already_recorded: int = 0
     by_village: dict[str, int] = field(default_factory=dict)
     dates: list[str] = field(default_factory=list)
     received_on: dt.date | None = None
@@ -64,6 +66,7 @@ class PatrolImportResult:
             "reported_only": self.imported - self.tracked,
             "waypoints": self.waypoints,
             "linked_tracks": self.linked_tracks,
+            "already_recorded": self.already_recorded,
             "by_village": dict(self.by_village),
             "dates": list(self.dates),
             "received_on": self.received_on.isoformat() if self.received_on else None,
@@ -131,6 +134,19 @@ def _stored_tracks(conn: Connection) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     return frame, {str(r.track_name): int(r.id) for r in unique}
 
 
+def _track_key(geom: Any) -> str | None:
+    """A key equal for the same track read from any file (coordinates to ~1 cm)."""
+    if geom is None:
+        return None
+    return str(shapely.to_wkt(shapely.normalize(shapely.set_precision(geom, 1e-7))))
+
+
+def _stored_track_keys(conn: Connection) -> set[str]:
+    p = tp.patrols.c
+    rows = conn.execute(select(p.geometry).where(p.geometry.is_not(None))).scalars()
+    return {k for k in (_track_key(_as_multi(g)) for g in rows) if k is not None}
+
+
 def _local_received(received_on: dt.date | None) -> dt.date:
     return received_on or repo.now().astimezone(LOCAL_TZ).date()
 
@@ -190,6 +206,7 @@ def import_patrols(
             return PatrolImportResult(p.name, sha, "already_imported")
         villages = repo.load_villages(conn)
         stored, stored_ids = _stored_tracks(conn) if is_table else (None, {})
+        known_tracks = _stored_track_keys(conn) if not is_table else set()
     if villages.empty:
         msg = "还没有村（社区）边界，请先运行 `geoverify init` (no village boundaries yet)"
         raise InputError(msg)
@@ -222,6 +239,15 @@ def import_patrols(
         raise RejectedInputError(p.name, [], summary=summary, details=details)
 
     patrols = read.patrols
+    already = 0
+    if known_tracks:
+        # A track that is already stored (imported with a table's --tracks, or from another
+        # file) is the same patrol: never count it twice.
+        fresh = [x for x in patrols if _track_key(_as_multi(x.track)) not in known_tracks]
+        already = len(patrols) - len(fresh)
+        patrols = fresh
+        if not patrols:
+            return PatrolImportResult(p.name, sha, "already_recorded", already_recorded=already)
     if forced is not None:
         patrols = [
             Patrol(**{**_fields(x), "village_code": forced[0], "village": forced[1]})
@@ -352,6 +378,7 @@ def import_patrols(
         tracked=len(tracked),
         waypoints=n_wpt,
         linked_tracks=linked,
+        already_recorded=already,
         by_village=by_village,
         dates=sorted({x.date.isoformat() for x in patrols}),
         received_on=received,

@@ -191,3 +191,21 @@ def test_table_naming_a_missing_track_is_refused(run: Cli, tmp_path: Path) -> No
     assert doc["status"] == "rejected"
     assert {r["code"] for r in doc["rejected"]} == {"track_not_found"}
     assert snapshot(store) == before
+
+
+def test_table_with_tracks_then_the_same_gpx_is_not_counted_twice(run: Cli) -> None:
+    _init(run)
+    res = run(
+        "patrols", "import", str(CSV), "--tracks", str(GPX), "--received", "2024-03-22", "--json"
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["tracked"] == 8
+    store = run.store()
+    before = snapshot(store)
+    res = run("patrols", "import", str(GPX), "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "already_recorded" and doc["already_recorded"] == 8
+    assert snapshot(store) == before
+    listed = json.loads(run("patrols", "list", "--month", "2024-03", "--json").stdout)
+    assert len(listed) == 11
