@@ -82,9 +82,10 @@ def feedback_import(file: Path, supersede: bool, reason: str | None, as_json: bo
 @click.argument("target_id")
 @click.option(
     "--result",
-    required=True,
+    default=None,
     type=click.Choice(_RESULT_CHOICES),
-    help="确认种植|排除|未发现|非本镇辖区 (or confirmed|excluded|not_found|outside).",
+    help="确认种植|排除|未发现|非本镇辖区 (or confirmed|excluded|not_found|outside); "
+    "default: the result already recorded.",
 )
 @click.option("--date", "date_", default=None, help="Verification date YYYY-MM-DD (核查日期).")
 @click.option("--by", "verified_by", default=None, help="Who checked on site (核查人员).")
@@ -99,7 +100,7 @@ def feedback_import(file: Path, supersede: bool, reason: str | None, as_json: bo
 @handle_errors
 def feedback_set(
     target_id: str,
-    result: str,
+    result: str | None,
     date_: str | None,
     verified_by: str | None,
     plants: int | None,
@@ -143,7 +144,11 @@ def feedback_set(
         f"{_state(c.to_status, c.to_result)}"
     )
     if c.threshold:
-        click.echo(f"  注意：{THRESHOLD_LABELS[c.threshold]}，上报前须有案件编号")
+        case_no = c.values.get("case_no") or case_no
+        if case_no:
+            click.echo(f"  {THRESHOLD_LABELS[c.threshold]}，案件编号 {case_no}")
+        else:
+            click.echo(f"  注意：{THRESHOLD_LABELS[c.threshold]}，上报前须有案件编号")
 
 
 COMMANDS: list[click.Command] = [feedback_group]

@@ -296,7 +296,7 @@ def set_feedback(
     store: Store,
     target_id: str,
     *,
-    result: str,
+    result: str | None = None,
     verified_on: dt.date | None = None,
     verified_by: str | None = None,
     plants: int | None = None,
@@ -311,8 +311,8 @@ def set_feedback(
 ) -> FeedbackResult:
     """Record the result of one target (``feedback set``), with the same checks as an import.
 
-    ``verified_on``/``verified_by`` default to the values already recorded (so that an
-    eradication can be added to a confirmed target with ``result`` and ``eradicated_on`` only).
+    ``result``, ``verified_on`` and ``verified_by`` default to the values already recorded
+    (so that an eradication or a case number can be added to a confirmed target alone).
     """
     if supersede and not (reason or "").strip():
         msg = "使用 --supersede 时必须用 --reason 说明理由 (--supersede needs --reason)"
@@ -329,6 +329,14 @@ def set_feedback(
             verified_on = rec["verified_on"]
         if verified_by is None and isinstance(rec["verified_by"], str):
             verified_by = rec["verified_by"]
+        if result is None:
+            if not isinstance(rec["result"], str):
+                msg = (
+                    f"靶标 {rec['target_id']} 还没有核查结果，请用 --result 给出 "
+                    "(no result recorded yet; give --result)"
+                )
+                raise InputError(msg)
+            result = str(rec["result"])
         row = FeedbackRow(
             row=1,
             target_id=str(rec["target_id"]),
