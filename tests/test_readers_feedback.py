@@ -223,3 +223,17 @@ def test_survives_a_libreoffice_resave(tmp_path: Path) -> None:
     assert fb.batch == "2024-03"
     assert fb.rows[0].row == 3 and fb.rows[0].result_label == "排除"
     assert fb.rows[0].verified_on == dt.date(2024, 3, 10)
+
+
+def test_a_typed_formula_is_read_as_the_text_that_was_typed(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    # openpyxl stores these as formulas without a computed value, as a program that does not
+    # calculate would; the reader must not mistake them for empty cells.
+    _fill(path, {3: {"P": "2024-03-10", "Q": '=HYPERLINK("http://x","张三")', "R": "排除",
+                     "W": "@SUM(1)+1"}})  # fmt: skip
+    wb = openpyxl.load_workbook(path)
+    assert wb["核查清单"]["Q3"].data_type == "f"
+    fb = read_feedback(path)
+    r3 = fb.rows[0]
+    assert r3.verified_by == '=HYPERLINK("http://x","张三")'
+    assert r3.remarks == "@SUM(1)+1"

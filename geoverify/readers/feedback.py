@@ -124,6 +124,9 @@ def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
     p = Path(path)
     try:
         wb = load_workbook(p, data_only=True)
+        # The same cells as typed: a formula whose result was never computed (a file saved by
+        # a program that does not calculate) is read as the text that was typed.
+        typed = load_workbook(p, data_only=False)
     except FileNotFoundError as e:
         msg = f"{p}: 文件不存在 (file not found)"
         raise InputError(msg) from e
@@ -191,10 +194,16 @@ def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
             v = values[i]
             return None if isinstance(v, str) and not v.strip() else v
 
+        typed_rows = typed[sheet_name].iter_rows(min_row=header_row + 1, values_only=True)
         rows: list[FeedbackRow] = []
-        for r, values in enumerate(
-            ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
+        for r, (cached, as_typed) in enumerate(
+            zip(ws.iter_rows(min_row=header_row + 1, values_only=True), typed_rows, strict=False),
+            start=header_row + 1,
         ):
+            values = tuple(
+                t if c is None and isinstance(t, str) and t.startswith("=") else c
+                for c, t in zip(cached, as_typed, strict=False)
+            )
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
             rows.append(
@@ -214,6 +223,7 @@ def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
             )
     finally:
         wb.close()
+        typed.close()
 
     def meta_date(key: str) -> dt.date | None:
         v = _date_cell(meta.get(key))
