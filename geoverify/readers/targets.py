@@ -539,11 +539,12 @@ def _read_tabular(
     for fails, col in ((x_fail, lon_col), (y_fail, lat_col)):
         for i, err, raw in fails:
             failed[i] = True
+            zh, _, en = str(err).partition(" (")
             ledger.add(
                 i,
                 "unparsable_coordinates",
-                f"坐标无法解析：{err}",
-                f"coordinate cannot be parsed: {err}",
+                f"坐标无法解析：{zh}",
+                f"coordinate cannot be parsed: {en.rstrip(')') or zh}",
                 field=col,
                 value=raw,
             )
