@@ -7,6 +7,8 @@ import getpass
 import hashlib
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,12 +41,11 @@ def today_local() -> dt.date:
     return dt.datetime.now(LOCAL_TZ).date()
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn the OS errors of reading a user's file into clear input errors."""
     try:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        yield
     except FileNotFoundError as e:
         msg = f"文件不存在 (file not found): {path}"
         raise InputError(msg) from e
@@ -54,6 +55,20 @@ def file_sha256(path: Path) -> str:
     except OSError as e:
         msg = f"无法读取文件 (cannot read file) {path}: {e.strerror}"
         raise InputError(msg) from e
+
+
+def read_input_bytes(path: Path) -> bytes:
+    """The bytes of a file the user gave, or a clear :class:`InputError`."""
+    with _reading(path):
+        return path.read_bytes()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file the user gave, read in chunks."""
+    h = hashlib.sha256()
+    with _reading(path), path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
     return h.hexdigest()
 
 

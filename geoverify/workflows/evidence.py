@@ -17,7 +17,7 @@ from geoverify.errors import InputError
 from geoverify.evidence import FLAG_LABELS, photo_flags, read_exif, sniff_image, strip_exif
 from geoverify.store import Store, repo
 from geoverify.store.tables_feedback import evidence as ev
-from geoverify.workflows.common import make_who
+from geoverify.workflows.common import make_who, read_input_bytes
 from geoverify.workflows.dispatch import safe_file_name
 from geoverify.workflows.feedback import target_pk
 
@@ -50,20 +50,6 @@ def flag_text(code: str, *, max_distance_m: float = MAX_DISTANCE_M) -> str:
     return FLAG_LABELS.get(code, code).format(max_distance_m=max_distance_m)
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as e:
-        msg = f"文件不存在 (file not found): {path}"
-        raise InputError(msg) from e
-    except IsADirectoryError as e:
-        msg = f"需要文件而不是文件夹 (a file is needed, not a folder): {path}"
-        raise InputError(msg) from e
-    except OSError as e:
-        msg = f"无法读取文件 (cannot read file) {path}: {e.strerror}"
-        raise InputError(msg) from e
-
-
 def add_evidence(
     store: Store,
     target_id: str,
@@ -87,7 +73,7 @@ def add_evidence(
     loaded: list[tuple[Path, bytes, str]] = []
     bad: list[str] = []
     for p in paths:
-        data = _read(p)
+        data = read_input_bytes(p)
         mime = sniff_image(data)
         if mime is None:
             bad.append(
@@ -191,7 +177,7 @@ def export_evidence(store: Store, target_id: str, *, out: str | os.PathLike[str]
     written: list[Path] = []
     for i, ph in enumerate(photos, start=1):
         src = store.workspace / ph["stored_path"]
-        data = _read(src)
+        data = read_input_bytes(src)
         if hashlib.sha256(data).hexdigest() != ph["sha256"]:
             msg = f"证据文件已被改动 (stored evidence file changed): {src}"
             raise InputError(msg)
