@@ -146,7 +146,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     for r in cells:
         widths = [max(w, text_width(c)) for w, c in zip(widths, r, strict=True)]
     numeric = [
-        all(_is_number(r[i]) for r in cells if r[i] != "") and any(r[i] for r in cells)
+        all(_is_number(r[i]) for r in cells if r[i] not in ("", "-", "—"))
+        and any(_is_number(r[i]) for r in cells)
         for i in range(len(headers))
     ]
     lines = [
