@@ -54,6 +54,11 @@ def _fmt_m(length: float) -> str:
     return f"{length / 1000:g} 公里" if length >= 1000 else f"{length:g} 米"
 
 
+def _label(ax: Any, point: Any, text: Any, *, color: str, size: float, fp: dict[str, Any]) -> None:
+    """A centred name at ``point`` (neighbouring villages, groups)."""
+    ax.text(point.x, point.y, str(text), color=color, fontsize=size, ha="center", va="center", **fp)
+
+
 def render_village_map(
     village: BaseGeometry,
     points: Sequence[tuple[int | str, float, float]],
@@ -125,33 +130,14 @@ def render_village_map(
                         continue
                     c = geom.representative_point()
                     if minx - pad < c.x < maxx + pad and miny - pad < c.y < maxy + pad:
-                        ax.text(
-                            c.x,
-                            c.y,
-                            str(name),
-                            color="#999999",
-                            fontsize=7,
-                            ha="center",
-                            va="center",
-                            **fp,
-                        )
+                        _label(ax, c, name, color="#999999", size=7, fp=fp)
         vil.plot(ax=ax, facecolor="#fffbe6", edgecolor="#c0392b", linewidth=1.6)
         if groups is not None and len(groups):
             gr = groups[groups.geometry.notna()].to_crs(crs)
             gr.plot(ax=ax, facecolor="none", edgecolor="#7f8c8d", linewidth=0.6, linestyle="--")
             if "name" in gr.columns:
                 for geom, name in zip(gr.geometry, gr["name"], strict=True):
-                    c = geom.representative_point()
-                    ax.text(
-                        c.x,
-                        c.y,
-                        str(name),
-                        color="#7f8c8d",
-                        fontsize=6,
-                        ha="center",
-                        va="center",
-                        **fp,
-                    )
+                    _label(ax, geom.representative_point(), name, color="#7f8c8d", size=6, fp=fp)
         for (num, _, _), p in zip(points, pts, strict=True):
             ax.plot(
                 p.x,
