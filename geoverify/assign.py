@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +16,7 @@ import pandas as pd
 import pyproj
 import shapely
 from numpy.typing import NDArray
+from scipy import ndimage
 
 from geoverify import geo
 from geoverify.errors import CRSError, InputError
@@ -52,8 +58,20 @@ ASSIGN_COLUMNS = [
 ]
 
 # Distances (m) and areas (m²) closer than this are ties, decided by code / name.
+#: From this many point targets on, a cell grid settles the points far from every boundary
+#: before the exact geometry tests the rest.
+GRID_MIN_POINTS = 20_000
+#: Most cells of that grid.
+MAX_GRID_CELLS = 8_000_000
+
 _TIE_M = 1e-6
 _TIE_M2 = 1e-6
+
+# Worker threads for the exact geometry tests, and the fewest queries worth a thread.
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_THREAD_MIN_QUERIES = 20_000
+# Outside points per ring segment from which a tree of segments measures their distance.
+_SEGMENTS_PER_POINT = 4
 
 _IntArray = NDArray[np.intp]
 _FloatArray = NDArray[np.float64]
@@ -141,10 +159,15 @@ def _pick(
 
 def _lists(n: int, qi: _IntArray, order: _IntArray, labels: NDArray[Any]) -> list[list[str]]:
     """Per query, the labels of its pairs in ``order`` (pairs already filtered by the caller)."""
-    q_sorted = qi[order]
-    lab_sorted = labels[order]
-    cuts = np.searchsorted(q_sorted, np.arange(n + 1))
-    return [lab_sorted[cuts[i] : cuts[i + 1]].tolist() for i in range(n)]
+    out = _empty_lists(n)
+    if order.size:
+        q_sorted = qi[order]
+        lab_sorted = labels[order].tolist()
+        starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
+        ends = np.r_[starts[1:], q_sorted.size]
+        for q, a, b in zip(q_sorted[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+            out[q] = lab_sorted[a:b]
+    return out.tolist()
 
 
 def _dedupe_pairs(
@@ -156,6 +179,22 @@ def _dedupe_pairs(
     _, first = np.unique(key[order], return_index=True)
     keep = order[first]
     return qi[keep], ti[keep], d[keep]
+
+
+def _split(n: int) -> list[slice]:
+    """Slices of ``range(n)`` for the worker threads (one slice when ``n`` is small)."""
+    workers = min(_THREADS, max(1, n // _THREAD_MIN_QUERIES))
+    if workers <= 1:
+        return [slice(0, n)]
+    cuts = np.linspace(0, n, workers + 1).astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
+
+
+def _isin_sorted(values: NDArray[np.int64], sorted_unique: NDArray[np.int64]) -> NDArray[np.bool_]:
+    if sorted_unique.size == 0 or values.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_unique, values), sorted_unique.size - 1)
+    return sorted_unique[pos] == values
 
 
 @dataclass
@@ -192,19 +231,61 @@ class _Layer:
         """Pairs (query, polygon) covered in the native CRS (distance 0) or within ``tol`` metres.
 
         Returns query indices, polygon indices, metric distances (0 for covered pairs) and a
-        "covered" flag.
+        "covered" flag. The queries are put in trees that the polygons query, so that each
+        polygon is prepared once; large inputs are split between threads (GEOS releases the GIL).
         """
-        nq, nt = self.tree_native.query(q_native, predicate="dwithin", distance=self.eps)
-        mq, mt = self.tree_metric.query(q_metric, predicate="dwithin", distance=max(tol, 0.0))
+        n = len(q_native)
+        parts = _split(n)
+        if len(parts) == 1:
+            found = [self._near_pairs_part(q_native, q_metric, tol, 0)]
+        else:
+            with ThreadPoolExecutor(len(parts)) as pool:
+                found = list(
+                    pool.map(
+                        lambda r: self._near_pairs_part(q_native[r], q_metric[r], tol, r.start),
+                        parts,
+                    )
+                )
+        qi = np.concatenate([f[0] for f in found])
+        ti = np.concatenate([f[1] for f in found])
+        d = np.concatenate([f[2] for f in found])
+        covered = np.concatenate([f[3] for f in found])
+        return qi, ti, d, covered
+
+    def _near_pairs_part(
+        self, q_native: _GeomArray, q_metric: _GeomArray, tol: float, offset: int
+    ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
+        nt, nq = shapely.STRtree(q_native).query(
+            self.native, predicate="dwithin", distance=self.eps
+        )
+        mt, mq = shapely.STRtree(q_metric).query(
+            self.metric, predicate="dwithin", distance=max(tol, 0.0)
+        )
+        n_tree = max(len(self.native), 1)
+        covered_keys = np.unique(nq.astype(np.int64) * n_tree + nt)
+        m_keys = mq.astype(np.int64) * n_tree + mt
+        far = ~_isin_sorted(m_keys, covered_keys)
+        mq, mt = mq[far], mt[far]
         dm = shapely.distance(q_metric[mq], self.metric[mt]) if mq.size else np.empty(0)
-        qi = np.concatenate([nq, mq]).astype(np.intp)
+        qi = np.concatenate([nq, mq]).astype(np.intp) + offset
         ti = np.concatenate([nt, mt]).astype(np.intp)
         d = np.concatenate([np.zeros(nq.size), np.asarray(dm, dtype=float)])
-        n_tree = len(self.native)
-        qi, ti, d = _dedupe_pairs(qi, ti, d, n_tree)
-        covered_keys = nq.astype(np.int64) * max(n_tree, 1) + nt
-        covered = np.isin(qi.astype(np.int64) * max(n_tree, 1) + ti, covered_keys)
+        covered = np.concatenate([np.ones(nq.size, dtype=bool), np.zeros(mq.size, dtype=bool)])
         return qi, ti, d, covered
+
+    @property
+    def n_segments(self) -> int:
+        """Number of ring segments of the metric polygons."""
+        return int(shapely.get_num_coordinates(self.metric).sum())
+
+    def segment_tree(self) -> shapely.STRtree:
+        """A tree of every segment of every ring of the metric polygons."""
+        rings = shapely.get_rings(self.metric)
+        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+        same = ring_of[1:] == ring_of[:-1]
+        start = np.flatnonzero(same)
+        coords = np.stack([xy[start], xy[start + 1]], axis=1)
+        return shapely.STRtree(shapely.linestrings(coords))
 
     def overlap_pairs(self, q_metric: _GeomArray) -> tuple[_IntArray, _IntArray, _FloatArray]:
         """Pairs (query polygon, polygon) with a positive overlap area in m²."""
@@ -286,12 +367,8 @@ def _assign_points(
     if gap.any():
         distance[gap] = np.asarray(d[near_pick[gap]], dtype=float)
     out = np.flatnonzero(village < 0)
-    if out.size and len(layer.metric):
-        ni, nd = layer.tree_metric.query_nearest(q_metric[out], return_distance=True)
-        dist_out = np.full(out.size, np.inf)
-        np.minimum.at(dist_out, ni[0], nd)
-        dist_out[~np.isfinite(dist_out)] = np.nan
-        distance[out] = dist_out
+    if out.size:
+        distance[out] = _outside_distance(layer, q_metric[out])
 
     overlap = np.where(has_cov, 1.0, np.nan)
     return _Result(
@@ -303,6 +380,48 @@ def _assign_points(
         distance=distance,
         point_path=np.ones(n, dtype=bool),
     )
+
+
+def _outside_distance(layer: _Layer, q_metric: _GeomArray) -> _FloatArray:
+    """Metres from each point to the nearest village (NaN without villages).
+
+    The points lie outside every (metric) village, so the distance to a village is the distance
+    to the nearest segment of its rings, which GEOS computes by the same formula; when there
+    are many points for the number of segments, a tree of the segments answers faster than
+    one of the polygons.
+    """
+    if not len(layer.metric):
+        return np.full(len(q_metric), np.nan)
+    tree = layer.tree_metric
+    if len(q_metric) * _SEGMENTS_PER_POINT >= layer.n_segments:
+        tree = layer.segment_tree()
+    ni, nd = tree.query_nearest(q_metric, return_distance=True)
+    dist = np.full(len(q_metric), np.inf)
+    np.minimum.at(dist, ni[0], nd)
+    dist[~np.isfinite(dist)] = np.nan
+    return dist
+
+
+def _empty_lists(n: int) -> NDArray[np.object_]:
+    """An object array of ``n`` distinct empty lists.
+
+    The cyclic garbage collector is paused meanwhile: a million new lists would otherwise
+    set off a collection every 700 of them (five times slower).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        lists: list[list[str]] = [[] for _ in range(n)]
+    finally:
+        if was_enabled:
+            gc.enable()
+    return _as_object(lists)
+
+
+def _as_object(lists: list[list[str]]) -> NDArray[np.object_]:
+    out = np.empty(len(lists), dtype=object)
+    out[:] = lists
+    return out
 
 
 def _assign_polygons(
@@ -359,41 +478,63 @@ def _assign_polygons(
 # --- groups ----------------------------------------------------------------------------------
 
 
+@dataclass
+class _Groups:
+    """Group (组) polygons as a layer, with their village codes, names and name ranks."""
+
+    layer: _Layer
+    village: NDArray[np.object_]
+    names: NDArray[np.object_]
+    name_rank: _IntArray
+
+    @classmethod
+    def build(
+        cls, groups: gpd.GeoDataFrame | None, native_crs: pyproj.CRS, metric_crs: pyproj.CRS
+    ) -> _Groups | None:
+        """The groups with a geometry, or None when there are none."""
+        if groups is None or len(groups) == 0:
+            return None
+        for col in ("village_code", "name"):
+            if col not in groups.columns:
+                msg = f"村民小组数据缺少字段 {col} (groups frame has no column {col!r})"
+                raise InputError(msg)
+        has_geom = ~(groups.geometry.isna() | groups.geometry.is_empty)
+        g = groups[has_geom.to_numpy()]
+        if len(g) == 0:
+            return None
+        _require_crs(g, "村民小组 (groups)")
+        names = g["name"].astype(object).to_numpy()
+        return cls(
+            layer=_Layer.build(g.geometry, native_crs, metric_crs),
+            village=g["village_code"].astype(object).to_numpy(),
+            names=names,
+            name_rank=_ranks(names),
+        )
+
+
 def _assign_groups(
-    groups: gpd.GeoDataFrame | None,
+    gl: _Groups | None,
     village_codes: NDArray[np.object_],
     q_native: _GeomArray,
     q_metric: _GeomArray,
     is_poly: NDArray[np.bool_],
-    native_crs: pyproj.CRS,
-    metric_crs: pyproj.CRS,
     tol: float,
-) -> NDArray[np.object_]:
-    """Group name per target (None when the village has no group polygon near the target).
+    result: NDArray[np.object_],
+    todo: NDArray[np.bool_],
+) -> None:
+    """Set the group name (None when the village has no group polygon near the target) of the
+    targets in ``todo``, in ``result``.
 
     ``q_native``/``q_metric`` hold the point used for point-path targets and the polygon for
-    polygon-path targets (``is_poly``).
+    polygon-path targets (``is_poly``); only rows in ``todo`` are read.
     """
-    n = len(village_codes)
-    result = np.full(n, None, dtype=object)
-    if groups is None or len(groups) == 0 or n == 0:
-        return result
-    for col in ("village_code", "name"):
-        if col not in groups.columns:
-            msg = f"村民小组数据缺少字段 {col} (groups frame has no column {col!r})"
-            raise InputError(msg)
-    has_geom = ~(groups.geometry.isna() | groups.geometry.is_empty)
-    g = groups[has_geom.to_numpy()]
-    if len(g) == 0:
-        return result
-    _require_crs(g, "村民小组 (groups)")
-    layer = _Layer.build(g.geometry, native_crs, metric_crs)
-    g_village = g["village_code"].astype(object).to_numpy()
-    g_names = g["name"].astype(object).to_numpy()
-    name_rank = _ranks(g_names)
+    if gl is None:
+        return
+    layer, g_village, g_names, name_rank = gl.layer, gl.village, gl.names, gl.name_rank
+    assigned = todo & (village_codes != None)  # noqa: E711
 
     # Points: covered (distance 0) or nearest within tolerance, same village only; ties by name.
-    pts = np.flatnonzero(~is_poly & (village_codes != None))  # noqa: E711
+    pts = np.flatnonzero(assigned & ~is_poly)
     if pts.size:
         qi, gi, d, _ = layer.near_pairs(q_native[pts], q_metric[pts], tol)
         ok = g_village[gi] == village_codes[pts][qi]
@@ -402,7 +543,7 @@ def _assign_groups(
         sel = pick >= 0
         result[pts[sel]] = g_names[gi[pick[sel]]]
 
-    polys = np.flatnonzero(is_poly & (village_codes != None))  # noqa: E711
+    polys = np.flatnonzero(assigned & is_poly)
     if polys.size:
         qm = q_metric[polys]
         qi, gi, area = layer.overlap_pairs(qm)
@@ -422,7 +563,151 @@ def _assign_groups(
             pick = _pick(rest.size, mq, md, name_rank[mg], _TIE_M)
             sel2 = pick >= 0
             result[polys[rest[sel2]]] = g_names[mg[pick[sel2]]]
-    return result
+
+
+# --- the cell grid ---------------------------------------------------------------------------
+
+
+def _min_scale(bounds: NDArray[np.float64], native: pyproj.CRS, metric: pyproj.CRS) -> float:
+    """A lower bound of metric metres per native unit over ``bounds`` (0 when unknown).
+
+    The smallest singular value of the projection's Jacobian at a lattice of points over the
+    box, less 10 %: two points that far apart natively are at least that far apart in metres.
+    """
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    if native == metric:
+        return 0.9
+    tr = pyproj.Transformer.from_crs(native, metric, always_xy=True)
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 7), np.linspace(y0, y1, 7))
+    x, y = gx.ravel(), gy.ravel()
+    h = max(x1 - x0, y1 - y0, 1e-9) * 1e-4
+    fx, fy = tr.transform(x, y)
+    ax, ay = tr.transform(x + h, y)
+    bx, by = tr.transform(x, y + h)
+    jac = np.stack(
+        [
+            np.stack([(np.asarray(ax) - fx) / h, (np.asarray(bx) - fx) / h], axis=-1),
+            np.stack([(np.asarray(ay) - fy) / h, (np.asarray(by) - fy) / h], axis=-1),
+        ],
+        axis=-2,
+    )
+    if not np.isfinite(jac).all():
+        return 0.0
+    return 0.9 * float(np.linalg.svd(jac, compute_uv=False).min())
+
+
+@dataclass
+class _CellGrid:
+    """A grid over the villages in their own CRS that settles most points by a lookup.
+
+    Per cell, ``village`` holds the village index when the whole cell lies in exactly one village
+    and no boundary of any village is within ``tolerance_m`` of it (``inside``, no neighbours);
+    -1 when no village is within ``tolerance_m`` of it (``outside``; the distance is still
+    measured); -2 when the exact geometry must decide. ``group`` likewise holds the group index
+    of a cell inside exactly one group polygon and clear of group boundaries, -1 when no group
+    is within ``tolerance_m``, -2 otherwise.
+    """
+
+    left: float
+    top: float
+    cell: float
+    width: int
+    height: int
+    village: NDArray[np.int32]
+    group: NDArray[np.int32] | None
+
+    @classmethod
+    def build(
+        cls,
+        layer: _Layer,
+        groups: _Groups | None,
+        tol: float,
+        native: pyproj.CRS,
+        metric: pyproj.CRS,
+        max_cells: int,
+    ) -> _CellGrid | None:
+        parts = [layer.native] + ([groups.layer.native] if groups is not None else [])
+        bounds = np.asarray(shapely.total_bounds(np.concatenate(parts)), dtype=float)
+        if not np.isfinite(bounds).all():
+            return None
+        scale = _min_scale(bounds, native, metric)  # metres per native unit, at least
+        if not scale > 0:
+            return None
+        span_x, span_y = bounds[2] - bounds[0], bounds[3] - bounds[1]
+        cell = math.sqrt(max(span_x * span_y, 1e-18) / max_cells)
+        cell = max(cell, max(span_x, span_y) / math.sqrt(max_cells) / 64.0, 1e-12)
+        # Cells of dilation that keep a settled cell more than ``tol`` from every boundary (one
+        # more for the metric polygons' straight edges and the covering tolerance).
+        reach = math.ceil(tol / (cell * scale)) + 1
+        pad = reach + 3
+        width = math.ceil(span_x / cell) + 2 * pad
+        height = math.ceil(span_y / cell) + 2 * pad
+        if width * height > 4 * max_cells or reach > 1000:
+            return None
+        left = bounds[0] - pad * cell
+        top = bounds[3] + pad * cell
+        grid = cls(left, top, cell, width, height, np.empty(0, np.int32), None)
+        grid.village = grid._settle(layer.native, reach, near_one=reach)
+        if groups is not None:
+            grid.group = grid._settle(groups.layer.native, reach, near_one=1)
+        return grid
+
+    def _touched(self, polygons: _GeomArray) -> NDArray[np.bool_]:
+        """Cells a boundary passes through, and their neighbours."""
+        lines = shapely.segmentize(shapely.boundary(polygons), 0.99 * self.cell)
+        xy = shapely.get_coordinates(lines)
+        touched = np.zeros((self.height, self.width), dtype=np.uint8)
+        col = np.floor((xy[:, 0] - self.left) / self.cell).astype(np.intp)
+        row = np.floor((self.top - xy[:, 1]) / self.cell).astype(np.intp)
+        touched[row, col] = 1
+        return ndimage.maximum_filter(touched, size=3).astype(bool)
+
+    def _settle(self, polygons: _GeomArray, reach: int, *, near_one: int) -> NDArray[np.int32]:
+        """Per cell: index of the one polygon covering it, far from boundaries; -1 none near;
+        -2 undecided. ``reach`` cells clear of boundaries when no polygon covers the cell;
+        ``near_one`` cells when one does."""
+        touched = self._touched(polygons)
+        components, n_comp = ndimage.label(~touched)
+        # One cell of each component (the last one written wins) tells which polygons cover it.
+        flat = components.ravel()
+        cells = np.flatnonzero(flat)
+        rep = np.zeros(n_comp + 1, dtype=np.intp)
+        rep[flat[cells]] = cells
+        rows, cols = np.divmod(rep[1:], self.width)
+        centres = shapely.points(
+            self.left + (cols + 0.5) * self.cell, self.top - (rows + 0.5) * self.cell
+        )
+        ci, pi = shapely.STRtree(polygons).query(centres, predicate="intersects")
+        count = np.bincount(ci, minlength=n_comp)
+        owner = np.full(n_comp, -1, dtype=np.int32)
+        owner[ci] = pi
+        comp_value = np.full(n_comp + 1, -2, dtype=np.int32)
+        comp_value[1:] = np.where(count == 1, owner, np.where(count == 0, -1, -2))
+        value = comp_value[components]
+        near_all = ndimage.maximum_filter(touched.view(np.uint8), size=2 * reach + 1).view(bool)
+        value[near_all & (value == -1)] = -2
+        if near_one >= reach:
+            value[near_all] = -2
+        else:
+            near = ndimage.maximum_filter(touched.view(np.uint8), size=2 * near_one + 1)
+            value[near.view(bool)] = -2
+        return value.ravel()
+
+    def lookup(self, x: _FloatArray, y: _FloatArray) -> tuple[_IntArray, _IntArray | None]:
+        """Village and group values (as in the class) of the cells of points ``x``, ``y``."""
+        with np.errstate(invalid="ignore"):
+            col = np.floor((x - self.left) / self.cell)
+            row = np.floor((self.top - y) / self.cell)
+        ok = (col >= 0) & (col < self.width) & (row >= 0) & (row < self.height)
+        off_grid = ~ok & np.isfinite(x) & np.isfinite(y)
+        idx = np.where(ok, row * self.width + col, 0).astype(np.intp)
+        village = np.where(ok, self.village[idx], -2).astype(np.intp)
+        village[off_grid] = -1
+        group = None
+        if self.group is not None:
+            group = np.where(ok, self.group[idx], -2).astype(np.intp)
+            group[off_grid] = -1
+        return village, group
 
 
 # --- public ----------------------------------------------------------------------------------
@@ -549,25 +834,35 @@ def assign_targets(
     n = len(targets)
 
     t_native = _geoms(tgeom.to_crs(native_crs))
-    is_poly = np.isin(shapely.get_type_id(t_native), [3, 6])  # Polygon, MultiPolygon
-    reps = t_native.copy()
-    non_point = shapely.get_type_id(t_native) != 0
-    reps[non_point] = shapely.point_on_surface(t_native[non_point])
-    reps_metric = _geoms(gpd.GeoSeries(reps, crs=native_crs).to_crs(metric_crs))
+    type_id = shapely.get_type_id(t_native)
+    is_poly = (type_id == 3) | (type_id == 6)  # Polygon, MultiPolygon
+    reps = t_native
+    non_point = type_id != 0
+    if non_point.any():
+        reps = t_native.copy()
+        reps[non_point] = shapely.point_on_surface(t_native[non_point])
+    to_metric = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
 
     village = np.full(n, -1, dtype=np.intp)
     kind = np.full(n, Assignment.OUTSIDE.value, dtype=object)
-    neighbours: list[list[str]] = [[] for _ in range(n)]
-    split_into: list[list[str]] = [[] for _ in range(n)]
+    neighbours = _empty_lists(n)
+    split_into = _empty_lists(n)
     overlap = np.full(n, np.nan)
     distance = np.full(n, np.nan)
     by_polygon = np.zeros(n, dtype=bool)
     q_native = reps.copy()
-    q_metric = reps_metric.copy()
+    q_metric = np.full(n, None, dtype=object)  # filled where an exact test needs it
+    gl = _Groups.build(groups, native_crs, metric_crs)
+    group = np.full(n, None, dtype=object)
+    group_todo = np.ones(n, dtype=bool)
 
-    if len(villages) == 0:
-        res_village = village
-    else:
+    def need_metric(rows: _IntArray) -> None:
+        rows = rows[q_metric[rows] == None]  # noqa: E711
+        if rows.size:
+            x, y = to_metric.transform(shapely.get_x(reps[rows]), shapely.get_y(reps[rows]))
+            q_metric[rows] = shapely.points(np.asarray(x), np.asarray(y))
+
+    if len(villages):
         layer = _Layer.build(villages.geometry, native_crs, metric_crs)
         code_rank = _ranks(codes)
 
@@ -577,9 +872,8 @@ def assign_targets(
             kind[dst] = r.kind[take]
             overlap[dst] = r.overlap[take]
             distance[dst] = r.distance[take]
-            for i, j in zip(dst.tolist(), np.flatnonzero(take).tolist(), strict=True):
-                neighbours[i] = r.neighbours[j]
-                split_into[i] = r.split_into[j]
+            neighbours[dst] = _as_object(r.neighbours)[take]
+            split_into[dst] = _as_object(r.split_into)[take]
 
         poly_rows = np.flatnonzero(is_poly)
         point_rows = np.flatnonzero(~is_poly)
@@ -594,19 +888,51 @@ def assign_targets(
             q_native[poly_rows[took]] = t_native[poly_rows[took]]
             q_metric[poly_rows[took]] = t_metric_poly[took]
             point_rows = np.sort(np.concatenate([point_rows, poly_rows[~took]]))
-        if point_rows.size:
-            rpt = _assign_points(
-                reps[point_rows], reps_metric[point_rows], layer, codes, code_rank, tolerance_m
+
+        settled_in = np.zeros(0, dtype=np.intp)
+        settled_out = np.zeros(0, dtype=np.intp)
+        exact = point_rows
+        grid = None
+        if point_rows.size >= GRID_MIN_POINTS:
+            max_cells = min(MAX_GRID_CELLS, max(2**18, 8 * int(point_rows.size)))
+            grid = _CellGrid.build(layer, gl, tolerance_m, native_crs, metric_crs, max_cells)
+        if grid is not None:
+            cell_village, cell_group = grid.lookup(
+                shapely.get_x(reps[point_rows]), shapely.get_y(reps[point_rows])
             )
-            put(point_rows, rpt, np.ones(point_rows.size, dtype=bool))
-        res_village = village
+            inside = cell_village >= 0
+            if cell_group is not None:
+                g_ok = cell_group >= 0
+                same = np.zeros(point_rows.size, dtype=bool)
+                both = inside & g_ok
+                same[both] = gl.village[cell_group[both]] == codes[cell_village[both]]  # type: ignore[union-attr]
+                settled_group = inside & ((cell_group == -1) | same)
+                inside &= settled_group
+                rows = point_rows[inside & same]
+                group[rows] = gl.names[cell_group[inside & same]]  # type: ignore[union-attr]
+                group_todo[point_rows[inside]] = False
+            settled_in = point_rows[inside]
+            settled_out = point_rows[cell_village == -1]
+            exact = point_rows[(cell_village == -2) | (~inside & (cell_village >= 0))]
+            village[settled_in] = cell_village[inside]
+            kind[settled_in] = Assignment.INSIDE.value
+            overlap[settled_in] = 1.0
+            distance[settled_in] = 0.0
+        if exact.size:
+            need_metric(exact)
+            rpt = _assign_points(reps[exact], q_metric[exact], layer, codes, code_rank, tolerance_m)
+            put(exact, rpt, np.ones(exact.size, dtype=bool))
+        if settled_out.size:
+            need_metric(settled_out)
+            distance[settled_out] = _outside_distance(layer, q_metric[settled_out])
 
     village_codes = np.full(n, None, dtype=object)
-    has = res_village >= 0
-    village_codes[has] = codes[res_village[has]]
-    group = _assign_groups(
-        groups, village_codes, q_native, q_metric, by_polygon, native_crs, metric_crs, tolerance_m
-    )
+    has = village >= 0
+    village_codes[has] = codes[village[has]]
+    if gl is not None:
+        todo = group_todo & has
+        need_metric(np.flatnonzero(todo & ~by_polygon))
+        _assign_groups(gl, village_codes, q_native, q_metric, by_polygon, tolerance_m, group, todo)
     return pd.DataFrame(
         {
             "village_code": pd.Series(village_codes, dtype=object, index=targets.index),

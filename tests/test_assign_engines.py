@@ -1,0 +1,211 @@
+"""The fast assignment paths give exactly what the previous implementation gave.
+
+``tests/assign_reference.py`` is ``geoverify/assign.py`` as it was before the cell grid, the
+prepared-polygon queries and the threads (issue 10). Every column is compared on every point:
+codes, groups, kinds and neighbour lists as equal values, distances and overlaps bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import assign_reference as reference
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import box
+
+from geoverify import assign
+from geoverify.workflows.common import sample_boundaries
+
+
+def _same(new: pd.DataFrame, old: pd.DataFrame) -> None:
+    assert list(new.columns) == list(old.columns)
+    assert new.index.equals(old.index)
+    for column in new.columns:
+        a, b = new[column], old[column]
+        if column in ("overlap", "distance_m"):
+            np.testing.assert_array_equal(a.to_numpy(float), b.to_numpy(float), err_msg=column)
+        else:
+            assert a.map(repr).tolist() == b.map(repr).tolist(), column
+
+
+@pytest.fixture(scope="module")
+def town() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    path = sample_boundaries()
+    return gpd.read_file(path, layer="villages"), gpd.read_file(path, layer="groups")
+
+
+@pytest.fixture
+def grid_always(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Use the cell grid and two threads even for a few thousand points."""
+    monkeypatch.setattr(assign, "GRID_MIN_POINTS", 1)
+    monkeypatch.setattr(assign, "_THREADS", 2)
+    monkeypatch.setattr(assign, "_THREAD_MIN_QUERIES", 100)
+    yield
+
+
+def _points(villages: gpd.GeoDataFrame, n: int, seed: int, pad: float) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = villages.total_bounds
+    return gpd.GeoDataFrame(
+        {"target_id": [f"T{i}" for i in range(n)]},
+        geometry=shapely.points(
+            rng.uniform(x0 - pad, x1 + pad, n), rng.uniform(y0 - pad, y1 + pad, n)
+        ),
+        crs=villages.crs,
+    )
+
+
+def _boundary_points(villages: gpd.GeoDataFrame, n: int, seed: int) -> gpd.GeoDataFrame:
+    """Vertices, edge midpoints and points a few metres off the boundaries: the hard cases."""
+    rng = np.random.default_rng(seed)
+    xy = shapely.get_coordinates(villages.geometry.boundary.to_numpy())
+    mids = (xy[:-1] + xy[1:]) / 2.0
+    pick = rng.choice(len(xy) - 1, n)
+    jitter = rng.normal(0.0, 3e-4, (n, 2))  # tens of metres in degrees
+    parts = [
+        xy[pick[: n // 4]],
+        mids[pick[n // 4 : n // 2]],
+        mids[pick[n // 2 :]] + jitter[n // 2 :],
+    ]
+    pts = np.concatenate(parts)
+    return gpd.GeoDataFrame(
+        {"target_id": [f"E{i}" for i in range(len(pts))]},
+        geometry=shapely.points(pts),
+        crs=villages.crs,
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_town_with_groups_matches_the_reference(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None, seed: int
+) -> None:
+    villages, groups = town
+    targets = pd.concat(
+        [_points(villages, 4000, seed, pad=0.01), _boundary_points(villages, 1500, seed)],
+        ignore_index=True,
+    )
+    new = assign.assign_targets(targets, villages, groups)
+    _same(new, reference.assign_targets(targets, villages, groups))
+    # every kind of answer is exercised
+    assert set(new["assignment"]) >= {"inside", "near_boundary", "gap_nearest", "outside"}
+    assert new["group"].notna().sum() > 1000
+
+
+def test_default_path_matches_the_reference(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+) -> None:
+    villages, groups = town
+    targets = _points(villages, 3000, 7, pad=0.005)
+    _same(
+        assign.assign_targets(targets, villages, groups),
+        reference.assign_targets(targets, villages, groups),
+    )
+
+
+@pytest.mark.parametrize("tolerance_m", [0.0, 5.0, 200.0])
+def test_tolerances_match_the_reference(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None, tolerance_m: float
+) -> None:
+    villages, groups = town
+    targets = pd.concat(
+        [_points(villages, 2000, 3, pad=0.005), _boundary_points(villages, 600, 3)],
+        ignore_index=True,
+    )
+    new = assign.assign_targets(targets, villages, groups, tolerance_m=tolerance_m)
+    _same(new, reference.assign_targets(targets, villages, groups, tolerance_m=tolerance_m))
+
+
+def test_mixed_targets_and_other_crs_match_the_reference(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None
+) -> None:
+    """Polygons (split, overlapping none), lines, points given in a projected CRS."""
+    villages, groups = town
+    pts = _points(villages, 1500, 5, pad=0.003).to_crs(4544)
+    rng = np.random.default_rng(5)
+    centres = shapely.get_coordinates(pts.geometry.to_numpy()[:300])
+    sizes = rng.uniform(5.0, 300.0, 300)
+    polys = [box(x - s, y - s, x + s, y + s) for (x, y), s in zip(centres, sizes, strict=True)]
+    lines = [shapely.LineString([(x, y), (x + 40.0, y + 25.0)]) for x, y in centres[:50]]
+    geoms = list(pts.geometry.to_numpy()[300:]) + polys + lines
+    targets = gpd.GeoDataFrame({"target_id": range(len(geoms))}, geometry=geoms, crs=4544)
+    targets.index = targets.index * 3 + 100  # the result keeps the targets' index
+    new = assign.assign_targets(targets, villages, groups)
+    _same(new, reference.assign_targets(targets, villages, groups))
+    assert "split" in set(new["assignment"])
+
+
+def test_projected_villages_with_a_gap_match_the_reference(grid_always: None) -> None:
+    """Villages stored in a projected CRS; one shrunk, leaving a gap; no groups."""
+    cells = [
+        box(590_000 + i * 900, 3_300_000 + j * 700, 590_900 + i * 900, 3_300_700 + j * 700)
+        for i in range(4)
+        for j in range(3)
+    ]
+    cells[5] = cells[5].buffer(-30.0)
+    villages = gpd.GeoDataFrame(
+        {"code": [f"V{k:02d}" for k in range(12)]}, geometry=cells, crs=4544
+    )
+    targets = _points(villages, 5000, 11, pad=300.0)
+    new = assign.assign_targets(targets, villages)
+    _same(new, reference.assign_targets(targets, villages))
+    assert (new["assignment"] == "gap_nearest").sum() > 10
+
+
+def _brute_force(targets: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, tol: float) -> pd.DataFrame:
+    """Village, kind and neighbours of point targets, one point and one village at a time."""
+    metric = assign._choose_metric(None, villages.geometry)
+    vn = list(villages.geometry)
+    vm = list(villages.to_crs(metric).geometry)
+    codes = [str(c) for c in villages["code"]]
+    rows = []
+    for pn, pm in zip(targets.geometry, targets.to_crs(metric).geometry, strict=True):
+        covered = [
+            c for c, g in zip(codes, vn, strict=True) if g.distance(pn) <= assign.COVER_EPS_DEGREES
+        ]
+        near = sorted(
+            (g.distance(pm), c)
+            for c, g in zip(codes, vm, strict=True)
+            if c not in covered and g.distance(pm) <= tol
+        )
+        if covered:
+            code = min(covered)
+            others = [(0.0, c) for c in sorted(covered) if c != code] + near
+            kind = "near_boundary" if others else "inside"
+        elif near:
+            code = near[0][1]
+            others = near[1:]
+            kind = "gap_nearest"
+        else:
+            code, others, kind = None, [], "outside"
+        rows.append(
+            {"village_code": code, "assignment": kind, "neighbours": [c for _, c in others]}
+        )
+    return pd.DataFrame(rows, index=targets.index, dtype=object)
+
+
+def test_matches_a_brute_force_reference(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None
+) -> None:
+    villages, _ = town
+    targets = pd.concat(
+        [_points(villages, 700, 21, pad=0.004), _boundary_points(villages, 300, 21)],
+        ignore_index=True,
+    )
+    new = assign.assign_targets(targets, villages)
+    brute = _brute_force(targets, villages, 50.0)
+    assert new["village_code"].tolist() == brute["village_code"].tolist()
+    assert new["assignment"].tolist() == brute["assignment"].tolist()
+    assert new["neighbours"].tolist() == brute["neighbours"].tolist()
+
+
+def test_neighbour_lists_are_distinct_objects(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None
+) -> None:
+    villages, _ = town
+    res = assign.assign_targets(_points(villages, 500, 1, pad=0.0), villages)
+    lists = res["neighbours"].tolist() + res["split_into"].tolist()
+    assert len({id(x) for x in lists}) == len(lists)
