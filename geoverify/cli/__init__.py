@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -94,5 +95,10 @@ _register()
 
 
 def main() -> None:
-    """Console entry point."""
-    cli(prog_name="geoverify")
+    """Console entry point: an unexpected error prints one short line and where its log is."""
+    try:
+        cli(prog_name="geoverify")
+    except Exception as e:  # the last line of defence; the details go to the log
+        from geoverify.cli._common import report_crash
+
+        sys.exit(report_crash(e))
