@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 
 
 class GeoverifyError(Exception):
-    """Root of every error geoverify raises on purpose."""
+    """Root of every error geoverify raises on purpose.
+
+    The message is Chinese first with the English in brackets (``"没有批次 X (no such batch)"``);
+    ``en`` may give the English message explicitly. :mod:`geoverify.problems` turns any of these
+    into one problem document for the CLI and the web service.
+    """
+
+    def __init__(self, *args: object, en: str | None = None) -> None:
+        super().__init__(*args)
+        self.en = en
 
 
 class InputError(GeoverifyError, ValueError):
@@ -85,3 +94,20 @@ class NotFoundError(StoreError, LookupError):
 
 class TransitionError(GeoverifyError, ValueError):
     """A target cannot move from its current status to the one asked for."""
+
+
+class ConflictError(StoreError):
+    """Someone else changed the object first (stale version, re-sent submission with another
+    body, a lost race); nothing was written."""
+
+
+class AuthError(GeoverifyError):
+    """Not logged in, a wrong password, a disabled account or too many attempts."""
+
+
+class ForbiddenError(GeoverifyError, PermissionError):
+    """The user is logged in but their role may not do this."""
+
+
+class TooLargeError(InputError):
+    """An upload or request is larger than the service accepts."""

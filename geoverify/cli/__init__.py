@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -226,5 +227,10 @@ def cli(
 
 
 def main() -> None:
-    """Console entry point."""
-    cli(prog_name="geoverify")
+    """Console entry point: an unexpected error prints one short line and where its log is."""
+    try:
+        cli(prog_name="geoverify")
+    except Exception as e:  # the last line of defence; the details go to the log
+        from geoverify.cli._common import report_crash
+
+        sys.exit(report_crash(e))

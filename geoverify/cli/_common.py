@@ -7,6 +7,8 @@ import functools
 import json
 import math
 import sys
+import tempfile
+import traceback
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ import click
 import numpy as np
 
 from geoverify.errors import GeoverifyError, RejectedInputError
+from geoverify.problems import problem_from_error
 from geoverify.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,43 +94,50 @@ def emit_json(doc: Any) -> None:
 def handle_errors(func: F) -> F:
     """Turn geoverify errors into a clear message on stderr and exit code 1.
 
-    With ``--json`` the same facts are also printed as one JSON document on stdout.
+    With ``--json`` the same facts are also printed as one JSON document on stdout. The
+    message and the document come from :func:`geoverify.problems.problem_from_error`, the
+    mapping the web service uses too.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except RejectedInputError as e:
-            if kwargs.get("as_json"):
-                doc: dict[str, Any] = {
-                    **e.details,
-                    "status": "rejected",
-                    "error": e.summary or f"{e.source}: {len(e.problems)} 行有误",
-                }
-                doc["rejected"] = [
-                    {
-                        "row": p.row,
-                        "target_id": p.target_id,
-                        "reason": f"{p.reason} ({p.reason_en})",
-                        "code": p.code,
-                        "field": p.field,
-                        "value": p.value,
-                    }
-                    for p in e.problems
-                ]
-                doc.setdefault("imported", 0)
-                emit_json(doc)
-            click.echo(f"错误 (error): {e}", err=True)
-            click.echo("未写入任何数据 (nothing was written).", err=True)
-            sys.exit(1)
         except GeoverifyError as e:
+            problem = problem_from_error(e)
             if kwargs.get("as_json"):
-                emit_json({"status": "error", "error": str(e), "kind": type(e).__name__})
+                emit_json(problem.cli_json())
             click.echo(f"错误 (error): {e}", err=True)
+            if isinstance(e, RejectedInputError):
+                click.echo("未写入任何数据 (nothing was written).", err=True)
             sys.exit(1)
 
     return cast(F, wrapper)
+
+
+def crash_log_path() -> Path:
+    """Where the CLI writes the details of an unexpected error."""
+    return Path(tempfile.gettempdir()) / "geoverify-errors.log"
+
+
+def report_crash(error: BaseException) -> int:
+    """Write an unexpected error's traceback to the log and print one short line; exit code 1."""
+    path = crash_log_path()
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            fh.write(f"--- {stamp} geoverify {' '.join(sys.argv[1:])}\n")
+            fh.write("".join(traceback.format_exception(error)))
+        where = str(path)
+    except OSError:
+        where = "(日志无法写入 / the log could not be written)"
+    problem = problem_from_error(error)
+    click.echo(
+        f"错误 (error): {problem.message_zh} ({problem.message_en}): {type(error).__name__}；"
+        f"日志 (log): {where}",
+        err=True,
+    )
+    return 1
 
 
 def text_width(s: str) -> int:

@@ -12,17 +12,30 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, RowMapping, and_, func, select
 
+from geoverify.errors import NotFoundError
 from geoverify.geo import STORE_CRS
 from geoverify.store import tables as t
 
 
 @dataclass(frozen=True)
 class Who:
-    """Who changes the store, from which machine, through which command or file."""
+    """Who changes the store, from which machine, through which command or file.
+
+    ``channel`` is ``"cli"`` for the command line and ``"web"`` for the web service, where
+    ``host`` is the client's address; an event source ``command:…`` is then written ``web:…``.
+    """
 
     actor: str
     host: str
     source: str
+    channel: str = "cli"
+
+    def event_source(self, source: str | None = None) -> str:
+        """The source recorded with an event: the given one, else this Who's own."""
+        text = source or self.source
+        if self.channel != "cli" and text.startswith("command:"):
+            return f"{self.channel}:{text[len('command:') :]}"
+        return text
 
 
 def now() -> dt.datetime:
@@ -70,7 +83,7 @@ def record_events(conn: Connection, rows: Sequence[dict[str, Any]], *, who: Who)
                 "actor": who.actor,
                 "host": who.host,
                 "kind": r["kind"],
-                "source": r.get("source", who.source),
+                "source": who.event_source(r.get("source")),
                 "payload": r.get("payload", {}),
             }
             for r in rows
@@ -131,6 +144,26 @@ def load_groups(conn: Connection) -> gpd.GeoDataFrame:
         .order_by(g.village_code, g.id)
     ).mappings()
     return _gdf(rows, ["village_code", "village", "name", "attributes"])
+
+
+def find_village(conn: Connection, name_or_code: str) -> RowMapping | None:
+    """The village (code, name, kind, illustrative) named or coded ``name_or_code``, or None."""
+    v = t.villages.c
+    row = conn.execute(
+        select(v.code, v.name, v.kind, v.illustrative).where(
+            (v.name == name_or_code) | (v.code == name_or_code)
+        )
+    ).first()
+    return row._mapping if row is not None else None
+
+
+def get_village(conn: Connection, name_or_code: str) -> RowMapping:
+    """Like :func:`find_village`; :class:`NotFoundError` when there is no such village."""
+    row = find_village(conn, name_or_code)
+    if row is None:
+        msg = f"没有村（社区）{name_or_code} (no such village)"
+        raise NotFoundError(msg)
+    return row
 
 
 def count_rows(conn: Connection) -> dict[str, int]:

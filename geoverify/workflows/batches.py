@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import select
 
 from geoverify.assign import assign_targets, find_repeat_sites
-from geoverify.errors import InputError, NotFoundError, RejectedInputError, RowProblem
+from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
 from geoverify.progress import sort_targets_for_lists, threshold_levels
 from geoverify.readers.targets import read_targets
 from geoverify.store import Store, repo
-from geoverify.store import tables as t
-from geoverify.workflows.common import file_sha256, make_who, today_local
+from geoverify.store import batches as store_batches
+from geoverify.workflows.common import (
+    Actor,
+    Source,
+    StagedInput,
+    make_who,
+    staged_input,
+    today_local,
+)
 
 #: Default days between the issue date and the verification deadline (核查时限).
 DEFAULT_DUE_DAYS = 15
@@ -43,7 +47,7 @@ class BatchImportResult:
 
     batch: str
     file_sha256: str
-    status: str  # "imported" | "already_imported" | "rejected"
+    status: str  # "imported" | "already_imported" | "rejected" | "preview"
     source: str = ""
     imported: int = 0
     rejected: list[RowProblem] = field(default_factory=list)
@@ -54,10 +58,12 @@ class BatchImportResult:
     issued_on: dt.date | None = None
     due_on: dt.date | None = None
     ids_generated: bool = False
+    #: Per village: targets and how each was assigned (a preview only).
+    villages: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         kinds = {k.value: int(self.assignment.get(k.value, 0)) for k in Assignment}
-        return {
+        doc = {
             "batch": self.batch,
             "file_sha256": self.file_sha256,
             "status": self.status,
@@ -80,18 +86,21 @@ class BatchImportResult:
             "due_on": self.due_on.isoformat() if self.due_on else None,
             "ids_generated": self.ids_generated,
         }
+        if self.villages is not None:
+            doc["villages"] = self.villages
+        return doc
 
 
 def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> BatchImportResult:
     frame = repo.load_targets(conn, batch=batch_id)
-    b = conn.execute(select(t.batches).where(t.batches.c.id == batch_id)).one()
+    b = store_batches.get_batch(conn, batch_id)
     res = BatchImportResult(batch_id, sha, "already_imported", source=source)
-    res.imported = int(b.n_imported)
-    res.reissued = int(b.n_reissued)
+    res.imported = int(b["n_imported"])
+    res.reissued = int(b["n_reissued"])
     res.repeat_sites = int(frame["repeat_of"].notna().sum())
     res.assignment = dict(Counter(frame["assignment"]))
     res.by_village = _by_village(frame)
-    res.issued_on, res.due_on = b.issued_on, b.due_on
+    res.issued_on, res.due_on = b["issued_on"], b["due_on"]
     return res
 
 
@@ -102,9 +111,144 @@ def _by_village(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in names.value_counts(sort=False).items()}
 
 
+def _village_table(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per village: how many targets and how each was assigned (the preview's table)."""
+    out: list[dict[str, Any]] = []
+    if frame.empty:
+        return out
+    ordered = frame.assign(_code=frame["village_code"].fillna("~")).sort_values("_code")
+    for code, sub in ordered.groupby("_code", sort=False):
+        first = sub.iloc[0]
+        row: dict[str, Any] = {
+            "village": first["village"] if isinstance(first["village"], str) else None,
+            "village_code": None if code == "~" else str(code),
+            "targets": len(sub),
+        }
+        counts = Counter(sub["assignment"])
+        row.update({k.value: int(counts.get(k.value, 0)) for k in Assignment})
+        row["repeat_sites"] = int(sub["repeat_of"].notna().sum())
+        row["reissued"] = int(sub["reissue_of"].notna().sum())
+        out.append(row)
+    return out
+
+
+@dataclass
+class _Plan:
+    """What an import would write: new target rows, re-issued rows, and a frame to summarise."""
+
+    rows: list[dict[str, Any]]
+    again: pd.DataFrame
+    known: dict[str, int]
+    summary: pd.DataFrame
+
+
+def _plan_rows(
+    conn: Any,
+    frame: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    groups: gpd.GeoDataFrame,
+    *,
+    batch_id: str,
+    tolerance_m: float,
+    repeat_radius_m: float,
+) -> _Plan:
+    """Assign new targets, find repeat sites and re-issues; build the rows to insert."""
+    known = store_batches.known_target_ids(conn, frame["target_id"].tolist())
+    is_reissue = frame["target_id"].isin(list(known)).to_numpy()
+    new = frame.loc[~is_reissue].copy()
+    again = frame.loc[is_reissue].copy()
+
+    # Assignment and repeat sites, in the metric CRS of the town.
+    metric = metric_crs(float(villages.geometry.union_all().centroid.x))
+    assigned = assign_targets(
+        new,
+        villages,
+        groups if not groups.empty else None,
+        tolerance_m=tolerance_m,
+        metric=metric,
+    )
+    earlier = repo.load_targets(conn)
+    if not earlier.empty and not new.empty:
+        reps = find_repeat_sites(
+            new, earlier.set_index("pk"), radius_m=repeat_radius_m, metric=metric
+        )
+    else:
+        reps = pd.DataFrame(
+            {"repeat_of": [None] * len(new), "distance_m": [np.nan] * len(new)},
+            index=new.index,
+        )
+    names = dict(zip(villages["code"], villages["name"], strict=True))
+    now = repo.now()
+    lon, lat = repo.representative_lonlat(new.geometry.to_list())
+    rows = []
+    for i, (idx, rec) in enumerate(new.iterrows()):
+        a = assigned.loc[idx]
+        rep = reps.loc[idx, "repeat_of"]
+        dist = reps.loc[idx, "distance_m"]
+        rows.append(
+            {
+                "target_id": rec["target_id"],
+                "batch_id": batch_id,
+                "source": TargetSource.DISTRICT.value,
+                "geometry": rec.geometry,
+                "geom_type": rec.geometry.geom_type,
+                "lon": float(lon[i]),
+                "lat": float(lat[i]),
+                "area_m2": _opt_float(rec.get("area_m2")),
+                "image_date": _opt_date(rec.get("image_date")),
+                "attributes": _jsonable(rec.get("attributes") or {}),
+                "village_code": a["village_code"],
+                "group_name": a["group"],
+                "assignment": a["assignment"],
+                "assignment_detail": {
+                    "neighbours": [names[c] for c in a["neighbours"]],
+                    "neighbour_codes": list(a["neighbours"]),
+                    "split_into": [names[c] for c in a["split_into"]],
+                    "overlap": _opt_float(a["overlap"]),
+                    "distance_m": _opt_float(a["distance_m"]),
+                    "tolerance_m": tolerance_m,
+                },
+                "repeat_of": None if rep is None or pd.isna(rep) else int(rep),
+                "repeat_distance_m": None if rep is None or pd.isna(rep) else float(dist),
+                "status": Status.ISSUED.value,
+                "created_at": now,
+                "updated_at": now,
+                "_row": int(rec["row"]),
+            }
+        )
+    # A frame shaped like the store's, to summarise a preview the way an import is summarised.
+    summary = pd.DataFrame(
+        {
+            "village_code": [r["village_code"] for r in rows],
+            "village": [names.get(r["village_code"]) for r in rows],
+            "assignment": [r["assignment"] for r in rows],
+            "repeat_of": [r["repeat_of"] for r in rows],
+            "reissue_of": [None] * len(rows),
+        }
+    )
+    if len(again):
+        before = repo.load_targets(conn, pks=[known[x] for x in again["target_id"]])
+        summary = pd.concat(
+            [
+                summary,
+                pd.DataFrame(
+                    {
+                        "village_code": before["village_code"],
+                        "village": before["village"],
+                        "assignment": before["assignment"],
+                        "repeat_of": [None] * len(before),
+                        "reissue_of": before["batch"],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    return _Plan(rows=rows, again=again, known=known, summary=summary)
+
+
 def import_batch(
     store: Store,
-    path: str | os.PathLike[str],
+    path: Source,
     *,
     batch_id: str,
     issued_on: dt.date | None = None,
@@ -119,8 +263,9 @@ def import_batch(
     accept_partial: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     repeat_radius_m: float = DEFAULT_REPEAT_RADIUS_M,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
     progress: ProgressFn | None = None,
+    preview: bool = False,
 ) -> BatchImportResult:
     """Import one batch of suspect targets from the district, all or nothing.
 
@@ -130,25 +275,66 @@ def import_batch(
     The same file imported again changes nothing. A target id seen in an earlier batch is linked
     to this batch as re-issued; a new target within ``repeat_radius_m`` of an earlier batch's
     target is flagged as a repeat site (复种点).
+
+    ``path`` is a file path or an uploaded :class:`~geoverify.workflows.common.InputFile`.
+    With ``preview`` nothing is written: the result (status ``"preview"``) says what an import
+    would do — the assignment per village and every rejected row with its reason.
     """
-    p = Path(path)
     batch_id = batch_id.strip()
     if not batch_id:
         msg = "批次编号不能为空 (batch id must not be empty)"
         raise InputError(msg)
-    sha = file_sha256(p)
     store.require()
+    with staged_input(path) as staged:
+        return _import_staged(
+            store,
+            staged,
+            batch_id=batch_id,
+            issued_on=issued_on,
+            due_on=due_on,
+            read_options={
+                "id_field": id_field,
+                "lon_field": lon_field,
+                "lat_field": lat_field,
+                "crs": crs,
+                "layer": layer,
+                "sheet": sheet,
+                "encoding": encoding,
+            },
+            accept_partial=accept_partial,
+            tolerance_m=tolerance_m,
+            repeat_radius_m=repeat_radius_m,
+            actor=actor,
+            progress=progress,
+            preview=preview,
+        )
+
+
+def _import_staged(
+    store: Store,
+    staged: StagedInput,
+    *,
+    batch_id: str,
+    issued_on: dt.date | None,
+    due_on: dt.date | None,
+    read_options: dict[str, Any],
+    accept_partial: bool,
+    tolerance_m: float,
+    repeat_radius_m: float,
+    actor: str | Actor | None,
+    progress: ProgressFn | None,
+    preview: bool,
+) -> BatchImportResult:
+    name, sha = staged.name, staged.sha256
     with store.connect() as conn:
         previous = repo.find_import(conn, kind="batch", sha256=sha)
         if previous is not None:
-            prev_batch = conn.execute(
-                select(t.batches.c.id).where(t.batches.c.import_id == previous["id"])
-            ).scalar_one()
-            return _summary_from_store(conn, prev_batch, sha, p.name)
-        clash = conn.execute(select(t.batches).where(t.batches.c.id == batch_id)).first()
+            prev_batch = store_batches.batch_of_import(conn, int(previous["id"]))
+            return _summary_from_store(conn, prev_batch, sha, name)
+        clash = store_batches.find_batch(conn, batch_id)
         if clash is not None:
             msg = (
-                f"{p.name}: 批次编号 {batch_id} 已用于另一个文件 {clash.source_name} "
+                f"{name}: 批次编号 {batch_id} 已用于另一个文件 {clash['source_name']} "
                 f"(batch id {batch_id} is already used for another file)"
             )
             raise InputError(msg)
@@ -159,15 +345,9 @@ def import_batch(
         raise InputError(msg + " (no village boundaries yet)")
 
     read = read_targets(
-        p,
+        staged.path,
         batch_id=batch_id,
-        id_field=id_field,
-        lon_field=lon_field,
-        lat_field=lat_field,
-        crs=crs,
-        layer=layer,
-        sheet=sheet,
-        encoding=encoding,
+        **read_options,
         progress=(lambda n: progress("read", n, None)) if progress is not None else None,
     )
     issued_on = issued_on or today_local()
@@ -176,98 +356,60 @@ def import_batch(
         msg = f"核查时限 {due_on} 早于下发日期 {issued_on} (due date before issue date)"
         raise InputError(msg)
     # A rejected import answers with the same JSON shape as an imported one.
-    details = BatchImportResult(
+    rejected = BatchImportResult(
         batch_id,
         sha,
         "rejected",
-        source=p.name,
+        source=name,
         rejected=list(read.problems),
         issued_on=issued_on,
         due_on=due_on,
-    ).to_json()
-    if read.problems and not accept_partial:
-        raise RejectedInputError(read.source, read.problems, details=details)
+    )
+    if read.problems and not accept_partial and not preview:
+        raise RejectedInputError(read.source, read.problems, details=rejected.to_json())
     frame = read.frame
     if frame.empty:
+        if preview:
+            rejected.status = "preview"
+            return rejected
         summary = f"{read.source}: 没有可导入的靶标 (no importable targets)"
-        raise RejectedInputError(read.source, read.problems, summary=summary, details=details)
+        raise RejectedInputError(
+            read.source, read.problems, summary=summary, details=rejected.to_json()
+        )
 
-    who = make_who(actor=actor, source=f"file:{p.name}")
+    if preview:
+        with store.connect() as conn:
+            plan = _plan_rows(
+                conn,
+                frame,
+                villages,
+                groups,
+                batch_id=batch_id,
+                tolerance_m=tolerance_m,
+                repeat_radius_m=repeat_radius_m,
+            )
+        res = BatchImportResult(batch_id, sha, "preview", source=name)
+        _fill_result(res, plan, read, issued_on, due_on)
+        res.villages = _village_table(plan.summary)
+        return res
+
+    who = make_who(actor=actor, source=f"file:{name}")
     with store.begin() as conn:
-        known = dict(
-            conn.execute(
-                select(t.targets.c.target_id, t.targets.c.id).where(
-                    t.targets.c.target_id.in_(frame["target_id"].tolist())
-                )
-            ).all()
-        )
-        is_reissue = frame["target_id"].isin(list(known)).to_numpy()
-        new = frame.loc[~is_reissue].copy()
-        again = frame.loc[is_reissue].copy()
-
-        # Assignment and repeat sites, in the metric CRS of the town.
-        metric = metric_crs(float(villages.geometry.union_all().centroid.x))
-        assigned = assign_targets(
-            new,
+        plan = _plan_rows(
+            conn,
+            frame,
             villages,
-            groups if not groups.empty else None,
+            groups,
+            batch_id=batch_id,
             tolerance_m=tolerance_m,
-            metric=metric,
+            repeat_radius_m=repeat_radius_m,
         )
-        earlier = repo.load_targets(conn)
-        if not earlier.empty and not new.empty:
-            reps = find_repeat_sites(
-                new, earlier.set_index("pk"), radius_m=repeat_radius_m, metric=metric
-            )
-        else:
-            reps = pd.DataFrame(
-                {"repeat_of": [None] * len(new), "distance_m": [np.nan] * len(new)},
-                index=new.index,
-            )
-        names = dict(zip(villages["code"], villages["name"], strict=True))
-        now = repo.now()
-        lon, lat = repo.representative_lonlat(new.geometry.to_list())
-        rows = []
-        for i, (idx, rec) in enumerate(new.iterrows()):
-            a = assigned.loc[idx]
-            rep = reps.loc[idx, "repeat_of"]
-            dist = reps.loc[idx, "distance_m"]
-            rows.append(
-                {
-                    "target_id": rec["target_id"],
-                    "batch_id": batch_id,
-                    "source": TargetSource.DISTRICT.value,
-                    "geometry": rec.geometry,
-                    "geom_type": rec.geometry.geom_type,
-                    "lon": float(lon[i]),
-                    "lat": float(lat[i]),
-                    "area_m2": _opt_float(rec.get("area_m2")),
-                    "image_date": _opt_date(rec.get("image_date")),
-                    "attributes": _jsonable(rec.get("attributes") or {}),
-                    "village_code": a["village_code"],
-                    "group_name": a["group"],
-                    "assignment": a["assignment"],
-                    "assignment_detail": {
-                        "neighbours": [names[c] for c in a["neighbours"]],
-                        "neighbour_codes": list(a["neighbours"]),
-                        "split_into": [names[c] for c in a["split_into"]],
-                        "overlap": _opt_float(a["overlap"]),
-                        "distance_m": _opt_float(a["distance_m"]),
-                        "tolerance_m": tolerance_m,
-                    },
-                    "repeat_of": None if rep is None or pd.isna(rep) else int(rep),
-                    "repeat_distance_m": None if rep is None or pd.isna(rep) else float(dist),
-                    "status": Status.ISSUED.value,
-                    "created_at": now,
-                    "updated_at": now,
-                    "_row": int(rec["row"]),
-                }
-            )
+        rows, again, known = plan.rows, plan.again, plan.known
         import_id = repo.record_import(
             conn,
             kind="batch",
             sha256=sha,
-            source_name=p.name,
+            source_name=name,
             who=who,
             summary={
                 "batch": batch_id,
@@ -277,23 +419,29 @@ def import_batch(
                 "rejected": len(read.problems),
             },
         )
-        conn.execute(
-            t.batches.insert().values(
-                id=batch_id,
-                import_id=import_id,
-                source_name=p.name,
-                sha256=sha,
-                source_crs=read.source_crs,
-                issued_on=issued_on,
-                due_on=due_on,
-                imported_at=now,
-                n_rows=read.n_rows,
-                n_imported=len(rows),
-                n_reissued=len(again),
-                n_rejected=len(read.problems),
-            )
+        now = repo.now()
+        store_batches.insert_batch(
+            conn,
+            {
+                "id": batch_id,
+                "import_id": import_id,
+                "source_name": name,
+                "sha256": sha,
+                "source_crs": read.source_crs,
+                "issued_on": issued_on,
+                "due_on": due_on,
+                "imported_at": now,
+                "n_rows": read.n_rows,
+                "n_imported": len(rows),
+                "n_reissued": len(again),
+                "n_rejected": len(read.problems),
+            },
         )
-        pks = _insert_targets(conn, rows, progress=progress)
+        pks = store_batches.insert_targets(
+            conn,
+            rows,
+            progress=(lambda done, total: progress("write", done, total)) if progress else None,
+        )
         issues = [
             {
                 "target": pk,
@@ -310,7 +458,7 @@ def import_batch(
                 "target": pk,
                 "batch_id": batch_id,
                 "kind": "issued",
-                "source": f"file:{p.name}:row {r['_row']}",
+                "source": f"file:{name}:row {r['_row']}",
                 "payload": {
                     "status": Status.ISSUED.value,
                     "village_code": r["village_code"],
@@ -337,35 +485,33 @@ def import_batch(
                     "target": pk,
                     "batch_id": batch_id,
                     "kind": "reissued",
-                    "source": f"file:{p.name}:row {int(rec['row'])}",
+                    "source": f"file:{name}:row {int(rec['row'])}",
                     "payload": {"batch": batch_id},
                 }
             )
-        if issues:
-            conn.execute(t.target_issues.insert(), issues)
-        if read.problems:
-            conn.execute(
-                t.rejected_rows.insert(),
-                [
-                    {
-                        "import_id": import_id,
-                        "batch_id": batch_id,
-                        "row": pr.row,
-                        "target_id": pr.target_id,
-                        "code": pr.code or "rejected",
-                        "reason": f"{pr.reason} ({pr.reason_en})",
-                        "field": pr.field,
-                        "value": pr.value,
-                    }
-                    for pr in read.problems
-                ],
-            )
+        store_batches.insert_target_issues(conn, issues)
+        store_batches.insert_rejected_rows(
+            conn,
+            [
+                {
+                    "import_id": import_id,
+                    "batch_id": batch_id,
+                    "row": pr.row,
+                    "target_id": pr.target_id,
+                    "code": pr.code or "rejected",
+                    "reason": f"{pr.reason} ({pr.reason_en})",
+                    "field": pr.field,
+                    "value": pr.value,
+                }
+                for pr in read.problems
+            ],
+        )
         events.append(
             {
                 "batch_id": batch_id,
                 "kind": "batch_imported",
                 "payload": {
-                    "file": p.name,
+                    "file": name,
                     "sha256": sha,
                     "rows": read.n_rows,
                     "imported": len(rows),
@@ -378,33 +524,24 @@ def import_batch(
         )
         repo.record_events(conn, events, who=who)
         result_frame = repo.load_targets(conn, batch=batch_id)
-    res = BatchImportResult(batch_id, sha, "imported", source=p.name)
-    res.imported = len(rows)
-    res.rejected = list(read.problems)
-    res.reissued = len(again)
-    res.repeat_sites = int(sum(r["repeat_of"] is not None for r in rows))
+    res = BatchImportResult(batch_id, sha, "imported", source=name)
+    _fill_result(res, plan, read, issued_on, due_on)
     res.assignment = dict(Counter(result_frame["assignment"]))
     res.by_village = _by_village(result_frame)
-    res.issued_on, res.due_on = issued_on, due_on
-    res.ids_generated = read.ids_generated
     return res
 
 
-def _insert_targets(
-    conn: Any, rows: list[dict[str, Any]], *, progress: ProgressFn | None
-) -> list[int]:
-    pks: list[int] = []
-    stmt = t.targets.insert().returning(t.targets.c.id, sort_by_parameter_order=True)
-    chunk = 500
-    for start in range(0, len(rows), chunk):
-        part = [
-            {k: v for k, v in r.items() if not k.startswith("_")}
-            for r in rows[start : start + chunk]
-        ]
-        pks += [int(pk) for pk in conn.execute(stmt, part).scalars()]
-        if progress is not None:
-            progress("write", len(pks), len(rows))
-    return pks
+def _fill_result(
+    res: BatchImportResult, plan: _Plan, read: Any, issued_on: dt.date, due_on: dt.date
+) -> None:
+    res.imported = len(plan.rows)
+    res.rejected = list(read.problems)
+    res.reissued = len(plan.again)
+    res.repeat_sites = int(sum(r["repeat_of"] is not None for r in plan.rows))
+    res.assignment = dict(Counter(plan.summary["assignment"]))
+    res.by_village = _by_village(plan.summary)
+    res.issued_on, res.due_on = issued_on, due_on
+    res.ids_generated = read.ids_generated
 
 
 def _opt_float(v: Any) -> float | None:
@@ -451,9 +588,7 @@ def list_batches(store: Store) -> pd.DataFrame:
     """Every batch with its counts and current status breakdown."""
     store.require()
     with store.connect() as conn:
-        rows = conn.execute(select(t.batches).order_by(t.batches.c.imported_at)).mappings().all()
-        frame = pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in t.batches.c])
-    return frame
+        return store_batches.list_batches(conn)
 
 
 def list_targets(
@@ -471,19 +606,9 @@ def list_targets(
     store.require()
     with store.connect() as conn:
         if batch is not None:
-            exists = conn.execute(select(t.batches.c.id).where(t.batches.c.id == batch)).first()
-            if exists is None:
-                msg = f"没有批次 {batch} (no such batch)"
-                raise NotFoundError(msg)
+            store_batches.get_batch(conn, batch)
         if village is not None and village != "-":
-            known = conn.execute(
-                select(t.villages.c.code).where(
-                    (t.villages.c.name == village) | (t.villages.c.code == village)
-                )
-            ).first()
-            if known is None:
-                msg = f"没有村（社区）{village} (no such village)"
-                raise NotFoundError(msg)
+            repo.get_village(conn, village)
         frame = repo.load_targets(conn, batch=batch, village=village, status=status)
     frame["threshold"] = threshold_levels(frame)
     return sort_targets_for_lists(frame)

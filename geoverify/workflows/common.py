@@ -6,14 +6,17 @@ import datetime as dt
 import getpass
 import hashlib
 import os
+import re
 import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from geoverify.errors import InputError
+from geoverify.errors import GeoverifyError, InputError, RejectedInputError
 from geoverify.store.repo import Who
 
 WORKSPACE_ENV = "GEOVERIFY_WORKSPACE"
@@ -21,8 +24,21 @@ USER_ENV = "GEOVERIFY_USER"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
-def make_who(*, actor: str | None = None, source: str) -> Who:
-    """Who is acting: ``actor`` or ``$GEOVERIFY_USER`` or the OS user, on this host."""
+@dataclass(frozen=True)
+class Actor:
+    """Who acts through a front door other than the command line: the logged-in user's name
+    and the client's address (the web service passes one of these as ``actor``)."""
+
+    name: str
+    host: str
+    channel: str = "web"
+
+
+def make_who(*, actor: str | Actor | None = None, source: str) -> Who:
+    """Who is acting: an :class:`Actor` (the web service's user and client address), or the
+    name ``actor`` or ``$GEOVERIFY_USER`` or the OS user, on this host."""
+    if isinstance(actor, Actor):
+        return Who(actor=actor.name, host=actor.host, source=source, channel=actor.channel)
     name = actor or os.environ.get(USER_ENV)
     if not name:
         try:
@@ -70,6 +86,90 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A file the user handed over as bytes (an upload), with the name it had on their machine.
+
+    The name is only shown in messages and recorded in the history; it never chooses a path.
+    """
+
+    name: str
+    data: bytes
+
+    @property
+    def display_name(self) -> str:
+        base = re.split(r"[\\/]", self.name)[-1]
+        cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+        return cleaned[:200] or "upload"
+
+    @property
+    def suffix(self) -> str:
+        """The last suffix of the name, lower case, when it is a plain one (``.xlsx``)."""
+        m = _SUFFIX.search(self.display_name.lower())
+        return m.group(0) if m else ""
+
+
+#: A file given by path or as an upload.
+Source = str | os.PathLike[str] | InputFile
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}$")
+
+
+@dataclass(frozen=True)
+class StagedInput:
+    """A user's file ready for a reader: a path on disk, the name to show, its SHA-256."""
+
+    path: Path
+    name: str
+    sha256: str
+
+
+@contextmanager
+def staged_input(
+    source: Source, *, suffixes: frozenset[str] | None = None
+) -> Iterator[StagedInput]:
+    """A path for a reader, whether the file came as a path or as an upload.
+
+    An upload is written to a fresh private temporary folder as ``upload<suffix>``: the
+    user's file name never chooses a path. ``suffixes`` limits the accepted suffixes of an
+    upload; the temporary copy is removed when the block ends.
+    """
+    if not isinstance(source, InputFile):
+        p = Path(source)
+        yield StagedInput(p, p.name, file_sha256(p))
+        return
+    suffix = source.suffix
+    if suffixes is not None and suffix not in suffixes:
+        allowed = "、".join(sorted(suffixes))
+        msg = (
+            f"{source.display_name}: 不支持的文件类型，可用 {allowed} "
+            f"(unsupported file type; use one of {', '.join(sorted(suffixes))})"
+        )
+        raise InputError(msg)
+    with tempfile.TemporaryDirectory(prefix="geoverify-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(source.data)
+        sha = hashlib.sha256(source.data).hexdigest()
+        try:
+            yield StagedInput(path, source.display_name, sha)
+        except GeoverifyError as e:
+            _name_upload_in_error(e, path, source.display_name)
+            raise
+
+
+def _name_upload_in_error(error: GeoverifyError, path: Path, name: str) -> None:
+    """Readers name the file they read; for an upload, name it as the user knows it."""
+
+    def fix(text: str) -> str:
+        return text.replace(str(path), name).replace(path.name, name)
+
+    if isinstance(error, RejectedInputError):
+        error.source = fix(error.source)
+        error.summary = fix(error.summary)
+        if "source" in error.details:
+            error.details = {**error.details, "source": name}
+    error.args = tuple(fix(a) if isinstance(a, str) else a for a in error.args)
 
 
 def sample_path(*parts: str) -> Path:
