@@ -386,11 +386,12 @@ def _check_location(
 
 def _attributes(frame: pd.DataFrame) -> list[dict[str, Any]]:
     cols = [str(c) for c in frame.columns]
-    obj = frame.astype(object)
-    return [
-        {c: json_safe(v) for c, v in zip(cols, values, strict=True)}
-        for values in obj.itertuples(index=False, name=None)
-    ]
+    values = [[json_safe(v) for v in frame[c].astype(object).tolist()] for c in frame.columns]
+    return (
+        [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
+        if cols
+        else [{} for _ in range(len(frame))]
+    )
 
 
 def _column_values(frame: pd.DataFrame, col: str | None) -> list[Any] | None:
@@ -454,6 +455,9 @@ def _as_crs(value: str | CRS, *, source: str) -> CRS:
 # --- tabular files ---------------------------------------------------------------------------
 
 
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?")
+
+
 def _parse_coordinates(
     values: Sequence[Any],
     ledger: _Ledger,
@@ -464,7 +468,16 @@ def _parse_coordinates(
     out = np.full(len(values), np.nan)
     missing = np.zeros(len(values), dtype=bool)
     failures: list[tuple[int, str, Any]] = []
-    for i, value in enumerate(values):
+    # Plain decimals ("106.0343", "-3.5") are read at once, exactly as parse_angle reads them.
+    plain = np.fromiter(
+        (type(v) is str and _PLAIN_DECIMAL.fullmatch(v) is not None for v in values),
+        dtype=bool,
+        count=len(values),
+    )
+    if plain.any():
+        out[plain] = np.asarray(values, dtype=object)[plain].astype(np.float64)
+    for i in np.flatnonzero(~plain).tolist():
+        value = values[i]
         if _is_missing(value):
             missing[i] = True
             continue
@@ -472,7 +485,8 @@ def _parse_coordinates(
             out[i] = parse_angle(value)
         except ValueError as e:
             failures.append((i, str(e), value))
-        if progress is not None and i and i % _PROGRESS_EVERY == 0:
+    if progress is not None:
+        for i in range(_PROGRESS_EVERY, len(values), _PROGRESS_EVERY):
             progress(i)
     return out, missing, failures
 
@@ -533,8 +547,9 @@ def _read_tabular(
     ledger = _Ledger(rows)
     generated = _check_ids(ledger, _column_values(frame, id_col), id_col=id_col, batch_id=batch_id)
 
-    xs, x_missing, x_fail = _parse_coordinates(list(frame[lon_col]), ledger, lon_col, progress)
-    ys, y_missing, y_fail = _parse_coordinates(list(frame[lat_col]), ledger, lat_col, None)
+    lon_values, lat_values = list(frame[lon_col]), list(frame[lat_col])
+    xs, x_missing, x_fail = _parse_coordinates(lon_values, ledger, lon_col, progress)
+    ys, y_missing, y_fail = _parse_coordinates(lat_values, ledger, lat_col, None)
     failed = np.zeros(len(rows), dtype=bool)
     for fails, col in ((x_fail, lon_col), (y_fail, lat_col)):
         for i, err, raw in fails:
@@ -567,7 +582,7 @@ def _read_tabular(
             "坐标不是有限数值（NaN 或无穷大）",
             "coordinate is not a finite number (NaN or infinity)",
             field=f"{lon_col}, {lat_col}",
-            value=f"{frame[lon_col].iloc[i]}, {frame[lat_col].iloc[i]}",
+            value=f"{lon_values[i]}, {lat_values[i]}",
         )
     ok = parsed & finite
 

@@ -292,7 +292,10 @@ def load_targets(
     if batch is not None and len(frame):
         reissued = frame.loc[frame["_reissued"], "pk"].tolist()
         if reissued:
-            firsts = dict(conn.execute(select(tg.id, tg.batch_id).where(tg.id.in_(reissued))).all())
+            firsts: dict[int, str] = {}
+            for i in range(0, len(reissued), 500):  # no statement grows with the batch
+                part = reissued[i : i + 500]
+                firsts.update(conn.execute(select(tg.id, tg.batch_id).where(tg.id.in_(part))).all())
             frame.loc[frame["_reissued"], "reissue_of"] = frame.loc[frame["_reissued"], "pk"].map(
                 firsts
             )

@@ -19,8 +19,9 @@ from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
 from geoverify.progress import sort_targets_for_lists, threshold_levels
 from geoverify.readers.targets import read_targets
-from geoverify.store import Store, repo
+from geoverify.store import Store, bulk, repo
 from geoverify.store import batches as store_batches
+from geoverify.store import tables as t
 from geoverify.workflows.common import (
     Actor,
     Source,
@@ -134,12 +135,33 @@ def _village_table(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 @dataclass
 class _Plan:
-    """What an import would write: new target rows, re-issued rows, and a frame to summarise."""
+    """What an import would write: new target rows (column by column), re-issued rows, and a
+    frame to summarise."""
 
-    rows: list[dict[str, Any]]
+    targets: dict[str, list[Any]]
     again: pd.DataFrame
     known: dict[str, int]
     summary: pd.DataFrame
+
+    @property
+    def n_new(self) -> int:
+        return len(self.targets["target_id"])
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    """A column's values as a list, or Nones when the reader gave no such column."""
+    if name in frame.columns:
+        return list(frame[name].tolist())
+    return [None] * len(frame)
+
+
+def _opt_floats(values: Any) -> list[float | None]:
+    """Floats, None where missing or not finite (column-wise :func:`_opt_float`)."""
+    arr = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+    out: list[float | None] = arr.tolist()
+    for i in np.flatnonzero(~np.isfinite(arr)).tolist():
+        out[i] = None
+    return out
 
 
 def _plan_rows(
@@ -167,11 +189,9 @@ def _plan_rows(
         tolerance_m=tolerance_m,
         metric=metric,
     )
-    earlier = repo.load_targets(conn)
-    if not earlier.empty and not new.empty:
-        reps = find_repeat_sites(
-            new, earlier.set_index("pk"), radius_m=repeat_radius_m, metric=metric
-        )
+    earlier = bulk.target_geometries(conn) if not new.empty else None
+    if earlier is not None and not earlier.empty:
+        reps = find_repeat_sites(new, earlier, radius_m=repeat_radius_m, metric=metric)
     else:
         reps = pd.DataFrame(
             {"repeat_of": [None] * len(new), "distance_m": [np.nan] * len(new)},
@@ -179,55 +199,69 @@ def _plan_rows(
         )
     names = dict(zip(villages["code"], villages["name"], strict=True))
     now = repo.now()
-    lon, lat = repo.representative_lonlat(new.geometry.to_list())
-    rows = []
-    for i, (idx, rec) in enumerate(new.iterrows()):
-        a = assigned.loc[idx]
-        rep = reps.loc[idx, "repeat_of"]
-        dist = reps.loc[idx, "distance_m"]
-        rows.append(
-            {
-                "target_id": rec["target_id"],
-                "batch_id": batch_id,
-                "source": TargetSource.DISTRICT.value,
-                "geometry": rec.geometry,
-                "geom_type": rec.geometry.geom_type,
-                "lon": float(lon[i]),
-                "lat": float(lat[i]),
-                "area_m2": _opt_float(rec.get("area_m2")),
-                "image_date": _opt_date(rec.get("image_date")),
-                "attributes": _jsonable(rec.get("attributes") or {}),
-                "village_code": a["village_code"],
-                "group_name": a["group"],
-                "assignment": a["assignment"],
-                "assignment_detail": {
-                    "neighbours": [names[c] for c in a["neighbours"]],
-                    "neighbour_codes": list(a["neighbours"]),
-                    "split_into": [names[c] for c in a["split_into"]],
-                    "overlap": _opt_float(a["overlap"]),
-                    "distance_m": _opt_float(a["distance_m"]),
-                    "tolerance_m": tolerance_m,
-                },
-                "repeat_of": None if rep is None or pd.isna(rep) else int(rep),
-                "repeat_distance_m": None if rep is None or pd.isna(rep) else float(dist),
-                "status": Status.ISSUED.value,
-                "created_at": now,
-                "updated_at": now,
-                "_row": int(rec["row"]),
-            }
+    n = len(new)
+    geoms = new.geometry.to_list()
+    lon, lat = repo.representative_lonlat(geoms)
+    overlaps = _opt_floats(assigned["overlap"].to_numpy())
+    distances = _opt_floats(assigned["distance_m"].to_numpy())
+    details = [
+        {
+            "neighbours": [names[c] for c in nb],
+            "neighbour_codes": list(nb),
+            "split_into": [names[c] for c in sp],
+            "overlap": ov,
+            "distance_m": dm,
+            "tolerance_m": tolerance_m,
+        }
+        for nb, sp, ov, dm in zip(
+            assigned["neighbours"].tolist(),
+            assigned["split_into"].tolist(),
+            overlaps,
+            distances,
+            strict=True,
         )
+    ]
+    repeat_of = [None if r is None or pd.isna(r) else int(r) for r in reps["repeat_of"].tolist()]
+    repeat_dist = [
+        None if r is None else float(d)
+        for r, d in zip(repeat_of, reps["distance_m"].tolist(), strict=True)
+    ]
+    village_codes = assigned["village_code"].tolist()
+    targets: dict[str, list[Any]] = {
+        "target_id": new["target_id"].tolist(),
+        "batch_id": [batch_id] * n,
+        "source": [TargetSource.DISTRICT.value] * n,
+        "geometry": geoms,
+        "geom_type": shapely.get_type_id(np.asarray(geoms, dtype=object)).tolist(),
+        "lon": [float(x) for x in lon],
+        "lat": [float(y) for y in lat],
+        "area_m2": _opt_floats(_column(new, "area_m2")),
+        "image_date": [_opt_date(v) for v in _column(new, "image_date")],
+        "attributes": [_jsonable(v or {}) for v in _column(new, "attributes")],
+        "village_code": village_codes,
+        "group_name": assigned["group"].tolist(),
+        "assignment": assigned["assignment"].tolist(),
+        "assignment_detail": details,
+        "repeat_of": repeat_of,
+        "repeat_distance_m": repeat_dist,
+        "status": [Status.ISSUED.value] * n,
+        "created_at": [now] * n,
+        "updated_at": [now] * n,
+        "_row": [int(r) for r in new["row"].tolist()],
+    }
+    targets["geom_type"] = [_GEOM_TYPES[i] for i in targets["geom_type"]]
     # A frame shaped like the store's, to summarise a preview the way an import is summarised.
     summary = pd.DataFrame(
         {
-            "village_code": [r["village_code"] for r in rows],
-            "village": [names.get(r["village_code"]) for r in rows],
-            "assignment": [r["assignment"] for r in rows],
-            "repeat_of": [r["repeat_of"] for r in rows],
-            "reissue_of": [None] * len(rows),
+            "village_code": village_codes,
+            "village": [names.get(c) for c in village_codes],
+            "assignment": targets["assignment"],
+            "repeat_of": repeat_of,
+            "reissue_of": [None] * n,
         }
     )
     if len(again):
-        before = repo.load_targets(conn, pks=[known[x] for x in again["target_id"]])
+        before = bulk.load_targets_by_pk(conn, [known[x] for x in again["target_id"]])
         summary = pd.concat(
             [
                 summary,
@@ -243,7 +277,20 @@ def _plan_rows(
             ],
             ignore_index=True,
         )
-    return _Plan(rows=rows, again=again, known=known, summary=summary)
+    return _Plan(targets=targets, again=again, known=known, summary=summary)
+
+
+#: shapely type ids -> the geometry type names shapely's ``geom_type`` gives.
+_GEOM_TYPES = {
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
 
 
 def import_batch(
@@ -404,7 +451,8 @@ def _import_staged(
             tolerance_m=tolerance_m,
             repeat_radius_m=repeat_radius_m,
         )
-        rows, again, known = plan.rows, plan.again, plan.known
+        rows, again, known = plan.targets, plan.again, plan.known
+        n_new = plan.n_new
         import_id = repo.record_import(
             conn,
             kind="batch",
@@ -414,12 +462,12 @@ def _import_staged(
             summary={
                 "batch": batch_id,
                 "rows": read.n_rows,
-                "imported": len(rows),
+                "imported": n_new,
                 "reissued": len(again),
                 "rejected": len(read.problems),
             },
         )
-        now = repo.now()
+        now = repo.now()  # the time of the batch and of every event of this import
         store_batches.insert_batch(
             conn,
             {
@@ -432,64 +480,64 @@ def _import_staged(
                 "due_on": due_on,
                 "imported_at": now,
                 "n_rows": read.n_rows,
-                "n_imported": len(rows),
+                "n_imported": n_new,
                 "n_reissued": len(again),
                 "n_rejected": len(read.problems),
             },
         )
-        pks = store_batches.insert_targets(
+        pks = bulk.reserve_ids(conn, t.targets, n_new)
+        if progress is not None:
+            progress("write", 0, n_new)
+        attributes = bulk.json_texts(conn, rows["attributes"])  # for targets and issues
+        bulk.insert_rows(
             conn,
-            rows,
-            progress=(lambda done, total: progress("write", done, total)) if progress else None,
+            t.targets,
+            {"id": pks, **{k: v for k, v in rows.items() if k[0] != "_"}, "attributes": attributes},
         )
-        issues = [
+        if progress is not None:
+            progress("write", n_new, n_new)
+        again_pks = [known[x] for x in again["target_id"].tolist()]
+        again_rows = [int(r) for r in again["row"].tolist()]
+        n_again = len(again_pks)
+        bulk.insert_rows(
+            conn,
+            t.target_issues,
             {
-                "target": pk,
-                "batch_id": batch_id,
-                "row": r["_row"],
-                "reissue": False,
-                "geometry": r["geometry"],
-                "attributes": r["attributes"],
-            }
-            for pk, r in zip(pks, rows, strict=True)
-        ]
-        events: list[dict[str, Any]] = [
+                "target": pks + again_pks,
+                "batch_id": [batch_id] * (n_new + n_again),
+                "row": rows["_row"] + again_rows,
+                "reissue": [False] * n_new + [True] * n_again,
+                "geometry": rows["geometry"] + again.geometry.to_list(),
+                "attributes": attributes
+                + [_jsonable(v or {}) for v in _column(again, "attributes")],
+            },
+        )
+        issued_payloads = [
             {
-                "target": pk,
-                "batch_id": batch_id,
-                "kind": "issued",
-                "source": f"file:{name}:row {r['_row']}",
-                "payload": {
-                    "status": Status.ISSUED.value,
-                    "village_code": r["village_code"],
-                    "assignment": r["assignment"],
-                    "repeat_of": r["repeat_of"],
-                },
+                "status": Status.ISSUED.value,
+                "village_code": code,
+                "assignment": kind,
+                "repeat_of": rep,
             }
-            for pk, r in zip(pks, rows, strict=True)
+            for code, kind, rep in zip(
+                rows["village_code"], rows["assignment"], rows["repeat_of"], strict=True
+            )
         ]
-        for _, rec in again.iterrows():
-            pk = known[rec["target_id"]]
-            issues.append(
-                {
-                    "target": pk,
-                    "batch_id": batch_id,
-                    "row": int(rec["row"]),
-                    "reissue": True,
-                    "geometry": rec.geometry,
-                    "attributes": _jsonable(rec.get("attributes") or {}),
-                }
-            )
-            events.append(
-                {
-                    "target": pk,
-                    "batch_id": batch_id,
-                    "kind": "reissued",
-                    "source": f"file:{name}:row {int(rec['row'])}",
-                    "payload": {"batch": batch_id},
-                }
-            )
-        store_batches.insert_target_issues(conn, issues)
+        event_sources = [f"file:{name}:row {r}" for r in rows["_row"] + again_rows]
+        bulk.insert_rows(
+            conn,
+            t.events,
+            {
+                "target": pks + again_pks,
+                "batch_id": [batch_id] * (n_new + n_again),
+                "at": [now] * (n_new + n_again),
+                "actor": [who.actor] * (n_new + n_again),
+                "host": [who.host] * (n_new + n_again),
+                "kind": ["issued"] * n_new + ["reissued"] * n_again,
+                "source": [who.event_source(s) for s in event_sources],
+                "payload": issued_payloads + [{"batch": batch_id}] * n_again,
+            },
+        )
         store_batches.insert_rejected_rows(
             conn,
             [
@@ -506,38 +554,39 @@ def _import_staged(
                 for pr in read.problems
             ],
         )
-        events.append(
-            {
-                "batch_id": batch_id,
-                "kind": "batch_imported",
-                "payload": {
-                    "file": name,
-                    "sha256": sha,
-                    "rows": read.n_rows,
-                    "imported": len(rows),
-                    "reissued": len(again),
-                    "rejected": len(read.problems),
-                    "issued_on": issued_on.isoformat(),
-                    "due_on": due_on.isoformat(),
-                },
-            }
+        repo.record_events(
+            conn,
+            [
+                {
+                    "batch_id": batch_id,
+                    "kind": "batch_imported",
+                    "at": now,
+                    "payload": {
+                        "file": name,
+                        "sha256": sha,
+                        "rows": read.n_rows,
+                        "imported": n_new,
+                        "reissued": len(again),
+                        "rejected": len(read.problems),
+                        "issued_on": issued_on.isoformat(),
+                        "due_on": due_on.isoformat(),
+                    },
+                }
+            ],
+            who=who,
         )
-        repo.record_events(conn, events, who=who)
-        result_frame = repo.load_targets(conn, batch=batch_id)
     res = BatchImportResult(batch_id, sha, "imported", source=name)
     _fill_result(res, plan, read, issued_on, due_on)
-    res.assignment = dict(Counter(result_frame["assignment"]))
-    res.by_village = _by_village(result_frame)
     return res
 
 
 def _fill_result(
     res: BatchImportResult, plan: _Plan, read: Any, issued_on: dt.date, due_on: dt.date
 ) -> None:
-    res.imported = len(plan.rows)
+    res.imported = plan.n_new
     res.rejected = list(read.problems)
     res.reissued = len(plan.again)
-    res.repeat_sites = int(sum(r["repeat_of"] is not None for r in plan.rows))
+    res.repeat_sites = int(sum(r is not None for r in plan.targets["repeat_of"]))
     res.assignment = dict(Counter(plan.summary["assignment"]))
     res.by_village = _by_village(plan.summary)
     res.issued_on, res.due_on = issued_on, due_on
@@ -567,6 +616,9 @@ def _opt_date(v: Any) -> dt.date | None:
 
 
 def _jsonable(v: Any) -> Any:
+    flat = type(v) is dict and all(type(x) is str or x is None for x in v.values())
+    if flat and all(type(k) is str for k in v):
+        return dict(v)  # the reader's attributes: already JSON as they are
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, list | tuple):

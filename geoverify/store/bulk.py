@@ -1,0 +1,206 @@
+"""Many rows at once: COPY on PostgreSQL, one ``executemany`` on SQLite; no statement grows.
+
+A batch of a million targets writes three million rows (targets, their issue links, their
+events). Through SQLAlchemy's per-row parameter processing that takes minutes; here each column
+is encoded once, as the column's own type encodes it, and the rows go to the driver in one
+stream on the caller's connection (so inside the caller's transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Table, func, select, text
+
+from geoverify.geo import STORE_CRS
+from geoverify.store import tables as t
+from geoverify.store.types import STORE_SRID, GeometryColumn
+
+__all__ = [
+    "CHUNK",
+    "JSONText",
+    "insert_rows",
+    "json_texts",
+    "load_targets_by_pk",
+    "reserve_ids",
+    "target_geometries",
+]
+
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+#: Keys per lookup statement.
+LOOKUP_CHUNK = 500
+
+#: Rows handed to the driver per call (memory only: every call is the same statement).
+CHUNK = 50_000
+
+
+class JSONText(str):
+    """A JSON document already serialised by :func:`json_texts`, written as it is."""
+
+    __slots__ = ()
+
+
+def _json_serializer(conn: Connection) -> Any:
+    serialize = getattr(conn.dialect, "_json_serializer", None)
+    if serialize is None:
+        import json
+
+        serialize = json.dumps
+    return serialize
+
+
+def json_texts(conn: Connection, values: Sequence[Any]) -> list[JSONText]:
+    """Serialise JSON documents once, as the store's JSON columns would, to write them to
+    several columns or tables."""
+    serialize = _json_serializer(conn)
+    return [JSONText(serialize(v)) for v in values]
+
+
+def reserve_ids(conn: Connection, table: Table, n: int) -> list[int]:
+    """``n`` new primary keys of ``table`` for rows the caller inserts with explicit keys.
+
+    PostgreSQL: drawn from the key's sequence in one statement. SQLite: the keys after the
+    largest one; call this after the transaction has written something (SQLite then holds the
+    database's write lock, so no one else can take the same keys).
+    """
+    if n <= 0:
+        return []
+    pk = table.primary_key.columns.values()[0]
+    if conn.dialect.name == "postgresql":
+        sql = text(
+            "SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :n)"
+        )
+        found = conn.execute(sql, {"table": table.name, "column": pk.name, "n": n}).scalars()
+        return sorted(int(v) for v in found)
+    start = int(conn.execute(select(func.max(pk))).scalar() or 0)
+    return list(range(start + 1, start + n + 1))
+
+
+def _encode(conn: Connection, table: Table, name: str, values: Sequence[Any]) -> list[Any]:
+    """Values of one column as the driver takes them, encoded as the column type does."""
+    col_type = table.c[name].type
+    postgres = conn.dialect.name == "postgresql"
+    if isinstance(col_type, GeometryColumn):
+        geoms = np.empty(len(values), dtype=object)
+        geoms[:] = list(values)
+        if postgres:  # COPY reads hex EWKB text
+            with_srid = shapely.set_srid(geoms, STORE_SRID)
+            return list(shapely.to_wkb(with_srid, hex=True, include_srid=True))
+        return list(shapely.to_wkb(geoms))
+    impl = col_type.dialect_impl(conn.dialect)
+    if impl.__visit_name__ in ("JSON", "JSONB"):
+        serialize = _json_serializer(conn)
+        return [v if type(v) is JSONText else serialize(v) for v in values]
+    process = impl.bind_processor(conn.dialect)
+    if process is None:
+        return list(values)
+    # Dates and times repeat (every row of an import has the same time): encode each once.
+    done: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        if v not in done:
+            done[v] = process(v)
+        out.append(done[v])
+    return out
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | float):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_texts(values: Sequence[Any]) -> list[str]:
+    """A column's values in COPY text format (numbers and plain text the quick way)."""
+    out: list[str] = []
+    for v in values:
+        kind = type(v)
+        if kind is str:
+            out.append(v.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(v) else v)
+        elif kind is int:
+            out.append(str(v))
+        elif kind is float:
+            out.append(repr(v))
+        else:
+            out.append(_copy_text(v))
+    return out
+
+
+def insert_rows(conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]) -> int:
+    """Insert rows given column by column (equal lengths); returns the number of rows."""
+    names = list(columns)
+    n = len(columns[names[0]]) if names else 0
+    if any(len(columns[c]) != n for c in names):
+        msg = f"columns of unequal length for {table.name}"
+        raise ValueError(msg)
+    if n == 0:
+        return 0
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    for start in range(0, n, CHUNK):
+        stop = min(n, start + CHUNK)
+        encoded = [_encode(conn, table, c, columns[c][start:stop]) for c in names]
+        rows: Iterator[tuple[Any, ...]] = zip(*encoded, strict=True)
+        if conn.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{c}"' for c in names)
+            text_columns = [_copy_texts(values) for values in encoded]
+            block = "".join(
+                "\t".join(row) + "\n" for row in zip(*text_columns, strict=True)
+            ).encode("utf-8")
+            with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as cp:
+                cp.write(block)
+        else:
+            quoted = ", ".join(f'"{c}"' for c in names)
+            marks = ", ".join("?" for _ in names)
+            cur = raw.cursor()
+            try:
+                cur.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', rows)
+            finally:
+                cur.close()
+    return n
+
+
+def target_geometries(conn: Connection) -> gpd.GeoDataFrame:
+    """Every stored target's geometry, indexed by its store key (for repeat sites)."""
+    tg = t.targets.c
+    found = conn.execute(select(tg.id, tg.geometry).order_by(tg.id)).all()
+    return gpd.GeoDataFrame(
+        {"pk": [int(r[0]) for r in found]},
+        geometry=[r[1] for r in found],
+        crs=STORE_CRS,
+    ).set_index("pk")
+
+
+def load_targets_by_pk(conn: Connection, pks: Sequence[int]) -> gpd.GeoDataFrame:
+    """:func:`geoverify.store.repo.load_targets` of the given keys, looked up in chunks."""
+    from geoverify.store import repo
+
+    parts = [
+        repo.load_targets(conn, pks=pks[i : i + LOOKUP_CHUNK])
+        for i in range(0, len(pks), LOOKUP_CHUNK)
+    ]
+    if not parts:
+        return repo.load_targets(conn, pks=[])
+    if len(parts) == 1:
+        return parts[0]
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORE_CRS)
