@@ -103,3 +103,44 @@ def random_points(
         geometry=shapely.points(xs, ys),
         crs=villages.crs,
     )
+
+
+def random_walk_tracks(
+    villages: gpd.GeoDataFrame,
+    n_tracks: int,
+    *,
+    seed: int,
+    seconds: int = 1000,
+    speed_m_s: float = 1.2,
+    turn_sd: float = 0.12,
+) -> gpd.GeoDataFrame:
+    """``n_tracks`` patrol tracks recorded at 1 Hz, ``seconds`` fixes each (EPSG:4490).
+
+    Each walk starts at a random point of a random village and keeps a heading that drifts
+    (a random walk of ``turn_sd`` radians a second) at about ``speed_m_s``, as a person
+    searching field edges does; consecutive fixes are correlated like a phone's smoothed GPS.
+    Columns: ``patrol_id`` (one per track), geometry (LineString).
+    """
+    rng = np.random.default_rng(seed)
+    metric = villages.to_crs(DRAW_CRS)
+    union = metric.geometry.union_all()
+    shapely.prepare(union)
+    x0, y0, x1, y1 = union.bounds
+    sx = np.empty(0)
+    sy = np.empty(0)
+    while sx.size < n_tracks:  # uniform over the villages, by rejection
+        cx = rng.uniform(x0, x1, 2 * n_tracks)
+        cy = rng.uniform(y0, y1, 2 * n_tracks)
+        keep = shapely.contains_xy(union, cx, cy)
+        sx, sy = np.r_[sx, cx[keep]], np.r_[sy, cy[keep]]
+    sx, sy = sx[:n_tracks], sy[:n_tracks]
+    heading = rng.uniform(0, 2 * np.pi, (n_tracks, 1)) + np.cumsum(
+        rng.normal(0.0, turn_sd, (n_tracks, seconds)), axis=1
+    )
+    step = speed_m_s * rng.uniform(0.6, 1.4, (n_tracks, seconds))
+    xs = sx[:, None] + np.cumsum(step * np.cos(heading), axis=1)
+    ys = sy[:, None] + np.cumsum(step * np.sin(heading), axis=1)
+    lines = shapely.linestrings(np.stack([xs, ys], axis=-1))
+    return gpd.GeoDataFrame(
+        {"patrol_id": [f"P{i:05d}" for i in range(n_tracks)]}, geometry=lines, crs=DRAW_CRS
+    ).to_crs(STORE_CRS)
