@@ -2,11 +2,11 @@
 
 Measures the build time of :func:`geoverify.maps.build_map`, the file size, and in headless
 Chromium (network blocked) the time until the map is ready and the time to redraw after a zoom.
-Writes ``benchmarks/RESULTS.md``.
+Writes ``benchmarks/RESULTS_map.md``.
 
 Usage::
 
-    python benchmarks/bench_map.py [--targets 10000] [--repeat 3] [--out benchmarks/RESULTS.md]
+    python benchmarks/bench_map.py [--targets 10000] [--repeat 3] [--out benchmarks/RESULTS_map.md]
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS_map.md")
     args = parser.parse_args(argv)
 
     villages = gpd.read_file(SAMPLE, layer="villages")
