@@ -72,6 +72,10 @@ _THREADS = max(1, min(4, os.cpu_count() or 1))
 _THREAD_MIN_QUERIES = 20_000
 # Outside points per ring segment from which a tree of segments measures their distance.
 _SEGMENTS_PER_POINT = 4
+# Nearest ring samples looked at per outside point.
+_SAMPLES_PER_QUERY = 16
+# Least distance between the samples of a ring segment.
+_SAMPLE_SPACING_M = 100.0
 
 _IntArray = NDArray[np.intp]
 _FloatArray = NDArray[np.float64]
@@ -206,6 +210,7 @@ class _Layer:
     tree_native: shapely.STRtree
     tree_metric: shapely.STRtree
     eps: float
+    _samples: _SegmentSamples | None = None
 
     @classmethod
     def build(cls, series: gpd.GeoSeries, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Layer:
@@ -226,26 +231,32 @@ class _Layer:
         )
 
     def near_pairs(
-        self, q_native: _GeomArray, q_metric: _GeomArray, tol: float
+        self,
+        q_native: _GeomArray,
+        q_metric: _GeomArray,
+        tol: float,
+        cover: _IntArray | None = None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
         """Pairs (query, polygon) covered in the native CRS (distance 0) or within ``tol`` metres.
 
         Returns query indices, polygon indices, metric distances (0 for covered pairs) and a
         "covered" flag. The queries are put in trees that the polygons query, so that each
         polygon is prepared once; large inputs are split between threads (GEOS releases the GIL).
+        ``cover``, when known, is the one polygon covering each query (-1: none); ``q_native``
+        is then not read.
         """
-        n = len(q_native)
+        n = len(q_metric)
         parts = _split(n)
+
+        def part(r: slice) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
+            known = None if cover is None else cover[r]
+            return self._near_pairs_part(q_native[r], q_metric[r], tol, r.start, known)
+
         if len(parts) == 1:
-            found = [self._near_pairs_part(q_native, q_metric, tol, 0)]
+            found = [part(parts[0])]
         else:
             with ThreadPoolExecutor(len(parts)) as pool:
-                found = list(
-                    pool.map(
-                        lambda r: self._near_pairs_part(q_native[r], q_metric[r], tol, r.start),
-                        parts,
-                    )
-                )
+                found = list(pool.map(part, parts))
         qi = np.concatenate([f[0] for f in found])
         ti = np.concatenate([f[1] for f in found])
         d = np.concatenate([f[2] for f in found])
@@ -253,11 +264,20 @@ class _Layer:
         return qi, ti, d, covered
 
     def _near_pairs_part(
-        self, q_native: _GeomArray, q_metric: _GeomArray, tol: float, offset: int
+        self,
+        q_native: _GeomArray,
+        q_metric: _GeomArray,
+        tol: float,
+        offset: int,
+        cover: _IntArray | None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
-        nt, nq = shapely.STRtree(q_native).query(
-            self.native, predicate="dwithin", distance=self.eps
-        )
+        if cover is None:
+            nt, nq = shapely.STRtree(q_native).query(
+                self.native, predicate="dwithin", distance=self.eps
+            )
+        else:
+            nq = np.flatnonzero(cover >= 0)
+            nt = cover[nq]
         mt, mq = shapely.STRtree(q_metric).query(
             self.metric, predicate="dwithin", distance=max(tol, 0.0)
         )
@@ -278,14 +298,11 @@ class _Layer:
         """Number of ring segments of the metric polygons."""
         return int(shapely.get_num_coordinates(self.metric).sum())
 
-    def segment_tree(self) -> shapely.STRtree:
-        """A tree of every segment of every ring of the metric polygons."""
-        rings = shapely.get_rings(self.metric)
-        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-        same = ring_of[1:] == ring_of[:-1]
-        start = np.flatnonzero(same)
-        coords = np.stack([xy[start], xy[start + 1]], axis=1)
-        return shapely.STRtree(shapely.linestrings(coords))
+    def segment_samples(self) -> _SegmentSamples:
+        """The ring segments of the metric polygons, sampled into a k-d tree (made once)."""
+        if self._samples is None:
+            self._samples = _SegmentSamples.build(self.metric)
+        return self._samples
 
     def overlap_pairs(self, q_metric: _GeomArray) -> tuple[_IntArray, _IntArray, _FloatArray]:
         """Pairs (query polygon, polygon) with a positive overlap area in m²."""
@@ -330,9 +347,10 @@ def _assign_points(
     codes: NDArray[np.object_],
     code_rank: _IntArray,
     tol: float,
+    cover: _IntArray | None = None,
 ) -> _Result:
-    n = len(q_native)
-    qi, vi, d, covered = layer.near_pairs(q_native, q_metric, tol)
+    n = len(q_metric)
+    qi, vi, d, covered = layer.near_pairs(q_native, q_metric, tol, cover)
     within = covered | (d <= tol)
     qi, vi, d, covered = qi[within], vi[within], d[within], covered[within]
 
@@ -355,7 +373,7 @@ def _assign_points(
     order = idx[np.lexsort((code_rank[vi[idx]], d[idx], qi[idx]))]
     neighbours = _lists(n, qi, order, codes[vi])
 
-    has_nb = np.array([len(x) > 0 for x in neighbours], dtype=bool)
+    has_nb = np.bincount(qi[idx], minlength=n) > 0
     kind = np.full(n, Assignment.OUTSIDE.value, dtype=object)
     kind[has_cov] = Assignment.INSIDE.value
     kind[has_cov & has_nb] = Assignment.NEAR_BOUNDARY.value
@@ -368,38 +386,124 @@ def _assign_points(
         distance[gap] = np.asarray(d[near_pick[gap]], dtype=float)
     out = np.flatnonzero(village < 0)
     if out.size:
-        distance[out] = _outside_distance(layer, q_metric[out])
+        distance[out] = _outside_distance(layer, shapely.get_coordinates(q_metric[out]))
 
     overlap = np.where(has_cov, 1.0, np.nan)
     return _Result(
         village=village,
         kind=kind,
         neighbours=neighbours,
-        split_into=[[] for _ in range(n)],
+        split_into=_empty_lists(n).tolist(),
         overlap=overlap,
         distance=distance,
         point_path=np.ones(n, dtype=bool),
     )
 
 
-def _outside_distance(layer: _Layer, q_metric: _GeomArray) -> _FloatArray:
-    """Metres from each point to the nearest village (NaN without villages).
+def _outside_distance(layer: _Layer, xy: _FloatArray) -> _FloatArray:
+    """Metres from each point (metric ``x, y`` rows) to the nearest village; NaN without any.
 
-    The points lie outside every (metric) village, so the distance to a village is the distance
-    to the nearest segment of its rings, which GEOS computes by the same formula; when there
-    are many points for the number of segments, a tree of the segments answers faster than
-    one of the polygons.
+    The points lie outside every (metric) village, so the distance to the villages is the
+    smallest distance to a segment of their rings, computed here by GEOS's own formula (so to
+    the same bit). Candidate segments come from a k-d tree of points sampled along the rings;
+    a point whose nearest samples cannot prove they include its nearest segment, and every
+    point when there are few points for many segments, goes to GEOS's nearest-neighbour tree.
     """
-    if not len(layer.metric):
-        return np.full(len(q_metric), np.nan)
-    tree = layer.tree_metric
-    if len(q_metric) * _SEGMENTS_PER_POINT >= layer.n_segments:
-        tree = layer.segment_tree()
-    ni, nd = tree.query_nearest(q_metric, return_distance=True)
-    dist = np.full(len(q_metric), np.inf)
-    np.minimum.at(dist, ni[0], nd)
-    dist[~np.isfinite(dist)] = np.nan
+    n = len(xy)
+    if not len(layer.metric) or n == 0:
+        return np.full(n, np.nan)
+    dist = np.full(n, np.nan)
+    todo = np.arange(n)
+    if n * _SEGMENTS_PER_POINT >= layer.n_segments:
+        found, ok = layer.segment_samples().nearest_segment_distance(xy)
+        dist[ok] = found[ok]
+        todo = np.flatnonzero(~ok)
+    if todo.size:
+        pts = shapely.points(xy[todo])
+        ni, nd = layer.tree_metric.query_nearest(pts, return_distance=True)
+        best = np.full(todo.size, np.inf)
+        np.minimum.at(best, ni[0], nd)
+        best[~np.isfinite(best)] = np.nan
+        dist[todo] = best
     return dist
+
+
+@dataclass
+class _SegmentSamples:
+    """The ring segments of the metric villages, with points sampled along them in a k-d tree."""
+
+    a: _FloatArray  # (n, 2) first vertex of each segment
+    b: _FloatArray  # (n, 2) second vertex
+    spacing: float  # no point of a segment is farther than spacing / 2 from one of its samples
+    parent: _IntArray  # segment of each sample
+    tree: Any  # scipy.spatial.cKDTree of the samples
+
+    @classmethod
+    def build(cls, metric: _GeomArray) -> _SegmentSamples:
+        from scipy.spatial import cKDTree
+
+        rings = shapely.get_rings(metric)
+        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+        a, b = xy[start], xy[start + 1]
+        length = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+        spacing = max(float(np.median(length)) if length.size else 1.0, _SAMPLE_SPACING_M)
+        pieces = np.maximum(np.ceil(length / spacing), 1).astype(np.intp)
+        parent = np.repeat(np.arange(len(a)), pieces)
+        k = np.arange(parent.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        t = (k + 0.5) / pieces[parent]
+        samples = a[parent] + t[:, None] * (b[parent] - a[parent])
+        return cls(a, b, spacing, parent, cKDTree(samples))
+
+    def nearest_segment_distance(self, xy: _FloatArray) -> tuple[_FloatArray, NDArray[np.bool_]]:
+        """Distance to the nearest segment, and whether it is proven to be the nearest."""
+        k = min(_SAMPLES_PER_QUERY, len(self.parent))
+        sd, si = self.tree.query(xy, k=k, workers=_THREADS)
+        sd = sd.reshape(len(xy), k)
+        si = si.reshape(len(xy), k)
+        seg = self.parent[np.minimum(si, len(self.parent) - 1)]
+        best = np.empty(len(xy))
+        for start in range(0, len(xy), 65_536):  # in chunks that stay in the cache
+            part = slice(start, start + 65_536)
+            sg = seg[part]
+            d = _point_segment_distance(
+                xy[part, :1],
+                xy[part, 1:],
+                self.a[sg, 0],
+                self.a[sg, 1],
+                self.b[sg, 0],
+                self.b[sg, 1],
+            )
+            best[part] = d.min(axis=1)
+        # Every segment within ``best`` has a sample within best + spacing / 2: all such samples
+        # must be among those found.
+        ok = np.isfinite(best) & (sd[:, -1] > best + self.spacing / 2 + 1e-9 * (1 + best))
+        if k == len(self.parent):
+            ok = np.isfinite(best)
+        return best, ok
+
+
+def _point_segment_distance(
+    px: _FloatArray,
+    py: _FloatArray,
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+) -> _FloatArray:
+    """Distance from points to segments, operation for operation as GEOS's
+    ``Distance::pointToSegment`` (so equal to the bit)."""
+    dx = bx - ax
+    dy = by - ay
+    len2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = ((px - ax) * dx + (py - ay) * dy) / len2
+        s = ((ay - py) * dx - (ax - px) * dy) / len2
+    da = np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    db = np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    mid = np.abs(s) * np.sqrt(len2)
+    degenerate = (ax == bx) & (ay == by)
+    return np.where(degenerate | (r <= 0), da, np.where(r >= 1, db, mid))
 
 
 def _empty_lists(n: int) -> NDArray[np.object_]:
@@ -419,9 +523,7 @@ def _empty_lists(n: int) -> NDArray[np.object_]:
 
 
 def _as_object(lists: list[list[str]]) -> NDArray[np.object_]:
-    out = np.empty(len(lists), dtype=object)
-    out[:] = lists
-    return out
+    return np.fromiter(lists, dtype=object, count=len(lists))
 
 
 def _assign_polygons(
@@ -647,7 +749,7 @@ class _CellGrid:
         left = bounds[0] - pad * cell
         top = bounds[3] + pad * cell
         grid = cls(left, top, cell, width, height, np.empty(0, np.int32), None)
-        grid.village = grid._settle(layer.native, reach, near_one=reach)
+        grid.village = grid._settle(layer.native, reach, near_one=reach, containment=True)
         if groups is not None:
             grid.group = grid._settle(groups.layer.native, reach, near_one=1)
         return grid
@@ -662,10 +764,17 @@ class _CellGrid:
         touched[row, col] = 1
         return ndimage.maximum_filter(touched, size=3).astype(bool)
 
-    def _settle(self, polygons: _GeomArray, reach: int, *, near_one: int) -> NDArray[np.int32]:
+    def _settle(
+        self, polygons: _GeomArray, reach: int, *, near_one: int, containment: bool = False
+    ) -> NDArray[np.int32]:
         """Per cell: index of the one polygon covering it, far from boundaries; -1 none near;
         -2 undecided. ``reach`` cells clear of boundaries when no polygon covers the cell;
-        ``near_one`` cells when one does."""
+        ``near_one`` cells when one does.
+
+        With ``containment``, an undecided cell at least two cells clear of every boundary (so
+        that no point of it lies within the covering tolerance of one) says what covers it:
+        -3 nothing, ``-4 - i`` polygon ``i`` alone.
+        """
         touched = self._touched(polygons)
         components, n_comp = ndimage.label(~touched)
         # One cell of each component (the last one written wins) tells which polygons cover it.
@@ -684,13 +793,19 @@ class _CellGrid:
         comp_value = np.full(n_comp + 1, -2, dtype=np.int32)
         comp_value[1:] = np.where(count == 1, owner, np.where(count == 0, -1, -2))
         value = comp_value[components]
-        near_all = ndimage.maximum_filter(touched.view(np.uint8), size=2 * reach + 1).view(bool)
+        clear = value.copy() if containment else None
+        touched_u8 = touched.view(np.uint8)
+        near_all = ndimage.maximum_filter(touched_u8, size=2 * reach + 1).view(bool)
         value[near_all & (value == -1)] = -2
         if near_one >= reach:
             value[near_all] = -2
         else:
-            near = ndimage.maximum_filter(touched.view(np.uint8), size=2 * near_one + 1)
+            near = ndimage.maximum_filter(touched_u8, size=2 * near_one + 1)
             value[near.view(bool)] = -2
+        if clear is not None:
+            two = ndimage.maximum_filter(touched_u8, size=3).view(bool)
+            band = (value == -2) & ~two & (clear >= -1)
+            value[band] = -3 - (clear[band] + 1)
         return value.ravel()
 
     def lookup(self, x: _FloatArray, y: _FloatArray) -> tuple[_IntArray, _IntArray | None]:
@@ -856,11 +971,20 @@ def assign_targets(
     group = np.full(n, None, dtype=object)
     group_todo = np.ones(n, dtype=bool)
 
+    metric_xy = np.full((n, 2), np.nan)  # the points' metric coordinates, where needed
+
+    def need_xy(rows: _IntArray) -> _FloatArray:
+        todo = rows[np.isnan(metric_xy[rows, 0])]
+        if todo.size:
+            x, y = to_metric.transform(shapely.get_x(reps[todo]), shapely.get_y(reps[todo]))
+            metric_xy[todo, 0] = x
+            metric_xy[todo, 1] = y
+        return metric_xy[rows]
+
     def need_metric(rows: _IntArray) -> None:
         rows = rows[q_metric[rows] == None]  # noqa: E711
         if rows.size:
-            x, y = to_metric.transform(shapely.get_x(reps[rows]), shapely.get_y(reps[rows]))
-            q_metric[rows] = shapely.points(np.asarray(x), np.asarray(y))
+            q_metric[rows] = shapely.points(need_xy(rows))
 
     if len(villages):
         layer = _Layer.build(villages.geometry, native_crs, metric_crs)
@@ -889,10 +1013,11 @@ def assign_targets(
             q_metric[poly_rows[took]] = t_metric_poly[took]
             point_rows = np.sort(np.concatenate([point_rows, poly_rows[~took]]))
 
-        settled_in = np.zeros(0, dtype=np.intp)
         settled_out = np.zeros(0, dtype=np.intp)
         exact = point_rows
+        known = np.zeros(0, dtype=np.intp)
         grid = None
+        cell_group = None
         if point_rows.size >= GRID_MIN_POINTS:
             max_cells = min(MAX_GRID_CELLS, max(2**18, 8 * int(point_rows.size)))
             grid = _CellGrid.build(layer, gl, tolerance_m, native_crs, metric_crs, max_cells)
@@ -901,30 +1026,38 @@ def assign_targets(
                 shapely.get_x(reps[point_rows]), shapely.get_y(reps[point_rows])
             )
             inside = cell_village >= 0
-            if cell_group is not None:
-                g_ok = cell_group >= 0
-                same = np.zeros(point_rows.size, dtype=bool)
-                both = inside & g_ok
-                same[both] = gl.village[cell_group[both]] == codes[cell_village[both]]  # type: ignore[union-attr]
-                settled_group = inside & ((cell_group == -1) | same)
-                inside &= settled_group
-                rows = point_rows[inside & same]
-                group[rows] = gl.names[cell_group[inside & same]]  # type: ignore[union-attr]
-                group_todo[point_rows[inside]] = False
             settled_in = point_rows[inside]
-            settled_out = point_rows[cell_village == -1]
-            exact = point_rows[(cell_village == -2) | (~inside & (cell_village >= 0))]
             village[settled_in] = cell_village[inside]
             kind[settled_in] = Assignment.INSIDE.value
             overlap[settled_in] = 1.0
             distance[settled_in] = 0.0
+            settled_out = point_rows[cell_village == -1]
+            exact = point_rows[cell_village == -2]
+            band = cell_village <= -3
+            known = point_rows[band]
+            known_cover = -4 - cell_village[band]  # -1: covered by none
         if exact.size:
             need_metric(exact)
             rpt = _assign_points(reps[exact], q_metric[exact], layer, codes, code_rank, tolerance_m)
             put(exact, rpt, np.ones(exact.size, dtype=bool))
+        if known.size:
+            need_metric(known)
+            rpt = _assign_points(
+                reps[known], q_metric[known], layer, codes, code_rank, tolerance_m, known_cover
+            )
+            put(known, rpt, np.ones(known.size, dtype=bool))
         if settled_out.size:
-            need_metric(settled_out)
-            distance[settled_out] = _outside_distance(layer, q_metric[settled_out])
+            distance[settled_out] = _outside_distance(layer, need_xy(settled_out))
+        if gl is not None and cell_group is not None:
+            # A point's group is settled by its cell when the cell lies in one group polygon of
+            # the point's village, clear of group boundaries, or far from every group.
+            g_cell = cell_group
+            final = village[point_rows]
+            same = np.zeros(point_rows.size, dtype=bool)
+            both = (final >= 0) & (g_cell >= 0)
+            same[both] = gl.village[g_cell[both]] == codes[final[both]]
+            group[point_rows[same]] = gl.names[g_cell[same]]
+            group_todo[point_rows[same | (g_cell == -1)]] = False
 
     village_codes = np.full(n, None, dtype=object)
     has = village >= 0
