@@ -442,7 +442,7 @@ class _SegmentSamples:
     def build(cls, metric: _GeomArray) -> _SegmentSamples:
         from scipy.spatial import cKDTree
 
-        rings = shapely.get_rings(metric)
+        rings = shapely.get_rings(shapely.get_parts(metric))
         xy, ring_of = shapely.get_coordinates(rings, return_index=True)
         start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
         a, b = xy[start], xy[start + 1]

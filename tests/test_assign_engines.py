@@ -95,6 +95,22 @@ def test_town_with_groups_matches_the_reference(
     assert new["group"].notna().sum() > 1000
 
 
+def test_multipolygon_villages_as_stored_match_the_reference(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None
+) -> None:
+    """The store keeps villages and groups as MultiPolygons."""
+    villages, groups = town
+    villages = villages.assign(geometry=[shapely.MultiPolygon([g]) for g in villages.geometry])
+    groups = groups.assign(geometry=[shapely.MultiPolygon([g]) for g in groups.geometry])
+    targets = pd.concat(
+        [_points(villages, 3000, 4, pad=0.01), _boundary_points(villages, 800, 4)],
+        ignore_index=True,
+    )
+    new = assign.assign_targets(targets, villages, groups)
+    _same(new, reference.assign_targets(targets, villages, groups))
+    assert (new["assignment"] == "outside").sum() > 500
+
+
 def test_default_path_matches_the_reference(
     town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
 ) -> None:
