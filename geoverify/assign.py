@@ -76,6 +76,10 @@ _SEGMENTS_PER_POINT = 4
 _SAMPLES_PER_QUERY = 16
 # Least distance between the samples of a ring segment.
 _SAMPLE_SPACING_M = 100.0
+# Cells across the tolerance, at most (5 m cells for 50 m).
+_CELLS_PER_TOLERANCE = 10
+# Points per chunk of the k-d tree queries.
+_CHUNK = 65_536
 
 _IntArray = NDArray[np.intp]
 _FloatArray = NDArray[np.float64]
@@ -458,28 +462,27 @@ class _SegmentSamples:
     def nearest_segment_distance(self, xy: _FloatArray) -> tuple[_FloatArray, NDArray[np.bool_]]:
         """Distance to the nearest segment, and whether it is proven to be the nearest."""
         k = min(_SAMPLES_PER_QUERY, len(self.parent))
-        sd, si = self.tree.query(xy, k=k, workers=_THREADS)
-        sd = sd.reshape(len(xy), k)
-        si = si.reshape(len(xy), k)
-        seg = self.parent[np.minimum(si, len(self.parent) - 1)]
-        best = np.empty(len(xy))
-        for start in range(0, len(xy), 65_536):  # in chunks that stay in the cache
-            part = slice(start, start + 65_536)
-            sg = seg[part]
+        best = np.full(len(xy), np.inf)
+        ok = np.zeros(len(xy), dtype=bool)
+        for start in range(0, len(xy), _CHUNK):  # in chunks: k candidates a point add up
+            part = slice(start, start + _CHUNK)
+            sd, si = self.tree.query(xy[part], k=k, workers=_THREADS)
+            sd = sd.reshape(-1, k)
+            seg = self.parent[np.minimum(si.reshape(-1, k), len(self.parent) - 1)]
             d = _point_segment_distance(
                 xy[part, :1],
                 xy[part, 1:],
-                self.a[sg, 0],
-                self.a[sg, 1],
-                self.b[sg, 0],
-                self.b[sg, 1],
+                self.a[seg, 0],
+                self.a[seg, 1],
+                self.b[seg, 0],
+                self.b[seg, 1],
             )
-            best[part] = d.min(axis=1)
-        # Every segment within ``best`` has a sample within best + spacing / 2: all such samples
-        # must be among those found.
-        ok = np.isfinite(best) & (sd[:, -1] > best + self.spacing / 2 + 1e-9 * (1 + best))
-        if k == len(self.parent):
-            ok = np.isfinite(best)
+            found = d.min(axis=1)
+            best[part] = found
+            # Every segment within ``found`` has a sample within found + spacing / 2: all such
+            # samples must be among those looked at.
+            proven = sd[:, -1] > found + self.spacing / 2 + 1e-9 * (1 + found)
+            ok[part] = np.isfinite(found) & (proven | (k == len(self.parent)))
         return best, ok
 
 
@@ -737,6 +740,8 @@ class _CellGrid:
             return None
         span_x, span_y = bounds[2] - bounds[0], bounds[3] - bounds[1]
         cell = math.sqrt(max(span_x * span_y, 1e-18) / max_cells)
+        # Cells much finer than the tolerance band only cost time and memory.
+        cell = max(cell, tol / _CELLS_PER_TOLERANCE / scale)
         cell = max(cell, max(span_x, span_y) / math.sqrt(max_cells) / 64.0, 1e-12)
         # Cells of dilation that keep a settled cell more than ``tol`` from every boundary (one
         # more for the metric polygons' straight edges and the covering tolerance).
