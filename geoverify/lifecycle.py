@@ -298,6 +298,8 @@ class Change:
     supersedes: bool = False
     reason: str | None = None
     threshold: str | None = None
+    #: The target's version the change was validated against (None: not checked).
+    version: int | None = None
 
 
 def parse_result_label(label: object) -> str | None:
@@ -783,9 +785,15 @@ def validate_feedback(
                 supersedes=supersedes or tr.supersedes,
                 reason=reason if (supersedes or tr.supersedes) else None,
                 threshold=level,
+                version=_opt_version(t.get("version")),
             )
         )
     return changes, problems
+
+
+def _opt_version(value: Any) -> int | None:
+    value = _clean(value)
+    return None if value is None else int(value)
 
 
 def _same(a: object, b: object) -> bool:

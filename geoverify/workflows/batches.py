@@ -17,7 +17,6 @@ from geoverify.assign import assign_targets, find_repeat_sites
 from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
-from geoverify.progress import sort_targets_for_lists, threshold_levels
 from geoverify.readers.targets import read_targets
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
@@ -589,26 +588,3 @@ def list_batches(store: Store) -> pd.DataFrame:
     store.require()
     with store.connect() as conn:
         return store_batches.list_batches(conn)
-
-
-def list_targets(
-    store: Store,
-    *,
-    batch: str | None = None,
-    village: str | None = None,
-    status: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Targets, filtered by batch, village (name or code; ``-`` for outside) and status.
-
-    Ordered as every list is: criminal-threshold cases first (art. 351), then by village code
-    and target id; a ``threshold`` column says which level a target reaches.
-    """
-    store.require()
-    with store.connect() as conn:
-        if batch is not None:
-            store_batches.get_batch(conn, batch)
-        if village is not None and village != "-":
-            repo.get_village(conn, village)
-        frame = repo.load_targets(conn, batch=batch, village=village, status=status)
-    frame["threshold"] = threshold_levels(frame)
-    return sort_targets_for_lists(frame)
