@@ -36,6 +36,17 @@ class Result(StrEnum):
     OUTSIDE = "outside"
 
 
+class Role(StrEnum):
+    """What a user of the web service may see and do."""
+
+    OFFICE = "office"  # 镇平安办: every village, uploads, dispatch, reports
+    VILLAGE = "village"  # 村（社区）: its own village only
+    VIEWER = "viewer"  # 只读: e.g. the district
+
+
+ROLE_LABELS: dict[str, str] = {"office": "镇平安办", "village": "村（社区）", "viewer": "只读"}
+
+
 class Assignment(StrEnum):
     """How a target was assigned to a village."""
 

@@ -103,6 +103,22 @@ def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> Batc
     return res
 
 
+def _already(conn: Any, *, batch_id: str, sha: str, name: str) -> BatchImportResult | None:
+    """The summary of this file's earlier import; an error when the batch id is taken."""
+    previous = repo.find_import(conn, kind="batch", sha256=sha)
+    if previous is not None:
+        prev_batch = store_batches.batch_of_import(conn, int(previous["id"]))
+        return _summary_from_store(conn, prev_batch, sha, name)
+    clash = store_batches.find_batch(conn, batch_id)
+    if clash is not None:
+        msg = (
+            f"{name}: 批次编号 {batch_id} 已用于另一个文件 {clash['source_name']} "
+            f"(batch id {batch_id} is already used for another file)"
+        )
+        raise InputError(msg)
+    return None
+
+
 def _by_village(frame: pd.DataFrame) -> dict[str, int]:
     """Targets per village name, in village-code order; outside the town last as （镇外）."""
     ordered = frame.sort_values("village_code", na_position="last")
@@ -326,17 +342,9 @@ def _import_staged(
 ) -> BatchImportResult:
     name, sha = staged.name, staged.sha256
     with store.connect() as conn:
-        previous = repo.find_import(conn, kind="batch", sha256=sha)
-        if previous is not None:
-            prev_batch = store_batches.batch_of_import(conn, int(previous["id"]))
-            return _summary_from_store(conn, prev_batch, sha, name)
-        clash = store_batches.find_batch(conn, batch_id)
-        if clash is not None:
-            msg = (
-                f"{name}: 批次编号 {batch_id} 已用于另一个文件 {clash['source_name']} "
-                f"(batch id {batch_id} is already used for another file)"
-            )
-            raise InputError(msg)
+        done = _already(conn, batch_id=batch_id, sha=sha, name=name)
+        if done is not None:
+            return done
         villages = repo.load_villages(conn)
         groups = repo.load_groups(conn)
     if villages.empty:
@@ -394,6 +402,10 @@ def _import_staged(
 
     who = make_who(actor=actor, source=f"file:{name}")
     with store.begin() as conn:
+        # Checked again under the write lock: another import may have finished meanwhile.
+        done = _already(conn, batch_id=batch_id, sha=sha, name=name)
+        if done is not None:
+            return done
         plan = _plan_rows(
             conn,
             frame,

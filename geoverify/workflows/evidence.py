@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pyproj import Geod
+from sqlalchemy import Connection
 
 from geoverify.errors import InputError
 from geoverify.evidence import (
@@ -24,6 +25,7 @@ from geoverify.evidence import (
 )
 from geoverify.store import Store, repo
 from geoverify.store import evidence as store_evidence
+from geoverify.store.repo import Who
 from geoverify.workflows.common import Actor, InputFile, Source, make_who, read_input_bytes
 from geoverify.workflows.dispatch import safe_file_name
 
@@ -33,6 +35,8 @@ __all__ = [
     "add_evidence",
     "export_evidence",
     "list_evidence",
+    "load_photos",
+    "store_photos",
 ]
 
 EVIDENCE_DIR = "evidence"
@@ -56,7 +60,7 @@ def flag_text(code: str, *, max_distance_m: float = MAX_DISTANCE_M) -> str:
     return FLAG_LABELS.get(code, code).format(max_distance_m=max_distance_m)
 
 
-def _load_photos(
+def load_photos(
     files: Sequence[Source], *, max_pixels: int, max_bytes: int | None
 ) -> list[tuple[str, bytes, str]]:
     """Each file's name, bytes and media type; every bad file named in one error."""
@@ -120,7 +124,7 @@ def add_evidence(
         msg = "没有给出照片文件 (no photo files given)"
         raise InputError(msg)
     store.require()
-    loaded = _load_photos(files, max_pixels=max_pixels, max_bytes=max_bytes)
+    loaded = load_photos(files, max_pixels=max_pixels, max_bytes=max_bytes)
     who = make_who(actor=actor, source="command:evidence add")
     res = EvidenceResult(target_id)
     with store.begin() as conn:
@@ -128,31 +132,55 @@ def add_evidence(
         target = repo.load_targets(conn, pks=[pk]).iloc[0]
         if only_village is not None and target["village_code"] != only_village:
             raise repo.no_such_target(target_id)
-        issued_on = target["issued_on"] if isinstance(target["issued_on"], dt.date) else None
-        lon, lat = float(target["lon"]), float(target["lat"])
-        batch = target["batch"] if isinstance(target["batch"], str) else None
-        events: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for name, data, mime in loaded:
-            sha = hashlib.sha256(data).hexdigest()
-            exists = store_evidence.find_photo(conn, target=pk, sha256=sha)
-            if exists is not None or sha in seen:
-                res.photos.append({"file": name, "sha256": sha, "status": "already_stored"})
-                continue
-            seen.add(sha)
-            meta = read_exif(data)
-            flags = photo_flags(meta, lon, lat, issued_on, max_distance_m=max_distance_m)
-            distance = None
-            if meta.lon is not None and meta.lat is not None:
-                distance = float(_GEOD.inv(lon, lat, meta.lon, meta.lat)[2])
-            rel = Path(EVIDENCE_DIR) / sha[:2] / f"{sha}.{_EXT[mime]}"
-            dest = store.workspace / rel
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_suffix(dest.suffix + ".part")
-                tmp.write_bytes(data)
-                tmp.replace(dest)
-            row = {
+        res.photos = store_photos(
+            conn, store.workspace, target, loaded, who=who, max_distance_m=max_distance_m
+        )
+    return res
+
+
+def store_photos(
+    conn: Connection,
+    workspace: Path,
+    target: Any,
+    loaded: Sequence[tuple[str, bytes, str]],
+    *,
+    who: Who,
+    max_distance_m: float = MAX_DISTANCE_M,
+) -> list[dict[str, Any]]:
+    """Store checked photos of one target (a frame record) on the caller's transaction.
+
+    The files go to ``<workspace>/evidence/<sha[:2]>/<sha>.<ext>`` (by content, never by the
+    user's name); each stored photo gets a row and an ``evidence_added`` event.
+    """
+    pk = int(target["pk"])
+    issued_on = target["issued_on"] if isinstance(target["issued_on"], dt.date) else None
+    lon, lat = float(target["lon"]), float(target["lat"])
+    batch = target["batch"] if isinstance(target["batch"], str) else None
+    photos: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for name, data, mime in loaded:
+        sha = hashlib.sha256(data).hexdigest()
+        exists = store_evidence.find_photo(conn, target=pk, sha256=sha)
+        if exists is not None or sha in seen:
+            photos.append({"file": name, "sha256": sha, "status": "already_stored"})
+            continue
+        seen.add(sha)
+        meta = read_exif(data)
+        flags = photo_flags(meta, lon, lat, issued_on, max_distance_m=max_distance_m)
+        distance = None
+        if meta.lon is not None and meta.lat is not None:
+            distance = float(_GEOD.inv(lon, lat, meta.lon, meta.lat)[2])
+        rel = Path(EVIDENCE_DIR) / sha[:2] / f"{sha}.{_EXT[mime]}"
+        dest = workspace / rel
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_suffix(dest.suffix + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(dest)
+        store_evidence.insert_photo(
+            conn,
+            {
                 "target": pk,
                 "sha256": sha,
                 "stored_path": rel.as_posix(),
@@ -167,32 +195,32 @@ def add_evidence(
                 "added_at": repo.now(),
                 "added_by": who.actor,
                 "host": who.host,
+            },
+        )
+        info = {
+            "file": name,
+            "sha256": sha,
+            "status": "stored",
+            "stored_path": rel.as_posix(),
+            "media_type": mime,
+            "taken_at": meta.taken_at.isoformat() if meta.taken_at else None,
+            "lon": meta.lon,
+            "lat": meta.lat,
+            "distance_m": None if distance is None else round(distance, 1),
+            "flags": flags,
+        }
+        photos.append(info)
+        events.append(
+            {
+                "target": pk,
+                "batch_id": batch,
+                "kind": "evidence_added",
+                "source": f"command:evidence add:{name}",
+                "payload": {k: v for k, v in info.items() if k != "status"},
             }
-            store_evidence.insert_photo(conn, row)
-            info = {
-                "file": name,
-                "sha256": sha,
-                "status": "stored",
-                "stored_path": rel.as_posix(),
-                "media_type": mime,
-                "taken_at": meta.taken_at.isoformat() if meta.taken_at else None,
-                "lon": meta.lon,
-                "lat": meta.lat,
-                "distance_m": None if distance is None else round(distance, 1),
-                "flags": flags,
-            }
-            res.photos.append(info)
-            events.append(
-                {
-                    "target": pk,
-                    "batch_id": batch,
-                    "kind": "evidence_added",
-                    "source": f"command:evidence add:{name}",
-                    "payload": {k: v for k, v in info.items() if k != "status"},
-                }
-            )
-        repo.record_events(conn, events, who=who)
-    return res
+        )
+    repo.record_events(conn, events, who=who)
+    return photos
 
 
 def list_evidence(store: Store, target_id: str) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import Connection
 
 from geoverify.errors import ConflictError, InputError, RejectedInputError
 from geoverify.lifecycle import Change, FeedbackRow, check_transition, validate_feedback
@@ -21,12 +22,14 @@ from geoverify.workflows.common import Actor, Source, make_who, staged_input, to
 
 __all__ = [
     "FeedbackResult",
+    "FeedbackValues",
     "change_state",
     "check_move",
     "event_kind",
     "feedback_changes",
     "import_feedback",
     "jsonable_values",
+    "prepare_feedback",
     "set_feedback",
 ]
 
@@ -212,6 +215,16 @@ def _import_feedback(
     who = make_who(actor=actor, source=f"file:{name}")
     details = {"file_sha256": sha, "batch": wb.batch, "village": wb.village, "source": name}
     with store.begin() as conn:
+        if repo.find_import(conn, kind="feedback", sha256=sha) is not None:
+            # Imported by another writer meanwhile: the same answer as a second import.
+            return FeedbackResult(
+                name,
+                "already_imported",
+                file_sha256=sha,
+                batch=wb.batch,
+                village=wb.village,
+                rows=len(wb.rows),
+            )
         store_batches.get_batch(conn, wb.batch)
         if wb.village is not None:
             known = repo.find_village(conn, wb.village)
@@ -311,54 +324,29 @@ def set_feedback(
         msg = "使用 --supersede 时必须用 --reason 说明理由 (--supersede needs --reason)"
         raise InputError(msg)
     store.require()
-    today = today or today_local()
+    values = FeedbackValues(
+        result=result,
+        verified_on=verified_on,
+        verified_by=verified_by,
+        plants=plants,
+        area_m2=area_m2,
+        eradicated_on=eradicated_on,
+        case_no=case_no,
+        remarks=remarks,
+    )
     source = "command:feedback set"
     who = make_who(actor=actor, source=source)
     with store.begin() as conn:
-        pk = repo.target_pk(conn, target_id)
-        frame = repo.load_targets(conn, pks=[pk])
-        rec = frame.iloc[0]
-        if only_village is not None and rec["village_code"] != only_village:
-            raise repo.no_such_target(target_id)
-        if expected_version is not None and int(rec["version"]) != expected_version:
-            msg = (
-                f"靶标 {rec['target_id']} 已被他人修改（版本 {int(rec['version'])}），"
-                "本次未写入任何数据，请刷新后重试 "
-                f"(target changed meanwhile, now version {int(rec['version'])}; "
-                "nothing was written)"
-            )
-            raise ConflictError(msg)
-        if verified_on is None and isinstance(rec["verified_on"], dt.date):
-            verified_on = rec["verified_on"]
-        if verified_by is None and isinstance(rec["verified_by"], str):
-            verified_by = rec["verified_by"]
-        if result is None:
-            if not isinstance(rec["result"], str):
-                msg = (
-                    f"靶标 {rec['target_id']} 还没有核查结果，请用 --result 给出 "
-                    "(no result recorded yet; give --result)"
-                )
-                raise InputError(msg)
-            result = str(rec["result"])
-        row = FeedbackRow(
-            row=1,
-            target_id=str(rec["target_id"]),
-            verified_on=verified_on,
-            verified_by=verified_by,
-            result_label=result,
-            plants=plants,
-            area_m2=area_m2,
-            eradicated_on=eradicated_on,
-            case_no=case_no,
-            remarks=remarks,
+        rec, changes = prepare_feedback(
+            conn,
+            target_id,
+            values,
+            today=today or today_local(),
+            supersede=supersede,
+            reason=reason,
+            expected_version=expected_version,
+            only_village=only_village,
         )
-        changes, problems = validate_feedback(
-            [row], frame, today=today, supersede=supersede, reason=reason
-        )
-        if problems:
-            reasons = "；".join(f"{p.reason} ({p.reason_en})" for p in problems)
-            msg = f"靶标 {rec['target_id']}: {reasons}"
-            raise InputError(msg, rows=problems)
         batch = rec["batch"] if isinstance(rec["batch"], str) else None
         store_changes.change_targets(
             conn,
@@ -373,6 +361,83 @@ def set_feedback(
         rows=1,
         changes=changes,
     )
+
+
+@dataclass(frozen=True)
+class FeedbackValues:
+    """What a person answers for one target (a form, an API call, ``feedback set``)."""
+
+    result: str | None = None
+    verified_on: dt.date | None = None
+    verified_by: str | None = None
+    plants: int | None = None
+    area_m2: float | None = None
+    eradicated_on: dt.date | None = None
+    case_no: str | None = None
+    remarks: str | None = None
+
+
+def prepare_feedback(
+    conn: Connection,
+    target_id: str,
+    values: FeedbackValues,
+    *,
+    today: dt.date,
+    supersede: bool = False,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    only_village: str | None = None,
+) -> tuple[pd.Series, list[Change]]:
+    """The target's record and the validated changes one answer makes (nothing written).
+
+    Unset ``result``, ``verified_on`` and ``verified_by`` default to the recorded values.
+    """
+    pk = repo.target_pk(conn, target_id)
+    frame = repo.load_targets(conn, pks=[pk])
+    rec = frame.iloc[0]
+    if only_village is not None and rec["village_code"] != only_village:
+        raise repo.no_such_target(target_id)
+    if expected_version is not None and int(rec["version"]) != expected_version:
+        msg = (
+            f"靶标 {rec['target_id']} 已被他人修改（版本 {int(rec['version'])}），"
+            "本次未写入任何数据，请刷新后重试 "
+            f"(target changed meanwhile, now version {int(rec['version'])}; "
+            "nothing was written)"
+        )
+        raise ConflictError(msg)
+    verified_on, verified_by, result = values.verified_on, values.verified_by, values.result
+    if verified_on is None and isinstance(rec["verified_on"], dt.date):
+        verified_on = rec["verified_on"]
+    if verified_by is None and isinstance(rec["verified_by"], str):
+        verified_by = rec["verified_by"]
+    if result is None:
+        if not isinstance(rec["result"], str):
+            msg = (
+                f"靶标 {rec['target_id']} 还没有核查结果，请用 --result 给出 "
+                "(no result recorded yet; give --result)"
+            )
+            raise InputError(msg)
+        result = str(rec["result"])
+    row = FeedbackRow(
+        row=1,
+        target_id=str(rec["target_id"]),
+        verified_on=verified_on,
+        verified_by=verified_by,
+        result_label=result,
+        plants=values.plants,
+        area_m2=values.area_m2,
+        eradicated_on=values.eradicated_on,
+        case_no=values.case_no,
+        remarks=values.remarks,
+    )
+    changes, problems = validate_feedback(
+        [row], frame, today=today, supersede=supersede, reason=reason
+    )
+    if problems:
+        reasons = "；".join(f"{p.reason} ({p.reason_en})" for p in problems)
+        msg = f"靶标 {rec['target_id']}: {reasons}"
+        raise InputError(msg, rows=problems)
+    return rec, changes
 
 
 def check_move(

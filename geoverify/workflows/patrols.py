@@ -295,6 +295,8 @@ def _import_patrols(
     who = make_who(actor=actor, source=f"file:{name}")
     now = repo.now()
     with store.begin() as conn:
+        if repo.find_import(conn, kind=IMPORT_KIND, sha256=sha):
+            return PatrolImportResult(name, sha, "already_imported")
         import_id = repo.record_import(
             conn,
             kind=IMPORT_KIND,

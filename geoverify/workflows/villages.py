@@ -113,6 +113,8 @@ def import_villages(
     illustrative = _is_illustrative(frame)
     who = make_who(actor=actor, source=f"file:{p.name}")
     with store.begin() as conn:
+        if repo.find_import(conn, kind="villages", sha256=sha):
+            return VillageImportResult(p.name, sha, "already_imported", "villages")
         stored = repo.load_villages(conn)
         if not stored.empty:
             # Overlaps and gaps are about the whole set, old villages and new ones together.
@@ -236,6 +238,8 @@ def import_groups(
     frame = read.frame
     who = make_who(actor=actor, source=f"file:{p.name}")
     with store.begin() as conn:
+        if repo.find_import(conn, kind="groups", sha256=sha):
+            return VillageImportResult(p.name, sha, "already_imported", "groups")
         villages = store_villages.village_names(conn)
         by_code = {c: c for c, _ in villages}
         by_name = {n: c for c, n in villages}
