@@ -65,8 +65,10 @@ def _register() -> None:
         map,
         patrols,
         report,
+        serve,
         status,
         targets,
+        users,
         villages,
     )
 
@@ -84,6 +86,8 @@ def _register() -> None:
         coverage,
         report,
         map,
+        users,
+        serve,
         demo,
     )
     for module in modules:

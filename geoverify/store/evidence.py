@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, select
 from geoverify.store import tables as t
 from geoverify.store.tables_feedback import evidence as ev
 
-__all__ = ["all_photos", "find_photo", "insert_photo", "list_photos"]
+__all__ = ["all_photos", "find_photo", "get_photo", "insert_photo", "list_photos"]
 
 
 def find_photo(conn: Connection, *, target: int, sha256: str) -> int | None:
@@ -41,3 +41,9 @@ def all_photos(conn: Connection) -> list[Any]:
             .order_by(ev.c.target, ev.c.id)
         ).all()
     )
+
+
+def get_photo(conn: Connection, *, target: int, photo_id: int) -> dict[str, Any] | None:
+    """One photo of one target, or None (also when the photo belongs to another target)."""
+    row = conn.execute(select(ev).where(and_(ev.c.id == photo_id, ev.c.target == target))).first()
+    return dict(row._mapping) if row is not None else None

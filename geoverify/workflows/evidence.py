@@ -13,7 +13,7 @@ from typing import Any
 from pyproj import Geod
 from sqlalchemy import Connection
 
-from geoverify.errors import InputError
+from geoverify.errors import InputError, NotFoundError
 from geoverify.evidence import (
     FLAG_LABELS,
     MAX_PHOTO_PIXELS,
@@ -32,10 +32,12 @@ from geoverify.workflows.dispatch import safe_file_name
 __all__ = [
     "EVIDENCE_DIR",
     "EvidenceResult",
+    "PhotoFile",
     "add_evidence",
     "export_evidence",
     "list_evidence",
     "load_photos",
+    "photo_file",
     "store_photos",
 ]
 
@@ -248,3 +250,46 @@ def export_evidence(store: Store, target_id: str, *, out: str | os.PathLike[str]
         dest.write_bytes(strip_exif(data))
         written.append(dest)
     return written
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """A photo ready to show: its bytes (EXIF removed, or a thumbnail) and its media type."""
+
+    name: str
+    media_type: str
+    data: bytes
+
+
+def photo_file(
+    store: Store,
+    target_id: str,
+    photo_id: int,
+    *,
+    only_village: str | None = None,
+    thumbnail: bool = False,
+) -> PhotoFile:
+    """One photo of a target, checked against its stored SHA-256, without EXIF (time, GPS,
+    camera), or a small JPEG thumbnail. A photo of another target, or of a target outside
+    ``only_village``, is "not found"."""
+    from geoverify.workflows.maps import thumbnail_jpeg
+
+    store.require()
+    with store.connect() as conn:
+        pk = repo.target_pk(conn, target_id)
+        if only_village is not None:
+            target = repo.load_targets(conn, pks=[pk]).iloc[0]
+            if target["village_code"] != only_village:
+                raise repo.no_such_target(target_id)
+        row = store_evidence.get_photo(conn, target=pk, photo_id=photo_id)
+    if row is None:
+        msg = f"没有这张照片 (no such photo): {photo_id}"
+        raise NotFoundError(msg)
+    src = store.workspace / row["stored_path"]
+    data = read_input_bytes(src)
+    if hashlib.sha256(data).hexdigest() != row["sha256"]:
+        msg = f"证据文件已被改动 (stored evidence file changed): {row['original_name']}"
+        raise InputError(msg)
+    if thumbnail:
+        return PhotoFile(str(row["original_name"]), "image/jpeg", thumbnail_jpeg(data))
+    return PhotoFile(str(row["original_name"]), str(row["media_type"]), strip_exif(data))

@@ -16,7 +16,7 @@ from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
-from geoverify.errors import InputError, RejectedInputError
+from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import STORE_CRS, metric_crs
 from geoverify.patrols import Patrol, track_lengths_by_village
 from geoverify.readers.patrols import TRACK_SUFFIXES, read_patrol_file, read_track_file
@@ -158,6 +158,7 @@ def import_patrols(
     sheet: str | None = None,
     encoding: str | None = None,
     actor: str | Actor | None = None,
+    only_village: str | None = None,
 ) -> PatrolImportResult:
     """Import patrol records from a table (CSV/XLSX) or a track file (GPX/KML/KMZ), all or nothing.
 
@@ -177,7 +178,9 @@ def import_patrols(
         Date the village's table was received (for the 25th deadline); default: today.
 
     ``path`` and each of ``tracks`` is a file path or an uploaded
-    :class:`~geoverify.workflows.common.InputFile`.
+    :class:`~geoverify.workflows.common.InputFile`. ``only_village`` (a village code) refuses
+    records of any other village (a village user's upload); a track file is then that
+    village's.
     """
     with ExitStack() as stack:
         main = stack.enter_context(staged_input(path))
@@ -193,6 +196,7 @@ def import_patrols(
             sheet=sheet,
             encoding=encoding,
             actor=actor,
+            only_village=only_village,
         )
 
 
@@ -208,6 +212,7 @@ def _import_patrols(
     sheet: str | None,
     encoding: str | None,
     actor: str | Actor | None,
+    only_village: str | None = None,
 ) -> PatrolImportResult:
     p, name, sha = staged.path, staged.name, staged.sha256
     suffix = p.suffix.lower()
@@ -265,6 +270,11 @@ def _import_patrols(
         summary = f"{name}: 没有踏查记录 (no patrol records)"
         raise RejectedInputError(name, [], summary=summary, details=details)
 
+    if only_village is not None and forced is not None and forced[0] != only_village:
+        msg = f"{name}: 只能登记你的村（社区）的踏查 (only your village's patrols)"
+        raise InputError(msg)
+    if only_village is not None and forced is None:
+        _check_only_village(read.patrols, only_village, name=name, details=details)
     patrols = read.patrols
     already = 0
     if known_tracks:
@@ -413,6 +423,27 @@ def _import_patrols(
         dates=sorted({x.date.isoformat() for x in patrols}),
         received_on=received,
     )
+
+
+def _check_only_village(
+    patrols: Sequence[Patrol], code: str, *, name: str, details: dict[str, object]
+) -> None:
+    """Refuse every record of another village (a village user uploads their own only)."""
+    problems = [
+        RowProblem(
+            int(x.row or i + 1),
+            None,
+            f"这条记录属于 {x.village}，不是你的村（社区）",
+            f"record of another village ({x.village})",
+            field="village",
+            value=x.village,
+            code="other_village",
+        )
+        for i, x in enumerate(patrols)
+        if x.village_code != code
+    ]
+    if problems:
+        raise RejectedInputError(name, problems, details=details)
 
 
 def _fields(x: Patrol) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 import shapely.geometry
 
 from geoverify.evidence import FLAG_LABELS
@@ -180,6 +181,8 @@ class TargetDetail:
     history: list[dict[str, Any]]
     overdue: bool
     geometry: dict[str, Any]
+    #: The village's boundary, simplified to about 5 m (for a small map).
+    village_outline: dict[str, Any] | None = None
 
     @property
     def target_id(self) -> str:
@@ -202,6 +205,7 @@ class TargetDetail:
             "history": self.history,
             "overdue": self.overdue,
             "geometry": self.geometry,
+            "village_outline": self.village_outline,
         }
 
 
@@ -242,6 +246,13 @@ def target_detail(
             raise repo.no_such_target(target_id)
         photos = [_photo_json(p) for p in store_evidence.list_photos(conn, target=pk)]
         history = _history(conn, pk, str(rec["target_id"]))
+        outline = None
+        if isinstance(rec["village_code"], str):
+            villages = repo.load_villages(conn)
+            hit = villages[villages["code"] == rec["village_code"]]
+            if len(hit):
+                simple = shapely.simplify(hit.geometry.iloc[0], 0.00005, preserve_topology=True)
+                outline = shapely.geometry.mapping(simple)
     frame["threshold"] = threshold_levels(frame)
     row = next(frame.itertuples())
     record = target_record(row)
@@ -284,4 +295,5 @@ def target_detail(
         history=history,
         overdue=overdue,
         geometry=shapely.geometry.mapping(rec.geometry),
+        village_outline=outline,
     )
