@@ -10,7 +10,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -190,6 +190,14 @@ def _security_headers(app: FastAPI) -> None:
         return response
 
 
+async def _close_form(request: Request) -> AsyncIterator[None]:
+    """Uploaded files of a parsed form are closed when the request is done."""
+    yield
+    form = getattr(request, "_form", None)
+    if form is not None:
+        await form.close()
+
+
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """The geoverify web service on the workspace (or database) of ``settings``."""
     from geoverify.web.routers import ROUTERS
@@ -205,6 +213,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             the_store.dispose()
 
     app = FastAPI(
+        dependencies=[Depends(_close_form)],
         title="geoverify",
         version=__version__,
         summary="疑似靶标核查、踏查覆盖与报表 — satellite suspect-target verification",

@@ -98,7 +98,10 @@ async def check_csrf(request: Request, session: SessionDep) -> None:
         msg = "请求来自其他网站，已拒绝 (cross-site request refused)"
         raise ForbiddenError(msg, en="cross-site request refused")
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and not is_api(request):
+    is_form = request.headers.get("content-type", "").startswith(
+        ("multipart/form-data", "application/x-www-form-urlencoded")
+    )
+    if sent is None and is_form and not is_api(request):
         from geoverify.web.forms import read_form
 
         form = await read_form(request, request.app.state.settings)

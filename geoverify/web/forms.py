@@ -101,6 +101,7 @@ class Form:
         out = []
         for up in uploads:
             data = await up.read()
+            await up.close()
             if max_bytes is not None and len(data) > max_bytes:
                 mb = max_bytes / 1024 / 1024
                 msg = f"{up.filename}: 文件过大，上限 {mb:.0f} MB (file larger than {mb:.0f} MB)"

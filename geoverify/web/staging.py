@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from geoverify.errors import NotFoundError
+from geoverify.errors import InputError
 from geoverify.workflows.common import InputFile
 
 __all__ = ["Staged", "discard", "load", "save"]
@@ -35,7 +35,7 @@ def _dir(workspace: Path) -> Path:
 def _paths(workspace: Path, token: str) -> tuple[Path, Path]:
     if not _TOKEN.match(token):
         msg = "预览已失效，请重新上传 (this preview is unknown or expired; upload again)"
-        raise NotFoundError(msg)
+        raise InputError(msg)
     d = _dir(workspace)
     return d / f"{token}.bin", d / f"{token}.json"
 
@@ -73,10 +73,10 @@ def load(workspace: Path, token: str, *, user_id: int) -> Staged:
         data = data_path.read_bytes()
     except (OSError, ValueError) as e:
         msg = "预览已失效，请重新上传 (this preview is unknown or expired; upload again)"
-        raise NotFoundError(msg) from e
+        raise InputError(msg) from e
     if int(meta.get("user_id", -1)) != user_id:
         msg = "预览已失效，请重新上传 (this preview is unknown or expired; upload again)"
-        raise NotFoundError(msg)
+        raise InputError(msg)
     return Staged(token, InputFile(str(meta["name"]), data), dict(meta.get("params") or {}))
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "TargetDetail",
     "TargetHistory",
     "TargetList",
+    "check_target_scope",
     "list_targets",
     "target_detail",
     "target_history",
@@ -226,6 +227,19 @@ def _photo_json(row: dict[str, Any]) -> dict[str, Any]:
         "added_at": row["added_at"].astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
         "added_by": row["added_by"],
     }
+
+
+def check_target_scope(store: Store, target_id: str, *, only_village: str | None) -> None:
+    """ "No such target" unless the target exists and — given ``only_village`` (a village
+    code) — belongs to that village: a village user never learns of another's targets."""
+    if only_village is None:
+        return
+    store.require()
+    with store.connect() as conn:
+        pk = repo.target_pk(conn, target_id)
+        code = repo.load_targets(conn, pks=[pk]).iloc[0]["village_code"]
+    if code != only_village:
+        raise repo.no_such_target(target_id)
 
 
 def target_detail(

@@ -18,7 +18,7 @@ from geoverify.web.templating import render
 from geoverify.workflows.common import today_local
 from geoverify.workflows.feedback import FeedbackValues, import_feedback
 from geoverify.workflows.submissions import Position, submit_feedback
-from geoverify.workflows.targets import list_targets, target_detail
+from geoverify.workflows.targets import check_target_scope, list_targets, target_detail
 from geoverify.workflows.users import User
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -79,6 +79,7 @@ def _position(form: Form) -> Position | None:
 async def _submit(
     request: Request, target_id: str, store: Any, settings: Any, actor: Any, user: User
 ) -> tuple[Any, Form]:
+    check_target_scope(store, target_id, only_village=user.scope)
     form = await read_form(request, settings)
     key = form.text("submission", max_len=64)
     version = form.integer("version", minimum=1, maximum=2**31 - 1)
@@ -171,6 +172,7 @@ async def feedback_submit(
     actor: ActorDep,
     user: WriterUser,
 ) -> Response:
+    check_target_scope(store, target_id, only_village=user.scope)
     try:
         sub, _ = await _submit(request, target_id, store, settings, actor, user)
     except InputError as e:

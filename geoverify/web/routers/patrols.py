@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from geoverify.documents.monthly import monthly_filename
-from geoverify.errors import InputError
+from geoverify.errors import InputError, NotFoundError
 from geoverify.store import repo
 from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, UserDep, WriterUser
 from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, multipart_body, read_form
@@ -50,6 +50,8 @@ def _month(value: str | None) -> str:
 
 def _village_name(store: Any, user: User, value: str | None) -> tuple[str | None, str | None]:
     """(code, name) of the village a record is for: a village user's own, or the one chosen."""
+    if user.scope is not None and value not in (None, "", user.scope, user.village):
+        raise NotFoundError("没有这个村（社区） (no such village)")
     code = user.scope or value
     if not code:
         return None, None
