@@ -78,6 +78,19 @@ RESULT_LABELS: dict[str, str] = {
     "not_found": "未发现",
     "outside": "非本镇辖区",
 }
+#: Event kinds of a target's history (the workflows record these), in Chinese.
+EVENT_LABELS: dict[str, str] = {
+    "issued": "下发",
+    "reissued": "再次下发",
+    "added": "登记（自主发现/举报）",
+    "dispatched": "派发",
+    "verified": "核查反馈",
+    "eradicated": "铲除",
+    "updated": "更新反馈",
+    "superseded": "更正结果",
+    "reported": "上报区禁毒办",
+    "evidence_added": "添加照片",
+}
 ASSIGNMENT_LABELS: dict[str, str] = {
     "inside": "村内",
     "near_boundary": "临近村界",

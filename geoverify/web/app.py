@@ -191,11 +191,13 @@ def _security_headers(app: FastAPI) -> None:
 
 
 async def _close_form(request: Request) -> AsyncIterator[None]:
-    """Uploaded files of a parsed form are closed when the request is done."""
-    yield
-    form = getattr(request, "_form", None)
-    if form is not None:
-        await form.close()
+    """Uploaded files of a parsed form are closed when the request is done, even on an error."""
+    try:
+        yield
+    finally:
+        form = getattr(request, "_form", None)
+        if form is not None:
+            await form.close()
 
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:

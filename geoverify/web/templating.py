@@ -11,7 +11,13 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from geoverify.lifecycle import THRESHOLD_LABELS
-from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, ROLE_LABELS, STATUS_LABELS
+from geoverify.model import (
+    ASSIGNMENT_LABELS,
+    EVENT_LABELS,
+    RESULT_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+)
 from geoverify.workflows.common import LOCAL_TZ
 from geoverify.workflows.users import LoginSession
 
@@ -67,6 +73,7 @@ _env.globals.update(
     ASSIGNMENT_LABELS=ASSIGNMENT_LABELS,
     THRESHOLD_LABELS=THRESHOLD_LABELS,
     ROLE_LABELS=ROLE_LABELS,
+    EVENT_LABELS=EVENT_LABELS,
 )
 
 

@@ -77,9 +77,15 @@ def postgis_url() -> Iterator[str]:
         engine.dispose()
 
 
-def build_env(ws: Path, url: str | None) -> WebEnv:
+def build_env(ws: Path, url: str | None, *, with_batch: bool = True) -> WebEnv:
+    """An initialised workspace with the users; with the March batch imported and dispatched."""
     init_workspace(ws, url=url, actor="pytest")
     store = Store(ws, url=url)
+    if not with_batch:
+        env = WebEnv(ws, url, store, Settings(workspace=ws, database_url=url))
+        for name, (role, village, password) in USERS.items():
+            add_user(store, name, role=role, password=password, village=village, actor="pytest")
+        return env
     import_batch(
         store,
         MARCH,
