@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
-from geoverify.cli._common import get_ctx, handle_errors
+from geoverify.cli._common import get_ctx, handle_errors, json_option
 
 
 @click.command("serve")
@@ -32,9 +33,15 @@ from geoverify.cli._common import get_ctx, handle_errors
     type=click.IntRange(1, 2048),
     help="Largest request body accepted.",
 )
+@json_option
 @handle_errors
 def serve_cmd(
-    host: str, port: int, certfile: Path | None, keyfile: Path | None, max_upload_mb: int
+    host: str,
+    port: int,
+    certfile: Path | None,
+    keyfile: Path | None,
+    max_upload_mb: int,
+    as_json: bool,
 ) -> None:
     """Run the web app (网页版) on the workspace or --database-url.
 
@@ -62,7 +69,11 @@ def serve_cmd(
     app = create_app(settings)
     scheme = "https" if certfile else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    click.echo(f"geoverify 网页版: {scheme}://{shown}:{port}/  (Ctrl+C 停止 / to stop)", err=True)
+    url = f"{scheme}://{shown}:{port}/"
+    if as_json:  # one line, so that a script can read it while the service runs
+        doc = {"status": "serving", "url": url, "host": host, "port": port}
+        click.echo(json.dumps(doc, ensure_ascii=False))
+    click.echo(f"geoverify 网页版: {url}  (Ctrl+C 停止 / to stop)", err=True)
     if host in ("0.0.0.0", "::"):
         click.echo(
             "  其他设备请用本机的局域网地址访问 (other devices: use this PC's LAN address)",
