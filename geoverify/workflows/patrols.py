@@ -578,3 +578,11 @@ def load_patrol_tracks(
         },
         geometry=gpd.GeoSeries([x.track for x in patrols], crs=STORE_CRS),
     )
+
+
+def latest_month(store: Store) -> str | None:
+    """``YYYY-MM`` of the latest patrol record, or None when there is none."""
+    store.require()
+    with store.connect() as conn:
+        latest = store_patrols.latest_patrol_date(conn)
+    return None if latest is None else f"{latest.year:04d}-{latest.month:02d}"

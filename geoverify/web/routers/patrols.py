@@ -24,7 +24,7 @@ from geoverify.web.routers.batches import _download
 from geoverify.web.templating import render
 from geoverify.workflows.common import InputFile, today_local
 from geoverify.workflows.coverage import coverage_for_period, write_monthly_report
-from geoverify.workflows.patrols import import_patrols, list_patrols, month_range
+from geoverify.workflows.patrols import import_patrols, latest_month, list_patrols, month_range
 from geoverify.workflows.users import User
 from geoverify.workflows.villages import list_villages
 
@@ -38,8 +38,12 @@ MAX_ROWS = 60
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
-def _month(value: str | None) -> str:
+def _month(value: str | None, store: Any = None) -> str:
+    """The month asked for; else the latest month with patrols; else this month."""
     if value is None:
+        latest = latest_month(store) if store is not None else None
+        if latest is not None:
+            return latest
         today = today_local()
         return f"{today.year:04d}-{today.month:02d}"
     if not _MONTH.match(value):
@@ -99,7 +103,7 @@ def patrols_page(
     user: UserDep,
     month: MonthQ = None,
 ) -> Response:
-    m = _month(month)
+    m = _month(month, store)
     start, end = month_range(m)
     frame = list_patrols(store, start=start, end=end, village=user.scope)
     return render(
@@ -211,13 +215,13 @@ def _monthly_zip(store: Any, month: str, user: User) -> tuple[bytes, str]:
 @router.get("/patrols/monthly.zip")
 @api.get("/reports/monthly.zip", summary="The month's patrol tables (XLSX and DOCX) and summary")
 def monthly_download(store: StoreDep, user: UserDep, month: MonthQ = None) -> Response:
-    data, name = _monthly_zip(store, _month(month), user)
+    data, name = _monthly_zip(store, _month(month, store), user)
     return _download(data, name, "application/zip")
 
 
 @api.get("/patrols", summary="Patrol records of a month")
 def api_patrols(store: StoreDep, user: UserDep, month: MonthQ = None) -> list[dict[str, Any]]:
-    start, end = month_range(_month(month))
+    start, end = month_range(_month(month, store))
     frame = list_patrols(store, start=start, end=end, village=user.scope)
     out = []
     for rec in frame.to_dict("records"):
@@ -271,7 +275,7 @@ def api_patrol_rows(
 
 @api.get("/coverage", summary="Tracked coverage of every village in a month")
 def api_coverage(store: StoreDep, user: UserDep, month: MonthQ = None) -> dict[str, Any]:
-    doc = _coverage(store, _month(month), user.scope)
+    doc = _coverage(store, _month(month, store), user.scope)
     if doc is None:
         raise InputError("还没有村（社区）边界 (no village boundaries yet)")
     return doc
