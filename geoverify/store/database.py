@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,12 @@ QUIET_WAIT_MS = 2000
 LONG_WAIT_MS = 30 * 60 * 1000
 #: The PostgreSQL advisory lock every geoverify writer takes for its transaction.
 WRITE_LOCK_KEY = 0x67656F76  # "geov"
+
+
+@functools.cache
+def _script_heads() -> frozenset[str]:
+    """The newest migrations this version of geoverify knows (read once per process)."""
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -72,6 +79,7 @@ class Store:
         self.workspace = Path(workspace)
         #: Called once when a writer has to wait for another writer (the CLI says so).
         self.on_wait = on_wait
+        self._initialised = False
         self.url = url or os.environ.get(DATABASE_ENV) or None
         if self.url is None:
             self.url = f"sqlite:///{(self.workspace / SQLITE_NAME).as_posix()}"
@@ -125,7 +133,12 @@ class Store:
             raise StoreError(msg) from e
 
     def is_initialised(self) -> bool:
-        """True when the schema exists and is at the newest migration."""
+        """True when the schema exists and is at the newest migration.
+
+        Once true it stays true for this store (a long-running service asks on every request).
+        """
+        if self._initialised:
+            return True
         if self.backend == "sqlite" and not (self.sqlite_path and self.sqlite_path.exists()):
             return False
         try:
@@ -133,8 +146,8 @@ class Store:
                 current = set(MigrationContext.configure(conn).get_current_heads())
         except OperationalError:
             return False
-        heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
-        return bool(current) and current == heads
+        self._initialised = bool(current) and current == _script_heads()
+        return self._initialised
 
     def require(self) -> Store:
         """Raise a clear error unless the store has been initialised."""

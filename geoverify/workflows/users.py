@@ -320,20 +320,21 @@ def session_user(store: Store, token: str | None) -> LoginSession | None:
         return None
     key = _token_hash(token)
     now = repo.now()
-    with store.begin() as conn:
+    # Read without the write lock: every request asks this, and most need no write.
+    with store.connect() as conn:
         row = store_users.find_session(conn, key)
-        if row is None:
-            return None
-        if row["expires_at"] <= now or row["last_seen_at"] + SESSION_IDLE <= now:
+        user_row = store_users.find_user(conn, user_id=int(row["user_id"])) if row else None
+    if row is None:
+        return None
+    expired = row["expires_at"] <= now or row["last_seen_at"] + SESSION_IDLE <= now
+    if expired or user_row is None or user_row["disabled"]:
+        with store.begin() as conn:
             store_users.delete_session(conn, key)
-            return None
-        user_row = store_users.find_user(conn, user_id=int(row["user_id"]))
-        if user_row is None or user_row["disabled"]:
-            store_users.delete_session(conn, key)
-            return None
-        if now - row["last_seen_at"] > dt.timedelta(minutes=5):
+        return None
+    if now - row["last_seen_at"] > dt.timedelta(minutes=5):
+        with store.begin() as conn:
             store_users.touch_session(conn, key, now)
-        return LoginSession(_user(user_row), str(row["csrf"]), key)
+    return LoginSession(_user(user_row), str(row["csrf"]), key)
 
 
 def end_session(store: Store, token: str | None) -> None:
