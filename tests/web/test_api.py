@@ -448,3 +448,40 @@ def test_openapi_document_is_published(clients: dict[str | None, Client]) -> Non
     body = paths["/api/v1/targets/{target_id}/feedback"]["post"]["requestBody"]
     assert "submission" in body["content"]["multipart/form-data"]["schema"]["properties"]
     assert not any(p.startswith("/feedback") for p in paths)  # pages are not in the API
+
+
+def test_a_photo_with_too_many_pixels_is_refused_before_it_is_decoded(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from geoverify.evidence import MAX_PHOTO_PIXELS
+
+    side = int(MAX_PHOTO_PIXELS**0.5) + 100
+    buf = io.BytesIO()
+    Image.new("1", (side, side), 1).save(buf, format="PNG")  # small file, huge picture
+    assert len(buf.getvalue()) < 2_000_000
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][3]
+    before = full_snapshot(web_env.store)
+    res = clients[VILLAGE_A].post(
+        f"/api/v1/targets/{target}/feedback",
+        data={"submission": str(uuid.uuid4())},
+        files=[("photos", ("巨幅.png", buf.getvalue(), "image/png"))],
+    )
+    doc = _problem(res, 422)
+    assert "像素过多" in doc["detail"]
+    assert full_snapshot(web_env.store) == before
+
+
+def test_too_many_photos_at_once(web_env: WebEnv, clients: dict[str | None, Client]) -> None:
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][3]
+    photos = [("photos", (f"{i}.jpg", jpeg_bytes(colour="blue"), "image/jpeg")) for i in range(11)]
+    res = clients[VILLAGE_A].post(
+        f"/api/v1/targets/{target}/feedback",
+        data={"submission": str(uuid.uuid4())},
+        files=photos,
+    )
+    doc = _problem(res, 422)
+    assert "最多" in doc["detail"]
