@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from geoverify.store import Store
@@ -20,7 +17,7 @@ from geoverify.web.settings import Settings
 from geoverify.workflows import import_batch, init_workspace, list_targets, sample_path
 from geoverify.workflows.dispatch import dispatch_batch
 from geoverify.workflows.users import add_user
-from tests.conftest import TEST_DB_ENV, skip_or_fail
+from tests.conftest import postgis_schema_url
 
 MARCH = sample_path("samples", "district_batch_2024-03.geojson")
 BATCH = "2024-03"
@@ -60,21 +57,7 @@ class WebEnv:
 
 def postgis_url() -> Iterator[str]:
     """A fresh schema on the test PostGIS database, dropped afterwards."""
-    base = os.environ.get(TEST_DB_ENV)
-    if not base:
-        skip_or_fail(f"{TEST_DB_ENV} is not set: no PostGIS to test against")
-    assert base is not None
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema},public"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    yield from postgis_schema_url()
 
 
 def build_env(ws: Path, url: str | None, *, with_batch: bool = True) -> WebEnv:

@@ -48,13 +48,13 @@ def _set_session_cookie(response: Response, token: str, request: Request, s: Set
     )
 
 
-@router.get("/login")
-def login_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    if session is not None:
-        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+def _login_page(
+    request: Request, settings: Settings, *, status_code: int = 200, **context: object
+) -> Response:
+    """The login form with a fresh login token, also kept in a cookie (login CSRF)."""
     token = secrets.token_urlsafe(24)
     response = render(
-        request, "login.html", None, login_token=token, next=request.query_params.get("next")
+        request, "login.html", None, status_code=status_code, login_token=token, **context
     )
     response.set_cookie(
         LOGIN_COOKIE,
@@ -66,6 +66,13 @@ def login_page(request: Request, session: SessionDep, settings: SettingsDep) -> 
         path="/login",
     )
     return response
+
+
+@router.get("/login")
+def login_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    if session is not None:
+        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    return _login_page(request, settings, next=request.query_params.get("next"))
 
 
 @router.post("/login")
@@ -85,27 +92,9 @@ async def login_submit(request: Request, store: StoreDep, settings: SettingsDep)
     try:
         user = authenticate(store, name, password, client=client_address(request))
     except AuthError as e:
-        token = secrets.token_urlsafe(24)
-        response = render(
-            request,
-            "login.html",
-            None,
-            status_code=401,
-            login_token=token,
-            next=next_path,
-            name=name,
-            error=str(e),
+        return _login_page(
+            request, settings, status_code=401, next=next_path, name=name, error=str(e)
         )
-        response.set_cookie(
-            LOGIN_COOKIE,
-            token,
-            max_age=3600,
-            httponly=True,
-            samesite="lax",
-            secure=settings.https or request.url.scheme == "https",
-            path="/login",
-        )
-        return response
     token, _ = start_session(store, user, client=client_address(request))
     done = RedirectResponse(next_path, status_code=303)
     _set_session_cookie(done, token, request, settings)
