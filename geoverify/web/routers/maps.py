@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -37,12 +38,8 @@ def maps_page(
     month: MonthQ = None,
 ) -> Response:
     batches = [str(b) for b in list_batches(store)["id"]]
-    query = []
-    if batch:
-        query.append(f"batch={batch}")
-    if month:
-        query.append(f"month={month}")
-    src = "/maps/map.html" + ("?" + "&".join(query) if query else "")
+    query = urlencode({k: v for k, v in (("batch", batch), ("month", month)) if v})
+    src = "/maps/map.html" + (f"?{query}" if query else "")
     return render(request, "maps.html", session, batches=batches, batch=batch, month=month, src=src)
 
 
