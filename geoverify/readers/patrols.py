@@ -22,6 +22,7 @@ from geoverify.patrols import Patrol, track_lengths_by_village
 from geoverify.readers.gpx import LOCAL_TZ, read_gpx
 from geoverify.readers.kml import read_kml
 from geoverify.readers.tables import TABLE_SUFFIXES, find_column, read_table
+from geoverify.sanity import check_date
 from geoverify.tracks import TrackReport, TrackRules, clean_track, epoch_seconds
 
 __all__ = [
@@ -316,8 +317,9 @@ def read_patrol_table(
     -------
     PatrolRead
         A 轨迹 cell that names neither a given track nor a GPX/KML file next to the table is a
-        problem (``track_not_found``); so are unparsable dates (``bad_date``) and rows without
-        a village (``missing_village``).
+        problem (``track_not_found``); so are unparsable dates (``bad_date``), dates before
+        2000 or in the future (``implausible_date``) and rows without a village
+        (``missing_village``).
     """
     source = os.fspath(path)
     headers = [h for names in PATROL_COLUMNS.values() for h in names[:2]]
@@ -343,6 +345,7 @@ def read_patrol_table(
     patrols: list[Patrol] = []
     rows: list[int] = []
     problems: list[RowProblem] = []
+    latest = dt.date.today() + dt.timedelta(days=1)  # nobody reports a patrol to come
     for i, rownum in enumerate(table.rows):
         rec = {k: (table.frame[c].iloc[i] if c is not None else None) for k, c in col.items()}
         ok = True
@@ -381,6 +384,21 @@ def read_patrol_table(
         date: dt.date | None = None
         try:
             date = parse_patrol_date(raw_date, year=year)
+            bad = check_date(date, latest=latest, what="踏查时间", what_en="patrol date")
+            if bad is not None:
+                date = None
+                problems.append(
+                    RowProblem(
+                        rownum,
+                        None,
+                        bad.zh,
+                        bad.en,
+                        field=col["date"],
+                        value=str(raw_date),
+                        code=bad.code,
+                    )
+                )
+                ok = False
         except (ValueError, OverflowError):
             problems.append(
                 RowProblem(
