@@ -54,6 +54,7 @@ def cli(
 
 def _register() -> None:
     from geoverify.cli import (
+        backup,
         batch,
         coverage,
         demo,
@@ -89,6 +90,7 @@ def _register() -> None:
         users,
         serve,
         demo,
+        backup,
     )
     for module in modules:
         for command in module.COMMANDS:
