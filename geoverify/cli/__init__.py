@@ -60,6 +60,7 @@ def _register() -> None:
         demo,
         dispatch,
         evidence,
+        export,
         feedback,
         init,
         landcover,
@@ -91,6 +92,7 @@ def _register() -> None:
         serve,
         demo,
         backup,
+        export,
     )
     for module in modules:
         for command in module.COMMANDS:
