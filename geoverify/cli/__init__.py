@@ -68,6 +68,7 @@ def _register() -> None:
         patrols,
         report,
         serve,
+        spotcheck,
         status,
         targets,
         users,
@@ -93,6 +94,7 @@ def _register() -> None:
         demo,
         backup,
         export,
+        spotcheck,
     )
     for module in modules:
         for command in module.COMMANDS:
