@@ -54,11 +54,13 @@ def cli(
 
 def _register() -> None:
     from geoverify.cli import (
+        backup,
         batch,
         coverage,
         demo,
         dispatch,
         evidence,
+        export,
         feedback,
         init,
         landcover,
@@ -66,6 +68,7 @@ def _register() -> None:
         patrols,
         report,
         serve,
+        spotcheck,
         status,
         targets,
         users,
@@ -89,6 +92,9 @@ def _register() -> None:
         users,
         serve,
         demo,
+        backup,
+        export,
+        spotcheck,
     )
     for module in modules:
         for command in module.COMMANDS:

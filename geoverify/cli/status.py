@@ -63,6 +63,13 @@ def status_cmd(batch: str | None, as_json: bool) -> None:
     title = f"批次 {batch}" if batch else "全部靶标 (all targets)"
     click.echo(f"{title}，截至 {today.isoformat()}")
     click.echo(format_table([SUMMARY_LABELS[k] for k in _SHOWN], rows))
+    spot = report.spotcheck
+    if spot is not None and spot.drawn:
+        click.echo(
+            f"抽查 (spot checks): 抽中 {spot.drawn}，已复核 {spot.checked}，"
+            f"一致 {spot.consistent}，不一致 {spot.inconsistent}，"
+            f"一致率 (agreement) {_pct(spot.agreement_rate)}"
+        )
 
 
 @click.command("history")

@@ -165,4 +165,9 @@ events = Table(
 
 # Feature tables live in their own modules on the same metadata; import them so that the
 # metadata is complete whenever this module is imported.
-from geoverify.store import tables_feedback, tables_patrols, tables_web  # noqa: E402, F401
+from geoverify.store import (  # noqa: E402, F401
+    tables_feedback,
+    tables_patrols,
+    tables_spotchecks,
+    tables_web,
+)

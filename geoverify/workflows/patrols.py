@@ -19,10 +19,16 @@ from sqlalchemy import Connection
 from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import STORE_CRS, metric_crs
 from geoverify.patrols import Patrol, track_lengths_by_village
-from geoverify.readers.patrols import TRACK_SUFFIXES, read_patrol_file, read_track_file
+from geoverify.readers.patrols import (
+    TRACK_SUFFIXES,
+    hygiene_entries,
+    read_patrol_file,
+    read_track_file,
+)
 from geoverify.readers.tables import TABLE_SUFFIXES
 from geoverify.store import Store, repo
 from geoverify.store import patrols as store_patrols
+from geoverify.tracks import TrackRules
 from geoverify.workflows.common import (
     LOCAL_TZ,
     Actor,
@@ -60,6 +66,14 @@ class PatrolImportResult:
     by_village: dict[str, int] = field(default_factory=dict)
     dates: list[str] = field(default_factory=list)
     received_on: dt.date | None = None
+    #: Per track that track hygiene changed: file, number, name, points, kept, dropped,
+    #: dropped_by_reason, breaks, reason (see :mod:`geoverify.tracks`).
+    track_hygiene: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def points_dropped(self) -> int:
+        """GPS fixes dropped by track hygiene, over every track of the import."""
+        return sum(int(e["dropped"]) for e in self.track_hygiene)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +89,8 @@ class PatrolImportResult:
             "by_village": dict(self.by_village),
             "dates": list(self.dates),
             "received_on": self.received_on.isoformat() if self.received_on else None,
+            "points_dropped": self.points_dropped,
+            "track_hygiene": [dict(e) for e in self.track_hygiene],
         }
 
 
@@ -159,6 +175,7 @@ def import_patrols(
     encoding: str | None = None,
     actor: str | Actor | None = None,
     only_village: str | None = None,
+    track_rules: TrackRules | None = None,
 ) -> PatrolImportResult:
     """Import patrol records from a table (CSV/XLSX) or a track file (GPX/KML/KMZ), all or nothing.
 
@@ -176,6 +193,10 @@ def import_patrols(
     ----------
     received_on
         Date the village's table was received (for the 25th deadline); default: today.
+    track_rules
+        Track hygiene (:class:`~geoverify.tracks.TrackRules`): GPS glitches are dropped from
+        every track before village attribution, lengths and coverage, and reported per track
+        in ``PatrolImportResult.track_hygiene``.
 
     ``path`` and each of ``tracks`` is a file path or an uploaded
     :class:`~geoverify.workflows.common.InputFile`. ``only_village`` (a village code) refuses
@@ -197,6 +218,7 @@ def import_patrols(
             encoding=encoding,
             actor=actor,
             only_village=only_village,
+            track_rules=track_rules,
         )
 
 
@@ -213,6 +235,7 @@ def _import_patrols(
     encoding: str | None,
     actor: str | Actor | None,
     only_village: str | None = None,
+    track_rules: TrackRules | None = None,
 ) -> PatrolImportResult:
     p, name, sha = staged.path, staged.name, staged.sha256
     suffix = p.suffix.lower()
@@ -244,7 +267,7 @@ def _import_patrols(
         raise InputError(msg)
     forced = _resolve_village(villages, village) if village is not None else None
 
-    given: list[gpd.GeoDataFrame] = [read_track_file(f.path) for f in tracks]
+    given: list[gpd.GeoDataFrame] = [read_track_file(f.path, rules=track_rules) for f in tracks]
     given_names = {str(n).strip() for g in given for n in g["name"] if n is not None}
     frames = [g[["name", "geometry"]] for g in given]
     if stored is not None and len(stored):
@@ -262,7 +285,12 @@ def _import_patrols(
         people=people,
         sheet=sheet,
         encoding=encoding,
+        rules=track_rules,
     )
+    hygiene = [
+        e for g, f in zip(given, tracks, strict=True) for e in hygiene_entries(g, source=f.name)
+    ]
+    hygiene += [{**e, "file": name} if e["file"] == str(p) else e for e in read.hygiene]
     details: dict[str, object] = {"file_sha256": sha, "source": name}
     if read.problems:
         raise RejectedInputError(name, list(read.problems), details=details)
@@ -318,6 +346,7 @@ def _import_patrols(
                 "tracked": len(tracked),
                 "tracks_files": [f.name for f in tracks],
                 "received_on": received.isoformat(),
+                "track_hygiene": hygiene,
             },
         )
         ids: list[int] = []
@@ -403,6 +432,7 @@ def _import_patrols(
                     "waypoints": n_wpt,
                     "linked_tracks": linked,
                     "received_on": received.isoformat(),
+                    "points_dropped": sum(int(e["dropped"]) for e in hygiene),
                 },
             }
         )
@@ -422,6 +452,7 @@ def _import_patrols(
         by_village=by_village,
         dates=sorted({x.date.isoformat() for x in patrols}),
         received_on=received,
+        track_hygiene=hygiene,
     )
 
 

@@ -21,6 +21,7 @@ from geoverify.store import batches as store_batches
 from geoverify.store.changes import TargetChange, change_targets
 from geoverify.workflows.common import Actor, make_who, today_local
 from geoverify.workflows.feedback import check_move
+from geoverify.workflows.spotcheck import SpotcheckSummary, spotcheck_summary
 
 __all__ = [
     "TOWN_NAME",
@@ -59,6 +60,8 @@ class StatusReport:
     batch: str | None
     today: dt.date
     table: pd.DataFrame
+    #: Supervision spot checks (抽查): drawn, re-inspected, 一致 / 不一致, agreement rate.
+    spotcheck: SpotcheckSummary | None = None
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -79,6 +82,7 @@ class StatusReport:
             "today": self.today,
             "villages": [r for r in records if r["village"] != TOWN_LABEL],
             "town": next(r for r in records if r["village"] == TOWN_LABEL),
+            "spotcheck": (self.spotcheck or SpotcheckSummary()).to_json(),
         }
 
 
@@ -99,7 +103,8 @@ def status_report(
         if batch is not None:
             store_batches.get_batch(conn, batch)
         frame = repo.load_targets(conn, batch=batch, village=village)
-    return StatusReport(batch, today, status_summary(frame, today=today))
+        spot = spotcheck_summary(conn, batch=batch, village_code=village)
+    return StatusReport(batch, today, status_summary(frame, today=today), spot)
 
 
 @dataclass
