@@ -121,6 +121,8 @@ def feedback_changes(
             payload["reason"] = ch.reason
         if ch.threshold:
             payload["threshold"] = ch.threshold
+        if ch.cleared:
+            payload["cleared"] = list(ch.cleared)
         out.append(
             TargetChange(
                 pk=ch.pk,
