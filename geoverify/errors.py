@@ -2,29 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-
-class GeoverifyError(Exception):
-    """Root of every error geoverify raises on purpose.
-
-    The message is Chinese first with the English in brackets (``"没有批次 X (no such batch)"``);
-    ``en`` may give the English message explicitly. :mod:`geoverify.problems` turns any of these
-    into one problem document for the CLI and the web service.
-    """
-
-    def __init__(self, *args: object, en: str | None = None) -> None:
-        super().__init__(*args)
-        self.en = en
-
-
-class InputError(GeoverifyError, ValueError):
-    """A file or value given by the user cannot be used (CLI exit code 1)."""
-
-
-class CRSError(InputError):
-    """The coordinate reference system of an input is missing or unusable."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +38,36 @@ class RowProblem:
     def __str__(self) -> str:
         who = f" 编号 {self.target_id}" if self.target_id else ""
         return f"第 {self.row} 行{who}: {self.reason} ({self.reason_en})"
+
+
+class GeoverifyError(Exception):
+    """Root of every error geoverify raises on purpose.
+
+    The message is Chinese first with the English in brackets (``"没有批次 X (no such batch)"``);
+    ``en`` may give the English message explicitly. :mod:`geoverify.problems` turns any of these
+    into one problem document for the CLI and the web service.
+    """
+
+    def __init__(self, *args: object, en: str | None = None) -> None:
+        super().__init__(*args)
+        self.en = en
+
+
+class InputError(GeoverifyError, ValueError):
+    """A file or value given by the user cannot be used (CLI exit code 1).
+
+    ``rows`` may list each refused row or field with its reason (a form's fields, say).
+    """
+
+    def __init__(
+        self, *args: object, en: str | None = None, rows: Sequence[RowProblem] = ()
+    ) -> None:
+        super().__init__(*args, en=en)
+        self.rows = list(rows)
+
+
+class CRSError(InputError):
+    """The coordinate reference system of an input is missing or unusable."""
 
 
 @dataclass

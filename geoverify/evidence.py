@@ -17,8 +17,10 @@ from pyproj import Geod
 __all__ = [
     "FLAG_LABELS",
     "LOCAL_TZ",
+    "MAX_PHOTO_PIXELS",
     "PhotoMeta",
     "photo_flags",
+    "photo_pixels",
     "read_exif",
     "sniff_image",
     "strip_exif",
@@ -51,6 +53,22 @@ class PhotoMeta:
     taken_at: dt.datetime | None = None
     lon: float | None = None
     lat: float | None = None
+
+
+#: Largest photo accepted, in pixels (64 MP: above what phone cameras save by default).
+MAX_PHOTO_PIXELS = 64_000_000
+
+
+def photo_pixels(data: bytes) -> int | None:
+    """Width × height of a JPEG/PNG from its header, without decoding; None when unreadable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    return int(width) * int(height)
 
 
 def sniff_image(data: bytes) -> str | None:

@@ -19,9 +19,11 @@ import pandas as pd
 
 from geoverify.errors import RowProblem, TransitionError
 from geoverify.model import RESULT_LABELS, STATUS_LABELS, Result, Status
+from geoverify.sanity import check_area, check_date, check_plants
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "CONFIRMED_ONLY_FIELDS",
     "CRIMINAL_THRESHOLD",
     "FEEDBACK_FIELDS",
     "HEAVIER_THRESHOLD",
@@ -69,6 +71,8 @@ FEEDBACK_FIELDS = (
 )
 # Values that may be overwritten without a supersede (free text notes).
 _FREELY_UPDATED = frozenset({"remarks"})
+#: Values that only a confirmed planting has: a result other than 确认种植 clears them.
+CONFIRMED_ONLY_FIELDS = ("plants", "eradicated_area_m2", "eradicated_on", "case_no")
 
 
 def _state_label(status: str, result: str | None) -> str:
@@ -298,6 +302,12 @@ class Change:
     supersedes: bool = False
     reason: str | None = None
     threshold: str | None = None
+    #: The target's version the change was validated against (None: not checked).
+    version: int | None = None
+    #: Feedback values cleared because the new result no longer has them (a correction from
+    #: 确认种植 to 未发现 clears plants, areas, eradication date and case number); they are in
+    #: ``values`` as None and in ``previous`` with what was recorded.
+    cleared: tuple[str, ...] = ()
 
 
 def parse_result_label(label: object) -> str | None:
@@ -460,7 +470,13 @@ def validate_feedback(
     ``other_village``, ``bad_result``, ``missing_date``, ``missing_person``, ``bad_date``,
     ``date_before_issue``, ``date_in_future``, ``eradication_before_verification``,
     ``eradication_without_confirmed``, ``bad_plants``, ``bad_area``, ``conflicting_result``,
-    ``conflicting_values``, ``missing_reason``, ``illegal_transition``.
+    ``conflicting_values``, ``missing_reason``, ``illegal_transition``, ``implausible_date``
+    (before 2000), ``implausible_plants``, ``implausible_area``, ``values_without_confirmed``
+    (plants or an area for a result other than 确认种植).
+
+    A change of result to anything but 确认种植 clears the recorded plants, eradicated area,
+    eradication date and case number (``Change.cleared``; the old values are in
+    ``Change.previous``, so the event records them).
     """
     index = _index_targets(targets_frame, batch)
     changes: list[Change] = []
@@ -572,6 +588,10 @@ def validate_feedback(
             dates[fld] = d
             if d is None:
                 continue
+            odd = check_date(d, what=label, what_en=fld)
+            if odd is not None:
+                row_problems.append(_problem(fr, odd.code, odd.zh, odd.en, label, d.isoformat()))
+                continue
             if isinstance(issued_on, dt.date) and d < issued_on:
                 row_problems.append(
                     _problem(
@@ -659,7 +679,13 @@ def validate_feedback(
                     fr.plants,
                 )
             )
+        elif isinstance(plants, int) and (odd := check_plants(plants)) is not None:
+            row_problems.append(_problem(fr, odd.code, odd.zh, odd.en, "株数", fr.plants))
         area = _as_area(fr.area_m2)
+        if isinstance(area, float) and (odd := check_area(area)) is not None:
+            row_problems.append(
+                _problem(fr, odd.code, odd.zh, odd.en, "面积（平方米）", fr.area_m2)
+            )
         if area == "bad":
             row_problems.append(
                 _problem(
@@ -669,6 +695,20 @@ def validate_feedback(
                     f"area {fr.area_m2!r} must be a non-negative number",
                     "面积（平方米）",
                     fr.area_m2,
+                )
+            )
+        if to_result not in (None, Result.CONFIRMED.value) and (
+            (isinstance(plants, int) and plants > 0) or (isinstance(area, float) and area > 0)
+        ):
+            row_problems.append(
+                _problem(
+                    fr,
+                    "values_without_confirmed",
+                    f"核查结果为“{RESULT_LABELS[str(to_result)]}”，不应填写株数或面积"
+                    "（只有“确认种植”才有）",
+                    f"plants or area given for a {to_result} target (confirmed planting only)",
+                    "株数" if isinstance(plants, int) and plants > 0 else "面积（平方米）",
+                    fr.plants if isinstance(plants, int) and plants > 0 else fr.area_m2,
                 )
             )
         if row_problems or to_result is None:
@@ -699,6 +739,14 @@ def validate_feedback(
             if recorded[k] is not None and k not in _FREELY_UPDATED:
                 values_conflict = True
         result_conflict = result is not None and result != to_result
+        cleared: list[str] = []
+        if result_conflict and to_result != Result.CONFIRMED.value:
+            # A corrected result keeps nothing that only a confirmed planting has.
+            for k in CONFIRMED_ONLY_FIELDS:
+                if recorded[k] is not None:
+                    values[k] = None
+                    previous[k] = recorded[k]
+                    cleared.append(k)
         merged_erad = values.get("eradicated_on", recorded["eradicated_on"])
         if to_result == Result.CONFIRMED.value and merged_erad is not None:
             to_status = Status.ERADICATED.value
@@ -783,9 +831,16 @@ def validate_feedback(
                 supersedes=supersedes or tr.supersedes,
                 reason=reason if (supersedes or tr.supersedes) else None,
                 threshold=level,
+                version=_opt_version(t.get("version")),
+                cleared=tuple(cleared),
             )
         )
     return changes, problems
+
+
+def _opt_version(value: Any) -> int | None:
+    value = _clean(value)
+    return None if value is None else int(value)
 
 
 def _same(a: object, b: object) -> bool:

@@ -36,6 +36,17 @@ class Result(StrEnum):
     OUTSIDE = "outside"
 
 
+class Role(StrEnum):
+    """What a user of the web service may see and do."""
+
+    OFFICE = "office"  # 镇平安办: every village, uploads, dispatch, reports
+    VILLAGE = "village"  # 村（社区）: its own village only
+    VIEWER = "viewer"  # 只读: e.g. the district
+
+
+ROLE_LABELS: dict[str, str] = {"office": "镇平安办", "village": "村（社区）", "viewer": "只读"}
+
+
 class Assignment(StrEnum):
     """How a target was assigned to a village."""
 
@@ -66,6 +77,19 @@ RESULT_LABELS: dict[str, str] = {
     "excluded": "排除",
     "not_found": "未发现",
     "outside": "非本镇辖区",
+}
+#: Event kinds of a target's history (the workflows record these), in Chinese.
+EVENT_LABELS: dict[str, str] = {
+    "issued": "下发",
+    "reissued": "再次下发",
+    "added": "登记（自主发现/举报）",
+    "dispatched": "派发",
+    "verified": "核查反馈",
+    "eradicated": "铲除",
+    "updated": "更新反馈",
+    "superseded": "更正结果",
+    "reported": "上报区禁毒办",
+    "evidence_added": "添加照片",
 }
 ASSIGNMENT_LABELS: dict[str, str] = {
     "inside": "村内",

@@ -200,4 +200,5 @@ def problem_from_error(error: BaseException) -> Problem:
     zh, en = split_bilingual(text)
     if isinstance(error, GeoverifyError) and error.en:
         zh, en = text, error.en
-    return Problem(code, status, title, zh, en, kind=type(error).__name__, text=text)
+    rows = list(error.rows) if isinstance(error, InputError) else []
+    return Problem(code, status, title, zh, en, rows=rows, kind=type(error).__name__, text=text)

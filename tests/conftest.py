@@ -46,12 +46,8 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def database_url(backend: str, tmp_path: Path) -> Iterator[str | None]:
-    """``None`` (the workspace's SQLite file) or a fresh PostGIS schema for this test."""
-    if backend == "sqlite":
-        yield None
-        return
+def postgis_schema_url() -> Iterator[str]:
+    """A fresh schema on the test PostGIS database (its URL), dropped when the generator ends."""
     base = os.environ.get(TEST_DB_ENV)
     if not base:
         skip_or_fail(f"{TEST_DB_ENV} is not set: no PostGIS to test against")
@@ -67,6 +63,15 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str | None]:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> Iterator[str | None]:
+    """``None`` (the workspace's SQLite file) or a fresh PostGIS schema for this test."""
+    if backend == "sqlite":
+        yield None
+        return
+    yield from postgis_schema_url()
 
 
 @pytest.fixture

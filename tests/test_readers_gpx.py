@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 from shapely.geometry import LineString, MultiLineString, Point
 
@@ -209,9 +210,30 @@ def test_bad_coordinate_and_time_name_the_element(tmp_path):
     bad_time = GARMIN.replace("2024-03-12T01:40:00Z", "12/03/2024 09:40")
     with pytest.raises(InputError, match=r"trkpt 2.*12/03/2024"):
         read_gpx(_write(tmp_path, "badtime.gpx", bad_time))
-    out = GARMIN.replace('lat="29.7020"', 'lat="129.7020"')
-    with pytest.raises(InputError, match="out of range"):
+    # A waypoint is placed by a person: out of range is an error naming it.
+    out = GARMIN.replace('lat="29.7001"', 'lat="129.7001"')
+    with pytest.raises(InputError, match=r"wpt 1.*out of range"):
         read_gpx(_write(tmp_path, "out.gpx", out))
+    late = GARMIN.replace("2024-03-12T02:00:00Z", "9999-12-31T23:59:59Z")
+    with pytest.raises(InputError, match=r"wpt 1.*implausible time.*9999"):
+        read_gpx(_write(tmp_path, "late.gpx", late))
+
+
+def test_track_glitches_are_kept_for_hygiene_and_do_not_date_the_track(tmp_path):
+    # A track point out of range, or timed in the year 9999, is a GPS glitch: the reader keeps
+    # the fix (track hygiene drops and reports it); the track's times use plausible fixes only.
+    out = GARMIN.replace('lat="29.7020"', 'lat="129.7020"').replace(
+        "2024-03-12T01:30:00Z", "9999-12-31T23:59:59Z"
+    )
+    got = read_gpx(_write(tmp_path, "glitch.gpx", out))
+    row = got.tracks.iloc[0]
+    assert row["n_points"] == 5
+    assert row["start"] == dt.datetime(2024, 3, 12, 1, 40, tzinfo=dt.UTC)
+    assert row["end"] == dt.datetime(2024, 3, 12, 2, 20, tzinfo=dt.UTC)
+    first, second = row["times"]
+    assert len(first) == 3 and len(second) == 2
+    assert first[0] > dt.datetime(9000, 1, 1, tzinfo=dt.UTC).timestamp()
+    assert np.isfinite(row["length_m"])
 
 
 def test_external_entity_refused_without_reading_it(tmp_path):

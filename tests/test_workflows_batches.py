@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from geoverify.errors import RejectedInputError
+from geoverify.errors import InputError, RejectedInputError
 from geoverify.store import Store, repo
 from geoverify.workflows import import_batch, sample_path
 from geoverify.workflows.common import Actor, InputFile
@@ -75,4 +75,20 @@ def test_a_rejected_upload_names_the_file_as_the_user_knows_it(sample_store: Sto
     preview = import_batch(sample_store, upload, batch_id="X", preview=True)
     assert [p.row for p in preview.rejected] == [3]
     assert preview.imported == 1
+    assert snapshot(sample_store) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("靶标.csv", b"MZ\x90\x00\x03\x00\x00\x00 a program"),
+        ("靶标.xlsx", "靶标编号,经度,纬度\n".encode()),
+        ("靶标.geojson", b"\x7fELF\x02\x01\x01\x00"),
+        ("村界.gpkg", b"PK\x03\x04 a zip"),
+    ],
+)
+def test_an_upload_must_be_what_its_name_says(sample_store: Store, name: str, data: bytes) -> None:
+    before = snapshot(sample_store)
+    with pytest.raises(InputError, match="内容与扩展名"):
+        import_batch(sample_store, InputFile(name, data), batch_id="X")
     assert snapshot(sample_store) == before

@@ -91,12 +91,22 @@ COMMAND_TABLE: dict[str, LazyCommand] = {
         "report_group",
         "Reports: the monthly patrol table (月报) and the report to the district (反馈区禁毒办).",
     ),
+    "serve": LazyCommand(
+        "geoverify.cli.serve",
+        "serve_cmd",
+        "Run the web app (网页版) on the workspace or --database-url.",
+    ),
     "status": LazyCommand(
         "geoverify.cli.status",
         "status_cmd",
         "Progress per village and for the town: verified, eradicated, overdue, 核查率, 吻合率.",
     ),
     "targets": LazyCommand("geoverify.cli.targets", "targets_group", "Suspect targets (疑似靶标)."),
+    "users": LazyCommand(
+        "geoverify.cli.users",
+        "users_group",
+        "Users of the web app (用户): office, village or viewer.",
+    ),
     "villages": LazyCommand(
         "geoverify.cli.villages",
         "villages_group",

@@ -33,8 +33,15 @@ class Context:
     actor: str | None
 
     def store(self, *, require: bool = True) -> Store:
-        store = Store(self.workspace, url=self.database_url)
+        store = Store(self.workspace, url=self.database_url, on_wait=_say_waiting)
         return store.require() if require else store
+
+
+def _say_waiting() -> None:
+    click.echo(
+        "另一个写入操作正在进行，等待其完成… (another write is in progress; waiting for it)",
+        err=True,
+    )
 
 
 def get_ctx() -> Context:

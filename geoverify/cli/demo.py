@@ -28,15 +28,7 @@ def demo_cmd(maps_dir: Path, as_json: bool) -> None:
     table = res.villages
     assert table is not None
     if as_json:
-        emit_json(
-            {
-                "workspace": str(res.workspace),
-                "steps": [{"step": s, "text": t} for s, t in res.steps],
-                "batches": [b.to_json() for b in res.batches],
-                "villages": table.to_dict(orient="records"),
-                "outputs": res.outputs,
-            }
-        )
+        emit_json(res.to_json())
         return
     click.echo(f"演示工作区 (demo workspace): {res.workspace}")
     for step, text in res.steps:

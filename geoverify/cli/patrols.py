@@ -16,6 +16,7 @@ from geoverify.cli._common import (
     open_store,
     parse_date,
 )
+from geoverify.tracks import TrackRules
 from geoverify.workflows.patrols import (
     PatrolImportResult,
     import_patrols,
@@ -50,6 +51,11 @@ def describe_patrol_import(res: PatrolImportResult) -> list[str]:
         lines.append(
             f"  {res.already_recorded} 条轨迹已在库中，未重复计入 (tracks already stored, skipped)"
         )
+    for e in res.track_hygiene:
+        lines.append(
+            f"  轨迹清洗 (track hygiene) {e['file']} 第 {e['number']} 条 {e['name'] or ''}: "
+            f"{e['reason']}"
+        )
     if res.by_village:
         lines.append(format_table(["村（社区）", "踏查记录"], list(res.by_village.items())))
     return lines
@@ -76,6 +82,14 @@ def describe_patrol_import(res: PatrolImportResult) -> list[str]:
 )
 @click.option("--sheet", default=None, help="Sheet of an XLSX workbook.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV (default: detected).")
+@click.option(
+    "--max-speed",
+    type=click.FloatRange(min=1, min_open=False),
+    default=TrackRules.max_speed_kmh,
+    show_default=True,
+    help="Track hygiene: fastest plausible speed in km/h between two GPS fixes (walking or "
+    "motorbike); faster fixes are dropped as glitches (轨迹清洗).",
+)
 @json_option
 @handle_errors
 def patrols_import(
@@ -87,12 +101,15 @@ def patrols_import(
     received: str | None,
     sheet: str | None,
     encoding: str | None,
+    max_speed: float,
     as_json: bool,
 ) -> None:
     """Import patrol records from FILE: the plan's table (CSV/XLSX) or a GPX/KML/KMZ track file.
 
     All or nothing: any bad row or track is reported and nothing is written. Importing the
-    same file again changes nothing.
+    same file again changes nothing. GPS glitches — fixes faster than --max-speed, (0, 0) or
+    out-of-range fixes, isolated far jumps — are dropped from every track before village
+    attribution and coverage, and reported per track.
     """
     ctx = get_ctx()
     day = parse_date(date, option="--date")
@@ -109,6 +126,7 @@ def patrols_import(
             sheet=sheet,
             encoding=encoding,
             actor=ctx.actor,
+            track_rules=TrackRules(max_speed_kmh=max_speed),
         )
     if as_json:
         emit_json(res.to_json())

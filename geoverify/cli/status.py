@@ -14,9 +14,9 @@ from geoverify.cli._common import (
     json_option,
     open_store,
 )
-from geoverify.progress import SUMMARY_LABELS, TOWN_LABEL
-from geoverify.workflows.common import today_local
-from geoverify.workflows.reports import target_history, target_status
+from geoverify.progress import SUMMARY_LABELS
+from geoverify.workflows.reports import status_report
+from geoverify.workflows.targets import target_history
 
 _SHOWN = [
     "village",
@@ -41,34 +41,19 @@ def _pct(v: Any) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
 
 
-def _record(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: row[k] for k in SUMMARY_LABELS}
-    for k in ("verification_rate", "match_rate"):
-        v = out[k]
-        out[k] = None if v is None or (isinstance(v, float) and math.isnan(v)) else round(v, 4)
-    return out
-
-
 @click.command("status")
 @click.option("--batch", default=None, help="Only targets issued in this batch.")
 @json_option
 @handle_errors
 def status_cmd(batch: str | None, as_json: bool) -> None:
     """Progress per village and for the town: verified, eradicated, overdue, 核查率, 吻合率."""
-    today = today_local()
     with open_store() as store:
-        table = target_status(store, batch=batch, today=today)
-    records = [_record({str(k): v for k, v in r.items()}) for r in table.to_dict("records")]
+        report = status_report(store, batch=batch)
     if as_json:
-        emit_json(
-            {
-                "batch": batch,
-                "today": today,
-                "villages": [r for r in records if r["village"] != TOWN_LABEL],
-                "town": next(r for r in records if r["village"] == TOWN_LABEL),
-            }
-        )
+        emit_json(report.to_json())
         return
+    today = report.today
+    records = report.records
     rows = []
     for r in records:
         vals = [r[k] for k in _SHOWN]
@@ -78,6 +63,13 @@ def status_cmd(batch: str | None, as_json: bool) -> None:
     title = f"批次 {batch}" if batch else "全部靶标 (all targets)"
     click.echo(f"{title}，截至 {today.isoformat()}")
     click.echo(format_table([SUMMARY_LABELS[k] for k in _SHOWN], rows))
+    spot = report.spotcheck
+    if spot is not None and spot.drawn:
+        click.echo(
+            f"抽查 (spot checks): 抽中 {spot.drawn}，已复核 {spot.checked}，"
+            f"一致 {spot.consistent}，不一致 {spot.inconsistent}，"
+            f"一致率 (agreement) {_pct(spot.agreement_rate)}"
+        )
 
 
 @click.command("history")
@@ -87,10 +79,11 @@ def status_cmd(batch: str | None, as_json: bool) -> None:
 def history_cmd(target_id: str, as_json: bool) -> None:
     """Every event of a target: time (Asia/Shanghai), who, host, kind, source and values."""
     with open_store() as store:
-        events = target_history(store, target_id)
+        history = target_history(store, target_id)
     if as_json:
-        emit_json({"target_id": target_id, "events": events})
+        emit_json(history.to_json())
         return
+    events = history.events
     click.echo(f"靶标 {target_id} 的历史记录 (history)")
     for e in events:
         click.echo(f"{e['at']}  {e['kind']}  {e['actor']}@{e['host']}  {e['source']}")

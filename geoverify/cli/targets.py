@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
-import pandas as pd
 
 from geoverify.cli._common import (
     emit_json,
@@ -24,40 +21,6 @@ def targets_group() -> None:
     """Suspect targets (疑似靶标)."""
 
 
-def target_records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    """The documented JSON objects of a targets frame."""
-    out = []
-    r: Any
-    for r in frame.itertuples():
-        out.append(
-            {
-                "target_id": r.target_id,
-                "batch": r.batch,
-                "village": r.village if isinstance(r.village, str) else None,
-                "village_code": r.village_code if isinstance(r.village_code, str) else None,
-                "group": r.group if isinstance(r.group, str) else None,
-                "lon": round(float(r.lon), 7),
-                "lat": round(float(r.lat), 7),
-                "geometry_type": r.geometry.geom_type,
-                "area_m2": r.area_m2,
-                "status": r.status,
-                "result": r.result,
-                "plants": None if pd.isna(r.plants) else int(r.plants),
-                "case_no": r.case_no if isinstance(r.case_no, str) else None,
-                "threshold": r.threshold if isinstance(r.threshold, str) else None,
-                "assignment": r.assignment,
-                "neighbours": list(r.neighbours),
-                "split_into": list(r.split_into),
-                "repeat_of": r.repeat_of,
-                "reissue_of": r.reissue_of,
-                "source": r.source,
-                "issued_on": r.issued_on,
-                "due_on": r.due_on,
-            }
-        )
-    return out
-
-
 @targets_group.command("list")
 @click.option("--batch", default=None, help="Only targets issued in this batch.")
 @click.option("--village", default=None, help="Village name or code; '-' for outside the town.")
@@ -72,10 +35,11 @@ def target_records(frame: pd.DataFrame) -> list[dict[str, object]]:
 def targets_list(batch: str | None, village: str | None, status: str | None, as_json: bool) -> None:
     """List targets with their village, group, assignment and status."""
     with open_store() as store:
-        frame = list_targets(store, batch=batch, village=village, status=status)
+        listed = list_targets(store, batch=batch, village=village, status=status)
     if as_json:
-        emit_json(target_records(frame))
+        emit_json(listed.to_json())
         return
+    frame = listed.frame
     rows = []
     for r in frame.itertuples():
         note = []

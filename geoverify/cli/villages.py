@@ -81,31 +81,11 @@ def villages_import(
 def villages_list(as_json: bool) -> None:
     """List villages with their area, groups and targets."""
     with open_store() as store:
-        frame = list_villages(store)
-    from geoverify.geo import metric_crs
-
-    if frame.empty:
-        areas = []
-    else:
-        metric = metric_crs(float(frame.geometry.union_all().centroid.x))
-        areas = (frame.to_crs(metric).area / 1e6).round(2).tolist()
-    frame["area_km2"] = areas
+        listed = list_villages(store)
     if as_json:
-        emit_json(
-            [
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "kind": r.kind,
-                    "area_km2": r.area_km2,
-                    "groups": int(r.groups),
-                    "targets": int(r.targets),
-                    "illustrative": bool(r.illustrative),
-                }
-                for r in frame.itertuples()
-            ]
-        )
+        emit_json(listed.to_json())
         return
+    frame = listed.frame
     rows = [
         (r.code, r.name, r.kind, f"{r.area_km2:.2f}", r.groups, r.targets)
         for r in frame.itertuples()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
-import zipfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
-from openpyxl.utils.exceptions import InvalidFileException
 
 from geoverify.documents.dispatch import (
     DISPATCH_FORMAT,
@@ -22,10 +22,13 @@ from geoverify.documents.dispatch import (
 )
 from geoverify.errors import InputError
 from geoverify.lifecycle import FeedbackRow
+from geoverify.readers.safety import ZipLimits, check_size, check_zip, parser_errors
 
 __all__ = ["FeedbackWorkbook", "parse_date_text", "read_feedback"]
 
 _REQUIRED = ("靶标编号", *FEEDBACK_HEADERS)
+#: Largest unpacked size of a filled dispatch workbook (read in full, not streamed).
+MAX_FEEDBACK_BYTES = 32 * 1024 * 1024
 
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:[ T].*)?$"),
@@ -122,17 +125,46 @@ def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
         When the file cannot be opened as XLSX or is not one of our dispatch workbooks.
     """
     p = Path(path)
-    try:
-        wb = load_workbook(p, data_only=True)
+    if not p.is_file():
+        msg = f"{p}: 文件不存在 (file not found)"
+        raise InputError(msg)
+    source = str(p)
+    # Before any part is unpacked; a village's workbook is small and is read in full.
+    check_zip(p, source=source, kind="XLSX", limits=ZipLimits(total=MAX_FEEDBACK_BYTES))
+    with parser_errors(source, "XLSX"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # parts openpyxl drops do not matter
+        try:
+            check_size(p.stat().st_size, source=source, limit=MAX_FEEDBACK_BYTES)
+            data = p.read_bytes()
+        except OSError as e:
+            msg = f"{p}: 无法读取文件 (cannot read file): {e.strerror or e}"
+            raise InputError(msg) from e
+        wb = load_workbook(io.BytesIO(data), data_only=True)
         # The same cells as typed: a formula whose result was never computed (a file saved by
         # a program that does not calculate) is read as the text that was typed.
-        typed = load_workbook(p, data_only=False)
-    except FileNotFoundError as e:
-        msg = f"{p}: 文件不存在 (file not found)"
-        raise InputError(msg) from e
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
-        msg = f"{p}: 无法作为 XLSX 工作簿打开 (cannot be opened as an XLSX workbook): {e}"
-        raise InputError(msg) from e
+        typed = load_workbook(io.BytesIO(data), data_only=False)
+        meta, batch, version, rows = _read_workbook(p, wb, typed)
+
+    def meta_date(key: str) -> dt.date | None:
+        v = _date_cell(meta.get(key))
+        return v if isinstance(v, dt.date) else None
+
+    return FeedbackWorkbook(
+        path=p,
+        batch=batch,
+        village=_text(meta.get("village")),
+        village_code=_text(meta.get("village_code")),
+        version=version,
+        issued_on=meta_date("issued_on"),
+        due_on=meta_date("due_on"),
+        rows=rows,
+    )
+
+
+def _read_workbook(
+    p: Path, wb: Any, typed: Any
+) -> tuple[dict[str, Any], str, str, list[FeedbackRow]]:
+    """Metadata, batch, format version and rows of an opened dispatch workbook."""
     try:
         if META_SHEET not in wb.sheetnames:
             msg = (
@@ -225,17 +257,4 @@ def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
         wb.close()
         typed.close()
 
-    def meta_date(key: str) -> dt.date | None:
-        v = _date_cell(meta.get(key))
-        return v if isinstance(v, dt.date) else None
-
-    return FeedbackWorkbook(
-        path=p,
-        batch=batch,
-        village=_text(meta.get("village")),
-        village_code=_text(meta.get("village_code")),
-        version=version,
-        issued_on=meta_date("issued_on"),
-        due_on=meta_date("due_on"),
-        rows=rows,
-    )
+    return meta, batch, version, rows

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import defusedxml
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from defusedxml.ElementTree import fromstring as defused_fromstring
 from pyproj import Geod
@@ -21,6 +22,8 @@ from shapely.geometry.base import BaseGeometry
 
 from geoverify.errors import InputError
 from geoverify.geo import STORE_CRS
+from geoverify.readers.safety import MAX_XML_BYTES, check_size, parser_errors
+from geoverify.tracks import epoch_seconds, plausible_time
 
 __all__ = ["LOCAL_TZ", "GpxRead", "parse_gpx_time", "read_gpx"]
 
@@ -28,6 +31,8 @@ __all__ = ["LOCAL_TZ", "GpxRead", "parse_gpx_time", "read_gpx"]
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 _GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid
+#: Seconds since 1970 given to a time too far out for a datetime (dropped as implausible).
+_FAR_FUTURE = 1e15
 _TRACK_COLUMNS = [
     "number",
     "name",
@@ -38,6 +43,7 @@ _TRACK_COLUMNS = [
     "date",
     "n_points",
     "length_m",
+    "times",
 ]
 _WAYPOINT_COLUMNS = ["number", "name", "description", "time", "date"]
 _ENCODING_DECL = re.compile(
@@ -66,8 +72,11 @@ class GpxRead:
         with at least two points: ``number`` (1-based order among tracks/routes), ``name``,
         ``kind``, ``description``, ``start``/``end`` (aware UTC datetimes or NaT when the file
         has no times), ``date`` (local date in Asia/Shanghai of ``start``, or None),
-        ``n_points``, ``length_m`` (geodesic), geometry LineString (one segment) or
-        MultiLineString (several ``<trkseg>``).
+        ``n_points``, ``length_m`` (geodesic), ``times`` (one array per line part of each
+        fix's time in seconds since 1970 UTC, NaN where the file has none), geometry
+        LineString (one segment) or MultiLineString (several ``<trkseg>``). Track points are
+        kept as recorded — out-of-range and (0, 0) fixes included; ``start``/``end`` only use
+        plausible times (2000 to now). :func:`geoverify.tracks.clean_track` drops the glitches.
     waypoints
         EPSG:4490, one row per ``<wpt>``: ``number``, ``name``, ``description``, ``time``,
         ``date``, Point geometry.
@@ -153,13 +162,24 @@ def _parse_xml(data: bytes, *, source: str) -> Element:
             f"(malformed XML at line {line}, column {col}): {e}"
         )
         raise InputError(msg) from e
+    except Exception as e:  # e.g. an encoding expat cannot handle
+        msg = f"{source}: 无法解析 GPX (cannot parse GPX): {type(e).__name__}: {e}"
+        raise InputError(msg) from e
     if _local(root.tag) != "gpx":
         msg = f"{source}: 不是 GPX 文件，根元素为 <{_local(root.tag)}> (not a GPX file)"
         raise InputError(msg)
     return root
 
 
-def _point(elem: Element, *, where: str, source: str) -> tuple[float, float, dt.datetime | None]:
+def _point(
+    elem: Element, *, where: str, source: str, strict: bool = True
+) -> tuple[float, float, dt.datetime | None, float]:
+    """Longitude, latitude, time (None when absent or implausible) and the time as seconds since
+    1970 (NaN when absent) of a ``<trkpt>``, ``<rtept>`` or ``<wpt>``.
+
+    ``strict`` (waypoints): a coordinate out of range or an implausible time is an error. Track
+    points keep them; track hygiene (:mod:`geoverify.tracks`) drops such fixes and reports them.
+    """
     lat_text, lon_text = elem.get("lat"), elem.get("lon")
     try:
         lat = float(lat_text)  # type: ignore[arg-type]
@@ -170,41 +190,68 @@ def _point(elem: Element, *, where: str, source: str) -> tuple[float, float, dt.
             f"(coordinates cannot be parsed)"
         )
         raise InputError(msg) from e
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+    if strict and not (-90 <= lat <= 90 and -180 <= lon <= 180):
         msg = f"{source}: {where} 坐标超出范围 lat={lat} lon={lon} (coordinates out of range)"
         raise InputError(msg)
     time_text = _child_text(elem, "time")
-    when = None
+    when: dt.datetime | None = None
+    seconds = float("nan")
     if time_text:
         try:
             when = parse_gpx_time(time_text)
+        except OverflowError:  # beyond what a datetime holds: certainly not a real fix
+            when, seconds = None, _FAR_FUTURE
         except ValueError as e:
             msg = f"{source}: {where} 时间无法解析 {time_text!r} (time cannot be parsed)"
             raise InputError(msg) from e
-    return lon, lat, when
+        if when is not None:
+            seconds = epoch_seconds(when)
+            if not plausible_time(when, now=_now()):
+                if strict:
+                    msg = (
+                        f"{source}: {where} 时间不合理 {time_text!r}（早于 2000 年或晚于现在） "
+                        f"(implausible time {time_text!r}: before 2000 or in the future)"
+                    )
+                    raise InputError(msg)
+                when = None
+    return lon, lat, when, seconds
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _local_date(when: dt.datetime | None) -> dt.date | None:
     return when.astimezone(LOCAL_TZ).date() if when is not None else None
 
 
-def _length_m(geom: BaseGeometry) -> float:
-    return float(_GEOD.geometry_length(geom))
+def _length_m(lines: list[list[tuple[float, float]]]) -> float:
+    """Geodesic length of the parts, over the fixes that are coordinates at all."""
+    total = 0.0
+    for line in lines:
+        ok = [(x, y) for x, y in line if -180 <= x <= 180 and -90 <= y <= 90]
+        if len(ok) >= 2:
+            total += float(_GEOD.geometry_length(LineString(ok)))
+    return total
+
+
+_Fix = tuple[float, float, "dt.datetime | None", float]
 
 
 def _line_record(
     number: int,
     elem: Element,
     kind: str,
-    segments: list[list[tuple[float, float, dt.datetime | None]]],
+    segments: list[list[_Fix]],
 ) -> tuple[dict[str, Any], BaseGeometry] | None:
-    lines = [[(x, y) for x, y, _t in seg] for seg in segments if len(seg) >= 2]
+    kept = [seg for seg in segments if len(seg) >= 2]
+    lines = [[(x, y) for x, y, _t, _s in seg] for seg in kept]
     if not lines:
         return None
     geom: BaseGeometry = (
         LineString(lines[0]) if len(lines) == 1 else MultiLineString([LineString(s) for s in lines])
     )
-    times = [t for seg in segments for _x, _y, t in seg if t is not None]
+    times = [t for seg in segments for _x, _y, t, _s in seg if t is not None]
     start = min(times) if times else None
     end = max(times) if times else None
     rec = {
@@ -216,7 +263,8 @@ def _line_record(
         "end": end,
         "date": _local_date(start),
         "n_points": sum(len(seg) for seg in segments),
-        "length_m": _length_m(geom),
+        "length_m": _length_m(lines),
+        "times": [np.array([s for _x, _y, _t, s in seg], dtype=float) for seg in kept],
     }
     return rec, geom
 
@@ -254,10 +302,17 @@ def read_gpx(path: str | os.PathLike[str] | bytes, *, source: str | None = None)
     else:
         source = source or str(path)
         try:
+            check_size(Path(path).stat().st_size, source=source, limit=MAX_XML_BYTES)
             data = Path(path).read_bytes()
         except OSError as e:
             msg = f"{source}: 无法读取文件 (cannot read file): {e.strerror or e}"
             raise InputError(msg) from e
+    check_size(len(data), source=source, limit=MAX_XML_BYTES)
+    with parser_errors(source, "GPX"):
+        return _read_gpx_document(data, source=source)
+
+
+def _read_gpx_document(data: bytes, *, source: str) -> GpxRead:
     root = _parse_xml(data, source=source)
     notes: list[str] = []
     records: list[dict[str, Any]] = []
@@ -273,6 +328,7 @@ def read_gpx(path: str | os.PathLike[str] | bytes, *, source: str | None = None)
                     where=f"第 {t_i} 条轨迹第 {s_i} 段第 {p_i} 个点 (trk {t_i}, "
                     f"trkseg {s_i}, trkpt {p_i})",
                     source=source,
+                    strict=False,
                 )
                 for p_i, p in enumerate(_children(seg, "trkpt"), start=1)
             ]
@@ -289,7 +345,12 @@ def read_gpx(path: str | os.PathLike[str] | bytes, *, source: str | None = None)
     for r_i, rte in enumerate(_children(root, "rte"), start=1):
         number += 1
         pts = [
-            _point(p, where=f"第 {r_i} 条路线第 {p_i} 个点 (rte {r_i}, rtept {p_i})", source=source)
+            _point(
+                p,
+                where=f"第 {r_i} 条路线第 {p_i} 个点 (rte {r_i}, rtept {p_i})",
+                source=source,
+                strict=False,
+            )
             for p_i, p in enumerate(_children(rte, "rtept"), start=1)
         ]
         got = _line_record(number, rte, "route", [pts])
@@ -302,7 +363,7 @@ def read_gpx(path: str | os.PathLike[str] | bytes, *, source: str | None = None)
     wrecs: list[dict[str, Any]] = []
     wgeoms: list[BaseGeometry] = []
     for w_i, wpt in enumerate(_children(root, "wpt"), start=1):
-        lon, lat, when = _point(wpt, where=f"第 {w_i} 个航点 (wpt {w_i})", source=source)
+        lon, lat, when, _s = _point(wpt, where=f"第 {w_i} 个航点 (wpt {w_i})", source=source)
         wrecs.append(
             {
                 "number": w_i,

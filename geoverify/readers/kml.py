@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,13 @@ from shapely.geometry import (
 from shapely.geometry.base import BaseGeometry
 
 from geoverify.errors import InputError
+from geoverify.readers.safety import (
+    MAX_XML_BYTES,
+    check_size,
+    check_zip,
+    parser_errors,
+    read_member,
+)
 
 __all__ = ["KML_CRS", "MAX_KML_BYTES", "kml_bytes_from_kmz", "read_kml"]
 
@@ -35,7 +40,7 @@ __all__ = ["KML_CRS", "MAX_KML_BYTES", "kml_bytes_from_kmz", "read_kml"]
 KML_CRS = "EPSG:4326"
 
 #: Largest KML document (uncompressed) we agree to parse; protects against zip bombs.
-MAX_KML_BYTES = 512 * 1024 * 1024
+MAX_KML_BYTES = MAX_XML_BYTES
 
 #: Columns every frame from :func:`read_kml` has, besides the ExtendedData fields.
 _FIXED_COLUMNS = ("name", "description", "folder", "times")
@@ -79,29 +84,24 @@ def _child_text(elem: Element, name: str) -> str | None:
 def kml_bytes_from_kmz(data: bytes, *, source: str) -> bytes:
     """Return the KML document inside a KMZ (``doc.kml`` preferred, else the first ``.kml``).
 
+    The archive's central directory is checked first (:func:`~geoverify.readers.safety.check_zip`:
+    total size, compression ratio, members); the document is read with a hard cap of
+    :data:`MAX_KML_BYTES`.
+
     Raises
     ------
     InputError
-        The data is not a zip, holds no ``.kml``, or the document is implausibly large.
+        The data is not a zip, holds no ``.kml``, is corrupt, or unpacks implausibly large
+        (:class:`~geoverify.errors.TooLargeError`).
     """
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            kmls = [i for i in zf.infolist() if i.filename.lower().endswith(".kml")]
-            if not kmls:
-                msg = f"{source}: KMZ 中没有 .kml 文件 (no .kml document inside the KMZ)"
-                raise InputError(msg)
-            docs = [i for i in kmls if i.filename.lower() == "doc.kml"]
-            info = docs[0] if docs else kmls[0]
-            if info.file_size > MAX_KML_BYTES:
-                msg = (
-                    f"{source}: KMZ 中的 {info.filename} 解压后过大 ({info.file_size} 字节) "
-                    f"(KML document too large when uncompressed)"
-                )
-                raise InputError(msg)
-            return zf.read(info)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
-        msg = f"{source}: KMZ 文件损坏或不是 zip 文件 (corrupt KMZ / not a zip): {e}"
-        raise InputError(msg) from e
+    infos = check_zip(data, source=source, kind="KMZ")
+    kmls = [i for i in infos if i.filename.lower().endswith(".kml")]
+    if not kmls:
+        msg = f"{source}: KMZ 中没有 .kml 文件 (no .kml document inside the KMZ)"
+        raise InputError(msg)
+    docs = [i for i in kmls if i.filename.lower() == "doc.kml"]
+    info = docs[0] if docs else kmls[0]
+    return read_member(data, info, source=source, kind="KMZ", limit=MAX_KML_BYTES)
 
 
 def _parse_tuples(text: str | None, *, where: str) -> list[tuple[float, float]]:
@@ -313,8 +313,8 @@ def _parse_xml(data: bytes, *, source: str) -> Element:
             f"(malformed XML at line {line}, column {col}): {e}"
         )
         raise InputError(msg) from e
-    except ValueError as e:  # e.g. an encoding expat cannot handle
-        msg = f"{source}: 无法解析 KML (cannot parse KML): {e}"
+    except Exception as e:  # e.g. an encoding expat cannot handle
+        msg = f"{source}: 无法解析 KML (cannot parse KML): {type(e).__name__}: {e}"
         raise InputError(msg) from e
     if not isinstance(root, Element):  # pragma: no cover - defusedxml returns Elements
         msg = f"{source}: 无法解析 KML (cannot parse KML)"
@@ -351,12 +351,19 @@ def read_kml(path_or_bytes: str | os.PathLike[str] | bytes, *, source: str) -> g
         data = path_or_bytes
     else:
         try:
+            check_size(Path(path_or_bytes).stat().st_size, source=source, limit=MAX_KML_BYTES)
             data = Path(path_or_bytes).read_bytes()
         except OSError as e:
             msg = f"{source}: 无法读取文件 (cannot read file): {e.strerror or e}"
             raise InputError(msg) from e
     if data[:4] == b"PK\x03\x04":
         data = kml_bytes_from_kmz(data, source=source)
+    check_size(len(data), source=source, limit=MAX_KML_BYTES)
+    with parser_errors(source, "KML"):
+        return _read_kml_document(data, source=source)
+
+
+def _read_kml_document(data: bytes, *, source: str) -> gpd.GeoDataFrame:
     root = _parse_xml(data, source=source)
 
     records: list[dict[str, Any]] = []

@@ -22,6 +22,8 @@ from geoverify.patrols import Patrol, track_lengths_by_village
 from geoverify.readers.gpx import LOCAL_TZ, read_gpx
 from geoverify.readers.kml import read_kml
 from geoverify.readers.tables import TABLE_SUFFIXES, find_column, read_table
+from geoverify.sanity import check_date
+from geoverify.tracks import TrackReport, TrackRules, clean_track, epoch_seconds
 
 __all__ = [
     "PATROL_COLUMNS",
@@ -69,6 +71,8 @@ class PatrolRead:
         The row number (table) or track number (GPX/KML) of each record in ``patrols``.
     waypoints
         Waypoints of a GPX file (findings marked on the device), EPSG:4490, or None.
+    hygiene
+        What track hygiene dropped, per track (see :func:`hygiene_entries`).
     """
 
     patrols: list[Patrol]
@@ -76,6 +80,9 @@ class PatrolRead:
     source: str
     rows: list[int] = field(default_factory=list)
     waypoints: gpd.GeoDataFrame | None = None
+    #: One entry per track that track hygiene changed: ``file``, ``number``, ``name`` and the
+    #: :meth:`~geoverify.tracks.TrackReport.to_json` counts.
+    hygiene: list[dict[str, Any]] = field(default_factory=list)
 
     def check(self) -> None:
         """Raise :class:`~geoverify.errors.RejectedInputError` if any row was rejected."""
@@ -159,10 +166,42 @@ def _lines_only(geom: BaseGeometry | None) -> BaseGeometry | None:
     return merged if not merged.is_empty else None
 
 
-def read_track_file(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
-    """Tracks of a GPX, KML or KMZ file: ``name``, ``start``, ``date``, geometry (EPSG:4490).
+def _hygiene(
+    geom: BaseGeometry | None,
+    times: Any,
+    *,
+    rules: TrackRules | None,
+    now: dt.datetime | None,
+) -> tuple[BaseGeometry | None, TrackReport, dt.datetime | None]:
+    """The cleaned track, its report, and its first plausible time (UTC) among kept fixes."""
+    line = _lines_only(geom)
+    cleaned, report, kept = clean_track(line, times, rules=rules, now=now)
+    finite = kept[np.isfinite(kept)] if len(kept) else kept
+    start = dt.datetime.fromtimestamp(float(finite.min()), tz=dt.UTC) if len(finite) else None
+    return cleaned, report, start
 
-    GPX routes are included; KML placemarks without a line are left out.
+
+def _kml_times(geom: BaseGeometry | None, times: Any) -> list[Any] | None:
+    """gx:Track times as seconds, when they belong one to one to the line's vertices."""
+    if not times or not isinstance(geom, LineString) or len(times) != len(geom.coords):
+        return None
+    return [[epoch_seconds(t) for t in times]]
+
+
+def read_track_file(
+    path: str | os.PathLike[str],
+    *,
+    rules: TrackRules | None = None,
+    now: dt.datetime | None = None,
+) -> gpd.GeoDataFrame:
+    """Tracks of a GPX, KML or KMZ file, cleaned of GPS glitches (EPSG:4490).
+
+    Columns: ``number`` (the track's position in the file), ``name``, ``start``, ``date``,
+    ``hygiene`` (a :class:`~geoverify.tracks.TrackReport`) and geometry — the line that was
+    walked after :func:`geoverify.tracks.clean_track` dropped impossible fixes (``rules``;
+    ``now`` bounds plausible times, default the present). A track with no fix left has
+    geometry None. ``start``/``date`` come from the kept fixes. GPX routes are included;
+    KML placemarks without a line are left out.
 
     Raises
     ------
@@ -171,35 +210,73 @@ def read_track_file(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     """
     source = os.fspath(path)
     suffix = Path(path).suffix.lower()
+    when = now or dt.datetime.now(dt.UTC)
+    rows: list[dict[str, Any]] = []
     if suffix == ".gpx":
         tracks = read_gpx(path, source=source).tracks
-        return tracks[["name", "start", "date", "geometry"]].copy()
-    if suffix in {".kml", ".kmz"}:
+        for number, name, times, geom in zip(
+            tracks["number"], tracks["name"], tracks["times"], tracks.geometry, strict=True
+        ):
+            cleaned, report, start = _hygiene(geom, times, rules=rules, now=when)
+            rows.append(_track_row(int(number), name, start, report, cleaned))
+    elif suffix in {".kml", ".kmz"}:
         frame = read_kml(path, source=source)
-        rows = []
+        number = 0
         for name, times, geom in zip(frame["name"], frame["times"], frame.geometry, strict=True):
-            line = _lines_only(geom)
-            if line is None:
+            if _lines_only(geom) is None:
                 continue
-            start = min(times) if times else None
-            if start is not None and start.tzinfo is None:
-                start = start.replace(tzinfo=dt.UTC)
-            rows.append(
-                {
-                    "name": name,
-                    "start": start,
-                    "date": start.astimezone(LOCAL_TZ).date() if start else None,
-                    "geometry": line,
-                }
-            )
+            number += 1
+            cleaned, report, start = _hygiene(geom, _kml_times(geom, times), rules=rules, now=when)
+            rows.append(_track_row(number, name, start, report, cleaned))
         if not rows:
             msg = f"{source}: KML 中没有轨迹线 (no track lines in the KML)"
             raise InputError(msg)
-        out = gpd.GeoDataFrame(rows, geometry="geometry", crs=frame.crs or "EPSG:4326")
-        out["start"] = pd.to_datetime(out["start"], utc=True)
-        return out.to_crs(STORE_CRS)
-    msg = f"{source}: 不支持的轨迹文件类型 {suffix} (track files must be .gpx, .kml or .kmz)"
-    raise InputError(msg)
+    else:
+        msg = f"{source}: 不支持的轨迹文件类型 {suffix} (track files must be .gpx, .kml or .kmz)"
+        raise InputError(msg)
+    columns = ["number", "name", "start", "date", "hygiene"]
+    out = gpd.GeoDataFrame(
+        {c: pd.Series([r[c] for r in rows], dtype=object) for c in columns},
+        geometry=gpd.GeoSeries([r["geometry"] for r in rows], crs=STORE_CRS),
+        crs=STORE_CRS,
+    )
+    out["number"] = out["number"].astype(int)
+    out["start"] = pd.to_datetime(out["start"], utc=True)
+    return out
+
+
+def _track_row(
+    number: int,
+    name: Any,
+    start: dt.datetime | None,
+    report: TrackReport,
+    geom: BaseGeometry | None,
+) -> dict[str, Any]:
+    return {
+        "number": number,
+        "name": name,
+        "start": start,
+        "date": start.astimezone(LOCAL_TZ).date() if start else None,
+        "hygiene": report,
+        "geometry": geom,
+    }
+
+
+def hygiene_entries(frame: gpd.GeoDataFrame, *, source: str) -> list[dict[str, Any]]:
+    """The tracks of a :func:`read_track_file` frame that hygiene changed, as JSON-ready dicts."""
+    out = []
+    for number, name, report in zip(frame["number"], frame["name"], frame["hygiene"], strict=True):
+        if isinstance(report, TrackReport) and report.changed:
+            out.append(
+                {
+                    "file": source,
+                    "number": int(number),
+                    "name": _text(name),
+                    **report.to_json(),
+                    "reason": report.describe(),
+                }
+            )
+    return out
 
 
 def _merge(geoms: list[BaseGeometry]) -> BaseGeometry:
@@ -217,6 +294,7 @@ def read_patrol_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     year: int | None = None,
+    rules: TrackRules | None = None,
 ) -> PatrolRead:
     """Read the plan's patrol table: 村、社区 | 组 | 踏查时间 | 踏查人员 | 踏查情况 | 备注 [| 轨迹].
 
@@ -232,13 +310,16 @@ def read_patrol_table(
         of them takes its geometry (all tracks of that name, joined).
     year
         Year for dates written without one (``3月12日``).
+    rules
+        Track hygiene for track files next to the table (:class:`~geoverify.tracks.TrackRules`).
 
     Returns
     -------
     PatrolRead
         A 轨迹 cell that names neither a given track nor a GPX/KML file next to the table is a
-        problem (``track_not_found``); so are unparsable dates (``bad_date``) and rows without
-        a village (``missing_village``).
+        problem (``track_not_found``); so are unparsable dates (``bad_date``), dates before
+        2000 or in the future (``implausible_date``) and rows without a village
+        (``missing_village``).
     """
     source = os.fspath(path)
     headers = [h for names in PATROL_COLUMNS.values() for h in names[:2]]
@@ -264,6 +345,7 @@ def read_patrol_table(
     patrols: list[Patrol] = []
     rows: list[int] = []
     problems: list[RowProblem] = []
+    latest = dt.date.today() + dt.timedelta(days=1)  # nobody reports a patrol to come
     for i, rownum in enumerate(table.rows):
         rec = {k: (table.frame[c].iloc[i] if c is not None else None) for k, c in col.items()}
         ok = True
@@ -302,6 +384,21 @@ def read_patrol_table(
         date: dt.date | None = None
         try:
             date = parse_patrol_date(raw_date, year=year)
+            bad = check_date(date, latest=latest, what="踏查时间", what_en="patrol date")
+            if bad is not None:
+                date = None
+                problems.append(
+                    RowProblem(
+                        rownum,
+                        None,
+                        bad.zh,
+                        bad.en,
+                        field=col["date"],
+                        value=str(raw_date),
+                        code=bad.code,
+                    )
+                )
+                ok = False
         except (ValueError, OverflowError):
             problems.append(
                 RowProblem(
@@ -319,7 +416,7 @@ def read_patrol_table(
         track: BaseGeometry | None = None
         if track_name:
             try:
-                track = _find_track(track_name, by_name, base_dir, file_tracks)
+                track = _find_track(track_name, by_name, base_dir, file_tracks, rules)
             except InputError as e:
                 problems.append(
                     RowProblem(
@@ -367,7 +464,8 @@ def read_patrol_table(
             )
         )
         rows.append(rownum)
-    return PatrolRead(patrols, problems, source, rows)
+    hygiene = [e for key, frame in file_tracks.items() for e in hygiene_entries(frame, source=key)]
+    return PatrolRead(patrols, problems, source, rows, hygiene=hygiene)
 
 
 def _find_track(
@@ -375,6 +473,7 @@ def _find_track(
     by_name: dict[str, list[BaseGeometry]],
     base_dir: Path,
     cache: dict[str, gpd.GeoDataFrame],
+    rules: TrackRules | None,
 ) -> BaseGeometry | None:
     if name in by_name:
         return _merge(by_name[name])
@@ -382,7 +481,7 @@ def _find_track(
     if candidate.suffix.lower() in TRACK_SUFFIXES and candidate.is_file():
         key = str(candidate)
         if key not in cache:
-            cache[key] = read_track_file(candidate)
+            cache[key] = read_track_file(candidate, rules=rules)
         geoms = [g for g in cache[key].geometry if g is not None and not g.is_empty]
         return _merge(geoms) if geoms else None
     return None
@@ -398,19 +497,29 @@ def read_patrol_file(
     sheet: str | int | None = None,
     encoding: str | None = None,
     year: int | None = None,
+    rules: TrackRules | None = None,
 ) -> PatrolRead:
     """Read patrol records from a table (CSV/XLSX) or a track file (GPX/KML/KMZ).
 
-    A track file gives one patrol per track: its village is the village the track runs
+    A track file gives one patrol per track, cleaned of GPS glitches first
+    (:func:`read_track_file` with ``rules``): its village is the village the cleaned track runs
     longest in (``villages`` is then required), its date the local date (Asia/Shanghai) of
-    its first time, or ``date`` for files without times. A track outside every village, or
-    without a date, is a problem. Tables are read by :func:`read_patrol_table`.
+    its first plausible time, or ``date`` for files without times. A track outside every
+    village (``track_outside``), with no fix left after hygiene (``track_no_valid_fixes``) or
+    without a date (``missing_date``) is a problem. Tables are read by
+    :func:`read_patrol_table`. ``PatrolRead.hygiene`` lists what hygiene dropped per track.
     """
     suffix = Path(path).suffix.lower()
     source = os.fspath(path)
     if suffix in TABLE_SUFFIXES:
         return read_patrol_table(
-            path, villages=villages, tracks=tracks, sheet=sheet, encoding=encoding, year=year
+            path,
+            villages=villages,
+            tracks=tracks,
+            sheet=sheet,
+            encoding=encoding,
+            year=year,
+            rules=rules,
         )
     if suffix not in TRACK_SUFFIXES:
         msg = (
@@ -421,7 +530,8 @@ def read_patrol_file(
     if villages is None:
         msg = f"{source}: 读取轨迹需要村界数据 (villages are needed to assign tracks)"
         raise InputError(msg)
-    frame = read_track_file(path)
+    frame = read_track_file(path, rules=rules)
+    hygiene = hygiene_entries(frame, source=source)
     waypoints = read_gpx(path, source=source).waypoints if suffix == ".gpx" else None
     frame = frame.reset_index(drop=True)
     frame["patrol_id"] = np.arange(len(frame))
@@ -434,6 +544,18 @@ def read_patrol_file(
     for i, rec in frame.iterrows():
         number = int(i) + 1
         name = _text(rec["name"])
+        if rec.geometry is None or rec.geometry.is_empty:
+            report = rec["hygiene"]
+            problems.append(
+                RowProblem(
+                    number,
+                    name,
+                    f"轨迹的所有点都是 GPS 异常点（{report.describe()}）",
+                    "no fix of the track is left after removing GPS glitches",
+                    code="track_no_valid_fixes",
+                )
+            )
+            continue
         mine = inside[inside["patrol_id"] == rec["patrol_id"]]
         if len(mine) == 0:
             problems.append(
@@ -470,8 +592,8 @@ def read_patrol_file(
                 track_name=name,
                 source=source,
                 row=number,
-                extra={"villages": list(mine["village"])},
+                extra={"villages": list(mine["village"]), "hygiene": rec["hygiene"].to_json()},
             )
         )
         rows.append(number)
-    return PatrolRead(patrols, problems, source, rows, waypoints)
+    return PatrolRead(patrols, problems, source, rows, waypoints, hygiene=hygiene)

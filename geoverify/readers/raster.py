@@ -16,11 +16,15 @@ from pyproj import CRS
 from rasterio.enums import Resampling
 
 from geoverify.coverage import Grid
-from geoverify.errors import CRSError, InputError
+from geoverify.errors import CRSError, InputError, TooLargeError
 from geoverify.geo import metric_crs
 from geoverify.landcover import ClassGrid, LandCover
+from geoverify.readers.safety import parser_errors
 
 __all__ = ["WORLDCOVER_CLASSES", "read_landcover"]
+
+#: Most cells of a land-cover raster read into memory (one byte or more each).
+MAX_RASTER_CELLS = 400_000_000
 
 #: ESA WorldCover 10 m class codes mapped to our classes (a real land cover one can download).
 WORLDCOVER_CLASSES: dict[int, int] = {
@@ -75,6 +79,13 @@ def read_landcover(
     if not p.exists():
         msg = f"{p}: 文件不存在 (file not found)"
         raise InputError(msg)
+    with parser_errors(str(p), "GeoTIFF"):
+        return _read_landcover(p, grid=grid, cell_m=cell_m, classes=classes)
+
+
+def _read_landcover(
+    p: Path, *, grid: Grid | None, cell_m: float | None, classes: Mapping[int, int] | None
+) -> ClassGrid:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
@@ -87,6 +98,13 @@ def read_landcover(
             msg = f"{p}: 栅格没有坐标系或地理参考 (raster has no CRS or georeferencing)"
             raise CRSError(msg)
         src_crs = CRS.from_user_input(src.crs.to_wkt())
+        if src.width * src.height > MAX_RASTER_CELLS:
+            msg = (
+                f"{p}: 栅格过大（{src.width} × {src.height} 像元，上限 {MAX_RASTER_CELLS}），"
+                f"请裁剪到本镇范围 (the raster has {src.width} x {src.height} cells, more than "
+                f"{MAX_RASTER_CELLS}; clip it to the town)"
+            )
+            raise TooLargeError(msg)
         data = src.read(1)
         nodata = src.nodata
         src_transform = src.transform

@@ -7,15 +7,17 @@ import io
 import os
 import re
 import unicodedata
-import zipfile
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
-from geoverify.errors import InputError
+from geoverify.errors import InputError, TooLargeError
+from geoverify.readers.safety import check_zip, parser_errors
 
 __all__ = [
     "AREA_HEADERS",
@@ -94,6 +96,9 @@ DATE_HEADERS: tuple[str, ...] = (
 
 #: File suffixes read by :func:`read_table`.
 TABLE_SUFFIXES: frozenset[str] = frozenset({".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"})
+
+#: Most cells (rows × columns as stored) read from one sheet; memory stays bounded.
+MAX_TABLE_CELLS = 10_000_000
 
 _HEADER_SCAN_ROWS = 10
 _BRACKETS = re.compile(r"[(\[{<][^)\]}>]*[)\]}>]")
@@ -289,7 +294,8 @@ def _read_csv(path: Path, source: str, encoding: str | None, extra: Iterable[str
         )
         raise InputError(msg)
     text, used = _decode(raw, source, encoding)
-    delimiter = _sniff_delimiter(text)
+    with parser_errors(source, "CSV"):
+        delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[tuple[int, list[Any]]] = []
     try:
@@ -304,39 +310,64 @@ def _read_csv(path: Path, source: str, encoding: str | None, extra: Iterable[str
 
 def _read_xlsx(path: Path, source: str, sheet: str | int | None, extra: Iterable[str]) -> Table:
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as e:
-        msg = f"{source}: 无法作为 XLSX 读取 (cannot be read as XLSX): {e}"
-        raise InputError(msg) from e
-    try:
-        names = wb.sheetnames
-        if sheet is None:
-            ws = wb.worksheets[0]
-        elif isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                msg = f"{source}: 没有第 {sheet} 个工作表 (no sheet index {sheet}); 工作表: {names}"
-                raise InputError(msg)
-            ws = wb.worksheets[sheet]
-        else:
-            if sheet not in names:
-                msg = (
-                    f"{source}: 没有名为 {sheet!r} 的工作表 (no sheet named {sheet!r}); "
-                    f"工作表: {names}"
-                )
-                raise InputError(msg)
-            ws = wb[sheet]
-        if hasattr(ws, "reset_dimensions"):
-            ws.reset_dimensions()  # some writers store a wrong <dimension>; read everything
-        records = [
-            (n, [_clean_cell(c) for c in row])
-            for n, row in enumerate(ws.iter_rows(values_only=True), start=1)
-        ]
-    finally:
-        wb.close()
+    check_zip(path, source=source, kind="XLSX")  # before any part is unpacked
+    # The file is opened here so that it is closed whatever openpyxl raises half-way.
+    with (
+        parser_errors(source, "XLSX"),
+        warnings.catch_warnings(),
+        _open_binary(path, source) as fh,
+    ):
+        # openpyxl warns about parts it drops (extensions WPS writes); they do not matter here.
+        warnings.simplefilter("ignore", UserWarning)
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        try:
+            ws = _pick_sheet(wb, sheet, source)
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()  # some writers store a wrong <dimension>; read everything
+            records: list[tuple[int, list[Any]]] = []
+            cells = 0
+            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells += max(len(row), 1)
+                if cells > MAX_TABLE_CELLS:
+                    msg = (
+                        f"{source}: 表格过大（超过 {MAX_TABLE_CELLS} 个单元格），拒绝读取 "
+                        f"(the sheet has more than {MAX_TABLE_CELLS} cells)"
+                    )
+                    raise TooLargeError(msg)
+                records.append((n, [_clean_cell(c) for c in row]))
+        finally:
+            wb.close()
     return _build(records, source=source, encoding=None, extra_headers=extra)
+
+
+@contextmanager
+def _open_binary(path: Path, source: str) -> Iterator[BinaryIO]:
+    try:
+        fh = path.open("rb")
+    except OSError as e:
+        msg = f"{source}: 无法读取文件 (cannot read file): {e.strerror or e}"
+        raise InputError(msg) from e
+    with fh:
+        yield fh
+
+
+def _pick_sheet(wb: Any, sheet: str | int | None, source: str) -> Any:
+    names = wb.sheetnames
+    if not names:
+        msg = f"{source}: 工作簿中没有工作表 (the workbook has no sheet)"
+        raise InputError(msg)
+    if sheet is None:
+        return wb.worksheets[0]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            msg = f"{source}: 没有第 {sheet} 个工作表 (no sheet index {sheet}); 工作表: {names}"
+            raise InputError(msg)
+        return wb.worksheets[sheet]
+    if sheet not in names:
+        msg = f"{source}: 没有名为 {sheet!r} 的工作表 (no sheet named {sheet!r}); 工作表: {names}"
+        raise InputError(msg)
+    return wb[sheet]
 
 
 def read_table(

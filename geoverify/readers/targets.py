@@ -34,6 +34,7 @@ from geoverify.readers.tables import (
     normalize_header,
     read_table,
 )
+from geoverify.sanity import MAX_BATCH_ID_LENGTH, check_area, check_date, check_id, short
 
 __all__ = ["MU_TO_M2", "TargetRead", "read_targets"]
 
@@ -43,6 +44,8 @@ MU_TO_M2 = 10000.0 / 15.0
 _KML_SUFFIXES = frozenset({".kml", ".kmz"})
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _PROGRESS_EVERY = 1000
+#: Tabular coordinates larger than this (in absolute value) are metres, not degrees.
+_METRES = 1000.0
 _POINT, _POLYGON, _MULTIPOINT, _MULTIPOLYGON = 0, 3, 4, 6
 
 
@@ -292,6 +295,11 @@ def _check_ids(
                 i, "missing_id", "靶标编号为空", "target id is empty", field=id_col, value=None
             )
             continue
+        bad = check_id(tid, what="靶标编号", what_en="target id")
+        if bad is not None:
+            ledger.ids[i] = short(tid)
+            ledger.add(i, bad.code, bad.zh, bad.en, field=id_col, value=short(tid))
+            continue
         if tid in first:
             row0 = ledger.rows[first[tid]]
             ledger.add(
@@ -311,6 +319,7 @@ def _check_dates(ledger: _Ledger, values: Sequence[Any] | None, col: str | None)
     out: list[dt.date | None] = [None] * len(ledger.rows)
     if values is None:
         return out
+    latest = dt.date.today() + dt.timedelta(days=1)  # an image is never taken in the future
     for i, value in enumerate(values):
         try:
             out[i] = _parse_date(value)
@@ -323,6 +332,12 @@ def _check_dates(ledger: _Ledger, values: Sequence[Any] | None, col: str | None)
                 field=col,
                 value=value,
             )
+            continue
+        day = out[i]
+        bad = check_date(day, latest=latest, what="影像日期", what_en="image date") if day else None
+        if bad is not None:
+            out[i] = None
+            ledger.add(i, bad.code, bad.zh, bad.en, field=col, value=value)
     return out
 
 
@@ -333,7 +348,7 @@ def _check_areas(ledger: _Ledger, values: Sequence[Any] | None, col: str | None)
     factor = _area_factor(col)
     for i, value in enumerate(values):
         try:
-            out[i] = _parse_area(value, factor)
+            out[i] = area = _parse_area(value, factor)
         except (ValueError, OverflowError):
             ledger.add(
                 i,
@@ -343,6 +358,11 @@ def _check_areas(ledger: _Ledger, values: Sequence[Any] | None, col: str | None)
                 field=col,
                 value=value,
             )
+            continue
+        bad = check_area(area) if area is not None else None
+        if bad is not None:
+            out[i] = None
+            ledger.add(i, bad.code, bad.zh, bad.en, field=col, value=value)
     return out
 
 
@@ -586,8 +606,23 @@ def _read_tabular(
         )
     ok = parsed & finite
 
-    projected_like = ok & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
+    beyond = ok & ((np.abs(xs) > 180) | (np.abs(ys) > 90))
+    # Metres of a projected CRS run to thousands and more; 95 or 200 are degrees out of range.
+    projected_like = beyond & ((np.abs(xs) > _METRES) | (np.abs(ys) > _METRES))
     if crs is None:
+        with np.errstate(invalid="ignore"):
+            swapped = in_china(ys, xs)  # reported as swapped_coordinates below
+        out_of_range = beyond & ~projected_like & ~swapped
+        for i in np.flatnonzero(out_of_range).tolist():
+            ledger.add(
+                i,
+                "coordinates_out_of_range",
+                "经纬度超出范围（经度应在 -180 至 180 之间，纬度应在 -90 至 90 之间）",
+                "longitude or latitude out of range (longitude -180 to 180, latitude -90 to 90)",
+                field=f"{lon_col}, {lat_col}",
+                value=f"{xs[i]:g}, {ys[i]:g}",
+            )
+        ok &= ~out_of_range
         src = CRS.from_epsg(4326)
         if ok.any() and projected_like.sum() * 2 >= ok.sum():
             suggestion = _suggest_crs(xs[ok], ys[ok])
@@ -784,6 +819,9 @@ def _read_gis(
         measured = gpd.GeoSeries(list(store_geoms[need]), crs=STORE_CRS).to_crs(metric).area
         for i, a in zip(np.flatnonzero(need).tolist(), measured.to_numpy(), strict=True):
             areas[i] = float(a)
+            bad = check_area(float(a), what="面的面积", what_en="the polygon's area")
+            if bad is not None:
+                ledger.add(i, bad.code, bad.zh, bad.en, field="geometry", value=f"{a:.0f}")
     dates = _check_dates(ledger, _column_values(attrs_frame, date_col), date_col)
     return _finish(
         ledger,
@@ -846,8 +884,10 @@ def read_targets(
     TargetRead
         Good rows in ``frame`` (EPSG:4490), every problem in ``problems`` with a stable code:
         ``missing_coordinates``, ``unparsable_coordinates``, ``non_finite``, ``outside_china``,
-        ``swapped_coordinates``, ``duplicate_id``, ``missing_id``, ``empty_geometry``,
-        ``invalid_geometry``, ``unsupported_geometry``, ``bad_date``, ``bad_area``.
+        ``swapped_coordinates``, ``coordinates_out_of_range``, ``duplicate_id``, ``missing_id``,
+        ``id_too_long``, ``id_control_characters``, ``empty_geometry``, ``invalid_geometry``,
+        ``unsupported_geometry``, ``bad_date``, ``implausible_date``, ``bad_area``,
+        ``implausible_area``.
 
     Raises
     ------
@@ -855,10 +895,15 @@ def read_targets(
         Tabular coordinates look projected and no ``crs`` was given; a GIS file has no CRS;
         ``crs`` is not a CRS.
     InputError
-        The file cannot be read, or has no coordinate columns, or a named column is absent.
+        The file cannot be read, or has no coordinate columns, or a named column is absent, or
+        ``batch_id`` is longer than the store holds or has control characters.
     """
     suffix = Path(path).suffix.lower()
     source = os.fspath(path)
+    bad = check_id(batch_id, what="批次编号", what_en="batch id", limit=MAX_BATCH_ID_LENGTH)
+    if bad is not None:
+        msg = f"{source}: --batch {short(batch_id)}: {bad.zh} ({bad.en})"
+        raise InputError(msg)
     from geoverify.readers.vector import is_vector_file
 
     if is_vector_file(path):

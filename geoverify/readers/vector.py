@@ -17,7 +17,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from geoverify.errors import CRSError, InputError
-from geoverify.readers.kml import KML_CRS, kml_bytes_from_kmz, read_kml
+from geoverify.readers.kml import KML_CRS, read_kml
+from geoverify.readers.safety import check_zip, parser_errors
 
 __all__ = [
     "VECTOR_SUFFIXES",
@@ -151,12 +152,8 @@ def _sibling(path: Path, suffix: str) -> Path | None:
 
 
 def _zip_members(path: Path, *, source: str) -> list[str]:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return zf.namelist()
-    except (zipfile.BadZipFile, OSError) as e:
-        msg = f"{source}: 不是有效的 zip 文件 (not a valid zip file): {e}"
-        raise InputError(msg) from e
+    # The central directory is checked (sizes, ratio) before GDAL unpacks anything.
+    return [i.filename for i in check_zip(path, source=source, kind="zip")]
 
 
 def _zip_shapefiles(path: Path, *, source: str) -> list[str]:
@@ -186,11 +183,12 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
         return _zip_shapefiles(p, source=source)
     if suffix in (".kml", ".kmz"):
         return [p.stem]
-    try:
-        return [str(row[0]) for row in pyogrio.list_layers(p)]
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as e:
-        msg = f"{source}: 无法读取文件 (cannot read file): {e}"
-        raise InputError(msg) from e
+    with parser_errors(source, _kind(p)):
+        try:
+            return [str(row[0]) for row in pyogrio.list_layers(p)]
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as e:
+            msg = f"{source}: 无法读取文件 (cannot read file): {e}"
+            raise InputError(msg) from e
 
 
 def _pick(layers: list[str], layer: str | None, *, source: str, what: str) -> str:
@@ -222,6 +220,12 @@ def _pick(layers: list[str], layer: str | None, *, source: str, what: str) -> st
     return layers[0]
 
 
+def _kind(path: Path) -> str:
+    return {".gpkg": "GeoPackage", ".shp": "Shapefile", ".geojson": "GeoJSON"}.get(
+        path.suffix.lower(), "GIS"
+    )
+
+
 def what_en(what: str) -> str:
     """English word for the Chinese container names used in messages."""
     return {"图层": "layer", "shp 文件": "shapefile"}.get(what, what)
@@ -237,7 +241,8 @@ def _read_ogr(
     if encoding is not None:
         kwargs["encoding"] = encoding
     try:
-        df = pyogrio.read_dataframe(target, **kwargs)
+        with parser_errors(source, "GIS"):
+            df = pyogrio.read_dataframe(target, **kwargs)
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,
@@ -267,7 +272,7 @@ def _read_shapefile_encoding(shp: Path, *, source: str) -> str | None:
         return None
     try:
         return dbf_encoding(dbf.read_bytes())
-    except (OSError, struct.error) as e:
+    except (OSError, struct.error, IndexError, ValueError) as e:
         msg = f"{source}: 无法读取 {dbf.name} (cannot read the DBF): {e}"
         raise InputError(msg) from e
 
@@ -285,7 +290,7 @@ def _zip_encoding(path: Path, member: str, *, source: str) -> str | None:
             with zf.open(dbf) as fh:
                 head = fh.read(_DBF_SAMPLE_BYTES + 65536)
             return dbf_encoding(head)
-    except (zipfile.BadZipFile, OSError, struct.error) as e:
+    except Exception as e:  # BadZipFile, zlib.error, struct.error, …
         msg = f"{source}: 无法读取 zip 中的 DBF (cannot read the DBF inside the zip): {e}"
         raise InputError(msg) from e
 
@@ -343,10 +348,7 @@ def read_vector(
 
     file_crs: CRS | None
     if suffix in (".kml", ".kmz"):
-        data = p.read_bytes()
-        if suffix == ".kmz":
-            data = kml_bytes_from_kmz(data, source=source)
-        frame = read_kml(data, source=source)
+        frame = read_kml(p, source=source)  # size and zip limits checked before reading
         file_crs = CRS.from_user_input(KML_CRS)
     elif suffix == ".zip":
         member = _pick(_zip_shapefiles(p, source=source), layer, source=source, what="shp 文件")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,33 @@ def _alembic_config() -> Config:
     return cfg
 
 
+#: How long a writer waits quietly for another writer before it says that it is waiting (ms).
+QUIET_WAIT_MS = 2000
+#: How long a writer waits in all for another writer to finish (ms): long imports hold the
+#: write lock for minutes, and a writer that must wait should wait, not fail.
+LONG_WAIT_MS = 30 * 60 * 1000
+#: The PostgreSQL advisory lock every geoverify writer takes for its transaction.
+WRITE_LOCK_KEY = 0x67656F76  # "geov"
+
+
+@functools.cache
+def _script_heads() -> frozenset[str]:
+    """The newest migrations this version of geoverify knows (read once per process)."""
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # geoverify issues BEGIN itself (see Store._begin_sqlite): DEFERRED for readers,
+    # IMMEDIATE for writers, so a writer holds the write lock before it reads what it checks.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={LONG_WAIT_MS}")
     cursor.close()
+
+
+WaitNotice = Callable[[], None]
 
 
 class Store:
@@ -47,8 +69,17 @@ class Store:
         ``<workspace>/geoverify.sqlite``.
     """
 
-    def __init__(self, workspace: str | os.PathLike[str], *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        workspace: str | os.PathLike[str],
+        *,
+        url: str | None = None,
+        on_wait: WaitNotice | None = None,
+    ) -> None:
         self.workspace = Path(workspace)
+        #: Called once when a writer has to wait for another writer (the CLI says so).
+        self.on_wait = on_wait
+        self._initialised = False
         self.url = url or os.environ.get(DATABASE_ENV) or None
         if self.url is None:
             self.url = f"sqlite:///{(self.workspace / SQLITE_NAME).as_posix()}"
@@ -59,6 +90,7 @@ class Store:
             raise StoreError(msg) from e
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", self._begin_sqlite)
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -101,7 +133,12 @@ class Store:
             raise StoreError(msg) from e
 
     def is_initialised(self) -> bool:
-        """True when the schema exists and is at the newest migration."""
+        """True when the schema exists and is at the newest migration.
+
+        Once true it stays true for this store (a long-running service asks on every request).
+        """
+        if self._initialised:
+            return True
         if self.backend == "sqlite" and not (self.sqlite_path and self.sqlite_path.exists()):
             return False
         try:
@@ -109,8 +146,8 @@ class Store:
                 current = set(MigrationContext.configure(conn).get_current_heads())
         except OperationalError:
             return False
-        heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
-        return bool(current) and current == heads
+        self._initialised = bool(current) and current == _script_heads()
+        return self._initialised
 
     def require(self) -> Store:
         """Raise a clear error unless the store has been initialised."""
@@ -126,11 +163,45 @@ class Store:
         return sorted(inspect(self.engine).get_table_names())
 
     # -- transactions --------------------------------------------------------------------
+    def _begin_sqlite(self, conn: Connection) -> None:
+        if not conn.get_execution_options().get("geoverify_write"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={QUIET_WAIT_MS}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as e:
+            if "locked" not in str(e.orig) and "busy" not in str(e.orig):
+                raise
+            if self.on_wait is not None:
+                self.on_wait()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={LONG_WAIT_MS}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={LONG_WAIT_MS}")
+
+    def _lock_postgres(self, conn: Connection) -> None:
+        got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+        if not got.scalar_one():
+            if self.on_wait is not None:
+                self.on_wait()
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back on any error."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One writing transaction: committed when the block ends, rolled back on any error.
+
+        The transaction holds the store's write lock from its first statement (SQLite
+        ``BEGIN IMMEDIATE``; a transaction-level advisory lock on PostgreSQL), so whatever
+        it reads to check before writing cannot change under it. A writer that finds
+        another one at work calls :attr:`on_wait` once and waits for it.
+        """
+        with self.engine.connect() as conn:
+            conn.execution_options(geoverify_write=True)
+            with conn.begin():
+                if self.backend == "postgresql":
+                    self._lock_postgres(conn)
+                yield conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

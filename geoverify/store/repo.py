@@ -166,6 +166,42 @@ def get_village(conn: Connection, name_or_code: str) -> RowMapping:
     return row
 
 
+def no_such_target(target_id: object) -> NotFoundError:
+    """The error for a target that does not exist (or that the asker may not see)."""
+    msg = f"没有靶标 {target_id} (no such target)"
+    return NotFoundError(msg)
+
+
+def target_pk(conn: Connection, target_id: str) -> int:
+    """Store key of a target id; :class:`NotFoundError` when there is none."""
+    pk = conn.execute(
+        select(t.targets.c.id).where(t.targets.c.target_id == target_id.strip())
+    ).scalar_one_or_none()
+    if pk is None:
+        raise no_such_target(target_id)
+    return int(pk)
+
+
+def target_ids_with_prefix(conn: Connection, prefix: str) -> list[str]:
+    """Every target id that starts with ``prefix`` (to make the next id of a series)."""
+    c = t.targets.c
+    return [
+        str(x)
+        for x in conn.execute(select(c.target_id).where(c.target_id.like(f"{prefix}%"))).scalars()
+    ]
+
+
+def target_id_of(conn: Connection, pk: int) -> str:
+    """The target id of a store key."""
+    return str(conn.execute(select(t.targets.c.target_id).where(t.targets.c.id == pk)).scalar_one())
+
+
+def insert_target(conn: Connection, values: dict[str, Any]) -> int:
+    """Insert one target row; its store key."""
+    res = conn.execute(t.targets.insert().values(**values))
+    return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+
 def count_rows(conn: Connection) -> dict[str, int]:
     """Row count of every table (used to prove a refused import changed nothing)."""
     return {
@@ -206,6 +242,7 @@ TARGET_COLUMNS = [
     "issued_on",
     "due_on",
     "attributes",
+    "version",
 ]
 
 
@@ -257,6 +294,7 @@ def load_targets(
             b.c.issued_on,
             b.c.due_on,
             tg.attributes,
+            tg.version,
         )
         .select_from(t.targets)
         .outerjoin(t.villages, tg.village_code == t.villages.c.code)

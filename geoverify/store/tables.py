@@ -116,6 +116,9 @@ targets = Table(
     Column("remarks", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Raised by one with every change of status, result or feedback values: a change made
+    # against an older version is refused (someone else changed the target first).
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 target_issues = Table(
@@ -162,4 +165,9 @@ events = Table(
 
 # Feature tables live in their own modules on the same metadata; import them so that the
 # metadata is complete whenever this module is imported.
-from geoverify.store import tables_feedback, tables_patrols  # noqa: E402, F401
+from geoverify.store import (  # noqa: E402, F401
+    tables_feedback,
+    tables_patrols,
+    tables_spotchecks,
+    tables_web,
+)

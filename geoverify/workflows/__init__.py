@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from geoverify.workflows.batches import (
-    BatchImportResult,
-    import_batch,
-    list_batches,
-    list_targets,
-)
+from geoverify.workflows.batches import BatchImportResult, import_batch, list_batches
 from geoverify.workflows.common import default_workspace, make_who, sample_boundaries, sample_path
 from geoverify.workflows.setup import InitResult, init_workspace
+from geoverify.workflows.targets import TargetList, list_targets
 from geoverify.workflows.villages import (
     VillageImportResult,
     import_groups,
@@ -20,6 +16,7 @@ from geoverify.workflows.villages import (
 __all__ = [
     "BatchImportResult",
     "InitResult",
+    "TargetList",
     "VillageImportResult",
     "default_workspace",
     "import_batch",

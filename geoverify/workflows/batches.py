@@ -19,7 +19,6 @@ from geoverify.assign import assign_targets, find_repeat_sites
 from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
-from geoverify.progress import sort_targets_for_lists, threshold_levels
 from geoverify.readers.targets import read_targets
 from geoverify.store import Store, bulk, repo
 from geoverify.store import batches as store_batches
@@ -105,6 +104,22 @@ def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> Batc
     res.by_village = _by_village(frame)
     res.issued_on, res.due_on = b["issued_on"], b["due_on"]
     return res
+
+
+def _already(conn: Any, *, batch_id: str, sha: str, name: str) -> BatchImportResult | None:
+    """The summary of this file's earlier import; an error when the batch id is taken."""
+    previous = repo.find_import(conn, kind="batch", sha256=sha)
+    if previous is not None:
+        prev_batch = store_batches.batch_of_import(conn, int(previous["id"]))
+        return _summary_from_store(conn, prev_batch, sha, name)
+    clash = store_batches.find_batch(conn, batch_id)
+    if clash is not None:
+        msg = (
+            f"{name}: 批次编号 {batch_id} 已用于另一个文件 {clash['source_name']} "
+            f"(batch id {batch_id} is already used for another file)"
+        )
+        raise InputError(msg)
+    return None
 
 
 def _by_village(frame: pd.DataFrame) -> dict[str, int]:
@@ -390,17 +405,9 @@ def _import_staged(
 ) -> BatchImportResult:
     name, sha = staged.name, staged.sha256
     with store.connect() as conn:
-        previous = repo.find_import(conn, kind="batch", sha256=sha)
-        if previous is not None:
-            prev_batch = store_batches.batch_of_import(conn, int(previous["id"]))
-            return _summary_from_store(conn, prev_batch, sha, name)
-        clash = store_batches.find_batch(conn, batch_id)
-        if clash is not None:
-            msg = (
-                f"{name}: 批次编号 {batch_id} 已用于另一个文件 {clash['source_name']} "
-                f"(batch id {batch_id} is already used for another file)"
-            )
-            raise InputError(msg)
+        done = _already(conn, batch_id=batch_id, sha=sha, name=name)
+        if done is not None:
+            return done
         villages = repo.load_villages(conn)
         groups = repo.load_groups(conn)
     if villages.empty:
@@ -458,6 +465,10 @@ def _import_staged(
 
     who = make_who(actor=actor, source=f"file:{name}")
     with store.begin() as conn:
+        # Checked again under the write lock: another import may have finished meanwhile.
+        done = _already(conn, batch_id=batch_id, sha=sha, name=name)
+        if done is not None:
+            return done
         plan = _plan_rows(
             conn,
             frame,
@@ -707,26 +718,3 @@ def list_batches(store: Store) -> pd.DataFrame:
     store.require()
     with store.connect() as conn:
         return store_batches.list_batches(conn)
-
-
-def list_targets(
-    store: Store,
-    *,
-    batch: str | None = None,
-    village: str | None = None,
-    status: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Targets, filtered by batch, village (name or code; ``-`` for outside) and status.
-
-    Ordered as every list is: criminal-threshold cases first (art. 351), then by village code
-    and target id; a ``threshold`` column says which level a target reaches.
-    """
-    store.require()
-    with store.connect() as conn:
-        if batch is not None:
-            store_batches.get_batch(conn, batch)
-        if village is not None and village != "-":
-            repo.get_village(conn, village)
-        frame = repo.load_targets(conn, batch=batch, village=village, status=status)
-    frame["threshold"] = threshold_levels(frame)
-    return sort_targets_for_lists(frame)

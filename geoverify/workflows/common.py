@@ -111,6 +111,47 @@ class InputFile:
         return m.group(0) if m else ""
 
 
+_ZIP = b"PK\x03\x04"
+_EMPTY_ZIP = b"PK\x05\x06"
+#: What the first bytes of an upload must be, by its suffix (content sniffing).
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    ".xlsx": (_ZIP,),
+    ".zip": (_ZIP, _EMPTY_ZIP),
+    ".kmz": (_ZIP,),
+    ".gpkg": (b"SQLite format 3\x00",),
+    ".shp": (b"\x00\x00\x27\x0a",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+}
+#: Suffixes of text formats: an upload of these must not look binary.
+_TEXT = {".csv", ".geojson", ".json", ".kml", ".gpx", ".txt"}
+
+
+def check_content(upload: InputFile) -> None:
+    """Refuse an upload whose content is not what its name says (a program named ``.csv``).
+
+    Binary formats are recognised by their first bytes, text formats by the absence of NUL
+    bytes and of the signatures of common binary files.
+    """
+    head = upload.data[:8192]
+    suffix = upload.suffix
+    wanted = _MAGIC.get(suffix)
+    ok = True
+    if wanted is not None:
+        ok = any(head.startswith(m) for m in wanted)
+    elif suffix in _TEXT:
+        binary = (_ZIP, b"MZ", b"\x7fELF", b"%PDF", b"\xd0\xcf\x11\xe0", b"SQLite format 3")
+        utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))  # UTF-16 text has NUL bytes
+        ok = utf16 or (b"\x00" not in head and not head.startswith(binary))
+    if not ok:
+        msg = (
+            f"{upload.display_name}: 文件内容与扩展名 {suffix} 不符（可能不是这种文件） "
+            f"(the content is not a {suffix} file)"
+        )
+        raise InputError(msg)
+
+
 #: A file given by path or as an upload.
 Source = str | os.PathLike[str] | InputFile
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}$")
@@ -140,6 +181,7 @@ def staged_input(
         yield StagedInput(p, p.name, file_sha256(p))
         return
     suffix = source.suffix
+    check_content(source)
     if suffixes is not None and suffix not in suffixes:
         allowed = "、".join(sorted(suffixes))
         msg = (

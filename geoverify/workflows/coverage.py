@@ -25,7 +25,7 @@ from geoverify.landcover import CLASS_LABELS, ClassGrid, LandCover, PriorityWeig
 from geoverify.patrols import MonthlySummary, coverage_inputs, monthly_summary
 from geoverify.readers.raster import WORLDCOVER_CLASSES, read_landcover
 from geoverify.store import Store, repo
-from geoverify.workflows.common import file_sha256, make_who, today_local
+from geoverify.workflows.common import Actor, file_sha256, make_who, today_local
 from geoverify.workflows.patrols import load_patrols, month_range
 
 __all__ = [
@@ -119,7 +119,7 @@ def import_landcover(
     *,
     scheme: str = "codes",
     cell_m: float | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
 ) -> LandcoverImportResult:
     """Import a land-cover raster in any CRS: reproject it (nearest) onto the town's metric grid.
 

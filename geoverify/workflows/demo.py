@@ -43,6 +43,17 @@ class DemoResult:
     def log(self, step: str, text: str) -> None:
         self.steps.append((step, text))
 
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``demo --json`` document."""
+        table = self.villages if self.villages is not None else pd.DataFrame()
+        return {
+            "workspace": str(self.workspace),
+            "steps": [{"step": s, "text": t} for s, t in self.steps],
+            "batches": [b.to_json() for b in self.batches],
+            "villages": table.to_dict(orient="records"),
+            "outputs": self.outputs,
+        }
+
 
 DemoStep = Callable[[Store, DemoResult], None]
 

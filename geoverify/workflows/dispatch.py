@@ -16,12 +16,14 @@ from geoverify.documents.dispatch import (
     write_village_workbook,
 )
 from geoverify.documents.staticmap import render_village_map
-from geoverify.errors import InputError, NotFoundError
+from geoverify.errors import InputError
 from geoverify.model import Status
 from geoverify.progress import sort_targets_for_lists
 from geoverify.store import Store, repo
-from geoverify.workflows.common import make_who
-from geoverify.workflows.feedback import _batch_row, check_move, move_target
+from geoverify.store import batches as store_batches
+from geoverify.store.changes import TargetChange, change_targets
+from geoverify.workflows.common import Actor, make_who
+from geoverify.workflows.feedback import check_move
 from geoverify.workflows.maps import write_village_map
 
 __all__ = ["DispatchResult", "VillageDispatch", "dispatch_batch", "safe_file_name"]
@@ -112,7 +114,7 @@ def dispatch_batch(
     batch: str,
     out: str | os.PathLike[str],
     village: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
 ) -> DispatchResult:
     """Write the dispatch lists of a batch and move its issued targets to ``dispatched``.
 
@@ -127,16 +129,14 @@ def dispatch_batch(
     out_dir = Path(out)
     who = make_who(actor=actor, source="command:dispatch")
     with store.connect() as conn:
-        b = _batch_row(conn, batch)
+        b = store_batches.get_batch(conn, batch)
         frame = repo.load_targets(conn, batch=batch)
         villages = repo.load_villages(conn)
         groups = repo.load_groups(conn)
     if village is not None:
-        hit = villages[(villages["name"] == village) | (villages["code"] == village)]
-        if hit.empty:
-            msg = f"没有村（社区）{village} (no such village)"
-            raise NotFoundError(msg)
-        frame = frame[frame["village_code"] == hit.iloc[0]["code"]]
+        with store.connect() as conn:
+            code = repo.get_village(conn, village)["code"]
+        frame = frame[frame["village_code"] == code]
     if frame.empty:
         msg = f"批次 {batch} 没有可派发的靶标 (batch {batch} has no targets to dispatch)"
         raise InputError(msg)
@@ -192,21 +192,19 @@ def dispatch_batch(
         )
     res.summary = write_summary_workbook(out_dir / SUMMARY_NAME, frame, batch=batch, due_on=due_on)
     if to_move:
-        events: list[dict[str, Any]] = []
-        with store.begin() as conn:
-            for rec, name in to_move:
-                check_move(rec, to_status=Status.DISPATCHED.value)
-                move_target(
-                    conn,
+        changes = []
+        for rec, name in to_move:
+            check_move(rec, to_status=Status.DISPATCHED.value)
+            changes.append(
+                TargetChange(
                     pk=int(rec["pk"]),
                     from_status=Status.ISSUED.value,
                     from_result=None,
                     to_status=Status.DISPATCHED.value,
                     to_result=None,
-                )
-                events.append(
-                    {
-                        "target": int(rec["pk"]),
+                    version=int(rec["version"]),
+                    target_id=str(rec["target_id"]),
+                    event={
                         "batch_id": batch,
                         "kind": "dispatched",
                         "source": "command:dispatch",
@@ -216,9 +214,11 @@ def dispatch_batch(
                             "village": name,
                             "file": f"{safe_file_name(name)}.xlsx",
                         },
-                    }
+                    },
                 )
-            repo.record_events(conn, events, who=who)
+            )
+        with store.begin() as conn:
+            change_targets(conn, changes, who=who)
         res.dispatched = len(to_move)
     # The village maps are drawn after the move, so they show the targets as dispatched.
     for vd in res.villages:

@@ -3,34 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection
 
-from geoverify.errors import InputError, NotFoundError, RejectedInputError, StoreError
+from geoverify.errors import ConflictError, InputError, RejectedInputError
 from geoverify.lifecycle import Change, FeedbackRow, check_transition, validate_feedback
 from geoverify.readers.feedback import read_feedback
 from geoverify.store import Store, repo
-from geoverify.store import tables as t
-from geoverify.store.repo import Who
-from geoverify.workflows.common import file_sha256, make_who, today_local
+from geoverify.store import batches as store_batches
+from geoverify.store import changes as store_changes
+from geoverify.store.changes import TargetChange
+from geoverify.workflows.common import Actor, Source, make_who, staged_input, today_local
 
 __all__ = [
     "FeedbackResult",
+    "FeedbackValues",
     "change_state",
     "check_move",
     "event_kind",
+    "feedback_changes",
     "import_feedback",
     "jsonable_values",
-    "move_target",
+    "prepare_feedback",
     "set_feedback",
-    "target_pk",
-    "write_changes",
 ]
 
 
@@ -95,64 +95,19 @@ def event_kind(change: Change) -> str:
     return "updated"
 
 
-def move_target(
-    conn: Connection,
-    *,
-    pk: int,
-    from_status: str,
-    from_result: str | None,
-    to_status: str,
-    to_result: str | None,
-    values: Mapping[str, Any] | None = None,
-) -> None:
-    """Update one target's status, result and feedback values, only if it is still where the
-    caller saw it (else :class:`StoreError`: someone changed it meanwhile).
-
-    Call it only together with :func:`geoverify.store.repo.record_events` in one transaction.
-    """
-    c = t.targets.c
-    cond = and_(
-        c.id == pk,
-        c.status == from_status,
-        c.result.is_(None) if from_result is None else c.result == from_result,
-    )
-    res = conn.execute(
-        t.targets.update()
-        .where(cond)
-        .values(status=to_status, result=to_result, updated_at=repo.now(), **dict(values or {}))
-    )
-    if res.rowcount != 1:
-        msg = (
-            f"靶标（内部编号 {pk}）已被他人同时修改，请重试 "
-            f"(target {pk} was changed meanwhile; nothing was written, try again)"
-        )
-        raise StoreError(msg)
-
-
-def write_changes(
-    conn: Connection,
+def feedback_changes(
     changes: Sequence[Change],
     *,
-    who: Who,
     source_of: Any,
     batch: str | None = None,
     extra: Mapping[str, Any] | None = None,
-) -> None:
-    """Apply validated feedback changes, each with its event (old and new values in the payload).
+) -> list[TargetChange]:
+    """Validated feedback changes as store changes, each with its event (old and new values).
 
     ``source_of(change)`` gives the event source (``file:NAME:row N`` or ``command:…``).
     """
-    events: list[dict[str, Any]] = []
+    out: list[TargetChange] = []
     for ch in changes:
-        move_target(
-            conn,
-            pk=ch.pk,
-            from_status=ch.from_status,
-            from_result=ch.from_result,
-            to_status=ch.to_status,
-            to_result=ch.to_result,
-            values=ch.values,
-        )
         payload: dict[str, Any] = {
             "from": {
                 "status": ch.from_status,
@@ -166,34 +121,38 @@ def write_changes(
             payload["reason"] = ch.reason
         if ch.threshold:
             payload["threshold"] = ch.threshold
-        events.append(
-            {
-                "target": ch.pk,
-                "batch_id": batch,
-                "kind": event_kind(ch),
-                "source": source_of(ch),
-                "payload": payload,
-            }
+        if ch.cleared:
+            payload["cleared"] = list(ch.cleared)
+        out.append(
+            TargetChange(
+                pk=ch.pk,
+                from_status=ch.from_status,
+                from_result=ch.from_result,
+                to_status=ch.to_status,
+                to_result=ch.to_result,
+                values=ch.values,
+                version=ch.version,
+                target_id=ch.target_id,
+                event={
+                    "batch_id": batch,
+                    "kind": event_kind(ch),
+                    "source": source_of(ch),
+                    "payload": payload,
+                },
+            )
         )
-    repo.record_events(conn, events, who=who)
-
-
-def _batch_row(conn: Connection, batch: str) -> Mapping[str, Any]:
-    row = conn.execute(select(t.batches).where(t.batches.c.id == batch)).first()
-    if row is None:
-        msg = f"没有批次 {batch} (no such batch)"
-        raise NotFoundError(msg)
-    return dict(row._mapping)
+    return out
 
 
 def import_feedback(
     store: Store,
-    path: str | os.PathLike[str],
+    path: Source,
     *,
     supersede: bool = False,
     reason: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
     today: dt.date | None = None,
+    only_village: str | None = None,
 ) -> FeedbackResult:
     """Import a dispatch workbook filled in by a village (反馈表), all or nothing.
 
@@ -202,16 +161,48 @@ def import_feedback(
     The same file imported twice changes nothing; a workbook whose answers are all recorded
     already changes nothing either. Changing a recorded result needs ``supersede`` and a
     ``reason``; the old values stay in the event history.
+
+    ``path`` is a file path or an uploaded :class:`~geoverify.workflows.common.InputFile`;
+    ``only_village`` (a village code) refuses a workbook of any other village.
     """
-    p = Path(path)
-    sha = file_sha256(p)
     store.require()
+    with staged_input(path) as staged:
+        return _import_feedback(
+            store,
+            staged.path,
+            name=staged.name,
+            sha=staged.sha256,
+            supersede=supersede,
+            reason=reason,
+            actor=actor,
+            today=today,
+            only_village=only_village,
+        )
+
+
+def _import_feedback(
+    store: Store,
+    p: Path,
+    *,
+    name: str,
+    sha: str,
+    supersede: bool,
+    reason: str | None,
+    actor: str | Actor | None,
+    today: dt.date | None,
+    only_village: str | None,
+) -> FeedbackResult:
     with store.connect() as conn:
         prev = repo.find_import(conn, kind="feedback", sha256=sha)
     if prev is not None:
         summary = dict(prev["summary"] or {})
+        if only_village is not None:
+            with store.connect() as conn:
+                own = repo.find_village(conn, only_village)
+            if own is None or summary.get("village") != own["name"]:
+                raise _not_your_village(name)
         return FeedbackResult(
-            p.name,
+            name,
             "already_imported",
             file_sha256=sha,
             batch=summary.get("batch"),
@@ -223,17 +214,29 @@ def import_feedback(
         raise InputError(msg)
     wb = read_feedback(p)
     today = today or today_local()
-    who = make_who(actor=actor, source=f"file:{p.name}")
-    details = {"file_sha256": sha, "batch": wb.batch, "village": wb.village, "source": p.name}
+    who = make_who(actor=actor, source=f"file:{name}")
+    details = {"file_sha256": sha, "batch": wb.batch, "village": wb.village, "source": name}
     with store.begin() as conn:
-        _batch_row(conn, wb.batch)
+        if repo.find_import(conn, kind="feedback", sha256=sha) is not None:
+            # Imported by another writer meanwhile: the same answer as a second import.
+            return FeedbackResult(
+                name,
+                "already_imported",
+                file_sha256=sha,
+                batch=wb.batch,
+                village=wb.village,
+                rows=len(wb.rows),
+            )
+        store_batches.get_batch(conn, wb.batch)
         if wb.village is not None:
-            known = conn.execute(
-                select(t.villages.c.code).where(t.villages.c.name == wb.village)
-            ).first()
-            if known is None:
-                msg = f"{p.name}: 村（社区）{wb.village} 不存在 (unknown village {wb.village!r})"
+            known = repo.find_village(conn, wb.village)
+            if known is None or known["name"] != wb.village:
+                msg = f"{name}: 村（社区）{wb.village} 不存在 (unknown village {wb.village!r})"
                 raise InputError(msg)
+        if only_village is not None:
+            own = repo.find_village(conn, only_village)
+            if own is None or wb.village != own["name"]:
+                raise _not_your_village(name)
         frame = repo.load_targets(conn, batch=wb.batch)
         changes, problems = validate_feedback(
             wb.rows,
@@ -244,9 +247,9 @@ def import_feedback(
             reason=reason,
         )
         if problems:
-            raise RejectedInputError(p.name, problems, details=details)
+            raise RejectedInputError(name, problems, details=details)
         result = FeedbackResult(
-            p.name,
+            name,
             "imported" if changes else "unchanged",
             file_sha256=sha,
             batch=wb.batch,
@@ -260,7 +263,7 @@ def import_feedback(
             conn,
             kind="feedback",
             sha256=sha,
-            source_name=p.name,
+            source_name=name,
             who=who,
             summary={
                 "batch": wb.batch,
@@ -270,26 +273,22 @@ def import_feedback(
                 "supersede": bool(supersede),
             },
         )
-        write_changes(
+        store_changes.change_targets(
             conn,
-            changes,
+            feedback_changes(
+                changes,
+                source_of=lambda ch: f"file:{name}:row {ch.row}",
+                batch=wb.batch,
+                extra={"file_sha256": sha},
+            ),
             who=who,
-            source_of=lambda ch: f"file:{p.name}:row {ch.row}",
-            batch=wb.batch,
-            extra={"file_sha256": sha},
         )
     return result
 
 
-def target_pk(conn: Connection, target_id: str) -> int:
-    """Store key of a target id; :class:`NotFoundError` when there is none."""
-    pk = conn.execute(
-        select(t.targets.c.id).where(t.targets.c.target_id == target_id.strip())
-    ).scalar_one_or_none()
-    if pk is None:
-        msg = f"没有靶标 {target_id} (no such target)"
-        raise NotFoundError(msg)
-    return int(pk)
+def _not_your_village(name: str) -> InputError:
+    msg = f"{name}: 这份反馈表不属于你的村（社区） (this workbook is not your village's)"
+    return InputError(msg)
 
 
 def set_feedback(
@@ -306,58 +305,56 @@ def set_feedback(
     remarks: str | None = None,
     supersede: bool = False,
     reason: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
     today: dt.date | None = None,
+    expected_version: int | None = None,
+    only_village: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> FeedbackResult:
     """Record the result of one target (``feedback set``), with the same checks as an import.
 
     ``result``, ``verified_on`` and ``verified_by`` default to the values already recorded
     (so that an eradication or a case number can be added to a confirmed target alone).
+
+    ``expected_version`` refuses the change (:class:`~geoverify.errors.ConflictError`) when the
+    target has changed since the caller read it; ``only_village`` (a village code) answers
+    "no such target" for a target of any other village; ``extra`` is added to the event
+    (e.g. the position the answer was given from). A refused row raises
+    :class:`~geoverify.errors.InputError` whose ``rows`` hold each reason with its field.
     """
     if supersede and not (reason or "").strip():
         msg = "使用 --supersede 时必须用 --reason 说明理由 (--supersede needs --reason)"
         raise InputError(msg)
     store.require()
-    today = today or today_local()
+    values = FeedbackValues(
+        result=result,
+        verified_on=verified_on,
+        verified_by=verified_by,
+        plants=plants,
+        area_m2=area_m2,
+        eradicated_on=eradicated_on,
+        case_no=case_no,
+        remarks=remarks,
+    )
     source = "command:feedback set"
     who = make_who(actor=actor, source=source)
     with store.begin() as conn:
-        pk = target_pk(conn, target_id)
-        frame = repo.load_targets(conn, pks=[pk])
-        rec = frame.iloc[0]
-        if verified_on is None and isinstance(rec["verified_on"], dt.date):
-            verified_on = rec["verified_on"]
-        if verified_by is None and isinstance(rec["verified_by"], str):
-            verified_by = rec["verified_by"]
-        if result is None:
-            if not isinstance(rec["result"], str):
-                msg = (
-                    f"靶标 {rec['target_id']} 还没有核查结果，请用 --result 给出 "
-                    "(no result recorded yet; give --result)"
-                )
-                raise InputError(msg)
-            result = str(rec["result"])
-        row = FeedbackRow(
-            row=1,
-            target_id=str(rec["target_id"]),
-            verified_on=verified_on,
-            verified_by=verified_by,
-            result_label=result,
-            plants=plants,
-            area_m2=area_m2,
-            eradicated_on=eradicated_on,
-            case_no=case_no,
-            remarks=remarks,
+        rec, changes = prepare_feedback(
+            conn,
+            target_id,
+            values,
+            today=today or today_local(),
+            supersede=supersede,
+            reason=reason,
+            expected_version=expected_version,
+            only_village=only_village,
         )
-        changes, problems = validate_feedback(
-            [row], frame, today=today, supersede=supersede, reason=reason
-        )
-        if problems:
-            reasons = "；".join(f"{p.reason} ({p.reason_en})" for p in problems)
-            msg = f"靶标 {rec['target_id']}: {reasons}"
-            raise InputError(msg)
         batch = rec["batch"] if isinstance(rec["batch"], str) else None
-        write_changes(conn, changes, who=who, source_of=lambda ch: source, batch=batch)
+        store_changes.change_targets(
+            conn,
+            feedback_changes(changes, source_of=lambda ch: source, batch=batch, extra=extra),
+            who=who,
+        )
     return FeedbackResult(
         source,
         "imported" if changes else "unchanged",
@@ -366,6 +363,83 @@ def set_feedback(
         rows=1,
         changes=changes,
     )
+
+
+@dataclass(frozen=True)
+class FeedbackValues:
+    """What a person answers for one target (a form, an API call, ``feedback set``)."""
+
+    result: str | None = None
+    verified_on: dt.date | None = None
+    verified_by: str | None = None
+    plants: int | None = None
+    area_m2: float | None = None
+    eradicated_on: dt.date | None = None
+    case_no: str | None = None
+    remarks: str | None = None
+
+
+def prepare_feedback(
+    conn: Connection,
+    target_id: str,
+    values: FeedbackValues,
+    *,
+    today: dt.date,
+    supersede: bool = False,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    only_village: str | None = None,
+) -> tuple[pd.Series, list[Change]]:
+    """The target's record and the validated changes one answer makes (nothing written).
+
+    Unset ``result``, ``verified_on`` and ``verified_by`` default to the recorded values.
+    """
+    pk = repo.target_pk(conn, target_id)
+    frame = repo.load_targets(conn, pks=[pk])
+    rec = frame.iloc[0]
+    if only_village is not None and rec["village_code"] != only_village:
+        raise repo.no_such_target(target_id)
+    if expected_version is not None and int(rec["version"]) != expected_version:
+        msg = (
+            f"靶标 {rec['target_id']} 已被他人修改（版本 {int(rec['version'])}），"
+            "本次未写入任何数据，请刷新后重试 "
+            f"(target changed meanwhile, now version {int(rec['version'])}; "
+            "nothing was written)"
+        )
+        raise ConflictError(msg)
+    verified_on, verified_by, result = values.verified_on, values.verified_by, values.result
+    if verified_on is None and isinstance(rec["verified_on"], dt.date):
+        verified_on = rec["verified_on"]
+    if verified_by is None and isinstance(rec["verified_by"], str):
+        verified_by = rec["verified_by"]
+    if result is None:
+        if not isinstance(rec["result"], str):
+            msg = (
+                f"靶标 {rec['target_id']} 还没有核查结果，请用 --result 给出 "
+                "(no result recorded yet; give --result)"
+            )
+            raise InputError(msg)
+        result = str(rec["result"])
+    row = FeedbackRow(
+        row=1,
+        target_id=str(rec["target_id"]),
+        verified_on=verified_on,
+        verified_by=verified_by,
+        result_label=result,
+        plants=values.plants,
+        area_m2=values.area_m2,
+        eradicated_on=values.eradicated_on,
+        case_no=values.case_no,
+        remarks=values.remarks,
+    )
+    changes, problems = validate_feedback(
+        [row], frame, today=today, supersede=supersede, reason=reason
+    )
+    if problems:
+        reasons = "；".join(f"{p.reason} ({p.reason_en})" for p in problems)
+        msg = f"靶标 {rec['target_id']}: {reasons}"
+        raise InputError(msg, rows=problems)
+    return rec, changes
 
 
 def check_move(
@@ -395,7 +469,7 @@ def change_state(
     to_result: str | None = None,
     supersede: bool = False,
     reason: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
     source: str = "command:state",
 ) -> bool:
     """Move one target to (to_status, to_result) under the lifecycle rules, with its event.
@@ -412,7 +486,7 @@ def change_state(
     store.require()
     who = make_who(actor=actor, source=source)
     with store.begin() as conn:
-        pk = target_pk(conn, target_id)
+        pk = repo.target_pk(conn, target_id)
         rec = repo.load_targets(conn, pks=[pk]).iloc[0]
         status = str(rec["status"])
         result = rec["result"] if isinstance(rec["result"], str) else None
@@ -429,30 +503,30 @@ def change_state(
         )
         if tr.noop:
             return False
-        move_target(
-            conn,
-            pk=pk,
-            from_status=status,
-            from_result=result,
-            to_status=to_status,
-            to_result=to_result,
-        )
         payload: dict[str, Any] = {
             "from": {"status": status, "result": result},
             "to": {"status": to_status, "result": to_result},
         }
         if tr.supersedes:
             payload["reason"] = reason
-        repo.record_events(
+        store_changes.change_targets(
             conn,
             [
-                {
-                    "target": pk,
-                    "batch_id": rec["batch"] if isinstance(rec["batch"], str) else None,
-                    "kind": "superseded" if tr.supersedes else to_status,
-                    "source": source,
-                    "payload": payload,
-                }
+                TargetChange(
+                    pk=pk,
+                    from_status=status,
+                    from_result=result,
+                    to_status=to_status,
+                    to_result=to_result,
+                    version=int(rec["version"]),
+                    target_id=str(rec["target_id"]),
+                    event={
+                        "batch_id": rec["batch"] if isinstance(rec["batch"], str) else None,
+                        "kind": "superseded" if tr.supersedes else to_status,
+                        "source": source,
+                        "payload": payload,
+                    },
+                )
             ],
             who=who,
         )

@@ -12,14 +12,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from geoverify import maps
 from geoverify.errors import InputError, NotFoundError
 from geoverify.store import Store, repo
-from geoverify.store import tables as t
-from geoverify.store import tables_feedback as tf
-from geoverify.store import tables_patrols as tp
+from geoverify.store import batches as store_batches
+from geoverify.store import evidence as store_evidence
+from geoverify.store import patrols as store_patrols
 from geoverify.workflows.common import today_local
 from geoverify.workflows.coverage import coverage_for_period
 from geoverify.workflows.patrols import load_patrol_tracks, month_range
@@ -109,11 +109,9 @@ def thumbnail_jpeg(data: bytes, *, size: int = THUMBNAIL_PX) -> bytes:
 
 def latest_patrol_month(conn: Connection) -> str | None:
     """``YYYY-MM`` of the latest patrol record in the store, or None when there is none."""
-    latest = conn.execute(select(func.max(tp.patrols.c.date))).scalar_one_or_none()
+    latest = store_patrols.latest_patrol_date(conn)
     if latest is None:
         return None
-    if isinstance(latest, str):  # SQLite may hand back text for an aggregate
-        latest = dt.date.fromisoformat(latest[:10])
     return f"{latest.year:04d}-{latest.month:02d}"
 
 
@@ -123,13 +121,6 @@ def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> pd.Series:
         msg = f"没有村（社区）{value} (no such village)"
         raise NotFoundError(msg)
     return hit.iloc[0]
-
-
-def _check_batch(conn: Connection, batch: str) -> None:
-    found = conn.execute(select(t.batches.c.id).where(t.batches.c.id == batch)).first()
-    if found is None:
-        msg = f"没有批次 {batch} (no such batch)"
-        raise NotFoundError(msg)
 
 
 def _history(conn: Connection, pks: set[int]) -> dict[int, list[dict[str, Any]]]:
@@ -150,12 +141,7 @@ def _photos(
 ) -> dict[int, list[bytes]]:
     if not pks:
         return {}
-    ev = tf.evidence.c
-    rows = conn.execute(
-        select(ev.target, ev.stored_path, ev.original_name, t.targets.c.target_id)
-        .select_from(tf.evidence.join(t.targets, ev.target == t.targets.c.id))
-        .order_by(ev.target, ev.id)
-    ).all()
+    rows = store_evidence.all_photos(conn)
     out: dict[int, list[bytes]] = {}
     for pk, stored, original, target_id in rows:
         if pk not in pks or len(out.get(pk, [])) >= MAX_PHOTOS_PER_TARGET:
@@ -195,7 +181,7 @@ def build_store_map(
             msg = "还没有村（社区）边界，请先运行 `geoverify init` (no village boundaries yet)"
             raise InputError(msg)
         if batch is not None:
-            _check_batch(conn, batch)
+            store_batches.get_batch(conn, batch)
         code: str | None = None
         name: str | None = None
         if village is not None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import os
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -15,17 +14,29 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, and_, exists, select
+from sqlalchemy import Connection
 
-from geoverify.errors import InputError, RejectedInputError
+from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import STORE_CRS, metric_crs
 from geoverify.patrols import Patrol, track_lengths_by_village
-from geoverify.readers.patrols import TRACK_SUFFIXES, read_patrol_file, read_track_file
+from geoverify.readers.patrols import (
+    TRACK_SUFFIXES,
+    hygiene_entries,
+    read_patrol_file,
+    read_track_file,
+)
 from geoverify.readers.tables import TABLE_SUFFIXES
 from geoverify.store import Store, repo
-from geoverify.store import tables as t
-from geoverify.store import tables_patrols as tp
-from geoverify.workflows.common import LOCAL_TZ, file_sha256, make_who
+from geoverify.store import patrols as store_patrols
+from geoverify.tracks import TrackRules
+from geoverify.workflows.common import (
+    LOCAL_TZ,
+    Actor,
+    Source,
+    StagedInput,
+    make_who,
+    staged_input,
+)
 
 __all__ = [
     "PatrolImportResult",
@@ -55,6 +66,14 @@ class PatrolImportResult:
     by_village: dict[str, int] = field(default_factory=dict)
     dates: list[str] = field(default_factory=list)
     received_on: dt.date | None = None
+    #: Per track that track hygiene changed: file, number, name, points, kept, dropped,
+    #: dropped_by_reason, breaks, reason (see :mod:`geoverify.tracks`).
+    track_hygiene: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def points_dropped(self) -> int:
+        """GPS fixes dropped by track hygiene, over every track of the import."""
+        return sum(int(e["dropped"]) for e in self.track_hygiene)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +89,8 @@ class PatrolImportResult:
             "by_village": dict(self.by_village),
             "dates": list(self.dates),
             "received_on": self.received_on.isoformat() if self.received_on else None,
+            "points_dropped": self.points_dropped,
+            "track_hygiene": [dict(e) for e in self.track_hygiene],
         }
 
 
@@ -115,16 +136,7 @@ def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> tuple[str, str]:
 
 def _stored_tracks(conn: Connection) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     """Unclaimed tracks of earlier track-file imports whose name is unique: frame and ids."""
-    p = tp.patrols.c
-    claimer = tp.patrols.alias("claimer")
-    rows = conn.execute(
-        select(p.id, p.track_name, p.geometry).where(
-            p.geometry.is_not(None),
-            p.track_name.is_not(None),
-            p.track_patrol.is_(None),
-            ~exists().where(claimer.c.track_patrol == p.id),
-        )
-    ).all()
+    rows = store_patrols.unclaimed_named_tracks(conn)
     counts = pd.Series([r.track_name for r in rows], dtype=object).value_counts()
     unique = [r for r in rows if counts.get(r.track_name, 0) == 1]
     frame = gpd.GeoDataFrame(
@@ -142,8 +154,7 @@ def _track_key(geom: Any) -> str | None:
 
 
 def _stored_track_keys(conn: Connection) -> set[str]:
-    p = tp.patrols.c
-    rows = conn.execute(select(p.geometry).where(p.geometry.is_not(None))).scalars()
+    rows = store_patrols.stored_track_geometries(conn)
     return {k for k in (_track_key(_as_multi(g)) for g in rows) if k is not None}
 
 
@@ -153,16 +164,18 @@ def _local_received(received_on: dt.date | None) -> dt.date:
 
 def import_patrols(
     store: Store,
-    path: str | os.PathLike[str],
+    path: Source,
     *,
-    tracks: Sequence[str | os.PathLike[str]] = (),
+    tracks: Sequence[Source] = (),
     village: str | None = None,
     date: dt.date | None = None,
     people: str | None = None,
     received_on: dt.date | None = None,
     sheet: str | None = None,
     encoding: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
+    only_village: str | None = None,
+    track_rules: TrackRules | None = None,
 ) -> PatrolImportResult:
     """Import patrol records from a table (CSV/XLSX) or a track file (GPX/KML/KMZ), all or nothing.
 
@@ -180,30 +193,72 @@ def import_patrols(
     ----------
     received_on
         Date the village's table was received (for the 25th deadline); default: today.
+    track_rules
+        Track hygiene (:class:`~geoverify.tracks.TrackRules`): GPS glitches are dropped from
+        every track before village attribution, lengths and coverage, and reported per track
+        in ``PatrolImportResult.track_hygiene``.
+
+    ``path`` and each of ``tracks`` is a file path or an uploaded
+    :class:`~geoverify.workflows.common.InputFile`. ``only_village`` (a village code) refuses
+    records of any other village (a village user's upload); a track file is then that
+    village's.
     """
-    p = Path(path)
-    sha = file_sha256(p)
+    with ExitStack() as stack:
+        main = stack.enter_context(staged_input(path))
+        staged_tracks = [stack.enter_context(staged_input(f)) for f in tracks]
+        return _import_patrols(
+            store,
+            main,
+            tracks=staged_tracks,
+            village=village,
+            date=date,
+            people=people,
+            received_on=received_on,
+            sheet=sheet,
+            encoding=encoding,
+            actor=actor,
+            only_village=only_village,
+            track_rules=track_rules,
+        )
+
+
+def _import_patrols(
+    store: Store,
+    staged: StagedInput,
+    *,
+    tracks: Sequence[StagedInput],
+    village: str | None,
+    date: dt.date | None,
+    people: str | None,
+    received_on: dt.date | None,
+    sheet: str | None,
+    encoding: str | None,
+    actor: str | Actor | None,
+    only_village: str | None = None,
+    track_rules: TrackRules | None = None,
+) -> PatrolImportResult:
+    p, name, sha = staged.path, staged.name, staged.sha256
     suffix = p.suffix.lower()
     is_table = suffix in TABLE_SUFFIXES
     if not is_table and suffix not in TRACK_SUFFIXES:
         msg = (
-            f"{p.name}: 不支持的踏查文件类型 {suffix}，应为 .csv .xlsx .gpx .kml .kmz "
+            f"{name}: 不支持的踏查文件类型 {suffix}，应为 .csv .xlsx .gpx .kml .kmz "
             "(unsupported patrol file type)"
         )
         raise InputError(msg)
     if is_table and (village is not None or date is not None or people is not None):
         msg = (
-            f"{p.name}: --village/--date/--people 只用于轨迹文件；踏查表每行自带这些信息 "
+            f"{name}: --village/--date/--people 只用于轨迹文件；踏查表每行自带这些信息 "
             "(these options apply to track files only)"
         )
         raise InputError(msg)
     if not is_table and tracks:
-        msg = f"{p.name}: --tracks 只用于踏查表 (--tracks applies to tables only)"
+        msg = f"{name}: --tracks 只用于踏查表 (--tracks applies to tables only)"
         raise InputError(msg)
     store.require()
     with store.connect() as conn:
         if repo.find_import(conn, kind=IMPORT_KIND, sha256=sha):
-            return PatrolImportResult(p.name, sha, "already_imported")
+            return PatrolImportResult(name, sha, "already_imported")
         villages = repo.load_villages(conn)
         stored, stored_ids = _stored_tracks(conn) if is_table else (None, {})
         known_tracks = _stored_track_keys(conn) if not is_table else set()
@@ -212,7 +267,7 @@ def import_patrols(
         raise InputError(msg)
     forced = _resolve_village(villages, village) if village is not None else None
 
-    given: list[gpd.GeoDataFrame] = [read_track_file(f) for f in tracks]
+    given: list[gpd.GeoDataFrame] = [read_track_file(f.path, rules=track_rules) for f in tracks]
     given_names = {str(n).strip() for g in given for n in g["name"] if n is not None}
     frames = [g[["name", "geometry"]] for g in given]
     if stored is not None and len(stored):
@@ -230,14 +285,24 @@ def import_patrols(
         people=people,
         sheet=sheet,
         encoding=encoding,
+        rules=track_rules,
     )
-    details: dict[str, object] = {"file_sha256": sha, "source": p.name}
+    hygiene = [
+        e for g, f in zip(given, tracks, strict=True) for e in hygiene_entries(g, source=f.name)
+    ]
+    hygiene += [{**e, "file": name} if e["file"] == str(p) else e for e in read.hygiene]
+    details: dict[str, object] = {"file_sha256": sha, "source": name}
     if read.problems:
-        raise RejectedInputError(p.name, list(read.problems), details=details)
+        raise RejectedInputError(name, list(read.problems), details=details)
     if not read.patrols:
-        summary = f"{p.name}: 没有踏查记录 (no patrol records)"
-        raise RejectedInputError(p.name, [], summary=summary, details=details)
+        summary = f"{name}: 没有踏查记录 (no patrol records)"
+        raise RejectedInputError(name, [], summary=summary, details=details)
 
+    if only_village is not None and forced is not None and forced[0] != only_village:
+        msg = f"{name}: 只能登记你的村（社区）的踏查 (only your village's patrols)"
+        raise InputError(msg)
+    if only_village is not None and forced is None:
+        _check_only_village(read.patrols, only_village, name=name, details=details)
     patrols = read.patrols
     already = 0
     if known_tracks:
@@ -247,7 +312,7 @@ def import_patrols(
         already = len(patrols) - len(fresh)
         patrols = fresh
         if not patrols:
-            return PatrolImportResult(p.name, sha, "already_recorded", already_recorded=already)
+            return PatrolImportResult(name, sha, "already_recorded", already_recorded=already)
     if forced is not None:
         patrols = [
             Patrol(**{**_fields(x), "village_code": forced[0], "village": forced[1]})
@@ -265,20 +330,23 @@ def import_patrols(
         zip(tracked["patrol_id"], tracked.to_crs(crs).geometry.length.astype(float), strict=True)
     )
     received = _local_received(received_on)
-    who = make_who(actor=actor, source=f"file:{p.name}")
+    who = make_who(actor=actor, source=f"file:{name}")
     now = repo.now()
     with store.begin() as conn:
+        if repo.find_import(conn, kind=IMPORT_KIND, sha256=sha):
+            return PatrolImportResult(name, sha, "already_imported")
         import_id = repo.record_import(
             conn,
             kind=IMPORT_KIND,
             sha256=sha,
-            source_name=p.name,
+            source_name=name,
             who=who,
             summary={
                 "records": len(patrols),
                 "tracked": len(tracked),
-                "tracks_files": [Path(f).name for f in tracks],
+                "tracks_files": [f.name for f in tracks],
                 "received_on": received.isoformat(),
+                "track_hygiene": hygiene,
             },
         )
         ids: list[int] = []
@@ -288,30 +356,31 @@ def import_patrols(
             if is_table and x.track_name and x.track_name not in given_names:
                 claim = stored_ids.get(x.track_name)
                 linked += claim is not None
-            res = conn.execute(
-                tp.patrols.insert().values(
-                    import_id=import_id,
-                    row=int(x.row or i + 1),
-                    village_code=x.village_code,
-                    group_name=x.group,
-                    date=x.date,
-                    people=x.people,
-                    findings=x.findings,
-                    remarks=x.remarks,
-                    source=f"file:{p.name}:row {x.row}",
-                    track_name=x.track_name,
-                    geometry=geoms[i],
-                    length_m=totals.get(i),
-                    track_patrol=claim,
-                    received_on=received,
-                    created_at=now,
-                )
+            pid = store_patrols.insert_patrol(
+                conn,
+                {
+                    "import_id": import_id,
+                    "row": int(x.row or i + 1),
+                    "village_code": x.village_code,
+                    "group_name": x.group,
+                    "date": x.date,
+                    "people": x.people,
+                    "findings": x.findings,
+                    "remarks": x.remarks,
+                    "source": f"file:{name}:row {x.row}",
+                    "track_name": x.track_name,
+                    "geometry": geoms[i],
+                    "length_m": totals.get(i),
+                    "track_patrol": claim,
+                    "received_on": received,
+                    "created_at": now,
+                },
             )
-            ids.append(int(res.inserted_primary_key[0]))  # type: ignore[index]
+            ids.append(pid)
         inside = lengths[lengths["code"].notna()]
         if len(inside):
-            conn.execute(
-                tp.patrol_villages.insert(),
+            store_patrols.insert_patrol_villages(
+                conn,
                 [
                     {"patrol": ids[int(pid)], "village_code": str(code), "length_m": float(m)}
                     for pid, code, m in zip(
@@ -335,12 +404,12 @@ def import_patrols(
                         "geometry": r.geometry,
                     }
                 )
-            conn.execute(tp.patrol_waypoints.insert(), rows)
+            store_patrols.insert_waypoints(conn, rows)
             n_wpt = len(rows)
         events: list[dict[str, Any]] = [
             {
                 "kind": "patrol_recorded",
-                "source": f"file:{p.name}:row {x.row}",
+                "source": f"file:{name}:row {x.row}",
                 "payload": {
                     "patrol": pid,
                     "village_code": x.village_code,
@@ -356,13 +425,14 @@ def import_patrols(
             {
                 "kind": "patrols_imported",
                 "payload": {
-                    "file": p.name,
+                    "file": name,
                     "sha256": sha,
                     "records": len(patrols),
                     "tracked": len(tracked),
                     "waypoints": n_wpt,
                     "linked_tracks": linked,
                     "received_on": received.isoformat(),
+                    "points_dropped": sum(int(e["dropped"]) for e in hygiene),
                 },
             }
         )
@@ -371,7 +441,7 @@ def import_patrols(
     for x in patrols:
         by_village[x.village] = by_village.get(x.village, 0) + 1
     return PatrolImportResult(
-        p.name,
+        name,
         sha,
         "imported",
         imported=len(patrols),
@@ -382,7 +452,29 @@ def import_patrols(
         by_village=by_village,
         dates=sorted({x.date.isoformat() for x in patrols}),
         received_on=received,
+        track_hygiene=hygiene,
     )
+
+
+def _check_only_village(
+    patrols: Sequence[Patrol], code: str, *, name: str, details: dict[str, object]
+) -> None:
+    """Refuse every record of another village (a village user uploads their own only)."""
+    problems = [
+        RowProblem(
+            int(x.row or i + 1),
+            None,
+            f"这条记录属于 {x.village}，不是你的村（社区）",
+            f"record of another village ({x.village})",
+            field="village",
+            value=x.village,
+            code="other_village",
+        )
+        for i, x in enumerate(patrols)
+        if x.village_code != code
+    ]
+    if problems:
+        raise RejectedInputError(name, problems, details=details)
 
 
 def _fields(x: Patrol) -> dict[str, Any]:
@@ -415,44 +507,8 @@ def load_patrols(
     ``extra`` holds ``id``, ``received_on``, ``length_m`` and ``import`` (file name).
     ``village`` matches a village name or code.
     """
-    p = tp.patrols.c
-    claimer = tp.patrols.alias("claimer")
-    q = (
-        select(
-            p.id,
-            p.row,
-            p.village_code,
-            t.villages.c.name.label("village"),
-            p.group_name,
-            p.date,
-            p.people,
-            p.findings,
-            p.remarks,
-            p.track_name,
-            p.geometry,
-            p.length_m,
-            p.received_on,
-            t.imports.c.source_name,
-        )
-        .select_from(
-            tp.patrols.join(t.villages, p.village_code == t.villages.c.code).join(
-                t.imports, p.import_id == t.imports.c.id
-            )
-        )
-        .where(~exists().where(claimer.c.track_patrol == p.id))
-        .order_by(p.date, p.village_code, p.group_name, p.id)
-    )
-    conds = []
-    if start is not None:
-        conds.append(p.date >= start)
-    if end is not None:
-        conds.append(p.date <= end)
-    if village is not None:
-        conds.append((t.villages.c.name == village) | (p.village_code == village))
-    if conds:
-        q = q.where(and_(*conds))
     out = []
-    for r in conn.execute(q).all():
+    for r in store_patrols.patrol_rows(conn, start=start, end=end, village=village):
         geom = r.geometry
         out.append(
             Patrol(
@@ -553,3 +609,11 @@ def load_patrol_tracks(
         },
         geometry=gpd.GeoSeries([x.track for x in patrols], crs=STORE_CRS),
     )
+
+
+def latest_month(store: Store) -> str | None:
+    """``YYYY-MM`` of the latest patrol record, or None when there is none."""
+    store.require()
+    with store.connect() as conn:
+        latest = store_patrols.latest_patrol_date(conn)
+    return None if latest is None else f"{latest.year:04d}-{latest.month:02d}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,16 +15,20 @@ from geoverify.documents.district import write_district_report
 from geoverify.errors import InputError
 from geoverify.lifecycle import CRIMINAL_THRESHOLD, threshold_level
 from geoverify.model import Status
-from geoverify.progress import status_summary
+from geoverify.progress import SUMMARY_LABELS, TOWN_LABEL, status_summary
 from geoverify.store import Store, repo
-from geoverify.workflows.common import LOCAL_TZ, make_who, today_local
-from geoverify.workflows.feedback import _batch_row, check_move, move_target, target_pk
+from geoverify.store import batches as store_batches
+from geoverify.store.changes import TargetChange, change_targets
+from geoverify.workflows.common import Actor, make_who, today_local
+from geoverify.workflows.feedback import check_move
+from geoverify.workflows.spotcheck import SpotcheckSummary, spotcheck_summary
 
 __all__ = [
     "TOWN_NAME",
     "DistrictReportResult",
+    "StatusReport",
     "district_report",
-    "target_history",
+    "status_report",
     "target_status",
 ]
 
@@ -39,33 +44,67 @@ def target_status(
     store.require()
     with store.connect() as conn:
         if batch is not None:
-            _batch_row(conn, batch)
+            store_batches.get_batch(conn, batch)
         frame = repo.load_targets(conn, batch=batch)
     return status_summary(frame, today=today or today_local())
 
 
-def target_history(store: Store, target_id: str) -> list[dict[str, Any]]:
-    """Every event of one target, oldest first, with the time in Asia/Shanghai."""
+def _rate(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(v, 4)
+
+
+@dataclass
+class StatusReport:
+    """Progress per village and for the town on a date (``geoverify status``, the dashboard)."""
+
+    batch: str | None
+    today: dt.date
+    table: pd.DataFrame
+    #: Supervision spot checks (抽查): drawn, re-inspected, 一致 / 不一致, agreement rate.
+    spotcheck: SpotcheckSummary | None = None
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per row (villages, outside the town, the town last); rates rounded."""
+        out = []
+        for row in self.table.to_dict("records"):
+            rec = {k: row[k] for k in SUMMARY_LABELS}
+            rec["verification_rate"] = _rate(rec["verification_rate"])
+            rec["match_rate"] = _rate(rec["match_rate"])
+            out.append(rec)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``status --json`` document."""
+        records = self.records
+        return {
+            "batch": self.batch,
+            "today": self.today,
+            "villages": [r for r in records if r["village"] != TOWN_LABEL],
+            "town": next(r for r in records if r["village"] == TOWN_LABEL),
+            "spotcheck": (self.spotcheck or SpotcheckSummary()).to_json(),
+        }
+
+
+def status_report(
+    store: Store,
+    *,
+    batch: str | None = None,
+    today: dt.date | None = None,
+    village: str | None = None,
+) -> StatusReport:
+    """Per-village and town progress of a batch (or of every target) on ``today``.
+
+    ``village`` (a code) limits the counts to that village's targets (a village user's view).
+    """
     store.require()
+    today = today or today_local()
     with store.connect() as conn:
-        pk = target_pk(conn, target_id)
-        events = repo.load_events(conn, target=pk)
-    out = []
-    for r in events.to_dict(orient="records"):
-        at = r["at"]
-        out.append(
-            {
-                "at": at.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
-                "actor": r["actor"],
-                "host": r["host"],
-                "kind": r["kind"],
-                "source": r["source"],
-                "batch": r["batch"] if isinstance(r["batch"], str) else None,
-                "target_id": target_id,
-                "payload": r["payload"],
-            }
-        )
-    return out
+        if batch is not None:
+            store_batches.get_batch(conn, batch)
+        frame = repo.load_targets(conn, batch=batch, village=village)
+        spot = spotcheck_summary(conn, batch=batch, village_code=village)
+    return StatusReport(batch, today, status_summary(frame, today=today), spot)
 
 
 @dataclass
@@ -109,7 +148,7 @@ def district_report(
     *,
     batch: str,
     out: str | os.PathLike[str],
-    actor: str | None = None,
+    actor: str | Actor | None = None,
     today: dt.date | None = None,
 ) -> DistrictReportResult:
     """Write the batch report for the district and mark its targets with a result as reported.
@@ -127,7 +166,7 @@ def district_report(
     who = make_who(actor=actor, source="command:report district")
     res = DistrictReportResult(batch, path)
     with store.begin() as conn:
-        _batch_row(conn, batch)
+        store_batches.get_batch(conn, batch)
         frame = repo.load_targets(conn, batch=batch)
         if frame.empty:
             msg = f"批次 {batch} 没有靶标 (batch {batch} has no targets)"
@@ -142,7 +181,7 @@ def district_report(
                 " nothing was written)"
             )
             raise InputError(msg)
-        events: list[dict[str, Any]] = []
+        changes: list[TargetChange] = []
         for rec in frame.to_dict(orient="records"):
             rec = {str(k): v for k, v in rec.items()}
             if not isinstance(rec["result"], str):
@@ -152,30 +191,30 @@ def district_report(
                 res.already_reported += 1
                 continue
             check_move(rec, to_status=Status.REPORTED.value)
-            move_target(
-                conn,
-                pk=int(rec["pk"]),
-                from_status=str(rec["status"]),
-                from_result=rec["result"],
-                to_status=Status.REPORTED.value,
-                to_result=rec["result"],
-            )
             res.marked.append(str(rec["target_id"]))
-            events.append(
-                {
-                    "target": int(rec["pk"]),
-                    "batch_id": batch,
-                    "kind": "reported",
-                    "source": "command:report district",
-                    "payload": {
-                        "from": {"status": rec["status"], "result": rec["result"]},
-                        "to": {"status": Status.REPORTED.value, "result": rec["result"]},
-                        "file": path.name,
-                        "case_no": rec["case_no"] if isinstance(rec["case_no"], str) else None,
+            changes.append(
+                TargetChange(
+                    pk=int(rec["pk"]),
+                    from_status=str(rec["status"]),
+                    from_result=rec["result"],
+                    to_status=Status.REPORTED.value,
+                    to_result=rec["result"],
+                    version=int(rec["version"]),
+                    target_id=str(rec["target_id"]),
+                    event={
+                        "batch_id": batch,
+                        "kind": "reported",
+                        "source": "command:report district",
+                        "payload": {
+                            "from": {"status": rec["status"], "result": rec["result"]},
+                            "to": {"status": Status.REPORTED.value, "result": rec["result"]},
+                            "file": path.name,
+                            "case_no": rec["case_no"] if isinstance(rec["case_no"], str) else None,
+                        },
                     },
-                }
+                )
             )
-        repo.record_events(conn, events, who=who)
+        change_targets(conn, changes, who=who)
         final = repo.load_targets(conn, batch=batch)
         res.targets = len(final)
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from geoverify.store import Store
-from geoverify.workflows.common import sample_boundaries
+from geoverify.workflows.common import Actor, sample_boundaries
 from geoverify.workflows.villages import VillageImportResult, import_groups, import_villages
 
 
@@ -48,7 +48,7 @@ def init_workspace(
     code_field: str | None = None,
     crs: str | None = None,
     url: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
 ) -> InitResult:
     """Create (or bring up to date) a workspace and load village boundaries into it.
 

@@ -11,16 +11,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
-from sqlalchemy import select
 
 from geoverify.assign import assign_targets, find_repeat_sites
 from geoverify.errors import InputError
 from geoverify.geo import STORE_CRS, metric_crs
 from geoverify.model import Status, TargetSource
 from geoverify.store import Store, repo
-from geoverify.store import tables as t
 from geoverify.workflows.batches import DEFAULT_REPEAT_RADIUS_M, DEFAULT_TOLERANCE_M
-from geoverify.workflows.common import make_who, today_local
+from geoverify.workflows.common import Actor, make_who, today_local
 
 __all__ = ["ID_PREFIXES", "AddedTarget", "add_target", "next_target_id"]
 
@@ -79,7 +77,7 @@ def add_target(
     found_on: dt.date | None = None,
     found_by: str | None = None,
     remarks: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> AddedTarget:
     """Add a self-found site or a tip as a target (status issued), assigned to its village.
@@ -110,12 +108,7 @@ def add_target(
             raise InputError(msg)
         groups = repo.load_groups(conn)
         prefix = f"{ID_PREFIXES[source]}-{found_on.year}-"
-        existing = [
-            str(x)
-            for x in conn.execute(
-                select(t.targets.c.target_id).where(t.targets.c.target_id.like(f"{prefix}%"))
-            ).scalars()
-        ]
+        existing = repo.target_ids_with_prefix(conn, prefix)
         target_id = next_target_id(existing, source=source, year=found_on.year)
         point = Point(lon, lat)
         frame = gpd.GeoDataFrame({"target_id": [target_id]}, geometry=[point], crs=STORE_CRS)
@@ -159,22 +152,23 @@ def add_target(
             attributes["remarks"] = remarks
         now = repo.now()
         group = a["group"] if isinstance(a["group"], str) else None
-        res = conn.execute(
-            t.targets.insert().values(
-                target_id=target_id,
-                batch_id=None,
-                source=source,
-                geometry=point,
-                geom_type="Point",
-                lon=lon,
-                lat=lat,
-                area_m2=None,
-                image_date=None,
-                attributes=attributes,
-                village_code=code,
-                group_name=group,
-                assignment=a["assignment"],
-                assignment_detail={
+        pk = repo.insert_target(
+            conn,
+            {
+                "target_id": target_id,
+                "batch_id": None,
+                "source": source,
+                "geometry": point,
+                "geom_type": "Point",
+                "lon": lon,
+                "lat": lat,
+                "area_m2": None,
+                "image_date": None,
+                "attributes": attributes,
+                "village_code": code,
+                "group_name": group,
+                "assignment": a["assignment"],
+                "assignment_detail": {
                     "neighbours": [names[c] for c in a["neighbours"]],
                     "neighbour_codes": list(a["neighbours"]),
                     "split_into": [],
@@ -182,19 +176,14 @@ def add_target(
                     "distance_m": None if pd.isna(a["distance_m"]) else float(a["distance_m"]),
                     "tolerance_m": tolerance_m,
                 },
-                repeat_of=repeat_pk,
-                repeat_distance_m=repeat_dist,
-                status=Status.ISSUED.value,
-                created_at=now,
-                updated_at=now,
-            )
+                "repeat_of": repeat_pk,
+                "repeat_distance_m": repeat_dist,
+                "status": Status.ISSUED.value,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        pk = int(res.inserted_primary_key[0])  # type: ignore[index]
-        repeat_id = None
-        if repeat_pk is not None:
-            repeat_id = conn.execute(
-                select(t.targets.c.target_id).where(t.targets.c.id == repeat_pk)
-            ).scalar_one()
+        repeat_id = repo.target_id_of(conn, repeat_pk) if repeat_pk is not None else None
         repo.record_events(
             conn,
             [

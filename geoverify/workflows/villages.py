@@ -10,14 +10,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import func, select
 
 from geoverify.boundaries import BoundaryReport, check_villages, find_gaps, find_overlaps
 from geoverify.errors import RejectedInputError, RowProblem
+from geoverify.geo import metric_crs
 from geoverify.readers.boundaries import read_groups, read_villages
 from geoverify.store import Store, repo
-from geoverify.store import tables as t
-from geoverify.workflows.common import file_sha256, make_who
+from geoverify.store import villages as store_villages
+from geoverify.workflows.common import Actor, file_sha256, make_who
 
 ILLUSTRATIVE_MARKERS = ("示意", "illustrative")
 
@@ -89,7 +89,7 @@ def import_villages(
     kind_field: str | None = None,
     crs: str | None = None,
     layer: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
 ) -> VillageImportResult:
     """Import village polygons from a GeoPackage, Shapefile (or .zip), GeoJSON or KML.
 
@@ -113,6 +113,8 @@ def import_villages(
     illustrative = _is_illustrative(frame)
     who = make_who(actor=actor, source=f"file:{p.name}")
     with store.begin() as conn:
+        if repo.find_import(conn, kind="villages", sha256=sha):
+            return VillageImportResult(p.name, sha, "already_imported", "villages")
         stored = repo.load_villages(conn)
         if not stored.empty:
             # Overlaps and gaps are about the whole set, old villages and new ones together.
@@ -126,7 +128,7 @@ def import_villages(
                 o for o in find_overlaps(whole) if o.a_code not in known or o.b_code not in known
             ]
             report.gaps = find_gaps(whole)
-        existing = {r.code: r for r in conn.execute(select(t.villages)).all()}
+        existing = store_villages.village_rows(conn)
         names = {r.name: r.code for r in existing.values()}
         problems: list[RowProblem] = []
         new_rows = []
@@ -179,7 +181,7 @@ def import_villages(
             conn, kind="villages", sha256=sha, source_name=p.name, who=who, summary=summary
         )
         if new_rows:
-            conn.execute(t.villages.insert(), [{**r, "import_id": import_id} for r in new_rows])
+            store_villages.insert_villages(conn, [{**r, "import_id": import_id} for r in new_rows])
         repo.record_events(
             conn,
             [
@@ -222,7 +224,7 @@ def import_groups(
     name_field: str | None = None,
     crs: str | None = None,
     layer: str | None = None,
-    actor: str | None = None,
+    actor: str | Actor | None = None,
 ) -> VillageImportResult:
     """Import village groups (组), with or without polygons, for villages already in the store."""
     p = Path(path)
@@ -236,12 +238,12 @@ def import_groups(
     frame = read.frame
     who = make_who(actor=actor, source=f"file:{p.name}")
     with store.begin() as conn:
-        villages = conn.execute(select(t.villages.c.code, t.villages.c.name)).all()
+        if repo.find_import(conn, kind="groups", sha256=sha):
+            return VillageImportResult(p.name, sha, "already_imported", "groups")
+        villages = store_villages.village_names(conn)
         by_code = {c: c for c, _ in villages}
         by_name = {n: c for c, n in villages}
-        existing = {
-            (r.village_code, r.name): r for r in conn.execute(select(t.village_groups)).all()
-        }
+        existing = store_villages.group_rows(conn)
         new_rows = []
         unchanged = 0
         seen: dict[tuple[str, str], int] = {}
@@ -316,9 +318,7 @@ def import_groups(
             summary={"imported": len(new_rows), "unchanged": unchanged},
         )
         if new_rows:
-            conn.execute(
-                t.village_groups.insert(), [{**r, "import_id": import_id} for r in new_rows]
-            )
+            store_villages.insert_groups(conn, [{**r, "import_id": import_id} for r in new_rows])
         repo.record_events(
             conn,
             [{"kind": "groups_imported", "payload": {"file": p.name, "count": len(new_rows)}}],
@@ -329,18 +329,46 @@ def import_groups(
     )
 
 
-def list_villages(store: Store) -> gpd.GeoDataFrame:
-    """Villages with their group count and target count."""
+@dataclass
+class VillageList:
+    """Villages with their area (km², one computation and one rounding for every output),
+    group count and target count."""
+
+    frame: gpd.GeoDataFrame
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The documented ``villages list --json`` array."""
+        return [
+            {
+                "code": r.code,
+                "name": r.name,
+                "kind": r.kind,
+                "area_km2": r.area_km2,
+                "groups": int(r.groups),
+                "targets": int(r.targets),
+                "illustrative": bool(r.illustrative),
+            }
+            for r in self.frame.itertuples()
+        ]
+
+
+def village_areas_km2(villages: gpd.GeoDataFrame) -> list[float]:
+    """Area of each village in km², in the town's metric CRS, rounded to 0.01 km²."""
+    if villages.empty:
+        return []
+    metric = metric_crs(float(villages.geometry.union_all().centroid.x))
+    return [float(x) for x in (villages.to_crs(metric).area / 1e6).round(2)]
+
+
+def list_villages(store: Store) -> VillageList:
+    """Villages with their area, group count and target count."""
     store.require()
     with store.connect() as conn:
         villages = repo.load_villages(conn)
         groups = repo.load_groups(conn)
-        counts: dict[str, int] = dict(
-            conn.execute(
-                select(t.targets.c.village_code, func.count()).group_by(t.targets.c.village_code)
-            ).all()
-        )
+        counts = store_villages.targets_per_village(conn)
     villages["groups"] = villages["code"].map(groups.groupby("village_code").size()).fillna(0)
     villages["groups"] = villages["groups"].astype(int)
     villages["targets"] = villages["code"].map(counts).fillna(0).astype(int)
-    return villages
+    villages["area_km2"] = village_areas_km2(villages)
+    return VillageList(villages)

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
-
-from PIL import Image
 
 from geoverify.evidence import read_exif
 from tests.cli.feedback_helpers import full_snapshot, with_batch
 from tests.conftest import Cli
+from tests.photos import jpeg_file
 
-
-def _jpeg(path: Path, *, lon: float, lat: float, when: str, colour: str = "red") -> Path:
-    im = Image.new("RGB", (16, 16), colour)
-    exif = Image.Exif()
-    exif[0x0132] = when  # DateTime
-    gps = exif.get_ifd(0x8825)
-
-    def dms(v: float) -> tuple[float, float, float]:
-        d = int(v)
-        m = int((v - d) * 60)
-        return (float(d), float(m), round(((v - d) * 60 - m) * 60, 4))
-
-    gps[1], gps[2], gps[3], gps[4] = "N", dms(lat), "E", dms(lon)
-    buf = io.BytesIO()
-    im.save(buf, format="JPEG", exif=exif)
-    path.write_bytes(buf.getvalue())
-    return path
+_jpeg = jpeg_file
 
 
 def _target(run: Cli, tid: str) -> dict[str, object]:

@@ -1,0 +1,119 @@
+"""``geoverify users add|list|disable|enable|reset-password``: who may use the web app."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from geoverify.cli._common import (
+    emit_json,
+    format_table,
+    get_ctx,
+    handle_errors,
+    json_option,
+    open_store,
+)
+from geoverify.model import Role
+from geoverify.workflows.users import add_user, list_users, reset_password, set_disabled
+
+
+@click.group("users")
+def users_group() -> None:
+    """Users of the web app (用户): office, village or viewer."""
+
+
+def _read_password(confirm: bool = True) -> str:
+    """The password from a prompt (typed twice), or the first line of stdin when piped."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return str(click.prompt("密码 (password)", hide_input=True, confirmation_prompt=confirm))
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    required=True,
+    help="office: every village; village: its own village only; viewer: read-only.",
+)
+@click.option("--village", default=None, help="The village of a village user (name or code).")
+@json_option
+@handle_errors
+def users_add(name: str, role: str, village: str | None, as_json: bool) -> None:
+    """Add a user; the password is asked for (or read from stdin). No default passwords."""
+    password = _read_password()
+    with open_store() as store:
+        user = add_user(
+            store, name, role=role, password=password, village=village, actor=get_ctx().actor
+        )
+    if as_json:
+        emit_json({"status": "added", "user": user.to_json()})
+        return
+    where = f"，{user.village}" if user.village else ""
+    click.echo(f"已添加用户 {user.name}（{user.role_label}{where}） (user added)")
+
+
+@users_group.command("list")
+@json_option
+@handle_errors
+def users_list(as_json: bool) -> None:
+    """List the users (never their passwords)."""
+    with open_store() as store:
+        listed = list_users(store)
+    if as_json:
+        emit_json(listed.to_json())
+        return
+    rows = [
+        (u.name, u.role_label, u.village or "", "停用" if u.disabled else "正常")
+        for u in listed.users
+    ]
+    click.echo(format_table(["用户名", "角色", "村（社区）", "状态"], rows))
+
+
+@users_group.command("disable")
+@click.argument("name")
+@json_option
+@handle_errors
+def users_disable(name: str, as_json: bool) -> None:
+    """Disable a user: they can no longer log in, and their sessions end."""
+    with open_store() as store:
+        user = set_disabled(store, name, disabled=True, actor=get_ctx().actor)
+    if as_json:
+        emit_json({"status": "disabled", "user": user.to_json()})
+        return
+    click.echo(f"已停用用户 {user.name} (user disabled)")
+
+
+@users_group.command("enable")
+@click.argument("name")
+@json_option
+@handle_errors
+def users_enable(name: str, as_json: bool) -> None:
+    """Enable a disabled user again."""
+    with open_store() as store:
+        user = set_disabled(store, name, disabled=False, actor=get_ctx().actor)
+    if as_json:
+        emit_json({"status": "enabled", "user": user.to_json()})
+        return
+    click.echo(f"已启用用户 {user.name} (user enabled)")
+
+
+@users_group.command("reset-password")
+@click.argument("name")
+@json_option
+@handle_errors
+def users_reset(name: str, as_json: bool) -> None:
+    """Give a user a new password (asked for, or read from stdin); their sessions end."""
+    password = _read_password()
+    with open_store() as store:
+        user = reset_password(store, name, password=password, actor=get_ctx().actor)
+    if as_json:
+        emit_json({"status": "password_reset", "user": user.to_json()})
+        return
+    click.echo(f"已重置用户 {user.name} 的密码 (password reset)")
+
+
+COMMANDS = [users_group]

@@ -1,0 +1,236 @@
+"""The web service's app factory: routers, limits, security headers, one error mapping."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geoverify import __version__
+from geoverify.errors import GeoverifyError, RowProblem, TooLargeError
+from geoverify.problems import PROBLEM_MEDIA_TYPE, Problem, problem_from_error
+from geoverify.store import Store
+from geoverify.web.deps import LoginRequiredError, get_session, is_api
+from geoverify.web.settings import Settings
+from geoverify.web.templating import render
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("geoverify.web")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Content-Security-Policy of the pages: nothing from elsewhere, no inline script.
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+class BodyLimit:
+    """Refuses a request body larger than the limit (413), before or while it arrives."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self, size: int | None) -> TooLargeError:
+        mb = self.max_bytes / 1024 / 1024
+        msg = f"上传内容过大，上限 {mb:.0f} MB (request body larger than {mb:.0f} MB)"
+        return TooLargeError(msg, en=f"request body larger than {mb:.0f} MB")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await _send_problem(scope, send, problem_from_error(self._too_large(int(length))))
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise self._too_large(received)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _send_problem(scope: Scope, send: Send, problem: Problem) -> None:
+    body = json.dumps(problem.to_json(instance=scope.get("path")), ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": problem.status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def problem_response(request: Request, problem: Problem) -> Response:
+    """The one error answer: a problem document for the API, a Chinese page for a browser."""
+    if is_api(request):
+        return JSONResponse(
+            problem.to_json(instance=request.url.path),
+            status_code=problem.status,
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+    try:
+        session = get_session(request, request.app.state.store)
+    except GeoverifyError:
+        session = None
+    return render(request, "error.html", session, status_code=problem.status, problem=problem)
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    rows = []
+    for i, err in enumerate(exc.errors(), start=1):
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        rows.append(
+            RowProblem(
+                row=i,
+                target_id=None,
+                reason=f"参数 {field or ''} 无效",
+                reason_en=str(err.get("msg", "invalid value")),
+                field=field,
+                code=str(err.get("type", "invalid")),
+            )
+        )
+    return Problem(
+        "invalid_request",
+        422,
+        "Invalid request",
+        "请求参数无效",
+        "invalid request parameters",
+        rows=rows,
+    )
+
+
+def _http_problem(exc: StarletteHTTPException) -> Problem:
+    zh = {404: "没有这个页面", 405: "不支持这种请求方式", 401: "请先登录", 403: "没有权限"}
+    en = {404: "not found", 405: "method not allowed", 401: "not logged in", 403: "forbidden"}
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return Problem(
+        code,
+        exc.status_code,
+        en.get(exc.status_code, "error").capitalize(),
+        zh.get(exc.status_code, "请求无法完成"),
+        en.get(exc.status_code, str(exc.detail)),
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_login_required(request: Request, exc: Exception) -> Response:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    async def on_geoverify(request: Request, exc: Exception) -> Response:
+        return problem_response(request, problem_from_error(exc))
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(request, _validation_problem(exc))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(request, _http_problem(exc))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem_response(request, problem_from_error(exc))
+
+    app.add_exception_handler(LoginRequiredError, on_login_required)
+    app.add_exception_handler(GeoverifyError, on_geoverify)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        h = response.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("X-Frame-Options", "SAMEORIGIN")
+        h.setdefault("Content-Security-Policy", PAGE_CSP)
+        if request.app.state.settings.https:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if not h.get("Cache-Control") and not request.url.path.startswith("/static/"):
+            h["Cache-Control"] = "no-store"
+        return response
+
+
+async def _close_form(request: Request) -> AsyncIterator[None]:
+    """Uploaded files of a parsed form are closed when the request is done, even on an error."""
+    try:
+        yield
+    finally:
+        form = getattr(request, "_form", None)
+        if form is not None:
+            await form.close()
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
+    """The geoverify web service on the workspace (or database) of ``settings``."""
+    from geoverify.web.routers import ROUTERS
+
+    own_store = store is None
+    the_store = store or Store(settings.workspace, url=settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_store.require()
+        yield
+        if own_store:
+            the_store.dispose()
+
+    app = FastAPI(
+        dependencies=[Depends(_close_form)],
+        title="geoverify",
+        version=__version__,
+        summary="疑似靶标核查、踏查覆盖与报表 — satellite suspect-target verification",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = the_store
+    _install_error_handlers(app)
+    _security_headers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    static = files("geoverify.web").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    return app

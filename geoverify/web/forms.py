@@ -1,0 +1,226 @@
+"""Reading forms and uploads with limits; turning form text into typed values with clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import FormData, UploadFile
+
+from geoverify.errors import InputError, RowProblem, TooLargeError
+from geoverify.web.settings import Settings
+from geoverify.workflows.common import InputFile
+
+__all__ = ["Form", "read_form"]
+
+#: Largest text field of a form.
+MAX_FIELD_BYTES = 64 * 1024
+
+
+@dataclass
+class Form:
+    """A parsed form: text fields, uploaded files, and the problems found while reading it."""
+
+    data: FormData
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def text(self, name: str, *, max_len: int = 2000) -> str | None:
+        """A trimmed text field, or None when absent or blank."""
+        value = self.data.get(name)
+        if not isinstance(value, str):
+            return None
+        value = value.strip()
+        if len(value) > max_len:
+            self._bad(name, value[:50], f"内容过长（最多 {max_len} 个字符）", "too long")
+            return None
+        if any(ord(ch) < 32 and ch not in "\t\r\n" for ch in value):
+            self._bad(name, value[:50], "包含控制字符", "contains control characters")
+            return None
+        return value or None
+
+    def date(self, name: str) -> dt.date | None:
+        text = self.text(name, max_len=40)
+        if text is None:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            self._bad(name, text, "日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")
+            return None
+
+    def integer(self, name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None:
+        text = self.text(name, max_len=40)
+        if text is None:
+            return None
+        try:
+            value = int(text.replace(",", ""))
+        except ValueError:
+            self._bad(name, text, "应为整数", "must be a whole number")
+            return None
+        if not minimum <= value <= maximum:
+            self._bad(
+                name, text, f"应在 {minimum} 到 {maximum} 之间", f"must be {minimum}–{maximum}"
+            )
+            return None
+        return value
+
+    def number(self, name: str, *, minimum: float = 0.0, maximum: float = 1e9) -> float | None:
+        text = self.text(name, max_len=40)
+        if text is None:
+            return None
+        try:
+            value = float(text.replace(",", ""))
+        except ValueError:
+            self._bad(name, text, "应为数字", "must be a number")
+            return None
+        if not math.isfinite(value) or not minimum <= value <= maximum:
+            self._bad(
+                name,
+                text,
+                f"应在 {minimum:g} 到 {maximum:g} 之间",
+                f"must be {minimum:g}–{maximum:g}",
+            )
+            return None
+        return value
+
+    def flag(self, name: str) -> bool:
+        return (self.text(name, max_len=10) or "").lower() in ("1", "on", "true", "yes")
+
+    async def files(
+        self, name: str, *, max_count: int, max_bytes: int | None = None
+    ) -> list[InputFile]:
+        """The files of a field, read into memory; empty file inputs are ignored."""
+        uploads = [f for f in self.data.getlist(name) if isinstance(f, UploadFile)]
+        uploads = [f for f in uploads if f.filename]
+        if len(uploads) > max_count:
+            msg = f"一次最多上传 {max_count} 个文件 (at most {max_count} files at a time)"
+            raise InputError(msg)
+        out = []
+        for up in uploads:
+            data = await up.read()
+            await up.close()
+            if max_bytes is not None and len(data) > max_bytes:
+                mb = max_bytes / 1024 / 1024
+                msg = f"{up.filename}: 文件过大，上限 {mb:.0f} MB (file larger than {mb:.0f} MB)"
+                raise TooLargeError(msg)
+            if data:
+                out.append(InputFile(up.filename or "upload", data))
+        return out
+
+    async def file(self, name: str, *, max_bytes: int | None = None) -> InputFile:
+        """The one file a field must hold."""
+        found = await self.files(name, max_count=1, max_bytes=max_bytes)
+        if not found:
+            self._bad(name, None, "请选择要上传的文件", "choose a file to upload")
+            self.raise_problems()
+        return found[0]
+
+    def _bad(self, name: str, value: str | None, zh: str, en: str) -> None:
+        self.problems.append(
+            RowProblem(
+                row=len(self.problems) + 1,
+                target_id=None,
+                reason=f"{FIELD_LABELS.get(name, name)}：{zh}",
+                reason_en=f"{name}: {en}",
+                field=name,
+                value=value,
+                code="invalid_field",
+            )
+        )
+
+    def raise_problems(self) -> None:
+        """Raise one input error naming every bad field, if there is any."""
+        if self.problems:
+            reasons = "；".join(p.reason for p in self.problems)
+            raise InputError(
+                f"表单有误，未写入任何数据：{reasons}",
+                en="invalid form fields; nothing was written",
+                rows=self.problems,
+            )
+
+
+#: Chinese names of the form fields, for messages.
+FIELD_LABELS: dict[str, str] = {
+    "batch": "批次编号",
+    "issued": "下发日期",
+    "due": "核查时限",
+    "file": "文件",
+    "result": "核查结果",
+    "verified_on": "核查日期",
+    "verified_by": "核查人员",
+    "plants": "株数",
+    "area_m2": "铲除面积（平方米）",
+    "eradicated_on": "铲除日期",
+    "case_no": "案件编号",
+    "remarks": "备注",
+    "lon": "经度",
+    "lat": "纬度",
+    "accuracy": "定位精度",
+    "version": "版本",
+    "submission": "提交编号",
+    "reason": "更正理由",
+    "date": "踏查日期",
+    "people": "踏查人员",
+    "village": "村（社区）",
+    "month": "月份",
+    "crs": "坐标系",
+    "name": "用户名",
+    "password": "密码",
+}
+
+
+async def read_form(request: Request, settings: Settings) -> Form:
+    """The request's form, parsed with limits on the number of files, fields and field size."""
+    content_type = request.headers.get("content-type", "")
+    if not (
+        content_type.startswith("multipart/form-data")
+        or content_type.startswith("application/x-www-form-urlencoded")
+    ):
+        msg = "请求应为表单 (the request must be a form: multipart/form-data)"
+        raise InputError(msg, en="the request must be multipart/form-data")
+    try:
+        data = await request.form(
+            max_files=settings.max_photos + 4,
+            max_fields=settings.max_form_fields,
+            max_part_size=MAX_FIELD_BYTES,
+        )
+    except (TooLargeError, InputError):
+        raise
+    except Exception as e:  # the multipart parser's own errors: a malformed or oversized form
+        msg = f"表单无法读取 (the form cannot be read): {e}"
+        raise InputError(msg, en=f"the form cannot be read: {e}") from e
+    return Form(data)
+
+
+def as_dict(form: Form) -> dict[str, Any]:
+    """The text fields of a form (for re-showing a form with what the user typed)."""
+    return {k: v for k, v in form.data.items() if isinstance(v, str)}
+
+
+def multipart_body(
+    properties: dict[str, dict[str, Any]], *, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``openapi_extra`` describing a multipart form body that a route parses itself."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": list(required),
+                    }
+                }
+            },
+        }
+    }
+
+
+FILE = {"type": "string", "format": "binary"}
+FILES = {"type": "array", "items": {"type": "string", "format": "binary"}}
+TEXT = {"type": "string", "maxLength": 2000}
+DATE = {"type": "string", "format": "date"}

@@ -1,0 +1,13 @@
+"""One router per resource; each module has its pages (``router``) and its API (``api``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from geoverify.web.routers import assets, auth, batches, dashboard, feedback, maps, patrols, targets
+
+_MODULES = (auth, dashboard, batches, targets, feedback, patrols, maps)
+
+ROUTERS: list[APIRouter] = [assets.router]
+for _m in _MODULES:
+    ROUTERS += [_m.router, _m.api]

@@ -1,0 +1,144 @@
+"""Logging in and out: the login page, and ``/api/v1/session`` for scripts."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from geoverify.errors import AuthError, ForbiddenError
+from geoverify.web.deps import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    UserDep,
+    client_address,
+)
+from geoverify.web.forms import read_form
+from geoverify.web.settings import Settings
+from geoverify.web.templating import render
+from geoverify.workflows.users import SESSION_LIFETIME, authenticate, end_session, start_session
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["session"])
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path of this site: never another host (``//evil``) or a scheme."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _set_session_cookie(response: Response, token: str, request: Request, s: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=s.https or request.url.scheme == "https",
+        path="/",
+    )
+
+
+def _login_page(
+    request: Request, settings: Settings, *, status_code: int = 200, **context: object
+) -> Response:
+    """The login form with a fresh login token, also kept in a cookie (login CSRF)."""
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", None, status_code=status_code, login_token=token, **context
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.https or request.url.scheme == "https",
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    if session is not None:
+        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    return _login_page(request, settings, next=request.query_params.get("next"))
+
+
+@router.post("/login")
+async def login_submit(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    form = await read_form(request, settings)
+    sent = form.text("login_token", max_len=100) or ""
+    cookie = request.cookies.get(LOGIN_COOKIE) or ""
+    next_path = _safe_next(form.text("next", max_len=500))
+    if not cookie or not hmac.compare_digest(sent, cookie):
+        raise ForbiddenError(
+            "登录页面已过期，请刷新后重试 (the login form expired; reload it)",
+            en="the login form expired; reload the page",
+        )
+    name = form.text("name", max_len=64) or ""
+    password_value = form.data.get("password")
+    password = password_value if isinstance(password_value, str) else ""
+    try:
+        user = authenticate(store, name, password, client=client_address(request))
+    except AuthError as e:
+        return _login_page(
+            request, settings, status_code=401, next=next_path, name=name, error=str(e)
+        )
+    token, _ = start_session(store, user, client=client_address(request))
+    done = RedirectResponse(next_path, status_code=303)
+    _set_session_cookie(done, token, request, settings)
+    done.delete_cookie(LOGIN_COOKIE, path="/login")
+    return done
+
+
+@router.post("/logout")
+def logout(request: Request, store: StoreDep, user: UserDep) -> Response:
+    end_session(store, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+class LoginBody(BaseModel):
+    name: str = Field(min_length=1, max_length=64, description="用户名")
+    password: str = Field(min_length=1, max_length=512, description="密码")
+
+
+class SessionOut(BaseModel):
+    user: dict[str, Any]
+    csrf_token: str = Field(description="Send as the X-CSRF-Token header with every change.")
+
+
+@api.post("/session", response_model=SessionOut, summary="Log in (sets the session cookie)")
+def api_login(
+    body: LoginBody, request: Request, store: StoreDep, settings: SettingsDep, response: Response
+) -> SessionOut:
+    user = authenticate(store, body.name, body.password, client=client_address(request))
+    token, session = start_session(store, user, client=client_address(request))
+    _set_session_cookie(response, token, request, settings)
+    return SessionOut(user=user.to_json(), csrf_token=session.csrf)
+
+
+@api.delete("/session", status_code=204, summary="Log out")
+def api_logout(request: Request, store: StoreDep, user: UserDep) -> Response:
+    end_session(store, request.cookies.get(SESSION_COOKIE))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@api.get("/me", response_model=SessionOut, summary="The logged-in user")
+def api_me(session: SessionDep, user: UserDep) -> SessionOut:
+    assert session is not None
+    return SessionOut(user=user.to_json(), csrf_token=session.csrf)

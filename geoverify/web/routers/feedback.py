@@ -1,0 +1,242 @@
+"""核查反馈: a village's open targets by due date, the answer form (phone), workbook upload."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from geoverify.errors import InputError
+from geoverify.model import RESULT_LABELS
+from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, WriterUser
+from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
+from geoverify.web.templating import render
+from geoverify.workflows.common import today_local
+from geoverify.workflows.feedback import FeedbackValues, import_feedback
+from geoverify.workflows.submissions import Position, submit_feedback
+from geoverify.workflows.targets import check_target_scope, list_targets, target_detail
+from geoverify.workflows.users import User
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["feedback"])
+
+TargetId = Annotated[str, PathParam(min_length=1, max_length=100, description="靶标编号")]
+MU_M2 = 2000.0 / 3.0  # 1 亩 = 666.67 平方米
+
+_FEEDBACK_FIELDS: dict[str, dict[str, Any]] = {
+    "submission": {"type": "string", "format": "uuid", "description": "client-made id"},
+    "version": {"type": "integer", "minimum": 1, "description": "the target's version read"},
+    "result": {"type": "string", "enum": list(RESULT_LABELS)},
+    "verified_on": DATE,
+    "verified_by": TEXT,
+    "plants": {"type": "integer", "minimum": 0},
+    "area_m2": {"type": "number", "minimum": 0},
+    "area_mu": {"type": "number", "minimum": 0},
+    "eradicated_on": DATE,
+    "case_no": TEXT,
+    "remarks": TEXT,
+    "supersede": {"type": "boolean"},
+    "reason": TEXT,
+    "lon": {"type": "number"},
+    "lat": {"type": "number"},
+    "accuracy": {"type": "number", "minimum": 0},
+    "photos": FILES,
+}
+
+
+def _values(form: Form) -> FeedbackValues:
+    result = form.text("result", max_len=20)
+    if result is not None and result not in RESULT_LABELS:
+        form._bad("result", result, "请选择核查结果", "unknown result")
+    area = form.number("area_m2", maximum=1e7)
+    mu = form.number("area_mu", maximum=1e5)
+    if area is None and mu is not None:
+        area = round(mu * MU_M2, 2)
+    return FeedbackValues(
+        result=result,
+        verified_on=form.date("verified_on"),
+        verified_by=form.text("verified_by", max_len=200),
+        plants=form.integer("plants", maximum=10_000_000),
+        area_m2=area,
+        eradicated_on=form.date("eradicated_on"),
+        case_no=form.text("case_no", max_len=100),
+        remarks=form.text("remarks", max_len=2000),
+    )
+
+
+def _position(form: Form) -> Position | None:
+    lon = form.number("lon", minimum=-180, maximum=180)
+    lat = form.number("lat", minimum=-90, maximum=90)
+    if lon is None or lat is None:
+        return None
+    return Position(lon, lat, form.number("accuracy", maximum=1e6), "browser")
+
+
+async def _submit(
+    request: Request, target_id: str, store: Any, settings: Any, actor: Any, user: User
+) -> tuple[Any, Form]:
+    check_target_scope(store, target_id, only_village=user.scope)
+    form = await read_form(request, settings)
+    key = form.text("submission", max_len=64)
+    version = form.integer("version", minimum=1, maximum=2**31 - 1)
+    values = _values(form)
+    position = _position(form)
+    photos = await form.files(
+        "photos", max_count=settings.max_photos, max_bytes=settings.max_photo_bytes
+    )
+    if not key:
+        form._bad("submission", None, "缺少提交编号", "a submission id (UUID) is required")
+    form.raise_problems()
+    assert key is not None
+    sub = submit_feedback(
+        store,
+        target_id,
+        key=key,
+        user_id=user.id,
+        values=values,
+        photos=photos,
+        position=position,
+        expected_version=version,
+        supersede=form.flag("supersede"),
+        reason=form.text("reason", max_len=500),
+        only_village=user.scope,
+        actor=actor,
+        max_photo_bytes=settings.max_photo_bytes,
+    )
+    return sub, form
+
+
+@router.get("/feedback")
+def feedback_home(
+    request: Request, store: StoreDep, session: SessionDep, user: WriterUser
+) -> Response:
+    listed = list_targets(store, village=user.scope)
+    frame = listed.frame
+    open_ = frame[frame["result"].isna() & frame["village_code"].notna()]
+    open_ = open_.sort_values(["due_on", "target_id"], na_position="last")
+    today = today_local()
+    return render(
+        request,
+        "feedback_list.html",
+        session,
+        targets=open_.to_dict("records"),
+        answered=int(frame["result"].notna().sum()),
+        today=today,
+    )
+
+
+@router.get("/feedback/{target_id}")
+def feedback_form(
+    request: Request, target_id: TargetId, store: StoreDep, session: SessionDep, user: WriterUser
+) -> Response:
+    detail = target_detail(store, target_id, only_village=user.scope)
+    return _form_page(request, session, detail, values={}, problem=None)
+
+
+def _form_page(
+    request: Request,
+    session: Any,
+    detail: Any,
+    *,
+    values: dict[str, Any],
+    problem: Any,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "feedback_form.html",
+        session,
+        status_code=status_code,
+        t=detail,
+        rec=detail.record,
+        quoted_id=quote(detail.target_id, safe=""),
+        submission=values.get("submission") or str(uuid.uuid4()),
+        v=values,
+        problem=problem,
+        today=today_local(),
+        results=RESULT_LABELS,
+    )
+
+
+@router.post("/feedback/{target_id}")
+async def feedback_submit(
+    request: Request,
+    target_id: TargetId,
+    store: StoreDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    actor: ActorDep,
+    user: WriterUser,
+) -> Response:
+    check_target_scope(store, target_id, only_village=user.scope)
+    try:
+        sub, _ = await _submit(request, target_id, store, settings, actor, user)
+    except InputError as e:
+        from geoverify.problems import problem_from_error
+
+        detail = target_detail(store, target_id, only_village=user.scope)
+        form = await read_form(request, settings)
+        return _form_page(
+            request,
+            session,
+            detail,
+            values=as_dict(form),
+            problem=problem_from_error(e),
+            status_code=422,
+        )
+    return RedirectResponse(
+        f"/targets/{quote(sub.document['target_id'], safe='')}?saved=1", status_code=303
+    )
+
+
+@router.post("/feedback-workbook")
+async def workbook_upload(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    actor: ActorDep,
+    user: WriterUser,
+) -> Response:
+    form = await read_form(request, settings)
+    upload = await form.file("file", max_bytes=settings.max_request_bytes)
+    res = import_feedback(store, upload, actor=actor, only_village=user.scope)
+    return render(request, "feedback_imported.html", session, res=res, doc=res.to_json())
+
+
+@api.post(
+    "/targets/{target_id}/feedback",
+    summary="Record a field answer (idempotent by its submission UUID)",
+    openapi_extra=multipart_body(_FEEDBACK_FIELDS, required=("submission",)),
+)
+async def api_feedback(
+    request: Request,
+    target_id: TargetId,
+    store: StoreDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    user: WriterUser,
+) -> Response:
+    sub, _ = await _submit(request, target_id, store, settings, actor, user)
+    return JSONResponse(
+        sub.document,
+        status_code=sub.status_code,
+        headers={"Idempotent-Replayed": "true" if sub.replayed else "false"},
+    )
+
+
+@api.post(
+    "/feedback/workbooks",
+    summary="Import a filled dispatch workbook, all or nothing",
+    openapi_extra=multipart_body({"file": FILE}, required=("file",)),
+)
+async def api_workbook(
+    request: Request, store: StoreDep, settings: SettingsDep, actor: ActorDep, user: WriterUser
+) -> dict[str, Any]:
+    form = await read_form(request, settings)
+    upload = await form.file("file", max_bytes=settings.max_request_bytes)
+    return import_feedback(store, upload, actor=actor, only_village=user.scope).to_json()

@@ -1,0 +1,281 @@
+"""踏查: upload tracks or the plan's table, enter table rows, coverage, the monthly table."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from geoverify.documents.monthly import monthly_filename
+from geoverify.errors import InputError, NotFoundError
+from geoverify.store import repo
+from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, UserDep, WriterUser
+from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, multipart_body, read_form
+from geoverify.web.routers.batches import _download
+from geoverify.web.templating import render
+from geoverify.workflows.common import InputFile, today_local
+from geoverify.workflows.coverage import coverage_for_period, write_monthly_report
+from geoverify.workflows.patrols import import_patrols, latest_month, list_patrols, month_range
+from geoverify.workflows.users import User
+from geoverify.workflows.villages import list_villages
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["patrols"])
+
+MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="月份 YYYY-MM")]
+#: The plan's table (《禁种铲毒踏查工作情况统计表》), in its column order.
+PLAN_COLUMNS = ("村、社区", "组", "踏查时间", "踏查人员", "踏查情况", "备注")
+MAX_ROWS = 60
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def _month(value: str | None, store: Any = None) -> str:
+    """The month asked for; else the latest month with patrols; else this month."""
+    if value is None:
+        latest = latest_month(store) if store is not None else None
+        if latest is not None:
+            return latest
+        today = today_local()
+        return f"{today.year:04d}-{today.month:02d}"
+    if not _MONTH.match(value):
+        raise InputError("月份应为 YYYY-MM (month must be YYYY-MM)")
+    month_range(value)
+    return value
+
+
+def _village_name(store: Any, user: User, value: str | None) -> tuple[str | None, str | None]:
+    """(code, name) of the village a record is for: a village user's own, or the one chosen."""
+    if user.scope is not None and value not in (None, "", user.scope, user.village):
+        raise NotFoundError("没有这个村（社区） (no such village)")
+    code = user.scope or value
+    if not code:
+        return None, None
+    with store.connect() as conn:
+        v = repo.get_village(conn, code)
+    return str(v["code"]), str(v["name"])
+
+
+def _table_upload(village: str, rows: list[dict[str, Any]]) -> InputFile:
+    """The rows typed into the page as the plan's table (CSV), imported like a village's file."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(PLAN_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                village,
+                r.get("group") or "",
+                r["date"],
+                r.get("people") or "",
+                r.get("findings") or "",
+                r.get("remarks") or "",
+            ]
+        )
+    stamp = today_local().isoformat()
+    return InputFile(f"网页录入_{village}_{stamp}.csv", buf.getvalue().encode("utf-8-sig"))
+
+
+def _coverage(store: Any, month: str, scope: str | None) -> dict[str, Any] | None:
+    start, end = month_range(month)
+    try:
+        doc = coverage_for_period(store, start=start, end=end).as_dict()
+    except InputError:
+        return None
+    if scope is not None:
+        doc["villages"] = [v for v in doc["villages"] if v.get("code") == scope]
+    return doc
+
+
+@router.get("/patrols")
+def patrols_page(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    user: UserDep,
+    month: MonthQ = None,
+) -> Response:
+    m = _month(month, store)
+    start, end = month_range(m)
+    frame = list_patrols(store, start=start, end=end, village=user.scope)
+    return render(
+        request,
+        "patrols.html",
+        session,
+        month=m,
+        patrols=frame.to_dict("records"),
+        coverage=_coverage(store, m, user.scope),
+        villages=[] if user.scope else list_villages(store).to_json(),
+        saved=request.query_params.get("saved"),
+    )
+
+
+async def _upload(request: Request, store: Any, settings: Any, actor: Any, user: User) -> Any:
+    form = await read_form(request, settings)
+    upload = await form.file("file", max_bytes=settings.max_request_bytes)
+    tracks = await form.files("tracks", max_count=20, max_bytes=settings.max_request_bytes)
+    is_track = upload.suffix in (".gpx", ".kml", ".kmz")
+    code, _ = _village_name(store, user, form.text("village", max_len=100))
+    date = form.date("date")
+    people = form.text("people", max_len=200)
+    form.raise_problems()
+    return import_patrols(
+        store,
+        upload,
+        tracks=tracks,
+        village=code if is_track else None,
+        date=date if is_track else None,
+        people=people if is_track else None,
+        actor=actor,
+        only_village=user.scope,
+    )
+
+
+@router.post("/patrols/upload")
+async def patrols_upload(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    actor: ActorDep,
+    user: WriterUser,
+) -> Response:
+    res = await _upload(request, store, settings, actor, user)
+    return render(request, "patrols_imported.html", session, res=res, doc=res.to_json())
+
+
+@router.get("/patrols/rows")
+def rows_form(request: Request, store: StoreDep, session: SessionDep, user: WriterUser) -> Response:
+    villages = [] if user.scope else list_villages(store).to_json()
+    return render(request, "patrol_rows.html", session, villages=villages, today=today_local(), n=8)
+
+
+def _form_rows(form: Form) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(MAX_ROWS):
+        date = form.text(f"date_{i}", max_len=20)
+        fields = {
+            "group": form.text(f"group_{i}", max_len=100),
+            "people": form.text(f"people_{i}", max_len=200),
+            "findings": form.text(f"findings_{i}", max_len=500),
+            "remarks": form.text(f"remarks_{i}", max_len=500),
+        }
+        if date is None and not any(fields.values()):
+            continue
+        rows.append({"date": date or "", **fields})
+    return rows
+
+
+@router.post("/patrols/rows")
+async def rows_submit(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    actor: ActorDep,
+    user: WriterUser,
+) -> Response:
+    form = await read_form(request, settings)
+    _, name = _village_name(store, user, form.text("village", max_len=100))
+    rows = _form_rows(form)
+    if name is None:
+        form._bad("village", None, "请选择村（社区）", "choose a village")
+    if not rows:
+        form._bad("date_0", None, "至少填写一行", "enter at least one row")
+    form.raise_problems()
+    assert name is not None
+    res = import_patrols(store, _table_upload(name, rows), actor=actor, only_village=user.scope)
+    return render(request, "patrols_imported.html", session, res=res, doc=res.to_json())
+
+
+def _monthly_zip(store: Any, month: str, user: User) -> tuple[bytes, str]:
+    with tempfile.TemporaryDirectory(prefix="geoverify-monthly-") as tmp:
+        res = write_monthly_report(store, month=month, out_dir=Path(tmp))
+        files = [*res.village_files, res.summary_file]
+        if user.scope is not None:
+            _, name = _village_name(store, user, None)
+            assert name is not None
+            wanted = {monthly_filename(res.year, res.month, name, s) for s in (".xlsx", ".docx")}
+            files = [f for f in res.village_files if f.name in wanted]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for f in files:
+                zf.write(f, f.name)
+        return buf.getvalue(), f"{res.year}年{res.month}月_踏查情况统计表.zip"
+
+
+@router.get("/patrols/monthly.zip")
+@api.get("/reports/monthly.zip", summary="The month's patrol tables (XLSX and DOCX) and summary")
+def monthly_download(store: StoreDep, user: UserDep, month: MonthQ = None) -> Response:
+    data, name = _monthly_zip(store, _month(month, store), user)
+    return _download(data, name, "application/zip")
+
+
+@api.get("/patrols", summary="Patrol records of a month")
+def api_patrols(store: StoreDep, user: UserDep, month: MonthQ = None) -> list[dict[str, Any]]:
+    start, end = month_range(_month(month, store))
+    frame = list_patrols(store, start=start, end=end, village=user.scope)
+    out = []
+    for rec in frame.to_dict("records"):
+        out.append(
+            {str(k): (v.isoformat() if isinstance(v, dt.date) else v) for k, v in rec.items()}
+        )
+    return out
+
+
+@api.post(
+    "/patrols",
+    summary="Import a track file (GPX/KML/KMZ) or the plan's table (CSV/XLSX)",
+    openapi_extra=multipart_body(
+        {"file": FILE, "tracks": FILES, "village": TEXT, "date": DATE, "people": TEXT},
+        required=("file",),
+    ),
+)
+async def api_patrol_upload(
+    request: Request, store: StoreDep, settings: SettingsDep, actor: ActorDep, user: WriterUser
+) -> dict[str, Any]:
+    res = await _upload(request, store, settings, actor, user)
+    return res.to_json()
+
+
+class PatrolRow(BaseModel):
+    date: dt.date = Field(description="踏查时间")
+    group: str | None = Field(default=None, max_length=100, description="组")
+    people: str | None = Field(default=None, max_length=200, description="踏查人员")
+    findings: str | None = Field(default=None, max_length=500, description="踏查情况")
+    remarks: str | None = Field(default=None, max_length=500, description="备注")
+
+
+class PatrolRows(BaseModel):
+    village: str | None = Field(default=None, max_length=100, description="村（社区）名称或代码")
+    rows: list[PatrolRow] = Field(min_length=1, max_length=MAX_ROWS)
+
+
+@api.post("/patrols/rows", summary="Record rows of the plan's patrol table")
+def api_patrol_rows(
+    body: PatrolRows, store: StoreDep, actor: ActorDep, user: WriterUser
+) -> dict[str, Any]:
+    _, name = _village_name(store, user, body.village)
+    if name is None:
+        raise InputError("请指定村（社区） (a village is needed)")
+    rows = [r.model_dump() for r in body.rows]
+    for r in rows:
+        r["date"] = r["date"].isoformat()
+    res = import_patrols(store, _table_upload(name, rows), actor=actor, only_village=user.scope)
+    return res.to_json()
+
+
+@api.get("/coverage", summary="Tracked coverage of every village in a month")
+def api_coverage(store: StoreDep, user: UserDep, month: MonthQ = None) -> dict[str, Any]:
+    doc = _coverage(store, _month(month, store), user.scope)
+    if doc is None:
+        raise InputError("还没有村（社区）边界 (no village boundaries yet)")
+    return doc

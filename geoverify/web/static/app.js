@@ -1,0 +1,66 @@
+// geoverify pages: small progressive enhancements. Every form also works without JavaScript.
+"use strict";
+(function () {
+  // A select that submits its form when changed (filters, batch choice).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
+    el.addEventListener("change", function () { if (el.form) el.form.submit(); });
+  });
+  // "Back" buttons on error pages.
+  document.querySelectorAll("[data-back]").forEach(function (el) {
+    el.addEventListener("click", function (ev) {
+      if (history.length > 1) { ev.preventDefault(); history.back(); }
+    });
+  });
+  // Ask before an action that changes many records.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) ev.preventDefault();
+    });
+  });
+  // One click per submission: a second tap while the page loads sends nothing more.
+  document.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("button[type=submit]").forEach(function (b) {
+        window.setTimeout(function () { b.disabled = true; }, 0);
+      });
+    });
+  });
+  // The browser's position for a field answer: only on HTTPS (a secure context).
+  var pos = document.querySelector("[data-position]");
+  if (pos) {
+    var status = pos.querySelector("[data-position-status]");
+    var lon = pos.querySelector("input[name=lon]");
+    var lat = pos.querySelector("input[name=lat]");
+    var acc = pos.querySelector("input[name=accuracy]");
+    var button = pos.querySelector("button");
+    if (!window.isSecureContext || !navigator.geolocation) {
+      status.textContent = "此页面不是 HTTPS，浏览器不能提供位置；将使用照片中的 GPS 位置（如有）。";
+      if (button) button.hidden = true;
+    } else if (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        status.textContent = "正在定位…";
+        navigator.geolocation.getCurrentPosition(function (p) {
+          lon.value = p.coords.longitude.toFixed(7);
+          lat.value = p.coords.latitude.toFixed(7);
+          acc.value = Math.round(p.coords.accuracy);
+          status.textContent = "已获取位置：" + lon.value + ", " + lat.value + "（精度约 " + acc.value + " 米）";
+        }, function (err) {
+          status.textContent = "无法获取位置（" + err.message + "），将使用照片中的 GPS 位置（如有）。";
+        }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+      });
+    }
+  }
+  // Show what each result needs (plants and eradication only for confirmed planting).
+  var result = document.querySelector("select[name=result]");
+  if (result) {
+    var sync = function () {
+      document.querySelectorAll("[data-when-result]").forEach(function (el) {
+        var wanted = el.getAttribute("data-when-result").split(" ");
+        el.hidden = wanted.indexOf(result.value) < 0;
+      });
+    };
+    result.addEventListener("change", sync);
+    sync();
+  }
+})();

@@ -1,0 +1,98 @@
+"""Jinja2 templates of the pages (Simplified Chinese), with the labels the documents use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from geoverify.lifecycle import THRESHOLD_LABELS
+from geoverify.model import (
+    ASSIGNMENT_LABELS,
+    EVENT_LABELS,
+    RESULT_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+)
+from geoverify.workflows.common import LOCAL_TZ
+from geoverify.workflows.users import LoginSession
+
+__all__ = ["render"]
+
+
+def _pct(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{100 * float(v):.1f}%"
+
+
+def _num(v: Any, digits: int = 0) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if digits == 0:
+        return f"{round(float(v)):,}"
+    return f"{float(v):,.{digits}f}"
+
+
+def _date(v: Any) -> str:
+    if v is None or v == "":
+        return "—"
+    if isinstance(v, dt.datetime):
+        return v.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    text = str(v)
+    if "T" in text:
+        try:
+            return dt.datetime.fromisoformat(text).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return text
+    return text
+
+
+def _mu(m2: Any) -> str:
+    if m2 is None or (isinstance(m2, float) and math.isnan(m2)):
+        return "—"
+    return f"{float(m2) / 666.6667:.2f}"
+
+
+_env = Environment(
+    loader=PackageLoader("geoverify.web", "templates"),
+    autoescape=select_autoescape(["html", "xml"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters.update(pct=_pct, num=_num, date=_date, mu=_mu)
+_env.globals.update(
+    STATUS_LABELS=STATUS_LABELS,
+    RESULT_LABELS=RESULT_LABELS,
+    ASSIGNMENT_LABELS=ASSIGNMENT_LABELS,
+    THRESHOLD_LABELS=THRESHOLD_LABELS,
+    ROLE_LABELS=ROLE_LABELS,
+    EVENT_LABELS=EVENT_LABELS,
+)
+
+
+def render(
+    request: Request,
+    template: str,
+    session: LoginSession | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page from ``templates/TEMPLATE`` with the user, the CSRF token and the app's title."""
+    settings = request.app.state.settings
+    html = _env.get_template(template).render(
+        request=request,
+        user=session.user if session else None,
+        csrf_token=session.csrf if session else None,
+        title_app=settings.title,
+        path=request.url.path,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,163 @@
+"""The web app on a real workspace (SQLite and PostGIS): users of every role, a dispatched batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from geoverify.store import Store
+from geoverify.web.app import create_app
+from geoverify.web.settings import Settings
+from geoverify.workflows import import_batch, init_workspace, list_targets, sample_path
+from geoverify.workflows.dispatch import dispatch_batch
+from geoverify.workflows.users import add_user
+from tests.conftest import postgis_schema_url
+
+MARCH = sample_path("samples", "district_batch_2024-03.geojson")
+BATCH = "2024-03"
+#: The users every web test has: name -> (role, village, password).
+USERS: dict[str, tuple[str, str | None, str]] = {
+    "office1": ("office", None, "office-pw-2024"),
+    "qinglong": ("village", "青龙村", "qinglong-pw-2024"),
+    "shiqiao": ("village", "石桥村", "shiqiao-pw-2024"),
+    "district": ("viewer", None, "district-pw-2024"),
+}
+VILLAGE_A, VILLAGE_B = "qinglong", "shiqiao"
+
+
+@dataclass
+class WebEnv:
+    """A workspace with the March batch dispatched, four users, and the app on it."""
+
+    ws: Path
+    url: str | None
+    store: Store
+    settings: Settings
+    codes: dict[str, str] = field(default_factory=dict)  # village name -> code
+    targets: dict[str, list[str]] = field(default_factory=dict)  # village code -> target ids
+
+    def app(self, **settings: Any) -> Any:
+        s = Settings(workspace=self.ws, database_url=self.url, **settings)
+        return create_app(s, store=self.store)
+
+    def code_of(self, user: str) -> str:
+        village = USERS[user][1]
+        assert village is not None
+        return self.codes[village]
+
+    def target_of(self, user: str) -> str:
+        return self.targets[self.code_of(user)][0]
+
+
+def postgis_url() -> Iterator[str]:
+    """A fresh schema on the test PostGIS database, dropped afterwards."""
+    yield from postgis_schema_url()
+
+
+def build_env(ws: Path, url: str | None, *, with_batch: bool = True) -> WebEnv:
+    """An initialised workspace with the users; with the March batch imported and dispatched."""
+    init_workspace(ws, url=url, actor="pytest")
+    store = Store(ws, url=url)
+    if not with_batch:
+        env = WebEnv(ws, url, store, Settings(workspace=ws, database_url=url))
+        for name, (role, village, password) in USERS.items():
+            add_user(store, name, role=role, password=password, village=village, actor="pytest")
+        return env
+    import_batch(
+        store,
+        MARCH,
+        batch_id=BATCH,
+        issued_on=dt.date(2024, 3, 5),
+        due_on=dt.date(2024, 3, 20),
+        actor="pytest",
+    )
+    dispatch_batch(store, batch=BATCH, out=ws / "dispatch" / BATCH, actor="pytest")
+    env = WebEnv(ws, url, store, Settings(workspace=ws, database_url=url))
+    frame = list_targets(store, batch=BATCH).frame
+    for code, name in zip(frame["village_code"], frame["village"], strict=True):
+        if isinstance(code, str):
+            env.codes[str(name)] = code
+    for code, tid in zip(frame["village_code"], frame["target_id"], strict=True):
+        if isinstance(code, str):
+            env.targets.setdefault(code, []).append(str(tid))
+    for name, (role, village, password) in USERS.items():
+        add_user(store, name, role=role, password=password, village=village, actor="pytest")
+    return env
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgis"])
+def web_env(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebEnv]:
+    """One workspace per test module and backend (the app's tests share it)."""
+    ws = tmp_path_factory.mktemp("web") / "ws"
+    if request.param == "sqlite":
+        env = build_env(ws, None)
+        try:
+            yield env
+        finally:
+            env.store.dispose()
+        return
+    gen = postgis_url()
+    url = next(gen)
+    env = build_env(ws, url)
+    try:
+        yield env
+    finally:
+        env.store.dispose()
+        gen.close()
+
+
+@dataclass
+class Client:
+    """A logged-in browser or script: a TestClient with its cookies and CSRF token."""
+
+    http: TestClient
+    csrf: str | None
+    name: str | None
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.http.get(url, **kw)
+
+    def post(self, url: str, **kw: Any) -> Any:
+        headers = dict(kw.pop("headers", {}) or {})
+        if self.csrf and url.startswith("/api/"):
+            headers.setdefault("X-CSRF-Token", self.csrf)
+        if self.csrf and not url.startswith("/api/"):
+            data = dict(kw.pop("data", {}) or {})
+            data.setdefault("csrf_token", self.csrf)
+            kw["data"] = data
+        return self.http.post(url, headers=headers, **kw)
+
+    def delete(self, url: str, **kw: Any) -> Any:
+        headers = dict(kw.pop("headers", {}) or {})
+        if self.csrf:
+            headers.setdefault("X-CSRF-Token", self.csrf)
+        return self.http.delete(url, headers=headers, **kw)
+
+
+def login(app: Any, name: str | None) -> Client:
+    """A client logged in as ``name`` (through the API), or anonymous for None."""
+    http = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+    if name is None:
+        return Client(http, None, None)
+    res = http.post("/api/v1/session", json={"name": name, "password": USERS[name][2]})
+    assert res.status_code == 200, res.text
+    return Client(http, res.json()["csrf_token"], name)
+
+
+@pytest.fixture(scope="module")
+def app(web_env: WebEnv) -> Any:
+    return web_env.app()
+
+
+@pytest.fixture(scope="module")
+def clients(app: Any) -> dict[str | None, Client]:
+    """One client per user, plus an anonymous one (key None)."""
+    return {name: login(app, name) for name in [None, *USERS]}

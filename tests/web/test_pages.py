@@ -1,0 +1,231 @@
+"""The pages' forms and downloads as a browser sends them (no JavaScript), SQLite and PostGIS."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+import zipfile
+from typing import Any
+
+import openpyxl
+
+from geoverify.store import repo
+from geoverify.workflows import sample_path
+from tests.cli.feedback_helpers import full_snapshot
+from tests.web.conftest import BATCH, VILLAGE_A, VILLAGE_B, Client, WebEnv
+
+GPX = sample_path("samples", "patrols_2024-03.gpx")
+
+
+def _csrf_form(client: Client, url: str) -> dict[str, str]:
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    return hidden
+
+
+def test_a_bad_answer_shows_the_form_again_with_the_reason(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    village = clients[VILLAGE_A]
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][1]
+    hidden = _csrf_form(village, f"/feedback/{target}")
+    assert uuid.UUID(hidden["submission"])
+    before = full_snapshot(web_env.store)
+    res = village.post(
+        f"/feedback/{target}",
+        data={
+            **hidden,
+            "result": "excluded",
+            "verified_on": "2099-01-01",
+            "verified_by": "张三",
+            "remarks": "<script>alert(1)</script>",
+        },
+    )
+    assert res.status_code == 422
+    assert 'data-testid="form-errors"' in res.text
+    assert "晚于今天" in res.text or "未来" in res.text or "今天" in res.text
+    # What was typed is kept (as text), with the same submission id for the next try.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in res.text
+    assert "<script>alert(1)" not in res.text
+    assert hidden["submission"] in res.text
+    assert full_snapshot(web_env.store) == before
+    ok = village.post(
+        f"/feedback/{target}",
+        data={**hidden, "result": "excluded", "verified_on": "2024-03-12", "verified_by": "张三"},
+    )
+    assert ok.status_code == 303
+    assert ok.headers["location"] == f"/targets/{target}?saved=1"
+
+
+def test_a_missing_target_is_a_chinese_page(clients: dict[str | None, Client]) -> None:
+    res = clients["office1"].get("/targets/NO-SUCH-ID")
+    assert res.status_code == 404
+    assert "没有靶标 NO-SUCH-ID" in res.text
+    assert res.headers["content-type"].startswith("text/html")
+
+
+def test_preview_with_rejected_rows_then_partial_commit(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    office = clients["office1"]
+    text = "靶标编号,经度,纬度\nP1,106.05,29.70\nP2,abc,29.70\nP3,106.04,29.69\n"
+    before = full_snapshot(web_env.store)
+    page = office.post(
+        "/batches/preview",
+        data={"batch": "partial-1", "issued": "2024-05-01"},
+        files={"file": ("五月.csv", text.encode("utf-8"), "text/csv")},
+    )
+    assert page.status_code == 200, page.text
+    assert full_snapshot(web_env.store) == before
+    assert 'data-testid="preview-rejected"' in page.text
+    assert "坐标无法解析" in page.text and "&#39;abc&#39;" in page.text  # the reason, as the CLI
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert token is not None
+    res = office.post("/batches/commit", data={"token": token.group(1), "accept_partial": "1"})
+    assert res.status_code == 303
+    assert res.headers["location"] == "/batches/partial-1?imported=1"
+    with web_env.store.connect() as conn:
+        counts = repo.count_rows(conn)
+    assert counts["targets"] == before["counts"]["targets"] + 2
+    assert counts["rejected_rows"] == before["counts"]["rejected_rows"] + 1
+    # The token is used up.
+    again = office.post("/batches/commit", data={"token": token.group(1)})
+    assert again.status_code == 422
+    # Another user cannot commit someone else's preview.
+    page = office.post(
+        "/batches/preview",
+        data={"batch": "partial-2"},
+        files={"file": ("六月.csv", text.replace("P", "Q").encode("utf-8"), "text/csv")},
+    )
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert token is not None
+    assert (
+        clients["district"].post("/batches/commit", data={"token": token.group(1)}).status_code
+        == 403
+    )
+
+
+def test_dispatch_packs(web_env: WebEnv, clients: dict[str | None, Client]) -> None:
+    office = clients["office1"]
+    res = office.get(f"/batches/{BATCH}/dispatch.zip")
+    assert res.status_code == 200
+    assert "attachment" in res.headers["content-disposition"]
+    names = zipfile.ZipFile(io.BytesIO(res.content)).namelist()
+    assert "汇总.xlsx" in names
+    a_name = next(k for k, v in web_env.codes.items() if v == web_env.code_of(VILLAGE_A))
+    assert {f"{a_name}.xlsx", f"{a_name}.html"} <= set(names)
+    own = clients[VILLAGE_A].get(f"/batches/{BATCH}/villages/{web_env.code_of(VILLAGE_A)}.zip")
+    assert own.status_code == 200
+    own_names = zipfile.ZipFile(io.BytesIO(own.content)).namelist()
+    assert {f"{a_name}.xlsx", f"{a_name}.html"} <= set(own_names)
+    assert all(n.startswith(a_name) for n in own_names)
+    wb = openpyxl.load_workbook(
+        io.BytesIO(zipfile.ZipFile(io.BytesIO(own.content)).read(f"{a_name}.xlsx"))
+    )
+    assert wb.sheetnames
+
+
+def test_patrols_typed_in_and_uploaded(web_env: WebEnv, clients: dict[str | None, Client]) -> None:
+    village = clients[VILLAGE_B]
+    res = village.post(
+        "/patrols/rows",
+        data={
+            "date_0": "2024-03-18",
+            "group_0": "三组",
+            "people_0": "甲、乙",
+            "findings_0": "未发现异常",
+            "date_1": "2024-03-19",
+            "people_1": "丙",
+        },
+    )
+    assert res.status_code == 200, res.text
+    assert "已登记 2 条踏查记录" in res.text
+    listed = village.get("/api/v1/patrols?month=2024-03").json()
+    assert len(listed) == 2
+    b_name = next(k for k, v in web_env.codes.items() if v == web_env.code_of(VILLAGE_B))
+    assert {p["village"] for p in listed} == {b_name}
+    # A date that is not a date is a clear error, nothing written.
+    before = full_snapshot(web_env.store)
+    bad = village.post("/patrols/rows", data={"date_0": "三月十八", "people_0": "甲"})
+    assert bad.status_code == 422
+    assert full_snapshot(web_env.store) == before
+    # The office uploads a GPX for the whole town.
+    up = clients["office1"].post(
+        "/patrols/upload",
+        files={"file": ("三月轨迹.gpx", GPX.read_bytes(), "application/gpx+xml")},
+    )
+    assert up.status_code == 200, up.text
+    page = clients["office1"].get("/patrols?month=2024-03")
+    assert 'data-testid="coverage"' in page.text
+
+
+def test_monthly_table_is_scoped(web_env: WebEnv, clients: dict[str | None, Client]) -> None:
+    office = clients["office1"].get("/patrols/monthly.zip?month=2024-03")
+    assert office.status_code == 200
+    all_names = zipfile.ZipFile(io.BytesIO(office.content)).namelist()
+    own = clients[VILLAGE_B].get("/patrols/monthly.zip?month=2024-03")
+    names = zipfile.ZipFile(io.BytesIO(own.content)).namelist()
+    b_name = next(k for k, v in web_env.codes.items() if v == web_env.code_of(VILLAGE_B))
+    assert names and all(b_name in n for n in names)
+    assert len(all_names) > len(names)
+
+
+def test_district_report_download(web_env: WebEnv, clients: dict[str | None, Client]) -> None:
+    res = clients["office1"].post(f"/batches/{BATCH}/district-report")
+    assert res.status_code == 200, res.text[:500]
+    assert res.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    )
+    wb = openpyxl.load_workbook(io.BytesIO(res.content))
+    assert wb.sheetnames
+    with web_env.store.connect() as conn:
+        events = repo.load_events(conn, batch_id=BATCH)
+    reported = events[events["kind"] == "reported"]
+    assert len(reported) and set(reported["actor"]) == {"office1"}
+
+
+def test_pages_render_for_every_role(clients: dict[str | None, Client], web_env: WebEnv) -> None:
+    target = web_env.target_of(VILLAGE_A)
+    for name, pages in {
+        "office1": [
+            "/",
+            "/batches",
+            f"/batches/{BATCH}",
+            "/targets",
+            f"/targets/{target}",
+            "/feedback",
+            f"/feedback/{target}",
+            "/patrols",
+            "/patrols/rows",
+            "/maps",
+        ],
+        VILLAGE_A: [
+            "/",
+            "/targets",
+            f"/targets/{target}",
+            "/feedback",
+            f"/feedback/{target}",
+            "/patrols",
+            "/patrols/rows",
+            "/maps",
+        ],
+        "district": [
+            "/",
+            "/batches",
+            f"/batches/{BATCH}",
+            "/targets",
+            f"/targets/{target}",
+            "/patrols",
+            "/maps",
+        ],
+    }.items():
+        for url in pages:
+            res: Any = clients[name].get(url)
+            assert res.status_code == 200, (name, url, res.text[:300])
+            assert '<html lang="zh-CN">' in res.text
+    # A viewer is never offered a form that would change anything.
+    page = clients["district"].get(f"/targets/{target}").text
+    assert "填写核查结果" not in page and "补充或更正" not in page
+    assert clients[VILLAGE_B].get("/batches").status_code == 403
