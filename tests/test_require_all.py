@@ -11,7 +11,7 @@ import pytest
 
 CONFTEST = Path(__file__).resolve().parent / "conftest.py"
 
-INNER = '''
+INNER = """
 import shutil
 import pytest
 
@@ -31,7 +31,7 @@ def test_xfail_is_left_alone():
 
 def test_passes():
     assert True
-'''
+"""
 
 
 def _run(tmp_path: Path, *, require_all: bool) -> subprocess.CompletedProcess[str]:
