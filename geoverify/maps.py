@@ -37,7 +37,7 @@ from jinja2 import Template
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from geoverify import geo, navigation
+from geoverify import geo, navigation, progress
 from geoverify.errors import GeoverifyError, InputError
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS
 
@@ -439,46 +439,47 @@ def _features(
 # --- targets -------------------------------------------------------------------------------
 
 
-def target_categories(targets: pd.DataFrame, *, today: dt.date) -> list[str]:
+def target_categories(
+    targets: pd.DataFrame, *, as_of: dt.date | None = None, today: dt.date | None = None
+) -> list[str]:
     """Return the map category of every target (the keys of :data:`CATEGORIES`).
 
     The verification result decides first (排除, 未发现, 非本镇辖区); a confirmed target is
     ``eradicated`` once its status is eradicated (or it was reported with an eradication date),
-    else ``confirmed``. A target assigned outside the town with no result yet is ``outside``.
-    An issued or dispatched target whose ``due_on`` is before ``today`` is ``overdue``.
+    else ``confirmed``. A target outside the town that nobody took on is ``outside``
+    (:func:`geoverify.progress.outside_town_mask`); a target overdue on ``as_of`` is
+    ``overdue`` (:func:`geoverify.progress.overdue_mask`: dispatched, no result, past due).
+    ``today`` is the old name of ``as_of``.
     """
+    day = as_of if as_of is not None else today
+    if day is None:
+        msg = "as_of is required (the date that decides overdue targets)"
+        raise TypeError(msg)
     n = len(targets)
-
-    def column(name: str) -> list[Any]:
-        return list(targets[name]) if name in targets.columns else [None] * n
-
-    statuses = column("status")
-    results = column("result")
-    assignments = column("assignment")
-    dues = column("due_on")
-    eradicated_on = column("eradicated_on")
-    out: list[str] = []
-    for status, result, assignment, due, erad in zip(
-        statuses, results, assignments, dues, eradicated_on, strict=True
-    ):
-        status = _text(status) or "issued"
-        result = _text(result)
-        if result in ("excluded", "not_found", "outside"):
-            out.append(result)
-        elif status == "eradicated" or (result == "confirmed" and _as_date(erad) is not None):
-            out.append("eradicated")
-        elif result == "confirmed":
-            out.append("confirmed")
-        elif _text(assignment) == "outside":
-            out.append("outside")
-        else:
-            due_date = _as_date(due)
-            late = due_date is not None and due_date < today
-            if late and status in ("issued", "dispatched"):
-                out.append("overdue")
-            else:
-                out.append("dispatched" if status == "dispatched" else "issued")
-    return out
+    if n == 0:
+        return []
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    for name in ("status", "result", "village_code", "due_on", "eradicated_on", "assignment"):
+        values = targets[name].to_numpy(dtype=object) if name in targets.columns else [None] * n
+        frame[name] = pd.Series(values, dtype=object).where(
+            pd.notna(pd.Series(values, dtype=object)), None
+        )
+    if "village_code" not in targets.columns:  # frames without codes: the assignment decides
+        frame["village_code"] = frame["village_code"].where(frame["assignment"] == "outside", "")
+    status = frame["status"].fillna("issued").astype(str).to_numpy()
+    result = frame["result"].to_numpy(dtype=object)
+    has_erad = frame["eradicated_on"].notna().to_numpy()
+    outside = progress.outside_town_mask(frame).to_numpy()
+    overdue = progress.overdue_mask(frame, as_of=day).to_numpy()
+    cats = np.where(status == "dispatched", "dispatched", "issued").astype(object)
+    cats[overdue] = "overdue"
+    cats[outside] = "outside"
+    confirmed = result == "confirmed"
+    cats[confirmed] = "confirmed"
+    cats[(status == "eradicated") | (confirmed & has_erad)] = "eradicated"
+    for key in ("excluded", "not_found", "outside"):
+        cats[result == key] = key
+    return [str(c) for c in cats]
 
 
 _OPTIONAL_TEXT = (
@@ -589,7 +590,7 @@ def _targets_payload(
     gx, gy = geo.wgs84_to_gcj02(lon, lat)
     bx, by = geo.wgs84_to_bd09(lon, lat)
 
-    cats = target_categories(targets, today=today)
+    cats = target_categories(targets, as_of=today)
     plants = (
         pd.to_numeric(targets["plants"], errors="coerce").to_numpy(dtype=float)
         if "plants" in targets.columns
@@ -757,6 +758,7 @@ def build_map(
     illustrative: bool = False,
     title: str = "福果镇禁种铲毒靶标核查图",
     subtitle: str | None = None,
+    as_of: dt.date | None = None,
     today: dt.date | None = None,
 ) -> str:
     """Build a self-contained interactive HTML map and return it as a string.
@@ -795,15 +797,16 @@ def build_map(
         ``illustrative`` true.
     title, subtitle
         Text over the map and the page title.
-    today
-        Date used to mark overdue targets; defaults to the current date.
+    as_of
+        Date that decides overdue targets (:func:`geoverify.progress.overdue_mask`); shown in
+        the legend. ``today`` is its old name; default the current date in Asia/Shanghai.
 
     Returns
     -------
     str
         The HTML document. No network request is made when it is opened, except basemap tiles.
     """
-    today = today or dt.date.today()
+    today = as_of or today or dt.datetime.now(_SHANGHAI).date()
     tiles = _tile_choices(basemap, tianditu_key)
     villages = _to_store_crs(villages, "villages")
     _require(villages, ["code", "name"], "villages")

@@ -222,6 +222,27 @@ def check_month(ctx: click.Context, param: click.Parameter, value: str | None) -
     return value.strip()
 
 
+def _check_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as e:
+        msg = f"日期格式应为 YYYY-MM-DD (expected YYYY-MM-DD), got {value!r}"
+        raise click.BadParameter(msg, ctx=ctx, param=param) from e
+
+
+#: ``--as-of DATE``: the date that decides overdue targets; every output prints it.
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    callback=_check_as_of,
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Count overdue targets as of this date (统计截至); default today (Asia/Shanghai).",
+)
+
+
 def parse_date(value: str | None, *, option: str) -> dt.date | None:
     if value is None:
         return None

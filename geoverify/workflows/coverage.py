@@ -388,8 +388,9 @@ def write_monthly_report(
 
     The summary gives patrols, person-times, findings and tracked coverage % per village and
     the villages that have not reported (deadline: the 25th). A village's table counts as
-    received on the earliest ``received_on`` of its records for the month (the import date,
-    unless given when importing); after the deadline it is 逾期报送 (late).
+    received on the earliest known ``received_on`` of its records for the month (given when
+    importing, else the day its table was imported); after the deadline it is 逾期报送 (late).
+    A village whose records carry no received date (only tracks) is 报送日期未记录, never late.
     """
     start, end = month_range(month)
     store.require()
@@ -412,6 +413,8 @@ def write_monthly_report(
         received=received,
         as_of=as_of or today_local(),
     )
+    # 合计's coverage: the town's tracked coverage of the month (one computation).
+    summary.totals["covered_pct"] = cov.totals.get("covered_pct")
     out = Path(out_dir)
     files = write_monthly_tables(out, patrols, villages, year=start.year, month=start.month)
     summary_file = write_town_summary(

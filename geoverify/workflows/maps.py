@@ -61,10 +61,19 @@ class StoreMap:
     basemap: str = "none"
     warnings: list[str] = field(default_factory=list)
     out: Path | None = None
+    as_of: dt.date | None = None
+    #: Map category of every target (:func:`geoverify.maps.target_categories`), in order.
+    categories: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "out": str(self.out) if self.out else None,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "category_counts": {
+                key: n
+                for key, *_ in maps.CATEGORIES
+                if (n := sum(1 for c in self.categories if c == key))
+            },
             "villages": self.villages,
             "targets": self.targets,
             "bytes": len(self.html.encode("utf-8")),
@@ -167,11 +176,11 @@ def build_store_map(
     month: str | None = None,
     basemap: maps.Basemap = "none",
     tianditu_key: str | None = None,
-    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> StoreMap:
     """Gather everything a map shows from the store and build it (see :func:`map_html`)."""
     store.require()
-    today = today or today_local()
+    as_of = as_of or today_local()
     if month is not None:
         start, end = month_range(month)  # validates YYYY-MM before any work
     warnings: list[str] = []
@@ -232,7 +241,7 @@ def build_store_map(
         parts.append(f"批次 {batch}")
     if month is not None:
         parts.append(f"踏查覆盖 {month}")
-    parts.append(f"截至 {today.isoformat()}")
+    parts.append(f"统计截至 {as_of.isoformat()}")
     html_text = maps.build_map(
         villages,
         targets,
@@ -246,7 +255,7 @@ def build_store_map(
         tianditu_key=tianditu_key,
         title=title,
         subtitle=" · ".join(parts),
-        today=today,
+        as_of=as_of,
     )
     return StoreMap(
         html=html_text,
@@ -261,6 +270,8 @@ def build_store_map(
         photos=sum(len(v) for v in photos.values()),
         basemap=basemap,
         warnings=warnings,
+        as_of=as_of,
+        categories=maps.target_categories(targets, as_of=as_of),
     )
 
 
@@ -272,7 +283,7 @@ def map_html(
     month: str | None = None,
     basemap: maps.Basemap = "none",
     tianditu_key: str | None = None,
-    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> str:
     """The offline HTML map of the town (or one village) from the store.
 
@@ -290,8 +301,9 @@ def map_html(
         month of the latest patrol, and none of them when there is no patrol.
     basemap, tianditu_key
         See :func:`geoverify.maps.build_map`.
-    today
-        Date that decides overdue targets; default today in Asia/Shanghai.
+    as_of
+        Date that decides overdue targets (:func:`geoverify.progress.overdue_mask`), printed
+        on the map; default today in Asia/Shanghai.
 
     Raises
     ------
@@ -307,7 +319,7 @@ def map_html(
         month=month,
         basemap=basemap,
         tianditu_key=tianditu_key,
-        today=today,
+        as_of=as_of,
     ).html
 
 
@@ -320,7 +332,7 @@ def write_store_map(
     month: str | None = None,
     basemap: maps.Basemap = "none",
     tianditu_key: str | None = None,
-    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> StoreMap:
     """Build the map (see :func:`map_html`) and write it to ``out``; ``.out`` is set."""
     res = build_store_map(
@@ -330,7 +342,7 @@ def write_store_map(
         month=month,
         basemap=basemap,
         tianditu_key=tianditu_key,
-        today=today,
+        as_of=as_of,
     )
     try:
         res.out = maps.write_map(Path(out), res.html)
@@ -346,9 +358,9 @@ def write_village_map(
     village_code: str,
     batch: str | None,
     path: str | os.PathLike[str],
-    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> Path:
     """Write one village's map of a batch (the ``<village>_地图.html`` of a dispatch pack)."""
-    res = write_store_map(store, out=path, batch=batch, village=village_code, today=today)
+    res = write_store_map(store, out=path, batch=batch, village=village_code, as_of=as_of)
     assert res.out is not None
     return res.out
