@@ -151,7 +151,7 @@ def coverage_cmd(
     rows = [
         (
             r["village"],
-            f"{r['area_m2'] / 1e6:.2f}",
+            f"{r['area_km2']:.2f}",
             _pct(r["covered_pct"]),
             _pct(r["priority_covered_pct"]),
             r["patrols"],
@@ -164,7 +164,7 @@ def coverage_cmd(
     rows.append(
         (
             "合计",
-            f"{t['area_m2'] / 1e6:.2f}",
+            f"{t['area_km2']:.2f}",
             _pct(t["covered_pct"]),
             _pct(t["priority_covered_pct"]),
             t["patrols"],

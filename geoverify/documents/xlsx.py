@@ -15,6 +15,7 @@ from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -274,6 +275,7 @@ def write_sheet(
     dropdown_spare_rows: int = 50,
     number_formats: Mapping[str, str] | None = None,
     print_scale: int | None = None,
+    page_breaks_before: Sequence[str] = (),
 ) -> int:
     """Write a bordered table with a styled header into ``ws``; every cell is formula-safe.
 
@@ -318,7 +320,10 @@ def write_sheet(
         Excel number formats by header (e.g. ``{"经度": "0.000000"}``), for numeric cells.
     print_scale
         Print at this scale (%) over as many pages across and down as needed (A4, the header
-        rows and the frozen columns repeated on every page); default: fit the width of one page.
+        rows and the frozen columns repeated on every page, the title and subtitle in every
+        page's header); default: fit the width of one page.
+    page_breaks_before
+        With ``print_scale``: headers of the columns that start a new printed page.
 
     Returns
     -------
@@ -330,6 +335,9 @@ def write_sheet(
         msg = "write_sheet needs at least one header"
         raise ValueError(msg)
     headers = list(headers)
+    # A sheet printed over several pages across keeps its titles on the first page: left
+    # aligned and not merged over every column (the text runs on into the empty cells).
+    spread = print_scale is not None
     row = 1
     for text, size, height in ((title, 14, 28), (subtitle, 11, 20)):
         if not text:
@@ -337,9 +345,11 @@ def write_sheet(
         cell = set_safe_value(ws.cell(row=row, column=1), text)
         cell.font = Font(name=FONT_NAME, bold=size > 11, size=size)
         cell.alignment = Alignment(
-            horizontal="center" if size > 11 else "left", vertical="center", wrap_text=True
+            horizontal="center" if size > 11 and not spread else "left",
+            vertical="center",
+            wrap_text=not spread,
         )
-        if ncols > 1:
+        if ncols > 1 and not spread:
             ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
         ws.row_dimensions[row].height = height
         row += 1
@@ -353,7 +363,9 @@ def write_sheet(
         for g in groups:
             cell = set_safe_value(ws.cell(row=row, column=col), g.label)
             cell.font = Font(name=FONT_NAME, bold=True)
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cell.alignment = Alignment(
+                horizontal="left" if spread else "center", vertical="center", indent=1
+            )
             for j in range(col, col + g.span):
                 c = ws.cell(row=row, column=j)
                 c.fill = PatternFill("solid", fgColor=g.fill)
@@ -423,6 +435,7 @@ def write_sheet(
     for r_i, values in wrapped_rows:
         texts = [v if j + 1 in wrap_cols else None for j, v in enumerate(values)]
         ws.row_dimensions[r_i].height = max(wrapped_height(texts, final_width), 18.0)
+    ws.row_dimensions[header_row].height = max(wrapped_height(headers, final_width), 20.0)
 
     specs: dict[str, Validation] = {
         h: Validation("list", tuple(opts)) for h, opts in (dropdowns or {}).items()
@@ -438,11 +451,6 @@ def write_sheet(
             dv = _data_validation(h, spec)
             dv.add(f"{letter}{header_row + 1}:{letter}{end}")
             ws.add_data_validation(dv)
-        for j in fill_by_col:  # fill-in columns stay coloured in the spare rows too
-            for r_i in range(last_row + 1, end + 1):
-                c = ws.cell(row=r_i, column=j)
-                c.fill = fill_by_col[j]
-                c.border = _BORDER
 
     if freeze:
         ws.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{header_row + 1}"
@@ -463,13 +471,38 @@ def write_sheet(
     ws.print_title_rows = f"{first_header_row}:{header_row}"
     if freeze_columns:
         ws.print_title_cols = f"A:{get_column_letter(freeze_columns)}"
+    if spread:
+        # The title and subtitle go to every page's header; the table is the print area.
+        last_col = get_column_letter(ncols)
+        ws.print_area = f"A{first_header_row}:{last_col}{max(last_row, header_row)}"
+        head, foot = ws.oddHeader, ws.oddFooter
+        if head is not None and head.center is not None and head.right is not None:
+            if title:
+                head.center.text = _header_text(title, bold=True, size=12)
+            head.right.text = "&9第 &P 页，共 &N 页"
+        if foot is not None and foot.center is not None and subtitle:
+            foot.center.text = _header_text(subtitle, size=8)
+        for h in page_breaks_before:
+            if h in headers and headers.index(h) > 0:
+                ws.col_breaks.append(Break(id=headers.index(h)))
     ws.print_options.horizontalCentered = print_scale is None
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    # inches; the page header (title) and footer (page numbers) need room between the edges
+    ws.page_margins.top = 0.9 if spread else 0.75
+    ws.page_margins.bottom = 0.7
+    ws.page_margins.header = ws.page_margins.footer = 0.3
     footer = ws.oddFooter
-    if footer is not None and footer.center is not None:
+    if not spread and footer is not None and footer.center is not None:
         footer.center.text = "第 &P 页，共 &N 页"
     return header_row
+
+
+def _header_text(text: str | None, *, bold: bool = False, size: int = 10) -> str:
+    """A line of a printed page header (``&`` doubled; Excel's font codes)."""
+    if not text:
+        return ""
+    font = '&"-,Bold"' if bold else ""
+    return f"{font}&{size}{text.replace('&', '&&')}"
 
 
 def write_lines_below(

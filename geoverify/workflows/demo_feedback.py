@@ -47,7 +47,7 @@ def fill_demo_workbook(src: Path, dst: Path, answers: list[tuple[Any, ...]]) -> 
             "核查人员": "村禁毒专干",
             "核查结果": result,
             "株数": plants,
-            "面积（平方米）": area,
+            "铲除面积（平方米）": area,
             "铲除日期": erad,
             "案件编号": case,
             "备注": "示例反馈（演示数据）",
