@@ -276,7 +276,7 @@ def test_village_html_escapes_and_embeds_map() -> None:
     assert '<span class="kv">作物类型：&lt;script&gt;alert(1)&lt;/script&gt;</span>' in page
     assert '<span class="kv">面积（亩）：0.12</span>' in page
     # the fill-in block under its own header; the signature is the table's last row
-    assert '村（社区）核查后填写</th>' in page and '<th class="fb">排除：实际为</th>' in page
+    assert "村（社区）核查后填写</th>" in page and '<th class="fb">排除：实际为</th>' in page
     assert page.index('<tr class="last">') < page.index('<tr class="end">')
     assert "tr.last { break-after: avoid; }" in page
 
