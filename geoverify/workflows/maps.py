@@ -20,9 +20,11 @@ from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
 from geoverify.store import evidence as store_evidence
 from geoverify.store import patrols as store_patrols
+from geoverify.workflows.attributes import with_district_columns
 from geoverify.workflows.common import today_local
 from geoverify.workflows.coverage import coverage_for_period
 from geoverify.workflows.patrols import load_patrol_tracks, month_range
+from geoverify.workflows.villages import village_areas_km2
 
 __all__ = [
     "MAX_PHOTOS_PER_TARGET",
@@ -133,15 +135,25 @@ def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> pd.Series:
 
 
 def _history(conn: Connection, pks: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """Events by target; a payload's ``repeat_of`` (a stored number) becomes the target id."""
     if not pks:
         return {}
     events = repo.load_events(conn)
     events = events[events["pk"].notna()]
     out: dict[int, list[dict[str, Any]]] = {}
+    names: dict[int, str] = {}
     for rec in events.to_dict("records"):
         pk = int(rec["pk"])
-        if pk in pks:
-            out.setdefault(pk, []).append({str(k): v for k, v in rec.items()})
+        if pk not in pks:
+            continue
+        event = {str(k): v for k, v in rec.items()}
+        payload = event.get("payload")
+        if isinstance(payload, dict) and isinstance(payload.get("repeat_of"), int):
+            ref = int(payload["repeat_of"])
+            if ref not in names:
+                names[ref] = repo.target_id_of(conn, ref)
+            event["payload"] = {**payload, "repeat_of": names[ref]}
+        out.setdefault(pk, []).append(event)
     return out
 
 
@@ -196,7 +208,7 @@ def build_store_map(
         if village is not None:
             row = _resolve_village(villages, village)
             code, name = str(row["code"]), str(row["name"])
-        targets = repo.load_targets(conn, batch=batch, village=code)
+        targets = with_district_columns(repo.load_targets(conn, batch=batch, village=code))
         groups = repo.load_groups(conn)
         pks = {int(p) for p in targets["pk"]}
         history = _history(conn, pks)
@@ -227,6 +239,7 @@ def build_store_map(
             ]
         )
 
+    villages = villages.assign(area_km2=village_areas_km2(villages))
     if code is not None:
         villages = villages[villages["code"] == code]
         groups = groups[groups["village_code"] == code]
