@@ -372,9 +372,7 @@ def _datetime_text(value: Any) -> str:
 
 
 def _local_minutes(value: dt.datetime) -> str:
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
-    )
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
 
 
 def _round_geom(geom: BaseGeometry, *, simplify: bool = True) -> BaseGeometry:
