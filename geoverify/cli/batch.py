@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     emit_json,
     format_table,
     get_ctx,
@@ -21,7 +22,7 @@ from geoverify.workflows import BatchImportResult, import_batch, list_batches
 from geoverify.workflows.batches import DEFAULT_REPEAT_RADIUS_M, DEFAULT_TOLERANCE_M
 
 
-@click.group("batch")
+@click.group("batch", cls=JsonGroup)
 def batch_group() -> None:
     """District target batches (下发批次)."""
 

@@ -7,11 +7,18 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    JsonCommand,
+    emit_json,
+    format_table,
+    get_ctx,
+    handle_errors,
+    json_option,
+)
 from geoverify.workflows.demo import DEMO_AS_OF, run_demo
 
 
-@click.command("demo")
+@click.command("demo", cls=JsonCommand)
 @click.option(
     "--maps-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -10,6 +10,7 @@ from typing import cast
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     as_of_option,
     check_month,
     emit_json,
@@ -24,7 +25,7 @@ from geoverify.workflows.maps import write_store_map
 TIANDITU_ENV = "GEOVERIFY_TIANDITU_KEY"
 
 
-@click.command("map")
+@click.command("map", cls=JsonCommand)
 @click.option(
     "--out",
     required=True,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     check_month,
     emit_json,
     format_table,
@@ -24,7 +25,7 @@ from geoverify.workflows.patrols import (
 )
 
 
-@click.group("patrols")
+@click.group("patrols", cls=JsonGroup)
 def patrols_group() -> None:
     """Patrol records (踏查记录): tables, GPX and KML tracks."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     as_of_option,
     emit_json,
     get_ctx,
@@ -18,7 +19,7 @@ from geoverify.cli._common import (
 from geoverify.workflows.reports import district_report
 
 
-@click.command("district")
+@click.command("district", cls=JsonCommand)
 @click.option("--batch", required=True, help="Batch id (批次编号).")
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.xlsx"

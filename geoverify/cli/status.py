@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     as_of_option,
     emit_json,
     format_table,
@@ -43,7 +44,7 @@ def _pct(v: Any) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
 
 
-@click.command("status")
+@click.command("status", cls=JsonCommand)
 @click.option("--batch", default=None, help="Only targets issued in this batch.")
 @as_of_option
 @json_option
@@ -77,7 +78,7 @@ def status_cmd(batch: str | None, as_of: dt.date | None, as_json: bool) -> None:
         )
 
 
-@click.command("history")
+@click.command("history", cls=JsonCommand)
 @click.argument("target_id")
 @json_option
 @handle_errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     emit_json,
     get_ctx,
     handle_errors,
@@ -15,7 +16,7 @@ from geoverify.cli._common import (
 from geoverify.workflows.sites import add_target
 
 
-@click.command("add")
+@click.command("add", cls=JsonCommand)
 @click.option(
     "--source",
     required=True,

@@ -15,7 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import Connection
 
 from geoverify import maps
-from geoverify.errors import InputError, NotFoundError
+from geoverify.errors import InputError
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
 from geoverify.store import evidence as store_evidence
@@ -129,8 +129,7 @@ def latest_patrol_month(conn: Connection) -> str | None:
 def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> pd.Series:
     hit = villages[(villages["name"] == value) | (villages["code"] == value)]
     if hit.empty:
-        msg = f"没有村（社区）{value} (no such village)"
-        raise NotFoundError(msg)
+        raise repo.no_such_village(value, [str(n) for n in villages["name"]])
     return hit.iloc[0]
 
 

@@ -114,7 +114,8 @@ def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> tuple[str, str]:
         short = name.removesuffix("社区").removesuffix("村")
         if text in {code, name} or (short and text == short):
             return code, name
-    msg = f"--village: 未知的村（社区）“{value}” (unknown village {value!r})"
+    err = repo.no_such_village(value, [str(n) for n in villages["name"]])
+    msg = f"--village: {err}"
     raise InputError(msg)
 
 
