@@ -169,3 +169,16 @@ def snapshot(store: Store) -> dict[str, Any]:
 
         out["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``geoverify demo`` run once (SQLite): its ``--json`` document, with ``workspace``."""
+    import json
+
+    from geoverify.cli import cli
+
+    ws = tmp_path_factory.mktemp("demo") / "demo-workspace"
+    res = CliRunner().invoke(cli, ["--workspace", str(ws), "demo", "--json"])
+    assert res.exit_code == 0, res.output
+    return dict(json.loads(res.stdout))

@@ -6,16 +6,13 @@ user's (靶标.xlsx, 三月轨迹.gpx, 踏查表.xlsx, 土地覆盖.tif); keep t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 from docx import Document
 
-from geoverify.cli import cli
 from geoverify.workflows import sample_path
 from tests.conftest import Cli
 
@@ -67,15 +64,27 @@ def _docx(path: Path) -> list[list[str]]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def demo_monthly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("demo") / "demo-workspace"
-    res = CliRunner().invoke(cli, ["--workspace", str(ws), "demo", "--json"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
+@pytest.fixture
+def demo_monthly(demo_workspace: dict[str, Any]) -> Path:
+    ws = Path(demo_workspace["workspace"])
     # every output of the demo is inside its workspace
-    assert all(Path(p).resolve().is_relative_to(ws.resolve()) for p in doc["outputs"].values())
-    return Path(doc["outputs"]["月报 (monthly report)"])
+    outputs = demo_workspace["outputs"].values()
+    assert all(Path(p).resolve().is_relative_to(ws.resolve()) for p in outputs)
+    return Path(demo_workspace["outputs"]["月报 (monthly report)"])
+
+
+def test_the_demo_counts_overdue_once(demo_workspace: dict[str, Any]) -> None:
+    """status, the district report and the map: one as-of date, one overdue count."""
+    assert demo_workspace["as_of"] == "2024-03-25"
+    steps = {s["step"]: s["text"] for s in demo_workspace["steps"]}
+    counts = {
+        step: int(steps[step].split("逾期未反馈 ")[1].split("（")[0].split(" ")[0].rstrip("个"))
+        for step in ("status", "map")
+    }
+    report = next(s["text"] for s in demo_workspace["steps"] if "上报" in s["text"])
+    counts["report"] = int(report.split("逾期未反馈 ")[1].split(" ")[0])
+    assert len(set(counts.values())) == 1 and counts["status"] > 0, counts
+    assert all("统计截至 2024-03-25" in steps[s] for s in ("status", "map"))
 
 
 def test_readme_tour_gives_the_demos_monthly_table(
