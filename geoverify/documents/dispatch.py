@@ -118,6 +118,8 @@ EXCLUDED_AS_CHOICES: tuple[str, ...] = (
 #: Print scale (%) of the dispatch workbooks on A4 landscape: 11 pt text prints at ~9 pt, the
 #: district's columns on the first page(s), the fill-in block with 序号 and 靶标编号 after.
 PRINT_SCALE = 80
+#: Height (points) of a target's row in the workbook: room to fill in by hand on paper.
+HANDWRITING_PT = 28
 #: Background of the columns a village fills in (and of their header).
 FILL_COLOUR = "FFF2CC"
 _DISTRICT_COLOUR = "DDEBF7"
@@ -399,6 +401,8 @@ def write_village_workbook(
         print_scale=PRINT_SCALE,
         page_breaks_before=("说明", FEEDBACK_HEADERS[0]),
     )
+    for r in range(header_row + 1, header_row + 1 + len(rows)):  # room to write by hand
+        ws.row_dimensions[r].height = max(ws.row_dimensions[r].height or 0, HANDWRITING_PT)
     meta = wb.create_sheet(META_SHEET)
     pairs: list[tuple[str, Any]] = [
         ("format", DISPATCH_FORMAT),

@@ -55,7 +55,7 @@ _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\s]+')
 _WIDTHS = {"村、社区": 10, "组": 7, "踏查时间": 12, "踏查人员": 22, "踏查情况": 30, "备注": 14}
 #: DOCX column widths (cm): 17 cm between the A4 margins; 五号 (10.5 pt) text fits a name
 #: list of three people and a line of findings.
-_DOCX_WIDTHS_CM = (2.1, 1.5, 2.4, 4.0, 4.9, 2.1)
+_DOCX_WIDTHS_CM = (1.9, 1.3, 2.7, 4.5, 4.7, 1.9)
 _DOCX_TEXT_PT = 10.5
 _DOCX_ROW_CM = 1.1
 _DOCX_PAGE_TEXT_CM = 17.0
