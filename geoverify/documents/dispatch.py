@@ -401,8 +401,10 @@ def write_village_workbook(
         print_scale=PRINT_SCALE,
         page_breaks_before=("说明", FEEDBACK_HEADERS[0]),
     )
-    for r in range(header_row + 1, header_row + 1 + len(rows)):  # room to write by hand
-        ws.row_dimensions[r].height = max(ws.row_dimensions[r].height or 0, HANDWRITING_PT)
+    for row_no in range(header_row + 1, header_row + 1 + len(rows)):  # room to write by hand
+        ws.row_dimensions[row_no].height = max(
+            ws.row_dimensions[row_no].height or 0, HANDWRITING_PT
+        )
     meta = wb.create_sheet(META_SHEET)
     pairs: list[tuple[str, Any]] = [
         ("format", DISPATCH_FORMAT),
