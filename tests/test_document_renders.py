@@ -176,3 +176,50 @@ def test_town_summary_and_district_report_fit_a4(pack: dict[str, Path]) -> None:
     # one page wide: every page of the feedback sheet shows 序号 and 备注 (first and last column)
     feedback = [t for _, t in pages if "疑似靶标核查情况反馈表" in t]
     assert feedback and all("序号" in t and "备注" in t for t in feedback)
+
+
+def test_signature_lines_never_print_alone(tmp_path: Path) -> None:
+    """Whatever the number of rows, the signature lines share a page with the last rows."""
+    require_program("chromium")
+    pdfium = _pdfium()
+    import datetime as dt
+
+    import geopandas as gpd
+    from playwright.sync_api import sync_playwright
+    from shapely.geometry import Point
+
+    from geoverify.documents.dispatch import render_village_html
+
+    def frame(n: int) -> gpd.GeoDataFrame:
+        recs = [
+            {"pk": i, "target_id": f"T{i:03d}", "batch": "B", "source": "district",
+             "geometry": Point(106.0 + i * 1e-3, 29.8), "lon": 106.0 + i * 1e-3, "lat": 29.8,
+             "area_m2": 10.0, "village_code": "1", "village": "福果村", "group": "一组",
+             "assignment": "inside", "neighbours": [], "split_into": [], "status": "issued"}
+            for i in range(1, n + 1)
+        ]  # fmt: skip
+        return gpd.GeoDataFrame(recs, geometry="geometry", crs=4490)
+
+    seen_second_page = False
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=shutil.which("chromium"), args=["--headless", "--no-sandbox"]
+        )
+        try:
+            page = browser.new_page()
+            for n in range(8, 31):
+                html = render_village_html(
+                    "福果村", frame(n), batch="B", issued_on=None, due_on=dt.date(2024, 3, 20)
+                )
+                page.set_content(html)
+                page.emulate_media(media="print")
+                pdf = pdfium.PdfDocument(page.pdf(prefer_css_page_size=True))
+                texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+                pdf.close()
+                last = next(t for t in texts if "填报时间" in t)
+                assert texts.index(last) == len(texts) - 1
+                assert "T0" in last, n  # at least one target row above the signatures
+                seen_second_page = seen_second_page or len(texts) > 1
+        finally:
+            browser.close()
+    assert seen_second_page  # the sizes tried do cross a page

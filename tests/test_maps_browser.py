@@ -480,3 +480,23 @@ def test_district_size_map_draws_grid_cells_then_markers(browser: Any, tmp_path:
     assert 0 < drawn(opened)["targets"] < 4000
     assert opened.console_errors == []
     page.close()
+
+
+def test_low_coverage_villages_are_told_apart(browser: Any, tmp_path: Path) -> None:
+    villages = sample_villages()
+    pct = [0.0, 0.4, 3.0, 4.9, 6.0, 9.0, 12.0, 18.0, 25.0, 45.0, 70.0, 90.0, None]
+    coverage = pd.DataFrame({"code": villages["code"], "covered_pct": pct})
+    path = maps.write_map(
+        tmp_path / "c.html", maps.build_map(villages, coverage=coverage, as_of=TODAY)
+    )
+    opened = open_offline(browser, path)
+    colours = opened.page.evaluate(
+        "() => window.geoverifyMap.layers.villages.getLayers().map(l => l.options.fillColor)"
+    )
+    by_pct = dict(zip(pct, colours, strict=True))
+    # nothing walked, a little (< 5 %), 5–10 % and 10–20 % each look different
+    assert len({by_pct[0.0], by_pct[3.0], by_pct[6.0], by_pct[12.0]}) == 4
+    assert by_pct[0.4] == by_pct[4.9] and by_pct[None] not in (by_pct[0.0], by_pct[3.0])
+    text = opened.page.locator(".gv-lbody").inner_text()
+    assert "0%（无轨迹）" in text and "0 – 5%" in text and "5% – 10%" in text
+    opened.page.close()
