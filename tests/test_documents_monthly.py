@@ -154,7 +154,7 @@ def test_docx_cell_by_cell(tmp_path):
     ns = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     # fixed column widths that add up to the 17 cm between the margins
     grid = [int(c.get(f"{ns}w")) for c in table._tbl.tblGrid.findall(f"{ns}gridCol")]
-    assert abs(sum(grid) - Cm(17).twips) < 30 and min(grid) >= Cm(1.4).twips
+    assert abs(sum(grid) - Cm(17).twips) < 30 and min(grid) >= Cm(1.3).twips
     assert table._tbl.tblPr.find(f"{ns}tblLayout").get(f"{ns}type") == "fixed"
     # rows at least 1.1 cm (handwriting), never split; the header repeats on every page
     assert all(r.height >= Cm(1.1) for r in table.rows[1:])

@@ -108,6 +108,9 @@ def test_checked_by_and_the_global_by_each_mean_one_thing(run: Cli) -> None:
     tid = "TL2024-03-011"
     res = run("feedback", "set", tid, "--result", "排除", "--by", "张三")
     assert res.exit_code == 2 and "--checked-by" in res.stderr
+    res = run("targets", "add", "--source", "self", "--lon", "106.03", "--lat", "29.70",
+              "--by", "张三")  # fmt: skip
+    assert res.exit_code == 2 and "--found-by" in res.stderr
     args = ["--result", "排除", "--date", "2024-03-12", "--checked-by", "村专干张三", "--json"]
     res = run("feedback", "set", tid, *args, by="镇平安办李四")
     assert res.exit_code == 0, res.output

@@ -252,7 +252,7 @@ def test_feedback_set_one_target(run: Cli) -> None:
         "确认种植",
         "--date",
         "2024-03-07",
-        "--by",
+        "--checked-by",
         "赵六",
         "--plants",
         "3200",

@@ -73,7 +73,7 @@ def _setup(run: Cli, tmp_path: Path) -> str:
         "排除",
         "--date",
         "2024-03-10",
-        "--by",
+        "--checked-by",
         "张三",
         "--remarks",
         HOSTILE,
