@@ -45,7 +45,7 @@ def cli(
     \b
     Start:  geoverify init            (bundled illustrative sample boundaries)
             geoverify batch import FILE --batch ID
-            geoverify targets list --village 青杠村
+            geoverify targets list --village 青龙村
     Try:    geoverify demo
     """
     ws = workspace or Path(os.environ.get(WORKSPACE_ENV) or "workspace")
