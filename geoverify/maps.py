@@ -37,7 +37,7 @@ from jinja2 import Template
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from geoverify import geo, navigation
+from geoverify import geo, navigation, progress
 from geoverify.errors import GeoverifyError, InputError
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS
 
@@ -46,6 +46,8 @@ __all__ = [
     "CRIMINAL_PLANTS",
     "GROUP_MIN_ZOOM",
     "build_map",
+    "decode_column",
+    "decode_targets",
     "target_categories",
     "write_map",
 ]
@@ -61,7 +63,7 @@ CATEGORIES: tuple[tuple[str, str, str, str], ...] = (
     ("eradicated", "已铲除", "#2ca02c", "star"),
     ("excluded", "排除", "#8c8c8c", "cross"),
     ("not_found", "未发现", "#9467bd", "tridown"),
-    ("outside", "非本镇辖区", "#3b3b3b", "hexagon"),
+    ("outside", "镇外，建议退回区禁毒办", "#3b3b3b", "hexagon"),
 )
 _CAT_INDEX = {c[0]: i for i, c in enumerate(CATEGORIES)}
 
@@ -71,13 +73,16 @@ CRIMINAL_PLANTS = 500
 #: Group (组) boundaries are drawn from this zoom level on.
 GROUP_MIN_ZOOM = 15
 
-#: Coverage classes (lower bound %, colour, legend label), highest first.
+#: Coverage classes (lower bound %, colour, legend label), highest first. Finer steps at the
+#: low end, where a town's month usually is (a few per cent), so villages stay distinguishable.
 _COVERAGE_CLASSES: tuple[tuple[float, str, str], ...] = (
-    (80.0, "#1a9850", "≥ 80%"),
-    (60.0, "#91cf60", "60% – 80%"),
-    (40.0, "#fee08b", "40% – 60%"),
-    (20.0, "#fc8d59", "20% – 40%"),
-    (0.0, "#d73027", "< 20%"),
+    (60.0, "#006837", "≥ 60%"),
+    (40.0, "#31a354", "40% – 60%"),
+    (20.0, "#78c679", "20% – 40%"),
+    (10.0, "#c2e699", "10% – 20%"),
+    (5.0, "#ffffb2", "5% – 10%"),
+    (0.0001, "#fecc5c", "0 – 5%"),
+    (0.0, "#e31a1c", "0%（无轨迹）"),
 )
 _COVERAGE_NONE = "#d9d9d9"
 
@@ -123,7 +128,7 @@ _NAV_SENTINELS = (
     ("高德地图", "amap", (101.101101, 11.111111), ("gx", "gy")),
     ("百度地图", "baidu", (102.202202, 22.222222), ("bx", "by")),
     ("腾讯地图", "tencent", (103.303303, 33.333333), ("gx", "gy")),
-    ("手机地图 (geo:)", "geo", (104.404404, 44.444444), ("x", "y")),
+    ("手机地图", "geo", (104.404404, 44.444444), ("x", "y")),
 )
 
 
@@ -185,62 +190,15 @@ _JSON_ESCAPES = {
 }
 _ASSET_CSS = ("leaflet.css", "Control.FullScreen.css")
 _ASSET_JS = ("leaflet.js", "Control.FullScreen.umd.js")
+#: geoverify's own page style and script (not third-party: not in the npm manifest).
+_OWN_CSS = "geoverify-map.css"
+_OWN_JS = "geoverify-map.js"
 _ASSET_IMAGES = {
     "images/layers.png": "leaflet-images-layers.png",
     "images/layers-2x.png": "leaflet-images-layers-2x.png",
     "images/marker-icon.png": "leaflet-images-marker-icon.png",
 }
 _JPEG_MAGIC = b"\xff\xd8\xff"
-
-_PAGE_CSS = """
-html, body { width: 100%; height: 100%; margin: 0; padding: 0; }
-.folium-map, .leaflet-container {
-  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
-    sans-serif;
-}
-.leaflet-container { font-size: 13px; background: #f4f3ef; }
-.gv-box { background: rgba(255, 255, 255, 0.92); padding: 4px 8px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); }
-.gv-readout { font-variant-numeric: tabular-nums; min-width: 17em; }
-.gv-legend { max-height: 38vh; overflow-y: auto; line-height: 1.25; }
-.leaflet-control-layers-expanded { max-height: 44vh; overflow-y: auto; }
-.gv-ltitle { font-weight: bold; margin-bottom: 2px; }
-.gv-lsub { font-weight: bold; margin: 4px 0 1px; color: #444; }
-.gv-litem { display: flex; align-items: center; gap: 4px; }
-.gv-icon { width: 20px; height: 20px; flex: none; }
-.gv-swatch { display: inline-block; width: 18px; height: 12px; margin: 0 1px;
-  border: 1px solid #555; flex: none; }
-.gv-hatch-swatch { background: repeating-linear-gradient(45deg, #b03060 0 2px,
-  transparent 2px 6px); }
-.gv-track-swatch { border: none; border-top: 3px solid #0a64d8; height: 0; }
-.gv-group-swatch { border: none; border-top: 2px dashed #5b5b5b; height: 0; }
-.gv-note { color: #a00; font-weight: bold; }
-.gv-title { position: absolute; top: 8px; left: 50%; transform: translateX(-50%);
-  z-index: 1000; background: rgba(255, 255, 255, 0.92); padding: 4px 14px; border-radius: 4px;
-  font-size: 16px; font-weight: bold; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3);
-  max-width: 60%; text-align: center; }
-.gv-subtitle { font-size: 12px; font-weight: normal; color: #555; }
-.gv-vlabel { background: rgba(255, 255, 255, 0.75); border: none; box-shadow: none;
-  font-weight: bold; padding: 0 3px; }
-.gv-vlabel::before, .gv-glabel::before { display: none; }
-.gv-glabel { background: transparent; border: none; box-shadow: none; color: #444;
-  font-size: 11px; padding: 0; }
-.gv-hatch { fill: url(#gv-hatch); }
-.gv-popup { min-width: 220px; }
-.gv-ptitle { font-weight: bold; font-size: 14px; margin-bottom: 4px; display: flex;
-  align-items: center; gap: 4px; }
-.gv-ptable { border-collapse: collapse; }
-.gv-ptable th { text-align: left; white-space: nowrap; color: #555; font-weight: normal;
-  padding: 1px 8px 1px 0; vertical-align: top; }
-.gv-ptable td { padding: 1px 0; word-break: break-all; }
-.gv-psub { font-weight: bold; margin: 6px 0 2px; }
-.gv-nav { margin-top: 4px; }
-.gv-nav a { margin-right: 8px; }
-.gv-hist { margin: 0; padding-left: 18px; }
-.gv-when { color: #555; font-variant-numeric: tabular-nums; }
-.gv-payload { color: #666; font-size: 12px; word-break: break-all; }
-.gv-photos img { max-width: 110px; max-height: 110px; margin: 2px; border: 1px solid #ccc; }
-"""
 
 _HATCH_DEFS = (
     '<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
@@ -313,13 +271,32 @@ def _assets() -> tuple[str, str]:
     return css, js
 
 
+@functools.cache
+def _own_assets() -> tuple[str, str]:
+    """geoverify's own page style and script, from ``maps_assets`` (inlined into every map)."""
+    root = resources.files("geoverify") / "maps_assets"
+    try:
+        css = (root / _OWN_CSS).read_text(encoding="utf-8")
+        js = (root / _OWN_JS).read_text(encoding="utf-8")
+    except OSError as e:
+        msg = f"地图页面资源缺失 (missing map page asset) maps_assets: {e}"
+        raise GeoverifyError(msg) from e
+    for text, tag in ((css, "</style"), (js, "</script")):
+        if tag in text.lower():
+            msg = f"page asset contains {tag!r}; cannot inline it"
+            raise GeoverifyError(msg)
+    return css, js
+
+
 # --- small helpers -----------------------------------------------------------------------
 
 
 def _json_for_script(obj: Any) -> str:
     """JSON safe to place inside ``<script type="application/json">``."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.translate(_JSON_ESCAPES)
+    for ch, escaped in _JSON_ESCAPES.items():  # str.replace is far faster than translate
+        text = text.replace(chr(ch), escaped)
+    return text
 
 
 def _is_missing(value: Any) -> bool:
@@ -388,10 +365,14 @@ def _datetime_text(value: Any) -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)  # the store keeps UTC
-        return value.astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        return _local_minutes(value.astimezone(_SHANGHAI))
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+def _local_minutes(value: dt.datetime) -> str:
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
 
 
 def _round_geom(geom: BaseGeometry, *, simplify: bool = True) -> BaseGeometry:
@@ -439,46 +420,47 @@ def _features(
 # --- targets -------------------------------------------------------------------------------
 
 
-def target_categories(targets: pd.DataFrame, *, today: dt.date) -> list[str]:
+def target_categories(
+    targets: pd.DataFrame, *, as_of: dt.date | None = None, today: dt.date | None = None
+) -> list[str]:
     """Return the map category of every target (the keys of :data:`CATEGORIES`).
 
     The verification result decides first (排除, 未发现, 非本镇辖区); a confirmed target is
     ``eradicated`` once its status is eradicated (or it was reported with an eradication date),
-    else ``confirmed``. A target assigned outside the town with no result yet is ``outside``.
-    An issued or dispatched target whose ``due_on`` is before ``today`` is ``overdue``.
+    else ``confirmed``. A target outside the town that nobody took on is ``outside``
+    (:func:`geoverify.progress.outside_town_mask`); a target overdue on ``as_of`` is
+    ``overdue`` (:func:`geoverify.progress.overdue_mask`: dispatched, no result, past due).
+    ``today`` is the old name of ``as_of``.
     """
+    day = as_of if as_of is not None else today
+    if day is None:
+        msg = "as_of is required (the date that decides overdue targets)"
+        raise TypeError(msg)
     n = len(targets)
-
-    def column(name: str) -> list[Any]:
-        return list(targets[name]) if name in targets.columns else [None] * n
-
-    statuses = column("status")
-    results = column("result")
-    assignments = column("assignment")
-    dues = column("due_on")
-    eradicated_on = column("eradicated_on")
-    out: list[str] = []
-    for status, result, assignment, due, erad in zip(
-        statuses, results, assignments, dues, eradicated_on, strict=True
-    ):
-        status = _text(status) or "issued"
-        result = _text(result)
-        if result in ("excluded", "not_found", "outside"):
-            out.append(result)
-        elif status == "eradicated" or (result == "confirmed" and _as_date(erad) is not None):
-            out.append("eradicated")
-        elif result == "confirmed":
-            out.append("confirmed")
-        elif _text(assignment) == "outside":
-            out.append("outside")
-        else:
-            due_date = _as_date(due)
-            late = due_date is not None and due_date < today
-            if late and status in ("issued", "dispatched"):
-                out.append("overdue")
-            else:
-                out.append("dispatched" if status == "dispatched" else "issued")
-    return out
+    if n == 0:
+        return []
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    for name in ("status", "result", "village_code", "due_on", "eradicated_on", "assignment"):
+        values = targets[name].to_numpy(dtype=object) if name in targets.columns else [None] * n
+        frame[name] = pd.Series(values, dtype=object).where(
+            pd.notna(pd.Series(values, dtype=object)), None
+        )
+    if "village_code" not in targets.columns:  # frames without codes: the assignment decides
+        frame["village_code"] = frame["village_code"].where(frame["assignment"] == "outside", "")
+    status = frame["status"].fillna("issued").astype(str).to_numpy()
+    result = frame["result"].to_numpy(dtype=object)
+    has_erad = frame["eradicated_on"].notna().to_numpy()
+    outside = progress.outside_town_mask(frame).to_numpy()
+    overdue = progress.overdue_mask(frame, as_of=day).to_numpy()
+    cats = np.where(status == "dispatched", "dispatched", "issued").astype(object)
+    cats[overdue] = "overdue"
+    cats[outside] = "outside"
+    confirmed = result == "confirmed"
+    cats[confirmed] = "confirmed"
+    cats[(status == "eradicated") | (confirmed & has_erad)] = "eradicated"
+    for key in ("excluded", "not_found", "outside"):
+        cats[result == key] = key
+    return [str(c) for c in cats]
 
 
 _OPTIONAL_TEXT = (
@@ -538,17 +520,159 @@ def _history_rows(events: Any) -> list[list[str]]:
     else:
         records = list(events or [])
     rows = []
-    for ev in sorted(records, key=lambda e: _datetime_text(e.get("at"))):
+    for when, ev in sorted(
+        ((_datetime_text(e.get("at")), e) for e in records), key=lambda pair: pair[0]
+    ):
         kind = _text(ev.get("kind")) or ""
         rows.append(
             [
-                _datetime_text(ev.get("at")),
+                when,
                 _text(ev.get("actor")) or "",
                 _EVENT_LABELS.get(kind, kind),
                 _payload_summary(ev.get("payload")),
             ]
         )
     return rows
+
+
+#: Coordinates travel as integers of micro-degrees (10⁻⁶°, about 0.1 m): the same value as
+#: ``numpy.round(x, 6)`` once divided by 10⁶ in the page.
+_MICRO = 1_000_000
+
+
+def _micro(a: np.ndarray) -> np.ndarray:
+    return np.rint(np.asarray(a, dtype=float) * _MICRO).astype(np.int64)
+
+
+def _text_values(values: Iterable[Any]) -> list[str | None]:
+    """:func:`_text` of many values, with a fast path for plain strings and missing values."""
+    if isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=object)
+    out: list[str | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+        elif type(v) is str:
+            out.append(v.strip() or None)
+        elif type(v) is float and v != v:
+            out.append(None)
+        else:
+            out.append(_text(v))
+    return out
+
+
+def _date_values(series: pd.Series) -> list[str | None]:
+    """:func:`_date` of a column, fast for plain dates."""
+    out: list[str | None] = []
+    cache: dict[dt.date, str] = {}
+    for v in series.to_numpy(dtype=object):
+        if type(v) is dt.date:
+            text = cache.get(v)
+            if text is None:
+                text = cache[v] = v.isoformat()
+            out.append(text)
+        else:
+            out.append(_date(v))
+    return out
+
+
+def _number_values(series: pd.Series) -> list[float | int | None]:
+    """:func:`_number` of a column, vectorised."""
+    num = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(num)
+    out: list[float | int | None] = [None] * len(num)
+    for i in np.flatnonzero(ok).tolist():
+        v = float(num[i])
+        out[i] = int(v) if v.is_integer() else round(v, 2)
+    return out
+
+
+def _encode_column(values: Sequence[Any]) -> Any:
+    """A column of the page's target table in its shortest form.
+
+    A plain list; or, when few values repeat, ``{"d": distinct values, "k": index per target
+    (-1 for none)}``; or, when most are missing, ``{"i": positions, "v": values}``. The page
+    script's ``decode`` and :func:`decode_column` read all three.
+    """
+    n = len(values)
+    present = [i for i, v in enumerate(values) if v is not None]
+    if len(present) * 3 < n:
+        return {"i": present, "v": [values[i] for i in present]}
+    codes: dict[Any, int] = {}
+    keys: list[int] = []
+    for v in values:
+        if v is None:
+            keys.append(-1)
+            continue
+        k = codes.get(v)
+        if k is None:
+            if len(codes) >= 4096:
+                return list(values)
+            k = codes[v] = len(codes)
+        keys.append(k)
+    if len(codes) * 4 <= n:
+        return {"d": list(codes), "k": keys}
+    return list(values)
+
+
+def decode_column(column: Any, n: int) -> list[Any]:
+    """The values of a column written by :func:`_encode_column` (as the page reads them)."""
+    if isinstance(column, list):
+        return column
+    if "k" in column:
+        return [None if k < 0 else column["d"][k] for k in column["k"]]
+    out: list[Any] = [None] * n
+    for i, v in zip(column["i"], column["v"], strict=True):
+        out[i] = v
+    return out
+
+
+def decode_targets(t: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The page's target table as plain columns (ids, degrees, GCJ-02, BD-09, every field)."""
+    n = len(t["id"])
+    out: dict[str, list[Any]] = {"id": [t["idp"] + i for i in t["id"]]}
+    xs = [(t["x0"] + x) for x in t["x"]]
+    ys = [(t["y0"] + y) for y in t["y"]]
+    out["x"] = [x / _MICRO for x in xs]
+    out["y"] = [y / _MICRO for y in ys]
+    for key, base in (("gx", xs), ("gy", ys), ("bx", xs), ("by", ys)):
+        out[key] = [(b + d) / _MICRO for b, d in zip(base, t[key], strict=True)]
+    for key in ("c", "f", "v"):
+        out[key] = list(t[key])
+    for key, value in t.items():
+        if key not in out and key not in ("idp", "x0", "y0", "dk", "dv"):
+            out[key] = decode_column(value, n)
+    for name, value in zip(t.get("dk", []), t.get("dv", []), strict=True):
+        out["原表:" + name] = decode_column(value, n)
+    return out
+
+
+def _common_prefix(ids: Sequence[str]) -> str:
+    if not ids:
+        return ""
+    lo, hi = min(ids), max(ids)
+    k = 0
+    while k < len(lo) and k < len(hi) and lo[k] == hi[k]:
+        k += 1
+    return lo[:k]
+
+
+def _district_table(targets: pd.DataFrame) -> tuple[list[str], list[Any]]:
+    """Names and columns of the district's own columns (``district_columns`` pairs)."""
+    if "district_columns" not in targets.columns:
+        return [], []
+    names: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for pairs in targets["district_columns"]:
+        row: dict[str, Any] = {}
+        for k, v in pairs if isinstance(pairs, list | tuple) else []:
+            key = str(k)
+            if key not in names:
+                names.append(key)
+            text = _text(v) if not isinstance(v, float) or not v.is_integer() else str(int(v))
+            row[key] = text
+        rows.append(row)
+    return names, [_encode_column([r.get(k) for r in rows]) for k in names]
 
 
 def _targets_payload(
@@ -559,16 +683,22 @@ def _targets_payload(
     today: dt.date,
     history: Mapping[Any, Any] | None,
     photos: Mapping[Any, Sequence[bytes]] | None,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Column arrays of the targets, plus history and photo maps keyed by row position."""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
+    """The target table of the page, history and photo maps keyed by row position, categories.
+
+    Coordinates are integer micro-degrees: ``x``/``y`` from ``x0``/``y0``, GCJ-02 (``gx``,
+    ``gy``) and BD-09 (``bx``, ``by``) as offsets from them; ids share the prefix ``idp``;
+    other columns are encoded by :func:`_encode_column`. :func:`decode_targets` reads it back.
+    """
     if targets is None or len(targets) == 0:
-        empty: dict[str, Any] = {k: [] for k in ("id", "x", "y", "c", "f", "v", "s")}
+        empty: dict[str, Any] = {k: [] for k in ("id", "x", "y", "c", "f", "v")}
         empty.update({k: [] for k in ("gx", "gy", "bx", "by")})
-        return empty, {}, {}
+        empty.update({"idp": "", "x0": 0, "y0": 0, "s": [], "dk": [], "dv": []})
+        return empty, {}, {}, []
     targets = _to_store_crs(targets, "targets")
     _require(targets, ["target_id", "geometry"], "targets")
     n = len(targets)
-    ids = [_text(v) or "" for v in targets["target_id"]]
+    ids = [t or "" for t in _text_values(targets["target_id"])]
     if "lon" in targets.columns and "lat" in targets.columns:
         lon = pd.to_numeric(targets["lon"], errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(targets["lat"], errors="coerce").to_numpy(dtype=float)
@@ -589,30 +719,25 @@ def _targets_payload(
     gx, gy = geo.wgs84_to_gcj02(lon, lat)
     bx, by = geo.wgs84_to_bd09(lon, lat)
 
-    cats = target_categories(targets, today=today)
+    cats = target_categories(targets, as_of=today)
     plants = (
         pd.to_numeric(targets["plants"], errors="coerce").to_numpy(dtype=float)
         if "plants" in targets.columns
         else np.full(n, np.nan)
     )
     repeat = (
-        np.array([_text(v) is not None for v in targets["repeat_of"]])
+        np.array([v is not None for v in _text_values(targets["repeat_of"])], dtype=bool)
         if "repeat_of" in targets.columns
         else np.zeros(n, dtype=bool)
     )
     flags = repeat.astype(int) + 2 * (np.nan_to_num(plants, nan=0.0) >= CRIMINAL_PLANTS)
 
-    def rounded(a: np.ndarray) -> list[float]:
-        return [float(v) for v in np.round(a, _DECIMALS)]
-
+    codes_col = (
+        _text_values(targets["village_code"]) if "village_code" in targets.columns else [None] * n
+    )
+    names_col = _text_values(targets["village"]) if "village" in targets.columns else [None] * n
     village_index = []
-    for code, name in zip(
-        targets["village_code"] if "village_code" in targets.columns else [None] * n,
-        targets["village"] if "village" in targets.columns else [None] * n,
-        strict=True,
-    ):
-        code_t = _text(code)
-        name_t = _text(name)
+    for code_t, name_t in zip(codes_col, names_col, strict=True):
         if code_t is not None and code_t in village_codes:
             village_index.append(village_codes[code_t])
         elif name_t is not None:
@@ -622,41 +747,51 @@ def _targets_payload(
         else:
             village_index.append(-1)
 
-    cols: dict[str, Any] = {
-        "id": ids,
-        "x": rounded(lon),
-        "y": rounded(lat),
-        "gx": rounded(gx),
-        "gy": rounded(gy),
-        "bx": rounded(bx),
-        "by": rounded(by),
-        "c": [_CAT_INDEX[c] for c in cats],
-        "f": [int(v) for v in flags],
-        "v": village_index,
-        "s": [_text(v) or "issued" for v in targets["status"]]
+    x, y = _micro(lon), _micro(lat)
+    x0, y0 = int(x.min()), int(y.min())
+    prefix = _common_prefix(ids)
+    status = (
+        [t or "issued" for t in _text_values(targets["status"])]
         if "status" in targets.columns
-        else ["issued"] * n,
+        else ["issued"] * n
+    )
+    cols: dict[str, Any] = {
+        "idp": prefix,
+        "id": [i[len(prefix) :] for i in ids],
+        "x0": x0,
+        "y0": y0,
+        "x": (x - x0).tolist(),
+        "y": (y - y0).tolist(),
+        "gx": (_micro(gx) - x).tolist(),
+        "gy": (_micro(gy) - y).tolist(),
+        "bx": (_micro(bx) - x).tolist(),
+        "by": (_micro(by) - y).tolist(),
+        "c": [_CAT_INDEX[c] for c in cats],
+        "f": flags.astype(int).tolist(),
+        "v": village_index,
+        "s": _encode_column(status),
     }
 
     def optional(name: str, values: list[Any]) -> None:
         if any(v is not None for v in values):
-            cols[name] = values
+            cols[name] = _encode_column(values)
 
     if "result" in targets.columns:
-        optional("r", [_text(v) for v in targets["result"]])
+        optional("r", _text_values(targets["result"]))
     if "group" in targets.columns:
-        optional("g", [_text(v) for v in targets["group"]])
+        optional("g", _text_values(targets["group"]))
     if "batch" in targets.columns:
-        optional("b", [_text(v) for v in targets["batch"]])
+        optional("b", _text_values(targets["batch"]))
     for name in _OPTIONAL_TEXT:
         if name in targets.columns:
-            optional(name, [_text(v) for v in targets[name]])
+            optional(name, _text_values(targets[name]))
     for name in _OPTIONAL_DATES:
         if name in targets.columns:
-            optional(name, [_date(v) for v in targets[name]])
+            optional(name, _date_values(targets[name]))
     for name in _OPTIONAL_NUMBERS:
         if name in targets.columns:
-            optional(name, [_number(v) for v in targets[name]])
+            optional(name, _number_values(targets[name]))
+    cols["dk"], cols["dv"] = _district_table(targets)
 
     keys = list(targets["pk"]) if "pk" in targets.columns else list(targets.index)
     position = {}
@@ -681,7 +816,7 @@ def _targets_payload(
             encoded.append(base64.b64encode(bytes(blob)).decode("ascii"))
         if encoded:
             photo_out[str(position[key])] = encoded
-    return cols, hist_out, photo_out
+    return cols, hist_out, photo_out, cats
 
 
 # --- the map -------------------------------------------------------------------------------
@@ -732,6 +867,32 @@ def _coverage_by_code(coverage: pd.DataFrame | None) -> dict[str, float]:
     return out
 
 
+def _unsurveyed_props(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rank (town-wide), village, area (ha) and priority score of each unsurveyed area."""
+
+    def column(name: str) -> list[Any]:
+        return list(frame[name]) if name in frame.columns else [None] * len(frame)
+
+    out = []
+    for rank, village, area, score in zip(
+        column("rank"),
+        column("village"),
+        column("area_m2"),
+        column("priority_score"),
+        strict=True,
+    ):
+        a = _number(area)
+        out.append(
+            {
+                "r": _number(rank),
+                "v": _text(village),
+                "a": None if a is None else round(float(a) / 10_000, 2),
+                "s": _number(score),
+            }
+        )
+    return out
+
+
 def _track_label(row: Mapping[Any, Any]) -> str | None:
     for name in ("label", "name"):
         text = _text(row.get(name))
@@ -757,6 +918,7 @@ def build_map(
     illustrative: bool = False,
     title: str = "福果镇禁种铲毒靶标核查图",
     subtitle: str | None = None,
+    as_of: dt.date | None = None,
     today: dt.date | None = None,
 ) -> str:
     """Build a self-contained interactive HTML map and return it as a string.
@@ -795,15 +957,16 @@ def build_map(
         ``illustrative`` true.
     title, subtitle
         Text over the map and the page title.
-    today
-        Date used to mark overdue targets; defaults to the current date.
+    as_of
+        Date that decides overdue targets (:func:`geoverify.progress.overdue_mask`); shown in
+        the legend. ``today`` is its old name; default the current date in Asia/Shanghai.
 
     Returns
     -------
     str
         The HTML document. No network request is made when it is opened, except basemap tiles.
     """
-    today = today or dt.date.today()
+    today = as_of or today or dt.datetime.now(_SHANGHAI).date()
     tiles = _tile_choices(basemap, tianditu_key)
     villages = _to_store_crs(villages, "villages")
     _require(villages, ["code", "name"], "villages")
@@ -817,8 +980,20 @@ def build_map(
         if "kind" in villages.columns
         else [""] * len(codes)
     )
+    areas = (
+        [_number(a) for a in villages["area_km2"]]
+        if "area_km2" in villages.columns
+        else [None] * len(codes)
+    )
     village_props = [
-        {"i": i, "n": village_names[i], "c": codes[i], "k": kinds[i], "p": cover.get(codes[i])}
+        {
+            "i": i,
+            "n": village_names[i],
+            "c": codes[i],
+            "k": kinds[i],
+            "p": cover.get(codes[i]),
+            "a": areas[i],
+        }
         for i in range(len(codes))
     ]
     village_fc = _features(villages, village_props)
@@ -827,7 +1002,7 @@ def build_map(
             villages["illustrative"].fillna(False).astype(bool).any()
         )
 
-    t_cols, t_hist, t_photos = _targets_payload(
+    t_cols, t_hist, t_photos, cats = _targets_payload(
         targets, village_names, village_codes, today=today, history=history, photos=photos
     )
 
@@ -840,7 +1015,7 @@ def build_map(
             rows_i = np.flatnonzero(is_poly)
             outline_fc = _features(
                 gpd.GeoDataFrame(geometry=tgeoms.iloc[rows_i].to_numpy(), crs=geo.STORE_CRS),
-                [{"i": int(k), "c": t_cols["c"][k]} for k in rows_i],
+                [{"i": int(k), "c": _CAT_INDEX[cats[k]]} for k in rows_i],
             )
 
     group_fc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
@@ -860,7 +1035,7 @@ def build_map(
     unsurveyed_fc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     if unsurveyed is not None and len(unsurveyed):
         unsurveyed = _to_store_crs(unsurveyed, "unsurveyed")
-        unsurveyed_fc = _features(unsurveyed, [{} for _ in range(len(unsurveyed))])
+        unsurveyed_fc = _features(unsurveyed, _unsurveyed_props(unsurveyed))
 
     track_fc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     if tracks is not None and len(tracks):
@@ -900,6 +1075,7 @@ def build_map(
     }
 
     css, js = _assets()
+    page_css, page_js = _own_assets()
     fmap = folium.Map(
         location=[29.8, 106.05],
         zoom_start=12,
@@ -914,14 +1090,14 @@ def build_map(
     root: Any = fmap.get_root()
     root.header.add_child(_Raw(f"<title>{html.escape(title)}</title>"), name="gv_title")
     root.header.add_child(_Raw(f"<style>\n{css}\n</style>"), name="gv_assets_css")
-    root.header.add_child(_Raw(f"<style>{_PAGE_CSS}</style>"), name="gv_page_css")
+    root.header.add_child(_Raw(f"<style>\n{page_css}</style>"), name="gv_page_css")
     root.header.add_child(_Raw(f"<script>\n{js}\n</script>"), name="gv_assets_js")
     root.html.add_child(_Raw(_HATCH_DEFS), name="gv_hatch")
     root.html.add_child(
         _Raw(f'<script type="application/json" id="gv-data">{_json_for_script(data)}</script>'),
         name="gv_data",
     )
-    fmap.add_child(_App(_APP_JS.replace("__MAP__", fmap.get_name())), name="gv_app")
+    fmap.add_child(_App(page_js.replace("__MAP__", fmap.get_name())), name="gv_app")
     page = str(root.render())
     return '<!DOCTYPE html>\n<html lang="zh-CN">' + page.split("<html>", 1)[1]
 
@@ -932,514 +1108,3 @@ def write_map(path: str | Path, html_text: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html_text, encoding="utf-8")
     return out
-
-
-# --- the page script (plain ES5, no template literals) -------------------------------------
-
-_APP_JS = r"""
-/* geoverify offline map: builds every layer in the browser from the JSON block #gv-data.
- * User data is only ever put into the page with textContent / DOM nodes, never innerHTML. */
-(function () {
-  "use strict";
-  var map = __MAP__;
-  var D = JSON.parse(document.getElementById("gv-data").textContent);
-  var CATS = D.cats;
-  var T = D.t;
-  var N = T.id.length;
-
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== null && text !== undefined) { e.textContent = String(text); }
-    return e;
-  }
-  function col(name, i) {
-    var c = T[name];
-    return c ? c[i] : null;
-  }
-
-  // ---- marker shapes drawn on the canvas renderer -------------------------------------
-  var POLYS = {
-    triangle: [[0, -1.3], [1.15, 0.75], [-1.15, 0.75]],
-    tridown: [[0, 1.3], [1.15, -0.75], [-1.15, -0.75]],
-    diamond: [[0, -1.35], [1.35, 0], [0, 1.35], [-1.35, 0]],
-    hexagon: [],
-    cross: []
-  };
-  (function () {
-    var k, w = 0.38, l = 1.25, plus = [[w, -l], [w, -w], [l, -w], [l, w], [w, w], [w, l],
-      [-w, l], [-w, w], [-l, w], [-l, -w], [-w, -w], [-w, -l]];
-    var c = Math.SQRT1_2;
-    for (k = 0; k < plus.length; k++) {
-      POLYS.cross.push([(plus[k][0] - plus[k][1]) * c, (plus[k][0] + plus[k][1]) * c]);
-    }
-    for (k = 0; k < 6; k++) {
-      var a = Math.PI / 6 + k * Math.PI / 3;
-      POLYS.hexagon.push([Math.cos(a) * 1.15, Math.sin(a) * 1.15]);
-    }
-  })();
-
-  function shapePath(ctx, shape, x, y, r) {
-    var i, pts;
-    if (shape === "circle") { ctx.arc(x, y, r, 0, Math.PI * 2, false); return; }
-    if (shape === "square") { ctx.rect(x - r * 0.9, y - r * 0.9, r * 1.8, r * 1.8); return; }
-    if (shape === "star") {
-      for (i = 0; i < 10; i++) {
-        var a = -Math.PI / 2 + i * Math.PI / 5, rr = (i % 2) ? r * 0.6 : r * 1.45;
-        if (i) { ctx.lineTo(x + Math.cos(a) * rr, y + Math.sin(a) * rr); }
-        else { ctx.moveTo(x + Math.cos(a) * rr, y + Math.sin(a) * rr); }
-      }
-      ctx.closePath();
-      return;
-    }
-    pts = POLYS[shape] || POLYS.diamond;
-    for (i = 0; i < pts.length; i++) {
-      if (i) { ctx.lineTo(x + pts[i][0] * r, y + pts[i][1] * r); }
-      else { ctx.moveTo(x + pts[i][0] * r, y + pts[i][1] * r); }
-    }
-    ctx.closePath();
-  }
-  function drawRings(ctx, rings, x, y, r) {
-    for (var i = 0; i < rings.length; i++) {
-      ctx.beginPath();
-      ctx.arc(x, y, r * 1.45 + 3 + 4 * i, 0, Math.PI * 2, false);
-      ctx.globalAlpha = 1;
-      ctx.lineWidth = rings[i].w;
-      ctx.strokeStyle = rings[i].color;
-      if (ctx.setLineDash) { ctx.setLineDash(rings[i].dash || []); }
-      ctx.stroke();
-    }
-    if (ctx.setLineDash) { ctx.setLineDash([]); }
-  }
-
-  L.Canvas.include({
-    _updateGvShape: function (layer) {
-      if (!this._drawing || layer._empty()) { return; }
-      var p = layer._point, ctx = this._ctx, r = Math.max(Math.round(layer._radius), 1);
-      ctx.beginPath();
-      shapePath(ctx, layer.options.gvShape, p.x, p.y, r);
-      this._fillStroke(ctx, layer);
-      drawRings(ctx, layer.options.gvRings || [], p.x, p.y, r);
-    }
-  });
-  var GvMarker = L.CircleMarker.extend({
-    _updatePath: function () { this._renderer._updateGvShape(this); },
-    _updateBounds: function () {
-      var n = (this.options.gvRings || []).length;
-      var r = this._radius * 1.45 + (n ? 4 + 4 * n : 0) + this._clickTolerance();
-      this._pxBounds = new L.Bounds(this._point.subtract([r, r]), this._point.add([r, r]));
-    }
-  });
-
-  var RINGS = {
-    threshold: { color: "#000000", w: 3 },
-    repeat: { color: "#1f4e9c", w: 2, dash: [4, 3] }
-  };
-  function ringsFor(flags) {
-    var out = [];
-    if (flags & 2) { out.push(RINGS.threshold); }
-    if (flags & 1) { out.push(RINGS.repeat); }
-    return out;
-  }
-  function iconCanvas(shape, color, rings) {
-    var c = el("canvas", "gv-icon");
-    c.width = 26; c.height = 26;
-    var ctx = c.getContext("2d");
-    if (shape) {
-      ctx.beginPath();
-      shapePath(ctx, shape, 13, 13, 5);
-      ctx.fillStyle = color; ctx.fill();
-      ctx.lineWidth = 1; ctx.strokeStyle = "#222222"; ctx.stroke();
-    }
-    drawRings(ctx, rings || [], 13, 13, 3);
-    return c;
-  }
-
-  // ---- coverage colours -----------------------------------------------------------------
-  function covColor(p) {
-    if (p === null || p === undefined) { return D.covNone; }
-    for (var i = 0; i < D.cov.length; i++) {
-      if (p >= D.cov[i][0]) { return D.cov[i][1]; }
-    }
-    return D.cov[D.cov.length - 1][1];
-  }
-
-  var canvas = L.canvas({ padding: 0.3, tolerance: 3 });
-
-  // ---- base layers (tiles are requested only when the user picks one) -------------------
-  var bases = {};
-  var baseNone = L.layerGroup();
-  bases["无底图 (no basemap)"] = baseNone;
-  var baseByKey = { none: baseNone };
-  D.tiles.forEach(function (b) {
-    var layers = b.layers.map(function (t) {
-      return L.tileLayer(t.url, {
-        subdomains: t.subdomains || "abc", maxZoom: 18, attribution: t.attribution,
-        tk: D.tk || ""
-      });
-    });
-    var g = L.layerGroup(layers);
-    bases[b.label] = g;
-    baseByKey[b.key] = g;
-  });
-  (baseByKey[D.basemap] || baseNone).addTo(map);
-
-  // ---- villages ---------------------------------------------------------------------------
-  var villageIndex = {};
-  var villages = L.geoJSON(D.v, {
-    renderer: canvas,
-    style: function (f) {
-      var p = f.properties.p;
-      return { color: "#3a3a3a", weight: 1.6, fillColor: covColor(p), fillOpacity: 0.32 };
-    },
-    onEachFeature: function (f, layer) {
-      layer.options.gvKind = "villages";
-      villageIndex[f.properties.i] = layer;
-      layer.bindTooltip(function () { return el("span", null, f.properties.n); },
-        { permanent: true, direction: "center", className: "gv-vlabel" });
-      layer.bindPopup(function () { return villagePopup(f.properties); }, { maxWidth: 320 });
-    }
-  }).addTo(map);
-
-  // ---- groups (组): only drawn at high zoom while their overlay is switched on ---------------
-  var gPane = map.createPane("gvGroups");
-  gPane.style.zIndex = 390;
-  gPane.style.pointerEvents = "none";
-  var groupsInner = L.geoJSON(D.g, {
-    pane: "gvGroups", renderer: L.svg({ pane: "gvGroups" }), interactive: false,
-    style: function () { return { color: "#5b5b5b", weight: 1, dashArray: "5 4", fill: false }; },
-    onEachFeature: function (f, layer) {
-      layer.options.gvKind = "groups";
-      layer.bindTooltip(function () { return el("span", null, f.properties.n); },
-        { permanent: true, direction: "center", className: "gv-glabel", interactive: false });
-    }
-  });
-  var groupsToggle = L.layerGroup();
-  function syncGroups() {
-    var want = map.hasLayer(groupsToggle) && map.getZoom() >= D.groupZoom;
-    if (want && !map.hasLayer(groupsInner)) { map.addLayer(groupsInner); }
-    if (!want && map.hasLayer(groupsInner)) { map.removeLayer(groupsInner); }
-  }
-  map.on("zoomend overlayadd overlayremove", syncGroups);
-  if (D.g.features.length) { groupsToggle.addTo(map); }
-
-  // ---- unsurveyed areas (hatched, SVG so a pattern fill works) --------------------------------
-  var uPane = map.createPane("gvUnsurveyed");
-  uPane.style.zIndex = 380;
-  uPane.style.pointerEvents = "none";
-  var unsurveyed = L.geoJSON(D.u, {
-    pane: "gvUnsurveyed", renderer: L.svg({ pane: "gvUnsurveyed" }), interactive: false,
-    style: function () {
-      return { color: "#b03060", weight: 1, fillOpacity: 1, className: "gv-hatch" };
-    },
-    onEachFeature: function (f, layer) { layer.options.gvKind = "unsurveyed"; }
-  });
-  if (D.u.features.length) { unsurveyed.addTo(map); }
-
-  // ---- patrol tracks ---------------------------------------------------------------------
-  var tracks = L.geoJSON(D.tr, {
-    renderer: canvas,
-    style: function () { return { color: "#0a64d8", weight: 2.5, opacity: 0.85 }; },
-    onEachFeature: function (f, layer) {
-      layer.options.gvKind = "tracks";
-      if (f.properties.n) {
-        layer.bindTooltip(function () { return el("span", null, f.properties.n); },
-          { sticky: true });
-      }
-    }
-  });
-  if (D.tr.features.length) { tracks.addTo(map); }
-
-  // ---- polygon targets (图斑) as outlines in their category colour ------------------------
-  var outlines = L.geoJSON(D.to, {
-    renderer: canvas, interactive: false,
-    style: function (f) {
-      var color = CATS[f.properties.c].color;
-      return { color: color, weight: 1.5, opacity: 0.9, fillColor: color, fillOpacity: 0.15 };
-    },
-    onEachFeature: function (f, layer) { layer.options.gvKind = "outlines"; }
-  });
-  if (D.to.features.length) { outlines.addTo(map); }
-
-  // ---- targets ---------------------------------------------------------------------------
-  var catLayers = CATS.map(function () { return L.featureGroup(); });
-  var catCount = CATS.map(function () { return 0; });
-  var i;
-  for (i = 0; i < N; i++) {
-    var c = T.c[i];
-    catCount[c] += 1;
-    catLayers[c].addLayer(new GvMarker([T.y[i], T.x[i]], {
-      renderer: canvas, radius: 6, color: "#222222", weight: 1, fillColor: CATS[c].color,
-      fillOpacity: 0.95, gvShape: CATS[c].shape, gvRings: ringsFor(T.f[i]),
-      gvKind: "targets", gvIndex: i, bubblingMouseEvents: false
-    }));
-  }
-  catLayers.forEach(function (g) {
-    g.on("click", function (e) {
-      var k = e.layer.options.gvIndex;
-      L.popup({ maxWidth: 380, maxHeight: 420, autoPanPaddingTopLeft: [20, 60] })
-        .setLatLng(e.layer.getLatLng()).setContent(targetPopup(k)).openOn(map);
-    });
-    g.addTo(map);
-  });
-
-  // ---- popups ----------------------------------------------------------------------------
-  function fillTable(tb, rows) {
-    rows.forEach(function (r) {
-      if (r[1] === null || r[1] === undefined || r[1] === "") { return; }
-      var tr = el("tr");
-      tr.appendChild(el("th", null, r[0]));
-      tr.appendChild(el("td", null, r[1]));
-      tb.appendChild(tr);
-    });
-  }
-  function fmtNum(v, unit) {
-    return v === null || v === undefined ? null : String(v) + (unit || "");
-  }
-  function quote(text) {  // the same bytes as Python's urllib.parse.quote(text, safe="")
-    return encodeURIComponent(text).replace(/[!'()*]/g, function (ch) {
-      return "%" + ch.charCodeAt(0).toString(16).toUpperCase();
-    });
-  }
-  function navUrl(tpl, i, name) {
-    var vals = {
-      x: T.x[i], y: T.y[i], gx: T.gx[i], gy: T.gy[i], bx: T.bx[i], by: T.by[i], name: name
-    };
-    return tpl.replace(/\{(\w+)\}/g, function (m, k) {
-      if (!Object.prototype.hasOwnProperty.call(vals, k)) { return ""; }
-      var v = vals[k];
-      return typeof v === "number" ? v.toFixed(6) : quote(String(v));
-    });
-  }
-  function targetPopup(i) {
-    var box = el("div", "gv-popup");
-    var cat = CATS[T.c[i]];
-    var head = el("div", "gv-ptitle");
-    head.appendChild(iconCanvas(cat.shape, cat.color, ringsFor(T.f[i])));
-    head.appendChild(el("span", null, "靶标 " + T.id[i]));
-    box.appendChild(head);
-    var st = D.statusLabels[T.s[i]] || T.s[i];
-    var res = col("r", i);
-    var resLabel = res ? (D.resultLabels[res] || res) : null;
-    var status = st + (resLabel ? "，" + resLabel : "");
-    if (cat.label !== st && cat.label !== resLabel) { status += "（" + cat.label + "）"; }
-    var vi = T.v[i];
-    var flags = [];
-    if (T.f[i] & 2) { flags.push("株数达刑事立案标准（≥500株）"); }
-    var rep = col("repeat_of", i);
-    if (rep) { flags.push("重复点位，前次靶标 " + rep); }
-    var tb = el("table", "gv-ptable");
-    fillTable(tb, [
-      ["村（社区）", vi >= 0 ? D.vn[vi] : "镇外 (outside the town)"],
-      ["组", col("g", i)],
-      ["归属", D.assignLabels[col("assignment", i)] || col("assignment", i)],
-      ["相邻村", col("neighbours", i)],
-      ["跨入村", col("split_into", i)],
-      ["状态", status],
-      ["提示", flags.join("；")],
-      ["批次", col("b", i)],
-      ["来源", D.sourceLabels[col("source", i)] || col("source", i)],
-      ["重新下发自批次", col("reissue_of", i)],
-      ["影像日期", col("image_date", i)],
-      ["下发日期", col("issued_on", i)],
-      ["反馈期限", col("due_on", i)],
-      ["核查日期", col("verified_on", i)],
-      ["核查人", col("verified_by", i)],
-      ["株数", fmtNum(col("plants", i), " 株")],
-      ["图斑面积", fmtNum(col("area_m2", i), " m²")],
-      ["铲除面积", fmtNum(col("eradicated_area_m2", i), " m²")],
-      ["铲除日期", col("eradicated_on", i)],
-      ["案件编号", col("case_no", i)],
-      ["备注", col("remarks", i)],
-      ["坐标 (CGCS2000)", T.x[i].toFixed(6) + ", " + T.y[i].toFixed(6)]
-    ]);
-    box.appendChild(tb);
-
-    var nav = el("div", "gv-nav");
-    nav.appendChild(el("span", null, "导航："));
-    var label = "靶标 " + T.id[i];
-    D.nav.forEach(function (n) {
-      var a = el("a", null, n.label);
-      a.href = navUrl(n.url, i, label);
-      a.target = "_blank";
-      a.rel = "noopener noreferrer";
-      nav.appendChild(a);
-    });
-    box.appendChild(nav);
-
-    var hist = D.h[String(i)];
-    if (hist && hist.length) {
-      box.appendChild(el("div", "gv-psub", "处理记录"));
-      var ol = el("ol", "gv-hist");
-      hist.forEach(function (e) {
-        var li = el("li");
-        li.appendChild(el("span", "gv-when", e[0]));
-        li.appendChild(document.createTextNode(" " + e[2] + (e[1] ? "（" + e[1] + "）" : "")));
-        if (e[3]) { li.appendChild(el("div", "gv-payload", e[3])); }
-        ol.appendChild(li);
-      });
-      box.appendChild(ol);
-    }
-    var photos = D.ph[String(i)];
-    if (photos && photos.length) {
-      box.appendChild(el("div", "gv-psub", "现场照片"));
-      var row = el("div", "gv-photos");
-      photos.forEach(function (b64, k) {
-        var img = el("img");
-        img.src = "data:image/jpeg;base64," + b64;
-        img.alt = "现场照片 " + (k + 1);
-        row.appendChild(img);
-      });
-      box.appendChild(row);
-    }
-    return box;
-  }
-  function villagePopup(p) {
-    var box = el("div", "gv-popup");
-    box.appendChild(el("div", "gv-ptitle", p.n));
-    var tb = el("table", "gv-ptable");
-    var counts = CATS.map(function () { return 0; });
-    for (var k = 0; k < N; k++) { if (T.v[k] === p.i) { counts[T.c[k]] += 1; } }
-    var rows = [
-      ["类型", p.k], ["编码", p.c],
-      ["踏查覆盖率", p.p === null || p.p === undefined ? "无数据" : p.p.toFixed(1) + "%"]
-    ];
-    CATS.forEach(function (cat, k) {
-      if (counts[k]) { rows.push([cat.label, counts[k] + " 处"]); }
-    });
-    fillTable(tb, rows);
-    box.appendChild(tb);
-    return box;
-  }
-
-  // ---- controls --------------------------------------------------------------------------
-  var overlays = {};
-  overlays["村（社区）界线"] = villages;
-  if (D.g.features.length) {
-    overlays["村民小组界线（放大至" + D.groupZoom + "级显示）"] = groupsToggle;
-  }
-  if (D.u.features.length) { overlays["未踏查区域"] = unsurveyed; }
-  if (D.tr.features.length) { overlays["踏查轨迹"] = tracks; }
-  if (D.to.features.length) { overlays["靶标图斑轮廓"] = outlines; }
-  CATS.forEach(function (cat, k) {
-    if (catCount[k]) { overlays["靶标：" + cat.label + "（" + catCount[k] + "）"] = catLayers[k]; }
-  });
-  var layerControl = L.control.layers(bases, overlays, { collapsed: false, position: "topright" })
-    .addTo(map);
-
-  L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
-  new L.Control.FullScreen({
-    position: "topleft", title: "全屏显示", titleCancel: "退出全屏", forceSeparateButton: true
-  }).addTo(map);
-
-  var Readout = L.Control.extend({
-    options: { position: "bottomleft" },
-    onAdd: function () {
-      var box = el("div", "gv-box gv-readout", "移动鼠标查看坐标");
-      map.on("mousemove", function (e) {
-        box.textContent = "经度 " + e.latlng.lng.toFixed(6) + "°  纬度 " +
-          e.latlng.lat.toFixed(6) + "°（CGCS2000）";
-      });
-      return box;
-    }
-  });
-  new Readout().addTo(map);
-
-  var Legend = L.Control.extend({
-    options: { position: "bottomright" },
-    onAdd: function () {
-      var box = el("div", "gv-box gv-legend");
-      L.DomEvent.disableClickPropagation(box);
-      L.DomEvent.disableScrollPropagation(box);
-      box.appendChild(el("div", "gv-ltitle", "图例"));
-      function item(icon, text) {
-        var r = el("div", "gv-litem");
-        r.appendChild(icon);
-        r.appendChild(el("span", null, text));
-        box.appendChild(r);
-      }
-      function swatch(cls, style) {
-        var s = el("span", "gv-swatch " + (cls || ""));
-        if (style) { s.style.background = style; }
-        return s;
-      }
-      box.appendChild(el("div", "gv-lsub", "靶标状态"));
-      CATS.forEach(function (cat, k) {
-        item(iconCanvas(cat.shape, cat.color), cat.label + "（" + catCount[k] + "）");
-      });
-      item(iconCanvas(null, null, [RINGS.repeat]), "重复点位（30米内曾有靶标）");
-      item(iconCanvas(null, null, [RINGS.threshold]), "种植≥500株（刑事立案标准）");
-      if (D.to.features.length) { item(swatch(null, "#ffffff"), "靶标图斑轮廓（颜色同状态）"); }
-      box.appendChild(el("div", "gv-lsub", "村（社区）踏查覆盖率"));
-      D.cov.forEach(function (c) { item(swatch(null, c[1]), c[2]); });
-      item(swatch(null, D.covNone), "无覆盖数据");
-      if (D.u.features.length) { item(swatch("gv-hatch-swatch"), "未踏查区域"); }
-      if (D.tr.features.length) { item(swatch("gv-track-swatch"), "踏查轨迹"); }
-      if (D.g.features.length) { item(swatch("gv-group-swatch"), "村民小组界线"); }
-      return box;
-    }
-  });
-  new Legend().addTo(map);
-
-  if (D.illustrative) {
-    var Note = L.Control.extend({
-      options: { position: "bottomright" },
-      onAdd: function () { return el("div", "gv-box gv-note", "示意边界，非官方数据"); }
-    });
-    new Note().addTo(map);
-  }
-  var title = el("div", "gv-title", D.title);
-  if (D.subtitle) { title.appendChild(el("div", "gv-subtitle", D.subtitle)); }
-  L.DomEvent.disableClickPropagation(title);
-  map.getContainer().appendChild(title);
-
-  // ---- initial view ------------------------------------------------------------------------
-  var bounds = villages.getBounds();
-  if (!bounds.isValid()) {
-    catLayers.forEach(function (g) {
-      if (g.getLayers().length) { bounds.extend(g.getBounds()); }
-    });
-  }
-  if (bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12] }); }
-  syncGroups();
-
-  // ---- hooks for tests and the benchmark -----------------------------------------------------
-  function drawn() {
-    var c = { villages: 0, groups: 0, unsurveyed: 0, tracks: 0, targets: 0, outlines: 0 };
-    map.eachLayer(function (l) {
-      var k = l.options && l.options.gvKind;
-      if (k && Object.prototype.hasOwnProperty.call(c, k)) { c[k] += 1; }
-    });
-    return c;
-  }
-  window.geoverifyMap = {
-    map: map,
-    layers: {
-      villages: villages, groups: groupsToggle, unsurveyed: unsurveyed, tracks: tracks,
-      targets: catLayers, outlines: outlines, control: layerControl
-    },
-    categories: CATS.map(function (c) { return c.key; }),
-    total: {
-      villages: D.v.features.length, groups: D.g.features.length,
-      unsurveyed: D.u.features.length, tracks: D.tr.features.length, targets: N,
-      outlines: D.to.features.length
-    },
-    drawn: drawn,
-    openTarget: function (id) {
-      for (var k = 0; k < N; k++) {
-        if (T.id[k] === id) {
-          var cl = catLayers[T.c[k]];
-          var found = null;
-          cl.eachLayer(function (l) { if (l.options.gvIndex === k) { found = l; } });
-          if (found) { cl.fire("click", { layer: found, latlng: found.getLatLng() }); }
-          return true;
-        }
-      }
-      return false;
-    },
-    readyAt: performance.now(),
-    ready: true
-  };
-  document.documentElement.setAttribute("data-geoverify-ready", "1");
-})();
-"""

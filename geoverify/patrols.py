@@ -17,6 +17,7 @@ from geoverify.geo import STORE_CRS, metric_crs
 
 __all__ = [
     "DEADLINE_DAY",
+    "RECEIVED_UNKNOWN",
     "MonthlySummary",
     "Patrol",
     "coverage_inputs",
@@ -263,6 +264,11 @@ def track_lengths_by_village(
     )
 
 
+#: Reporting status of a village whose records came without a received date (e.g. only GPX
+#: tracks, imported without ``--received``): it is not known whether the table was late.
+RECEIVED_UNKNOWN = "报送日期未记录"
+
+
 @dataclass
 class MonthlySummary:
     """The town's monthly patrol summary (全镇踏查情况汇总).
@@ -275,7 +281,8 @@ class MonthlySummary:
         One row per village: ``village``, ``code``, ``patrols``, ``tracked``, ``reported_only``
         (records without a track), ``person_times`` (人次), ``findings`` (records reporting a
         finding), ``covered_pct`` (tracked coverage, None when not computed), ``status``
-        (``已报送`` / ``逾期报送`` / ``未报送`` / ``待报送``).
+        (``已报送`` / ``逾期报送`` / :data:`RECEIVED_UNKNOWN` / ``未报送`` / ``待报送``) and
+        ``received_on`` (the date the village's table was received, None when not recorded).
     not_reported
         Names of villages with no patrol record for the month (after the deadline: overdue).
     deadline
@@ -318,8 +325,10 @@ def monthly_summary(
     coverage
         Per-village coverage frame (``code``, ``covered_pct``) of the month, or None.
     received
-        Date each village's table was received, by village code (e.g. import dates); a
-        village received after the deadline is ``逾期报送`` (late).
+        Date each village's table was received, by village code (given when importing, or
+        the import date of the table); a village received after the deadline is ``逾期报送``
+        (late). A village with records but no received date is :data:`RECEIVED_UNKNOWN`,
+        never late.
     as_of
         Today; before the deadline a village without records is ``待报送`` (pending), not
         ``未报送``. None means the deadline has passed.
@@ -350,9 +359,10 @@ def monthly_summary(
     for code, name in zip(villages["code"].astype(str), villages["name"].astype(str), strict=True):
         s = stats.get(code, {})
         has = s.get("patrols", 0) > 0
+        day = received.get(code) if received is not None else None
         if has:
-            late = received is not None and code in received and received[code] > deadline
-            status = "逾期报送" if late else "已报送"
+            late = day is not None and day > deadline
+            status = RECEIVED_UNKNOWN if day is None else "逾期报送" if late else "已报送"
         else:
             status = "未报送" if passed else "待报送"
             not_reported.append(name)
@@ -368,6 +378,7 @@ def monthly_summary(
                 "findings": s.get("findings", 0),
                 "covered_pct": None if covered is None or pd.isna(covered) else float(covered),
                 "status": status,
+                "received_on": day if has else None,
             }
         )
     frame = pd.DataFrame(rows)

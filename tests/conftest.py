@@ -26,6 +26,24 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With ``GEOVERIFY_REQUIRE_ALL`` set, every skip is a failure.
+
+    That covers ``pytest.skip``, ``skipif`` marks and ``importorskip`` alike: in CI a missing
+    program (Chromium, LibreOffice), kernel, extension or sample file must fail the run, not
+    quietly shrink it. An expected failure (``xfail``) is left alone.
+    """
+    outcome: Any = yield
+    report = outcome.get_result()
+    if not (os.environ.get(REQUIRE_ALL_ENV) and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else longrepr
+    report.outcome = "failed"
+    report.longrepr = f"skipped, but {REQUIRE_ALL_ENV} is set, so this is a failure: {reason}"
+
+
 def require_program(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -156,3 +174,16 @@ def snapshot(store: Store) -> dict[str, Any]:
 
         out["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``geoverify demo`` run once (SQLite): its ``--json`` document, with ``workspace``."""
+    import json
+
+    from geoverify.cli import cli
+
+    ws = tmp_path_factory.mktemp("demo") / "demo-workspace"
+    res = CliRunner().invoke(cli, ["--workspace", str(ws), "demo", "--json"])
+    assert res.exit_code == 0, res.output
+    return dict(json.loads(res.stdout))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import skip_or_fail
 from shapely.geometry import LineString
 from test_maps import (
     TODAY,
@@ -60,7 +62,7 @@ class Opened:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("Chromium is not installed (/usr/bin/chromium)")
+        skip_or_fail("Chromium is not installed (/usr/bin/chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -71,9 +73,9 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def open_offline(browser: Any, path: Path) -> Opened:
+def open_offline(browser: Any, path: Path, *, viewport: tuple[int, int] = (1280, 860)) -> Opened:
     """Open ``path`` via file:// with every non-file request aborted and recorded."""
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     opened = Opened(page)
 
     def route(r: Any) -> None:
@@ -211,7 +213,7 @@ def test_layer_switch_and_group_zoom(
     opened = open_offline(browser, path)
     page = opened.page
     before = drawn(opened)["targets"]
-    confirmed = page.evaluate("window.geoverifyMap.layers.targets[3].getLayers().length")
+    confirmed = page.evaluate("window.geoverifyMap.categoryCounts[3]")
     assert confirmed > 0
     checkbox = page.locator(
         ".leaflet-control-layers-overlays label", has_text="靶标：确认种植"
@@ -275,7 +277,11 @@ def test_popup_navigation_links_match_navigation_module(
     opened = open_offline(browser, path)
     page = opened.page
     row = targets.iloc[5]
-    page.evaluate("id => window.geoverifyMap.openTarget(id)", row["target_id"])
+    # a real click on the marker opens its popup (the canvas layer's hit test)
+    point = page.evaluate("id => window.geoverifyMap.pointOf(id)", row["target_id"])
+    page.mouse.click(point["x"], point["y"])
+    page.locator(".leaflet-popup-content .gv-ptitle").wait_for()
+    assert str(row["target_id"]) in page.locator(".leaflet-popup-content .gv-id").first.inner_text()
     hrefs = page.locator(".leaflet-popup-content .gv-nav a").evaluate_all(
         "els => els.map(a => a.href)"
     )
@@ -294,4 +300,203 @@ def test_only_the_chosen_basemap_is_requested(browser: Any, tmp_path: Path) -> N
     opened.page.wait_for_function("document.querySelectorAll('.leaflet-tile').length > 0")
     assert opened.blocked, "OSM tiles should have been requested"
     assert all(u.startswith("https://tile.openstreetmap.org/") for u in opened.blocked)
+    opened.page.close()
+
+
+def _inside(box: dict[str, float], width: int, height: int) -> bool:
+    return (
+        box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= width
+        and box["y"] + box["height"] <= height
+    )
+
+
+@pytest.mark.parametrize(("width", "height"), [(1400, 900), (412, 915)])
+def test_legend_fits_the_window_and_folds(
+    browser: Any,
+    full_map: tuple[Path, gpd.GeoDataFrame, gpd.GeoDataFrame],
+    width: int,
+    height: int,
+) -> None:
+    path, _, _ = full_map
+    opened = open_offline(browser, path, viewport=(width, height))
+    page = opened.page
+    legend = page.locator(".gv-legend")
+    body = page.locator(".gv-lbody")
+    phone = width < 800
+    # open on a desk, folded on a phone; either way it can be switched
+    assert body.is_visible() is (not phone)
+    if phone:
+        assert _inside(legend.bounding_box(), width, height)
+        page.locator(".gv-ltoggle").click()
+    assert body.is_visible()
+    box = legend.bounding_box()
+    assert _inside(box, width, height), box
+    # entirely visible: nothing hidden behind a scroll bar, nothing under another control
+    assert page.evaluate(
+        "() => { const b = document.querySelector('.gv-lbody');"
+        " return b.scrollHeight <= b.clientHeight + 1 && b.scrollWidth <= b.clientWidth + 1; }"
+    )
+    for other in (".gv-note", ".leaflet-control-layers", ".gv-readout", ".gv-title"):
+        o = page.locator(other)
+        if o.count() and o.is_visible():
+            ob = o.bounding_box()
+            overlap = not (
+                ob["x"] >= box["x"] + box["width"]
+                or box["x"] >= ob["x"] + ob["width"]
+                or ob["y"] >= box["y"] + box["height"]
+                or box["y"] >= ob["y"] + ob["height"]
+            )
+            assert not overlap, other
+    text = body.inner_text()
+    # empty categories are hidden: the fixture has no target of some kinds? every shown
+    # category has a count above zero
+    counts = re.findall(r"（(\d+)）", text)
+    assert counts and all(int(c) > 0 for c in counts)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"map_legend_{width}x{height}.png"))
+    assert opened.console_errors == [] and opened.blocked == []
+    page.close()
+
+
+def test_empty_categories_are_not_in_the_legend(browser: Any, tmp_path: Path) -> None:
+    villages = sample_villages()
+    targets = synthetic_targets(villages, 6).assign(status="dispatched", result=None)
+    targets["due_on"] = TODAY + dt.timedelta(days=5)
+    path = maps.write_map(tmp_path / "one.html", maps.build_map(villages, targets, as_of=TODAY))
+    opened = open_offline(browser, path)
+    text = opened.page.locator(".gv-lbody").inner_text()
+    assert "已派发（6）" in text
+    for label in ("已下发", "逾期未反馈", "确认种植", "已铲除", "排除", "未发现", "镇外"):
+        assert label not in text, label
+    # flags shown only when some target has them: ≥500 plants yes (the first), repeat site no
+    assert "种植≥500株" in text and "重复点位" not in text
+    opened.page.close()
+
+
+def test_unsurveyed_area_tells_its_rank_and_popups_avoid_the_layer_panel(
+    browser: Any, tmp_path: Path
+) -> None:
+    villages = sample_villages()
+    centre = villages.geometry.iloc[3].representative_point()
+    unsurveyed = gpd.GeoDataFrame(
+        {"village": ["白鹤村"], "code": ["x"], "area_m2": [52000.0], "priority_score": [3.25],
+         "rank": [2]},
+        geometry=[centre.buffer(0.004)],
+        crs=4490,
+    )  # fmt: skip
+    targets = synthetic_targets(villages, 30)
+    path = maps.write_map(
+        tmp_path / "u.html",
+        maps.build_map(villages, targets, unsurveyed=unsurveyed, as_of=TODAY),
+    )
+    opened = open_offline(browser, path, viewport=(1400, 900))
+    page = opened.page
+    p = page.evaluate(
+        "ll => { const q = window.geoverifyMap.map.latLngToContainerPoint(ll);"
+        " return {x: q.x, y: q.y}; }",
+        [centre.y, centre.x],
+    )
+    page.mouse.click(p["x"], p["y"])
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "未踏查区域（全镇第 2 位）" in text and "白鹤村" in text
+    assert "5.20 公顷" in text and "3.25" in text
+    # open a popup for the target nearest to the layer panel: it is moved clear of the panel
+    panel = page.locator(".leaflet-control-layers").bounding_box()
+    ids = list(targets["target_id"])
+    best = max(ids, key=lambda t: page.evaluate("id => window.geoverifyMap.pointOf(id).x", t))
+    page.evaluate("id => window.geoverifyMap.openTarget(id)", best)
+    page.wait_for_timeout(600)  # the auto-pan animation
+    box = page.locator(".leaflet-popup").bounding_box()
+    overlap_x = box["x"] < panel["x"] + panel["width"] and panel["x"] < box["x"] + box["width"]
+    overlap_y = box["y"] < panel["y"] + panel["height"] and panel["y"] < box["y"] + box["height"]
+    assert not (overlap_x and overlap_y), (box, panel)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map_popup_clear_of_panel.png"))
+    page.close()
+
+
+def test_history_shows_target_ids_that_never_break(browser: Any, tmp_path: Path) -> None:
+    villages = sample_villages()
+    targets = synthetic_targets(villages, 40)
+    target_id = str(targets["target_id"].iloc[17])  # a repeat site
+    pk = int(targets["pk"].iloc[17])
+    history = {
+        pk: [
+            {
+                "at": dt.datetime(2024, 3, 5, 1, 0, tzinfo=dt.UTC),
+                "actor": "镇平安办",
+                "kind": "issued",
+                "payload": {"batch": "2024-03", "repeat_of": "TL2023-00023"},
+            }
+        ]
+    }
+    path = maps.write_map(
+        tmp_path / "h.html",
+        maps.build_map(villages, targets, history=history, as_of=TODAY, basemap="osm"),
+    )
+    opened = open_offline(browser, path, viewport=(412, 915))
+    page = opened.page
+    page.evaluate("id => window.geoverifyMap.openTarget(id)", target_id)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    ids = popup.locator(".gv-id")
+    assert ids.count() >= 2  # its own id and the earlier target's
+    for k in range(ids.count()):
+        rects = ids.nth(k).evaluate("e => e.getClientRects().length")
+        assert rects == 1, ids.nth(k).inner_text()  # one line box: not broken
+    assert re.search(r"前次靶标 TL2023-\d+", popup.inner_text())
+    assert "复种点: TL2023-00023" in popup.inner_text()
+    # no English on the map beyond names (OpenStreetMap) and CGCS2000; the tiles' licence
+    # notice (attribution) is kept as its licence asks
+    text = page.evaluate(
+        "() => { const c = document.body.cloneNode(true);"
+        " c.querySelectorAll('.leaflet-control-attribution').forEach(e => e.remove());"
+        " document.documentElement.appendChild(c); const t = c.innerText; c.remove(); return t; }"
+    )
+    words = set(re.findall(r"[A-Za-z]{3,}", text))
+    assert words <= {"OpenStreetMap", "CGCS"}, words
+    page.close()
+
+
+def test_district_size_map_draws_grid_cells_then_markers(browser: Any, tmp_path: Path) -> None:
+    villages = sample_villages()
+    targets = synthetic_targets(villages, 20_000)
+    path = maps.write_map(tmp_path / "big.html", maps.build_map(villages, targets, as_of=TODAY))
+    opened = open_offline(browser, path)
+    page = opened.page
+    assert page.evaluate("window.geoverifyMap.mode()") == "grid"
+    assert drawn(opened)["targets"] == 20_000
+    # a cell click zooms in; at street level every target is a marker
+    for _ in range(6):
+        page.evaluate(
+            "void window.geoverifyMap.map.setZoom(window.geoverifyMap.map.getZoom() + 1,"
+            " {animate: false})"
+        )
+    assert page.evaluate("window.geoverifyMap.mode()") == "markers"
+    assert 0 < drawn(opened)["targets"] < 4000
+    assert opened.console_errors == []
+    page.close()
+
+
+def test_low_coverage_villages_are_told_apart(browser: Any, tmp_path: Path) -> None:
+    villages = sample_villages()
+    pct = [0.0, 0.4, 3.0, 4.9, 6.0, 9.0, 12.0, 18.0, 25.0, 45.0, 70.0, 90.0, None]
+    coverage = pd.DataFrame({"code": villages["code"], "covered_pct": pct})
+    path = maps.write_map(
+        tmp_path / "c.html", maps.build_map(villages, coverage=coverage, as_of=TODAY)
+    )
+    opened = open_offline(browser, path)
+    colours = opened.page.evaluate(
+        "() => window.geoverifyMap.layers.villages.getLayers().map(l => l.options.fillColor)"
+    )
+    by_pct = dict(zip(pct, colours, strict=True))
+    # nothing walked, a little (< 5 %), 5–10 % and 10–20 % each look different
+    assert len({by_pct[0.0], by_pct[3.0], by_pct[6.0], by_pct[12.0]}) == 4
+    assert by_pct[0.4] == by_pct[4.9] and by_pct[None] not in (by_pct[0.0], by_pct[3.0])
+    text = opened.page.locator(".gv-lbody").inner_text()
+    assert "0%（无轨迹）" in text and "0 – 5%" in text and "5% – 10%" in text
     opened.page.close()

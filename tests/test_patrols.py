@@ -11,6 +11,7 @@ from shapely.geometry import LineString, box
 
 from geoverify.coverage import coverage
 from geoverify.patrols import (
+    RECEIVED_UNKNOWN,
     Patrol,
     coverage_inputs,
     is_finding,
@@ -157,5 +158,21 @@ def test_monthly_summary_before_deadline_and_late():
     rows = s.villages.set_index("village")
     assert rows.loc["乙村", "status"] == "待报送"
     assert rows.loc["甲村", "status"] == "逾期报送"
+    assert rows.loc["甲村", "received_on"] == dt.date(2024, 3, 27)
+    # records without a received date are never late: it is not known when the table came
+    assert rows.loc["福果社区", "status"] == RECEIVED_UNKNOWN == "报送日期未记录"
+    assert rows.loc["福果社区", "received_on"] is None
+
+
+def test_monthly_summary_received_on_time():
+    s = monthly_summary(
+        _patrols(),
+        villages_frame(),
+        year=2024,
+        month=3,
+        received={"V1": dt.date(2024, 3, 25), "V3": dt.date(2024, 3, 2)},
+    )
+    rows = s.villages.set_index("village")
+    assert rows.loc["甲村", "status"] == "已报送"  # the 25th itself is on time
     assert rows.loc["福果社区", "status"] == "已报送"
     assert rows.loc["甲村", "covered_pct"] is None

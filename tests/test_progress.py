@@ -7,12 +7,15 @@ import math
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from geoverify.progress import (
     OUTSIDE_LABEL,
     SUMMARY_LABELS,
+    TAKEN_ON_LABEL,
     TOWN_LABEL,
     natural_key,
+    outside_town_mask,
     overdue_mask,
     sort_targets_for_lists,
     status_summary,
@@ -77,8 +80,9 @@ def _frame() -> pd.DataFrame:
 def test_status_summary_counts() -> None:
     s = status_summary(_frame(), today=TODAY)
     assert list(s.columns) == list(SUMMARY_LABELS)
-    # threshold village (玉峡村, 600 plants) comes first; outside, then town last
-    assert list(s["village"]) == ["玉峡村", "福果村", OUTSIDE_LABEL, TOWN_LABEL]
+    # threshold village (玉峡村, 600 plants) comes first; the town; outside the town last
+    assert list(s["village"]) == ["玉峡村", "福果村", TOWN_LABEL, OUTSIDE_LABEL]
+    assert OUTSIDE_LABEL == "镇外，建议退回区禁毒办"
     yx = s.iloc[0].to_dict()
     assert yx["village_code"] == "002"
     assert (yx["issued"], yx["dispatched"], yx["verified"]) == (3, 2, 2)
@@ -91,12 +95,13 @@ def test_status_summary_counts() -> None:
     assert (fg["issued"], fg["verified"], fg["excluded"], fg["overdue"]) == (4, 2, 1, 1)
     assert fg["plants_eradicated"] == 30 and fg["area_eradicated_m2"] == 12.5
     assert fg["verification_rate"] == 0.5 and fg["match_rate"] == 0.25
-    town = s.iloc[-1].to_dict()
+    town = s.iloc[2].to_dict()
     assert town["village_code"] is None
-    assert (town["issued"], town["verified"], town["outside"], town["overdue"]) == (8, 5, 1, 1)
+    # T7 (outside the town, 非本镇辖区) is not the town's work: not in the total
+    assert (town["issued"], town["verified"], town["outside"], town["overdue"]) == (7, 4, 0, 1)
     assert town["plants_eradicated"] == 630
-    assert town["verification_rate"] == 5 / 8
-    outside = s.iloc[2].to_dict()
+    assert town["verification_rate"] == 4 / 7
+    outside = s.iloc[3].to_dict()
     assert outside["issued"] == 1 and outside["outside"] == 1
 
 
@@ -110,10 +115,46 @@ def test_status_summary_empty_frame() -> None:
 
 def test_overdue_mask() -> None:
     f = _frame()
-    m = overdue_mask(f, today=TODAY)
+    m = overdue_mask(f, as_of=TODAY)
     assert list(f.loc[m, "target_id"]) == ["T1"]
-    # due date itself is not overdue
-    assert not overdue_mask(f, today=DUE).any()
+    # due date itself is not overdue; ``today`` is the old name of ``as_of``
+    assert not overdue_mask(f, as_of=DUE).any()
+    assert list(overdue_mask(f, today=TODAY)) == list(m)
+
+
+def test_overdue_needs_a_dispatched_target_of_the_town() -> None:
+    f = pd.DataFrame(
+        [
+            _t("A", "福果村", "001", "dispatched", None),  # overdue
+            _t("B", "福果村", "001", "issued", None),  # never dispatched: not overdue
+            _t("C", None, None, "issued", None),  # outside the town, never dispatched
+            _t("D", None, None, "dispatched", None),  # outside the town: not the town's work
+            _t("E", "福果村", "001", "verified", "excluded"),  # answered
+            _t("F", "福果村", "001", "dispatched", None, due_on=pd.Timestamp("2024-03-24")),
+        ]
+    )
+    assert list(f.loc[overdue_mask(f, as_of=TODAY), "target_id"]) == ["A", "F"]
+    assert list(f.loc[outside_town_mask(f), "target_id"]) == ["C", "D"]
+    s = status_summary(f, as_of=TODAY).set_index("village")
+    assert s.loc[TOWN_LABEL, "issued"] == 4 and s.loc[TOWN_LABEL, "overdue"] == 2
+    assert s.loc[OUTSIDE_LABEL, "issued"] == 2 and s.loc[OUTSIDE_LABEL, "overdue"] == 0
+    with pytest.raises(TypeError, match="as_of"):
+        overdue_mask(f)
+
+
+def test_an_outside_target_the_office_took_on_is_the_towns_work() -> None:
+    f = pd.DataFrame(
+        [
+            _t("A", "福果村", "001", "verified", "excluded"),
+            _t("X", None, None, "verified", "confirmed", plants=12),  # checked by the office
+            _t("Y", None, None, "verified", "outside"),  # confirmed outside: returned
+        ]
+    )
+    assert list(outside_town_mask(f)) == [False, False, True]
+    s = status_summary(f, as_of=TODAY).set_index("village")
+    assert list(s.index) == ["福果村", TAKEN_ON_LABEL, TOWN_LABEL, OUTSIDE_LABEL]
+    assert s.loc[TOWN_LABEL, "issued"] == 2 and s.loc[TOWN_LABEL, "confirmed"] == 1
+    assert s.loc[OUTSIDE_LABEL, "issued"] == 1
 
 
 def test_sort_targets_for_lists() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geoverify.readers.coords import format_dms, parse_angle
+from geoverify.readers.coords import format_dms, parse_angle, parse_angle_detail
 
 DMS_106 = 106 + 2 / 60 + 3.5 / 3600
 
@@ -62,8 +62,9 @@ def test_non_finite_values_come_back_for_the_caller_to_report() -> None:
         (True, "空值"),
         ("abc", "无法识别"),
         ("106,5", "无法识别"),
-        ("106°60'", "应小于 60"),
-        ("106°02'60\"", "应小于 60"),
+        ("106°61'", "应小于 60"),
+        ("106°02'60.01\"", "应小于 60"),
+        ("106°60'30\"", "应小于 60"),
         ("106.5°30'", "只有最后一项"),
         ("106°02.5'03\"", "只有最后一项"),
         ("200°01'", "超过 180"),
@@ -107,3 +108,28 @@ def test_format_dms_rejects_bad_arguments() -> None:
 def test_format_then_parse_round_trips_to_a_hundredth_of_a_second(value: float, hemi: str) -> None:
     back = parse_angle(format_dms(value, hemi=hemi))
     assert back == pytest.approx(value, abs=0.005 / 3600 + 1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("106°05'60.00\"", 106 + 6 / 60),  # rounding's 60″: the next minute
+        ("106°05'60\"E", 106 + 6 / 60),
+        ("29°59'60.00\"N", 30.0),  # carried twice: 60″ → 60′ → the next degree
+        ("29°60'", 30.0),
+        ("29°60.00'", 30.0),
+        ("106 5 60", 106 + 6 / 60),
+        ("106度05分60.00秒", 106 + 6 / 60),
+        ("W106°05'60\"", -(106 + 6 / 60)),
+    ],
+)
+def test_sixty_seconds_or_minutes_are_carried(text: str, expected: float) -> None:
+    parsed = parse_angle_detail(text)
+    assert parsed.carried is True
+    assert parsed.degrees == pytest.approx(expected, abs=1e-12)
+    assert parse_angle(text) == parsed.degrees
+
+
+@pytest.mark.parametrize("text", ["106°05'59.99\"", "106°05'", "106.1", 106.1])
+def test_nothing_carried_below_sixty(text: object) -> None:
+    assert parse_angle_detail(text).carried is False

@@ -35,6 +35,11 @@ class LazyCommand(NamedTuple):
 
 #: Every top-level command: name -> module, attribute and one-line help (as the command's own).
 COMMAND_TABLE: dict[str, LazyCommand] = {
+    "backup": LazyCommand(
+        "geoverify.cli.backup",
+        "backup_cmd",
+        "Back up the store, its evidence photos and land cover to OUT, one tar file (备份).",
+    ),
     "batch": LazyCommand(
         "geoverify.cli.batch", "batch_group", "District target batches (下发批次)."
     ),
@@ -55,6 +60,12 @@ COMMAND_TABLE: dict[str, LazyCommand] = {
     ),
     "evidence": LazyCommand(
         "geoverify.cli.evidence", "evidence_group", "Photo evidence of targets (证据照片)."
+    ),
+    "export": LazyCommand(
+        "geoverify.cli.export",
+        "export_cmd",
+        "Export villages, groups, targets, patrol tracks, coverage and unsurveyed areas to one "
+        "GeoPackage FILE.gpkg for QGIS (导出 GeoPackage).",
     ),
     "feedback": LazyCommand(
         "geoverify.cli.feedback",
@@ -91,10 +102,22 @@ COMMAND_TABLE: dict[str, LazyCommand] = {
         "report_group",
         "Reports: the monthly patrol table (月报) and the report to the district (反馈区禁毒办).",
     ),
+    "restore": LazyCommand(
+        "geoverify.cli.backup",
+        "restore_cmd",
+        "Restore BACKUP into an empty workspace (and empty database) (恢复).",
+    ),
     "serve": LazyCommand(
         "geoverify.cli.serve",
         "serve_cmd",
         "Run the web app (网页版) on the workspace or --database-url.",
+    ),
+    "spotcheck": LazyCommand(
+        "geoverify.cli.spotcheck",
+        "spotcheck_group",
+        "Supervision spot checks (抽查): draw a reproducible random sample of closed targets "
+        "per village for re-inspection and write its lists; ``spotcheck record`` records "
+        "一致 / 不一致.",
     ),
     "status": LazyCommand(
         "geoverify.cli.status",
@@ -227,7 +250,7 @@ def cli(
     \b
     Start:  geoverify init            (bundled illustrative sample boundaries)
             geoverify batch import FILE --batch ID
-            geoverify targets list --village 青杠村
+            geoverify targets list --village 青龙村
     Try:    geoverify demo
     """
     from geoverify.cli._common import Context

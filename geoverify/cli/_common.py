@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote
 
 import click
 import numpy as np
@@ -98,6 +99,65 @@ def emit_json(doc: Any) -> None:
     click.echo(dump_json(doc))
 
 
+def readable_url(url: str) -> str:
+    """A store URL as a person reads it: an SQLite file as its path, nothing percent-encoded."""
+    if url.startswith("sqlite:///"):
+        return unquote(url.removeprefix("sqlite:///"))
+    return unquote(url)
+
+
+def emit_usage_json(error: click.UsageError) -> None:
+    """The one JSON document of a usage error (exit code 2), on stdout."""
+    emit_json(
+        {
+            "status": "error",
+            "kind": type(error).__name__,
+            "exit_code": 2,
+            "error": error.format_message(),
+        }
+    )
+
+
+class JsonCommand(click.Command):
+    """A command whose usage errors (unknown option, missing argument, bad value) also print
+    one JSON document on stdout when ``--json`` was given; click still explains on stderr and
+    exits with code 2."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        wants_json = "--json" in args
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            if wants_json:
+                emit_usage_json(e)
+            raise
+
+
+class JsonGroup(click.Group):
+    """A group of :class:`JsonCommand`; an unknown subcommand with ``--json`` prints JSON."""
+
+    command_class = JsonCommand
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as e:
+            if "--json" in args:
+                emit_usage_json(e)
+            raise
+
+
+JsonGroup.group_class = JsonGroup
+
+
 def handle_errors(func: F) -> F:
     """Turn geoverify errors into a clear message on stderr and exit code 1.
 
@@ -110,6 +170,10 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except click.UsageError as e:
+            if kwargs.get("as_json"):
+                emit_usage_json(e)
+            raise
         except GeoverifyError as e:
             problem = problem_from_error(e)
             if kwargs.get("as_json"):
@@ -227,6 +291,27 @@ def check_month(ctx: click.Context, param: click.Parameter, value: str | None) -
         msg = f"月份应为 YYYY-MM，例如 2024-03 (month must be YYYY-MM), got {value!r}"
         raise click.BadParameter(msg, ctx=ctx, param=param) from e
     return value.strip()
+
+
+def _check_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as e:
+        msg = f"日期格式应为 YYYY-MM-DD (expected YYYY-MM-DD), got {value!r}"
+        raise click.BadParameter(msg, ctx=ctx, param=param) from e
+
+
+#: ``--as-of DATE``: the date that decides overdue targets; every output prints it.
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    callback=_check_as_of,
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Count overdue targets as of this date (统计截至); default today (Asia/Shanghai).",
+)
 
 
 def parse_date(value: str | None, *, option: str) -> dt.date | None:

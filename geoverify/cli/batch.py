@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     emit_json,
     format_table,
     get_ctx,
@@ -21,7 +22,7 @@ from geoverify.workflows import BatchImportResult, import_batch, list_batches
 from geoverify.workflows.batches import DEFAULT_REPEAT_RADIUS_M, DEFAULT_TOLERANCE_M
 
 
-@click.group("batch")
+@click.group("batch", cls=JsonGroup)
 def batch_group() -> None:
     """District target batches (下发批次)."""
 
@@ -42,6 +43,11 @@ def describe_batch_import(res: BatchImportResult) -> list[str]:
         lines.append(f"  分配 (assignment): {kinds}")
     if res.ids_generated:
         lines.append("  文件中没有靶标编号，已按批次和行号生成 (ids generated from batch and row)")
+    if res.dms_carried:
+        lines.append(
+            f"  {res.dms_carried} 行度分秒坐标的 60 秒或 60 分（四舍五入所致，如 106°05'60.00\"）"
+            "已进位到下一分/度 (rows whose 60 seconds or minutes were carried over)"
+        )
     if res.rejected:
         lines.append(f"  已拒收 {len(res.rejected)} 行并记录在案 (rejected rows recorded):")
         lines += [f"    {p}" for p in res.rejected]

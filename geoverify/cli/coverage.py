@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     check_month,
     emit_json,
     format_table,
@@ -52,7 +53,7 @@ def parse_weights(items: tuple[str, ...]) -> PriorityWeights:
     return PriorityWeights(**values)
 
 
-@click.command("coverage")
+@click.command("coverage", cls=JsonCommand)
 @click.option("--month", callback=check_month, default=None, help="Month YYYY-MM.")
 @click.option("--from", "date_from", default=None, help="First day YYYY-MM-DD.")
 @click.option("--to", "date_to", default=None, help="Last day YYYY-MM-DD (inclusive).")
@@ -151,7 +152,7 @@ def coverage_cmd(
     rows = [
         (
             r["village"],
-            f"{r['area_m2'] / 1e6:.2f}",
+            f"{r['area_km2']:.2f}",
             _pct(r["covered_pct"]),
             _pct(r["priority_covered_pct"]),
             r["patrols"],
@@ -164,7 +165,7 @@ def coverage_cmd(
     rows.append(
         (
             "合计",
-            f"{t['area_m2'] / 1e6:.2f}",
+            f"{t['area_km2']:.2f}",
             _pct(t["covered_pct"]),
             _pct(t["priority_covered_pct"]),
             t["patrols"],

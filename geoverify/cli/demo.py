@@ -7,21 +7,27 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, format_table, get_ctx, handle_errors, json_option
-from geoverify.workflows.demo import run_demo
+from geoverify.cli._common import (
+    JsonCommand,
+    emit_json,
+    format_table,
+    get_ctx,
+    handle_errors,
+    json_option,
+)
+from geoverify.workflows.demo import DEMO_AS_OF, run_demo
 
 
-@click.command("demo")
+@click.command("demo", cls=JsonCommand)
 @click.option(
     "--maps-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("maps"),
-    show_default=True,
-    help="Where the demo writes its maps.",
+    default=None,
+    help="Where the demo writes its maps (default: maps/ inside the demo workspace).",
 )
 @json_option
 @handle_errors
-def demo_cmd(maps_dir: Path, as_json: bool) -> None:
+def demo_cmd(maps_dir: Path | None, as_json: bool) -> None:
     """Build a demo workspace from the bundled sample data and run the whole job (演示)."""
     ctx = get_ctx()
     res = run_demo(ctx.workspace, url=ctx.database_url, maps_dir=maps_dir)
@@ -31,6 +37,7 @@ def demo_cmd(maps_dir: Path, as_json: bool) -> None:
         emit_json(res.to_json())
         return
     click.echo(f"演示工作区 (demo workspace): {res.workspace}")
+    click.echo(f"逾期按 {DEMO_AS_OF.isoformat()} 统计 (overdue counted as of this date everywhere)")
     for step, text in res.steps:
         click.echo(f"  [{step}] {text}")
     cols = [

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     emit_json,
     format_table,
     get_ctx,
@@ -17,7 +18,7 @@ from geoverify.cli._common import (
 from geoverify.workflows.dispatch import dispatch_batch
 
 
-@click.command("dispatch")
+@click.command("dispatch", cls=JsonCommand)
 @click.option("--batch", required=True, help="Batch id (批次编号) to dispatch.")
 @click.option(
     "--out",

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     emit_json,
     format_table,
     get_ctx,
@@ -17,7 +18,7 @@ from geoverify.cli._common import (
 from geoverify.workflows.evidence import add_evidence, export_evidence, flag_text, list_evidence
 
 
-@click.group("evidence")
+@click.group("evidence", cls=JsonGroup)
 def evidence_group() -> None:
     """Photo evidence of targets (证据照片)."""
 

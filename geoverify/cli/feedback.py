@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     emit_json,
     format_table,
     get_ctx,
@@ -22,7 +23,7 @@ from geoverify.workflows.feedback import FeedbackResult, import_feedback, set_fe
 _RESULT_CHOICES = [*RESULT_LABELS.values(), *RESULT_LABELS]
 
 
-@click.group("feedback")
+@click.group("feedback", cls=JsonGroup)
 def feedback_group() -> None:
     """Verification feedback from villages (核查反馈)."""
 
@@ -88,7 +89,13 @@ def feedback_import(file: Path, supersede: bool, reason: str | None, as_json: bo
     "default: the result already recorded.",
 )
 @click.option("--date", "date_", default=None, help="Verification date YYYY-MM-DD (核查日期).")
-@click.option("--by", "verified_by", default=None, help="Who checked on site (核查人员).")
+@click.option(
+    "--checked-by",
+    "verified_by",
+    default=None,
+    help="Who checked on site (核查人员). Who records it is the global --by, before the command.",
+)
+@click.option("--by", "misplaced_by", default=None, hidden=True)
 @click.option("--plants", type=click.IntRange(min=0), default=None, help="Plant count (株数).")
 @click.option("--area", type=click.FloatRange(min=0), default=None, help="Eradicated area, m².")
 @click.option("--eradicated", default=None, help="Eradication date YYYY-MM-DD (铲除日期).")
@@ -103,6 +110,7 @@ def feedback_set(
     result: str | None,
     date_: str | None,
     verified_by: str | None,
+    misplaced_by: str | None,
     plants: int | None,
     area: float | None,
     eradicated: str | None,
@@ -112,7 +120,19 @@ def feedback_set(
     reason: str | None,
     as_json: bool,
 ) -> None:
-    """Record the verification result of one target."""
+    """Record the verification result of one target.
+
+    --checked-by names who checked on site (核查人员); the person recording it is the global
+    --by before the command (geoverify --by 镇平安办张三 feedback set …), as for every command.
+    """
+    if misplaced_by is not None:
+        msg = (
+            f"--by 在 feedback set 之后有歧义：核查人员请用 --checked-by {misplaced_by}；"
+            "操作人（记入历史）请写在命令前：geoverify --by 姓名 feedback set … "
+            "(after the command --by is ambiguous: use --checked-by for who checked on site; "
+            "put the global --by before the command for who records it)"
+        )
+        raise click.UsageError(msg)
     ctx = get_ctx()
     verified_on = parse_date(date_, option="--date")
     eradicated_on = parse_date(eradicated, option="--eradicated")

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    JsonCommand,
+    emit_json,
+    get_ctx,
+    handle_errors,
+    json_option,
+    readable_url,
+)
 from geoverify.workflows import init_workspace
 from geoverify.workflows.villages import VillageImportResult
 
@@ -33,7 +40,7 @@ def describe_boundary_import(res: VillageImportResult) -> list[str]:
     return lines
 
 
-@click.command("init")
+@click.command("init", cls=JsonCommand)
 @click.option(
     "--boundaries",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -67,7 +74,7 @@ def init_cmd(
         emit_json(res.to_json())
         return
     click.echo(f"工作区 (workspace): {res.workspace}")
-    click.echo(f"数据库 (store): {res.database}")
+    click.echo(f"数据库 (store): {readable_url(res.database)}")
     for line in describe_boundary_import(res.villages):
         click.echo(line)
     if res.groups is not None:

@@ -6,11 +6,18 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, get_ctx, handle_errors, json_option, open_store
+from geoverify.cli._common import (
+    JsonGroup,
+    emit_json,
+    get_ctx,
+    handle_errors,
+    json_option,
+    open_store,
+)
 from geoverify.workflows.coverage import CLASS_SCHEMES, import_landcover
 
 
-@click.group("landcover")
+@click.group("landcover", cls=JsonGroup)
 def landcover_group() -> None:
     """Land cover (土地覆盖) for the priority areas of coverage."""
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import cast
 
 import click
 
-from geoverify.cli._common import check_month, emit_json, get_ctx, handle_errors, json_option
+from geoverify.cli._common import (
+    JsonCommand,
+    as_of_option,
+    check_month,
+    emit_json,
+    get_ctx,
+    handle_errors,
+    json_option,
+)
 from geoverify.errors import InputError
 from geoverify.maps import Basemap
 from geoverify.workflows.maps import write_store_map
@@ -16,7 +25,7 @@ from geoverify.workflows.maps import write_store_map
 TIANDITU_ENV = "GEOVERIFY_TIANDITU_KEY"
 
 
-@click.command("map")
+@click.command("map", cls=JsonCommand)
 @click.option(
     "--out",
     required=True,
@@ -39,6 +48,7 @@ TIANDITU_ENV = "GEOVERIFY_TIANDITU_KEY"
     show_default=True,
     help=f"Basemap shown first; 'none' works offline. Tianditu needs {TIANDITU_ENV}.",
 )
+@as_of_option
 @json_option
 @handle_errors
 def map_cmd(
@@ -47,6 +57,7 @@ def map_cmd(
     village: str | None,
     month: str | None,
     basemap: str,
+    as_of: dt.date | None,
     as_json: bool,
 ) -> None:
     """Write an offline interactive map (离线交互地图): villages, targets, coverage, tracks.
@@ -71,6 +82,7 @@ def map_cmd(
             month=month,
             basemap=cast(Basemap, basemap),
             tianditu_key=key,
+            as_of=as_of,
         )
     finally:
         store.dispose()
@@ -81,6 +93,8 @@ def map_cmd(
         return
     scope = res.village or "全镇 (town)"
     click.echo(f"地图已写入 (map written): {res.out}")
+    if res.as_of:
+        click.echo(f"  统计截至 {res.as_of.isoformat()} (as of)")
     click.echo(
         f"  范围 {scope}；村（社区）{res.villages} 个；靶标 {res.targets} 个"
         + (f"；批次 {res.batch}" if res.batch else "")

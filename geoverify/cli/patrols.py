@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     check_month,
     emit_json,
     format_table,
@@ -25,7 +26,7 @@ from geoverify.workflows.patrols import (
 )
 
 
-@click.group("patrols")
+@click.group("patrols", cls=JsonGroup)
 def patrols_group() -> None:
     """Patrol records (踏查记录): tables, GPX and KML tracks."""
 
@@ -41,7 +42,12 @@ def describe_patrol_import(res: PatrolImportResult) -> list[str]:
     lines = [
         f"{res.source}: 导入 {res.imported} 条踏查记录 (patrols imported)，其中有轨迹 "
         f"{res.tracked} (tracked)，仅报送 {res.imported - res.tracked} (reported only)，"
-        f"航点 {res.waypoints} (waypoints)，报送日期 {res.received_on} (received)"
+        f"航点 {res.waypoints} (waypoints)，报送日期 "
+        + (
+            f"{res.received_on} (received)"
+            if res.received_on
+            else "未记录 (received date not recorded: never counted as late)"
+        )
     ]
     if res.linked_tracks:
         lines.append(
@@ -78,7 +84,8 @@ def describe_patrol_import(res: PatrolImportResult) -> list[str]:
 @click.option(
     "--received",
     default=None,
-    help="Date the table was received YYYY-MM-DD (报送日期, 25th deadline). Default: today.",
+    help="Date the village's table was received YYYY-MM-DD (报送日期, 25th deadline). "
+    "Default for a table: the day it is imported; for a track file: not recorded.",
 )
 @click.option("--sheet", default=None, help="Sheet of an XLSX workbook.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV (default: detected).")
@@ -107,9 +114,11 @@ def patrols_import(
     """Import patrol records from FILE: the plan's table (CSV/XLSX) or a GPX/KML/KMZ track file.
 
     All or nothing: any bad row or track is reported and nothing is written. Importing the
-    same file again changes nothing. GPS glitches — fixes faster than --max-speed, (0, 0) or
-    out-of-range fixes, isolated far jumps — are dropped from every track before village
-    attribution and coverage, and reported per track.
+    same file again changes nothing. A table row whose 轨迹 names a track already imported
+    from a track file (or the other way round) is linked to it, never counted twice. GPS
+    glitches — fixes faster than --max-speed, (0, 0) or out-of-range fixes, isolated far
+    jumps — are dropped from every track before village attribution and coverage, and
+    reported per track.
     """
     ctx = get_ctx()
     day = parse_date(date, option="--date")

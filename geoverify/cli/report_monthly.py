@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     check_month,
     emit_json,
     format_table,
@@ -18,7 +19,7 @@ from geoverify.coverage import DEFAULT_RADIUS_M
 from geoverify.workflows.coverage import write_monthly_report
 
 
-@click.command("monthly")
+@click.command("monthly", cls=JsonCommand)
 @click.option("--month", callback=check_month, required=True, help="Month YYYY-MM.")
 @click.option(
     "--out",

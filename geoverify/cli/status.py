@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
+    as_of_option,
     emit_json,
     format_table,
     handle_errors,
@@ -41,18 +44,22 @@ def _pct(v: Any) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
 
 
-@click.command("status")
+@click.command("status", cls=JsonCommand)
 @click.option("--batch", default=None, help="Only targets issued in this batch.")
+@as_of_option
 @json_option
 @handle_errors
-def status_cmd(batch: str | None, as_json: bool) -> None:
-    """Progress per village and for the town: verified, eradicated, overdue, 核查率, 吻合率."""
+def status_cmd(batch: str | None, as_of: dt.date | None, as_json: bool) -> None:
+    """Progress per village and for the town: verified, eradicated, overdue, 核查率, 吻合率.
+
+    Overdue: dispatched, no result, due date before the as-of date. Targets outside the town
+    are shown on a row of their own under the town's total, never in it.
+    """
     with open_store() as store:
-        report = status_report(store, batch=batch)
+        report = status_report(store, batch=batch, as_of=as_of)
     if as_json:
         emit_json(report.to_json())
         return
-    today = report.today
     records = report.records
     rows = []
     for r in records:
@@ -61,8 +68,14 @@ def status_cmd(batch: str | None, as_json: bool) -> None:
         vals[-2], vals[-1] = _pct(r["verification_rate"]), _pct(r["match_rate"])
         rows.append(vals)
     title = f"批次 {batch}" if batch else "全部靶标 (all targets)"
-    click.echo(f"{title}，截至 {today.isoformat()}")
+    click.echo(f"{title}，统计截至 {report.as_of.isoformat()} (as of)")
     click.echo(format_table([SUMMARY_LABELS[k] for k in _SHOWN], rows))
+    outside = report.outside
+    if outside:
+        click.echo(
+            f"镇外靶标 {outside['issued']} 个不计入全镇合计，建议退回区禁毒办 "
+            "(targets outside the town: not counted in the town total)"
+        )
     spot = report.spotcheck
     if spot is not None and spot.drawn:
         click.echo(
@@ -72,7 +85,7 @@ def status_cmd(batch: str | None, as_json: bool) -> None:
         )
 
 
-@click.command("history")
+@click.command("history", cls=JsonCommand)
 @click.argument("target_id")
 @json_option
 @handle_errors

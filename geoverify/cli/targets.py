@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     emit_json,
     format_table,
     handle_errors,
@@ -16,7 +17,7 @@ from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS, Sta
 from geoverify.workflows import list_targets
 
 
-@click.group("targets")
+@click.group("targets", cls=JsonGroup)
 def targets_group() -> None:
     """Suspect targets (疑似靶标)."""
 

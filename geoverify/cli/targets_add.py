@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     emit_json,
     get_ctx,
     handle_errors,
@@ -15,7 +16,7 @@ from geoverify.cli._common import (
 from geoverify.workflows.sites import add_target
 
 
-@click.command("add")
+@click.command("add", cls=JsonCommand)
 @click.option(
     "--source",
     required=True,
@@ -26,7 +27,13 @@ from geoverify.workflows.sites import add_target
 @click.option("--lat", required=True, type=float, help="Latitude, decimal degrees (CGCS2000).")
 @click.option("--village-hint", default=None, help="Village the finder named (checked).")
 @click.option("--found", default=None, help="Date found YYYY-MM-DD. Default: today.")
-@click.option("--by", "found_by", default=None, help="Who found it (发现人) or who took the tip.")
+@click.option(
+    "--found-by",
+    "found_by",
+    default=None,
+    help="Who found it (发现人) or who took the tip. Who records it is the global --by.",
+)
+@click.option("--by", "misplaced_by", default=None, hidden=True)
 @click.option("--remarks", default=None, help="Remarks.")
 @json_option
 @handle_errors
@@ -37,10 +44,23 @@ def targets_add(
     village_hint: str | None,
     found: str | None,
     found_by: str | None,
+    misplaced_by: str | None,
     remarks: str | None,
     as_json: bool,
 ) -> None:
-    """Add a self-found site or a tip as a target, assigned to its village (status issued)."""
+    """Add a self-found site or a tip as a target, assigned to its village (status issued).
+
+    --found-by names who found the site (发现人); who records it is the global --by before the
+    command, as for every command.
+    """
+    if misplaced_by is not None:
+        msg = (
+            f"--by 在 targets add 之后有歧义：发现人请用 --found-by {misplaced_by}；"
+            "操作人（记入历史）请写在命令前：geoverify --by 姓名 targets add … "
+            "(after the command --by is ambiguous: use --found-by for who found it; "
+            "put the global --by before the command for who records it)"
+        )
+        raise click.UsageError(msg)
     ctx = get_ctx()
     found_on = parse_date(found, option="--found")
     with open_store() as store:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     emit_json,
     format_table,
     get_ctx,
@@ -18,7 +19,7 @@ from geoverify.cli.init import describe_boundary_import
 from geoverify.workflows import import_groups, import_villages, list_villages
 
 
-@click.group("villages")
+@click.group("villages", cls=JsonGroup)
 def villages_group() -> None:
     """Village (村/社区) and group (组) boundaries."""
 

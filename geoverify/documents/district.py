@@ -8,13 +8,30 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from openpyxl.styles import Font
 
-from geoverify.documents.xlsx import new_workbook, write_sheet
+from geoverify.documents.xlsx import FONT_NAME, new_workbook, write_lines_below, write_sheet
 from geoverify.lifecycle import THRESHOLD_LABELS
 from geoverify.model import RESULT_LABELS, STATUS_LABELS
-from geoverify.progress import SUMMARY_LABELS, sort_targets_for_lists, threshold_levels
+from geoverify.progress import (
+    OUTSIDE_LABEL,
+    OUTSIDE_NOTE,
+    SUMMARY_LABELS,
+    TOWN_LABEL,
+    outside_town_mask,
+    sort_targets_for_lists,
+    threshold_levels,
+)
 
-__all__ = ["DISTRICT_HEADERS", "MU_M2", "district_rows", "write_district_report"]
+__all__ = [
+    "DISTRICT_HEADERS",
+    "MU_M2",
+    "OUTSIDE_HEADERS",
+    "district_rows",
+    "outside_rows",
+    "signature_lines",
+    "write_district_report",
+]
 
 #: Square metres in one 亩.
 MU_M2 = 10000.0 / 15.0
@@ -40,6 +57,37 @@ DISTRICT_HEADERS: tuple[str, ...] = (
 )
 
 _NOT_CHECKED = "未核查"
+
+#: Columns of the sheet of targets outside the town (镇外靶标).
+OUTSIDE_HEADERS: tuple[str, ...] = (
+    "序号",
+    "靶标编号",
+    "经度",
+    "纬度",
+    "距最近村界（米）",
+    "状态",
+    "处理建议",
+)
+
+_WIDTHS = {
+    "序号": 5,
+    "靶标编号": 15,
+    "村（社区）": 10,
+    "组": 6,
+    "经度": 11.5,
+    "纬度": 10.5,
+    "核查结果": 10,
+    "核查日期": 11,
+    "核查人员": 12,
+    "株数": 7,
+    "铲除面积（平方米）": 10,
+    "铲除面积（亩）": 8,
+    "铲除日期": 11,
+    "案件编号": 16,
+    "刑事立案标准": 12,
+    "状态": 8,
+    "备注": 18,
+}
 
 
 def _v(rec: dict[str, Any], key: str) -> Any:
@@ -101,6 +149,44 @@ def district_rows(frame: pd.DataFrame) -> list[list[Any]]:
     return rows
 
 
+def outside_rows(frame: pd.DataFrame) -> list[list[Any]]:
+    """Rows of the 镇外靶标 sheet (see :data:`OUTSIDE_HEADERS`), by target id."""
+    if len(frame) == 0:
+        return []
+    ordered = sort_targets_for_lists(frame)
+    rows: list[list[Any]] = []
+    recs = [{str(k): v for k, v in r.items()} for r in ordered.to_dict(orient="records")]
+    for i, rec in enumerate(recs, start=1):
+        lon, lat = _v(rec, "lon"), _v(rec, "lat")
+        dist = _v(rec, "distance_m")
+        status = _v(rec, "status")
+        result = _v(rec, "result")
+        rows.append(
+            [
+                i,
+                str(rec["target_id"]),
+                round(float(lon), 6) if lon is not None else None,
+                round(float(lat), 6) if lat is not None else None,
+                round(float(dist)) if dist is not None else None,
+                RESULT_LABELS.get(str(result), str(result))
+                if result
+                else STATUS_LABELS.get(str(status), status),
+                OUTSIDE_NOTE,
+            ]
+        )
+    return rows
+
+
+def signature_lines(unit: str, *, reviewer: str | None, as_of: dt.date | None) -> list[str]:
+    """The lines under a report: reporting unit, who filled in and reviewed, date, seal."""
+    gap = "　" * 6
+    day = f"{as_of.year}年{as_of.month}月{as_of.day}日" if as_of else "　　年　　月　　日"
+    return [
+        f"填报单位（盖章）：{unit}{gap}填报人：{gap}审核人：{reviewer or gap}",
+        f"填报日期：{day}{gap}联系电话：",
+    ]
+
+
 def write_district_report(
     path: str | os.PathLike[str],
     frame: pd.DataFrame,
@@ -108,6 +194,8 @@ def write_district_report(
     batch: str,
     summary: pd.DataFrame,
     town: str | None = None,
+    as_of: dt.date | None = None,
+    reviewer: str | None = None,
 ) -> Path:
     """Write the batch report for the district narcotics office (区禁毒办).
 
@@ -123,33 +211,101 @@ def write_district_report(
         :func:`geoverify.progress.status_summary` of the same targets.
     town
         Town name for the titles (e.g. ``"福果镇"``).
+    as_of
+        The date the counts (overdue) are taken on; printed under every title.
+    reviewer
+        Name printed after 审核人 (blank for ink when None).
 
     Returns
     -------
     pathlib.Path
-        The path written. Sheet 核查反馈 has one row per target (threshold cases first), sheet
-        汇总 the per-village counts with 核查率/吻合率 as percentages.
+        The path written. Sheet 核查反馈 has one row per target of the town (threshold cases
+        first); sheet 汇总 the per-village counts with 核查率/吻合率 as percentages, the town's
+        total, and the targets outside the town on a row of their own under it; sheet 镇外靶标
+        (only when there are any) the targets outside the town, not the town's work
+        (镇外，建议退回区禁毒办). Every sheet prints on A4 landscape, one page wide, header
+        repeated, and ends with the reporting unit, 填报人, 审核人, date and seal lines.
     """
     prefix = town or ""
+    unit = f"{prefix}平安办" if prefix else "镇平安办"
+    day = f"统计截至 {as_of.isoformat()}" if as_of else None
+    away = outside_town_mask(frame).to_numpy() if len(frame) else None
+    own = frame[~away] if away is not None else frame
+    outside = frame[away] if away is not None else frame.iloc[0:0]
     wb = new_workbook()
-    write_sheet(
-        wb.create_sheet("核查反馈"),
+    sub = f"填报单位：{unit}" + (f"　　{day}" if day else "")
+    sub += f"　　本镇靶标 {len(own)} 个"
+    if len(outside):
+        sub += f"；另有镇外靶标 {len(outside)} 个，见“镇外靶标”表"
+    ws = wb.create_sheet("核查反馈")
+    header_row = write_sheet(
+        ws,
         list(DISTRICT_HEADERS),
-        district_rows(frame),
+        district_rows(own),
         title=f"{prefix}疑似靶标核查情况反馈表（批次 {batch}）",
+        subtitle=sub,
+        widths=_WIDTHS,
+        wrap=("村（社区）", "核查人员", "案件编号", "刑事立案标准", "备注"),
         number_formats={"经度": "0.000000", "纬度": "0.000000", "铲除面积（亩）": "0.000"},
         landscape=True,
     )
+    write_lines_below(
+        ws,
+        header_row + len(own) + 2,
+        signature_lines(unit, reviewer=reviewer, as_of=as_of),
+        columns=len(DISTRICT_HEADERS),
+    )
+
     cols = [c for c in SUMMARY_LABELS if c in summary.columns]
     table = [[_v({"x": row[c]}, "x") for c in cols] for _, row in summary.iterrows()]
-    write_sheet(
-        wb.create_sheet("汇总"),
-        [SUMMARY_LABELS[c] for c in cols],
+    headers = [SUMMARY_LABELS[c] for c in cols]
+    s = wb.create_sheet("汇总")
+    header_row = write_sheet(
+        s,
+        headers,
         table,
         title=f"{prefix}疑似靶标核查情况汇总（批次 {batch}）",
+        subtitle=f"填报单位：{unit}"
+        + (f"　　{day}" if day else "")
+        + "　　合计只含本镇靶标，镇外靶标单列",
+        widths={h: max(6.0, min(11.0, len(h) * 2.0 + 1)) for h in headers}
+        | {"村（社区）": 22, "村（社区）代码": 14},
+        wrap=headers,
         number_formats={"核查率": "0.0%", "吻合率": "0.0%", "铲除面积（平方米）": "0.0"},
         landscape=True,
     )
+    labels = [str(x) for x in summary["village"]] if "village" in summary.columns else []
+    for i, label in enumerate(labels):
+        if label in (TOWN_LABEL, OUTSIDE_LABEL):
+            for c in range(1, len(headers) + 1):
+                s.cell(row=header_row + 1 + i, column=c).font = Font(
+                    name=FONT_NAME, bold=label == TOWN_LABEL, italic=label == OUTSIDE_LABEL
+                )
+    write_lines_below(
+        s,
+        header_row + len(table) + 2,
+        signature_lines(unit, reviewer=reviewer, as_of=as_of),
+        columns=len(headers),
+    )
+
+    if len(outside):
+        o = wb.create_sheet("镇外靶标")
+        header_row = write_sheet(
+            o,
+            list(OUTSIDE_HEADERS),
+            outside_rows(outside),
+            title=f"{prefix}镇外疑似靶标（批次 {batch}）——不属本镇辖区，建议退回区禁毒办",
+            subtitle=f"填报单位：{unit}" + (f"　　{day}" if day else ""),
+            widths={"处理建议": 26, "状态": 12, "距最近村界（米）": 10, "靶标编号": 15},
+            number_formats={"经度": "0.000000", "纬度": "0.000000"},
+            landscape=True,
+        )
+        write_lines_below(
+            o,
+            header_row + len(outside) + 2,
+            signature_lines(unit, reviewer=reviewer, as_of=as_of),
+            columns=len(OUTSIDE_HEADERS),
+        )
     out = Path(path)
     wb.save(out)
     return out

@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from docx import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 
-from geoverify.documents.xlsx import FONT_NAME, new_workbook, set_safe_value, write_sheet
-from geoverify.patrols import MonthlySummary, Patrol, patrols_in_month
+from geoverify.documents.xlsx import (
+    FONT_NAME,
+    new_workbook,
+    write_lines_below,
+    write_sheet,
+)
+from geoverify.patrols import RECEIVED_UNKNOWN, MonthlySummary, Patrol, patrols_in_month
 
 __all__ = [
     "MONTHLY_HEADERS",
+    "PLAN_ROWS",
     "SIGNATURE_LINE",
     "SUMMARY_HEADERS",
     "monthly_filename",
     "monthly_rows",
     "monthly_title",
+    "title_font_pt",
     "write_monthly_docx",
     "write_monthly_tables",
     "write_monthly_xlsx",
@@ -38,10 +47,18 @@ __all__ = [
 MONTHLY_HEADERS: tuple[str, ...] = ("村、社区", "组", "踏查时间", "踏查人员", "踏查情况", "备注")
 #: The signature line below the table (left blank for ink).
 SIGNATURE_LINE = "村（社区）书记签字：         填报人：          填报时间："
+#: Data rows of the plan's attachment: the table always has at least this many (blank rows
+#: are left for handwriting).
+PLAN_ROWS = 15
 _TOWN = "重庆市铜梁区福果镇"
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\s]+')
-_WIDTHS = {"村、社区": 12, "组": 8, "踏查时间": 13, "踏查人员": 20, "踏查情况": 30, "备注": 16}
-_DOCX_WIDTHS_CM = (2.4, 1.6, 2.5, 3.4, 4.6, 2.5)
+_WIDTHS = {"村、社区": 10, "组": 7, "踏查时间": 12, "踏查人员": 22, "踏查情况": 30, "备注": 14}
+#: DOCX column widths (cm): 17 cm between the A4 margins; 五号 (10.5 pt) text fits a name
+#: list of three people and a line of findings.
+_DOCX_WIDTHS_CM = (1.9, 1.3, 2.7, 4.5, 4.7, 1.9)
+_DOCX_TEXT_PT = 10.5
+_DOCX_ROW_CM = 1.1
+_DOCX_PAGE_TEXT_CM = 17.0
 
 
 def monthly_title(year: int, month: int, village: str) -> str:
@@ -70,13 +87,14 @@ def write_monthly_xlsx(
     *,
     year: int,
     month: int,
-    min_rows: int = 5,
+    min_rows: int = PLAN_ROWS,
 ) -> Path:
     """Write one village's monthly patrol table as an A4 workbook.
 
     Row 1 is the title (merged over the six columns), row 2 the headers, then one row per
-    patrol of the month (padded with blank bordered rows to ``min_rows`` for handwriting),
-    then an empty row and the signature line.
+    patrol of the month (padded with blank bordered rows to ``min_rows`` — the plan's 15 —
+    for handwriting), then an empty row and the signature line. A row whose text wraps gets
+    the height it needs; blank rows are tall enough to write in.
 
     Returns
     -------
@@ -84,6 +102,7 @@ def write_monthly_xlsx(
         The file written.
     """
     rows = monthly_rows(patrols_in_month(patrols, year=year, month=month))
+    filled = len(rows)
     rows += [[None] * len(MONTHLY_HEADERS) for _ in range(max(0, min_rows - len(rows)))]
     wb = new_workbook()
     ws = wb.create_sheet(f"{month}月")
@@ -93,20 +112,18 @@ def write_monthly_xlsx(
         rows,
         title=monthly_title(year, month, village),
         widths=_WIDTHS,
+        wrap=("村、社区", "组", "踏查人员", "踏查情况", "备注"),
         freeze=False,
         landscape=False,
         number_formats={"踏查时间": "yyyy-mm-dd"},
     )
     for r in range(header_row + 1, header_row + 1 + len(rows)):
         ws.cell(row=r, column=3).number_format = "yyyy-mm-dd"
-        for c in (4, 5, 6):
-            ws.cell(row=r, column=c).alignment = Alignment(vertical="center", wrap_text=True)
-    sig_row = header_row + len(rows) + 2
-    cell = set_safe_value(ws.cell(row=sig_row, column=1), SIGNATURE_LINE)
-    cell.font = Font(name=FONT_NAME, size=12)
-    ws.merge_cells(start_row=sig_row, start_column=1, end_row=sig_row, end_column=6)
-    ws.row_dimensions[sig_row].height = 30
-    ws.print_area = f"A1:F{sig_row}"
+        if r > header_row + filled:
+            ws.row_dimensions[r].height = 30  # room for handwriting
+        else:
+            ws.row_dimensions[r].height = max(ws.row_dimensions[r].height or 0, 24)
+    write_lines_below(ws, header_row + len(rows) + 2, [SIGNATURE_LINE], columns=6)
     out = Path(path)
     wb.save(out)
     return out
@@ -130,6 +147,38 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _docx_grid(table: Any, widths_cm: Sequence[float]) -> None:
+    """Fixed column widths that Word, WPS and LibreOffice all honour (tblGrid + tblLayout)."""
+    table.autofit = False
+    tbl = table._tbl
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    tbl.tblPr.append(layout)
+    grid = tbl.tblGrid
+    for col, w in zip(grid.findall(qn("w:gridCol")), widths_cm, strict=True):
+        col.set(qn("w:w"), str(int(Cm(w).twips)))
+    for row in table.rows:
+        for cell, w in zip(row.cells, widths_cm, strict=True):
+            cell.width = Cm(w)
+
+
+def _docx_row(row: Any, *, height_cm: float, header: bool = False) -> None:
+    row.height = Cm(height_cm)
+    row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    tr_pr = row._tr.get_or_add_trPr()
+    cant = OxmlElement("w:cantSplit")
+    tr_pr.append(cant)
+    if header:
+        tr_pr.append(OxmlElement("w:tblHeader"))  # repeated on every page
+
+
+def title_font_pt(title: str, *, width_cm: float = _DOCX_PAGE_TEXT_CM) -> float:
+    """The largest size (≤ 16 pt, in half points) at which ``title`` fits on one line."""
+    width_pt = width_cm / 2.54 * 72
+    units = sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in title)
+    return min(16.0, math.floor(2 * width_pt / units * 0.97) / 2)
+
+
 def write_monthly_docx(
     path: str | os.PathLike[str],
     village: str,
@@ -137,12 +186,14 @@ def write_monthly_docx(
     *,
     year: int,
     month: int,
-    min_rows: int = 5,
+    min_rows: int = PLAN_ROWS,
 ) -> Path:
     """Write one village's monthly patrol table as an A4 Word document (宋体 / CJK fonts).
 
-    The document holds the title paragraph, a six-column table (header row, one row per
-    patrol of the month, blank rows up to ``min_rows``) and the signature line below it.
+    The document holds the title on one line, a six-column table with fixed widths (header
+    row repeated on every page, one row per patrol of the month, blank rows up to
+    ``min_rows`` — the plan's 15 — at least 1.1 cm high for handwriting, rows never split)
+    and the signature line kept on the page of the table's last row.
     """
     rows = [
         [_cell_text(v) for v in row]
@@ -159,29 +210,39 @@ def write_monthly_docx(
     normal = doc.styles["Normal"]
     normal.font.name = FONT_NAME
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT_NAME)
-    normal.font.size = Pt(11)
+    normal.font.size = Pt(_DOCX_TEXT_PT)
 
+    text = monthly_title(year, month, village)
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _set_run_font(title.add_run(monthly_title(year, month, village)), size=16, bold=True)
+    _set_run_font(title.add_run(text), size=title_font_pt(text), bold=True)
 
     table = doc.add_table(rows=1 + len(rows), cols=len(MONTHLY_HEADERS))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _docx_grid(table, _DOCX_WIDTHS_CM)
+    _docx_row(table.rows[0], height_cm=0.9, header=True)
     for j, header in enumerate(MONTHLY_HEADERS):
         cell = table.cell(0, j)
-        cell.width = Cm(_DOCX_WIDTHS_CM[j])
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         par = cell.paragraphs[0]
         par.alignment = WD_ALIGN_PARAGRAPH.CENTER
         _set_run_font(par.add_run(header), bold=True)
+    last = len(rows)
     for i, row in enumerate(rows, start=1):
+        _docx_row(table.rows[i], height_cm=_DOCX_ROW_CM)
         for j, value in enumerate(row):
             cell = table.cell(i, j)
-            cell.width = Cm(_DOCX_WIDTHS_CM[j])
-            _set_run_font(cell.paragraphs[0].add_run(value))
-        table.rows[i].height = Cm(1.0)
+            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+            par = cell.paragraphs[0]
+            if j in (0, 1, 2):
+                par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            # the last rows stay on the page of the signature line below them
+            par.paragraph_format.keep_with_next = i >= last - 1
+            _set_run_font(par.add_run(value))
 
-    doc.add_paragraph()
+    gap = doc.add_paragraph()
+    gap.paragraph_format.keep_with_next = True
     _set_run_font(doc.add_paragraph().add_run(SIGNATURE_LINE), size=12)
     out = Path(path)
     doc.save(str(out))
@@ -241,7 +302,15 @@ SUMMARY_HEADERS: tuple[str, ...] = (
     "发现情况（次）",
     "轨迹覆盖率(%)",
     "报送状态",
+    "报送日期",
 )
+
+
+def _received_text(rec: Mapping[Any, Any]) -> Any:
+    day = rec.get("received_on")
+    if isinstance(day, dt.date):
+        return day
+    return "未记录" if rec.get("patrols") else None
 
 
 def write_town_summary(path: str | os.PathLike[str], summary: MonthlySummary) -> Path:
@@ -266,6 +335,7 @@ def write_town_summary(path: str | os.PathLike[str], summary: MonthlySummary) ->
                 rec["findings"],
                 None if cov is None or pd.isna(cov) else round(float(cov), 1),
                 rec["status"],
+                _received_text(rec),
             ]
         )
     t = summary.totals
@@ -277,13 +347,22 @@ def write_town_summary(path: str | os.PathLike[str], summary: MonthlySummary) ->
             t["reported_only"],
             t["person_times"],
             t["findings"],
-            None,
+            None if t.get("covered_pct") is None else round(float(t["covered_pct"]), 1),
             f"已报送 {t['villages_reported']}/{t['villages']}",
+            None,
         ]
     )
     title = f"{summary.year}年{_TOWN}禁种铲毒踏查情况{summary.month}月汇总表"
     header_row = write_sheet(
-        ws, SUMMARY_HEADERS, rows, title=title, number_formats={"轨迹覆盖率(%)": "0.0"}
+        ws,
+        SUMMARY_HEADERS,
+        rows,
+        title=title,
+        subtitle=f"报送截止日期：{summary.deadline.isoformat()}；“{RECEIVED_UNKNOWN}”表示"
+        "只收到轨迹、未登记报送日期，不计为逾期",
+        wrap=("报送状态",),
+        widths={"报送状态": 14},
+        number_formats={"轨迹覆盖率(%)": "0.0", "报送日期": "yyyy-mm-dd"},
     )
     total_row = header_row + len(rows)
     for c in range(1, len(SUMMARY_HEADERS) + 1):

@@ -14,12 +14,13 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from shapely.geometry import Point
+from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
 
 from geoverify.geo import STORE_CRS, metric_crs
 
-__all__ = ["cjk_font", "nice_scale_length", "render_village_map"]
+__all__ = ["cjk_font", "neighbour_label_points", "nice_scale_length", "render_village_map"]
 
 _CJK_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han Sans", "WenQuanYi", "SimHei", "SimSun")
 
@@ -59,6 +60,38 @@ def _label(ax: Any, point: Any, text: Any, *, color: str, size: float, fp: dict[
     ax.text(point.x, point.y, str(text), color=color, fontsize=size, ha="center", va="center", **fp)
 
 
+def neighbour_label_points(
+    neighbours: gpd.GeoDataFrame,
+    view: tuple[float, float, float, float],
+    *,
+    must_name: Sequence[str] = (),
+) -> dict[str, Point]:
+    """Where to write each neighbouring village's name on a map showing ``view``.
+
+    ``neighbours`` (metric CRS, column ``name``) and ``view`` (minx, miny, maxx, maxy) share a
+    CRS. A neighbour whose visible part is in the view is named at a point inside that part;
+    one in ``must_name`` (a village a row of the list mentions) that lies outside the view is
+    named at the edge of the view nearest to it, so that every village the list mentions can
+    be found on the map. Others outside the view are not named.
+    """
+    minx, miny, maxx, maxy = view
+    inset_x, inset_y = (maxx - minx) * 0.06, (maxy - miny) * 0.04
+    frame = box(minx, miny, maxx, maxy)
+    inner = box(minx + inset_x, miny + inset_y, maxx - inset_x, maxy - inset_y)
+    out: dict[str, Point] = {}
+    for geom, name in zip(neighbours.geometry, neighbours["name"], strict=True):
+        if geom is None or geom.is_empty or name is None:
+            continue
+        label = str(name)
+        seen = geom.intersection(inner)
+        if not seen.is_empty and seen.area > 0:
+            out[label] = seen.representative_point()
+        elif label in must_name:
+            near = nearest_points(inner, geom)[0]
+            out[label] = near if frame.contains(near) else inner.centroid
+    return out
+
+
 def render_village_map(
     village: BaseGeometry,
     points: Sequence[tuple[int | str, float, float]],
@@ -69,8 +102,9 @@ def render_village_map(
     illustrative: bool = False,
     size_px: tuple[int, int] = (1200, 900),
     dpi: int = 150,
+    must_name: Sequence[str] = (),
 ) -> bytes:
-    """Render a PNG of one village: outline, groups, faint neighbours, numbered targets.
+    """Render a PNG of one village: outline, groups, named neighbours, numbered targets.
 
     Parameters
     ----------
@@ -86,6 +120,9 @@ def render_village_map(
         Neighbouring villages, EPSG:4490, optional column ``name``; drawn faint.
     illustrative
         Add the note "示意边界" (the boundary is illustrative, not surveyed).
+    must_name
+        Neighbouring villages that must be named even when outside the view (the villages the
+        printed list mentions); see :func:`neighbour_label_points`.
 
     Returns
     -------
@@ -125,12 +162,20 @@ def render_village_map(
             nb = neighbours.to_crs(crs)
             nb.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#bbbbbb", linewidth=0.6)
             if "name" in nb.columns:
-                for geom, name in zip(nb.geometry, nb["name"], strict=True):
-                    if geom is None or geom.is_empty:
-                        continue
-                    c = geom.representative_point()
-                    if minx - pad < c.x < maxx + pad and miny - pad < c.y < maxy + pad:
-                        _label(ax, c, name, color="#999999", size=7, fp=fp)
+                view = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+                spots = neighbour_label_points(nb, view, must_name=must_name)
+                for name, c in spots.items():
+                    ax.text(
+                        c.x,
+                        c.y,
+                        name,
+                        color="#555555",
+                        fontsize=8,
+                        ha="center",
+                        va="center",
+                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1},
+                        **fp,
+                    )
         vil.plot(ax=ax, facecolor="#fffbe6", edgecolor="#c0392b", linewidth=1.6)
         if groups is not None and len(groups):
             gr = groups[groups.geometry.notna()].to_crs(crs)
@@ -200,7 +245,7 @@ def render_village_map(
             ax.text(
                 0.98,
                 0.03,
-                "示意边界，非勘界成果 (illustrative boundary)",
+                "示意边界，非勘界成果",
                 transform=ax.transAxes,
                 ha="right",
                 va="bottom",

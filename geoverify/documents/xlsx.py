@@ -7,7 +7,7 @@ import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import pandas as pd
 from openpyxl import Workbook
@@ -15,18 +15,23 @@ from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = [
     "FONT_NAME",
     "FORMULA_TRIGGERS",
+    "ColumnGroup",
     "Link",
+    "Validation",
     "display_width",
     "is_formula_like",
     "new_workbook",
     "safe_cell_value",
     "set_safe_value",
+    "wrapped_height",
+    "write_lines_below",
     "write_sheet",
 ]
 
@@ -155,18 +160,122 @@ def new_workbook() -> Workbook:
     return wb
 
 
+@dataclass(frozen=True)
+class Validation:
+    """Excel data validation of one column (数据验证): what a cell may hold.
+
+    ``kind`` is ``"list"`` (one of ``options``), ``"date"``, ``"whole"`` (an integer) or
+    ``"decimal"``; ``minimum``/``maximum`` bound dates and numbers. A ``strict`` validation
+    refuses other values; otherwise Excel/WPS only warn (a list then suggests, free text
+    stays possible). ``prompt`` is shown when the cell is selected. Messages are Chinese: the
+    sheets are for village cadres.
+    """
+
+    kind: str
+    options: Sequence[str] = ()
+    minimum: float | dt.date | None = None
+    maximum: float | dt.date | None = None
+    strict: bool = True
+    prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class ColumnGroup:
+    """A header over several adjacent columns (e.g. 村填写 over the fill-in columns)."""
+
+    label: str
+    span: int
+    fill: str = "DDEBF7"
+
+
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def _dv_bound(v: float | dt.date) -> str:
+    if isinstance(v, dt.date):
+        return str((v - _EXCEL_EPOCH).days)
+    return f"{v:g}"
+
+
+def _data_validation(h: str, spec: Validation) -> DataValidation:
+    if spec.kind == "list":
+        opts = [str(o) for o in spec.options]
+        if any("," in o or '"' in o for o in opts):
+            msg = f"drop-down options may not contain ',' or '\"': {opts!r}"
+            raise ValueError(msg)
+        dv = DataValidation(
+            type="list",
+            formula1='"' + ",".join(opts) + '"',
+            allow_blank=True,
+            showDropDown=False,  # openpyxl's name is inverted: False shows the arrow
+        )
+        error = "请从下拉列表中选择：" + "、".join(opts)
+    elif spec.kind in ("date", "whole", "decimal"):
+        kind = cast(Literal["date", "whole", "decimal"], spec.kind)
+        lo = spec.minimum if spec.minimum is not None else 0
+        hi = spec.maximum
+        if hi is None:
+            dv = DataValidation(type=kind, operator="greaterThanOrEqual", formula1=_dv_bound(lo))
+        else:
+            dv = DataValidation(
+                type=kind, operator="between", formula1=_dv_bound(lo), formula2=_dv_bound(hi)
+            )
+        dv.allow_blank = True
+        error = {
+            "date": "请填写日期，例如 2024-03-15",
+            "whole": "请填写不小于 0 的整数",
+            "decimal": "请填写不小于 0 的数字",
+        }[spec.kind]
+    else:
+        msg = f"unknown validation kind {spec.kind!r} for column {h!r}"
+        raise ValueError(msg)
+    dv.showErrorMessage = True
+    dv.errorStyle = "stop" if spec.strict else "warning"
+    dv.errorTitle = "填写有误" if spec.strict else "请核对"
+    dv.error = error
+    if spec.prompt:
+        dv.showInputMessage = True
+        dv.promptTitle = h[:32]
+        dv.prompt = spec.prompt
+    return dv
+
+
+def wrapped_height(
+    texts: Iterable[Any], widths: Iterable[float], *, line_pt: float = 15.0
+) -> float:
+    """Row height (points) that shows ``texts`` wrapped in columns of ``widths`` (Excel units)."""
+    lines = 1
+    for text, width in zip(texts, widths, strict=True):
+        if text is None:
+            continue
+        usable = max(width - 1.5, 1.0)
+        n = 0
+        for part in str(text.text if isinstance(text, Link) else text).splitlines() or [""]:
+            n += max(1, math.ceil(display_width(part) / usable))
+        lines = max(lines, n)
+    return round(lines * line_pt + 3.0, 1)
+
+
 def write_sheet(
     ws: Worksheet,
     headers: Sequence[str],
     rows: Iterable[Sequence[Any]],
     *,
     title: str | None = None,
+    subtitle: str | None = None,
+    groups: Sequence[ColumnGroup] | None = None,
     widths: Mapping[str, float] | None = None,
     dropdowns: Mapping[str, Sequence[str]] | None = None,
+    validations: Mapping[str, Validation] | None = None,
+    fills: Mapping[str, str] | None = None,
+    wrap: Iterable[str] = (),
     freeze: bool = True,
+    freeze_columns: int = 0,
     landscape: bool | None = None,
     dropdown_spare_rows: int = 50,
     number_formats: Mapping[str, str] | None = None,
+    print_scale: int | None = None,
+    page_breaks_before: Sequence[str] = (),
 ) -> int:
     """Write a bordered table with a styled header into ``ws``; every cell is formula-safe.
 
@@ -180,19 +289,41 @@ def write_sheet(
         Row values in header order (:class:`Link` values become hyperlinks).
     title
         Optional title written above the table, merged across all columns.
+    subtitle
+        Optional line under the title (e.g. 填报单位 and the as-of date), merged likewise.
+    groups
+        Optional group headers above the header row, left to right (their spans must add up
+        to the number of columns); a group's fill colours its header cells too.
     widths
         Column widths by header; other columns are sized from their content (CJK counts double).
     dropdowns
         Drop-down lists (Excel data validation) by header; applied to the data rows plus
         ``dropdown_spare_rows`` empty rows below them.
+    validations
+        Other data validations (dates, whole or decimal numbers, suggestion lists) by header,
+        over the same rows as ``dropdowns``.
+    fills
+        Background colour (hex RGB) of a column's body cells, by header — e.g. the columns a
+        village fills in.
+    wrap
+        Headers of columns whose text wraps; each row gets the height its wrapped text needs.
     freeze
         Freeze the panes below the header row.
+    freeze_columns
+        Also freeze this many columns on the left (e.g. 序号 and 靶标编号); they are printed
+        on every page too.
     landscape
         Page orientation; default landscape when there are more than 8 columns.
     dropdown_spare_rows
         Empty rows below the data that also get the drop-downs.
     number_formats
         Excel number formats by header (e.g. ``{"经度": "0.000000"}``), for numeric cells.
+    print_scale
+        Print at this scale (%) over as many pages across and down as needed (A4, the header
+        rows and the frozen columns repeated on every page, the title and subtitle in every
+        page's header); default: fit the width of one page.
+    page_breaks_before
+        With ``print_scale``: headers of the columns that start a new printed page.
 
     Returns
     -------
@@ -203,30 +334,74 @@ def write_sheet(
     if ncols == 0:
         msg = "write_sheet needs at least one header"
         raise ValueError(msg)
-    header_row = 1
-    if title:
-        cell = set_safe_value(ws.cell(row=1, column=1), title)
-        cell.font = Font(name=FONT_NAME, bold=True, size=14)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        if ncols > 1:
-            ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-        ws.row_dimensions[1].height = 28
-        header_row = 2
+    headers = list(headers)
+    # A sheet printed over several pages across keeps its titles on the first page: left
+    # aligned and not merged over every column (the text runs on into the empty cells).
+    spread = print_scale is not None
+    row = 1
+    for text, size, height in ((title, 14, 28), (subtitle, 11, 20)):
+        if not text:
+            continue
+        cell = set_safe_value(ws.cell(row=row, column=1), text)
+        cell.font = Font(name=FONT_NAME, bold=size > 11, size=size)
+        cell.alignment = Alignment(
+            horizontal="center" if size > 11 and not spread else "left",
+            vertical="center",
+            wrap_text=not spread,
+        )
+        if ncols > 1 and not spread:
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
+        ws.row_dimensions[row].height = height
+        row += 1
+    first_header_row = row
+    group_fill: dict[int, str] = {}
+    if groups:
+        if sum(g.span for g in groups) != ncols:
+            msg = f"column groups span {sum(g.span for g in groups)} columns, not {ncols}"
+            raise ValueError(msg)
+        col = 1
+        for g in groups:
+            cell = set_safe_value(ws.cell(row=row, column=col), g.label)
+            cell.font = Font(name=FONT_NAME, bold=True)
+            cell.alignment = Alignment(
+                horizontal="left" if spread else "center", vertical="center", indent=1
+            )
+            for j in range(col, col + g.span):
+                c = ws.cell(row=row, column=j)
+                c.fill = PatternFill("solid", fgColor=g.fill)
+                c.border = _BORDER
+                group_fill[j] = g.fill
+            if g.span > 1:
+                ws.merge_cells(
+                    start_row=row, start_column=col, end_row=row, end_column=col + g.span - 1
+                )
+            col += g.span
+        ws.row_dimensions[row].height = 20
+        row += 1
+    header_row = row
 
     col_width = [display_width(h) for h in headers]
     for j, h in enumerate(headers, start=1):
         cell = set_safe_value(ws.cell(row=header_row, column=j), h)
         cell.font = Font(name=FONT_NAME, bold=True)
-        cell.fill = _HEADER_FILL
+        cell.fill = PatternFill("solid", fgColor=group_fill[j]) if j in group_fill else _HEADER_FILL
         cell.border = _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     fmt_by_col = {
-        list(headers).index(h) + 1: f for h, f in (number_formats or {}).items() if h in headers
+        headers.index(h) + 1: f for h, f in (number_formats or {}).items() if h in headers
     }
+    fill_by_col = {
+        headers.index(h) + 1: PatternFill("solid", fgColor=f)
+        for h, f in (fills or {}).items()
+        if h in headers
+    }
+    wrap_cols = {headers.index(h) + 1 for h in wrap if h in headers}
     body_font = Font(name=FONT_NAME)
     body_align = Alignment(vertical="center", wrap_text=False)
+    wrap_align = Alignment(vertical="center", wrap_text=True)
     r = header_row
+    wrapped_rows: list[tuple[int, list[Any]]] = []
     for r, values in enumerate(rows, start=header_row + 1):
         values = list(values)
         if len(values) != ncols:
@@ -237,55 +412,114 @@ def write_sheet(
             if not isinstance(v, Link):
                 cell.font = body_font
             cell.border = _BORDER
-            cell.alignment = body_align
+            cell.alignment = wrap_align if j in wrap_cols else body_align
+            if j in fill_by_col:
+                cell.fill = fill_by_col[j]
             if j in fmt_by_col and isinstance(cell.value, int | float):
                 cell.number_format = fmt_by_col[j]
-            col_width[j - 1] = max(col_width[j - 1], display_width(v))
+            if j not in wrap_cols:
+                col_width[j - 1] = max(col_width[j - 1], display_width(v))
+        if wrap_cols:
+            wrapped_rows.append((r, values))
     last_row = r
 
+    final_width: list[float] = []
     for j, h in enumerate(headers, start=1):
         letter = get_column_letter(j)
         if widths and h in widths:
-            ws.column_dimensions[letter].width = float(widths[h])
+            w = float(widths[h])
         else:
             w = min(max(col_width[j - 1] + 2.0, _MIN_WIDTH), _MAX_WIDTH)
-            ws.column_dimensions[letter].width = w
+        ws.column_dimensions[letter].width = w
+        final_width.append(w)
+    for r_i, values in wrapped_rows:
+        texts = [v if j + 1 in wrap_cols else None for j, v in enumerate(values)]
+        ws.row_dimensions[r_i].height = max(wrapped_height(texts, final_width), 18.0)
+    ws.row_dimensions[header_row].height = max(wrapped_height(headers, final_width), 20.0)
 
-    if dropdowns:
+    specs: dict[str, Validation] = {
+        h: Validation("list", tuple(opts)) for h, opts in (dropdowns or {}).items()
+    }
+    specs.update(validations or {})
+    if specs:
         end = max(last_row, header_row) + dropdown_spare_rows
-        for h, options in dropdowns.items():
+        for h, spec in specs.items():
             if h not in headers:
-                msg = f"drop-down for unknown column {h!r}"
+                msg = f"data validation for unknown column {h!r}"
                 raise ValueError(msg)
-            opts = [str(o) for o in options]
-            if any("," in o or '"' in o for o in opts):
-                msg = f"drop-down options may not contain ',' or '\"': {opts!r}"
-                raise ValueError(msg)
-            letter = get_column_letter(list(headers).index(h) + 1)
-            dv = DataValidation(
-                type="list",
-                formula1='"' + ",".join(opts) + '"',
-                allow_blank=True,
-                showDropDown=False,  # openpyxl's name is inverted: False shows the arrow
-                showErrorMessage=True,
-                errorTitle="无效的值 (invalid value)",
-                error="请从下拉列表中选择 (choose from the list): " + "、".join(opts),
-            )
+            letter = get_column_letter(headers.index(h) + 1)
+            dv = _data_validation(h, spec)
             dv.add(f"{letter}{header_row + 1}:{letter}{end}")
             ws.add_data_validation(dv)
 
     if freeze:
-        ws.freeze_panes = f"A{header_row + 1}"
+        ws.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{header_row + 1}"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     if landscape is None:
         landscape = ncols > 8
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
     if ws.sheet_properties.pageSetUpPr is None:
         ws.sheet_properties.pageSetUpPr = PageSetupProperties()
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.print_options.horizontalCentered = True
+    if print_scale is None:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = False
+        ws.page_setup.scale = int(print_scale)
+        ws.page_setup.pageOrder = "overThenDown"
+    ws.print_title_rows = f"{first_header_row}:{header_row}"
+    if freeze_columns:
+        ws.print_title_cols = f"A:{get_column_letter(freeze_columns)}"
+    if spread:
+        # The title and subtitle go to every page's header; the table is the print area.
+        last_col = get_column_letter(ncols)
+        ws.print_area = f"A{first_header_row}:{last_col}{max(last_row, header_row)}"
+        head, foot = ws.oddHeader, ws.oddFooter
+        if head is not None and head.center is not None and head.right is not None:
+            if title:
+                head.center.text = _header_text(title, bold=True, size=12)
+            head.right.text = "&9第 &P 页，共 &N 页"
+        if foot is not None and foot.center is not None and subtitle:
+            foot.center.text = _header_text(subtitle, size=8)
+        for h in page_breaks_before:
+            if h in headers and headers.index(h) > 0:
+                ws.col_breaks.append(Break(id=headers.index(h)))
+    ws.print_options.horizontalCentered = print_scale is None
     ws.page_margins.left = ws.page_margins.right = 0.4
+    # inches; the page header (title) and footer (page numbers) need room between the edges
+    ws.page_margins.top = 0.9 if spread else 0.75
+    ws.page_margins.bottom = 0.7
+    ws.page_margins.header = ws.page_margins.footer = 0.3
+    footer = ws.oddFooter
+    if not spread and footer is not None and footer.center is not None:
+        footer.center.text = "第 &P 页，共 &N 页"
     return header_row
+
+
+def _header_text(text: str | None, *, bold: bool = False, size: int = 10) -> str:
+    """A line of a printed page header (``&`` doubled; Excel's font codes)."""
+    if not text:
+        return ""
+    font = '&"-,Bold"' if bold else ""
+    return f"{font}&{size}{text.replace('&', '&&')}"
+
+
+def write_lines_below(
+    ws: Worksheet, first_row: int, lines: Sequence[str], *, columns: int, height: float = 30
+) -> int:
+    """Write text lines (signatures, 填报单位, notes) merged over ``columns`` from ``first_row``.
+
+    Returns the last row written; the sheet's print area is extended to include it.
+    """
+    r = first_row
+    for text in lines:
+        cell = set_safe_value(ws.cell(row=r, column=1), text)
+        cell.font = Font(name=FONT_NAME, size=12)
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+        if columns > 1:
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=columns)
+        ws.row_dimensions[r].height = height
+        r += 1
+    ws.print_area = f"A1:{get_column_letter(columns)}{r - 1}"
+    return r - 1

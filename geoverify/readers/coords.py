@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import re
 from numbers import Real
+from typing import NamedTuple
 
-__all__ = ["format_dms", "parse_angle"]
+__all__ = ["ParsedAngle", "format_dms", "parse_angle", "parse_angle_detail"]
 
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _DEG = frozenset("°º˚度")
@@ -25,8 +26,22 @@ def _fail(value: object, why_zh: str, why_en: str) -> ValueError:
     return ValueError(f"无法解析坐标 {value!r}：{why_zh} (cannot parse angle {value!r}: {why_en})")
 
 
+class ParsedAngle(NamedTuple):
+    """An angle read by :func:`parse_angle_detail`."""
+
+    degrees: float
+    #: True when 60 seconds or 60 minutes (rounding, e.g. ``106°05'60.00"``) were carried to
+    #: the next minute or degree.
+    carried: bool
+
+
 def parse_angle(value: object) -> float:
-    """Parse an angle in degrees from a number or a string.
+    """Parse an angle in degrees from a number or a string (see :func:`parse_angle_detail`)."""
+    return parse_angle_detail(value).degrees
+
+
+def parse_angle_detail(value: object) -> ParsedAngle:
+    """Parse an angle in degrees from a number or a string, and say whether a 60 was carried.
 
     Accepted: ``int``/``float``; decimal strings (``"106.0343"``, ``"3,285,000.5"``); and
     degrees-minutes-seconds in the usual spellings — ``106°02'03.5"``, ``106°2′3.5″``,
@@ -37,16 +52,21 @@ def parse_angle(value: object) -> float:
     Non-finite values (``nan``, ``inf``) are returned as they are, so a caller can report them
     separately; plain decimals are not range-checked (projected metres pass through).
 
+    Seconds or minutes of exactly 60 — what rounding makes of 59.996″ when a spreadsheet
+    writes ``106°05'60.00"`` — are carried to the next minute or degree
+    (``106°06'00"``) and ``carried`` is True. Anything above 60 is refused.
+
     Raises
     ------
     ValueError
-        The value is empty or cannot be read; minutes or seconds are not below 60; a
-        degrees-minutes-seconds value exceeds 180°; or sign and hemisphere contradict.
+        The value is empty or cannot be read; minutes or seconds above 60 (or a fraction of
+        minutes with seconds, e.g. ``60'30"``); a degrees-minutes-seconds value exceeds 180°;
+        or sign and hemisphere contradict.
     """
     if isinstance(value, bool) or value is None:
         raise _fail(value, "空值或非数值", "empty or not a number")
     if isinstance(value, Real):
-        return float(value)
+        return ParsedAngle(float(value), False)
     if not isinstance(value, str):
         raise _fail(value, "类型不支持", f"unsupported type {type(value).__name__}")
     text = value.translate(_FULLWIDTH).strip()
@@ -56,7 +76,7 @@ def parse_angle(value: object) -> float:
     plain = text.replace(",", "") if _THOUSANDS.match(text) else text
     if "_" not in plain:
         try:
-            return float(plain)
+            return ParsedAngle(float(plain), False)
         except ValueError:
             pass
 
@@ -84,7 +104,7 @@ def parse_angle(value: object) -> float:
         raise _fail(value, "没有数字", "no digits")
 
     if re.fullmatch(r"\d+(?:\.\d*)?|\.\d+", text):
-        return sign * float(text)
+        return ParsedAngle(sign * float(text), False)
 
     parts: list[tuple[str, str | None]] = []
     pos = 0
@@ -121,14 +141,19 @@ def parse_angle(value: object) -> float:
     deg = slots[0] or 0.0
     minutes = slots[1] or 0.0
     seconds = slots[2] or 0.0
-    if minutes >= 60:
-        raise _fail(value, f"分 {minutes:g} 应小于 60", f"minutes {minutes:g} must be below 60")
-    if seconds >= 60:
+    if seconds > 60:
         raise _fail(value, f"秒 {seconds:g} 应小于 60", f"seconds {seconds:g} must be below 60")
+    carried = False
+    if seconds == 60:  # 59.996" rounded to 60.00": one more minute
+        seconds, minutes, carried = 0.0, minutes + 1, True
+    if minutes > 60 or (minutes == 60 and seconds > 0):
+        raise _fail(value, f"分 {minutes:g} 应小于 60", f"minutes {minutes:g} must be below 60")
+    if minutes == 60:  # 59.9996' rounded to 60.00' (or carried from 60"): one more degree
+        minutes, deg, carried = 0.0, deg + 1, True
     total = deg + minutes / 60.0 + seconds / 3600.0
     if total > 180:
         raise _fail(value, "度数超过 180", "more than 180 degrees")
-    return sign * total
+    return ParsedAngle(sign * total, carried)
 
 
 def format_dms(value: float, *, hemi: str, decimals: int = 2) -> str:

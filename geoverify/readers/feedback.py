@@ -17,8 +17,9 @@ from openpyxl.utils.datetime import from_excel
 from geoverify.documents.dispatch import (
     DISPATCH_FORMAT,
     DISPATCH_FORMAT_VERSION,
-    FEEDBACK_HEADERS,
+    FEEDBACK_FIELDS,
     META_SHEET,
+    SUPPORTED_FORMAT_VERSIONS,
 )
 from geoverify.errors import InputError
 from geoverify.lifecycle import FeedbackRow
@@ -26,9 +27,10 @@ from geoverify.readers.safety import ZipLimits, check_size, check_zip, parser_er
 
 __all__ = ["FeedbackWorkbook", "parse_date_text", "read_feedback"]
 
-_REQUIRED = ("靶标编号", *FEEDBACK_HEADERS)
 #: Largest unpacked size of a filled dispatch workbook (read in full, not streamed).
 MAX_FEEDBACK_BYTES = 32 * 1024 * 1024
+#: Feedback fields a workbook of every supported version has (排除：实际为 came with version 2).
+_OPTIONAL_FIELDS = frozenset({"excluded_as"})
 
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:[ T].*)?$"),
@@ -101,6 +103,21 @@ def _number(v: Any) -> Any:
     if isinstance(v, str):
         return v.strip() or None
     return v
+
+
+def _at(values: tuple[Any, ...], i: int | None) -> Any:
+    if i is None or i >= len(values):
+        return None
+    v = values[i]
+    return None if isinstance(v, str) and not v.strip() else v
+
+
+def _remarks(excluded_as: str | None, remarks: str | None) -> str | None:
+    """排除：实际为 (what an excluded site really is) goes first into the remarks."""
+    if excluded_as is None:
+        return remarks
+    lead = f"实际为：{excluded_as}"
+    return f"{lead}；{remarks}" if remarks else lead
 
 
 def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
@@ -183,7 +200,7 @@ def _read_workbook(
             )
             raise InputError(msg)
         version = str(meta.get("version"))
-        if version != DISPATCH_FORMAT_VERSION:
+        if version not in SUPPORTED_FORMAT_VERSIONS:
             msg = (
                 f"{p}: 派发表格式版本 {version} 不受支持，应为 {DISPATCH_FORMAT_VERSION} "
                 f"(unsupported dispatch format version {version!r})"
@@ -211,7 +228,25 @@ def _read_workbook(
         for i, h in enumerate(headers):
             if h is not None and h not in col:
                 col[h] = i
-        missing = [h for h in _REQUIRED if h not in col]
+        # The fill-in block is the last one: its headers are looked up from its first column
+        # (the district's own columns before it may also be called 备注, …).
+        try:
+            first_fb = max(int(meta.get("feedback_first_column") or 1) - 1, 0)
+        except (TypeError, ValueError):
+            first_fb = 0
+        fb_col: dict[str, int] = {}
+        for field_name, names in FEEDBACK_FIELDS.items():
+            for name in names:
+                hits = [i for i, h in enumerate(headers) if h == name and i >= first_fb]
+                if hits:
+                    fb_col[field_name] = hits[0]
+                    break
+        missing = [] if "靶标编号" in col else ["靶标编号"]
+        missing += [
+            names[0]
+            for field_name, names in FEEDBACK_FIELDS.items()
+            if field_name not in fb_col and field_name not in _OPTIONAL_FIELDS
+        ]
         if missing:
             msg = (
                 f"{p}: 第 {header_row} 行缺少列：{'、'.join(missing)}（表头被改动？） "
@@ -221,10 +256,10 @@ def _read_workbook(
 
         def get(values: tuple[Any, ...], name: str) -> Any:
             i = col.get(name)
-            if i is None or i >= len(values):
-                return None
-            v = values[i]
-            return None if isinstance(v, str) and not v.strip() else v
+            return _at(values, i)
+
+        def fb(values: tuple[Any, ...], field_name: str) -> Any:
+            return _at(values, fb_col.get(field_name))
 
         typed_rows = typed[sheet_name].iter_rows(min_row=header_row + 1, values_only=True)
         rows: list[FeedbackRow] = []
@@ -243,14 +278,16 @@ def _read_workbook(
                     row=r,
                     target_id=_text(get(values, "靶标编号")),
                     village=_text(get(values, "村（社区）")),
-                    verified_on=_date_cell(get(values, "核查日期")),
-                    verified_by=_text(get(values, "核查人员")),
-                    result_label=_text(get(values, "核查结果")),
-                    plants=_number(get(values, "株数")),
-                    area_m2=_number(get(values, "面积（平方米）")),
-                    eradicated_on=_date_cell(get(values, "铲除日期")),
-                    case_no=_text(get(values, "案件编号")),
-                    remarks=_text(get(values, "备注")),
+                    verified_on=_date_cell(fb(values, "verified_on")),
+                    verified_by=_text(fb(values, "verified_by")),
+                    result_label=_text(fb(values, "result_label")),
+                    plants=_number(fb(values, "plants")),
+                    area_m2=_number(fb(values, "area_m2")),
+                    eradicated_on=_date_cell(fb(values, "eradicated_on")),
+                    case_no=_text(fb(values, "case_no")),
+                    remarks=_remarks(
+                        _text(fb(values, "excluded_as")), _text(fb(values, "remarks"))
+                    ),
                 )
             )
     finally:

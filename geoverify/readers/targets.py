@@ -22,7 +22,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from geoverify.errors import CRSError, InputError, RowProblem
 from geoverify.geo import STORE_CRS, in_china, metric_crs
-from geoverify.readers.coords import parse_angle
+from geoverify.readers.coords import parse_angle_detail
 from geoverify.readers.tables import (
     AREA_HEADERS,
     DATE_HEADERS,
@@ -70,6 +70,9 @@ class TargetRead:
         Data rows (features) in the file, empty rows not counted.
     ids_generated
         True when the file has no id column and ids were made as ``{batch_id}-{row:04d}``.
+    dms_carried
+        Rows whose degrees-minutes-seconds had 60 seconds or minutes (a spreadsheet's
+        rounding, ``106°05'60.00"``) carried to the next minute or degree.
     """
 
     frame: gpd.GeoDataFrame
@@ -78,6 +81,7 @@ class TargetRead:
     source_crs: str
     n_rows: int
     ids_generated: bool
+    dms_carried: int = 0
 
 
 # --- small value parsers -------------------------------------------------------------------
@@ -483,8 +487,11 @@ def _parse_coordinates(
     ledger: _Ledger,
     col: str,
     progress: Callable[[int], None] | None,
+    carried: set[int] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_], list[tuple[int, str, Any]]]:
-    """Parse one coordinate column: values, missing mask and (index, error, raw) failures."""
+    """Parse one coordinate column: values, missing mask and (index, error, raw) failures.
+
+    Rows whose 60 seconds/minutes were carried are added to ``carried``."""
     out = np.full(len(values), np.nan)
     missing = np.zeros(len(values), dtype=bool)
     failures: list[tuple[int, str, Any]] = []
@@ -502,9 +509,12 @@ def _parse_coordinates(
             missing[i] = True
             continue
         try:
-            out[i] = parse_angle(value)
+            out[i], was_carried = parse_angle_detail(value)
         except ValueError as e:
             failures.append((i, str(e), value))
+            continue
+        if was_carried and carried is not None:
+            carried.add(i)
     if progress is not None:
         for i in range(_PROGRESS_EVERY, len(values), _PROGRESS_EVERY):
             progress(i)
@@ -567,9 +577,10 @@ def _read_tabular(
     ledger = _Ledger(rows)
     generated = _check_ids(ledger, _column_values(frame, id_col), id_col=id_col, batch_id=batch_id)
 
+    carried: set[int] = set()
     lon_values, lat_values = list(frame[lon_col]), list(frame[lat_col])
-    xs, x_missing, x_fail = _parse_coordinates(lon_values, ledger, lon_col, progress)
-    ys, y_missing, y_fail = _parse_coordinates(lat_values, ledger, lat_col, None)
+    xs, x_missing, x_fail = _parse_coordinates(lon_values, ledger, lon_col, progress, carried)
+    ys, y_missing, y_fail = _parse_coordinates(lat_values, ledger, lat_col, None, carried)
     failed = np.zeros(len(rows), dtype=bool)
     for fails, col in ((x_fail, lon_col), (y_fail, lat_col)):
         for i, err, raw in fails:
@@ -671,7 +682,7 @@ def _read_tabular(
     geoms[ok] = shapely.points(lon[ok], lat[ok])
     areas = _check_areas(ledger, _column_values(frame, area_col), area_col)
     dates = _check_dates(ledger, _column_values(frame, date_col), date_col)
-    return _finish(
+    read = _finish(
         ledger,
         geoms=geoms,
         areas=areas,
@@ -682,6 +693,9 @@ def _read_tabular(
         ids_generated=generated,
         progress=progress,
     )
+    good = ~ledger.bad()
+    read.dms_carried = sum(1 for i in carried if good[i])
+    return read
 
 
 # --- GIS files -------------------------------------------------------------------------------

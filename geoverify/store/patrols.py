@@ -95,6 +95,7 @@ def patrol_rows(
             p.length_m,
             p.received_on,
             t.imports.c.source_name,
+            t.imports.c.summary.label("import_summary"),
         )
         .select_from(
             tp.patrols.join(t.villages, p.village_code == t.villages.c.code).join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -157,12 +158,21 @@ def find_village(conn: Connection, name_or_code: str) -> RowMapping | None:
     return row._mapping if row is not None else None
 
 
+def no_such_village(value: str, names: Sequence[str]) -> NotFoundError:
+    """The error for an unknown village, naming the closest existing names (a typo, 青杠村)."""
+    close = difflib.get_close_matches(value, list(names), n=3, cutoff=0.3)
+    hint = f"；是否要找：{'、'.join(close)}" if close else ""
+    also = f"; did you mean {', '.join(close)}?" if close else ""
+    return NotFoundError(f"没有村（社区）{value}{hint} (no such village{also})")
+
+
 def get_village(conn: Connection, name_or_code: str) -> RowMapping:
-    """Like :func:`find_village`; :class:`NotFoundError` when there is no such village."""
+    """Like :func:`find_village`; :class:`NotFoundError` (with the nearest names) when there is
+    no such village."""
     row = find_village(conn, name_or_code)
     if row is None:
-        msg = f"没有村（社区）{name_or_code} (no such village)"
-        raise NotFoundError(msg)
+        names = [str(n) for n in conn.execute(select(t.villages.c.name)).scalars()]
+        raise no_such_village(name_or_code, names)
     return row
 
 

@@ -60,6 +60,8 @@ class BatchImportResult:
     issued_on: dt.date | None = None
     due_on: dt.date | None = None
     ids_generated: bool = False
+    #: Rows whose 60 seconds/minutes (rounding, ``106°05'60.00"``) were carried over.
+    dms_carried: int = 0
     #: Per village: targets and how each was assigned (a preview only).
     villages: list[dict[str, Any]] | None = None
 
@@ -87,6 +89,7 @@ class BatchImportResult:
             "issued_on": self.issued_on.isoformat() if self.issued_on else None,
             "due_on": self.due_on.isoformat() if self.due_on else None,
             "ids_generated": self.ids_generated,
+            "dms_carried": self.dms_carried,
         }
         if self.villages is not None:
             doc["villages"] = self.villages
@@ -492,6 +495,7 @@ def _import_staged(
                 "imported": n_new,
                 "reissued": len(again),
                 "rejected": len(read.problems),
+                "dms_carried": read.dms_carried,
             },
         )
         now = repo.now()  # the time of the batch and of every event of this import
@@ -650,6 +654,7 @@ def _fill_result(
     res.by_village = _by_village(plan.summary)
     res.issued_on, res.due_on = issued_on, due_on
     res.ids_generated = read.ids_generated
+    res.dms_carried = read.dms_carried
 
 
 @contextmanager

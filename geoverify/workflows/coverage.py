@@ -27,6 +27,7 @@ from geoverify.readers.raster import WORLDCOVER_CLASSES, read_landcover
 from geoverify.store import Store, repo
 from geoverify.workflows.common import Actor, file_sha256, make_who, today_local
 from geoverify.workflows.patrols import load_patrols, month_range
+from geoverify.workflows.villages import village_areas_km2
 
 __all__ = [
     "CLASS_SCHEMES",
@@ -256,7 +257,7 @@ def coverage_for_period(
         path = landcover_path(store)
         if path.exists():
             lc = read_landcover(path, grid=coverage_grid(villages, cell_m=cell))
-        return coverage(
+        result = coverage(
             villages,
             tracks,
             radius_m=radius_m,
@@ -272,13 +273,19 @@ def coverage_for_period(
             raise
         msg = f"无法计算覆盖率 (cannot compute coverage): {e}"
         raise InputError(msg) from e
+    # The village's area as every output shows it (one computation, one rounding); the
+    # grid's ``area_m2`` stays the denominator of the coverage percentage.
+    areas = dict(zip(villages["code"].astype(str), village_areas_km2(villages), strict=True))
+    result.villages["area_km2"] = [areas.get(str(c)) for c in result.villages["code"]]
+    result.totals["area_km2"] = round(sum(areas.values()), 2)
+    return result
 
 
 #: Headers of the per-village coverage CSV, with the key of each column.
 COVERAGE_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("village", "村（社区）"),
     ("code", "代码"),
-    ("area_m2", "面积(m²)"),
+    ("area_km2", "面积（平方公里）"),
     ("covered_m2", "轨迹覆盖面积(m²)"),
     ("covered_pct", "轨迹覆盖率(%)"),
     ("priority_covered_pct", "重点区域覆盖率(%)"),
@@ -388,8 +395,9 @@ def write_monthly_report(
 
     The summary gives patrols, person-times, findings and tracked coverage % per village and
     the villages that have not reported (deadline: the 25th). A village's table counts as
-    received on the earliest ``received_on`` of its records for the month (the import date,
-    unless given when importing); after the deadline it is 逾期报送 (late).
+    received on the earliest known ``received_on`` of its records for the month (given when
+    importing, else the day its table was imported); after the deadline it is 逾期报送 (late).
+    A village whose records carry no received date (only tracks) is 报送日期未记录, never late.
     """
     start, end = month_range(month)
     store.require()
@@ -412,6 +420,8 @@ def write_monthly_report(
         received=received,
         as_of=as_of or today_local(),
     )
+    # 合计's coverage: the town's tracked coverage of the month (one computation).
+    summary.totals["covered_pct"] = cov.totals.get("covered_pct")
     out = Path(out_dir)
     files = write_monthly_tables(out, patrols, villages, year=start.year, month=start.month)
     summary_file = write_town_summary(

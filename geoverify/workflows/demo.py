@@ -20,6 +20,9 @@ from geoverify.workflows.setup import InitResult, init_workspace
 
 DEMO_MARKER = ".geoverify-demo"
 DEMO_ACTOR = "demo"
+#: The one date the whole demo counts overdue targets on (after the March batch's due date);
+#: status, the district report and the map all use it and print it.
+DEMO_AS_OF = dt.date(2024, 3, 25)
 
 #: The sample batches: (file under samples/, batch id, issued, due).
 SAMPLE_BATCHES = [
@@ -48,6 +51,7 @@ class DemoResult:
         table = self.villages if self.villages is not None else pd.DataFrame()
         return {
             "workspace": str(self.workspace),
+            "as_of": DEMO_AS_OF.isoformat(),
             "steps": [{"step": s, "text": t} for s, t in self.steps],
             "batches": [b.to_json() for b in self.batches],
             "villages": table.to_dict(orient="records"),
@@ -82,12 +86,18 @@ def prepare_demo_workspace(workspace: Path) -> None:
 def run_demo(
     workspace: str | os.PathLike[str], *, url: str | None = None, maps_dir: Path | None = None
 ) -> DemoResult:
-    """Build a demo workspace from the bundled sample and run every workflow on it."""
+    """Build a demo workspace from the bundled sample and run every workflow on it.
+
+    Everything the demo writes is inside ``workspace`` (maps in ``maps_dir``, default
+    ``<workspace>/maps``). Overdue targets are counted on :data:`DEMO_AS_OF` everywhere.
+    """
     ws = Path(workspace)
     if url is None:
         prepare_demo_workspace(ws)
+    else:
+        ws.mkdir(parents=True, exist_ok=True)
     result = DemoResult(ws)
-    result.extra["maps_dir"] = maps_dir or Path("maps")
+    result.extra["maps_dir"] = maps_dir or ws / "maps"
     result.init = init_workspace(ws, url=url, actor=DEMO_ACTOR)
     result.log("init", f"{result.init.villages.imported} 个村（社区）(illustrative sample)")
     store = Store(ws, url=url)

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import openpyxl
 
+from geoverify.progress import TOWN_LABEL
 from geoverify.store import Store
-from geoverify.workflows.demo import DEMO_ACTOR
+from geoverify.workflows.demo import DEMO_ACTOR, DEMO_AS_OF
 from geoverify.workflows.dispatch import dispatch_batch
 from geoverify.workflows.feedback import import_feedback
 from geoverify.workflows.reports import district_report, target_status
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     from geoverify.workflows.demo import DemoResult, DemoStep
 
 DEMO_BATCH = "2024-03"
-#: The demo's "today" for feedback dates: after the March batch's due date.
-DEMO_TODAY = dt.date(2024, 3, 25)
+#: The demo's "today" for feedback dates and overdue counts (one date for every output).
+DEMO_TODAY = DEMO_AS_OF
 
 #: Sample answers, by position in a village's list: (result, plants, area, eradicated, case).
 _ANSWERS: list[tuple[str, int | None, float | None, dt.date | None, str | None]] = [
@@ -46,7 +47,7 @@ def fill_demo_workbook(src: Path, dst: Path, answers: list[tuple[Any, ...]]) -> 
             "核查人员": "村禁毒专干",
             "核查结果": result,
             "株数": plants,
-            "面积（平方米）": area,
+            "铲除面积（平方米）": area,
             "铲除日期": erad,
             "案件编号": case,
             "备注": "示例反馈（演示数据）",
@@ -81,13 +82,13 @@ def _dispatch_and_answer(store: Store, result: DemoResult) -> None:
 
 
 def _status_and_report(store: Store, result: DemoResult) -> None:
-    table = target_status(store, batch=DEMO_BATCH, today=DEMO_TODAY)
-    town = table.iloc[-1]
+    table = target_status(store, batch=DEMO_BATCH, as_of=DEMO_AS_OF)
+    town = table[table["village"] == TOWN_LABEL].iloc[0]
     result.log(
         "status",
         f"{DEMO_BATCH}: 核查 {int(town['verified'])}/{int(town['issued'])}，"
         f"核查率 {100 * town['verification_rate']:.1f}%，吻合率 {100 * town['match_rate']:.1f}%，"
-        f"逾期 {int(town['overdue'])}（按 {DEMO_TODAY} 计）",
+        f"逾期未反馈 {int(town['overdue'])}（统计截至 {DEMO_AS_OF}）",
     )
     per = table[table["village_code"].notna()].set_index("village_code")
     # {column: {village_code: value}}, merged into the demo table by run_demo.
@@ -98,10 +99,14 @@ def _status_and_report(store: Store, result: DemoResult) -> None:
     cols = result.extra.setdefault("village_columns", [])
     cols += [("fb_dispatched", "已派发"), ("fb_verified", "已核查"), ("fb_rate", "核查率")]
     path = result.workspace / "reports" / f"区禁毒办反馈_{DEMO_BATCH}.xlsx"
-    rep = district_report(store, batch=DEMO_BATCH, out=path, actor=DEMO_ACTOR, today=DEMO_TODAY)
+    rep = district_report(store, batch=DEMO_BATCH, out=path, actor=DEMO_ACTOR, as_of=DEMO_AS_OF)
     result.outputs["区禁毒办反馈表 (district report)"] = str(path)
+    result.extra["overdue"] = {"status": int(town["overdue"]), "report": rep.overdue}
     result.log(
-        "report", f"{DEMO_BATCH}: 上报 {len(rep.marked)} 个，未核查 {len(rep.without_result)}"
+        "report",
+        f"{DEMO_BATCH}: 上报 {len(rep.marked)} 个，未核查 {len(rep.without_result)} 个，"
+        f"逾期未反馈 {rep.overdue} 个（统计截至 {DEMO_AS_OF}）；镇外 {len(rep.outside)} 个，"
+        "建议退回区禁毒办",
     )
 
 

@@ -22,11 +22,18 @@ from geoverify.progress import sort_targets_for_lists
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
 from geoverify.store.changes import TargetChange, change_targets
+from geoverify.workflows.attributes import with_district_columns
 from geoverify.workflows.common import Actor, make_who
 from geoverify.workflows.feedback import check_move
 from geoverify.workflows.maps import write_village_map
 
-__all__ = ["DispatchResult", "VillageDispatch", "dispatch_batch", "safe_file_name"]
+__all__ = [
+    "DispatchResult",
+    "VillageDispatch",
+    "dispatch_batch",
+    "mentioned_villages",
+    "safe_file_name",
+]
 
 #: Module and function another feature may provide to write a village's HTML map.
 SUMMARY_NAME = "汇总.xlsx"
@@ -87,25 +94,47 @@ def safe_file_name(name: str) -> str:
     return cleaned or "_"
 
 
+def mentioned_villages(sub: pd.DataFrame) -> list[str]:
+    """Names of the other villages the rows of ``sub`` mention (临近…边界, 跨入…), in order."""
+    names: list[str] = []
+    for col in ("neighbours", "split_into"):
+        if col not in sub.columns:
+            continue
+        for value in sub[col]:
+            items = [value] if isinstance(value, str) else list(value or [])
+            for name in items:
+                if isinstance(name, str) and name.strip() and name not in names:
+                    names.append(name)
+    return names
+
+
 def _static_map(
     village: pd.Series, villages: gpd.GeoDataFrame, groups: gpd.GeoDataFrame, sub: pd.DataFrame
-) -> bytes:
+) -> tuple[bytes, list[str]]:
+    """The village's static map and the neighbouring villages it names (each one a row
+    mentions among them)."""
     ordered = sort_targets_for_lists(sub)
     points = [
         (i, float(lon), float(lat))
         for i, (lon, lat) in enumerate(zip(ordered["lon"], ordered["lat"], strict=True), start=1)
     ]
     geom = village.geometry
-    near = villages[(villages["code"] != village["code"]) & villages.intersects(geom.buffer(0.002))]
+    mentioned = mentioned_villages(sub)
+    others = villages["code"] != village["code"]
+    near = villages[
+        others & (villages.intersects(geom.buffer(0.002)) | villages["name"].isin(mentioned))
+    ]
     own = groups[(groups["village_code"] == village["code"]) & groups.geometry.notna()]
-    return render_village_map(
+    png = render_village_map(
         geom,
         points,
         village_name=str(village["name"]),
         groups=own if len(own) else None,
         neighbours=near if len(near) else None,
         illustrative=bool(village.get("illustrative", False)),
+        must_name=mentioned,
     )
+    return png, [str(n) for n in near["name"]]
 
 
 def dispatch_batch(
@@ -147,6 +176,7 @@ def dispatch_batch(
         raise InputError(msg) from e
 
     issued_on, due_on = b["issued_on"], b["due_on"]
+    frame = with_district_columns(frame)
     res = DispatchResult(batch, out_dir)
     inside = frame[frame["village_code"].notna()]
     res.outside = int(frame["village_code"].isna().sum())
@@ -168,6 +198,7 @@ def dispatch_batch(
             illustrative=illustrative,
             village_code=str(v["code"]),
         )
+        png, named = _static_map(v, villages, groups, sub)
         page = render_village_html(
             name,
             sub,
@@ -175,7 +206,8 @@ def dispatch_batch(
             issued_on=issued_on,
             due_on=due_on,
             illustrative=illustrative,
-            map_png=_static_map(v, villages, groups, sub),
+            map_png=png,
+            map_names=named,
         )
         html_path = out_dir / f"{stem}.html"
         html_path.write_text(page, encoding="utf-8")

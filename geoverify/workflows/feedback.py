@@ -437,7 +437,8 @@ def prepare_feedback(
     )
     if problems:
         reasons = "；".join(f"{p.reason} ({p.reason_en})" for p in problems)
-        msg = f"靶标 {rec['target_id']}: {reasons}"
+        head = f"靶标 {rec['target_id']}"
+        msg = reasons if reasons.startswith(head) else f"{head}: {reasons}"
         raise InputError(msg, rows=problems)
     return rec, changes
 

@@ -15,14 +15,16 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import Connection
 
 from geoverify import maps
-from geoverify.errors import InputError, NotFoundError
+from geoverify.errors import InputError
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
 from geoverify.store import evidence as store_evidence
 from geoverify.store import patrols as store_patrols
+from geoverify.workflows.attributes import with_district_columns
 from geoverify.workflows.common import today_local
 from geoverify.workflows.coverage import coverage_for_period
 from geoverify.workflows.patrols import load_patrol_tracks, month_range
+from geoverify.workflows.villages import village_areas_km2
 
 __all__ = [
     "MAX_PHOTOS_PER_TARGET",
@@ -61,10 +63,19 @@ class StoreMap:
     basemap: str = "none"
     warnings: list[str] = field(default_factory=list)
     out: Path | None = None
+    as_of: dt.date | None = None
+    #: Map category of every target (:func:`geoverify.maps.target_categories`), in order.
+    categories: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "out": str(self.out) if self.out else None,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "category_counts": {
+                key: n
+                for key, *_ in maps.CATEGORIES
+                if (n := sum(1 for c in self.categories if c == key))
+            },
             "villages": self.villages,
             "targets": self.targets,
             "bytes": len(self.html.encode("utf-8")),
@@ -118,21 +129,30 @@ def latest_patrol_month(conn: Connection) -> str | None:
 def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> pd.Series:
     hit = villages[(villages["name"] == value) | (villages["code"] == value)]
     if hit.empty:
-        msg = f"没有村（社区）{value} (no such village)"
-        raise NotFoundError(msg)
+        raise repo.no_such_village(value, [str(n) for n in villages["name"]])
     return hit.iloc[0]
 
 
 def _history(conn: Connection, pks: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """Events by target; a payload's ``repeat_of`` (a stored number) becomes the target id."""
     if not pks:
         return {}
     events = repo.load_events(conn)
     events = events[events["pk"].notna()]
     out: dict[int, list[dict[str, Any]]] = {}
+    names: dict[int, str] = {}
     for rec in events.to_dict("records"):
         pk = int(rec["pk"])
-        if pk in pks:
-            out.setdefault(pk, []).append({str(k): v for k, v in rec.items()})
+        if pk not in pks:
+            continue
+        event = {str(k): v for k, v in rec.items()}
+        payload = event.get("payload")
+        if isinstance(payload, dict) and isinstance(payload.get("repeat_of"), int):
+            ref = int(payload["repeat_of"])
+            if ref not in names:
+                names[ref] = repo.target_id_of(conn, ref)
+            event["payload"] = {**payload, "repeat_of": names[ref]}
+        out.setdefault(pk, []).append(event)
     return out
 
 
@@ -167,11 +187,11 @@ def build_store_map(
     month: str | None = None,
     basemap: maps.Basemap = "none",
     tianditu_key: str | None = None,
-    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> StoreMap:
     """Gather everything a map shows from the store and build it (see :func:`map_html`)."""
     store.require()
-    today = today or today_local()
+    as_of = as_of or today_local()
     if month is not None:
         start, end = month_range(month)  # validates YYYY-MM before any work
     warnings: list[str] = []
@@ -187,7 +207,7 @@ def build_store_map(
         if village is not None:
             row = _resolve_village(villages, village)
             code, name = str(row["code"]), str(row["name"])
-        targets = repo.load_targets(conn, batch=batch, village=code)
+        targets = with_district_columns(repo.load_targets(conn, batch=batch, village=code))
         groups = repo.load_groups(conn)
         pks = {int(p) for p in targets["pk"]}
         history = _history(conn, pks)
@@ -218,6 +238,7 @@ def build_store_map(
             ]
         )
 
+    villages = villages.assign(area_km2=village_areas_km2(villages))
     if code is not None:
         villages = villages[villages["code"] == code]
         groups = groups[groups["village_code"] == code]
@@ -232,7 +253,7 @@ def build_store_map(
         parts.append(f"批次 {batch}")
     if month is not None:
         parts.append(f"踏查覆盖 {month}")
-    parts.append(f"截至 {today.isoformat()}")
+    parts.append(f"统计截至 {as_of.isoformat()}")
     html_text = maps.build_map(
         villages,
         targets,
@@ -246,7 +267,7 @@ def build_store_map(
         tianditu_key=tianditu_key,
         title=title,
         subtitle=" · ".join(parts),
-        today=today,
+        as_of=as_of,
     )
     return StoreMap(
         html=html_text,
@@ -261,6 +282,8 @@ def build_store_map(
         photos=sum(len(v) for v in photos.values()),
         basemap=basemap,
         warnings=warnings,
+        as_of=as_of,
+        categories=maps.target_categories(targets, as_of=as_of),
     )
 
 
@@ -272,7 +295,7 @@ def map_html(
     month: str | None = None,
     basemap: maps.Basemap = "none",
     tianditu_key: str | None = None,
-    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> str:
     """The offline HTML map of the town (or one village) from the store.
 
@@ -290,8 +313,9 @@ def map_html(
         month of the latest patrol, and none of them when there is no patrol.
     basemap, tianditu_key
         See :func:`geoverify.maps.build_map`.
-    today
-        Date that decides overdue targets; default today in Asia/Shanghai.
+    as_of
+        Date that decides overdue targets (:func:`geoverify.progress.overdue_mask`), printed
+        on the map; default today in Asia/Shanghai.
 
     Raises
     ------
@@ -307,7 +331,7 @@ def map_html(
         month=month,
         basemap=basemap,
         tianditu_key=tianditu_key,
-        today=today,
+        as_of=as_of,
     ).html
 
 
@@ -320,7 +344,7 @@ def write_store_map(
     month: str | None = None,
     basemap: maps.Basemap = "none",
     tianditu_key: str | None = None,
-    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> StoreMap:
     """Build the map (see :func:`map_html`) and write it to ``out``; ``.out`` is set."""
     res = build_store_map(
@@ -330,7 +354,7 @@ def write_store_map(
         month=month,
         basemap=basemap,
         tianditu_key=tianditu_key,
-        today=today,
+        as_of=as_of,
     )
     try:
         res.out = maps.write_map(Path(out), res.html)
@@ -346,9 +370,9 @@ def write_village_map(
     village_code: str,
     batch: str | None,
     path: str | os.PathLike[str],
-    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> Path:
     """Write one village's map of a batch (the ``<village>_地图.html`` of a dispatch pack)."""
-    res = write_store_map(store, out=path, batch=batch, village=village_code, today=today)
+    res = write_store_map(store, out=path, batch=batch, village=village_code, as_of=as_of)
     assert res.out is not None
     return res.out

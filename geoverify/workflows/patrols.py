@@ -130,12 +130,24 @@ def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> tuple[str, str]:
         short = name.removesuffix("社区").removesuffix("村")
         if text in {code, name} or (short and text == short):
             return code, name
-    msg = f"--village: 未知的村（社区）“{value}” (unknown village {value!r})"
+    err = repo.no_such_village(value, [str(n) for n in villages["name"]])
+    msg = f"--village: {err}"
     raise InputError(msg)
 
 
-def _stored_tracks(conn: Connection) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
-    """Unclaimed tracks of earlier track-file imports whose name is unique: frame and ids."""
+@dataclass
+class _StoredTracks:
+    """Named tracks of earlier track-file imports that no table row claims yet."""
+
+    #: Tracks whose name is unique among them (a table's 轨迹 cell can name them).
+    frame: gpd.GeoDataFrame
+    #: Patrol id by unique track name.
+    by_name: dict[str, int]
+    #: Patrol id by track geometry (:func:`_track_key`): the same track read from any file.
+    by_key: dict[str, int]
+
+
+def _stored_tracks(conn: Connection) -> _StoredTracks:
     rows = store_patrols.unclaimed_named_tracks(conn)
     counts = pd.Series([r.track_name for r in rows], dtype=object).value_counts()
     unique = [r for r in rows if counts.get(r.track_name, 0) == 1]
@@ -143,7 +155,12 @@ def _stored_tracks(conn: Connection) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
         {"name": [r.track_name for r in unique]},
         geometry=gpd.GeoSeries([r.geometry for r in unique], crs=STORE_CRS),
     )
-    return frame, {str(r.track_name): int(r.id) for r in unique}
+    by_key: dict[str, int] = {}
+    for r in rows:
+        key = _track_key(_as_multi(r.geometry))
+        if key is not None:
+            by_key.setdefault(key, int(r.id))
+    return _StoredTracks(frame, {str(r.track_name): int(r.id) for r in unique}, by_key)
 
 
 def _track_key(geom: Any) -> str | None:
@@ -192,7 +209,9 @@ def import_patrols(
     Parameters
     ----------
     received_on
-        Date the village's table was received (for the 25th deadline); default: today.
+        Date the village's table was received (for the 25th deadline). Default for a table:
+        the day it is imported; for a track file: not recorded (the village's reporting is
+        then 报送日期未记录, never late).
     track_rules
         Track hygiene (:class:`~geoverify.tracks.TrackRules`): GPS glitches are dropped from
         every track before village attribution, lengths and coverage, and reported per track
@@ -260,7 +279,7 @@ def _import_patrols(
         if repo.find_import(conn, kind=IMPORT_KIND, sha256=sha):
             return PatrolImportResult(name, sha, "already_imported")
         villages = repo.load_villages(conn)
-        stored, stored_ids = _stored_tracks(conn) if is_table else (None, {})
+        stored = _stored_tracks(conn) if is_table else None
         known_tracks = _stored_track_keys(conn) if not is_table else set()
     if villages.empty:
         msg = "还没有村（社区）边界，请先运行 `geoverify init` (no village boundaries yet)"
@@ -270,8 +289,8 @@ def _import_patrols(
     given: list[gpd.GeoDataFrame] = [read_track_file(f.path, rules=track_rules) for f in tracks]
     given_names = {str(n).strip() for g in given for n in g["name"] if n is not None}
     frames = [g[["name", "geometry"]] for g in given]
-    if stored is not None and len(stored):
-        frames.append(stored[~stored["name"].isin(given_names)])
+    if stored is not None and len(stored.frame):
+        frames.append(stored.frame[~stored.frame["name"].isin(given_names)])
     track_frame = (
         gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=STORE_CRS)
         if frames
@@ -330,6 +349,9 @@ def _import_patrols(
         zip(tracked["patrol_id"], tracked.to_crs(crs).geometry.length.astype(float), strict=True)
     )
     received = _local_received(received_on)
+    # The date a village's table was received is known: given, or the day the table was
+    # imported. A track file is not a village's table: its import date says nothing.
+    received_known = received_on is not None or is_table
     who = make_who(actor=actor, source=f"file:{name}")
     now = repo.now()
     with store.begin() as conn:
@@ -345,17 +367,15 @@ def _import_patrols(
                 "records": len(patrols),
                 "tracked": len(tracked),
                 "tracks_files": [f.name for f in tracks],
-                "received_on": received.isoformat(),
+                "received_on": received.isoformat() if received_known else None,
                 "track_hygiene": hygiene,
             },
         )
         ids: list[int] = []
         linked = 0
         for i, x in enumerate(patrols):
-            claim = None
-            if is_table and x.track_name and x.track_name not in given_names:
-                claim = stored_ids.get(x.track_name)
-                linked += claim is not None
+            claim = _claim(stored, x, geoms[i], given_names) if stored is not None else None
+            linked += claim is not None
             pid = store_patrols.insert_patrol(
                 conn,
                 {
@@ -431,7 +451,7 @@ def _import_patrols(
                     "tracked": len(tracked),
                     "waypoints": n_wpt,
                     "linked_tracks": linked,
-                    "received_on": received.isoformat(),
+                    "received_on": received.isoformat() if received_known else None,
                     "points_dropped": sum(int(e["dropped"]) for e in hygiene),
                 },
             }
@@ -451,7 +471,7 @@ def _import_patrols(
         already_recorded=already,
         by_village=by_village,
         dates=sorted({x.date.isoformat() for x in patrols}),
-        received_on=received,
+        received_on=received if received_known else None,
         track_hygiene=hygiene,
     )
 
@@ -477,6 +497,31 @@ def _check_only_village(
         raise RejectedInputError(name, problems, details=details)
 
 
+def _claim(
+    stored: _StoredTracks, x: Patrol, geom: MultiLineString | None, given_names: set[str]
+) -> int | None:
+    """The stored track-file patrol a table row stands for, if any (then never counted twice).
+
+    A row whose track (from ``--tracks`` or a file next to the table) is the same line as a
+    stored track links to it, whatever the order of the imports; a row naming a stored track
+    that no given file holds links to it by name. Each stored patrol is claimed once.
+    """
+    claim = None
+    key = _track_key(geom)
+    if key is not None:
+        claim = stored.by_key.pop(key, None)
+    if claim is None and x.track_name and x.track_name not in given_names:
+        claim = stored.by_name.pop(x.track_name, None)
+    if claim is not None:
+        for k, v in list(stored.by_key.items()):
+            if v == claim:
+                del stored.by_key[k]
+        for k, v in list(stored.by_name.items()):
+            if v == claim:
+                del stored.by_name[k]
+    return claim
+
+
 def _fields(x: Patrol) -> dict[str, Any]:
     return {
         "village": x.village,
@@ -494,6 +539,14 @@ def _fields(x: Patrol) -> dict[str, Any]:
     }
 
 
+def _known_received(row: Any) -> dt.date | None:
+    """The received date of a stored record, or None when its import did not know it."""
+    summary = row.import_summary if isinstance(row.import_summary, dict) else {}
+    if "received_on" in summary and summary["received_on"] is None:
+        return None
+    return row.received_on
+
+
 def load_patrols(
     conn: Connection,
     *,
@@ -504,7 +557,8 @@ def load_patrols(
     """Patrol records dated from ``start`` to ``end`` (inclusive), as :class:`Patrol` objects.
 
     A track-file patrol whose track a table row names is left out (the row stands for it).
-    ``extra`` holds ``id``, ``received_on``, ``length_m`` and ``import`` (file name).
+    ``extra`` holds ``id``, ``received_on`` (None when unknown: a track file imported without
+    ``received_on``), ``length_m`` and ``import`` (file name).
     ``village`` matches a village name or code.
     """
     out = []
@@ -525,7 +579,7 @@ def load_patrols(
                 row=int(r.row),
                 extra={
                     "id": int(r.id),
-                    "received_on": r.received_on,
+                    "received_on": _known_received(r),
                     "length_m": r.length_m,
                     "import": str(r.source_name),
                 },

@@ -15,7 +15,13 @@ from geoverify.documents.district import write_district_report
 from geoverify.errors import InputError
 from geoverify.lifecycle import CRIMINAL_THRESHOLD, threshold_level
 from geoverify.model import Status
-from geoverify.progress import SUMMARY_LABELS, TOWN_LABEL, status_summary
+from geoverify.progress import (
+    OUTSIDE_LABEL,
+    SUMMARY_LABELS,
+    TOWN_LABEL,
+    outside_town_mask,
+    status_summary,
+)
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
 from geoverify.store.changes import TargetChange, change_targets
@@ -37,16 +43,15 @@ TOWN_NAME = "福果镇"
 
 
 def target_status(
-    store: Store, *, batch: str | None = None, today: dt.date | None = None
+    store: Store,
+    *,
+    batch: str | None = None,
+    as_of: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> pd.DataFrame:
     """Per-village and town counts (:func:`geoverify.progress.status_summary`) of a batch or of
-    every target."""
-    store.require()
-    with store.connect() as conn:
-        if batch is not None:
-            store_batches.get_batch(conn, batch)
-        frame = repo.load_targets(conn, batch=batch)
-    return status_summary(frame, today=today or today_local())
+    every target on ``as_of`` (default today in Asia/Shanghai; ``today`` is its old name)."""
+    return status_report(store, batch=batch, as_of=as_of or today).table
 
 
 def _rate(v: Any) -> float | None:
@@ -58,10 +63,15 @@ class StatusReport:
     """Progress per village and for the town on a date (``geoverify status``, the dashboard)."""
 
     batch: str | None
-    today: dt.date
+    as_of: dt.date
     table: pd.DataFrame
     #: Supervision spot checks (抽查): drawn, re-inspected, 一致 / 不一致, agreement rate.
     spotcheck: SpotcheckSummary | None = None
+
+    @property
+    def today(self) -> dt.date:
+        """The as-of date (old name)."""
+        return self.as_of
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -74,14 +84,26 @@ class StatusReport:
             out.append(rec)
         return out
 
+    @property
+    def outside(self) -> dict[str, Any] | None:
+        """Counts of the targets outside the town (never in the town's total), or None."""
+        return next((r for r in self.records if r["village"] == OUTSIDE_LABEL), None)
+
     def to_json(self) -> dict[str, Any]:
-        """The documented ``status --json`` document."""
+        """The documented ``status --json`` document.
+
+        ``villages`` has one row per village and, last, the row of targets outside the town
+        (also under ``outside``); ``town`` is the town's work only; ``as_of`` (also ``today``)
+        is the date that decides overdue targets.
+        """
         records = self.records
         return {
             "batch": self.batch,
-            "today": self.today,
+            "as_of": self.as_of,
+            "today": self.as_of,
             "villages": [r for r in records if r["village"] != TOWN_LABEL],
             "town": next(r for r in records if r["village"] == TOWN_LABEL),
+            "outside": self.outside,
             "spotcheck": (self.spotcheck or SpotcheckSummary()).to_json(),
         }
 
@@ -90,21 +112,23 @@ def status_report(
     store: Store,
     *,
     batch: str | None = None,
+    as_of: dt.date | None = None,
     today: dt.date | None = None,
     village: str | None = None,
 ) -> StatusReport:
-    """Per-village and town progress of a batch (or of every target) on ``today``.
+    """Per-village and town progress of a batch (or of every target) on ``as_of``.
 
-    ``village`` (a code) limits the counts to that village's targets (a village user's view).
+    ``as_of`` (``today`` is its old name) defaults to today in Asia/Shanghai. ``village`` (a
+    code) limits the counts to that village's targets (a village user's view).
     """
     store.require()
-    today = today or today_local()
+    day = as_of or today or today_local()
     with store.connect() as conn:
         if batch is not None:
             store_batches.get_batch(conn, batch)
         frame = repo.load_targets(conn, batch=batch, village=village)
         spot = spotcheck_summary(conn, batch=batch, village_code=village)
-    return StatusReport(batch, today, status_summary(frame, today=today), spot)
+    return StatusReport(batch, day, status_summary(frame, as_of=day), spot)
 
 
 @dataclass
@@ -113,20 +137,27 @@ class DistrictReportResult:
 
     batch: str
     path: Path
+    as_of: dt.date | None = None
     targets: int = 0
     marked: list[str] = field(default_factory=list)
     already_reported: int = 0
     without_result: list[str] = field(default_factory=list)
+    #: Targets outside the town (镇外，建议退回区禁毒办): listed apart, not the town's work.
+    outside: list[str] = field(default_factory=list)
+    overdue: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "batch": self.batch,
             "path": str(self.path),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
             "targets": self.targets,
             "marked_reported": len(self.marked),
             "marked": self.marked,
             "already_reported": self.already_reported,
             "without_result": self.without_result,
+            "outside": self.outside,
+            "overdue": self.overdue,
         }
 
 
@@ -149,11 +180,16 @@ def district_report(
     batch: str,
     out: str | os.PathLike[str],
     actor: str | Actor | None = None,
+    as_of: dt.date | None = None,
     today: dt.date | None = None,
+    reviewer: str | None = None,
 ) -> DistrictReportResult:
     """Write the batch report for the district and mark its targets with a result as reported.
 
-    Targets without a result are listed but not marked. A confirmed target at the criminal
+    ``as_of`` (``today`` is its old name; default today in Asia/Shanghai) is printed in the
+    report and decides its overdue count. Targets outside the town that nobody took on are
+    listed on their own sheet (镇外，建议退回区禁毒办), not as the town's work, and are not
+    marked. Targets without a result are listed but not marked. A confirmed target at the criminal
     threshold (≥500 plants) without a case number refuses the whole report: nothing is written
     or marked, and the error names every such target.
     """
@@ -162,9 +198,9 @@ def district_report(
         msg = f"报表文件应以 .xlsx 结尾 (the report must be an .xlsx file): {path}"
         raise InputError(msg)
     store.require()
-    today = today or today_local()
+    day = as_of or today or today_local()
     who = make_who(actor=actor, source="command:report district")
-    res = DistrictReportResult(batch, path)
+    res = DistrictReportResult(batch, path, as_of=day)
     with store.begin() as conn:
         store_batches.get_batch(conn, batch)
         frame = repo.load_targets(conn, batch=batch)
@@ -182,7 +218,9 @@ def district_report(
             )
             raise InputError(msg)
         changes: list[TargetChange] = []
-        for rec in frame.to_dict(orient="records"):
+        away = outside_town_mask(frame).to_numpy()
+        res.outside = sorted(str(t) for t in frame.loc[away, "target_id"])
+        for rec in frame[~away].to_dict(orient="records"):
             rec = {str(k): v for k, v in rec.items()}
             if not isinstance(rec["result"], str):
                 res.without_result.append(str(rec["target_id"]))
@@ -217,14 +255,18 @@ def district_report(
         change_targets(conn, changes, who=who)
         final = repo.load_targets(conn, batch=batch)
         res.targets = len(final)
+        summary = status_summary(final, as_of=day)
+        res.overdue = int(summary.loc[summary["village"] == TOWN_LABEL, "overdue"].iloc[0])
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_district_report(
                 path,
                 final,
                 batch=batch,
-                summary=status_summary(final, today=today),
+                summary=summary,
                 town=TOWN_NAME,
+                as_of=day,
+                reviewer=reviewer,
             )
         except OSError as e:
             msg = f"无法写入报表 (cannot write the report) {path}: {e.strerror or e}"

@@ -57,8 +57,11 @@ def init_workspace(
     on the same workspace changes nothing.
     """
     ws = Path(workspace)
+    made_folder = not ws.exists()
     ws.mkdir(parents=True, exist_ok=True)
     store = Store(ws, url=url)
+    sqlite = store.sqlite_path
+    new_store = sqlite is not None and not sqlite.exists()
     try:
         store.upgrade()
         sample = boundaries is None
@@ -77,5 +80,15 @@ def init_workspace(
         if _has_layer(src, "groups"):
             groups = import_groups(store, src, layer="groups", crs=crs, actor=actor)
         return InitResult(ws, store.display_url, str(src), sample, villages, groups)
+    except BaseException:
+        # A failed first init leaves no store behind (and no folder it made), so the next
+        # try starts clean instead of finding a half-made workspace.
+        store.dispose()
+        if new_store and sqlite is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
+            if made_folder and not any(ws.iterdir()):
+                ws.rmdir()
+        raise
     finally:
         store.dispose()

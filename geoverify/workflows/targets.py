@@ -82,6 +82,7 @@ def target_record(r: Any) -> dict[str, Any]:
         "source": r.source,
         "issued_on": r.issued_on,
         "due_on": r.due_on,
+        "attributes": dict(r.attributes or {}),
     }
 
 

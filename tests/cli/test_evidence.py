@@ -84,7 +84,7 @@ def test_targets_add_self_and_tip(run: Cli) -> None:
         str(tg["lat"]),
         "--found",
         "2024-03-10",
-        "--by",
+        "--found-by",
         "网格员",
         "--json",
     )

@@ -33,7 +33,7 @@ def _answers_ok(ids: list[str]) -> dict[str, dict[str, Any]]:
             "核查人员": "张三",
             "核查结果": "确认种植",
             "株数": 650,
-            "面积（平方米）": 40.5,
+            "铲除面积（平方米）": 40.5,
             "铲除日期": dt.date(2024, 3, 9),
             "案件编号": "铜公(福)立字〔2024〕12号",
         },
@@ -68,7 +68,9 @@ def test_round_trip_dispatch_feedback_status_report(run: Cli, tmp_path: Path) ->
 
     st = json.loads(run("status", "--batch", BATCH, "--json").stdout)
     town = st["town"]
-    assert town["issued"] == 60
+    # the 4 targets outside the town are listed apart, never the town's work
+    assert st["outside"]["issued"] == 4 and st["outside"]["overdue"] == 0
+    assert town["issued"] == 56 == doc["dispatched"]
     assert town["dispatched"] == doc["dispatched"]
     assert (town["verified"], town["confirmed"], town["excluded"], town["not_found"]) == (
         3,
@@ -79,16 +81,18 @@ def test_round_trip_dispatch_feedback_status_report(run: Cli, tmp_path: Path) ->
     assert town["eradicated"] == 1
     assert town["plants_eradicated"] == 650
     assert town["area_eradicated_m2"] == pytest.approx(40.5)
-    assert town["verification_rate"] == pytest.approx(3 / 60, abs=1e-4)
-    assert town["match_rate"] == pytest.approx(1 / 60, abs=1e-4)
-    assert town["overdue"] == 57  # due 2024-03-20, long past
+    assert town["verification_rate"] == pytest.approx(3 / 56, abs=1e-4)
+    assert town["match_rate"] == pytest.approx(1 / 56, abs=1e-4)
+    assert town["overdue"] == 53  # dispatched, due 2024-03-20, long past, no answer
+    assert st["as_of"] == st["today"]
 
     report = tmp_path / "reports" / "district.xlsx"
     res = run("report", "district", "--batch", BATCH, "--out", str(report), "--json")
     assert res.exit_code == 0, res.output
     rep = json.loads(res.stdout)
     assert sorted(rep["marked"]) == sorted(ids[:3])
-    assert len(rep["without_result"]) == 57
+    assert len(rep["without_result"]) == 53 == rep["overdue"]
+    assert len(rep["outside"]) == 4
 
     wb = openpyxl.load_workbook(report)
     ws = wb["核查反馈"]
@@ -248,7 +252,7 @@ def test_feedback_set_one_target(run: Cli) -> None:
         "确认种植",
         "--date",
         "2024-03-07",
-        "--by",
+        "--checked-by",
         "赵六",
         "--plants",
         "3200",

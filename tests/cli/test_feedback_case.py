@@ -25,7 +25,7 @@ def test_case_number_alone_and_no_result_yet(run: Cli) -> None:
         "确认种植",
         "--date",
         "2024-03-10",
-        "--by",
+        "--checked-by",
         "张三",
         "--plants",
         "640",

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from geoverify import maps
 from geoverify.store import repo
 from geoverify.workflows import sample_path
 from geoverify.workflows.coverage import coverage_for_period
@@ -72,7 +73,7 @@ def _setup(run: Cli, tmp_path: Path) -> str:
         "排除",
         "--date",
         "2024-03-10",
-        "--by",
+        "--checked-by",
         "张三",
         "--remarks",
         HOSTILE,
@@ -106,15 +107,24 @@ def test_town_map_counts_history_and_photo(run: Cli, tmp_path: Path) -> None:
     assert doc["photos"] == 1 and doc["warnings"] == []
 
     data = page_data(out)
+    t = maps.decode_targets(data["t"])
     assert len(data["v"]["features"]) == 13
-    assert sorted(data["t"]["id"]) == sorted(targets["target_id"])
+    assert sorted(t["id"]) == sorted(targets["target_id"])
     assert len(data["tr"]["features"]) == 8
     assert data["illustrative"] is True
     pct = {f["properties"]["c"]: f["properties"]["p"] for f in data["v"]["features"]}
     expected = dict(zip(cov.villages["code"], cov.villages["covered_pct"], strict=True))
     assert all(pct[c] == pytest.approx(round(float(p), 1)) for c, p in expected.items())
-    i = data["t"]["id"].index(target_id)
-    assert data["t"]["remarks"][i] == HOSTILE
+    i = t["id"].index(target_id)
+    assert t["remarks"][i] == HOSTILE
+    # the village's area as `villages list` gives it
+    areas = {f["properties"]["c"]: f["properties"]["a"] for f in data["v"]["features"]}
+    listed = {
+        v["code"]: v["area_km2"] for v in json.loads(run("villages", "list", "--json").stdout)
+    }
+    assert areas == listed
+    # the district's own columns of the batch travel with the target
+    assert t["原表:疑似类型"][i] == "罂粟"
     kinds = [row[2] for row in data["h"][str(i)]]
     assert kinds == ["下发", "核查反馈", "添加照片"]
     assert "已下发 → 排除" in data["h"][str(i)][1][3]
@@ -145,7 +155,7 @@ def test_village_map_has_only_that_village(run: Cli, tmp_path: Path) -> None:
     assert doc["villages"] == 1 and doc["targets"] == len(own) > 0
     data = page_data(out)
     assert [f["properties"]["n"] for f in data["v"]["features"]] == [VILLAGE]
-    assert sorted(data["t"]["id"]) == sorted(own["target_id"])
+    assert sorted(maps.decode_targets(data["t"])["id"]) == sorted(own["target_id"])
     assert {g["properties"]["v"] for g in data["g"]["features"]} <= {code}
     assert doc["tracks"] == len(data["tr"]["features"])
     assert data["title"] == f"福果镇{VILLAGE}禁种铲毒靶标核查图"

@@ -209,3 +209,52 @@ def test_table_with_tracks_then_the_same_gpx_is_not_counted_twice(run: Cli) -> N
     assert snapshot(store) == before
     listed = json.loads(run("patrols", "list", "--month", "2024-03", "--json").stdout)
     assert len(listed) == 11
+
+
+@pytest.mark.parametrize("order", ["gpx_first", "table_first"])
+def test_readme_commands_in_either_order_count_each_patrol_once(run: Cli, order: str) -> None:
+    """The README's two commands (GPX, then the table with --tracks naming the same tracks),
+    in either order: 11 records, 8 tracks, the same coverage and monthly counts."""
+    _init(run)
+    gpx = ["patrols", "import", str(GPX), "--json"]
+    table = ["patrols", "import", str(CSV), "--tracks", str(GPX), "--received", "2024-03-22"]
+    steps = [gpx, [*table, "--json"]] if order == "gpx_first" else [[*table, "--json"], gpx]
+    docs = []
+    for args in steps:
+        res = run(*args)
+        assert res.exit_code == 0, res.output
+        docs.append(json.loads(res.stdout))
+    if order == "gpx_first":
+        assert docs[1]["imported"] == 11 and docs[1]["linked_tracks"] == 8
+    else:
+        assert docs[1]["status"] == "already_recorded" and docs[1]["already_recorded"] == 8
+    listed = json.loads(run("patrols", "list", "--month", "2024-03", "--json").stdout)
+    assert len(listed) == 11 and sum(r["tracked"] for r in listed) == 8
+    cov = json.loads(run("coverage", "--month", "2024-03", "--json").stdout)
+    assert cov["totals"]["patrols"] == 8
+    res = run("report", "monthly", "--month", "2024-03", "--out", str(run.ws / "m"), "--json")
+    monthly = json.loads(res.stdout)
+    assert monthly["totals"]["patrols"] == 11 and monthly["totals"]["tracked"] == 8
+    by_village = {v["village"]: v for v in monthly["villages"]}
+    assert by_village["龙泉村"]["patrols"] == 3 and by_village["龙泉村"]["status"] == "已报送"
+    assert {v["status"] for v in monthly["villages"]} <= {"已报送", "未报送"}
+
+
+def test_tracks_alone_have_no_received_date_and_are_never_late(run: Cli) -> None:
+    _init(run)
+    res = run("patrols", "import", str(GPX), "--json")
+    assert json.loads(res.stdout)["received_on"] is None
+    text = run("patrols", "import", str(GPX)).stdout  # already imported: one line
+    assert "已导入" in text
+    res = run("report", "monthly", "--month", "2024-03", "--out", str(run.ws / "m"), "--json")
+    monthly = json.loads(res.stdout)
+    walked = [v for v in monthly["villages"] if v["patrols"]]
+    assert walked and {v["status"] for v in walked} == {"报送日期未记录"}
+    assert all(v["received_on"] is None for v in walked)
+    # a table imported without --received counts as received on the day it is imported
+    # (today, long after 2024-03-25): late
+    res = run("patrols", "import", str(CSV), "--json")
+    assert json.loads(res.stdout)["received_on"] is not None
+    res = run("report", "monthly", "--month", "2024-03", "--out", str(run.ws / "m2"), "--json")
+    statuses = {v["village"]: v["status"] for v in json.loads(res.stdout)["villages"]}
+    assert statuses["龙泉村"] == "逾期报送"

@@ -25,7 +25,7 @@ def test_threshold_cases_come_first_with_their_fields(run: Cli) -> None:
             "确认种植",
             "--date",
             "2024-03-10",
-            "--by",
+            "--checked-by",
             "张三",
             "--plants",
             plants,
