@@ -90,3 +90,22 @@ def test_a_group_of_the_table_is_a_click_group() -> None:
     command = load_command("batch", COMMAND_TABLE["batch"])
     assert isinstance(command, click.Group)
     assert "import" in command.commands
+
+
+def test_every_command_module_is_in_the_table() -> None:
+    """A command module added under geoverify/cli/ must get its row in COMMAND_TABLE."""
+    import importlib
+    import pkgutil
+
+    import geoverify.cli as package
+
+    nested = {"report_monthly", "report_district", "targets_add"}  # subcommands of a group
+    listed = {(e.module, e.attribute) for e in COMMAND_TABLE.values()}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_") or info.name in nested:
+            continue
+        module = importlib.import_module(f"geoverify.cli.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            attribute = command.callback.__name__
+            assert (module.__name__, attribute) in listed, f"{command.name} not in COMMAND_TABLE"
+            assert COMMAND_TABLE[str(command.name)].module == module.__name__
