@@ -684,7 +684,7 @@ def validate_feedback(
         area = _as_area(fr.area_m2)
         if isinstance(area, float) and (odd := check_area(area)) is not None:
             row_problems.append(
-                _problem(fr, odd.code, odd.zh, odd.en, "面积（平方米）", fr.area_m2)
+                _problem(fr, odd.code, odd.zh, odd.en, "铲除面积（平方米）", fr.area_m2)
             )
         if area == "bad":
             row_problems.append(
@@ -693,7 +693,7 @@ def validate_feedback(
                     "bad_area",
                     f"面积“{fr.area_m2}”应为非负数",
                     f"area {fr.area_m2!r} must be a non-negative number",
-                    "面积（平方米）",
+                    "铲除面积（平方米）",
                     fr.area_m2,
                 )
             )
@@ -707,7 +707,7 @@ def validate_feedback(
                     f"核查结果为“{RESULT_LABELS[str(to_result)]}”，不应填写株数或面积"
                     "（只有“确认种植”才有）",
                     f"plants or area given for a {to_result} target (confirmed planting only)",
-                    "株数" if isinstance(plants, int) and plants > 0 else "面积（平方米）",
+                    "株数" if isinstance(plants, int) and plants > 0 else "铲除面积（平方米）",
                     fr.plants if isinstance(plants, int) and plants > 0 else fr.area_m2,
                 )
             )

@@ -54,7 +54,7 @@ def test_export_passes_gdal_validator_and_reads_back(run: Cli, tmp_path: Path) -
     tid = json.loads(res.stdout)[0]["target_id"]
     res = run(
         "feedback", "set", tid, "--result", "确认种植", "--plants", "650", "--date",
-        "2024-03-08", "--by", "张三", "--case", "铜公〔2024〕12号",
+        "2024-03-08", "--checked-by", "张三", "--case", "铜公〔2024〕12号",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
 

@@ -146,7 +146,7 @@ def test_draw_lists_record_and_status(run: Cli, tmp_path: Path) -> None:
     res = run("spotcheck", "record", a, "--result", "一致", "--date", "2024-03-15")
     assert res.exit_code == 1 and "before the draw" in res.output
     for tid, outcome in ((a, "一致"), (b, "一致"), (c, "不一致")):
-        res = run("spotcheck", "record", tid, "--result", outcome, "--by", "王五")
+        res = run("spotcheck", "record", tid, "--result", outcome, "--checked-by", "王五")
         assert res.exit_code == 0, res.output
     res = run("spotcheck", "record", a, "--result", "一致", "--json")
     assert json.loads(res.stdout)["status"] == "unchanged"

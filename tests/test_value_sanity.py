@@ -169,7 +169,7 @@ def _history(run: Cli, tid: str) -> list[dict]:
 def test_cli_correction_clears_values_that_no_longer_apply(run: Cli) -> None:
     with_batch(run)
     tid = _first_target(run)
-    args = ["feedback", "set", tid, "--date", "2024-03-08", "--by", "张三"]
+    args = ["feedback", "set", tid, "--date", "2024-03-08", "--checked-by", "张三"]
     res = run(*args, "--result", "确认种植", "--plants", "12", "--area", "30", "--case", "C-1")
     assert res.exit_code == 0, res.output
     res = run(*args, "--result", "未发现", "--supersede", "--reason", "复核：现场无种植", "--json")
@@ -202,7 +202,7 @@ def test_cli_feedback_values_out_of_range(run: Cli, extra: list[str], reason: st
     tid = _first_target(run)
     before = full_snapshot(run.store())
     date = [] if "--date" in extra else ["--date", "2024-03-08"]
-    res = run("feedback", "set", tid, "--by", "张三", *date, *extra, "--json")
+    res = run("feedback", "set", tid, "--checked-by", "张三", *date, *extra, "--json")
     assert res.exit_code == 1
     assert reason in json.loads(res.stdout)["error"]
     assert full_snapshot(run.store()) == before

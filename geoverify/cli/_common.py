@@ -322,3 +322,21 @@ def parse_date(value: str | None, *, option: str) -> dt.date | None:
     except ValueError as e:
         msg = f"{option}: 日期格式应为 YYYY-MM-DD (expected YYYY-MM-DD), got {value!r}"
         raise click.BadParameter(msg) from e
+
+
+#: A command's own ``--by`` (hidden): refused, because ``--by`` is the global actor option.
+misplaced_by_option = click.option("--by", "misplaced_by", default=None, hidden=True)
+
+
+def refuse_misplaced_by(value: str | None, *, command: str, use: str, what_zh: str) -> None:
+    """A usage error for ``--by`` after a command: the global ``--by`` (who records) goes
+    before the command; who did the work on site has its own option (``use``)."""
+    if value is None:
+        return
+    msg = (
+        f"--by 在 {command} 之后有歧义：{what_zh}请用 {use} {value}；"
+        f"操作人（记入历史）请写在命令前：geoverify --by 姓名 {command} … "
+        f"(after the command --by is ambiguous: use {use}; "
+        "put the global --by before the command for who records it)"
+    )
+    raise click.UsageError(msg)

@@ -13,8 +13,10 @@ from geoverify.cli._common import (
     get_ctx,
     handle_errors,
     json_option,
+    misplaced_by_option,
     open_store,
     parse_date,
+    refuse_misplaced_by,
 )
 from geoverify.lifecycle import THRESHOLD_LABELS
 from geoverify.model import RESULT_LABELS, STATUS_LABELS
@@ -95,7 +97,7 @@ def feedback_import(file: Path, supersede: bool, reason: str | None, as_json: bo
     default=None,
     help="Who checked on site (核查人员). Who records it is the global --by, before the command.",
 )
-@click.option("--by", "misplaced_by", default=None, hidden=True)
+@misplaced_by_option
 @click.option("--plants", type=click.IntRange(min=0), default=None, help="Plant count (株数).")
 @click.option("--area", type=click.FloatRange(min=0), default=None, help="Eradicated area, m².")
 @click.option("--eradicated", default=None, help="Eradication date YYYY-MM-DD (铲除日期).")
@@ -125,14 +127,9 @@ def feedback_set(
     --checked-by names who checked on site (核查人员); the person recording it is the global
     --by before the command (geoverify --by 镇平安办张三 feedback set …), as for every command.
     """
-    if misplaced_by is not None:
-        msg = (
-            f"--by 在 feedback set 之后有歧义：核查人员请用 --checked-by {misplaced_by}；"
-            "操作人（记入历史）请写在命令前：geoverify --by 姓名 feedback set … "
-            "(after the command --by is ambiguous: use --checked-by for who checked on site; "
-            "put the global --by before the command for who records it)"
-        )
-        raise click.UsageError(msg)
+    refuse_misplaced_by(
+        misplaced_by, command="feedback set", use="--checked-by", what_zh="核查人员"
+    )
     ctx = get_ctx()
     verified_on = parse_date(date_, option="--date")
     eradicated_on = parse_date(eradicated, option="--eradicated")

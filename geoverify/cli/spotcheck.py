@@ -12,8 +12,10 @@ from geoverify.cli._common import (
     get_ctx,
     handle_errors,
     json_option,
+    misplaced_by_option,
     open_store,
     parse_date,
+    refuse_misplaced_by,
 )
 from geoverify.workflows.spotcheck import OUTCOME_LABELS, draw_spotcheck, record_spotcheck
 
@@ -89,7 +91,10 @@ def spotcheck_group(
     help="Re-inspection outcome: 一致 (consistent) or 不一致 (inconsistent).",
 )
 @click.option("--date", "date_", default=None, help="Re-inspection date YYYY-MM-DD (抽查日期).")
-@click.option("--by", "checked_by", default=None, help="Who re-inspected on site (抽查人员).")
+@click.option(
+    "--checked-by", "checked_by", default=None, help="Who re-inspected on site (抽查人员)."
+)
+@misplaced_by_option
 @click.option("--remarks", default=None, help="What was found (抽查情况).")
 @click.option("--batch", default=None, help="The batch, when the target was drawn in several.")
 @click.option("--supersede", is_flag=True, help="Change an outcome already recorded.")
@@ -105,9 +110,16 @@ def spotcheck_record(
     batch: str | None,
     supersede: bool,
     reason: str | None,
+    misplaced_by: str | None,
     as_json: bool,
 ) -> None:
-    """Record the re-inspection of a drawn target (抽查结论): 一致 or 不一致."""
+    """Record the re-inspection of a drawn target (抽查结论): 一致 or 不一致.
+
+    --checked-by names who re-inspected on site; who records it is the global --by.
+    """
+    refuse_misplaced_by(
+        misplaced_by, command="spotcheck record", use="--checked-by", what_zh="抽查人员"
+    )
     checked_on = parse_date(date_, option="--date")
     with open_store() as store:
         res = record_spotcheck(

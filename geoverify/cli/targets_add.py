@@ -10,8 +10,10 @@ from geoverify.cli._common import (
     get_ctx,
     handle_errors,
     json_option,
+    misplaced_by_option,
     open_store,
     parse_date,
+    refuse_misplaced_by,
 )
 from geoverify.workflows.sites import add_target
 
@@ -33,7 +35,7 @@ from geoverify.workflows.sites import add_target
     default=None,
     help="Who found it (发现人) or who took the tip. Who records it is the global --by.",
 )
-@click.option("--by", "misplaced_by", default=None, hidden=True)
+@misplaced_by_option
 @click.option("--remarks", default=None, help="Remarks.")
 @json_option
 @handle_errors
@@ -53,14 +55,7 @@ def targets_add(
     --found-by names who found the site (发现人); who records it is the global --by before the
     command, as for every command.
     """
-    if misplaced_by is not None:
-        msg = (
-            f"--by 在 targets add 之后有歧义：发现人请用 --found-by {misplaced_by}；"
-            "操作人（记入历史）请写在命令前：geoverify --by 姓名 targets add … "
-            "(after the command --by is ambiguous: use --found-by for who found it; "
-            "put the global --by before the command for who records it)"
-        )
-        raise click.UsageError(msg)
+    refuse_misplaced_by(misplaced_by, command="targets add", use="--found-by", what_zh="发现人")
     ctx = get_ctx()
     found_on = parse_date(found, option="--found")
     with open_store() as store:

@@ -67,7 +67,8 @@ _LIST_HEADERS = (
     "株数",
     "高德地图",
     "百度地图",
-    "手机定位",
+    "腾讯地图",
+    "手机地图",
 )
 
 
@@ -319,7 +320,7 @@ def _write_lists(
             headers,
             lines,
             title=f"{name} 疑似靶标核查抽查清单（批次 {batch}，比例 {rate:g}，随机种子 {seed}）",
-            widths={"高德地图": 10, "百度地图": 10, "手机定位": 10, "抽查情况": 24},
+            widths={"高德地图": 10, "百度地图": 10, "腾讯地图": 10, "手机地图": 10, "抽查情况": 24},
             dropdowns={"抽查结论": list(OUTCOME_LABELS.values())},
             number_formats={"经度": "0.000000", "纬度": "0.000000"},
             landscape=True,
