@@ -132,15 +132,19 @@ class Store:
             msg = f"无法建立或升级数据库结构 (cannot create the schema) {self.display_url}: {e}"
             raise StoreError(msg) from e
 
-    def has_schema(self) -> bool:
-        """True when any geoverify migration has been applied here (even an old one)."""
+    def _current_heads(self) -> set[str]:
+        """The migrations applied here; empty when there is no store yet."""
         if self.backend == "sqlite" and not (self.sqlite_path and self.sqlite_path.exists()):
-            return False
+            return set()
         try:
             with self.engine.connect() as conn:
-                return bool(MigrationContext.configure(conn).get_current_heads())
+                return set(MigrationContext.configure(conn).get_current_heads())
         except OperationalError:
-            return False
+            return set()
+
+    def has_schema(self) -> bool:
+        """True when any geoverify migration has been applied here (even an old one)."""
+        return bool(self._current_heads())
 
     def drop_schema(self) -> None:
         """Undo every migration: remove geoverify's tables (a failed first ``init``)."""
@@ -161,13 +165,7 @@ class Store:
         """
         if self._initialised:
             return True
-        if self.backend == "sqlite" and not (self.sqlite_path and self.sqlite_path.exists()):
-            return False
-        try:
-            with self.engine.connect() as conn:
-                current = set(MigrationContext.configure(conn).get_current_heads())
-        except OperationalError:
-            return False
+        current = self._current_heads()
         self._initialised = bool(current) and current == _script_heads()
         return self._initialised
 

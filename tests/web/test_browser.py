@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from tests.browser import CHROMIUM_ARGS
 from tests.photos import jpeg_bytes
 from tests.web.conftest import USERS, VILLAGE_A, WebEnv, build_env, postgis_url
-from tests.web.live import ARTIFACTS, CHROMIUM_ARGS, chromium_path, serve, watch
+from tests.web.live import ARTIFACTS, chromium_path, serve, watch
 
 pytestmark = pytest.mark.browser
 
