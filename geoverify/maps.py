@@ -39,7 +39,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geoverify import geo, navigation, progress
 from geoverify.errors import GeoverifyError, InputError
-from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS
+from geoverify.model import ASSIGNMENT_LABELS, EVENT_LABELS, RESULT_LABELS, STATUS_LABELS
 
 __all__ = [
     "CATEGORIES",
@@ -88,18 +88,7 @@ _COVERAGE_NONE = "#d9d9d9"
 
 _SOURCE_LABELS = {"district": "区禁毒办下发", "self": "自主发现", "tip": "举报线索"}
 #: Event kinds the workflows record (batches, dispatch, feedback, evidence, sites, reports).
-_EVENT_LABELS = {
-    "issued": "下发",
-    "reissued": "再次下发",
-    "added": "登记（自主发现/举报）",
-    "dispatched": "派发",
-    "verified": "核查反馈",
-    "eradicated": "铲除",
-    "updated": "更新反馈",
-    "superseded": "更正结果",
-    "reported": "上报区禁毒办",
-    "evidence_added": "添加照片",
-}
+_EVENT_LABELS = EVENT_LABELS
 #: Payload keys shown in the history, with their Chinese labels (others are left out).
 _PAYLOAD_LABELS = {
     "verified_on": "核查日期",

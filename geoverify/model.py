@@ -90,6 +90,8 @@ EVENT_LABELS: dict[str, str] = {
     "superseded": "更正结果",
     "reported": "上报区禁毒办",
     "evidence_added": "添加照片",
+    "spotcheck_drawn": "抽中复核",
+    "spotcheck_recorded": "抽查结论",
 }
 ASSIGNMENT_LABELS: dict[str, str] = {
     "inside": "村内",

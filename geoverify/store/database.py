@@ -132,6 +132,32 @@ class Store:
             msg = f"无法建立或升级数据库结构 (cannot create the schema) {self.display_url}: {e}"
             raise StoreError(msg) from e
 
+    def _current_heads(self) -> set[str]:
+        """The migrations applied here; empty when there is no store yet."""
+        if self.backend == "sqlite" and not (self.sqlite_path and self.sqlite_path.exists()):
+            return set()
+        try:
+            with self.engine.connect() as conn:
+                return set(MigrationContext.configure(conn).get_current_heads())
+        except OperationalError:
+            return set()
+
+    def has_schema(self) -> bool:
+        """True when any geoverify migration has been applied here (even an old one)."""
+        return bool(self._current_heads())
+
+    def drop_schema(self) -> None:
+        """Undo every migration: remove geoverify's tables (a failed first ``init``)."""
+        try:
+            with self.engine.begin() as conn:
+                cfg = _alembic_config()
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, "base")
+        except SQLAlchemyError as e:
+            msg = f"无法删除数据库结构 (cannot remove the schema) {self.display_url}: {e}"
+            raise StoreError(msg) from e
+        self._initialised = False
+
     def is_initialised(self) -> bool:
         """True when the schema exists and is at the newest migration.
 
@@ -139,13 +165,7 @@ class Store:
         """
         if self._initialised:
             return True
-        if self.backend == "sqlite" and not (self.sqlite_path and self.sqlite_path.exists()):
-            return False
-        try:
-            with self.engine.connect() as conn:
-                current = set(MigrationContext.configure(conn).get_current_heads())
-        except OperationalError:
-            return False
+        current = self._current_heads()
         self._initialised = bool(current) and current == _script_heads()
         return self._initialised
 

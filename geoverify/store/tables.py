@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from geoverify.store.types import GeometryColumn, JSONColumn, UTCDateTime
+from geoverify.store.types import GeometryColumn, JSONColumn, OrderedJSONColumn, UTCDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -98,7 +98,8 @@ targets = Table(
     Column("lat", Float, nullable=False),
     Column("area_m2", Float, nullable=True),
     Column("image_date", Date, nullable=True),
-    Column("attributes", JSONColumn, nullable=False),
+    # The district's own columns, in the file's order.
+    Column("attributes", OrderedJSONColumn, nullable=False),
     Column("village_code", String(32), ForeignKey("villages.code"), nullable=True, index=True),
     Column("group_name", String(100), nullable=True),
     Column("assignment", String(16), nullable=False),
@@ -130,7 +131,7 @@ target_issues = Table(
     Column("row", Integer, nullable=True),
     Column("reissue", Boolean, nullable=False),
     Column("geometry", GeometryColumn("GEOMETRY"), nullable=False),
-    Column("attributes", JSONColumn, nullable=False),
+    Column("attributes", OrderedJSONColumn, nullable=False),
     UniqueConstraint("target", "batch_id", name="uq_target_issues_target_batch"),
 )
 

@@ -18,6 +18,9 @@ STORE_SRID = 4490
 
 #: JSON documents: JSONB on PostgreSQL, JSON text on SQLite.
 JSONColumn = JSON().with_variant(JSONB(), "postgresql")
+#: JSON documents whose key order matters (a district file's own columns, in the file's order):
+#: JSON text on both backends (PostgreSQL's JSONB would sort the keys).
+OrderedJSONColumn = JSON()
 
 
 class GeometryColumn(TypeDecorator[BaseGeometry]):

@@ -62,6 +62,7 @@ def init_workspace(
     store = Store(ws, url=url)
     sqlite = store.sqlite_path
     new_store = sqlite is not None and not sqlite.exists()
+    new_schema = sqlite is None and not store.has_schema()
     try:
         store.upgrade()
         sample = boundaries is None
@@ -83,6 +84,8 @@ def init_workspace(
     except BaseException:
         # A failed first init leaves no store behind (and no folder it made), so the next
         # try starts clean instead of finding a half-made workspace.
+        if new_schema:
+            store.drop_schema()  # PostgreSQL: the tables this init made go again
         store.dispose()
         if new_store and sqlite is not None:
             for suffix in ("", "-wal", "-shm", "-journal"):

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from geoverify.documents.dispatch import dispatch_rows
+from geoverify.documents.dispatch import TARGET_HEADERS, dispatch_rows
 from geoverify.documents.xlsx import new_workbook, write_sheet
 from geoverify.errors import InputError
 from geoverify.model import RESULT_LABELS, STATUS_LABELS, Status
@@ -53,22 +53,12 @@ OUTCOME_LABELS: dict[str, str] = {"consistent": "一致", "inconsistent": "不�
 SUMMARY_NAME = "抽查汇总.xlsx"
 _FILL_HEADERS = ("抽查日期", "抽查人员", "抽查结论", "抽查情况")
 _LIST_HEADERS = (
-    "序号",
-    "靶标编号",
-    "村（社区）",
-    "组",
-    "经度",
-    "纬度",
-    "经度（度分秒）",
-    "纬度（度分秒）",
+    *TARGET_HEADERS[:8],  # 序号 … 纬度（度分秒）, as on the dispatch list
     "原核查结果",
     "原核查日期",
     "原核查人员",
     "株数",
-    "高德地图",
-    "百度地图",
-    "腾讯地图",
-    "手机地图",
+    *TARGET_HEADERS[-4:],  # the navigation links, as on the dispatch list
 )
 
 

@@ -16,15 +16,6 @@ import uvicorn
 
 from tests.conftest import skip_or_fail
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts" / "web"
 
 
