@@ -192,6 +192,25 @@ class LazyGroup(click.Group):
         self._table = dict(table)
         self.commands = _LazyCommands(self._table)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command with ``--json`` prints one JSON document too (exit code 2)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as e:
+            if "--json" in args:
+                import json
+
+                doc = {
+                    "status": "error",
+                    "kind": type(e).__name__,
+                    "exit_code": 2,
+                    "error": e.format_message(),
+                }
+                click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+            raise
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list, from the table for commands not imported yet."""
         commands = self.commands

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
         (["status", "--bogus", "--json"], "NoSuchOption"),
         (["batch", "import", "--json"], "MissingParameter"),
         (["batch", "nosuch", "--json"], "NoSuchCommand"),
+        (["nosuch", "--json"], "NoSuchCommand"),
         (["status", "--as-of", "2024-13-01", "--json"], "BadParameter"),
         (["coverage", "--json"], "UsageError"),
         (["feedback", "set", "T1", "--result", "弄错了", "--json"], "BadParameter"),
