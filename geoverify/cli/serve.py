@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -33,6 +35,13 @@ from geoverify.cli._common import get_ctx, handle_errors, json_option
     type=click.IntRange(1, 2048),
     help="Largest request body accepted.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (more serve more phones at once, e.g. on a district server).",
+)
 @json_option
 @handle_errors
 def serve_cmd(
@@ -41,6 +50,7 @@ def serve_cmd(
     certfile: Path | None,
     keyfile: Path | None,
     max_upload_mb: int,
+    workers: int,
     as_json: bool,
 ) -> None:
     """Run the web app (网页版) on the workspace or --database-url.
@@ -52,7 +62,7 @@ def serve_cmd(
     """
     import uvicorn
 
-    from geoverify.web.app import create_app
+    from geoverify.web.app import SETTINGS_ENV, create_app
     from geoverify.web.settings import Settings
 
     if (certfile is None) != (keyfile is None):
@@ -66,7 +76,6 @@ def serve_cmd(
         https=certfile is not None,
         max_request_bytes=max_upload_mb * 1024 * 1024,
     )
-    app = create_app(settings)
     scheme = "https" if certfile else "http"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"{scheme}://{shown}:{port}/"
@@ -79,8 +88,16 @@ def serve_cmd(
             "  其他设备请用本机的局域网地址访问 (other devices: use this PC's LAN address)",
             err=True,
         )
+    if workers > 1:
+        # Each worker process builds its own app (and store) from these settings.
+        os.environ[SETTINGS_ENV] = settings.to_env()
+        target: Any = "geoverify.web.app:app_from_env"
+    else:
+        target = create_app(settings)
     uvicorn.run(
-        app,
+        target,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         ssl_certfile=str(certfile) if certfile else None,

@@ -24,7 +24,10 @@ from geoverify.web.deps import LoginRequiredError, get_session, is_api
 from geoverify.web.settings import Settings
 from geoverify.web.templating import render
 
-__all__ = ["create_app"]
+__all__ = ["SETTINGS_ENV", "app_from_env", "create_app"]
+
+#: Where ``geoverify serve --workers N`` hands the settings to its worker processes.
+SETTINGS_ENV = "GEOVERIFY_SERVE_SETTINGS"
 
 log = logging.getLogger("geoverify.web")
 
@@ -234,3 +237,10 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process of ``geoverify serve --workers N`` (a uvicorn factory)."""
+    import os
+
+    return create_app(Settings.from_env(os.environ[SETTINGS_ENV]))

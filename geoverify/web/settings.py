@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 __all__ = ["Settings"]
@@ -41,3 +42,15 @@ class Settings:
     max_photos: int = 10
     max_form_fields: int = 200
     title: str = "福果镇禁种铲毒靶标核查"
+
+    def to_env(self) -> str:
+        """These settings as text for an environment variable (worker processes read it)."""
+        doc = asdict(self)
+        doc["workspace"] = str(self.workspace)
+        return json.dumps(doc, ensure_ascii=False)
+
+    @classmethod
+    def from_env(cls, text: str) -> Settings:
+        doc = json.loads(text)
+        doc["workspace"] = Path(doc["workspace"])
+        return cls(**doc)

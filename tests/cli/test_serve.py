@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from geoverify.workflows import init_workspace
 from tests.web.live import free_port
 
@@ -25,11 +27,12 @@ def _serve(ws: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_serve_answers_and_says_where(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_and_says_where(tmp_path: Path, workers: int) -> None:
     ws = tmp_path / "ws"
     init_workspace(ws, actor="pytest")
     port = free_port()
-    proc = _serve(ws, "--port", str(port), "--json")
+    proc = _serve(ws, "--port", str(port), "--workers", str(workers), "--json")
     try:
         assert proc.stdout is not None
         doc = json.loads(proc.stdout.readline())
