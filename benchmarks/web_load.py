@@ -8,8 +8,8 @@ bad network). Afterwards it checks the store: every accepted answer is recorded 
 no answer is lost, and the re-sent ones got the first answer back. It writes the request
 count, the error count and p50/p90/p99 latency to ``benchmarks/RESULTS_web.md``.
 
-    python benchmarks/web_load.py --clients 50 --seconds 60
-    python benchmarks/web_load.py --clients 50 --seconds 60 \\
+    python benchmarks/web_load.py --clients 50 --seconds 60 --workers 1 2
+    python benchmarks/web_load.py --clients 50 --seconds 60 --workers 1 2 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/geoverify_bench
 """
 
@@ -137,10 +137,12 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def run(clients: int, seconds: float, targets: int, url: str | None) -> dict[str, Any]:
+def run(
+    clients: int, seconds: float, targets: int, url: str | None, workers: int = 1
+) -> dict[str, Any]:
     """One run on a fresh SQLite workspace, or on a fresh schema of the PostGIS database."""
     if url is None:
-        return _run(clients, seconds, targets, None)
+        return _run(clients, seconds, targets, None, workers)
     import sqlalchemy as sa
 
     schema = f"load_{uuid.uuid4().hex[:10]}"
@@ -149,14 +151,22 @@ def run(clients: int, seconds: float, targets: int, url: str | None) -> dict[str
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in url else "?"
     try:
-        return _run(clients, seconds, targets, f"{url}{sep}options=-csearch_path%3D{schema},public")
+        return _run(
+            clients,
+            seconds,
+            targets,
+            f"{url}{sep}options=-csearch_path%3D{schema},public",
+            workers,
+        )
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
 
 
-def _run(clients: int, seconds: float, targets: int, url: str | None) -> dict[str, Any]:
+def _run(
+    clients: int, seconds: float, targets: int, url: str | None, workers: int
+) -> dict[str, Any]:
     from geoverify.store import Store, repo
     from geoverify.store import tables_web as tw
 
@@ -175,7 +185,7 @@ def _run(clients: int, seconds: float, targets: int, url: str | None) -> dict[st
         if url:
             cmd += ["--database-url", url]
         server = subprocess.Popen(
-            [*cmd, "serve", "--port", str(port)],
+            [*cmd, "serve", "--port", str(port), "--workers", str(workers)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
@@ -216,6 +226,7 @@ def _run(clients: int, seconds: float, targets: int, url: str | None) -> dict[st
     lat = tally.latencies
     return {
         "clients": clients,
+        "workers": workers,
         "seconds": round(elapsed, 1),
         "targets": targets,
         "requests": len(lat),
@@ -270,14 +281,14 @@ def write_results(results: list[dict[str, Any]]) -> None:
         f"- Python {platform.python_version()}; one `geoverify serve` process (uvicorn), "
         "the clients in threads of another process, on loopback",
         "",
-        "| store | clients | seconds | requests | req/s | accepted | re-sent | errors "
-        "| recorded | doubled | lost | p50 ms | p90 ms | p99 ms |",
+        "| store | server workers | clients | seconds | requests | req/s | accepted | re-sent "
+        "| errors | recorded | doubled | lost | p50 ms | p90 ms | p99 ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: | ---: |",
+        "| ---: | ---: | ---: |",
     ]
     for r in results:
         lines.append(
-            f"| {r['store']} | {r['clients']} | {r['seconds']} | {r['requests']} "
+            f"| {r['store']} | {r['workers']} | {r['clients']} | {r['seconds']} | {r['requests']} "
             f"| {r['requests_per_s']} | {r['accepted']} | {r['replays']} | {r['errors']} "
             f"| {r['recorded_answers']} | {r['targets_answered_twice']} | {r['lost']} "
             f"| {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} |"
@@ -305,12 +316,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", type=int, default=20_000)
     ap.add_argument("--database-url", default=os.environ.get("GEOVERIFY_BENCH_DATABASE_URL"))
     ap.add_argument("--sqlite-only", action="store_true")
+    ap.add_argument(
+        "--workers", type=int, nargs="+", default=[1], help="server worker processes to try"
+    )
     args = ap.parse_args(argv)
-    results = [run(args.clients, args.seconds, args.targets, None)]
-    print(json.dumps(results[-1], ensure_ascii=False), flush=True)
-    if args.database_url and not args.sqlite_only:
-        results.append(run(args.clients, args.seconds, args.targets, args.database_url))
-        print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+    results = []
+    urls = [None] + ([args.database_url] if args.database_url and not args.sqlite_only else [])
+    for url in urls:
+        for workers in args.workers:
+            results.append(run(args.clients, args.seconds, args.targets, url, workers))
+            print(json.dumps(results[-1], ensure_ascii=False), flush=True)
     write_results(results)
     ok = all(
         r["errors"] == 0

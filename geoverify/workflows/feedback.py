@@ -389,13 +389,16 @@ def prepare_feedback(
     reason: str | None = None,
     expected_version: int | None = None,
     only_village: str | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> tuple[pd.Series, list[Change]]:
     """The target's record and the validated changes one answer makes (nothing written).
 
     Unset ``result``, ``verified_on`` and ``verified_by`` default to the recorded values.
+    ``frame`` is the target's row when the caller has just loaded it (on this transaction).
     """
-    pk = repo.target_pk(conn, target_id)
-    frame = repo.load_targets(conn, pks=[pk])
+    if frame is None:
+        pk = repo.target_pk(conn, target_id)
+        frame = repo.load_targets(conn, pks=[pk])
     rec = frame.iloc[0]
     if only_village is not None and rec["village_code"] != only_village:
         raise repo.no_such_target(target_id)

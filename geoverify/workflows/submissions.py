@@ -189,7 +189,8 @@ def submit_feedback(
                 raise ConflictError(msg)
             return Submission(key, int(earlier["status_code"]), dict(earlier["response"]), True)
         pk = repo.target_pk(conn, target_id)
-        target = repo.load_targets(conn, pks=[pk]).iloc[0]
+        target_frame = repo.load_targets(conn, pks=[pk])
+        target = target_frame.iloc[0]
         if only_village is not None and target["village_code"] != only_village:
             raise repo.no_such_target(target_id)
         if expected_version is not None and int(target["version"]) != expected_version:
@@ -218,6 +219,7 @@ def submit_feedback(
                 reason=reason,
                 expected_version=expected_version,
                 only_village=only_village,
+                frame=target_frame,
             )
             store_changes.change_targets(
                 conn,
