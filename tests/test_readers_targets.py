@@ -243,7 +243,7 @@ def test_xlsx_with_title_row_excel_numbers_and_dates(tmp_path: Path) -> None:
     assert f["area_m2"].iloc[0] == pytest.approx(200.0)
     assert f["area_m2"].iloc[2] == pytest.approx(2 * MU_TO_M2)
     attrs = f["attributes"].iloc[0]
-    assert attrs["靶标编号"] == 500101 and attrs["影像时间"] == "2024-03-15"  # a date cell stays a date
+    assert attrs["靶标编号"] == 500101 and attrs["影像时间"] == "2024-03-15"
     json.dumps(f["attributes"].tolist(), ensure_ascii=False)
 
 
