@@ -21,7 +21,24 @@ from geoverify.model import (
 from geoverify.workflows.common import LOCAL_TZ
 from geoverify.workflows.users import LoginSession
 
-__all__ = ["render"]
+__all__ = ["records", "render"]
+
+
+def records(frame: Any) -> list[dict[str, Any]]:
+    """The rows of a frame as dicts for a template, with every missing value as None
+    (pandas gives NaN / NaT, which a template would print as "nan")."""
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({str(k): (None if _missing(v) else v) for k, v in row.items()})
+    return out
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NaTType", "NAType")
 
 
 def _pct(v: Any) -> str:

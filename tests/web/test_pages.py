@@ -229,3 +229,11 @@ def test_pages_render_for_every_role(clients: dict[str | None, Client], web_env:
     page = clients["district"].get(f"/targets/{target}").text
     assert "填写核查结果" not in page and "补充或更正" not in page
     assert clients[VILLAGE_B].get("/batches").status_code == 403
+
+
+def test_lists_never_print_nan(clients: dict[str | None, Client], web_env: WebEnv) -> None:
+    """Targets without a result, group or village (outside the town) show blanks, not "nan"."""
+    for url in ("/targets", "/targets?village=-", "/feedback", "/", f"/batches/{BATCH}"):
+        page = clients["office1"].get(url)
+        assert page.status_code == 200, url
+        assert "nan" not in page.text.lower().replace("nan=", ""), url

@@ -17,7 +17,7 @@ from geoverify.store import repo
 from geoverify.web import staging
 from geoverify.web.deps import ActorDep, OfficeUser, SessionDep, SettingsDep, StoreDep, UserDep
 from geoverify.web.forms import DATE, FILE, TEXT, Form, multipart_body, read_form
-from geoverify.web.templating import render
+from geoverify.web.templating import records, render
 from geoverify.workflows.batches import BatchImportResult, import_batch, list_batches
 from geoverify.workflows.dispatch import dispatch_batch, safe_file_name
 from geoverify.workflows.reports import district_report, status_report
@@ -77,7 +77,7 @@ def batches_page(request: Request, store: StoreDep, session: SessionDep, user: U
     if user.is_village:
         raise ForbiddenError("村（社区）账号请在“核查反馈”中查看本村的靶标", en="office pages only")
     frame = list_batches(store)
-    return render(request, "batches.html", session, batches=frame.to_dict("records"))
+    return render(request, "batches.html", session, batches=records(frame))
 
 
 @router.post("/batches/preview")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from geoverify.web.deps import SessionDep, StoreDep, UserDep
-from geoverify.web.templating import render
+from geoverify.web.templating import records, render
 from geoverify.workflows.batches import list_batches
 from geoverify.workflows.reports import status_report
 from geoverify.workflows.targets import list_targets
@@ -45,7 +45,7 @@ def dashboard(
         rows=report.records,
         batches=ids,
         batch=batch,
-        cases=cases.to_dict("records"),
+        cases=records(cases),
     )
 
 

@@ -14,7 +14,7 @@ from geoverify.errors import InputError
 from geoverify.model import RESULT_LABELS
 from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, WriterUser
 from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
-from geoverify.web.templating import render
+from geoverify.web.templating import records, render
 from geoverify.workflows.common import today_local
 from geoverify.workflows.feedback import FeedbackValues, import_feedback
 from geoverify.workflows.submissions import Position, submit_feedback
@@ -123,7 +123,7 @@ def feedback_home(
         request,
         "feedback_list.html",
         session,
-        targets=open_.to_dict("records"),
+        targets=records(open_),
         answered=int(frame["result"].notna().sum()),
         today=today,
     )

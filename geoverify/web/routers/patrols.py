@@ -21,7 +21,7 @@ from geoverify.store import repo
 from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, UserDep, WriterUser
 from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, multipart_body, read_form
 from geoverify.web.routers.batches import _download
-from geoverify.web.templating import render
+from geoverify.web.templating import records, render
 from geoverify.workflows.common import InputFile, today_local
 from geoverify.workflows.coverage import coverage_for_period, write_monthly_report
 from geoverify.workflows.patrols import import_patrols, latest_month, list_patrols, month_range
@@ -111,7 +111,7 @@ def patrols_page(
         "patrols.html",
         session,
         month=m,
-        patrols=frame.to_dict("records"),
+        patrols=records(frame),
         coverage=_coverage(store, m, user.scope),
         villages=[] if user.scope else list_villages(store).to_json(),
         saved=request.query_params.get("saved"),

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from geoverify.errors import NotFoundError
 from geoverify.model import STATUS_LABELS, Status
 from geoverify.web.deps import SessionDep, StoreDep, UserDep
-from geoverify.web.templating import render
+from geoverify.web.templating import records, render
 from geoverify.workflows.batches import list_batches
 from geoverify.workflows.common import today_local
 from geoverify.workflows.evidence import photo_file
@@ -72,7 +72,7 @@ def targets_page(
         request,
         "targets.html",
         session,
-        targets=listed.frame.to_dict("records"),
+        targets=records(listed.frame),
         batches=[str(b) for b in list_batches(store)["id"]],
         villages=villages,
         statuses=STATUS_LABELS,
