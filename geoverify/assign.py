@@ -21,6 +21,7 @@ from scipy import ndimage
 from geoverify import geo
 from geoverify.errors import CRSError, InputError
 from geoverify.model import Assignment
+from geoverify.segments import SegmentIndex
 
 __all__ = [
     "ASSIGN_COLUMNS",
@@ -70,12 +71,9 @@ _TIE_M2 = 1e-6
 # Worker threads for the exact geometry tests, and the fewest queries worth a thread.
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 _THREAD_MIN_QUERIES = 20_000
-# Outside points per ring segment from which a tree of segments measures their distance.
-_SEGMENTS_PER_POINT = 4
-# Nearest ring samples looked at per outside point.
-_SAMPLES_PER_QUERY = 16
-# Least distance between the samples of a ring segment.
-_SAMPLE_SPACING_M = 100.0
+# Metres around the villages that the segment index covers (outside distances beyond it come
+# from GEOS).
+_INDEX_MARGIN_M = 2_000.0
 # Cells across the tolerance, at most (5 m cells for 50 m).
 _CELLS_PER_TOLERANCE = 10
 # Points per chunk of the k-d tree queries.
@@ -165,9 +163,10 @@ def _pick(
     return _first_per_query(n, qi, order)
 
 
-def _lists(n: int, qi: _IntArray, order: _IntArray, labels: NDArray[Any]) -> list[list[str]]:
-    """Per query, the labels of its pairs in ``order`` (pairs already filtered by the caller)."""
-    out = _empty_lists(n)
+def _lists(n: int, qi: _IntArray, order: _IntArray, labels: NDArray[Any]) -> NDArray[np.object_]:
+    """Per query, the labels of its pairs in ``order`` (pairs already filtered by the caller);
+    None for a query without pairs (an empty list in the final result)."""
+    out = np.full(n, None, dtype=object)
     if order.size:
         q_sorted = qi[order]
         lab_sorted = labels[order].tolist()
@@ -175,7 +174,7 @@ def _lists(n: int, qi: _IntArray, order: _IntArray, labels: NDArray[Any]) -> lis
         ends = np.r_[starts[1:], q_sorted.size]
         for q, a, b in zip(q_sorted[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
             out[q] = lab_sorted[a:b]
-    return out.tolist()
+    return out
 
 
 def _dedupe_pairs(
@@ -214,7 +213,8 @@ class _Layer:
     tree_native: shapely.STRtree
     tree_metric: shapely.STRtree
     eps: float
-    _samples: _SegmentSamples | None = None
+    bend: float  # metres: how far a projected edge strays from its metric chord, with margin
+    _segments: SegmentIndex | bool | None = False  # False: not built yet
 
     @classmethod
     def build(cls, series: gpd.GeoSeries, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Layer:
@@ -232,7 +232,17 @@ class _Layer:
             tree_native=shapely.STRtree(native),
             tree_metric=shapely.STRtree(metric),
             eps=_cover_eps(native_crs),
+            bend=_bend(native, metric, native_crs, metric_crs),
         )
+
+    def segment_index(self, tol: float) -> SegmentIndex | None:
+        """The metric ring segments in a bucket grid (made once; None without segments)."""
+        if self._segments is False:
+            self._segments = SegmentIndex.build(
+                self.metric, self.bend, tolerance=tol, margin=max(tol, _INDEX_MARGIN_M)
+            )
+        assert not isinstance(self._segments, bool)
+        return self._segments
 
     def near_pairs(
         self,
@@ -275,6 +285,50 @@ class _Layer:
         offset: int,
         cover: _IntArray | None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
+        index = self.segment_index(tol) if tol > self.bend else None
+        if index is None:
+            return self._near_pairs_geos(q_native, q_metric, tol, offset, cover)
+        if cover is None:
+            nt, nq = shapely.STRtree(q_native).query(
+                self.native, predicate="dwithin", distance=self.eps
+            )
+        else:
+            nq = np.flatnonzero(cover >= 0)
+            nt = cover[nq]
+        xy = shapely.get_coordinates(q_metric)
+        mq, mt, d, over = index.near(xy[:, 0], xy[:, 1], tol)
+        n_tree = max(len(self.native), 1)
+        covered_keys = np.unique(nq.astype(np.int64) * n_tree + nt)
+        far = ~_isin_sorted(mq.astype(np.int64) * n_tree + mt, covered_keys)
+        mq, mt, d = mq[far], mt[far], d[far]
+        # Within ``bend`` of a ring, a point outside the native polygon may lie inside the
+        # metric one (distance 0): GEOS decides those few pairs.
+        close = np.flatnonzero(d <= self.bend)
+        if close.size:
+            d[close] = shapely.distance(q_metric[mq[close]], self.metric[mt[close]])
+        qi = np.concatenate([nq, mq]).astype(np.intp)
+        ti = np.concatenate([nt, mt]).astype(np.intp)
+        dist = np.concatenate([np.zeros(nq.size), d])
+        covered = np.concatenate([np.ones(nq.size, dtype=bool), np.zeros(mq.size, dtype=bool)])
+        if over.size:  # crowded points: GEOS alone
+            keep = ~np.isin(qi, over)
+            qi, ti, dist, covered = qi[keep], ti[keep], dist[keep], covered[keep]
+            known = None if cover is None else cover[over]
+            oq, ot, od, oc = self._near_pairs_geos(q_native[over], q_metric[over], tol, 0, known)
+            qi = np.concatenate([qi, over[oq]])
+            ti = np.concatenate([ti, ot])
+            dist = np.concatenate([dist, od])
+            covered = np.concatenate([covered, oc])
+        return qi + offset, ti, dist, covered
+
+    def _near_pairs_geos(
+        self,
+        q_native: _GeomArray,
+        q_metric: _GeomArray,
+        tol: float,
+        offset: int,
+        cover: _IntArray | None,
+    ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
         if cover is None:
             nt, nq = shapely.STRtree(q_native).query(
                 self.native, predicate="dwithin", distance=self.eps
@@ -297,17 +351,6 @@ class _Layer:
         covered = np.concatenate([np.ones(nq.size, dtype=bool), np.zeros(mq.size, dtype=bool)])
         return qi, ti, d, covered
 
-    @property
-    def n_segments(self) -> int:
-        """Number of ring segments of the metric polygons."""
-        return int(shapely.get_num_coordinates(self.metric).sum())
-
-    def segment_samples(self) -> _SegmentSamples:
-        """The ring segments of the metric polygons, sampled into a k-d tree (made once)."""
-        if self._samples is None:
-            self._samples = _SegmentSamples.build(self.metric)
-        return self._samples
-
     def overlap_pairs(self, q_metric: _GeomArray) -> tuple[_IntArray, _IntArray, _FloatArray]:
         """Pairs (query polygon, polygon) with a positive overlap area in m²."""
         qi, ti = self.tree_metric.query(q_metric, predicate="intersects")
@@ -320,6 +363,35 @@ class _Layer:
         )
         keep = area > 0
         return qi[keep], ti[keep], area[keep]
+
+
+def _bend(
+    native: _GeomArray, metric: _GeomArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS
+) -> float:
+    """Metres by which an edge projected from ``native`` may stray from its chord in ``metric``.
+
+    The largest distance between a projected edge midpoint and the midpoint of the metric
+    edge (where a gently curving projected edge strays most), times four, plus a centimetre.
+    """
+    if native_crs == metric_crs or not len(native):
+        return 0.01
+    rings = shapely.get_rings(shapely.get_parts(native))
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+    if start.size == 0:
+        return 0.01
+    mid = (xy[start] + xy[start + 1]) / 2.0
+    tr = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
+    ax, ay = tr.transform(xy[start, 0], xy[start, 1])
+    bx, by = tr.transform(xy[start + 1, 0], xy[start + 1, 1])
+    mx, my = tr.transform(mid[:, 0], mid[:, 1])
+    off = np.hypot(
+        np.asarray(mx) - (np.asarray(ax) + bx) / 2.0, np.asarray(my) - (ay + np.asarray(by)) / 2.0
+    )
+    worst = float(np.nanmax(off)) if off.size else 0.0
+    if not np.isfinite(worst):
+        return math.inf
+    return 4.0 * worst + 0.01
 
 
 def _ranks(values: NDArray[Any]) -> _IntArray:
@@ -337,8 +409,8 @@ def _ranks(values: NDArray[Any]) -> _IntArray:
 class _Result:
     village: _IntArray  # index into villages, -1 for none
     kind: NDArray[np.object_]
-    neighbours: list[list[str]]
-    split_into: list[list[str]]
+    neighbours: NDArray[np.object_]  # a list per row, or None for an empty one
+    split_into: NDArray[np.object_]
     overlap: _FloatArray
     distance: _FloatArray
     point_path: NDArray[np.bool_]  # decided by a point (True) or by polygon overlap (False)
@@ -390,38 +462,37 @@ def _assign_points(
         distance[gap] = np.asarray(d[near_pick[gap]], dtype=float)
     out = np.flatnonzero(village < 0)
     if out.size:
-        distance[out] = _outside_distance(layer, shapely.get_coordinates(q_metric[out]))
+        distance[out] = _outside_distance(layer, shapely.get_coordinates(q_metric[out]), tol)
 
     overlap = np.where(has_cov, 1.0, np.nan)
     return _Result(
         village=village,
         kind=kind,
         neighbours=neighbours,
-        split_into=_empty_lists(n).tolist(),
+        split_into=np.full(n, None, dtype=object),
         overlap=overlap,
         distance=distance,
         point_path=np.ones(n, dtype=bool),
     )
 
 
-def _outside_distance(layer: _Layer, xy: _FloatArray) -> _FloatArray:
+def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float) -> _FloatArray:
     """Metres from each point (metric ``x, y`` rows) to the nearest village; NaN without any.
 
     The points lie outside every (metric) village, so the distance to the villages is the
-    smallest distance to a segment of their rings, computed here by GEOS's own formula (so to
-    the same bit). Candidate segments come from a k-d tree of points sampled along the rings;
-    a point whose nearest samples cannot prove they include its nearest segment, and every
-    point when there are few points for many segments, goes to GEOS's nearest-neighbour tree.
+    smallest distance to a segment of their rings: the segment index finds it with GEOS's own
+    formula (so to the same bit); points off its grid go to GEOS's nearest-neighbour tree.
     """
     n = len(xy)
     if not len(layer.metric) or n == 0:
         return np.full(n, np.nan)
-    dist = np.full(n, np.nan)
-    todo = np.arange(n)
-    if n * _SEGMENTS_PER_POINT >= layer.n_segments:
-        found, ok = layer.segment_samples().nearest_segment_distance(xy)
-        dist[ok] = found[ok]
-        todo = np.flatnonzero(~ok)
+    index = layer.segment_index(tol)
+    if index is not None:
+        dist = index.nearest(xy[:, 0], xy[:, 1])
+        todo = np.flatnonzero(np.isnan(dist))
+    else:
+        dist = np.full(n, np.nan)
+        todo = np.arange(n)
     if todo.size:
         pts = shapely.points(xy[todo])
         ni, nd = layer.tree_metric.query_nearest(pts, return_distance=True)
@@ -430,83 +501,6 @@ def _outside_distance(layer: _Layer, xy: _FloatArray) -> _FloatArray:
         best[~np.isfinite(best)] = np.nan
         dist[todo] = best
     return dist
-
-
-@dataclass
-class _SegmentSamples:
-    """The ring segments of the metric villages, with points sampled along them in a k-d tree."""
-
-    a: _FloatArray  # (n, 2) first vertex of each segment
-    b: _FloatArray  # (n, 2) second vertex
-    spacing: float  # no point of a segment is farther than spacing / 2 from one of its samples
-    parent: _IntArray  # segment of each sample
-    tree: Any  # scipy.spatial.cKDTree of the samples
-
-    @classmethod
-    def build(cls, metric: _GeomArray) -> _SegmentSamples:
-        from scipy.spatial import cKDTree
-
-        rings = shapely.get_rings(shapely.get_parts(metric))
-        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-        a, b = xy[start], xy[start + 1]
-        length = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
-        spacing = max(float(np.median(length)) if length.size else 1.0, _SAMPLE_SPACING_M)
-        pieces = np.maximum(np.ceil(length / spacing), 1).astype(np.intp)
-        parent = np.repeat(np.arange(len(a)), pieces)
-        k = np.arange(parent.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-        t = (k + 0.5) / pieces[parent]
-        samples = a[parent] + t[:, None] * (b[parent] - a[parent])
-        return cls(a, b, spacing, parent, cKDTree(samples))
-
-    def nearest_segment_distance(self, xy: _FloatArray) -> tuple[_FloatArray, NDArray[np.bool_]]:
-        """Distance to the nearest segment, and whether it is proven to be the nearest."""
-        k = min(_SAMPLES_PER_QUERY, len(self.parent))
-        best = np.full(len(xy), np.inf)
-        ok = np.zeros(len(xy), dtype=bool)
-        for start in range(0, len(xy), _CHUNK):  # in chunks: k candidates a point add up
-            part = slice(start, start + _CHUNK)
-            sd, si = self.tree.query(xy[part], k=k, workers=_THREADS)
-            sd = sd.reshape(-1, k)
-            seg = self.parent[np.minimum(si.reshape(-1, k), len(self.parent) - 1)]
-            d = _point_segment_distance(
-                xy[part, :1],
-                xy[part, 1:],
-                self.a[seg, 0],
-                self.a[seg, 1],
-                self.b[seg, 0],
-                self.b[seg, 1],
-            )
-            found = d.min(axis=1)
-            best[part] = found
-            # Every segment within ``found`` has a sample within found + spacing / 2: all such
-            # samples must be among those looked at.
-            proven = sd[:, -1] > found + self.spacing / 2 + 1e-9 * (1 + found)
-            ok[part] = np.isfinite(found) & (proven | (k == len(self.parent)))
-        return best, ok
-
-
-def _point_segment_distance(
-    px: _FloatArray,
-    py: _FloatArray,
-    ax: _FloatArray,
-    ay: _FloatArray,
-    bx: _FloatArray,
-    by: _FloatArray,
-) -> _FloatArray:
-    """Distance from points to segments, operation for operation as GEOS's
-    ``Distance::pointToSegment`` (so equal to the bit)."""
-    dx = bx - ax
-    dy = by - ay
-    len2 = dx * dx + dy * dy
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = ((px - ax) * dx + (py - ay) * dy) / len2
-        s = ((ay - py) * dx - (ax - px) * dy) / len2
-    da = np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
-    db = np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
-    mid = np.abs(s) * np.sqrt(len2)
-    degenerate = (ax == bx) & (ay == by)
-    return np.where(degenerate | (r <= 0), da, np.where(r >= 1, db, mid))
 
 
 def _empty_lists(n: int) -> NDArray[np.object_]:
@@ -563,7 +557,7 @@ def _assign_polygons(
     order = idx[np.lexsort((code_rank[mv[idx]], md[idx], mq[idx]))]
     neighbours = _lists(n, mq, order, codes[mv])
 
-    has_nb = np.array([len(x) > 0 for x in neighbours], dtype=bool)
+    has_nb = neighbours != None  # noqa: E711
     kind = np.full(n, Assignment.OUTSIDE.value, dtype=object)
     kind[sel] = Assignment.INSIDE.value
     kind[sel & has_nb] = Assignment.NEAR_BOUNDARY.value
@@ -965,8 +959,8 @@ def assign_targets(
 
     village = np.full(n, -1, dtype=np.intp)
     kind = np.full(n, Assignment.OUTSIDE.value, dtype=object)
-    neighbours = _empty_lists(n)
-    split_into = _empty_lists(n)
+    neighbours = np.full(n, None, dtype=object)  # None: an empty list, made at the end
+    split_into = np.full(n, None, dtype=object)
     overlap = np.full(n, np.nan)
     distance = np.full(n, np.nan)
     by_polygon = np.zeros(n, dtype=bool)
@@ -1001,8 +995,8 @@ def assign_targets(
             kind[dst] = r.kind[take]
             overlap[dst] = r.overlap[take]
             distance[dst] = r.distance[take]
-            neighbours[dst] = _as_object(r.neighbours)[take]
-            split_into[dst] = _as_object(r.split_into)[take]
+            neighbours[dst] = r.neighbours[take]
+            split_into[dst] = r.split_into[take]
 
         poly_rows = np.flatnonzero(is_poly)
         point_rows = np.flatnonzero(~is_poly)
@@ -1052,7 +1046,7 @@ def assign_targets(
             )
             put(known, rpt, np.ones(known.size, dtype=bool))
         if settled_out.size:
-            distance[settled_out] = _outside_distance(layer, need_xy(settled_out))
+            distance[settled_out] = _outside_distance(layer, need_xy(settled_out), tolerance_m)
         if gl is not None and cell_group is not None:
             # A point's group is settled by its cell when the cell lies in one group polygon of
             # the point's village, clear of group boundaries, or far from every group.
@@ -1064,6 +1058,9 @@ def assign_targets(
             group[point_rows[same]] = gl.names[g_cell[same]]
             group_todo[point_rows[same | (g_cell == -1)]] = False
 
+    for lists in (neighbours, split_into):
+        empty = np.flatnonzero(lists == None)  # noqa: E711
+        lists[empty] = _empty_lists(empty.size)
     village_codes = np.full(n, None, dtype=object)
     has = village >= 0
     village_codes[has] = codes[village[has]]

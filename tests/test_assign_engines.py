@@ -225,3 +225,27 @@ def test_neighbour_lists_are_distinct_objects(
     res = assign.assign_targets(_points(villages, 500, 1, pad=0.0), villages)
     lists = res["neighbours"].tolist() + res["split_into"].tolist()
     assert len({id(x) for x in lists}) == len(lists)
+
+
+def test_crowded_and_far_points_fall_back_to_geos_and_match_the_reference(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    grid_always: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A point near more villages than the segment index keeps, and a point beyond the index's
+    grid, are measured by GEOS instead; the answers are the same."""
+    from geoverify import segments
+
+    monkeypatch.setattr(segments, "MAX_NEAR", 1)
+    villages, groups = town
+    targets = pd.concat(
+        [
+            _points(villages, 1500, 8, pad=0.08),  # up to ~8 km out: beyond the index's grid
+            _boundary_points(villages, 800, 8),  # on shared boundaries: two villages or more
+        ],
+        ignore_index=True,
+    )
+    new = assign.assign_targets(targets, villages, groups)
+    _same(new, reference.assign_targets(targets, villages, groups))
+    assert (new["neighbours"].map(len) >= 1).sum() > 100
+    assert new["distance_m"].max() > 3_000.0

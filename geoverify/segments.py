@@ -1,0 +1,327 @@
+"""Distances from many points to the ring segments of many polygons, compiled with numba.
+
+The villages' (or groups') ring segments are put into a bucket grid in metric coordinates.
+Two kernels read it:
+
+* :func:`SegmentIndex.near` — for each point, every polygon with a ring segment within the
+  tolerance, with the smallest such distance (what ``shapely.dwithin`` + ``shapely.distance``
+  give for a point outside the polygon);
+* :func:`SegmentIndex.nearest` — for each point, the distance to the nearest segment of any
+  polygon (the distance to the nearest polygon for a point outside all of them), found by
+  searching rings of buckets outwards.
+
+Both use GEOS's own point-to-segment formula, operation for operation (``Distance::
+pointToSegment``), and numba does not fuse or reorder floating-point operations without
+``fastmath``, so a distance is equal to the bit to the one GEOS computes. Whether a point lies
+*inside* a polygon is not decided here; callers ask GEOS for the few pairs where it can matter
+(see :attr:`SegmentIndex.bend`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numba import njit
+from numpy.typing import NDArray
+
+__all__ = ["SegmentIndex"]
+
+_FloatArray = NDArray[np.float64]
+_IntArray = NDArray[np.intp]
+
+#: Most polygons within the tolerance of one point that the kernel keeps; a point with more
+#: is reported back (``count`` -1) for the caller to measure another way.
+MAX_NEAR = 32
+#: Buckets per segment, about (the grid is coarser when segments are long).
+_BUCKETS_PER_SEGMENT = 2.0
+
+
+@njit(cache=True, nogil=True)
+def _psd(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
+    """Point-to-segment distance, operation for operation as GEOS ``Distance::pointToSegment``
+    (and as ``geoverify.assign._point_segment_distance``)."""
+    if ax == bx and ay == by:
+        return math.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    dx = bx - ax
+    dy = by - ay
+    len2 = dx * dx + dy * dy
+    r = ((px - ax) * dx + (py - ay) * dy) / len2
+    if r <= 0.0:
+        return math.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    if r >= 1.0:
+        return math.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    s = ((ay - py) * dx - (ax - px) * dy) / len2
+    return abs(s) * math.sqrt(len2)
+
+
+@njit(cache=True)
+def _buckets(
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    x0: float,
+    y0: float,
+    g: float,
+    nx: int,
+    ny: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """CSR buckets: the segments whose bounding box overlaps each cell (row-major)."""
+    n = ax.size
+    counts = np.zeros(nx * ny + 1, np.int64)
+    for i in range(n):
+        c0 = math.floor((min(ax[i], bx[i]) - x0) / g)
+        c1 = math.floor((max(ax[i], bx[i]) - x0) / g)
+        r0 = math.floor((min(ay[i], by[i]) - y0) / g)
+        r1 = math.floor((max(ay[i], by[i]) - y0) / g)
+        for r in range(max(r0, 0), min(r1, ny - 1) + 1):
+            for c in range(max(c0, 0), min(c1, nx - 1) + 1):
+                counts[r * nx + c + 1] += 1
+    offsets = np.cumsum(counts)
+    fill = offsets[:-1].copy()
+    items = np.empty(offsets[-1], np.int64)
+    for i in range(n):
+        c0 = math.floor((min(ax[i], bx[i]) - x0) / g)
+        c1 = math.floor((max(ax[i], bx[i]) - x0) / g)
+        r0 = math.floor((min(ay[i], by[i]) - y0) / g)
+        r1 = math.floor((max(ay[i], by[i]) - y0) / g)
+        for r in range(max(r0, 0), min(r1, ny - 1) + 1):
+            for c in range(max(c0, 0), min(c1, nx - 1) + 1):
+                cell = r * nx + c
+                items[fill[cell]] = i
+                fill[cell] += 1
+    return offsets, items
+
+
+@njit(cache=True, nogil=True)
+def _near(
+    px: _FloatArray,
+    py: _FloatArray,
+    tol: float,
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    owner: NDArray[np.int64],
+    offsets: NDArray[np.int64],
+    items: NDArray[np.int64],
+    x0: float,
+    y0: float,
+    g: float,
+    nx: int,
+    ny: int,
+    out_owner: NDArray[np.int64],
+    out_dist: _FloatArray,
+    out_count: NDArray[np.int64],
+) -> None:
+    k_max = out_owner.shape[1]
+    reach = tol * (1.0 + 1e-9) + 1e-9 * g  # a little wider than ``tol``: rounding of the cells
+    for k in range(px.size):
+        x = px[k]
+        y = py[k]
+        cnt = 0
+        if not (math.isfinite(x) and math.isfinite(y)):
+            out_count[k] = 0
+            continue
+        c0 = max(math.floor((x - reach - x0) / g), 0)
+        c1 = min(math.floor((x + reach - x0) / g), nx - 1)
+        r0 = max(math.floor((y - reach - y0) / g), 0)
+        r1 = min(math.floor((y + reach - y0) / g), ny - 1)
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                cell = r * nx + c
+                for j in range(offsets[cell], offsets[cell + 1]):
+                    i = items[j]
+                    d = _psd(x, y, ax[i], ay[i], bx[i], by[i])
+                    if d <= tol and cnt >= 0:
+                        o = owner[i]
+                        found = False
+                        for m in range(cnt):
+                            if out_owner[k, m] == o:
+                                if d < out_dist[k, m]:
+                                    out_dist[k, m] = d
+                                found = True
+                                break
+                        if not found:
+                            if cnt == k_max:
+                                cnt = -1
+                            else:
+                                out_owner[k, cnt] = o
+                                out_dist[k, cnt] = d
+                                cnt += 1
+        out_count[k] = cnt
+
+
+@njit(cache=True, nogil=True)
+def _nearest(
+    px: _FloatArray,
+    py: _FloatArray,
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    offsets: NDArray[np.int64],
+    items: NDArray[np.int64],
+    x0: float,
+    y0: float,
+    g: float,
+    nx: int,
+    ny: int,
+    out: _FloatArray,
+) -> None:
+    """Distance to the nearest segment; NaN for a point off the grid (the caller measures it)."""
+    for k in range(px.size):
+        x = px[k]
+        y = py[k]
+        out[k] = np.nan
+        if not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        c = math.floor((x - x0) / g)
+        r = math.floor((y - y0) / g)
+        if c < 0 or c >= nx or r < 0 or r >= ny:
+            continue
+        best = np.inf
+        last = max(nx, ny)
+        for ring in range(last + 1):
+            for rr in range(r - ring, r + ring + 1):
+                if rr < 0 or rr >= ny:
+                    continue
+                edge = rr == r - ring or rr == r + ring
+                step = 1 if edge else 2 * ring
+                cc = c - ring
+                while cc <= c + ring:
+                    if 0 <= cc < nx:
+                        cell = rr * nx + cc
+                        for j in range(offsets[cell], offsets[cell + 1]):
+                            i = items[j]
+                            d = _psd(x, y, ax[i], ay[i], bx[i], by[i])
+                            if d < best:
+                                best = d
+                    if step == 0:
+                        break
+                    cc += step
+            # Cells beyond this ring are at least ``ring`` cells away (less a hair for the
+            # rounding of the point's cell).
+            if best < (ring - 1e-6) * g:
+                break
+        if math.isfinite(best):
+            out[k] = best
+
+
+@dataclass
+class SegmentIndex:
+    """The ring segments of metric polygons in a bucket grid.
+
+    ``bend`` bounds, in metres, how far a point may lie inside a metric polygon while lying
+    outside the polygon it was projected from (the sagitta of a projected edge, with a wide
+    margin): a point farther than that from every segment is inside the one exactly when it is
+    inside the other.
+    """
+
+    ax: _FloatArray
+    ay: _FloatArray
+    bx: _FloatArray
+    by: _FloatArray
+    owner: NDArray[np.int64]
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    offsets: NDArray[np.int64]
+    items: NDArray[np.int64]
+    bend: float
+
+    @classmethod
+    def build(
+        cls,
+        metric: NDArray[np.object_],
+        bend: float,
+        tolerance: float,
+        margin: float,
+    ) -> SegmentIndex | None:
+        """Index the rings of ``metric`` polygons; None when there are no segments.
+
+        The grid covers the polygons' bounds plus ``margin`` metres; its cells are no smaller
+        than ``tolerance``.
+        """
+        parts, part_of = shapely.get_parts(metric, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+        if start.size == 0:
+            return None
+        a, b = xy[start], xy[start + 1]
+        owner = part_of[ring_part[ring_of[start]]].astype(np.int64)
+        x0 = float(min(a[:, 0].min(), b[:, 0].min())) - margin
+        y0 = float(min(a[:, 1].min(), b[:, 1].min())) - margin
+        x1 = float(max(a[:, 0].max(), b[:, 0].max())) + margin
+        y1 = float(max(a[:, 1].max(), b[:, 1].max())) + margin
+        area = max((x1 - x0) * (y1 - y0), 1.0)
+        cell = max(math.sqrt(area / (_BUCKETS_PER_SEGMENT * start.size)), tolerance, 1.0)
+        nx = max(1, math.ceil((x1 - x0) / cell))
+        ny = max(1, math.ceil((y1 - y0) / cell))
+        ax, ay = np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1])
+        bx, by = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
+        offsets, items = _buckets(ax, ay, bx, by, x0, y0, cell, nx, ny)
+        return cls(ax, ay, bx, by, owner, x0, y0, cell, nx, ny, offsets, items, bend)
+
+    def near(
+        self, x: _FloatArray, y: _FloatArray, tol: float
+    ) -> tuple[_IntArray, _IntArray, _FloatArray, _IntArray]:
+        """Pairs (point, polygon) with a segment of the polygon within ``tol`` metres, and that
+        smallest distance; plus the points with more than :data:`MAX_NEAR` such polygons
+        (not in the pairs)."""
+        n = x.size
+        out_owner = np.empty((n, MAX_NEAR), np.int64)
+        out_dist = np.empty((n, MAX_NEAR), np.float64)
+        count = np.empty(n, np.int64)
+        _near(
+            np.ascontiguousarray(x, dtype=np.float64),
+            np.ascontiguousarray(y, dtype=np.float64),
+            float(tol),
+            self.ax,
+            self.ay,
+            self.bx,
+            self.by,
+            self.owner,
+            self.offsets,
+            self.items,
+            self.x0,
+            self.y0,
+            self.cell,
+            self.nx,
+            self.ny,
+            out_owner,
+            out_dist,
+            count,
+        )
+        over = np.flatnonzero(count < 0).astype(np.intp)
+        cnt = np.maximum(count, 0)
+        mask = np.arange(MAX_NEAR)[None, :] < cnt[:, None]
+        qi = np.repeat(np.arange(n, dtype=np.intp), cnt)
+        return qi, out_owner[mask].astype(np.intp), out_dist[mask], over
+
+    def nearest(self, x: _FloatArray, y: _FloatArray) -> _FloatArray:
+        """Distance to the nearest segment (NaN for points off the grid)."""
+        out = np.empty(x.size, np.float64)
+        _nearest(
+            np.ascontiguousarray(x, dtype=np.float64),
+            np.ascontiguousarray(y, dtype=np.float64),
+            self.ax,
+            self.ay,
+            self.bx,
+            self.by,
+            self.offsets,
+            self.items,
+            self.x0,
+            self.y0,
+            self.cell,
+            self.nx,
+            self.ny,
+            out,
+        )
+        return out
