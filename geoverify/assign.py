@@ -247,24 +247,26 @@ class _Layer:
     def near_pairs(
         self,
         q_native: _GeomArray,
-        q_metric: _GeomArray,
+        xy: _FloatArray,
         tol: float,
         cover: _IntArray | None = None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
-        """Pairs (query, polygon) covered in the native CRS (distance 0) or within ``tol`` metres.
+        """Pairs (query point, polygon) covered in the native CRS (distance 0) or within ``tol``
+        metres.
 
+        ``q_native`` are the points in the native CRS, ``xy`` their metric coordinates (rows).
         Returns query indices, polygon indices, metric distances (0 for covered pairs) and a
-        "covered" flag. The queries are put in trees that the polygons query, so that each
-        polygon is prepared once; large inputs are split between threads (GEOS releases the GIL).
-        ``cover``, when known, is the one polygon covering each query (-1: none); ``q_native``
-        is then not read.
+        "covered" flag. Metric distances come from the segment index; GEOS, with each polygon
+        prepared once, tests the covering. Large inputs are split between threads (numba and
+        GEOS release the GIL). ``cover``, when known, is the one polygon covering each query
+        (-1: none); ``q_native`` is then not read.
         """
-        n = len(q_metric)
+        n = len(xy)
         parts = _split(n)
 
         def part(r: slice) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
             known = None if cover is None else cover[r]
-            return self._near_pairs_part(q_native[r], q_metric[r], tol, r.start, known)
+            return self._near_pairs_part(q_native[r], xy[r], tol, r.start, known)
 
         if len(parts) == 1:
             found = [part(parts[0])]
@@ -280,14 +282,14 @@ class _Layer:
     def _near_pairs_part(
         self,
         q_native: _GeomArray,
-        q_metric: _GeomArray,
+        xy: _FloatArray,
         tol: float,
         offset: int,
         cover: _IntArray | None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
         index = self.segment_index(tol) if tol > self.bend else None
         if index is None:
-            return self._near_pairs_geos(q_native, q_metric, tol, offset, cover)
+            return self._near_pairs_geos(q_native, xy, tol, offset, cover)
         if cover is None:
             nt, nq = shapely.STRtree(q_native).query(
                 self.native, predicate="dwithin", distance=self.eps
@@ -295,7 +297,6 @@ class _Layer:
         else:
             nq = np.flatnonzero(cover >= 0)
             nt = cover[nq]
-        xy = shapely.get_coordinates(q_metric)
         mq, mt, d, over = index.near(xy[:, 0], xy[:, 1], tol)
         n_tree = max(len(self.native), 1)
         covered_keys = np.unique(nq.astype(np.int64) * n_tree + nt)
@@ -305,7 +306,7 @@ class _Layer:
         # metric one (distance 0): GEOS decides those few pairs.
         close = np.flatnonzero(d <= self.bend)
         if close.size:
-            d[close] = shapely.distance(q_metric[mq[close]], self.metric[mt[close]])
+            d[close] = shapely.distance(shapely.points(xy[mq[close]]), self.metric[mt[close]])
         qi = np.concatenate([nq, mq]).astype(np.intp)
         ti = np.concatenate([nt, mt]).astype(np.intp)
         dist = np.concatenate([np.zeros(nq.size), d])
@@ -314,7 +315,7 @@ class _Layer:
             keep = ~np.isin(qi, over)
             qi, ti, dist, covered = qi[keep], ti[keep], dist[keep], covered[keep]
             known = None if cover is None else cover[over]
-            oq, ot, od, oc = self._near_pairs_geos(q_native[over], q_metric[over], tol, 0, known)
+            oq, ot, od, oc = self._near_pairs_geos(q_native[over], xy[over], tol, 0, known)
             qi = np.concatenate([qi, over[oq]])
             ti = np.concatenate([ti, ot])
             dist = np.concatenate([dist, od])
@@ -324,11 +325,12 @@ class _Layer:
     def _near_pairs_geos(
         self,
         q_native: _GeomArray,
-        q_metric: _GeomArray,
+        xy: _FloatArray,
         tol: float,
         offset: int,
         cover: _IntArray | None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
+        q_metric = shapely.points(xy)
         if cover is None:
             nt, nq = shapely.STRtree(q_native).query(
                 self.native, predicate="dwithin", distance=self.eps
@@ -380,14 +382,15 @@ def _bend(
     start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
     if start.size == 0:
         return 0.01
+    # ``metric`` is ``native`` projected vertex by vertex: the same rings, the same vertices.
+    mxy = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(metric)))
+    if len(mxy) != len(xy):
+        return math.inf
     mid = (xy[start] + xy[start + 1]) / 2.0
     tr = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
-    ax, ay = tr.transform(xy[start, 0], xy[start, 1])
-    bx, by = tr.transform(xy[start + 1, 0], xy[start + 1, 1])
-    mx, my = tr.transform(mid[:, 0], mid[:, 1])
-    off = np.hypot(
-        np.asarray(mx) - (np.asarray(ax) + bx) / 2.0, np.asarray(my) - (ay + np.asarray(by)) / 2.0
-    )
+    px, py = tr.transform(mid[:, 0], mid[:, 1])
+    chord = (mxy[start] + mxy[start + 1]) / 2.0
+    off = np.hypot(np.asarray(px) - chord[:, 0], np.asarray(py) - chord[:, 1])
     worst = float(np.nanmax(off)) if off.size else 0.0
     if not np.isfinite(worst):
         return math.inf
@@ -418,15 +421,15 @@ class _Result:
 
 def _assign_points(
     q_native: _GeomArray,
-    q_metric: _GeomArray,
+    xy: _FloatArray,
     layer: _Layer,
     codes: NDArray[np.object_],
     code_rank: _IntArray,
     tol: float,
     cover: _IntArray | None = None,
 ) -> _Result:
-    n = len(q_metric)
-    qi, vi, d, covered = layer.near_pairs(q_native, q_metric, tol, cover)
+    n = len(xy)
+    qi, vi, d, covered = layer.near_pairs(q_native, xy, tol, cover)
     within = covered | (d <= tol)
     qi, vi, d, covered = qi[within], vi[within], d[within], covered[within]
 
@@ -462,7 +465,7 @@ def _assign_points(
         distance[gap] = np.asarray(d[near_pick[gap]], dtype=float)
     out = np.flatnonzero(village < 0)
     if out.size:
-        distance[out] = _outside_distance(layer, shapely.get_coordinates(q_metric[out]), tol)
+        distance[out] = _outside_distance(layer, xy[out], tol)
 
     overlap = np.where(has_cov, 1.0, np.nan)
     return _Result(
@@ -616,6 +619,7 @@ def _assign_groups(
     village_codes: NDArray[np.object_],
     q_native: _GeomArray,
     q_metric: _GeomArray,
+    xy: _FloatArray,
     is_poly: NDArray[np.bool_],
     tol: float,
     result: NDArray[np.object_],
@@ -624,8 +628,9 @@ def _assign_groups(
     """Set the group name (None when the village has no group polygon near the target) of the
     targets in ``todo``, in ``result``.
 
-    ``q_native``/``q_metric`` hold the point used for point-path targets and the polygon for
-    polygon-path targets (``is_poly``); only rows in ``todo`` are read.
+    ``q_native`` holds the point used for point-path targets and the polygon for polygon-path
+    targets (``is_poly``); ``xy`` the metric coordinates of the points, ``q_metric`` the metric
+    polygons; only rows in ``todo`` are read.
     """
     if gl is None:
         return
@@ -635,7 +640,7 @@ def _assign_groups(
     # Points: covered (distance 0) or nearest within tolerance, same village only; ties by name.
     pts = np.flatnonzero(assigned & ~is_poly)
     if pts.size:
-        qi, gi, d, _ = layer.near_pairs(q_native[pts], q_metric[pts], tol)
+        qi, gi, d, _ = layer.near_pairs(q_native[pts], xy[pts], tol)
         ok = g_village[gi] == village_codes[pts][qi]
         qi, gi, d = qi[ok], gi[ok], d[ok]
         pick = _pick(pts.size, qi, d, name_rank[gi], _TIE_M)
@@ -965,25 +970,22 @@ def assign_targets(
     distance = np.full(n, np.nan)
     by_polygon = np.zeros(n, dtype=bool)
     q_native = reps.copy()
-    q_metric = np.full(n, None, dtype=object)  # filled where an exact test needs it
+    q_metric = np.full(n, None, dtype=object)  # metric polygons of polygon-path targets
     gl = _Groups.build(groups, native_crs, metric_crs)
     group = np.full(n, None, dtype=object)
     group_todo = np.ones(n, dtype=bool)
 
     metric_xy = np.full((n, 2), np.nan)  # the points' metric coordinates, where needed
 
+    rep_x, rep_y = shapely.get_x(reps), shapely.get_y(reps)
+
     def need_xy(rows: _IntArray) -> _FloatArray:
         todo = rows[np.isnan(metric_xy[rows, 0])]
         if todo.size:
-            x, y = to_metric.transform(shapely.get_x(reps[todo]), shapely.get_y(reps[todo]))
+            x, y = to_metric.transform(rep_x[todo], rep_y[todo])
             metric_xy[todo, 0] = x
             metric_xy[todo, 1] = y
         return metric_xy[rows]
-
-    def need_metric(rows: _IntArray) -> None:
-        rows = rows[q_metric[rows] == None]  # noqa: E711
-        if rows.size:
-            q_metric[rows] = shapely.points(need_xy(rows))
 
     if len(villages):
         layer = _Layer.build(villages.geometry, native_crs, metric_crs)
@@ -1021,9 +1023,7 @@ def assign_targets(
             max_cells = min(MAX_GRID_CELLS, max(2**18, 8 * int(point_rows.size)))
             grid = _CellGrid.build(layer, gl, tolerance_m, native_crs, metric_crs, max_cells)
         if grid is not None:
-            cell_village, cell_group = grid.lookup(
-                shapely.get_x(reps[point_rows]), shapely.get_y(reps[point_rows])
-            )
+            cell_village, cell_group = grid.lookup(rep_x[point_rows], rep_y[point_rows])
             inside = cell_village >= 0
             settled_in = point_rows[inside]
             village[settled_in] = cell_village[inside]
@@ -1036,13 +1036,11 @@ def assign_targets(
             known = point_rows[band]
             known_cover = -4 - cell_village[band]  # -1: covered by none
         if exact.size:
-            need_metric(exact)
-            rpt = _assign_points(reps[exact], q_metric[exact], layer, codes, code_rank, tolerance_m)
+            rpt = _assign_points(reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m)
             put(exact, rpt, np.ones(exact.size, dtype=bool))
         if known.size:
-            need_metric(known)
             rpt = _assign_points(
-                reps[known], q_metric[known], layer, codes, code_rank, tolerance_m, known_cover
+                reps[known], need_xy(known), layer, codes, code_rank, tolerance_m, known_cover
             )
             put(known, rpt, np.ones(known.size, dtype=bool))
         if settled_out.size:
@@ -1066,19 +1064,28 @@ def assign_targets(
     village_codes[has] = codes[village[has]]
     if gl is not None:
         todo = group_todo & has
-        need_metric(np.flatnonzero(todo & ~by_polygon))
-        _assign_groups(gl, village_codes, q_native, q_metric, by_polygon, tolerance_m, group, todo)
+        need_xy(np.flatnonzero(todo & ~by_polygon))
+        _assign_groups(
+            gl, village_codes, q_native, q_metric, metric_xy, by_polygon, tolerance_m, group, todo
+        )
+    # Columns are handed over as they are (no copy, no consolidation into one block: that
+    # would copy a million-row object block), object columns kept as object.
+    columns = {
+        "village_code": village_codes,
+        "group": group,
+        "assignment": kind,
+        "neighbours": neighbours,
+        "split_into": split_into,
+        "overlap": overlap,
+        "distance_m": distance,
+    }
     return pd.DataFrame(
         {
-            "village_code": pd.Series(village_codes, dtype=object, index=targets.index),
-            "group": pd.Series(group, dtype=object, index=targets.index),
-            "assignment": pd.Series(kind, dtype=object, index=targets.index),
-            "neighbours": pd.Series(neighbours, dtype=object, index=targets.index),
-            "split_into": pd.Series(split_into, dtype=object, index=targets.index),
-            "overlap": pd.Series(overlap, dtype=float, index=targets.index),
-            "distance_m": pd.Series(distance, dtype=float, index=targets.index),
+            name: pd.Series(values, dtype=values.dtype, index=targets.index, copy=False)
+            for name, values in columns.items()
         },
         index=targets.index,
+        copy=False,
     )
 
 

@@ -19,7 +19,10 @@ pointToSegment``), and numba does not fuse or reorder floating-point operations 
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +38,14 @@ _IntArray = NDArray[np.intp]
 #: Most polygons within the tolerance of one point that the kernel keeps; a point with more
 #: is reported back (``count`` -1) for the caller to measure another way.
 MAX_NEAR = 32
+#: Points from which a second thread helps.
+_THREAD_MIN_POINTS = 20_000
+
+
+def _threads(n: int) -> int:
+    return max(1, min(os.cpu_count() or 1, 4, n // _THREAD_MIN_POINTS))
+
+
 #: Buckets per segment, about (the grid is coarser when segments are long).
 _BUCKETS_PER_SEGMENT = 2.0
 
@@ -269,6 +280,14 @@ class SegmentIndex:
         offsets, items = _buckets(ax, ay, bx, by, x0, y0, cell, nx, ny)
         return cls(ax, ay, bx, by, owner, x0, y0, cell, nx, ny, offsets, items, bend)
 
+    def _order(self, x: _FloatArray, y: _FloatArray) -> _IntArray:
+        """The points in bucket order (neighbouring points read the same buckets)."""
+        with np.errstate(invalid="ignore"):
+            col = np.clip(np.floor((x - self.x0) / self.cell), -1, self.nx)
+            row = np.clip(np.floor((y - self.y0) / self.cell), -1, self.ny)
+        key = np.nan_to_num(row * (self.nx + 2) + col, nan=-1.0)
+        return np.argsort(key, kind="stable").astype(np.intp)
+
     def near(
         self, x: _FloatArray, y: _FloatArray, tol: float
     ) -> tuple[_IntArray, _IntArray, _FloatArray, _IntArray]:
@@ -276,12 +295,13 @@ class SegmentIndex:
         smallest distance; plus the points with more than :data:`MAX_NEAR` such polygons
         (not in the pairs)."""
         n = x.size
+        order = self._order(x, y)
         out_owner = np.empty((n, MAX_NEAR), np.int64)
         out_dist = np.empty((n, MAX_NEAR), np.float64)
         count = np.empty(n, np.int64)
         _near(
-            np.ascontiguousarray(x, dtype=np.float64),
-            np.ascontiguousarray(y, dtype=np.float64),
+            np.ascontiguousarray(x[order], dtype=np.float64),
+            np.ascontiguousarray(y[order], dtype=np.float64),
             float(tol),
             self.ax,
             self.ay,
@@ -299,18 +319,33 @@ class SegmentIndex:
             out_dist,
             count,
         )
-        over = np.flatnonzero(count < 0).astype(np.intp)
+        over = np.sort(order[count < 0])
         cnt = np.maximum(count, 0)
         mask = np.arange(MAX_NEAR)[None, :] < cnt[:, None]
-        qi = np.repeat(np.arange(n, dtype=np.intp), cnt)
+        qi = np.repeat(order, cnt)
         return qi, out_owner[mask].astype(np.intp), out_dist[mask], over
 
     def nearest(self, x: _FloatArray, y: _FloatArray) -> _FloatArray:
-        """Distance to the nearest segment (NaN for points off the grid)."""
+        """Distance to the nearest segment (NaN for points off the grid), in threads."""
+        order = self._order(x, y)
+        xs = np.ascontiguousarray(x[order], dtype=np.float64)
+        ys = np.ascontiguousarray(y[order], dtype=np.float64)
+        found = np.empty(x.size, np.float64)
+        cuts = np.linspace(0, x.size, _threads(x.size) + 1).astype(int)
+        parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
+        if len(parts) == 1:
+            self._nearest_part(xs, ys, found)
+        else:
+            with ThreadPoolExecutor(len(parts)) as pool:
+                list(pool.map(lambda r: self._nearest_part(xs[r], ys[r], found[r]), parts))
         out = np.empty(x.size, np.float64)
+        out[order] = found
+        return out
+
+    def _nearest_part(self, x: _FloatArray, y: _FloatArray, out: _FloatArray) -> None:
         _nearest(
-            np.ascontiguousarray(x, dtype=np.float64),
-            np.ascontiguousarray(y, dtype=np.float64),
+            x,
+            y,
             self.ax,
             self.ay,
             self.bx,
@@ -324,4 +359,3 @@ class SegmentIndex:
             self.ny,
             out,
         )
-        return out
