@@ -6,6 +6,7 @@ import gc
 import itertools
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from scipy import ndimage
 from geoverify import geo
 from geoverify.errors import CRSError, InputError
 from geoverify.model import Assignment
-from geoverify.segments import SegmentIndex
+from geoverify.segments import SegmentIndex, reference_points
 
 __all__ = [
     "ASSIGN_COLUMNS",
@@ -215,6 +216,7 @@ class _Layer:
     eps: float
     bend: float  # metres: how far a projected edge strays from its metric chord, with margin
     _segments: SegmentIndex | bool | None = False  # False: not built yet
+    _native_segments: SegmentIndex | bool | None = False
 
     @classmethod
     def build(cls, series: gpd.GeoSeries, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Layer:
@@ -244,12 +246,22 @@ class _Layer:
         assert not isinstance(self._segments, bool)
         return self._segments
 
+    def native_index(self) -> SegmentIndex | None:
+        """The ring segments in the native CRS in a bucket grid, for covering tests."""
+        if self._native_segments is False:
+            self._native_segments = SegmentIndex.build(
+                self.native, 0.0, tolerance=0.0, margin=0.0, min_cell=1e-9
+            )
+        assert not isinstance(self._native_segments, bool)
+        return self._native_segments
+
     def near_pairs(
         self,
         q_native: _GeomArray,
         xy: _FloatArray,
         tol: float,
         cover: _IntArray | None = None,
+        ref: tuple[_FloatArray, NDArray[np.int64]] | None = None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
         """Pairs (query point, polygon) covered in the native CRS (distance 0) or within ``tol``
         metres.
@@ -259,14 +271,16 @@ class _Layer:
         "covered" flag. Metric distances come from the segment index; GEOS, with each polygon
         prepared once, tests the covering. Large inputs are split between threads (numba and
         GEOS release the GIL). ``cover``, when known, is the one polygon covering each query
-        (-1: none); ``q_native`` is then not read.
+        (-1: none); ``q_native`` is then not read. Otherwise ``ref``, reference points from
+        :meth:`_CellGrid.reference`, lets the native segment index tell the covering polygons.
         """
         n = len(xy)
         parts = _split(n)
 
         def part(r: slice) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
             known = None if cover is None else cover[r]
-            return self._near_pairs_part(q_native[r], xy[r], tol, r.start, known)
+            r_ref = None if ref is None else (ref[0][r], ref[1][r])
+            return self._near_pairs_part(q_native[r], xy[r], tol, r.start, known, r_ref)
 
         if len(parts) == 1:
             found = [part(parts[0])]
@@ -286,11 +300,17 @@ class _Layer:
         tol: float,
         offset: int,
         cover: _IntArray | None,
+        ref: tuple[_FloatArray, NDArray[np.int64]] | None = None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
         index = self.segment_index(tol) if tol > self.bend else None
         if index is None:
             return self._near_pairs_geos(q_native, xy, tol, offset, cover)
-        if cover is None:
+        crowded = np.zeros(0, dtype=np.intp)
+        native_index = self.native_index() if cover is None and ref is not None else None
+        if native_index is not None and ref is not None:
+            nxy = shapely.get_coordinates(q_native)
+            nq, nt, crowded = native_index.cover(nxy[:, 0], nxy[:, 1], ref[0], ref[1], self.eps)
+        elif cover is None:
             nt, nq = shapely.STRtree(q_native).query(
                 self.native, predicate="dwithin", distance=self.eps
             )
@@ -298,6 +318,8 @@ class _Layer:
             nq = np.flatnonzero(cover >= 0)
             nt = cover[nq]
         mq, mt, d, over = index.near(xy[:, 0], xy[:, 1], tol)
+        if crowded.size:
+            over = np.union1d(over, crowded)
         n_tree = max(len(self.native), 1)
         covered_keys = np.unique(nq.astype(np.int64) * n_tree + nt)
         far = ~_isin_sorted(mq.astype(np.int64) * n_tree + mt, covered_keys)
@@ -427,9 +449,10 @@ def _assign_points(
     code_rank: _IntArray,
     tol: float,
     cover: _IntArray | None = None,
+    ref: tuple[_FloatArray, NDArray[np.int64]] | None = None,
 ) -> _Result:
     n = len(xy)
-    qi, vi, d, covered = layer.near_pairs(q_native, xy, tol, cover)
+    qi, vi, d, covered = layer.near_pairs(q_native, xy, tol, cover, ref)
     within = covered | (d <= tol)
     qi, vi, d, covered = qi[within], vi[within], d[within], covered[within]
 
@@ -624,13 +647,15 @@ def _assign_groups(
     tol: float,
     result: NDArray[np.object_],
     todo: NDArray[np.bool_],
+    reference: Callable[[_IntArray], tuple[_FloatArray, NDArray[np.int64]]] | None = None,
 ) -> None:
     """Set the group name (None when the village has no group polygon near the target) of the
     targets in ``todo``, in ``result``.
 
     ``q_native`` holds the point used for point-path targets and the polygon for polygon-path
     targets (``is_poly``); ``xy`` the metric coordinates of the points, ``q_metric`` the metric
-    polygons; only rows in ``todo`` are read.
+    polygons; only rows in ``todo`` are read. ``reference``, when given, makes the reference
+    points of rows for the covering test (see :meth:`_Layer.near_pairs`).
     """
     if gl is None:
         return
@@ -640,7 +665,8 @@ def _assign_groups(
     # Points: covered (distance 0) or nearest within tolerance, same village only; ties by name.
     pts = np.flatnonzero(assigned & ~is_poly)
     if pts.size:
-        qi, gi, d, _ = layer.near_pairs(q_native[pts], xy[pts], tol)
+        ref = None if reference is None else reference(pts)
+        qi, gi, d, _ = layer.near_pairs(q_native[pts], xy[pts], tol, ref=ref)
         ok = g_village[gi] == village_codes[pts][qi]
         qi, gi, d = qi[ok], gi[ok], d[ok]
         pick = _pick(pts.size, qi, d, name_rank[gi], _TIE_M)
@@ -811,6 +837,15 @@ class _CellGrid:
             band = (value == -2) & ~two & (clear >= -1)
             value[band] = -3 - (clear[band] + 1)
         return value.ravel()
+
+    def reference(
+        self, x: _FloatArray, y: _FloatArray, values: NDArray[np.int32]
+    ) -> tuple[_FloatArray, NDArray[np.int64]]:
+        """For points on the grid, the first cell to the right whose covering ``values`` (the
+        village or the group grid) knows: its centre's ``x`` and its polygon (-1: none)."""
+        return reference_points(
+            x, y, values, self.left, self.top, self.cell, self.width, self.height
+        )
 
     def lookup(self, x: _FloatArray, y: _FloatArray) -> tuple[_IntArray, _IntArray | None]:
         """Village and group values (as in the class) of the cells of points ``x``, ``y``."""
@@ -987,6 +1022,7 @@ def assign_targets(
             metric_xy[todo, 1] = y
         return metric_xy[rows]
 
+    grid: _CellGrid | None = None
     if len(villages):
         layer = _Layer.build(villages.geometry, native_crs, metric_crs)
         code_rank = _ranks(codes)
@@ -1017,7 +1053,6 @@ def assign_targets(
         settled_out = np.zeros(0, dtype=np.intp)
         exact = point_rows
         known = np.zeros(0, dtype=np.intp)
-        grid = None
         cell_group = None
         if point_rows.size >= GRID_MIN_POINTS:
             max_cells = min(MAX_GRID_CELLS, max(2**18, 8 * int(point_rows.size)))
@@ -1036,7 +1071,12 @@ def assign_targets(
             known = point_rows[band]
             known_cover = -4 - cell_village[band]  # -1: covered by none
         if exact.size:
-            rpt = _assign_points(reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m)
+            ref = None
+            if grid is not None:
+                ref = grid.reference(rep_x[exact], rep_y[exact], grid.village)
+            rpt = _assign_points(
+                reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m, ref=ref
+            )
             put(exact, rpt, np.ones(exact.size, dtype=bool))
         if known.size:
             rpt = _assign_points(
@@ -1065,8 +1105,25 @@ def assign_targets(
     if gl is not None:
         todo = group_todo & has
         need_xy(np.flatnonzero(todo & ~by_polygon))
+        group_ref = None
+        if grid is not None and grid.group is not None:
+            group_values = grid.group
+
+            def group_ref(rows: _IntArray) -> tuple[_FloatArray, NDArray[np.int64]]:
+                assert grid is not None
+                return grid.reference(rep_x[rows], rep_y[rows], group_values)
+
         _assign_groups(
-            gl, village_codes, q_native, q_metric, metric_xy, by_polygon, tolerance_m, group, todo
+            gl,
+            village_codes,
+            q_native,
+            q_metric,
+            metric_xy,
+            by_polygon,
+            tolerance_m,
+            group,
+            todo,
+            group_ref,
         )
     # Columns are handed over as they are (no copy, no consolidation into one block: that
     # would copy a million-row object block), object columns kept as object.

@@ -30,7 +30,7 @@ import shapely
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["SegmentIndex"]
+__all__ = ["SegmentIndex", "reference_points"]
 
 _FloatArray = NDArray[np.float64]
 _IntArray = NDArray[np.intp]
@@ -167,6 +167,117 @@ def _near(
 
 
 @njit(cache=True, nogil=True)
+def _slot(o: int, seen: NDArray[np.int64], cnt: int) -> int:
+    """Index of ``o`` among the first ``cnt`` of ``seen`` (``cnt`` when absent)."""
+    m = 0
+    while m < cnt and seen[m] != o:
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _cover(
+    px: _FloatArray,
+    py: _FloatArray,
+    qx: _FloatArray,
+    q_owner: NDArray[np.int64],
+    eps: float,
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    owner: NDArray[np.int64],
+    offsets: NDArray[np.int64],
+    items: NDArray[np.int64],
+    x0: float,
+    y0: float,
+    g: float,
+    nx: int,
+    ny: int,
+    out_owner: NDArray[np.int64],
+    out_count: NDArray[np.int64],
+) -> None:
+    """Polygons covering each point: inside it, or within ``eps`` of one of its rings.
+
+    Inside is told by the crossings of the horizontal segment from the point to a reference
+    point at ``qx`` (same ``y``, to the right) whose covering polygon ``q_owner`` is known
+    (-1: none): the point is inside a polygon when the crossings of its rings are odd, unless
+    it is the reference's (then even). A crossing is counted only in the bucket column where it
+    lies, so a segment registered in several buckets counts once. ``out_count`` is -1 when a
+    point meets more polygons than ``out_owner`` holds.
+    """
+    k_max = out_owner.shape[1] - 1  # one more for the reference's polygon
+    seen = np.empty(k_max, np.int64)
+    odd = np.empty(k_max, np.bool_)
+    near = np.empty(k_max, np.bool_)
+    for k in range(px.size):
+        x = px[k]
+        y = py[k]
+        cnt = 0
+        full = False
+        # Rings within eps of the point.
+        c0 = max(math.floor((x - eps - x0) / g), 0)
+        c1 = min(math.floor((x + eps - x0) / g), nx - 1)
+        r0 = max(math.floor((y - eps - y0) / g), 0)
+        r1 = min(math.floor((y + eps - y0) / g), ny - 1)
+        for rr in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                cell = rr * nx + c
+                for j in range(offsets[cell], offsets[cell + 1]):
+                    i = items[j]
+                    if _psd(x, y, ax[i], ay[i], bx[i], by[i]) <= eps:
+                        m = _slot(owner[i], seen, cnt)
+                        if m == cnt:
+                            if cnt == k_max:
+                                full = True
+                                break
+                            seen[m] = owner[i]
+                            odd[m] = False
+                            cnt += 1
+                        near[m] = True
+        # Crossings between the point and the reference.
+        r = math.floor((y - y0) / g)
+        if 0 <= r < ny and not full:
+            for c in range(
+                max(math.floor((x - x0) / g), 0), min(math.floor((qx[k] - x0) / g), nx - 1) + 1
+            ):
+                cell = r * nx + c
+                for j in range(offsets[cell], offsets[cell + 1]):
+                    i = items[j]
+                    if (ay[i] > y) == (by[i] > y):
+                        continue
+                    xi = ax[i] + (y - ay[i]) * (bx[i] - ax[i]) / (by[i] - ay[i])
+                    xi = min(max(xi, min(ax[i], bx[i])), max(ax[i], bx[i]))
+                    if math.floor((xi - x0) / g) != c or not (x < xi <= qx[k]):
+                        continue
+                    m = _slot(owner[i], seen, cnt)
+                    if m == cnt:
+                        if cnt == k_max:
+                            full = True
+                            break
+                        seen[m] = owner[i]
+                        odd[m] = False
+                        near[m] = False
+                        cnt += 1
+                    odd[m] = not odd[m]
+        if full:
+            out_count[k] = -1
+            continue
+        n_out = 0
+        q_seen = False
+        for m in range(cnt):
+            is_q = seen[m] == q_owner[k]
+            q_seen = q_seen or is_q
+            if (odd[m] != is_q) or near[m]:
+                out_owner[k, n_out] = seen[m]
+                n_out += 1
+        if not q_seen and q_owner[k] >= 0:  # no crossing of the reference's rings: inside it
+            out_owner[k, n_out] = q_owner[k]
+            n_out += 1
+        out_count[k] = n_out
+
+
+@njit(cache=True, nogil=True)
 def _nearest(
     px: _FloatArray,
     py: _FloatArray,
@@ -222,6 +333,70 @@ def _nearest(
             out[k] = best
 
 
+@njit(cache=True, nogil=True)
+def _reference(
+    x: _FloatArray,
+    y: _FloatArray,
+    values: NDArray[np.int32],
+    left: float,
+    top: float,
+    cell: float,
+    width: int,
+    height: int,
+    qx: _FloatArray,
+    q_owner: NDArray[np.int64],
+) -> None:
+    """For each point, the first cell to its right whose covering is known (see
+    :func:`reference_points`)."""
+    for k in range(x.size):
+        row = math.floor((top - y[k]) / cell)
+        col = math.floor((x[k] - left) / cell) + 1
+        owner = -1
+        if 0 <= row < height:
+            while col < width:
+                v = values[row * width + col]
+                if v != -2:
+                    owner = v if v >= 0 else (-1 if v >= -3 else -4 - v)
+                    break
+                col += 1
+        qx[k] = left + (col + 0.5) * cell
+        q_owner[k] = owner
+
+
+def reference_points(
+    x: _FloatArray,
+    y: _FloatArray,
+    values: NDArray[np.int32],
+    left: float,
+    top: float,
+    cell: float,
+    width: int,
+    height: int,
+) -> tuple[_FloatArray, NDArray[np.int64]]:
+    """Reference points for :meth:`SegmentIndex.cover`: walking right along a cell grid.
+
+    ``values`` (row-major, rows from ``top`` down) says per cell which polygon covers all of
+    it: ``i >= 0`` polygon ``i`` alone, -1 or -3 none, ``-4 - i`` polygon ``i`` alone, -2 not
+    known. Returns the ``x`` of the centre of the first known cell right of each point (or of
+    the first column past the grid, covered by none) and its polygon (-1: none).
+    """
+    qx = np.empty(x.size, np.float64)
+    q_owner = np.empty(x.size, np.int64)
+    _reference(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(y, dtype=np.float64),
+        values,
+        float(left),
+        float(top),
+        float(cell),
+        int(width),
+        int(height),
+        qx,
+        q_owner,
+    )
+    return qx, q_owner
+
+
 @dataclass
 class SegmentIndex:
     """The ring segments of metric polygons in a bucket grid.
@@ -253,11 +428,12 @@ class SegmentIndex:
         bend: float,
         tolerance: float,
         margin: float,
+        min_cell: float = 1.0,
     ) -> SegmentIndex | None:
         """Index the rings of ``metric`` polygons; None when there are no segments.
 
-        The grid covers the polygons' bounds plus ``margin`` metres; its cells are no smaller
-        than ``tolerance``.
+        The grid covers the polygons' bounds plus ``margin``; its cells are no smaller than
+        ``tolerance`` nor ``min_cell`` (in the polygons' units: metres for metric ones).
         """
         parts, part_of = shapely.get_parts(metric, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
@@ -271,8 +447,8 @@ class SegmentIndex:
         y0 = float(min(a[:, 1].min(), b[:, 1].min())) - margin
         x1 = float(max(a[:, 0].max(), b[:, 0].max())) + margin
         y1 = float(max(a[:, 1].max(), b[:, 1].max())) + margin
-        area = max((x1 - x0) * (y1 - y0), 1.0)
-        cell = max(math.sqrt(area / (_BUCKETS_PER_SEGMENT * start.size)), tolerance, 1.0)
+        area = max((x1 - x0) * (y1 - y0), min_cell * min_cell)
+        cell = max(math.sqrt(area / (_BUCKETS_PER_SEGMENT * start.size)), tolerance, min_cell)
         nx = max(1, math.ceil((x1 - x0) / cell))
         ny = max(1, math.ceil((y1 - y0) / cell))
         ax, ay = np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1])
@@ -324,6 +500,47 @@ class SegmentIndex:
         mask = np.arange(MAX_NEAR)[None, :] < cnt[:, None]
         qi = np.repeat(order, cnt)
         return qi, out_owner[mask].astype(np.intp), out_dist[mask], over
+
+    def cover(
+        self,
+        x: _FloatArray,
+        y: _FloatArray,
+        qx: _FloatArray,
+        q_owner: NDArray[np.int64],
+        eps: float,
+    ) -> tuple[_IntArray, _IntArray, _IntArray]:
+        """Pairs (point, polygon) where the polygon covers the point (inside, or within ``eps``
+        of a ring), given reference points from :func:`reference_points`; plus the points that
+        met more polygons than :data:`MAX_NEAR` (not in the pairs)."""
+        n = x.size
+        order = self._order(x, y)
+        out_owner = np.empty((n, MAX_NEAR + 1), np.int64)
+        count = np.empty(n, np.int64)
+        _cover(
+            np.ascontiguousarray(x[order], dtype=np.float64),
+            np.ascontiguousarray(y[order], dtype=np.float64),
+            np.ascontiguousarray(qx[order], dtype=np.float64),
+            np.ascontiguousarray(q_owner[order], dtype=np.int64),
+            float(eps),
+            self.ax,
+            self.ay,
+            self.bx,
+            self.by,
+            self.owner,
+            self.offsets,
+            self.items,
+            self.x0,
+            self.y0,
+            self.cell,
+            self.nx,
+            self.ny,
+            out_owner,
+            count,
+        )
+        over = np.sort(order[count < 0])
+        cnt = np.maximum(count, 0)
+        mask = np.arange(MAX_NEAR + 1)[None, :] < cnt[:, None]
+        return np.repeat(order, cnt), out_owner[mask].astype(np.intp), over
 
     def nearest(self, x: _FloatArray, y: _FloatArray) -> _FloatArray:
         """Distance to the nearest segment (NaN for points off the grid), in threads."""
