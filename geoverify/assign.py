@@ -6,6 +6,7 @@ import gc
 import itertools
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ _THREAD_MIN_QUERIES = 20_000
 # Metres around the villages that the segment index covers (outside distances beyond it come
 # from GEOS).
 _INDEX_MARGIN_M = 2_000.0
+_INDEX_LOCK = threading.Lock()
 # Cells across the tolerance, at most (5 m cells for 50 m).
 _CELLS_PER_TOLERANCE = 10
 # Points per chunk of the k-d tree queries.
@@ -239,19 +241,21 @@ class _Layer:
 
     def segment_index(self, tol: float) -> SegmentIndex | None:
         """The metric ring segments in a bucket grid (made once; None without segments)."""
-        if self._segments is False:
-            self._segments = SegmentIndex.build(
-                self.metric, self.bend, tolerance=tol, margin=max(tol, _INDEX_MARGIN_M)
-            )
+        with _INDEX_LOCK:  # threads share the layer: one of them makes it
+            if self._segments is False:
+                self._segments = SegmentIndex.build(
+                    self.metric, self.bend, tolerance=tol, margin=max(tol, _INDEX_MARGIN_M)
+                )
         assert not isinstance(self._segments, bool)
         return self._segments
 
     def native_index(self) -> SegmentIndex | None:
         """The ring segments in the native CRS in a bucket grid, for covering tests."""
-        if self._native_segments is False:
-            self._native_segments = SegmentIndex.build(
-                self.native, 0.0, tolerance=0.0, margin=0.0, min_cell=1e-9
-            )
+        with _INDEX_LOCK:
+            if self._native_segments is False:
+                self._native_segments = SegmentIndex.build(
+                    self.native, 0.0, tolerance=0.0, margin=0.0, min_cell=1e-9
+                )
         assert not isinstance(self._native_segments, bool)
         return self._native_segments
 

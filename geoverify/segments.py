@@ -24,6 +24,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -37,7 +38,9 @@ _IntArray = NDArray[np.intp]
 
 #: Most polygons within the tolerance of one point that the kernel keeps; a point with more
 #: is reported back (``count`` -1) for the caller to measure another way.
-MAX_NEAR = 32
+MAX_NEAR = 16
+#: Points per call of a kernel that returns several answers a point.
+_CHUNK = 65_536
 #: Points from which a second thread helps.
 _THREAD_MIN_POINTS = 20_000
 
@@ -79,7 +82,7 @@ def _buckets(
     g: float,
     nx: int,
     ny: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
     """CSR buckets: the segments whose bounding box overlaps each cell (row-major)."""
     n = ax.size
     counts = np.zeros(nx * ny + 1, np.int64)
@@ -93,7 +96,7 @@ def _buckets(
                 counts[r * nx + c + 1] += 1
     offsets = np.cumsum(counts)
     fill = offsets[:-1].copy()
-    items = np.empty(offsets[-1], np.int64)
+    items = np.empty(offsets[-1], np.int32)
     for i in range(n):
         c0 = math.floor((min(ax[i], bx[i]) - x0) / g)
         c1 = math.floor((max(ax[i], bx[i]) - x0) / g)
@@ -116,9 +119,9 @@ def _near(
     ay: _FloatArray,
     bx: _FloatArray,
     by: _FloatArray,
-    owner: NDArray[np.int64],
+    owner: NDArray[np.int32],
     offsets: NDArray[np.int64],
-    items: NDArray[np.int64],
+    items: NDArray[np.int32],
     x0: float,
     y0: float,
     g: float,
@@ -186,9 +189,9 @@ def _cover(
     ay: _FloatArray,
     bx: _FloatArray,
     by: _FloatArray,
-    owner: NDArray[np.int64],
+    owner: NDArray[np.int32],
     offsets: NDArray[np.int64],
-    items: NDArray[np.int64],
+    items: NDArray[np.int32],
     x0: float,
     y0: float,
     g: float,
@@ -286,7 +289,7 @@ def _nearest(
     bx: _FloatArray,
     by: _FloatArray,
     offsets: NDArray[np.int64],
-    items: NDArray[np.int64],
+    items: NDArray[np.int32],
     x0: float,
     y0: float,
     g: float,
@@ -397,6 +400,10 @@ def reference_points(
     return qx, q_owner
 
 
+def _joined(arrays: list[NDArray[Any]], dtype: type) -> NDArray[Any]:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.empty(0, dtype)
+
+
 @dataclass
 class SegmentIndex:
     """The ring segments of metric polygons in a bucket grid.
@@ -411,14 +418,14 @@ class SegmentIndex:
     ay: _FloatArray
     bx: _FloatArray
     by: _FloatArray
-    owner: NDArray[np.int64]
+    owner: NDArray[np.int32]
     x0: float
     y0: float
     cell: float
     nx: int
     ny: int
     offsets: NDArray[np.int64]
-    items: NDArray[np.int64]
+    items: NDArray[np.int32]
     bend: float
 
     @classmethod
@@ -441,18 +448,18 @@ class SegmentIndex:
         start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
         if start.size == 0:
             return None
-        a, b = xy[start], xy[start + 1]
-        owner = part_of[ring_part[ring_of[start]]].astype(np.int64)
-        x0 = float(min(a[:, 0].min(), b[:, 0].min())) - margin
-        y0 = float(min(a[:, 1].min(), b[:, 1].min())) - margin
-        x1 = float(max(a[:, 0].max(), b[:, 0].max())) + margin
-        y1 = float(max(a[:, 1].max(), b[:, 1].max())) + margin
+        ax, ay = xy[start, 0], xy[start, 1]
+        bx, by = xy[start + 1, 0], xy[start + 1, 1]
+        owner = part_of[ring_part[ring_of[start]]].astype(np.int32)
+        del parts, rings, ring_of, xy
+        x0 = float(min(ax.min(), bx.min())) - margin
+        y0 = float(min(ay.min(), by.min())) - margin
+        x1 = float(max(ax.max(), bx.max())) + margin
+        y1 = float(max(ay.max(), by.max())) + margin
         area = max((x1 - x0) * (y1 - y0), min_cell * min_cell)
         cell = max(math.sqrt(area / (_BUCKETS_PER_SEGMENT * start.size)), tolerance, min_cell)
         nx = max(1, math.ceil((x1 - x0) / cell))
         ny = max(1, math.ceil((y1 - y0) / cell))
-        ax, ay = np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1])
-        bx, by = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
         offsets, items = _buckets(ax, ay, bx, by, x0, y0, cell, nx, ny)
         return cls(ax, ay, bx, by, owner, x0, y0, cell, nx, ny, offsets, items, bend)
 
@@ -464,21 +471,8 @@ class SegmentIndex:
         key = np.nan_to_num(row * (self.nx + 2) + col, nan=-1.0)
         return np.argsort(key, kind="stable").astype(np.intp)
 
-    def near(
-        self, x: _FloatArray, y: _FloatArray, tol: float
-    ) -> tuple[_IntArray, _IntArray, _FloatArray, _IntArray]:
-        """Pairs (point, polygon) with a segment of the polygon within ``tol`` metres, and that
-        smallest distance; plus the points with more than :data:`MAX_NEAR` such polygons
-        (not in the pairs)."""
-        n = x.size
-        order = self._order(x, y)
-        out_owner = np.empty((n, MAX_NEAR), np.int64)
-        out_dist = np.empty((n, MAX_NEAR), np.float64)
-        count = np.empty(n, np.int64)
-        _near(
-            np.ascontiguousarray(x[order], dtype=np.float64),
-            np.ascontiguousarray(y[order], dtype=np.float64),
-            float(tol),
+    def _grid_args(self) -> tuple[Any, ...]:
+        return (
             self.ax,
             self.ay,
             self.bx,
@@ -491,15 +485,39 @@ class SegmentIndex:
             self.cell,
             self.nx,
             self.ny,
-            out_owner,
-            out_dist,
-            count,
         )
-        over = np.sort(order[count < 0])
-        cnt = np.maximum(count, 0)
-        mask = np.arange(MAX_NEAR)[None, :] < cnt[:, None]
-        qi = np.repeat(order, cnt)
-        return qi, out_owner[mask].astype(np.intp), out_dist[mask], over
+
+    def near(
+        self, x: _FloatArray, y: _FloatArray, tol: float
+    ) -> tuple[_IntArray, _IntArray, _FloatArray, _IntArray]:
+        """Pairs (point, polygon) with a segment of the polygon within ``tol`` metres, and that
+        smallest distance; plus the points with more than :data:`MAX_NEAR` such polygons
+        (not in the pairs). Points go through in chunks, so memory does not grow with
+        ``MAX_NEAR`` times the points."""
+        order = self._order(x, y)
+        xs = np.ascontiguousarray(x[order], dtype=np.float64)
+        ys = np.ascontiguousarray(y[order], dtype=np.float64)
+        found_q, found_o, found_d, found_over = [], [], [], []
+        k = MAX_NEAR
+        for start in range(0, x.size, _CHUNK):
+            part = slice(start, min(start + _CHUNK, x.size))
+            m = part.stop - part.start
+            out_owner = np.empty((m, k), np.int64)
+            out_dist = np.empty((m, k), np.float64)
+            count = np.empty(m, np.int64)
+            _near(xs[part], ys[part], float(tol), *self._grid_args(), out_owner, out_dist, count)  # type: ignore[call-arg]
+            cnt = np.maximum(count, 0)
+            mask = np.arange(k)[None, :] < cnt[:, None]
+            found_q.append(np.repeat(order[part], cnt))
+            found_o.append(out_owner[mask].astype(np.intp))
+            found_d.append(out_dist[mask])
+            found_over.append(order[part][count < 0])
+        return (
+            _joined(found_q, np.intp),
+            _joined(found_o, np.intp),
+            _joined(found_d, np.float64),
+            np.sort(_joined(found_over, np.intp)),
+        )
 
     def cover(
         self,
@@ -512,35 +530,38 @@ class SegmentIndex:
         """Pairs (point, polygon) where the polygon covers the point (inside, or within ``eps``
         of a ring), given reference points from :func:`reference_points`; plus the points that
         met more polygons than :data:`MAX_NEAR` (not in the pairs)."""
-        n = x.size
         order = self._order(x, y)
-        out_owner = np.empty((n, MAX_NEAR + 1), np.int64)
-        count = np.empty(n, np.int64)
-        _cover(
-            np.ascontiguousarray(x[order], dtype=np.float64),
-            np.ascontiguousarray(y[order], dtype=np.float64),
-            np.ascontiguousarray(qx[order], dtype=np.float64),
-            np.ascontiguousarray(q_owner[order], dtype=np.int64),
-            float(eps),
-            self.ax,
-            self.ay,
-            self.bx,
-            self.by,
-            self.owner,
-            self.offsets,
-            self.items,
-            self.x0,
-            self.y0,
-            self.cell,
-            self.nx,
-            self.ny,
-            out_owner,
-            count,
+        xs = np.ascontiguousarray(x[order], dtype=np.float64)
+        ys = np.ascontiguousarray(y[order], dtype=np.float64)
+        qxs = np.ascontiguousarray(qx[order], dtype=np.float64)
+        qos = np.ascontiguousarray(q_owner[order], dtype=np.int64)
+        found_q, found_o, found_over = [], [], []
+        k = MAX_NEAR + 1
+        for start in range(0, x.size, _CHUNK):
+            part = slice(start, min(start + _CHUNK, x.size))
+            m = part.stop - part.start
+            out_owner = np.empty((m, k), np.int64)
+            count = np.empty(m, np.int64)
+            _cover(  # type: ignore[call-arg]
+                xs[part],
+                ys[part],
+                qxs[part],
+                qos[part],
+                float(eps),
+                *self._grid_args(),
+                out_owner,
+                count,
+            )
+            cnt = np.maximum(count, 0)
+            mask = np.arange(k)[None, :] < cnt[:, None]
+            found_q.append(np.repeat(order[part], cnt))
+            found_o.append(out_owner[mask].astype(np.intp))
+            found_over.append(order[part][count < 0])
+        return (
+            _joined(found_q, np.intp),
+            _joined(found_o, np.intp),
+            np.sort(_joined(found_over, np.intp)),
         )
-        over = np.sort(order[count < 0])
-        cnt = np.maximum(count, 0)
-        mask = np.arange(MAX_NEAR + 1)[None, :] < cnt[:, None]
-        return np.repeat(order, cnt), out_owner[mask].astype(np.intp), over
 
     def nearest(self, x: _FloatArray, y: _FloatArray) -> _FloatArray:
         """Distance to the nearest segment (NaN for points off the grid), in threads."""
