@@ -549,6 +549,15 @@ def _empty_lists(n: int) -> NDArray[np.object_]:
     return _as_object(lists)
 
 
+def _with_empty_lists(values: NDArray[np.object_]) -> NDArray[np.object_]:
+    """``values`` with a new empty list in place of each None (mostly None: the column is made
+    whole, then the few lists put in)."""
+    has = np.flatnonzero(values != None)  # noqa: E711
+    out = _empty_lists(len(values))
+    out[has] = values[has]
+    return out
+
+
 def _as_object(lists: list[list[str]]) -> NDArray[np.object_]:
     return np.fromiter(lists, dtype=object, count=len(lists))
 
@@ -1100,9 +1109,8 @@ def assign_targets(
             group[point_rows[same]] = gl.names[g_cell[same]]
             group_todo[point_rows[same | (g_cell == -1)]] = False
 
-    for lists in (neighbours, split_into):
-        empty = np.flatnonzero(lists == None)  # noqa: E711
-        lists[empty] = _empty_lists(empty.size)
+    neighbours = _with_empty_lists(neighbours)
+    split_into = _with_empty_lists(split_into)
     village_codes = np.full(n, None, dtype=object)
     has = village >= 0
     village_codes[has] = codes[village[has]]
