@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 
 from geoverify.documents.xlsx import (
+    ColumnGroup,
     Link,
     display_width,
     new_workbook,
@@ -163,6 +164,41 @@ def test_write_sheet_layout(tmp_path: Path) -> None:
     setup = ws2.sheet_properties.pageSetUpPr
     assert setup is not None and setup.fitToPage
     assert ws2.print_title_rows == "$2:$2"
+
+
+def test_column_groups_are_merged_page_by_page(tmp_path: Path) -> None:
+    """A group running over a column page break is merged on each page, not across the break
+    (LibreOffice printed such a cell as a band beyond the first page's table); beside the
+    print-title columns, which repeat the first group's label, its continuation is unlabelled."""
+    headers = ["序号", "编号", "经度", "纬度", "说明", "导航", "核查日期", "核查结果"]
+    wb = new_workbook()
+    ws = wb.create_sheet("派发")
+    header_row = write_sheet(
+        ws,
+        headers,
+        [[1, "T1", 106.0, 29.7, "", "高德", None, None]],
+        groups=[
+            ColumnGroup("区禁毒办下发信息", 6),
+            ColumnGroup("村（社区）核查后填写", 2, "FFF2CC"),
+        ],
+        freeze_columns=2,
+        print_scale=80,
+        page_breaks_before=["说明", "核查日期"],
+    )
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    ws2 = openpyxl.load_workbook(path)["派发"]
+    group_row = header_row - 1
+    merged = sorted(
+        (r.min_col, r.max_col) for r in ws2.merged_cells.ranges if r.min_row == group_row
+    )
+    assert merged == [(1, 4), (5, 6), (7, 8)]
+    breaks = [b.id for b in ws2.col_breaks.brk]
+    for first, last in merged:
+        assert not any(first <= b < last for b in breaks), (first, last, breaks)
+    labels = [ws2.cell(row=group_row, column=c).value for c in (1, 5, 7)]
+    assert labels == ["区禁毒办下发信息", None, "村（社区）核查后填写"]
+    assert ws2.cell(row=group_row, column=5).fill.fgColor.rgb.endswith("DDEBF7")
 
 
 def test_write_sheet_rejects_ragged_rows() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -359,23 +360,35 @@ def write_sheet(
         if sum(g.span for g in groups) != ncols:
             msg = f"column groups span {sum(g.span for g in groups)} columns, not {ncols}"
             raise ValueError(msg)
+        # A group that runs over a column page break is labelled and merged on each page
+        # (a merged cell across the break prints as a band beyond the first page's table).
+        page_starts = {
+            headers.index(h) + 1 for h in page_breaks_before if h in headers and headers.index(h)
+        }
         col = 1
         for g in groups:
-            cell = set_safe_value(ws.cell(row=row, column=col), g.label)
-            cell.font = Font(name=FONT_NAME, bold=True)
-            cell.alignment = Alignment(
-                horizontal="left" if spread else "center", vertical="center", indent=1
-            )
-            for j in range(col, col + g.span):
-                c = ws.cell(row=row, column=j)
-                c.fill = PatternFill("solid", fgColor=g.fill)
-                c.border = _BORDER
-                group_fill[j] = g.fill
-            if g.span > 1:
-                ws.merge_cells(
-                    start_row=row, start_column=col, end_row=row, end_column=col + g.span - 1
+            end = col + g.span - 1
+            cuts = [col, *sorted(b for b in page_starts if col < b <= end), end + 1]
+            # The print-title columns repeat the first group's label on every page: its
+            # continuation beside them stays unlabelled.
+            repeated = col == 1 and 0 < freeze_columns < g.span
+            for first, stop in itertools.pairwise(cuts):
+                label = None if first > col and repeated else g.label
+                cell = set_safe_value(ws.cell(row=row, column=first), label)
+                cell.font = Font(name=FONT_NAME, bold=True)
+                cell.alignment = Alignment(
+                    horizontal="left" if spread else "center", vertical="center", indent=1
                 )
-            col += g.span
+                for j in range(first, stop):
+                    c = ws.cell(row=row, column=j)
+                    c.fill = PatternFill("solid", fgColor=g.fill)
+                    c.border = _BORDER
+                    group_fill[j] = g.fill
+                if stop - first > 1:
+                    ws.merge_cells(
+                        start_row=row, start_column=first, end_row=row, end_column=stop - 1
+                    )
+            col = end + 1
         ws.row_dimensions[row].height = 20
         row += 1
     header_row = row
