@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -76,7 +76,6 @@ _THREAD_MIN_QUERIES = 20_000
 # Metres around the villages that the segment index covers (outside distances beyond it come
 # from GEOS).
 _INDEX_MARGIN_M = 2_000.0
-_INDEX_LOCK = threading.Lock()
 # Cells across the tolerance, at most (5 m cells for 50 m).
 _CELLS_PER_TOLERANCE = 10
 # Points per chunk of the k-d tree queries.
@@ -219,6 +218,8 @@ class _Layer:
     bend: float  # metres: how far a projected edge strays from its metric chord, with margin
     _segments: SegmentIndex | bool | None = False  # False: not built yet
     _native_segments: SegmentIndex | bool | None = False
+    _metric_lock: threading.Lock = field(default_factory=threading.Lock)
+    _native_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(cls, series: gpd.GeoSeries, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Layer:
@@ -241,7 +242,7 @@ class _Layer:
 
     def segment_index(self, tol: float) -> SegmentIndex | None:
         """The metric ring segments in a bucket grid (made once; None without segments)."""
-        with _INDEX_LOCK:  # threads share the layer: one of them makes it
+        with self._metric_lock:  # threads share the layer: one of them makes it
             if self._segments is False:
                 self._segments = SegmentIndex.build(
                     self.metric, self.bend, tolerance=tol, margin=max(tol, _INDEX_MARGIN_M)
@@ -251,7 +252,7 @@ class _Layer:
 
     def native_index(self) -> SegmentIndex | None:
         """The ring segments in the native CRS in a bucket grid, for covering tests."""
-        with _INDEX_LOCK:
+        with self._native_lock:
             if self._native_segments is False:
                 self._native_segments = SegmentIndex.build(
                     self.native, 0.0, tolerance=0.0, margin=0.0, min_cell=1e-9
@@ -280,6 +281,13 @@ class _Layer:
         """
         n = len(xy)
         parts = _split(n)
+        # Make the indexes first, side by side (numba and GEOS release the GIL).
+        wanted = [lambda: self.segment_index(tol)]
+        if cover is None and ref is not None:
+            wanted.append(self.native_index)
+        if n and tol > self.bend and len(wanted) > 1 and _THREADS > 1:
+            with ThreadPoolExecutor(len(wanted)) as pool:
+                list(pool.map(lambda make: make(), wanted))
 
         def part(r: slice) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
             known = None if cover is None else cover[r]
