@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,3 +159,37 @@ def test_scheduler_needs_the_dask_engine(run: Cli, batch_csv: Path) -> None:
     res = run("batch", "import", str(batch_csv), "--batch", "2024-05", "--engine", "spark")
     assert res.exit_code == 2
     assert snapshot(store) == before
+
+
+_WITHOUT_DASK = """
+import sys
+sys.modules["dask_geopandas"] = None  # as if not installed: importing it raises ImportError
+from geoverify.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="geoverify")
+except SystemExit as e:
+    print("exit", e.code, "dask" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_without_dask_installed_the_dask_engine_says_how_to_install_it(
+    tmp_path: Path, batch_csv: Path
+) -> None:
+    """Run as a fresh interpreter in which dask-geopandas cannot be imported."""
+    ws = str(tmp_path / "ws")
+
+    def geoverify(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", _WITHOUT_DASK, "--workspace", ws, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert "exit 0" in geoverify("init").stderr
+    res = geoverify("batch", "import", str(batch_csv), "--batch", "2024-05", "--engine", "dask")
+    assert "exit 1" in res.stderr
+    assert "pip install 'geoverify[dask]'" in res.stderr and "dask_geopandas" in res.stderr
+    res = geoverify("batch", "import", str(batch_csv), "--batch", "2024-05", "--json")
+    assert "exit 0 False" in res.stderr  # the local engine neither needs nor imports dask
+    assert json.loads(res.stdout)["imported"] == 2000
