@@ -14,6 +14,7 @@ writes it as before.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import socket
@@ -215,11 +216,13 @@ def assign_targets_dask(
         The same errors, with the same messages, as :func:`~geoverify.assign.assign_targets`.
     """
     import geopandas as gpd
+    import pandas as pd
 
     from geoverify import assign
 
     _import_dask(distributed=scheduler is not None)
     import dask
+    import dask.dataframe as dd
     import dask_geopandas
 
     # Every check of the whole input, with the in-process messages: an empty frame of targets
@@ -263,7 +266,17 @@ def assign_targets_dask(
                     .compute(scheduler="threads")
                 )
                 order = np.argsort(hilbert.to_numpy(), kind="stable")
-            frame = dask_geopandas.from_geopandas(light.iloc[order], npartitions=parts, sort=False)
+            ordered = light.iloc[order]
+            if client is None:
+                frame = dask_geopandas.from_geopandas(ordered, npartitions=parts, sort=False)
+            else:
+                # The partitions go to the workers as data (spread over them), not inside the
+                # task graph.
+                cuts = np.linspace(0, n, parts + 1).astype(int)
+                chunks = [ordered.iloc[a:b] for a, b in itertools.pairwise(cuts)]
+                frame = dd.from_delayed(
+                    client.scatter(chunks, hash=False), meta=ordered.iloc[:0], verify_meta=False
+                )
             v, g = villages, groups
             if client is not None:
                 v = client.scatter(villages, broadcast=True, hash=False)
@@ -280,7 +293,9 @@ def assign_targets_dask(
             )
             try:
                 if client is not None:
-                    out = client.compute(result).result()
+                    # Each partition's result straight back here, not gathered on a worker first.
+                    futures = client.compute(result.to_delayed())
+                    out = pd.concat(client.gather(futures))
                 else:
                     out = result.compute(scheduler="threads")
             except (OSError, TimeoutError) as e:
