@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from geoverify.errors import EngineError, GeoverifyError
 
@@ -291,13 +292,18 @@ def assign_targets_dask(
             result = frame.map_partitions(
                 _assign_partition, v, g, tolerance_m, metric_crs, meta=meta, align_dataframes=False
             )
+            # Each partition's result comes straight back here and is written into the
+            # columns at its targets' positions (no concatenation, no second copy).
+            columns = {c: np.empty(n, dtype=meta[c].to_numpy().dtype) for c in meta.columns}
+            filled = 0
             try:
                 if client is not None:
-                    # Each partition's result straight back here, not gathered on a worker first.
-                    futures = client.compute(result.to_delayed())
-                    out = pd.concat(client.gather(futures))
+                    for future in client.compute(result.to_delayed()):
+                        filled += _fill(columns, future.result())
+                        future.release()
                 else:
-                    out = result.compute(scheduler="threads")
+                    for part in dask.compute(*result.to_delayed(), scheduler="threads"):
+                        filled += _fill(columns, part)
             except (OSError, TimeoutError) as e:
                 if isinstance(e, GeoverifyError) or client is None:
                     raise
@@ -309,9 +315,19 @@ def assign_targets_dask(
     finally:
         if own_client:
             client.close()
-    if len(out) != n:  # pragma: no cover - a partition lost or doubled rows
-        msg = f"dask 返回 {len(out)} 行，应为 {n} 行 (dask returned {len(out)} rows, not {n})"
+    if filled != n:  # pragma: no cover - a partition lost or doubled rows
+        msg = f"dask 返回 {filled} 行，应为 {n} 行 (dask returned {filled} rows, not {n})"
         raise EngineError(msg)
-    out = out.iloc[np.argsort(out.index.to_numpy(), kind="stable")]
-    out.index = targets.index
-    return out
+    index = targets.index
+    return pd.DataFrame(
+        {c: pd.Series(a, dtype=meta[c].dtype, index=index) for c, a in columns.items()},
+        index=index,
+    )
+
+
+def _fill(columns: dict[str, NDArray[Any]], part: pd.DataFrame) -> int:
+    """Write one partition's result at its rows (its index holds the targets' positions)."""
+    rows = part.index.to_numpy()
+    for column, values in columns.items():
+        values[rows] = part[column].to_numpy()
+    return len(part)
