@@ -35,10 +35,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "ENGINES",
+    "MIN_PARTITION_TARGETS",
     "EngineError",
     "assign_targets_dask",
     "assigner",
     "check_engine",
+    "connect",
 ]
 
 #: The engines ``batch import --engine`` accepts.
