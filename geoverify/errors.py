@@ -110,6 +110,11 @@ class ConflictError(StoreError):
     body, a lost race); nothing was written."""
 
 
+class EngineError(GeoverifyError):
+    """The compute engine asked for cannot be used: dask is not installed, or its scheduler
+    cannot be reached or was lost (CLI exit code 1; nothing is written)."""
+
+
 class AuthError(GeoverifyError):
     """Not logged in, a wrong password, a disabled account or too many attempts."""
 

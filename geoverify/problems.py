@@ -17,6 +17,7 @@ from geoverify.errors import (
     AuthError,
     ConflictError,
     CRSError,
+    EngineError,
     ForbiddenError,
     GeoverifyError,
     InputError,
@@ -45,6 +46,7 @@ _KINDS: tuple[tuple[type[BaseException], str, int, str], ...] = (
     (AuthError, "unauthorized", 401, "Not logged in"),
     (ForbiddenError, "forbidden", 403, "Forbidden"),
     (StoreError, "store_error", 503, "Store unavailable"),
+    (EngineError, "engine_unavailable", 503, "Compute engine unavailable"),
     (GeoverifyError, "error", 400, "Error"),
 )
 

@@ -87,6 +87,20 @@ def describe_batch_import(res: BatchImportResult) -> list[str]:
     show_default=True,
     help="Metres: an earlier target this close makes a repeat site (复种点).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where targets are assigned: this process, or dask (pip install 'geoverify[dask]').",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="dask scheduler to assign on (tcp://host:port); only with --engine dask. "
+    "Default: dask in this process.",
+)
 @json_option
 @handle_errors
 def batch_import(
@@ -104,12 +118,17 @@ def batch_import(
     accept_partial: bool,
     tolerance: float,
     repeat_radius: float,
+    engine: str,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Import a batch of suspect targets from FILE (CSV, XLSX, GeoJSON, SHP/ZIP, GPKG, KML/KMZ)."""
     ctx = get_ctx()
     issued_on = parse_date(issued, option="--issued")
     due_on = parse_date(due, option="--due")
+    if scheduler is not None and engine != "dask":
+        msg = "--scheduler 只能与 --engine dask 一起使用 (--scheduler needs --engine dask)"
+        raise click.BadOptionUsage("scheduler", msg)
     with open_store() as store, progress(file.name) as step:
         res = import_batch(
             store,
@@ -129,6 +148,8 @@ def batch_import(
             repeat_radius_m=repeat_radius,
             actor=ctx.actor,
             progress=step,
+            engine=engine,
+            scheduler=scheduler,
         )
     if as_json:
         emit_json(res.to_json())

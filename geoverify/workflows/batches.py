@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from geoverify.assign import assign_targets, find_repeat_sites
+from geoverify.engines import AssignFn, assigner
 from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
@@ -213,6 +214,7 @@ def _plan_rows(
     batch_id: str,
     tolerance_m: float,
     repeat_radius_m: float,
+    assign: AssignFn = assign_targets,
 ) -> _Plan:
     """Assign new targets, find repeat sites and re-issues; build the rows to insert."""
     known = store_batches.known_target_ids(conn, frame["target_id"].tolist())
@@ -222,7 +224,7 @@ def _plan_rows(
 
     # Assignment and repeat sites, in the metric CRS of the town.
     metric = metric_crs(float(villages.geometry.union_all().centroid.x))
-    assigned = assign_targets(
+    assigned = assign(
         new,
         villages,
         groups if not groups.empty else None,
@@ -347,6 +349,8 @@ def import_batch(
     actor: str | Actor | None = None,
     progress: ProgressFn | None = None,
     preview: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> BatchImportResult:
     """Import one batch of suspect targets from the district, all or nothing.
 
@@ -360,13 +364,15 @@ def import_batch(
     ``path`` is a file path or an uploaded :class:`~geoverify.workflows.common.InputFile`.
     With ``preview`` nothing is written: the result (status ``"preview"``) says what an import
     would do — the assignment per village and every rejected row with its reason.
+    ``engine="dask"`` assigns the targets on dask (``scheduler``: a cluster's address, else in
+    this process; :mod:`geoverify.engines`), with the same result.
     """
     batch_id = batch_id.strip()
     if not batch_id:
         msg = "批次编号不能为空 (batch id must not be empty)"
         raise InputError(msg)
     store.require()
-    with staged_input(path) as staged, _collector_paused():
+    with assigner(engine, scheduler) as assign, staged_input(path) as staged, _collector_paused():
         return _import_staged(
             store,
             staged,
@@ -388,6 +394,7 @@ def import_batch(
             actor=actor,
             progress=progress,
             preview=preview,
+            assign=assign,
         )
 
 
@@ -405,6 +412,7 @@ def _import_staged(
     actor: str | Actor | None,
     progress: ProgressFn | None,
     preview: bool,
+    assign: AssignFn = assign_targets,
 ) -> BatchImportResult:
     name, sha = staged.name, staged.sha256
     with store.connect() as conn:
@@ -460,6 +468,7 @@ def _import_staged(
                 batch_id=batch_id,
                 tolerance_m=tolerance_m,
                 repeat_radius_m=repeat_radius_m,
+                assign=assign,
             )
         res = BatchImportResult(batch_id, sha, "preview", source=name)
         _fill_result(res, plan, read, issued_on, due_on)
@@ -480,6 +489,7 @@ def _import_staged(
             batch_id=batch_id,
             tolerance_m=tolerance_m,
             repeat_radius_m=repeat_radius_m,
+            assign=assign,
         )
         rows, again, known = plan.targets, plan.again, plan.known
         n_new = plan.n_new
