@@ -190,9 +190,9 @@ def _dedupe_pairs(
     return qi[keep], ti[keep], d[keep]
 
 
-def _split(n: int) -> list[slice]:
+def _split(n: int, threads: int = 0) -> list[slice]:
     """Slices of ``range(n)`` for the worker threads (one slice when ``n`` is small)."""
-    workers = min(_THREADS, max(1, n // _THREAD_MIN_QUERIES))
+    workers = min(threads or _THREADS, max(1, n // _THREAD_MIN_QUERIES))
     if workers <= 1:
         return [slice(0, n)]
     cuts = np.linspace(0, n, workers + 1).astype(int)
@@ -220,6 +220,7 @@ class _Layer:
     _native_segments: SegmentIndex | bool | None = False
     _metric_lock: threading.Lock = field(default_factory=threading.Lock)
     _native_lock: threading.Lock = field(default_factory=threading.Lock)
+    threads: int = 0  # worker threads for the exact tests; 0: as many as the CPUs (up to 4)
 
     @classmethod
     def build(cls, series: gpd.GeoSeries, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Layer:
@@ -280,12 +281,12 @@ class _Layer:
         :meth:`_CellGrid.reference`, lets the native segment index tell the covering polygons.
         """
         n = len(xy)
-        parts = _split(n)
+        parts = _split(n, self.threads)
         # Make the indexes first, side by side (numba and GEOS release the GIL).
         wanted = [lambda: self.segment_index(tol)]
         if cover is None and ref is not None:
             wanted.append(self.native_index)
-        if n and tol > self.bend and len(wanted) > 1 and _THREADS > 1:
+        if n and tol > self.bend and len(wanted) > 1 and (self.threads or _THREADS) > 1:
             with ThreadPoolExecutor(len(wanted)) as pool:
                 list(pool.map(lambda make: make(), wanted))
 
@@ -526,7 +527,7 @@ def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float) -> _FloatArray
         return np.full(n, np.nan)
     index = layer.segment_index(tol)
     if index is not None:
-        dist = index.nearest(xy[:, 0], xy[:, 1])
+        dist = index.nearest(xy[:, 0], xy[:, 1], layer.threads or _THREADS)
         todo = np.flatnonzero(np.isnan(dist))
     else:
         dist = np.full(n, np.nan)
@@ -933,6 +934,7 @@ def assign_targets(
     *,
     tolerance_m: float = 50.0,
     metric: pyproj.CRS | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Assign each target to a village (村/社区) and, where group polygons exist, a group (组).
 
@@ -949,6 +951,9 @@ def assign_targets(
     metric
         Metric CRS for distances and areas; default ``geo.metric_crs`` of the centre longitude
         of the villages' bounding box (EPSG:4544 for the sample town).
+    threads
+        Worker threads for the exact tests near boundaries; default as many as the CPUs, up
+        to 4. A caller that runs several assignments at once (e.g. on dask) gives 1.
 
     Returns
     -------
@@ -990,6 +995,9 @@ def assign_targets(
     if tolerance_m < 0 or not np.isfinite(tolerance_m):
         msg = f"容差必须是非负数 (tolerance_m must be >= 0), got {tolerance_m!r}"
         raise InputError(msg)
+    if threads is not None and threads < 1:
+        msg = f"线程数必须至少为 1 (threads must be >= 1), got {threads!r}"
+        raise InputError(msg)
     t_crs = _require_crs(targets, "靶标 (targets)")
     v_crs = _require_crs(villages, "村界 (villages)")
     codes = _check_villages(villages)
@@ -1028,6 +1036,8 @@ def assign_targets(
     q_native = reps.copy()
     q_metric = np.full(n, None, dtype=object)  # metric polygons of polygon-path targets
     gl = _Groups.build(groups, native_crs, metric_crs)
+    if gl is not None:
+        gl.layer.threads = threads or 0
     group = np.full(n, None, dtype=object)
     group_todo = np.ones(n, dtype=bool)
 
@@ -1046,6 +1056,7 @@ def assign_targets(
     grid: _CellGrid | None = None
     if len(villages):
         layer = _Layer.build(villages.geometry, native_crs, metric_crs)
+        layer.threads = threads or 0
         code_rank = _ranks(codes)
 
         def put(rows: _IntArray, r: _Result, take: NDArray[np.bool_]) -> None:

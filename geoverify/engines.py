@@ -168,10 +168,10 @@ def _assign_partition(
     tolerance_m: float,
     metric: pyproj.CRS,
 ) -> pd.DataFrame:
-    """One partition, on a worker."""
+    """One partition, on a worker: one thread, as dask runs the partitions side by side."""
     from geoverify.assign import assign_targets
 
-    return assign_targets(part, villages, groups, tolerance_m=tolerance_m, metric=metric)
+    return assign_targets(part, villages, groups, tolerance_m=tolerance_m, metric=metric, threads=1)
 
 
 def _threads(client: Any) -> int:

@@ -45,8 +45,8 @@ _CHUNK = 65_536
 _THREAD_MIN_POINTS = 20_000
 
 
-def _threads(n: int) -> int:
-    return max(1, min(os.cpu_count() or 1, 4, n // _THREAD_MIN_POINTS))
+def _threads(n: int, most: int | None = None) -> int:
+    return max(1, min(most or os.cpu_count() or 1, 4, n // _THREAD_MIN_POINTS))
 
 
 #: Buckets per segment, about (the grid is coarser when segments are long).
@@ -563,13 +563,14 @@ class SegmentIndex:
             np.sort(_joined(found_over, np.intp)),
         )
 
-    def nearest(self, x: _FloatArray, y: _FloatArray) -> _FloatArray:
-        """Distance to the nearest segment (NaN for points off the grid), in threads."""
+    def nearest(self, x: _FloatArray, y: _FloatArray, threads: int | None = None) -> _FloatArray:
+        """Distance to the nearest segment (NaN for points off the grid), in up to ``threads``
+        threads."""
         order = self._order(x, y)
         xs = np.ascontiguousarray(x[order], dtype=np.float64)
         ys = np.ascontiguousarray(y[order], dtype=np.float64)
         found = np.empty(x.size, np.float64)
-        cuts = np.linspace(0, x.size, _threads(x.size) + 1).astype(int)
+        cuts = np.linspace(0, x.size, _threads(x.size, threads) + 1).astype(int)
         parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
         if len(parts) == 1:
             self._nearest_part(xs, ys, found)

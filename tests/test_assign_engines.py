@@ -249,3 +249,19 @@ def test_crowded_and_far_points_fall_back_to_geos_and_match_the_reference(
     _same(new, reference.assign_targets(targets, villages, groups))
     assert (new["neighbours"].map(len) >= 1).sum() > 100
     assert new["distance_m"].max() > 3_000.0
+
+
+def test_one_thread_gives_the_same_answers(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None
+) -> None:
+    villages, groups = town
+    targets = pd.concat(
+        [_points(villages, 3000, 12, pad=0.01), _boundary_points(villages, 800, 12)],
+        ignore_index=True,
+    )
+    _same(
+        assign.assign_targets(targets, villages, groups, threads=1),
+        assign.assign_targets(targets, villages, groups),
+    )
+    with pytest.raises(assign.InputError, match="threads"):
+        assign.assign_targets(targets, villages, groups, threads=0)
