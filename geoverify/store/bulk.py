@@ -9,8 +9,9 @@ stream on the caller's connection (so inside the caller's transaction).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -26,6 +27,8 @@ from geoverify.store.types import STORE_SRID, GeometryColumn
 __all__ = [
     "CHUNK",
     "JSONText",
+    "dumps_json",
+    "dumps_json_strict",
     "insert_rows",
     "json_texts",
     "load_targets_by_pk",
@@ -48,12 +51,43 @@ class JSONText(str):
     __slots__ = ()
 
 
+def _json_encoder(*, allow_nan: bool = True) -> Callable[[Any], str]:
+    """``json.dumps`` with its default settings, without its cost per call.
+
+    ``json.dumps`` builds a new C encoder for every document; a million documents spend most
+    of their time doing that. This one encoder gives the same text for every document
+    ``json.dumps`` accepts (dicts, lists, str, int, float, bool, None). Without ``allow_nan``
+    a non-finite number raises ``ValueError``, as ``json.dumps(..., allow_nan=False)`` does."""
+    import json
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # no C speedups: json.dumps as it is
+        return functools.partial(json.dumps, allow_nan=allow_nan)
+    default = json.JSONEncoder().default
+    encode = make(
+        None, default, encoder.encode_basestring_ascii, None, ": ", ", ", False, False, allow_nan
+    )
+    join = "".join
+
+    def dumps(value: Any) -> str:
+        if type(value) is str:  # a lone string: the C encoder gives it whole
+            return encoder.encode_basestring_ascii(value)
+        return join(encode(value, 0))
+
+    return dumps
+
+
+#: The store's JSON serialiser (SQLAlchemy's default is ``json.dumps``): same text, faster.
+dumps_json = _json_encoder()
+#: :data:`dumps_json` that refuses NaN and infinities (``ValueError``).
+dumps_json_strict = _json_encoder(allow_nan=False)
+
+
 def _json_serializer(conn: Connection) -> Any:
     serialize = getattr(conn.dialect, "_json_serializer", None)
     if serialize is None:
-        import json
-
-        serialize = json.dumps
+        serialize = dumps_json
     return serialize
 
 
@@ -103,13 +137,14 @@ def _encode(conn: Connection, table: Table, name: str, values: Sequence[Any]) ->
     if process is None:
         return list(values)
     # Dates and times repeat (every row of an import has the same time): encode each once.
-    done: dict[Any, Any] = {}
-    out = []
-    for v in values:
-        if v not in done:
-            done[v] = process(v)
-        out.append(done[v])
-    return out
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # unhashable values: one at a time
+        return [process(v) for v in values]
+    if len(distinct) == 1:
+        return [process(next(iter(distinct)))] * len(values)
+    done = {v: process(v) for v in distinct}
+    return list(map(done.__getitem__, values))
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
