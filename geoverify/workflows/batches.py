@@ -103,7 +103,7 @@ def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> Batc
     res.imported = int(b["n_imported"])
     res.reissued = int(b["n_reissued"])
     res.repeat_sites = int(frame["repeat_of"].notna().sum())
-    res.assignment = dict(Counter(frame["assignment"]))
+    res.assignment = dict(Counter(_column(frame, "assignment")))
     res.by_village = _by_village(frame)
     res.issued_on, res.due_on = b["issued_on"], b["due_on"]
     return res
@@ -145,7 +145,7 @@ def _village_table(frame: pd.DataFrame) -> list[dict[str, Any]]:
             "village_code": None if code == "~" else str(code),
             "targets": len(sub),
         }
-        counts = Counter(sub["assignment"])
+        counts = Counter(_column(sub, "assignment"))
         row.update({k.value: int(counts.get(k.value, 0)) for k in Assignment})
         row["repeat_sites"] = int(sub["repeat_of"].notna().sum())
         row["reissued"] = int(sub["reissue_of"].notna().sum())
@@ -709,7 +709,7 @@ def _fill_result(
     res.rejected = list(read.problems)
     res.reissued = len(plan.again)
     res.repeat_sites = int(sum(r is not None for r in plan.targets["repeat_of"]))
-    res.assignment = dict(Counter(plan.summary["assignment"]))
+    res.assignment = dict(Counter(_column(plan.summary, "assignment")))
     res.by_village = _by_village(plan.summary)
     res.issued_on, res.due_on = issued_on, due_on
     res.ids_generated = read.ids_generated
