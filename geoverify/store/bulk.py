@@ -127,8 +127,10 @@ def _encode(conn: Connection, table: Table, name: str, values: Sequence[Any]) ->
         geoms[:] = list(values)
         if postgres:  # COPY reads hex EWKB text
             with_srid = shapely.set_srid(geoms, STORE_SRID)
-            return list(shapely.to_wkb(with_srid, hex=True, include_srid=True))
-        return list(shapely.to_wkb(geoms))
+            hexes: list[Any] = shapely.to_wkb(with_srid, hex=True, include_srid=True).tolist()
+            return hexes
+        wkbs: list[Any] = shapely.to_wkb(geoms).tolist()
+        return wkbs
     impl = col_type.dialect_impl(conn.dialect)
     if impl.__visit_name__ in ("JSON", "JSONB"):
         serialize = _json_serializer(conn)
@@ -165,20 +167,46 @@ def _copy_text(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def _escape_all(texts: list[str]) -> list[str]:
+    """COPY escapes of many texts at once: joined, escaped and split again (when no text
+    holds the NUL character that joins them; PostgreSQL refuses NUL in text anyway)."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:
+        return [t.translate(_COPY_ESCAPES) for t in texts]
+    if _NEEDS_ESCAPE.search(joined) is None:
+        return texts
+    for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        joined = joined.replace(char, escaped)
+    return joined.split("\x00")
+
+
 def _copy_texts(values: Sequence[Any]) -> list[str]:
-    """A column's values in COPY text format (numbers and plain text the quick way)."""
-    out: list[str] = []
-    for v in values:
-        kind = type(v)
-        if kind is str:
-            out.append(v.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(v) else v)
-        elif kind is int:
-            out.append(str(v))
-        elif kind is float:
-            out.append(repr(v))
-        else:
-            out.append(_copy_text(v))
-    return out
+    """A column's values in COPY text format, a whole column at a time where it can be:
+    repeated values once each, text escaped all at once, numbers through their own repr."""
+    values = list(values)
+    kinds = set(map(type, values))
+    # Repeated values once each; only within one type (1, 1.0 and True are one key to a dict).
+    if len(kinds - {type(None)}) <= 1:
+        try:
+            distinct = dict.fromkeys(values)
+        except TypeError:  # unhashable: one value at a time
+            return [_copy_text(v) for v in values]
+        if len(distinct) * 2 <= len(values):
+            done = {v: _copy_text(v) for v in distinct}
+            return list(map(done.__getitem__, values))
+    if all(issubclass(k, str) for k in kinds):
+        return _escape_all(values)
+    if kinds == {int}:
+        return list(map(int.__repr__, values))
+    if kinds == {float}:
+        return list(map(float.__repr__, values))
+    if all(k is type(None) or issubclass(k, str) for k in kinds):
+        nulls = [i for i, v in enumerate(values) if v is None]
+        out = _escape_all([v if v is not None else "" for v in values])
+        for i in nulls:
+            out[i] = "\\N"
+        return out
+    return [_copy_text(v) for v in values]
 
 
 def insert_rows(conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]) -> int:
@@ -199,9 +227,9 @@ def insert_rows(conn: Connection, table: Table, columns: Mapping[str, Sequence[A
         if conn.dialect.name == "postgresql":
             quoted = ", ".join(f'"{c}"' for c in names)
             text_columns = [_copy_texts(values) for values in encoded]
-            block = "".join(
-                "\t".join(row) + "\n" for row in zip(*text_columns, strict=True)
-            ).encode("utf-8")
+            lines = map("\t".join, zip(*text_columns, strict=True))
+            block = ("\n".join(lines) + "\n").encode("utf-8")
+            del text_columns, lines
             with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as cp:
                 cp.write(block)
         else:
