@@ -66,21 +66,25 @@ def known_target_ids(conn: Connection, target_ids: Iterable[str]) -> dict[str, i
         found = conn.execute(select(c.target_id, c.id).where(c.target_id.in_(ids)))
         out.update({str(k): int(v) for k, v in found})
         return out
-    # A large batch: one statement of LOOKUP_CHUNK keys, run on the driver's own cursor
-    # (the last chunk is padded with its first key, so the statement never changes).
-    mark = "%s" if conn.dialect.name == "postgresql" else "?"
-    sql = (
-        f"SELECT target_id, id FROM {t.targets.name} "
-        f"WHERE target_id IN ({', '.join([mark] * LOOKUP_CHUNK)})"
-    )
+    # A large batch: one statement run on the driver's own cursor, chunk after chunk. On
+    # PostgreSQL a chunk is one array parameter; on SQLite LOOKUP_CHUNK parameters (the last
+    # chunk is padded with its first key, so the statement never changes).
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        sql = f"SELECT target_id, id FROM {t.targets.name} WHERE target_id = ANY(%s)"
+    else:
+        marks = ", ".join(["?"] * LOOKUP_CHUNK)
+        sql = f"SELECT target_id, id FROM {t.targets.name} WHERE target_id IN ({marks})"
     raw = conn.connection.driver_connection
     assert raw is not None
     cur = raw.cursor()
     try:
         for start in range(0, len(ids), LOOKUP_CHUNK):
             part = ids[start : start + LOOKUP_CHUNK]
-            part += [part[0]] * (LOOKUP_CHUNK - len(part))
-            cur.execute(sql, part)
+            if postgres:
+                cur.execute(sql, (part,))
+            else:
+                cur.execute(sql, part + [part[0]] * (LOOKUP_CHUNK - len(part)))
             out.update({str(k): int(v) for k, v in cur.fetchall()})
     finally:
         cur.close()

@@ -8,6 +8,8 @@ stream on the caller's connection (so inside the caller's transaction).
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import datetime as dt
 import functools
 import re
@@ -18,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, Table, func, select
 
 from geoverify.geo import STORE_CRS
 from geoverify.store import tables as t
@@ -27,6 +29,7 @@ from geoverify.store.types import STORE_SRID, GeometryColumn
 __all__ = [
     "CHUNK",
     "JSONText",
+    "Loader",
     "dumps_json",
     "dumps_json_strict",
     "insert_rows",
@@ -109,11 +112,12 @@ def reserve_ids(conn: Connection, table: Table, n: int) -> list[int]:
         return []
     pk = table.primary_key.columns.values()[0]
     if conn.dialect.name == "postgresql":
-        sql = text(
-            "SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :n)"
-        )
-        found = conn.execute(sql, {"table": table.name, "column": pk.name, "n": n}).scalars()
-        return sorted(int(v) for v in found)
+        sql = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            cur.execute(sql, (table.name, pk.name, n))
+            return sorted(int(v) for (v,) in cur.fetchall())
     start = int(conn.execute(select(func.max(pk))).scalar() or 0)
     return list(range(start + 1, start + n + 1))
 
@@ -209,30 +213,50 @@ def _copy_texts(values: Sequence[Any]) -> list[str]:
     return [_copy_text(v) for v in values]
 
 
-def insert_rows(conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]) -> int:
-    """Insert rows given column by column (equal lengths); returns the number of rows."""
+def _check_columns(table: Table, columns: Mapping[str, Sequence[Any]]) -> int:
     names = list(columns)
     n = len(columns[names[0]]) if names else 0
     if any(len(columns[c]) != n for c in names):
         msg = f"columns of unequal length for {table.name}"
         raise ValueError(msg)
+    return n
+
+
+def _copy_block(conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]) -> bytes:
+    """Rows (at most :data:`CHUNK`) in PostgreSQL's COPY text format."""
+    encoded = [_encode(conn, table, c, values) for c, values in columns.items()]
+    text_columns = [_copy_texts(values) for values in encoded]
+    del encoded
+    lines = map("\t".join, zip(*text_columns, strict=True))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _copy_sql(table: Table, names: Sequence[str]) -> str:
+    quoted = ", ".join(f'"{c}"' for c in names)
+    return f'COPY "{table.name}" ({quoted}) FROM STDIN'
+
+
+def _copy(raw: Any, sql: str, block: bytes) -> None:
+    with raw.cursor() as cur, cur.copy(sql) as cp:
+        cp.write(block)
+
+
+def insert_rows(conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]) -> int:
+    """Insert rows given column by column (equal lengths); returns the number of rows."""
+    names = list(columns)
+    n = _check_columns(table, columns)
     if n == 0:
         return 0
     raw = conn.connection.driver_connection
     assert raw is not None
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
-        encoded = [_encode(conn, table, c, columns[c][start:stop]) for c in names]
-        rows: Iterator[tuple[Any, ...]] = zip(*encoded, strict=True)
+        part = {c: columns[c][start:stop] for c in names}
         if conn.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{c}"' for c in names)
-            text_columns = [_copy_texts(values) for values in encoded]
-            lines = map("\t".join, zip(*text_columns, strict=True))
-            block = ("\n".join(lines) + "\n").encode("utf-8")
-            del text_columns, lines
-            with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as cp:
-                cp.write(block)
+            _copy(raw, _copy_sql(table, names), _copy_block(conn, table, part))
         else:
+            encoded = [_encode(conn, table, c, values) for c, values in part.items()]
+            rows: Iterator[tuple[Any, ...]] = zip(*encoded, strict=True)
             quoted = ", ".join(f'"{c}"' for c in names)
             marks = ", ".join("?" for _ in names)
             cur = raw.cursor()
@@ -241,6 +265,67 @@ def insert_rows(conn: Connection, table: Table, columns: Mapping[str, Sequence[A
             finally:
                 cur.close()
     return n
+
+
+class Loader:
+    """:func:`insert_rows`, with PostgreSQL's share of the work beside the caller's.
+
+    On PostgreSQL each block of rows is encoded in the caller's thread and sent by one writer
+    thread, in order, so that the server checks and indexes one chunk while the next is
+    built. :meth:`wait` returns when everything sent so far is written (and raises what
+    writing raised); the caller must not use the connection otherwise before then. Leaving
+    the ``with`` block waits too. On SQLite, rows are written at once, in the caller's thread.
+    """
+
+    #: Blocks in flight at most (memory: each is up to CHUNK rows of COPY text).
+    MAX_PENDING = 3
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._threaded = conn.dialect.name == "postgresql"
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.wait()
+            else:  # already failing: stop the writer, then the caller's error goes on
+                for future in self._pending:
+                    future.cancel()
+                concurrent.futures.wait(self._pending)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+            self._pending.clear()
+
+    def insert(self, table: Table, columns: Mapping[str, Sequence[Any]]) -> int:
+        """Insert rows given column by column; returns the number of rows."""
+        if not self._threaded:
+            return insert_rows(self._conn, table, columns)
+        names = list(columns)
+        n = _check_columns(table, columns)
+        raw = self._conn.connection.driver_connection
+        assert raw is not None
+        sql = _copy_sql(table, names)
+        for start in range(0, n, CHUNK):
+            part = {c: columns[c][start : start + CHUNK] for c in names}
+            block = _copy_block(self._conn, table, part)
+            while len(self._pending) >= self.MAX_PENDING:
+                self._pending.popleft().result()
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, "geoverify-copy")
+            self._pending.append(self._pool.submit(_copy, raw, sql, block))
+        return n
+
+    def wait(self) -> None:
+        """Return when every row given so far is written."""
+        while self._pending:
+            self._pending.popleft().result()
 
 
 def target_geometries(conn: Connection) -> gpd.GeoDataFrame:

@@ -589,47 +589,47 @@ def _import_staged(
         pks = bulk.reserve_ids(conn, t.targets, n_new)
         if progress is not None:
             progress("write", 0, n_new)
-        # New targets, chunk by chunk: their rows, issue links and events.
-        for start in range(0, n_new, bulk.CHUNK):
-            part = slice(start, start + bulk.CHUNK)
-            chunk = {k: v[part] for k, v in rows.items()}
-            attributes = _attribute_texts(chunk["attributes"])  # for targets and issues
-            targets_part = {k: v for k, v in chunk.items() if k[0] != "_"}
-            targets_part.update(
-                id=pks[part], attributes=attributes, assignment_detail=plan.details(part)
-            )
-            bulk.insert_rows(conn, t.targets, targets_part)
-            m = len(attributes)
-            bulk.insert_rows(
-                conn,
-                t.target_issues,
-                {
-                    "target": pks[part],
-                    "batch_id": [batch_id] * m,
-                    "row": chunk["_row"],
-                    "reissue": [False] * m,
-                    "geometry": chunk["geometry"],
-                    "attributes": attributes,
-                },
-            )
-            bulk.insert_rows(
-                conn,
-                t.events,
-                {
-                    "target": pks[part],
-                    "batch_id": [batch_id] * m,
-                    "at": [now] * m,
-                    "actor": [who.actor] * m,
-                    "host": [who.host] * m,
-                    "kind": ["issued"] * m,
-                    "source": [who.event_source(f"file:{name}:row {r}") for r in chunk["_row"]],
-                    "payload": _issued_payloads(
-                        chunk["village_code"], chunk["assignment"], chunk["repeat_of"]
-                    ),
-                },
-            )
-            if progress is not None:
-                progress("write", min(n_new, start + bulk.CHUNK), n_new)
+        # New targets, chunk by chunk: their rows, issue links and events (on PostGIS
+        # the database takes each chunk while the next is built).
+        with bulk.Loader(conn) as load:
+            for start in range(0, n_new, bulk.CHUNK):
+                part = slice(start, start + bulk.CHUNK)
+                chunk = {k: v[part] for k, v in rows.items()}
+                attributes = _attribute_texts(chunk["attributes"])  # for targets and issues
+                targets_part = {k: v for k, v in chunk.items() if k[0] != "_"}
+                targets_part.update(
+                    id=pks[part], attributes=attributes, assignment_detail=plan.details(part)
+                )
+                load.insert(t.targets, targets_part)
+                m = len(attributes)
+                load.insert(
+                    t.target_issues,
+                    {
+                        "target": pks[part],
+                        "batch_id": [batch_id] * m,
+                        "row": chunk["_row"],
+                        "reissue": [False] * m,
+                        "geometry": chunk["geometry"],
+                        "attributes": attributes,
+                    },
+                )
+                load.insert(
+                    t.events,
+                    {
+                        "target": pks[part],
+                        "batch_id": [batch_id] * m,
+                        "at": [now] * m,
+                        "actor": [who.actor] * m,
+                        "host": [who.host] * m,
+                        "kind": ["issued"] * m,
+                        "source": [who.event_source(f"file:{name}:row {r}") for r in chunk["_row"]],
+                        "payload": _issued_payloads(
+                            chunk["village_code"], chunk["assignment"], chunk["repeat_of"]
+                        ),
+                    },
+                )
+                if progress is not None:
+                    progress("write", min(n_new, start + bulk.CHUNK), n_new)
         # Re-issued targets: a link to this batch and an event each.
         again_pks = [known[x] for x in _column(again, "target_id")]
         again_rows = again["row"].to_numpy(dtype=np.int64).tolist()
