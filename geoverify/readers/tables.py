@@ -299,7 +299,9 @@ def _read_csv(path: Path, source: str, encoding: str | None, extra: Iterable[str
     text, used = _decode(raw, source, encoding)
     with parser_errors(source, "CSV"):
         delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    del text  # decoded again as it is read: a StringIO of it would take four bytes a character
+    stream = io.TextIOWrapper(io.BytesIO(raw), encoding=used, newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
     records: list[tuple[int, list[Any]]] = []
     try:
         for n, row in enumerate(reader, start=1):

@@ -355,4 +355,4 @@ def load_targets(
 def representative_lonlat(geoms: Sequence[Any]) -> tuple[list[float], list[float]]:
     """Lon/lat of each geometry: the point itself, or a representative point of a polygon."""
     arr = shapely.point_on_surface(list(geoms))
-    return shapely.get_x(arr).tolist(), shapely.get_y(arr).tolist()
+    return list(shapely.get_x(arr)), list(shapely.get_y(arr))

@@ -158,7 +158,8 @@ class _Plan:
     """What an import would write: new target rows (column by column), re-issued rows, and a
     frame to summarise."""
 
-    targets: dict[str, list[Any]]
+    #: Column -> list, or numpy array (numbers, as lists a chunk at a time).
+    targets: dict[str, Any]
     again: pd.DataFrame
     known: dict[str, int]
     summary: pd.DataFrame
@@ -265,7 +266,10 @@ def _plan_rows(
     now = repo.now()
     n = len(new)
     geoms = _geometries(new)
-    lon, lat = repo.representative_lonlat(geoms)
+    # Numbers stay in numpy until their chunk is written (a float object each is 24 bytes).
+    reps_xy = shapely.point_on_surface(np.asarray(new.geometry.array, dtype=object))
+    lon, lat = shapely.get_x(reps_xy), shapely.get_y(reps_xy)
+    del reps_xy
     detail_columns = (
         _column(assigned, "neighbours"),
         _column(assigned, "split_into"),
@@ -278,7 +282,7 @@ def _plan_rows(
         for r, d in zip(repeat_of, _column(reps, "distance_m"), strict=True)
     ]
     village_codes = _column(assigned, "village_code")
-    targets: dict[str, list[Any]] = {
+    targets: dict[str, Any] = {
         "target_id": _column(new, "target_id"),
         "batch_id": [batch_id] * n,
         "source": [TargetSource.DISTRICT.value] * n,
@@ -300,7 +304,7 @@ def _plan_rows(
         "status": [Status.ISSUED.value] * n,
         "created_at": [now] * n,
         "updated_at": [now] * n,
-        "_row": new["row"].to_numpy(dtype=np.int64).tolist(),
+        "_row": new["row"].to_numpy(dtype=np.int64),
     }
     targets["geom_type"] = [_GEOM_TYPES[i] for i in targets["geom_type"]]
     # A frame shaped like the store's, to summarise a preview the way an import is summarised.
@@ -594,7 +598,10 @@ def _import_staged(
         with bulk.Loader(conn) as load:
             for start in range(0, n_new, bulk.CHUNK):
                 part = slice(start, start + bulk.CHUNK)
-                chunk = {k: v[part] for k, v in rows.items()}
+                chunk = {
+                    k: v[part].tolist() if isinstance(v, np.ndarray) else v[part]
+                    for k, v in rows.items()
+                }
                 attributes = _attribute_texts(chunk["attributes"])  # for targets and issues
                 targets_part = {k: v for k, v in chunk.items() if k[0] != "_"}
                 targets_part.update(
