@@ -3,7 +3,9 @@
 A batch of a million targets writes three million rows (targets, their issue links, their
 events). Through SQLAlchemy's per-row parameter processing that takes minutes; here each column
 is encoded once, as the column's own type encodes it, and the rows go to the driver in one
-stream on the caller's connection (so inside the caller's transaction).
+stream on the caller's connection (so inside the caller's transaction). :class:`Loader` sends
+PostgreSQL's COPY blocks from a writer thread, so the server works on one chunk while the
+caller builds the next.
 """
 
 from __future__ import annotations
