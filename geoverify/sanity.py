@@ -72,6 +72,8 @@ def check_id(
             f"{what}过长（{len(text)} 个字符，最多 {limit} 个）",
             f"{what_en} is too long ({len(text)} characters, at most {limit})",
         )
+    if text.isprintable():  # no Cc, Cf, Zl or Zp character: the common case, checked at once
+        return None
     bad = sorted({f"U+{ord(ch):04X}" for ch in text if _control(ch)})
     if bad:
         return Implausible(

@@ -201,7 +201,7 @@ def _build(
     extra_headers: Iterable[str],
 ) -> Table:
     """Pick the header row among ``records`` (row number, cells) and build the table."""
-    nonempty = [(n, cells) for n, cells in records if any(c is not None for c in cells)]
+    nonempty = [(n, cells) for n, cells in records if cells.count(None) < len(cells)]
     if not nonempty:
         msg = f"{source}: 文件中没有任何数据 (the file has no data)"
         raise InputError(msg)
@@ -231,7 +231,10 @@ def _build(
             seen[name] = 1
         names.append(name)
         keep.append(j)
-    values = [[c[j] if j < len(c) else None for j in keep] for _, c in data]
+    if keep == list(range(width)) and all(len(c) == width for _, c in data):
+        values = [c for _, c in data]  # every row has every column: the rows as they are
+    else:
+        values = [[c[j] if j < len(c) else None for j in keep] for _, c in data]
     frame = pd.DataFrame(values, columns=pd.Index(names, dtype=object), dtype=object)
     return Table(
         frame=frame,
@@ -296,11 +299,14 @@ def _read_csv(path: Path, source: str, encoding: str | None, extra: Iterable[str
     text, used = _decode(raw, source, encoding)
     with parser_errors(source, "CSV"):
         delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    del text  # decoded again as it is read: a StringIO of it would take four bytes a character
+    stream = io.TextIOWrapper(io.BytesIO(raw), encoding=used, newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
     records: list[tuple[int, list[Any]]] = []
     try:
         for n, row in enumerate(reader, start=1):
-            records.append((n, [_clean_cell(c) for c in row]))
+            # csv gives text cells only: _clean_cell of each, the quick way
+            records.append((n, [c.strip() or None for c in row]))
     except csv.Error as e:
         line = reader.line_num
         msg = f"{source}: 第 {line} 行 CSV 格式错误 (malformed CSV at line {line}): {e}"

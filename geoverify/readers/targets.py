@@ -230,7 +230,8 @@ class _Ledger:
     def __init__(self, rows: Sequence[int]) -> None:
         self.rows = list(rows)
         self.ids: list[str | None] = [None] * len(self.rows)
-        self.problems: list[list[RowProblem]] = [[] for _ in self.rows]
+        #: Problems of the rows that have any, by index (most rows have none).
+        self.problems: dict[int, list[RowProblem]] = {}
 
     def add(
         self,
@@ -242,7 +243,7 @@ class _Ledger:
         field: str | None = None,
         value: Any = None,
     ) -> None:
-        self.problems[i].append(
+        self.problems.setdefault(i, []).append(
             RowProblem(
                 row=self.rows[i],
                 target_id=self.ids[i],
@@ -255,10 +256,12 @@ class _Ledger:
         )
 
     def bad(self) -> NDArray[np.bool_]:
-        return np.array([bool(p) for p in self.problems], dtype=bool)
+        out = np.zeros(len(self.rows), dtype=bool)
+        out[list(self.problems)] = True
+        return out
 
     def all_problems(self) -> list[RowProblem]:
-        return [p for ps in self.problems for p in ps]
+        return [p for i in sorted(self.problems) for p in self.problems[i]]
 
 
 def _pick_column(
@@ -294,7 +297,8 @@ def _check_ids(
         return True
     first: dict[str, int] = {}
     for i, value in enumerate(values):
-        tid = _id_text(value)
+        # A text cell the quick way (what _id_text gives for it); anything else through it.
+        tid = (value.strip() or None) if type(value) is str else _id_text(value)
         ledger.ids[i] = tid
         if tid is None:
             ledger.add(
@@ -410,9 +414,17 @@ def _check_location(
             )
 
 
+def _json_safe_column(values: list[Any]) -> list[Any]:
+    """:func:`json_safe` of each value (a non-blank text cell, the usual one, as it is)."""
+    return [v if type(v) is str and v.strip() else json_safe(v) for v in values]
+
+
 def _attributes(frame: pd.DataFrame) -> list[dict[str, Any]]:
     cols = [str(c) for c in frame.columns]
-    values = [[json_safe(v) for v in frame[c].astype(object).tolist()] for c in frame.columns]
+    values = [
+        _json_safe_column(frame.iloc[:, j].to_numpy(dtype=object).tolist())
+        for j in range(len(cols))
+    ]
     return (
         [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
         if cols
@@ -423,7 +435,8 @@ def _attributes(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _column_values(frame: pd.DataFrame, col: str | None) -> list[Any] | None:
     if col is None:
         return None
-    return list(frame[col].astype(object))
+    values: list[Any] = frame[col].to_numpy(dtype=object).tolist()
+    return values
 
 
 def _finish(
@@ -440,14 +453,21 @@ def _finish(
 ) -> TargetRead:
     good = ~ledger.bad()
     idx = np.flatnonzero(good)
-    geom = gpd.GeoSeries(list(geoms[idx]), crs=STORE_CRS)
+
+    def kept(values: Sequence[Any]) -> Any:
+        """The good rows' values (as an object array)."""
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+        return arr if len(idx) == len(values) else arr[idx]
+
+    geom = gpd.GeoSeries(geoms[idx] if len(idx) < len(geoms) else geoms, crs=STORE_CRS)
     frame = gpd.GeoDataFrame(
         {
-            "row": np.asarray([ledger.rows[i] for i in idx], dtype=np.int64),
-            "target_id": pd.Series([ledger.ids[i] for i in idx], dtype="str"),
-            "area_m2": pd.Series([areas[i] for i in idx], dtype=object),
-            "image_date": pd.Series([dates[i] for i in idx], dtype=object),
-            "attributes": pd.Series([attrs[i] for i in idx], dtype=object),
+            "row": np.asarray(ledger.rows, dtype=np.int64)[idx],
+            "target_id": pd.Series(kept(ledger.ids), dtype="str"),
+            "area_m2": pd.Series(kept(areas), dtype=object),
+            "image_date": pd.Series(kept(dates), dtype=object),
+            "attributes": pd.Series(kept(attrs), dtype=object),
         },
         geometry=geom,
         crs=STORE_CRS,
@@ -580,7 +600,8 @@ def _read_tabular(
     generated = _check_ids(ledger, _column_values(frame, id_col), id_col=id_col, batch_id=batch_id)
 
     carried: set[int] = set()
-    lon_values, lat_values = list(frame[lon_col]), list(frame[lat_col])
+    lon_values = frame[lon_col].to_numpy(dtype=object).tolist()
+    lat_values = frame[lat_col].to_numpy(dtype=object).tolist()
     xs, x_missing, x_fail = _parse_coordinates(lon_values, ledger, lon_col, progress, carried)
     ys, y_missing, y_fail = _parse_coordinates(lat_values, ledger, lat_col, None, carried)
     failed = np.zeros(len(rows), dtype=bool)

@@ -25,6 +25,8 @@ __all__ = [
 
 #: Rows per statement when looking up or inserting many targets: no statement grows with a batch.
 CHUNK = 500
+#: Keys per look-up of a large batch's target ids.
+LOOKUP_CHUNK = 2000
 
 
 def find_batch(conn: Connection, batch_id: str) -> RowMapping | None:
@@ -59,11 +61,33 @@ def known_target_ids(conn: Connection, target_ids: Iterable[str]) -> dict[str, i
     """Store key of each of ``target_ids`` already in the store, looked up in chunks."""
     ids = list(dict.fromkeys(target_ids))
     out: dict[str, int] = {}
-    c = t.targets.c
-    for start in range(0, len(ids), CHUNK):
-        part = ids[start : start + CHUNK]
-        found = conn.execute(select(c.target_id, c.id).where(c.target_id.in_(part)))
+    if len(ids) <= CHUNK:
+        c = t.targets.c
+        found = conn.execute(select(c.target_id, c.id).where(c.target_id.in_(ids)))
         out.update({str(k): int(v) for k, v in found})
+        return out
+    # A large batch: one statement run on the driver's own cursor, chunk after chunk. On
+    # PostgreSQL a chunk is one array parameter; on SQLite LOOKUP_CHUNK parameters (the last
+    # chunk is padded with its first key, so the statement never changes).
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        sql = f"SELECT target_id, id FROM {t.targets.name} WHERE target_id = ANY(%s)"
+    else:
+        marks = ", ".join(["?"] * LOOKUP_CHUNK)
+        sql = f"SELECT target_id, id FROM {t.targets.name} WHERE target_id IN ({marks})"
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cur = raw.cursor()
+    try:
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            part = ids[start : start + LOOKUP_CHUNK]
+            if postgres:
+                cur.execute(sql, (part,))
+            else:
+                cur.execute(sql, part + [part[0]] * (LOOKUP_CHUNK - len(part)))
+            out.update({str(k): int(v) for k, v in cur.fetchall()})
+    finally:
+        cur.close()
     return out
 
 

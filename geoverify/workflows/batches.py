@@ -104,7 +104,7 @@ def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> Batc
     res.imported = int(b["n_imported"])
     res.reissued = int(b["n_reissued"])
     res.repeat_sites = int(frame["repeat_of"].notna().sum())
-    res.assignment = dict(Counter(frame["assignment"]))
+    res.assignment = dict(Counter(_column(frame, "assignment")))
     res.by_village = _by_village(frame)
     res.issued_on, res.due_on = b["issued_on"], b["due_on"]
     return res
@@ -146,7 +146,7 @@ def _village_table(frame: pd.DataFrame) -> list[dict[str, Any]]:
             "village_code": None if code == "~" else str(code),
             "targets": len(sub),
         }
-        counts = Counter(sub["assignment"])
+        counts = Counter(_column(sub, "assignment"))
         row.update({k.value: int(counts.get(k.value, 0)) for k in Assignment})
         row["repeat_sites"] = int(sub["repeat_of"].notna().sum())
         row["reissued"] = int(sub["reissue_of"].notna().sum())
@@ -159,7 +159,8 @@ class _Plan:
     """What an import would write: new target rows (column by column), re-issued rows, and a
     frame to summarise."""
 
-    targets: dict[str, list[Any]]
+    #: Column -> list, or numpy array (numbers, as lists a chunk at a time).
+    targets: dict[str, Any]
     again: pd.DataFrame
     known: dict[str, int]
     summary: pd.DataFrame
@@ -172,28 +173,51 @@ class _Plan:
     def n_new(self) -> int:
         return len(self.targets["target_id"])
 
-    def details(self, part: slice) -> list[dict[str, Any]]:
-        """``assignment_detail`` of the new targets in ``part`` (built a chunk at a time)."""
+    def details(self, part: slice) -> list[bulk.JSONText]:
+        """``assignment_detail`` of the new targets in ``part`` as JSON text (a chunk at a time).
+
+        The text of ``{"neighbours": [names], "neighbour_codes": [codes], "split_into": [names],
+        "overlap": o, "distance_m": d, "tolerance_m": t}`` exactly as ``json.dumps`` writes it,
+        put together from its parts: the village lists repeat, so each is encoded once."""
         names = self.names
+        dumps = bulk.dumps_json
         neighbours, split_into, overlaps, distances = (c[part] for c in self.detail_columns)
-        return [
-            {
-                "neighbours": [names[c] for c in nb],
-                "neighbour_codes": list(nb),
-                "split_into": [names[c] for c in sp],
-                "overlap": ov,
-                "distance_m": dm,
-                "tolerance_m": self.tolerance_m,
-            }
-            for nb, sp, ov, dm in zip(neighbours, split_into, overlaps, distances, strict=True)
-        ]
+        lists: dict[tuple[tuple[Any, ...], tuple[Any, ...]], str] = {}
+        tail = f', "tolerance_m": {dumps(self.tolerance_m)}}}'
+        out: list[bulk.JSONText] = []
+        append = out.append
+        for nb, sp, ov, dm in zip(neighbours, split_into, overlaps, distances, strict=True):
+            key = (tuple(nb), tuple(sp))
+            head = lists.get(key)
+            if head is None:
+                head = lists[key] = (
+                    f'{{"neighbours": {dumps([names[c] for c in nb])}, '
+                    f'"neighbour_codes": {dumps(list(nb))}, '
+                    f'"split_into": {dumps([names[c] for c in sp])}, "overlap": '
+                )
+            append(
+                bulk.JSONText(
+                    f"{head}{'null' if ov is None else repr(ov)}, "
+                    f'"distance_m": {"null" if dm is None else repr(dm)}{tail}'
+                )
+            )
+        return out
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
-    """A column's values as a list, or Nones when the reader gave no such column."""
+    """A column's values as a list, or Nones when the reader gave no such column.
+
+    Through numpy: ``Series.tolist`` of a text column walks it one element at a time."""
     if name in frame.columns:
-        return list(frame[name].tolist())
+        values: list[Any] = frame[name].to_numpy(dtype=object).tolist()
+        return values
     return [None] * len(frame)
+
+
+def _geometries(frame: gpd.GeoDataFrame) -> list[Any]:
+    """The frame's geometries as a list of shapely objects (without a walk through pandas)."""
+    geoms: list[Any] = np.asarray(frame.geometry.array, dtype=object).tolist()
+    return geoms
 
 
 def _opt_floats(values: Any) -> list[float | None]:
@@ -217,9 +241,10 @@ def _plan_rows(
     assign: AssignFn = assign_targets,
 ) -> _Plan:
     """Assign new targets, find repeat sites and re-issues; build the rows to insert."""
-    known = store_batches.known_target_ids(conn, frame["target_id"].tolist())
+    known = store_batches.known_target_ids(conn, _column(frame, "target_id"))
     is_reissue = frame["target_id"].isin(list(known)).to_numpy()
-    new = frame.loc[~is_reissue].copy()
+    # No copy of the whole batch when nothing in it was issued before (the usual case).
+    new = frame.loc[~is_reissue].copy() if is_reissue.any() else frame
     again = frame.loc[is_reissue].copy()
 
     # Assignment and repeat sites, in the metric CRS of the town.
@@ -242,40 +267,46 @@ def _plan_rows(
     names = dict(zip(villages["code"], villages["name"], strict=True))
     now = repo.now()
     n = len(new)
-    geoms = new.geometry.to_list()
-    lon, lat = repo.representative_lonlat(geoms)
+    geoms = _geometries(new)
+    # Numbers stay in numpy until their chunk is written (a float object each is 24 bytes).
+    reps_xy = shapely.point_on_surface(np.asarray(new.geometry.array, dtype=object))
+    lon, lat = shapely.get_x(reps_xy), shapely.get_y(reps_xy)
+    del reps_xy
     detail_columns = (
-        assigned["neighbours"].tolist(),
-        assigned["split_into"].tolist(),
+        _column(assigned, "neighbours"),
+        _column(assigned, "split_into"),
         _opt_floats(assigned["overlap"].to_numpy()),
         _opt_floats(assigned["distance_m"].to_numpy()),
     )
-    repeat_of = [None if r is None or pd.isna(r) else int(r) for r in reps["repeat_of"].tolist()]
+    repeat_of = [None if r is None or pd.isna(r) else int(r) for r in _column(reps, "repeat_of")]
     repeat_dist = [
         None if r is None else float(d)
-        for r, d in zip(repeat_of, reps["distance_m"].tolist(), strict=True)
+        for r, d in zip(repeat_of, _column(reps, "distance_m"), strict=True)
     ]
-    village_codes = assigned["village_code"].tolist()
-    targets: dict[str, list[Any]] = {
-        "target_id": new["target_id"].tolist(),
+    village_codes = _column(assigned, "village_code")
+    targets: dict[str, Any] = {
+        "target_id": _column(new, "target_id"),
         "batch_id": [batch_id] * n,
         "source": [TargetSource.DISTRICT.value] * n,
         "geometry": geoms,
         "geom_type": shapely.get_type_id(np.asarray(geoms, dtype=object)).tolist(),
-        "lon": [float(x) for x in lon],
-        "lat": [float(y) for y in lat],
+        "lon": lon,
+        "lat": lat,
         "area_m2": _opt_floats(_column(new, "area_m2")),
-        "image_date": [_opt_date(v) for v in _column(new, "image_date")],
-        "attributes": [_jsonable(v or {}) for v in _column(new, "attributes")],
+        "image_date": [
+            v if v is None or type(v) is dt.date else _opt_date(v)
+            for v in _column(new, "image_date")
+        ],
+        "attributes": _column(new, "attributes"),
         "village_code": village_codes,
-        "group_name": assigned["group"].tolist(),
-        "assignment": assigned["assignment"].tolist(),
+        "group_name": _column(assigned, "group"),
+        "assignment": _column(assigned, "assignment"),
         "repeat_of": repeat_of,
         "repeat_distance_m": repeat_dist,
         "status": [Status.ISSUED.value] * n,
         "created_at": [now] * n,
         "updated_at": [now] * n,
-        "_row": [int(r) for r in new["row"].tolist()],
+        "_row": new["row"].to_numpy(dtype=np.int64),
     }
     targets["geom_type"] = [_GEOM_TYPES[i] for i in targets["geom_type"]]
     # A frame shaped like the store's, to summarise a preview the way an import is summarised.
@@ -314,6 +345,49 @@ def _plan_rows(
         names=names,
         tolerance_m=tolerance_m,
     )
+
+
+def _issued_payloads(codes: list[Any], kinds: list[Any], repeats: list[Any]) -> list[bulk.JSONText]:
+    """The ``issued`` events' payloads as JSON text, exactly as ``json.dumps`` writes
+    ``{"status": "issued", "village_code": c, "assignment": k, "repeat_of": r}``; the few
+    village codes and assignment kinds are encoded once each."""
+    dumps = bulk.dumps_json
+    head = f'{{"status": {dumps(Status.ISSUED.value)}, "village_code": '
+    heads: dict[tuple[Any, Any], str] = {}
+    out: list[bulk.JSONText] = []
+    append = out.append
+    for code, kind, rep in zip(codes, kinds, repeats, strict=True):
+        key = (code, kind)
+        text = heads.get(key)
+        if text is None:
+            text = heads[key] = f'{head}{dumps(code)}, "assignment": {dumps(kind)}, "repeat_of": '
+        append(bulk.JSONText(f"{text}{'null' if rep is None else dumps(rep)}}}"))
+    return out
+
+
+def _attribute_texts(values: list[Any]) -> list[bulk.JSONText]:
+    """The district's own columns of each row as JSON text.
+
+    The reader gives JSON-safe dicts with text keys, which are written as they are; anything
+    else is first made JSON-safe by :func:`_jsonable` (an empty cell is ``{}``)."""
+    dumps = bulk.dumps_json_strict
+    plain_keys: dict[tuple[Any, ...], bool] = {}  # the reader's rows share their keys
+    out: list[bulk.JSONText] = []
+    append = out.append
+    for v in values:
+        text = None
+        if type(v) is dict:
+            keys = tuple(v)
+            ok = plain_keys.get(keys)
+            if ok is None:
+                ok = plain_keys[keys] = all(type(k) is str for k in keys)
+            if ok:
+                try:
+                    text = dumps(v)
+                except (TypeError, ValueError):
+                    text = None
+        append(bulk.JSONText(text if text is not None else dumps(_jsonable(v or {}))))
+    return out
 
 
 #: shapely type ids -> the geometry type names shapely's ``geom_type`` gives.
@@ -529,61 +603,53 @@ def _import_staged(
         pks = bulk.reserve_ids(conn, t.targets, n_new)
         if progress is not None:
             progress("write", 0, n_new)
-        # New targets, chunk by chunk: their rows, issue links and events.
-        for start in range(0, n_new, bulk.CHUNK):
-            part = slice(start, start + bulk.CHUNK)
-            chunk = {k: v[part] for k, v in rows.items()}
-            attributes = bulk.json_texts(conn, chunk["attributes"])  # for targets and issues
-            targets_part = {k: v for k, v in chunk.items() if k[0] != "_"}
-            targets_part.update(
-                id=pks[part], attributes=attributes, assignment_detail=plan.details(part)
-            )
-            bulk.insert_rows(conn, t.targets, targets_part)
-            m = len(attributes)
-            bulk.insert_rows(
-                conn,
-                t.target_issues,
-                {
-                    "target": pks[part],
-                    "batch_id": [batch_id] * m,
-                    "row": chunk["_row"],
-                    "reissue": [False] * m,
-                    "geometry": chunk["geometry"],
-                    "attributes": attributes,
-                },
-            )
-            bulk.insert_rows(
-                conn,
-                t.events,
-                {
-                    "target": pks[part],
-                    "batch_id": [batch_id] * m,
-                    "at": [now] * m,
-                    "actor": [who.actor] * m,
-                    "host": [who.host] * m,
-                    "kind": ["issued"] * m,
-                    "source": [who.event_source(f"file:{name}:row {r}") for r in chunk["_row"]],
-                    "payload": [
-                        {
-                            "status": Status.ISSUED.value,
-                            "village_code": code,
-                            "assignment": kind,
-                            "repeat_of": rep,
-                        }
-                        for code, kind, rep in zip(
-                            chunk["village_code"],
-                            chunk["assignment"],
-                            chunk["repeat_of"],
-                            strict=True,
-                        )
-                    ],
-                },
-            )
-            if progress is not None:
-                progress("write", min(n_new, start + bulk.CHUNK), n_new)
+        # New targets, chunk by chunk: their rows, issue links and events (on PostGIS
+        # the database takes each chunk while the next is built).
+        with bulk.Loader(conn) as load:
+            for start in range(0, n_new, bulk.CHUNK):
+                part = slice(start, start + bulk.CHUNK)
+                chunk = {
+                    k: v[part].tolist() if isinstance(v, np.ndarray) else v[part]
+                    for k, v in rows.items()
+                }
+                attributes = _attribute_texts(chunk["attributes"])  # for targets and issues
+                targets_part = {k: v for k, v in chunk.items() if k[0] != "_"}
+                targets_part.update(
+                    id=pks[part], attributes=attributes, assignment_detail=plan.details(part)
+                )
+                load.insert(t.targets, targets_part)
+                m = len(attributes)
+                load.insert(
+                    t.target_issues,
+                    {
+                        "target": pks[part],
+                        "batch_id": [batch_id] * m,
+                        "row": chunk["_row"],
+                        "reissue": [False] * m,
+                        "geometry": chunk["geometry"],
+                        "attributes": attributes,
+                    },
+                )
+                load.insert(
+                    t.events,
+                    {
+                        "target": pks[part],
+                        "batch_id": [batch_id] * m,
+                        "at": [now] * m,
+                        "actor": [who.actor] * m,
+                        "host": [who.host] * m,
+                        "kind": ["issued"] * m,
+                        "source": [who.event_source(f"file:{name}:row {r}") for r in chunk["_row"]],
+                        "payload": _issued_payloads(
+                            chunk["village_code"], chunk["assignment"], chunk["repeat_of"]
+                        ),
+                    },
+                )
+                if progress is not None:
+                    progress("write", min(n_new, start + bulk.CHUNK), n_new)
         # Re-issued targets: a link to this batch and an event each.
-        again_pks = [known[x] for x in again["target_id"].tolist()]
-        again_rows = [int(r) for r in again["row"].tolist()]
+        again_pks = [known[x] for x in _column(again, "target_id")]
+        again_rows = again["row"].to_numpy(dtype=np.int64).tolist()
         n_again = len(again_pks)
         bulk.insert_rows(
             conn,
@@ -593,8 +659,8 @@ def _import_staged(
                 "batch_id": [batch_id] * n_again,
                 "row": again_rows,
                 "reissue": [True] * n_again,
-                "geometry": again.geometry.to_list(),
-                "attributes": [_jsonable(v or {}) for v in _column(again, "attributes")],
+                "geometry": _geometries(again),
+                "attributes": _attribute_texts(_column(again, "attributes")),
             },
         )
         bulk.insert_rows(
@@ -660,7 +726,7 @@ def _fill_result(
     res.rejected = list(read.problems)
     res.reissued = len(plan.again)
     res.repeat_sites = int(sum(r is not None for r in plan.targets["repeat_of"]))
-    res.assignment = dict(Counter(plan.summary["assignment"]))
+    res.assignment = dict(Counter(_column(plan.summary, "assignment")))
     res.by_village = _by_village(plan.summary)
     res.issued_on, res.due_on = issued_on, due_on
     res.ids_generated = read.ids_generated

@@ -1,0 +1,197 @@
+"""The bulk writer of ``batch import`` writes exactly what the slow, obvious code wrote.
+
+JSON documents are put together from their parts, COPY text a column at a time, and on PostGIS
+the rows go to the server from a writer thread: each must give the same text as ``json.dumps``
+and the per-value COPY encoding, and a failure half-way must leave the store unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from geoverify.model import Status
+from geoverify.store import Store, bulk
+from geoverify.store import tables as t
+from geoverify.workflows import import_batch
+from geoverify.workflows.batches import _attribute_texts, _issued_payloads, _Plan
+from tests.conftest import snapshot
+
+_text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
+_scalars = st.none() | st.booleans() | st.integers() | st.floats() | _text
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_documents)
+@settings(max_examples=300, deadline=None)
+def test_the_json_encoder_writes_what_json_dumps_writes(doc: Any) -> None:
+    assert bulk.dumps_json(doc) == json.dumps(doc)
+
+
+def test_the_strict_encoder_refuses_what_json_dumps_refuses() -> None:
+    for bad in ({"a": math.nan}, {"a": [math.inf]}):
+        with pytest.raises(ValueError, match="JSON"):
+            bulk.dumps_json_strict(bad)
+    with pytest.raises(TypeError):
+        bulk.dumps_json_strict({"a": object()})
+
+
+def _copy_text_one_by_one(values: list[Any]) -> list[str]:
+    return [repr(v) if type(v) is float else bulk._copy_text(v) for v in values]
+
+
+_copy_values = st.lists(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | _text
+    | st.sampled_from(["a\tb", "c\\d", "e\nf", "g\rh", "\\N", "x"])
+    | st.dates()
+    | st.datetimes(timezones=st.just(dt.UTC)),
+    max_size=30,
+)
+
+
+@given(_copy_values)
+@settings(max_examples=300, deadline=None)
+def test_copy_text_a_column_at_a_time_is_copy_text_value_by_value(values: list[Any]) -> None:
+    assert bulk._copy_texts(values) == _copy_text_one_by_one(values)
+
+
+@given(st.lists(st.sampled_from(["a", "b\tc", None, "d\\e"]), min_size=1, max_size=40))
+def test_repeated_text_with_nulls_is_escaped_once_each(values: list[Any]) -> None:
+    assert bulk._copy_texts(values) == _copy_text_one_by_one(values)
+
+
+def test_assignment_details_and_payloads_are_json_dumps_texts() -> None:
+    names = {"A": "青龙村", "B": 'Quote "B"', "C": "back\\slash"}
+    neighbours: list[Any] = [[], ["A"], ["A", "B"], ["C"], []]
+    split_into: list[Any] = [[], [], ["B"], [], ["A", "C"]]
+    overlap: list[Any] = [None, 0.25, 1e-9, None, 12.0]
+    distance: list[Any] = [None, 3.5, None, 49.99999999, 0.0]
+    for tolerance in (50.0, 50, 12.5):
+        plan = _Plan(
+            targets={},
+            again=None,  # type: ignore[arg-type]
+            known={},
+            summary=None,  # type: ignore[arg-type]
+            detail_columns=(neighbours, split_into, overlap, distance),
+            names=names,
+            tolerance_m=tolerance,
+        )
+        expected = [
+            json.dumps(
+                {
+                    "neighbours": [names[c] for c in nb],
+                    "neighbour_codes": list(nb),
+                    "split_into": [names[c] for c in sp],
+                    "overlap": ov,
+                    "distance_m": dm,
+                    "tolerance_m": tolerance,
+                }
+            )
+            for nb, sp, ov, dm in zip(neighbours, split_into, overlap, distance, strict=True)
+        ]
+        assert plan.details(slice(0, 5)) == expected
+        assert plan.details(slice(1, 3)) == expected[1:3]
+
+    codes = ["510001", None, "510001", "5100\t02"]
+    kinds = ["inside", "outside", "near_boundary", "inside"]
+    repeats = [None, 7, None, 12345678901]
+    assert _issued_payloads(codes, kinds, repeats) == [
+        json.dumps(
+            {"status": Status.ISSUED.value, "village_code": c, "assignment": k, "repeat_of": r}
+        )
+        for c, k, r in zip(codes, kinds, repeats, strict=True)
+    ]
+
+
+def test_attributes_are_json_dumps_texts_and_odd_values_made_safe_first() -> None:
+    rows: list[Any] = [
+        {"靶标编号": "A1", "经度": "106.1", "备注": None},
+        {"靶标编号": "A2", "面积": 1.5, "list": [1, "x"], "nested": {"k": None}},
+        {},
+        None,
+        {"date": dt.date(2024, 3, 1), "nan": math.nan, "geom": shapely.Point(1, 2)},
+        {1: "int key", "s": "tab\there"},
+    ]
+    got = _attribute_texts(rows)
+    assert got[0] == json.dumps(rows[0])
+    assert got[1] == json.dumps(rows[1])
+    assert got[2] == got[3] == "{}"
+    assert json.loads(got[4]) == {"date": "2024-03-01", "nan": None, "geom": "POINT (1 2)"}
+    assert json.loads(got[5]) == {"1": "int key", "s": "tab\there"}
+
+
+def test_odd_cells_reach_the_store_exactly(sample_store: Store, tmp_path: Path) -> None:
+    """Tabs, line breaks, backslashes, quotes and Chinese in a district's own columns."""
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "靶标编号,经度,纬度,备注,路径\n"
+        'O1,106.05,29.70,"两行\n第二行",C:\\影像\\1.tif\n'
+        'O2,106.06,29.71,"tab\there ""quoted""",\\N\n'
+        "O3,106.07,29.72,,\n",
+        encoding="utf-8",
+    )
+    res = import_batch(sample_store, path, batch_id="ODD", issued_on=dt.date(2024, 3, 1))
+    assert res.imported == 3
+    with sample_store.connect() as conn:
+        stored = {
+            r.target_id: r.attributes
+            for r in conn.execute(select(t.targets.c.target_id, t.targets.c.attributes))
+        }
+        issues = [r[0] for r in conn.execute(select(t.target_issues.c.attributes))]
+    assert stored["O1"]["备注"] == "两行\n第二行"
+    assert stored["O1"]["路径"] == "C:\\影像\\1.tif"
+    assert stored["O2"]["备注"] == 'tab\there "quoted"'
+    assert stored["O2"]["路径"] == "\\N"
+    assert stored["O3"] == {
+        "靶标编号": "O3",
+        "经度": "106.07",
+        "纬度": "29.72",
+        "备注": None,
+        "路径": None,
+    }
+    assert list(stored["O1"]) == ["靶标编号", "经度", "纬度", "备注", "路径"]  # the file's order
+    assert sorted(issues, key=lambda a: a["靶标编号"]) == [stored[k] for k in ("O1", "O2", "O3")]
+
+
+def test_a_failing_bulk_write_leaves_the_store_unchanged(sample_store: Store) -> None:
+    """A row the database refuses, after several blocks were sent: nothing is kept."""
+    before = snapshot(sample_store)
+    n = 2 * bulk.CHUNK + 10
+    now = dt.datetime.now(dt.UTC)
+    with (
+        pytest.raises(Exception, match=r"(?i)foreign key"),
+        sample_store.begin() as conn,
+        bulk.Loader(conn) as load,
+    ):
+        load.insert(
+            t.events,
+            {
+                "target": [None] * n,
+                "batch_id": [None] * (n - 1) + ["no such batch"],
+                "at": [now] * n,
+                "actor": ["pytest"] * n,
+                "host": ["h"] * n,
+                "kind": ["test"] * n,
+                "source": [f"row {i}" for i in range(n)],
+                "payload": [{"i": i} for i in range(n)],
+            },
+        )
+        load.wait()
+    assert snapshot(sample_store) == before
