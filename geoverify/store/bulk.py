@@ -35,7 +35,6 @@ __all__ = [
     "dumps_json",
     "dumps_json_strict",
     "insert_rows",
-    "json_texts",
     "load_targets_by_pk",
     "reserve_ids",
     "target_geometries",
@@ -51,7 +50,8 @@ CHUNK = 50_000
 
 
 class JSONText(str):
-    """A JSON document already serialised by :func:`json_texts`, written as it is."""
+    """A JSON document already serialised (as the store's JSON columns would), written as it
+    is."""
 
     __slots__ = ()
 
@@ -94,13 +94,6 @@ def _json_serializer(conn: Connection) -> Any:
     if serialize is None:
         serialize = dumps_json
     return serialize
-
-
-def json_texts(conn: Connection, values: Sequence[Any]) -> list[JSONText]:
-    """Serialise JSON documents once, as the store's JSON columns would, to write them to
-    several columns or tables."""
-    serialize = _json_serializer(conn)
-    return [JSONText(serialize(v)) for v in values]
 
 
 def reserve_ids(conn: Connection, table: Table, n: int) -> list[int]:

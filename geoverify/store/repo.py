@@ -10,7 +10,6 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 from sqlalchemy import Connection, RowMapping, and_, func, select
 
 from geoverify.errors import NotFoundError
@@ -350,9 +349,3 @@ def load_targets(
     frame = frame.drop(columns="_reissued")
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
     return gdf
-
-
-def representative_lonlat(geoms: Sequence[Any]) -> tuple[list[float], list[float]]:
-    """Lon/lat of each geometry: the point itself, or a representative point of a polygon."""
-    arr = shapely.point_on_surface(list(geoms))
-    return list(shapely.get_x(arr)), list(shapely.get_y(arr))
