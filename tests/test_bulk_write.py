@@ -17,13 +17,14 @@ import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from geoverify.model import Status
 from geoverify.store import Store, bulk
 from geoverify.store import tables as t
 from geoverify.workflows import import_batch
 from geoverify.workflows.batches import _attribute_texts, _issued_payloads, _Plan
+from geoverify.workflows.common import sample_path
 from tests.conftest import snapshot
 
 _text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
@@ -195,3 +196,74 @@ def test_a_failing_bulk_write_leaves_the_store_unchanged(sample_store: Store) ->
         )
         load.wait()
     assert snapshot(sample_store) == before
+
+
+def _indexes(store: Store) -> dict[str, list[str]]:
+    """Index names per table, as the database has them."""
+    from sqlalchemy import inspect
+
+    with store.connect() as conn:
+        found = inspect(conn)
+        return {
+            name: sorted(str(i["name"]) for i in found.get_indexes(name))
+            for name in ("targets", "target_issues", "events")
+        }
+
+
+def test_a_batch_that_doubles_the_store_gets_its_indexes_back(
+    sample_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite such a batch builds the secondary indexes once at the end: afterwards they
+    are all there and used, on both stores."""
+    monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 1)
+    expected = _indexes(sample_store)
+    assert "ix_targets_batch_id" in expected["targets"]
+    path = sample_path("samples", "district_batch_2024-03.geojson")
+    res = import_batch(sample_store, path, batch_id="2024-03", issued_on=dt.date(2024, 3, 5))
+    assert res.imported > 0
+    assert _indexes(sample_store) == expected
+    if sample_store.sqlite_path is not None:
+        with sample_store.connect() as conn:
+            plan = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM targets WHERE batch_id = '2024-03'"
+            ).all()
+        assert "ix_targets_batch_id" in " ".join(str(r[-1]) for r in plan)
+
+
+def test_a_failing_write_with_deferred_indexes_leaves_the_store_unchanged(
+    sample_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The indexes are dropped inside the transaction: a failure brings them back."""
+    monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 1)
+    before = snapshot(sample_store)
+    indexes = _indexes(sample_store)
+    with sample_store.connect() as conn:
+        n = 10 + int(conn.execute(select(func.count()).select_from(t.events)).scalar() or 0)
+    now = dt.datetime.now(dt.UTC)
+    with (
+        pytest.raises(Exception, match=r"(?i)foreign key"),
+        sample_store.begin() as conn,
+        bulk.indexes_deferred(conn, (t.events,), n),
+        bulk.Loader(conn) as load,
+    ):
+        if sample_store.sqlite_path is not None:  # dropped meanwhile
+            names = conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
+            ).scalars()
+            assert "ix_events_target" not in set(names)
+        load.insert(
+            t.events,
+            {
+                "target": [None] * n,
+                "batch_id": [None] * (n - 1) + ["no such batch"],
+                "at": [now] * n,
+                "actor": ["pytest"] * n,
+                "host": ["h"] * n,
+                "kind": ["test"] * n,
+                "source": [f"row {i}" for i in range(n)],
+                "payload": [{"i": i} for i in range(n)],
+            },
+        )
+        load.wait()
+    assert snapshot(sample_store) == before
+    assert _indexes(sample_store) == indexes

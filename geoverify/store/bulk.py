@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import datetime as dt
 import functools
 import re
@@ -260,6 +261,40 @@ def insert_rows(conn: Connection, table: Table, columns: Mapping[str, Sequence[A
             finally:
                 cur.close()
     return n
+
+
+#: Rows from which an import into a table no larger than the rows builds its secondary
+#: indexes afterwards, on SQLite.
+DEFER_INDEXES_FROM = 50_000
+
+
+@contextlib.contextmanager
+def indexes_deferred(conn: Connection, tables: Sequence[Table], rows: int) -> Iterator[None]:
+    """On SQLite, when ``rows`` new rows at least double the tables, drop the tables'
+    non-unique indexes meanwhile and build them again at the end (sorting once beats inserting
+    into every index row by row). Inside the caller's transaction: if anything fails, the
+    rollback brings the indexes back with everything else. Unique indexes, which the import's
+    checks rely on, stay. PostgreSQL keeps its indexes: dropping one would lock readers out.
+    """
+    if conn.dialect.name != "sqlite" or rows < DEFER_INDEXES_FROM:
+        yield
+        return
+    first = tables[0]
+    pk = first.primary_key.columns.values()[0]
+    existing = int(conn.execute(select(func.max(pk))).scalar() or 0)
+    if rows < existing:
+        yield
+        return
+    deferred = [i for table in tables for i in sorted(table.indexes, key=_name) if not i.unique]
+    for index in deferred:
+        index.drop(conn)
+    yield
+    for index in deferred:
+        index.create(conn)
+
+
+def _name(index: Any) -> str:
+    return str(index.name)
 
 
 class Loader:

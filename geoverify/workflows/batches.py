@@ -604,8 +604,10 @@ def _import_staged(
         if progress is not None:
             progress("write", 0, n_new)
         # New targets, chunk by chunk: their rows, issue links and events (on PostGIS
-        # the database takes each chunk while the next is built).
-        with bulk.Loader(conn) as load:
+        # the database takes each chunk while the next is built; on SQLite a batch that at
+        # least doubles the store builds the secondary indexes once, at the end).
+        written = (t.targets, t.target_issues, t.events)
+        with bulk.indexes_deferred(conn, written, n_new), bulk.Loader(conn) as load:
             for start in range(0, n_new, bulk.CHUNK):
                 part = slice(start, start + bulk.CHUNK)
                 chunk = {
