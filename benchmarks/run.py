@@ -417,9 +417,8 @@ def report(
         "[RESULTS_map.md](RESULTS_map.md) (`benchmarks/bench_map.py`).",
         "",
         f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {_machine()} — **shared** with other engineers' test runs while measuring; "
-        "geoverify and each alternative ran interleaved (alternating order) so that load fell "
-        "on both alike",
+        f"- machine: {_machine()}, possibly shared with other work; geoverify and each "
+        "alternative ran interleaved (alternating order) so that any load fell on both alike",
         *_versions(database_url),
         f"- command: `{cmd}`",
         f"- size `{size.name}`: {size.points:,} points; {size.synthetic_villages:,} synthetic "
