@@ -323,13 +323,8 @@ class _Layer:
         if native_index is not None and ref is not None:
             nxy = shapely.get_coordinates(q_native)
             nq, nt, crowded = native_index.cover(nxy[:, 0], nxy[:, 1], ref[0], ref[1], self.eps)
-        elif cover is None:
-            nt, nq = shapely.STRtree(q_native).query(
-                self.native, predicate="dwithin", distance=self.eps
-            )
         else:
-            nq = np.flatnonzero(cover >= 0)
-            nt = cover[nq]
+            nq, nt = self._covering_pairs(q_native, cover)
         mq, mt, d, over = index.near(xy[:, 0], xy[:, 1], tol)
         if crowded.size:
             over = np.union1d(over, crowded)
@@ -357,6 +352,19 @@ class _Layer:
             covered = np.concatenate([covered, oc])
         return qi + offset, ti, dist, covered
 
+    def _covering_pairs(
+        self, q_native: _GeomArray, cover: _IntArray | None
+    ) -> tuple[_IntArray, _IntArray]:
+        """(query, polygon) pairs where the polygon covers the query: ``cover`` when known,
+        else GEOS (polygons prepared once, querying a tree of the points)."""
+        if cover is not None:
+            nq = np.flatnonzero(cover >= 0)
+            return nq, cover[nq]
+        nt, nq = shapely.STRtree(q_native).query(
+            self.native, predicate="dwithin", distance=self.eps
+        )
+        return nq, nt
+
     def _near_pairs_geos(
         self,
         q_native: _GeomArray,
@@ -366,13 +374,7 @@ class _Layer:
         cover: _IntArray | None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
         q_metric = shapely.points(xy)
-        if cover is None:
-            nt, nq = shapely.STRtree(q_native).query(
-                self.native, predicate="dwithin", distance=self.eps
-            )
-        else:
-            nq = np.flatnonzero(cover >= 0)
-            nt = cover[nq]
+        nq, nt = self._covering_pairs(q_native, cover)
         mt, mq = shapely.STRtree(q_metric).query(
             self.metric, predicate="dwithin", distance=max(tol, 0.0)
         )

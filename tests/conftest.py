@@ -187,3 +187,46 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     res = CliRunner().invoke(cli, ["--workspace", str(ws), "demo", "--json"])
     assert res.exit_code == 0, res.output
     return dict(json.loads(res.stdout))
+
+
+# --- assignment -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def town() -> tuple[Any, Any]:
+    """The bundled sample's villages and groups, as read from its GeoPackage."""
+    import geopandas as gpd
+
+    from geoverify.workflows.common import sample_boundaries
+
+    path = sample_boundaries()
+    return gpd.read_file(path, layer="villages"), gpd.read_file(path, layer="groups")
+
+
+def same_assignments(new: Any, old: Any) -> None:
+    """Two ``assign_targets`` results are the same: columns, index (and its name), dtypes;
+    codes, groups, kinds and neighbour lists as equal values; distances and overlaps bit for
+    bit."""
+    import numpy as np
+
+    assert list(new.columns) == list(old.columns)
+    assert new.index.equals(old.index)
+    assert new.index.name == old.index.name
+    assert new.dtypes.equals(old.dtypes)
+    for column in new.columns:
+        a, b = new[column], old[column]
+        if column in ("overlap", "distance_m"):
+            np.testing.assert_array_equal(a.to_numpy(float), b.to_numpy(float), err_msg=column)
+        else:
+            assert a.map(repr).tolist() == b.map(repr).tolist(), column
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[Any]:
+    """Two single-threaded worker processes, reached over TCP like a remote cluster."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield cluster

@@ -9,7 +9,6 @@ and on a real local cluster of two worker processes, reached by its TCP address.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -21,26 +20,7 @@ from distributed import Client, LocalCluster
 from geoverify import assign
 from geoverify.engines import assign_targets_dask, assigner, connect
 from geoverify.errors import EngineError, InputError
-from geoverify.workflows.common import sample_boundaries
-
-
-def _same(new: pd.DataFrame, old: pd.DataFrame) -> None:
-    assert list(new.columns) == list(old.columns)
-    assert new.index.equals(old.index)
-    assert new.index.name == old.index.name
-    assert new.dtypes.equals(old.dtypes)
-    for column in new.columns:
-        a, b = new[column], old[column]
-        if column in ("overlap", "distance_m"):
-            np.testing.assert_array_equal(a.to_numpy(float), b.to_numpy(float), err_msg=column)
-        else:
-            assert a.map(repr).tolist() == b.map(repr).tolist(), column
-
-
-@pytest.fixture(scope="module")
-def town() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    path = sample_boundaries()
-    return gpd.read_file(path, layer="villages"), gpd.read_file(path, layer="groups")
+from tests.conftest import same_assignments
 
 
 def _targets(villages: gpd.GeoDataFrame, n: int, seed: int) -> gpd.GeoDataFrame:
@@ -74,15 +54,6 @@ def _targets(villages: gpd.GeoDataFrame, n: int, seed: int) -> gpd.GeoDataFrame:
     return frame
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    """Two single-threaded worker processes, reached over TCP like a remote cluster."""
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as c:
-        yield c
-
-
 @pytest.mark.parametrize("npartitions", [None, 1, 6])
 def test_threaded_scheduler_matches_in_process(
     town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], npartitions: int | None
@@ -91,7 +62,7 @@ def test_threaded_scheduler_matches_in_process(
     targets = _targets(villages, 3000, seed=1)
     expected = assign.assign_targets(targets, villages, groups)
     got = assign_targets_dask(targets, villages, groups, npartitions=npartitions)
-    _same(got, expected)
+    same_assignments(got, expected)
     # every kind of answer is exercised
     kinds = set(expected["assignment"])
     assert kinds >= {"inside", "near_boundary", "gap_nearest", "outside", "split"}
@@ -99,24 +70,24 @@ def test_threaded_scheduler_matches_in_process(
 
 
 def test_cluster_by_address_matches_in_process(
-    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], cluster: LocalCluster
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], dask_cluster: LocalCluster
 ) -> None:
     villages, groups = town
     targets = _targets(villages, 4000, seed=2)
     got = assign_targets_dask(
-        targets, villages, groups, scheduler=cluster.scheduler_address, npartitions=5
+        targets, villages, groups, scheduler=dask_cluster.scheduler_address, npartitions=5
     )
-    _same(got, assign.assign_targets(targets, villages, groups))
+    same_assignments(got, assign.assign_targets(targets, villages, groups))
 
 
 @pytest.mark.parametrize("tolerance_m", [0.0, 200.0])
 def test_cluster_client_with_other_parameters_matches_in_process(
-    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], cluster: LocalCluster, tolerance_m: float
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], dask_cluster: LocalCluster, tolerance_m: float
 ) -> None:
     """A client given as is; no groups; targets in a projected CRS; an explicit metric CRS."""
     villages, _ = town
     targets = _targets(villages, 2000, seed=3).to_crs(4544)
-    with Client(cluster.scheduler_address, set_as_default=False) as client:
+    with Client(dask_cluster.scheduler_address, set_as_default=False) as client:
         for metric in (None, "EPSG:4545"):
             got = assign_targets_dask(
                 targets,
@@ -129,20 +100,20 @@ def test_cluster_client_with_other_parameters_matches_in_process(
             expected = assign.assign_targets(
                 targets, villages, tolerance_m=tolerance_m, metric=metric
             )
-            _same(got, expected)
+            same_assignments(got, expected)
 
 
 def test_assigner_runs_on_the_engine_asked_for(
-    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], cluster: LocalCluster
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], dask_cluster: LocalCluster
 ) -> None:
     villages, groups = town
     targets = _targets(villages, 600, seed=4)
     expected = assign.assign_targets(targets, villages, groups)
     with assigner("local") as run:
         assert run is assign.assign_targets
-    for scheduler in (None, cluster.scheduler_address):
+    for scheduler in (None, dask_cluster.scheduler_address):
         with assigner("dask", scheduler) as run:
-            _same(run(targets, villages, groups), expected)
+            same_assignments(run(targets, villages, groups), expected)
 
 
 def test_edge_cases_give_the_in_process_answer_or_error(
@@ -157,13 +128,15 @@ def test_edge_cases_give_the_in_process_answer_or_error(
         geometry=shapely.points(np.full(40, x), np.linspace(y0, y1, 40)), crs=villages.crs
     )
     for frame in (targets.iloc[:0], targets.iloc[:1], targets.iloc[:3], meridian):
-        _same(
+        same_assignments(
             assign_targets_dask(frame, villages, groups, npartitions=8),
             assign.assign_targets(frame, villages, groups),
         )
     # no villages: every target outside, measured in a CRS chosen from the targets
     none = villages.iloc[:0]
-    _same(assign_targets_dask(targets, none, npartitions=3), assign.assign_targets(targets, none))
+    same_assignments(
+        assign_targets_dask(targets, none, npartitions=3), assign.assign_targets(targets, none)
+    )
     # the same errors, with the same messages, as in-process
     broken = targets.copy()
     broken.loc[broken.index[[5, 50, 150]], "geometry"] = None

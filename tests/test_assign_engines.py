@@ -18,24 +18,7 @@ import shapely
 from shapely.geometry import box
 
 from geoverify import assign
-from geoverify.workflows.common import sample_boundaries
-
-
-def _same(new: pd.DataFrame, old: pd.DataFrame) -> None:
-    assert list(new.columns) == list(old.columns)
-    assert new.index.equals(old.index)
-    for column in new.columns:
-        a, b = new[column], old[column]
-        if column in ("overlap", "distance_m"):
-            np.testing.assert_array_equal(a.to_numpy(float), b.to_numpy(float), err_msg=column)
-        else:
-            assert a.map(repr).tolist() == b.map(repr).tolist(), column
-
-
-@pytest.fixture(scope="module")
-def town() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    path = sample_boundaries()
-    return gpd.read_file(path, layer="villages"), gpd.read_file(path, layer="groups")
+from tests.conftest import same_assignments
 
 
 @pytest.fixture
@@ -89,7 +72,7 @@ def test_town_with_groups_matches_the_reference(
         ignore_index=True,
     )
     new = assign.assign_targets(targets, villages, groups)
-    _same(new, reference.assign_targets(targets, villages, groups))
+    same_assignments(new, reference.assign_targets(targets, villages, groups))
     # every kind of answer is exercised
     assert set(new["assignment"]) >= {"inside", "near_boundary", "gap_nearest", "outside"}
     assert new["group"].notna().sum() > 1000
@@ -107,7 +90,7 @@ def test_multipolygon_villages_as_stored_match_the_reference(
         ignore_index=True,
     )
     new = assign.assign_targets(targets, villages, groups)
-    _same(new, reference.assign_targets(targets, villages, groups))
+    same_assignments(new, reference.assign_targets(targets, villages, groups))
     assert (new["assignment"] == "outside").sum() > 500
 
 
@@ -116,7 +99,7 @@ def test_default_path_matches_the_reference(
 ) -> None:
     villages, groups = town
     targets = _points(villages, 3000, 7, pad=0.005)
-    _same(
+    same_assignments(
         assign.assign_targets(targets, villages, groups),
         reference.assign_targets(targets, villages, groups),
     )
@@ -132,7 +115,9 @@ def test_tolerances_match_the_reference(
         ignore_index=True,
     )
     new = assign.assign_targets(targets, villages, groups, tolerance_m=tolerance_m)
-    _same(new, reference.assign_targets(targets, villages, groups, tolerance_m=tolerance_m))
+    same_assignments(
+        new, reference.assign_targets(targets, villages, groups, tolerance_m=tolerance_m)
+    )
 
 
 def test_mixed_targets_and_other_crs_match_the_reference(
@@ -150,7 +135,7 @@ def test_mixed_targets_and_other_crs_match_the_reference(
     targets = gpd.GeoDataFrame({"target_id": range(len(geoms))}, geometry=geoms, crs=4544)
     targets.index = targets.index * 3 + 100  # the result keeps the targets' index
     new = assign.assign_targets(targets, villages, groups)
-    _same(new, reference.assign_targets(targets, villages, groups))
+    same_assignments(new, reference.assign_targets(targets, villages, groups))
     assert "split" in set(new["assignment"])
 
 
@@ -167,7 +152,7 @@ def test_projected_villages_with_a_gap_match_the_reference(grid_always: None) ->
     )
     targets = _points(villages, 5000, 11, pad=300.0)
     new = assign.assign_targets(targets, villages)
-    _same(new, reference.assign_targets(targets, villages))
+    same_assignments(new, reference.assign_targets(targets, villages))
     assert (new["assignment"] == "gap_nearest").sum() > 10
 
 
@@ -246,7 +231,7 @@ def test_crowded_and_far_points_fall_back_to_geos_and_match_the_reference(
         ignore_index=True,
     )
     new = assign.assign_targets(targets, villages, groups)
-    _same(new, reference.assign_targets(targets, villages, groups))
+    same_assignments(new, reference.assign_targets(targets, villages, groups))
     assert (new["neighbours"].map(len) >= 1).sum() > 100
     assert new["distance_m"].max() > 3_000.0
 
@@ -259,7 +244,7 @@ def test_one_thread_gives_the_same_answers(
         [_points(villages, 3000, 12, pad=0.01), _boundary_points(villages, 800, 12)],
         ignore_index=True,
     )
-    _same(
+    same_assignments(
         assign.assign_targets(targets, villages, groups, threads=1),
         assign.assign_targets(targets, villages, groups),
     )

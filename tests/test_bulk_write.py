@@ -171,29 +171,31 @@ def test_odd_cells_reach_the_store_exactly(sample_store: Store, tmp_path: Path) 
     assert sorted(issues, key=lambda a: a["靶标编号"]) == [stored[k] for k in ("O1", "O2", "O3")]
 
 
+def _events_refused_at_the_end(n: int) -> dict[str, list[Any]]:
+    """``n`` events whose last names a batch that does not exist (a foreign-key error)."""
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "target": [None] * n,
+        "batch_id": [None] * (n - 1) + ["no such batch"],
+        "at": [now] * n,
+        "actor": ["pytest"] * n,
+        "host": ["h"] * n,
+        "kind": ["test"] * n,
+        "source": [f"row {i}" for i in range(n)],
+        "payload": [{"i": i} for i in range(n)],
+    }
+
+
 def test_a_failing_bulk_write_leaves_the_store_unchanged(sample_store: Store) -> None:
     """A row the database refuses, after several blocks were sent: nothing is kept."""
     before = snapshot(sample_store)
     n = 2 * bulk.CHUNK + 10
-    now = dt.datetime.now(dt.UTC)
     with (
         pytest.raises(Exception, match=r"(?i)foreign key"),
         sample_store.begin() as conn,
         bulk.Loader(conn) as load,
     ):
-        load.insert(
-            t.events,
-            {
-                "target": [None] * n,
-                "batch_id": [None] * (n - 1) + ["no such batch"],
-                "at": [now] * n,
-                "actor": ["pytest"] * n,
-                "host": ["h"] * n,
-                "kind": ["test"] * n,
-                "source": [f"row {i}" for i in range(n)],
-                "payload": [{"i": i} for i in range(n)],
-            },
-        )
+        load.insert(t.events, _events_refused_at_the_end(n))
         load.wait()
     assert snapshot(sample_store) == before
 
@@ -239,7 +241,6 @@ def test_a_failing_write_with_deferred_indexes_leaves_the_store_unchanged(
     indexes = _indexes(sample_store)
     with sample_store.connect() as conn:
         n = 10 + int(conn.execute(select(func.count()).select_from(t.events)).scalar() or 0)
-    now = dt.datetime.now(dt.UTC)
     with (
         pytest.raises(Exception, match=r"(?i)foreign key"),
         sample_store.begin() as conn,
@@ -251,19 +252,7 @@ def test_a_failing_write_with_deferred_indexes_leaves_the_store_unchanged(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
             ).scalars()
             assert "ix_events_target" not in set(names)
-        load.insert(
-            t.events,
-            {
-                "target": [None] * n,
-                "batch_id": [None] * (n - 1) + ["no such batch"],
-                "at": [now] * n,
-                "actor": ["pytest"] * n,
-                "host": ["h"] * n,
-                "kind": ["test"] * n,
-                "source": [f"row {i}" for i in range(n)],
-                "payload": [{"i": i} for i in range(n)],
-            },
-        )
+        load.insert(t.events, _events_refused_at_the_end(n))
         load.wait()
     assert snapshot(sample_store) == before
     assert _indexes(sample_store) == indexes

@@ -26,14 +26,6 @@ from geoverify.workflows.common import sample_boundaries
 from tests.conftest import Cli, postgis_schema_url, snapshot
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as c:
-        yield c
-
-
 @pytest.fixture
 def other(tmp_path: Path, backend: str) -> Iterator[Cli]:
     """A second workspace on the same backend."""
@@ -103,12 +95,14 @@ def small_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_dask_cluster_import_stores_what_a_local_import_stores(
-    run: Cli, other: Cli, batch_csv: Path, cluster: LocalCluster, small_partitions: None
+    run: Cli, other: Cli, batch_csv: Path, dask_cluster: LocalCluster, small_partitions: None
 ) -> None:
     assert run("init").exit_code == 0
     assert other("init").exit_code == 0
     local = _import(run, batch_csv)
-    dask = _import(other, batch_csv, "--engine", "dask", "--scheduler", cluster.scheduler_address)
+    dask = _import(
+        other, batch_csv, "--engine", "dask", "--scheduler", dask_cluster.scheduler_address
+    )
     assert dask == local
     assert local["imported"] == 2000
     assert sum(1 for v in local["assignment"].values() if v) >= 4
@@ -117,7 +111,7 @@ def test_dask_cluster_import_stores_what_a_local_import_stores(
     assert _stored(other) == stored
 
 
-def test_dask_engine_in_process_imports_the_same(
+def test_dask_engine_in_process_imports_the_same_assignments(
     run: Cli, other: Cli, batch_csv: Path, small_partitions: None
 ) -> None:
     assert run("init").exit_code == 0
