@@ -937,6 +937,7 @@ def assign_targets(
     tolerance_m: float = 50.0,
     metric: pyproj.CRS | None = None,
     threads: int | None = None,
+    empty_lists: bool = True,
 ) -> pd.DataFrame:
     """Assign each target to a village (村/社区) and, where group polygons exist, a group (组).
 
@@ -956,6 +957,10 @@ def assign_targets(
     threads
         Worker threads for the exact tests near boundaries; default as many as the CPUs, up
         to 4. A caller that runs several assignments at once (e.g. on dask) gives 1.
+    empty_lists
+        With False, ``neighbours`` and ``split_into`` hold None where they would hold an empty
+        list (for a caller that only reads them: a million empty lists cost about 0.1 s and
+        60 MB a column).
 
     Returns
     -------
@@ -1130,8 +1135,9 @@ def assign_targets(
             group[point_rows[same]] = gl.names[g_cell[same]]
             group_todo[point_rows[same | (g_cell == -1)]] = False
 
-    neighbours = _with_empty_lists(neighbours)
-    split_into = _with_empty_lists(split_into)
+    if empty_lists:
+        neighbours = _with_empty_lists(neighbours)
+        split_into = _with_empty_lists(split_into)
     village_codes = np.full(n, None, dtype=object)
     has = village >= 0
     village_codes[has] = codes[village[has]]

@@ -167,11 +167,20 @@ def _assign_partition(
     groups: gpd.GeoDataFrame | None,
     tolerance_m: float,
     metric: pyproj.CRS,
+    empty_lists: bool = True,
 ) -> pd.DataFrame:
     """One partition, on a worker: one thread, as dask runs the partitions side by side."""
     from geoverify.assign import assign_targets
 
-    return assign_targets(part, villages, groups, tolerance_m=tolerance_m, metric=metric, threads=1)
+    return assign_targets(
+        part,
+        villages,
+        groups,
+        tolerance_m=tolerance_m,
+        metric=metric,
+        threads=1,
+        empty_lists=empty_lists,
+    )
 
 
 def _threads(client: Any) -> int:
@@ -189,12 +198,13 @@ def assign_targets_dask(
     metric: pyproj.CRS | None = None,
     scheduler: Any = None,
     npartitions: int | None = None,
+    empty_lists: bool = True,
 ) -> pd.DataFrame:
     """:func:`geoverify.assign.assign_targets` on dask: the same frame, computed in partitions.
 
     Parameters
     ----------
-    targets, villages, groups, tolerance_m, metric
+    targets, villages, groups, tolerance_m, metric, empty_lists
         As for :func:`~geoverify.assign.assign_targets`. ``metric`` defaults to the CRS that
         function would choose for the whole input; it is chosen once and given to every
         partition, so that all measure alike.
@@ -292,7 +302,14 @@ def assign_targets_dask(
                 light.iloc[:0], villages, groups, tolerance_m=tolerance_m, metric=metric_crs
             )
             result = frame.map_partitions(
-                _assign_partition, v, g, tolerance_m, metric_crs, meta=meta, align_dataframes=False
+                _assign_partition,
+                v,
+                g,
+                tolerance_m,
+                metric_crs,
+                empty_lists,
+                meta=meta,
+                align_dataframes=False,
             )
             # Each partition's result comes straight back here and is written into the
             # columns at its targets' positions (no concatenation, no second copy).

@@ -164,8 +164,8 @@ class _Plan:
     again: pd.DataFrame
     known: dict[str, int]
     summary: pd.DataFrame
-    #: neighbours, split_into, overlap, distance_m of each new target
-    detail_columns: tuple[list[Any], list[Any], list[Any], list[Any]]
+    #: neighbours, split_into (None: empty), overlap, distance_m (arrays) of each new target
+    detail_columns: tuple[list[Any], list[Any], Any, Any]
     names: dict[str, str]
     tolerance_m: float
 
@@ -186,7 +186,11 @@ class _Plan:
         tail = f', "tolerance_m": {dumps(self.tolerance_m)}}}'
         out: list[bulk.JSONText] = []
         append = out.append
-        for nb, sp, ov, dm in zip(neighbours, split_into, overlaps, distances, strict=True):
+        for nb, sp, ov, dm in zip(
+            neighbours, split_into, _opt_floats(overlaps), _opt_floats(distances), strict=True
+        ):
+            nb = nb or ()  # None: no neighbours
+            sp = sp or ()
             key = (tuple(nb), tuple(sp))
             head = lists.get(key)
             if head is None:
@@ -255,6 +259,7 @@ def _plan_rows(
         groups if not groups.empty else None,
         tolerance_m=tolerance_m,
         metric=metric,
+        empty_lists=False,  # None for no neighbours: read once, for the details' text
     )
     earlier = bulk.target_geometries(conn) if not new.empty else None
     if earlier is not None and not earlier.empty:
@@ -275,8 +280,9 @@ def _plan_rows(
     detail_columns = (
         _column(assigned, "neighbours"),
         _column(assigned, "split_into"),
-        _opt_floats(assigned["overlap"].to_numpy()),
-        _opt_floats(assigned["distance_m"].to_numpy()),
+        # floats stay in numpy until their chunk is written
+        assigned["overlap"].to_numpy(dtype=float),
+        assigned["distance_m"].to_numpy(dtype=float),
     )
     repeat_of = [None if r is None or pd.isna(r) else int(r) for r in _column(reps, "repeat_of")]
     repeat_dist = [
