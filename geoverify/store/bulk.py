@@ -308,7 +308,7 @@ class Loader:
     """
 
     #: Blocks in flight at most (memory: each is up to CHUNK rows of COPY text).
-    MAX_PENDING = 3
+    MAX_PENDING = 2
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
