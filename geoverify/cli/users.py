@@ -79,12 +79,7 @@ def users_list(as_json: bool) -> None:
 @handle_errors
 def users_disable(name: str, as_json: bool) -> None:
     """Disable a user: they can no longer log in, and their sessions end."""
-    with open_store() as store:
-        user = set_disabled(store, name, disabled=True, actor=get_ctx().actor)
-    if as_json:
-        emit_json({"status": "disabled", "user": user.to_json()})
-        return
-    click.echo(f"已停用用户 {user.name} (user disabled)")
+    _set_disabled(name, as_json, disabled=True)
 
 
 @users_group.command("enable")
@@ -93,12 +88,19 @@ def users_disable(name: str, as_json: bool) -> None:
 @handle_errors
 def users_enable(name: str, as_json: bool) -> None:
     """Enable a disabled user again."""
+    _set_disabled(name, as_json, disabled=False)
+
+
+def _set_disabled(name: str, as_json: bool, *, disabled: bool) -> None:
     with open_store() as store:
-        user = set_disabled(store, name, disabled=False, actor=get_ctx().actor)
+        user = set_disabled(store, name, disabled=disabled, actor=get_ctx().actor)
     if as_json:
-        emit_json({"status": "enabled", "user": user.to_json()})
+        emit_json({"status": "disabled" if disabled else "enabled", "user": user.to_json()})
         return
-    click.echo(f"已启用用户 {user.name} (user enabled)")
+    if disabled:
+        click.echo(f"已停用用户 {user.name} (user disabled)")
+    else:
+        click.echo(f"已启用用户 {user.name} (user enabled)")
 
 
 @users_group.command("reset-password")
