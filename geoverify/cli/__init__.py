@@ -200,15 +200,9 @@ class LazyGroup(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
             if "--json" in args:
-                import json
+                from geoverify.cli._common import emit_usage_json  # only on this error
 
-                doc = {
-                    "status": "error",
-                    "kind": type(e).__name__,
-                    "exit_code": 2,
-                    "error": e.format_message(),
-                }
-                click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+                emit_usage_json(e)
             raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
