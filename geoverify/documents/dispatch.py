@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from geoverify.documents.xlsx import (
+    TARGET_WIDTHS,
     ColumnGroup,
     Link,
     Validation,
@@ -133,12 +134,7 @@ _NUMBER_FORMATS = {
     "铲除面积（平方米）": "0.0",
 }
 _WIDTHS = {
-    "序号": 5,
-    "靶标编号": 15,
-    "村（社区）": 10,
-    "组": 6,
-    "经度": 11.5,
-    "纬度": 10.5,
+    **TARGET_WIDTHS,
     "经度（度分秒）": 15.5,
     "纬度（度分秒）": 14.5,
     "图斑面积（平方米）": 10,

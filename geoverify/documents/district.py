@@ -10,7 +10,13 @@ from typing import Any
 import pandas as pd
 from openpyxl.styles import Font
 
-from geoverify.documents.xlsx import FONT_NAME, new_workbook, write_lines_below, write_sheet
+from geoverify.documents.xlsx import (
+    FONT_NAME,
+    TARGET_WIDTHS,
+    new_workbook,
+    write_lines_below,
+    write_sheet,
+)
 from geoverify.lifecycle import THRESHOLD_LABELS
 from geoverify.model import RESULT_LABELS, STATUS_LABELS
 from geoverify.progress import (
@@ -70,12 +76,7 @@ OUTSIDE_HEADERS: tuple[str, ...] = (
 )
 
 _WIDTHS = {
-    "序号": 5,
-    "靶标编号": 15,
-    "村（社区）": 10,
-    "组": 6,
-    "经度": 11.5,
-    "纬度": 10.5,
+    **TARGET_WIDTHS,
     "核查结果": 10,
     "核查日期": 11,
     "核查人员": 12,

@@ -189,6 +189,16 @@ class ColumnGroup:
     fill: str = "DDEBF7"
 
 
+#: Widths of the columns that name a target, the same in every document that lists targets.
+TARGET_WIDTHS: dict[str, float] = {
+    "序号": 5,
+    "靶标编号": 15,
+    "村（社区）": 10,
+    "组": 6,
+    "经度": 11.5,
+    "纬度": 10.5,
+}
+
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
