@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 import math
 import os
@@ -17,10 +16,11 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from numba import njit
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from geoverify import geo
+from geoverify import cells, geo
 from geoverify.errors import CRSError, InputError
 from geoverify.model import Assignment
 from geoverify.segments import SegmentIndex, reference_points
@@ -139,55 +139,60 @@ def _cover_eps(crs: pyproj.CRS) -> float:
     return COVER_EPS_DEGREES if crs.is_geographic else COVER_EPS_METRES
 
 
-def _first_per_query(n: int, qi: _IntArray, order: _IntArray) -> _IntArray:
-    """Pair index of the first pair of each query in ``order`` (-1 when a query has no pair)."""
-    best = np.full(n, -1, dtype=np.intp)
-    if order.size == 0:
-        return best
-    q_sorted = qi[order]
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = q_sorted[1:] != q_sorted[:-1]
-    best[q_sorted[first]] = order[first]
-    return best
-
-
 def _pick(
     n: int, qi: _IntArray, primary: _FloatArray, secondary: _IntArray, tie: float
 ) -> _IntArray:
     """For each query, the pair with the smallest ``primary`` (ties within ``tie`` broken by the
-    smallest ``secondary``); -1 when the query has no pair."""
-    if qi.size == 0:
-        return np.full(n, -1, dtype=np.intp)
-    pmin = np.full(n, np.inf)
-    np.minimum.at(pmin, qi, primary)
-    cand = np.flatnonzero(primary <= pmin[qi] + tie)
-    order = cand[np.lexsort((secondary[cand], qi[cand]))]
-    return _first_per_query(n, qi, order)
+    smallest ``secondary``, then by the first pair); -1 when the query has no pair. A NaN
+    ``primary`` leaves its query without a pair."""
+    out = np.full(n, -1, dtype=np.intp)
+    if qi.size:
+        _pick_pairs(
+            np.ascontiguousarray(qi, dtype=np.intp),
+            np.ascontiguousarray(primary, dtype=np.float64),
+            np.ascontiguousarray(secondary, dtype=np.int64),
+            float(tie),
+            out,
+        )
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _pick_pairs(
+    qi: _IntArray,
+    primary: _FloatArray,
+    secondary: NDArray[np.int64],
+    tie: float,
+    out: _IntArray,
+) -> None:
+    """:func:`_pick` in two passes over the pairs: the smallest primary per query (NaN sticks,
+    as in ``np.minimum``), then the first pair with the smallest secondary among those within
+    ``tie`` of it."""
+    pmin = np.full(out.size, np.inf)
+    for i in range(qi.size):
+        p = primary[i]
+        if math.isnan(p) or p < pmin[qi[i]]:
+            pmin[qi[i]] = p
+    for i in range(qi.size):
+        q = qi[i]
+        if primary[i] <= pmin[q] + tie:
+            b = out[q]
+            if b < 0 or secondary[i] < secondary[b]:
+                out[q] = i
 
 
 def _lists(n: int, qi: _IntArray, order: _IntArray, labels: NDArray[Any]) -> NDArray[np.object_]:
-    """Per query, the labels of its pairs in ``order`` (pairs already filtered by the caller);
-    None for a query without pairs (an empty list in the final result)."""
-    out = np.full(n, None, dtype=object)
+    """Per query, the tuple of the labels of its pairs in ``order`` (pairs already filtered by
+    the caller); None for a query without pairs (the empty tuple in the final result)."""
+    out = _filled(n, None)
     if order.size:
         q_sorted = qi[order]
         lab_sorted = labels[order].tolist()
         starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
         ends = np.r_[starts[1:], q_sorted.size]
         for q, a, b in zip(q_sorted[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
-            out[q] = lab_sorted[a:b]
+            out[q] = tuple(lab_sorted[a:b])
     return out
-
-
-def _dedupe_pairs(
-    qi: _IntArray, ti: _IntArray, d: _FloatArray, n_tree: int
-) -> tuple[_IntArray, _IntArray, _FloatArray]:
-    """Keep one pair per (query, tree item), with its smallest distance."""
-    key = qi.astype(np.int64) * max(n_tree, 1) + ti
-    order = np.lexsort((d, key))
-    _, first = np.unique(key[order], return_index=True)
-    keep = order[first]
-    return qi[keep], ti[keep], d[keep]
 
 
 def _split(n: int, threads: int = 0) -> list[slice]:
@@ -199,11 +204,51 @@ def _split(n: int, threads: int = 0) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
 
 
-def _isin_sorted(values: NDArray[np.int64], sorted_unique: NDArray[np.int64]) -> NDArray[np.bool_]:
-    if sorted_unique.size == 0 or values.size == 0:
-        return np.zeros(values.size, dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_unique, values), sorted_unique.size - 1)
-    return sorted_unique[pos] == values
+def _absent(
+    n: int, qi: _IntArray, ti: _IntArray, mq: _IntArray, mt: _IntArray
+) -> NDArray[np.bool_]:
+    """Whether each pair (``mq``, ``mt``) is absent from the pairs (``qi``, ``ti``), queries
+    ``< n``."""
+    out = np.ones(mq.size, dtype=bool)
+    if qi.size and mq.size:
+        _mark_present(
+            n,
+            np.ascontiguousarray(qi, dtype=np.int64),
+            np.ascontiguousarray(ti, dtype=np.int64),
+            np.ascontiguousarray(mq, dtype=np.int64),
+            np.ascontiguousarray(mt, dtype=np.int64),
+            out,
+        )
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _mark_present(
+    n: int,
+    qi: NDArray[np.int64],
+    ti: NDArray[np.int64],
+    mq: NDArray[np.int64],
+    mt: NDArray[np.int64],
+    out: NDArray[np.bool_],
+) -> None:
+    """Clear ``out`` where (``mq``, ``mt``) is among (``qi``, ``ti``): the items of each query
+    gathered by counting sort (a query has a few), then looked through."""
+    offsets = np.zeros(n + 1, np.int64)
+    for q in qi:
+        offsets[q + 1] += 1
+    for q in range(n):
+        offsets[q + 1] += offsets[q]
+    fill = offsets[:-1].copy()
+    items = np.empty(qi.size, np.int64)
+    for i in range(qi.size):
+        items[fill[qi[i]]] = ti[i]
+        fill[qi[i]] += 1
+    for i in range(mq.size):
+        q = mq[i]
+        for j in range(offsets[q], offsets[q + 1]):
+            if items[j] == mt[i]:
+                out[i] = False
+                break
 
 
 @dataclass
@@ -328,9 +373,7 @@ class _Layer:
         mq, mt, d, over = index.near(xy[:, 0], xy[:, 1], tol)
         if crowded.size:
             over = np.union1d(over, crowded)
-        n_tree = max(len(self.native), 1)
-        covered_keys = np.unique(nq.astype(np.int64) * n_tree + nt)
-        far = ~_isin_sorted(mq.astype(np.int64) * n_tree + mt, covered_keys)
+        far = _absent(len(xy), nq, nt, mq, mt)
         mq, mt, d = mq[far], mt[far], d[far]
         # Within ``bend`` of a ring, a point outside the native polygon may lie inside the
         # metric one (distance 0): GEOS decides those few pairs.
@@ -378,10 +421,7 @@ class _Layer:
         mt, mq = shapely.STRtree(q_metric).query(
             self.metric, predicate="dwithin", distance=max(tol, 0.0)
         )
-        n_tree = max(len(self.native), 1)
-        covered_keys = np.unique(nq.astype(np.int64) * n_tree + nt)
-        m_keys = mq.astype(np.int64) * n_tree + mt
-        far = ~_isin_sorted(m_keys, covered_keys)
+        far = _absent(len(xy), nq, nt, mq, mt)
         mq, mt = mq[far], mt[far]
         dm = shapely.distance(q_metric[mq], self.metric[mt]) if mq.size else np.empty(0)
         qi = np.concatenate([nq, mq]).astype(np.intp) + offset
@@ -491,11 +531,11 @@ def _assign_points(
     neighbours = _lists(n, qi, order, codes[vi])
 
     has_nb = np.bincount(qi[idx], minlength=n) > 0
-    kind = np.full(n, Assignment.OUTSIDE.value, dtype=object)
-    kind[has_cov] = Assignment.INSIDE.value
-    kind[has_cov & has_nb] = Assignment.NEAR_BOUNDARY.value
+    kind = _filled(n, Assignment.OUTSIDE.value)
+    kind[has_cov] = _one(Assignment.INSIDE.value)
+    kind[has_cov & has_nb] = _one(Assignment.NEAR_BOUNDARY.value)
     gap = ~has_cov & (village >= 0)
-    kind[gap] = Assignment.GAP_NEAREST.value
+    kind[gap] = _one(Assignment.GAP_NEAREST.value)
 
     distance = np.full(n, np.nan)
     distance[has_cov] = 0.0
@@ -510,7 +550,7 @@ def _assign_points(
         village=village,
         kind=kind,
         neighbours=neighbours,
-        split_into=np.full(n, None, dtype=object),
+        split_into=_filled(n, None),
         overlap=overlap,
         distance=distance,
         point_path=np.ones(n, dtype=bool),
@@ -544,33 +584,27 @@ def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float) -> _FloatArray
     return dist
 
 
-def _empty_lists(n: int) -> NDArray[np.object_]:
-    """An object array of ``n`` distinct empty lists.
-
-    The cyclic garbage collector is paused meanwhile: a million new lists would otherwise
-    set off a collection every 700 of them (five times slower).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        lists: list[list[str]] = [[] for _ in range(n)]
-    finally:
-        if was_enabled:
-            gc.enable()
-    return _as_object(lists)
-
-
-def _with_empty_lists(values: NDArray[np.object_]) -> NDArray[np.object_]:
-    """``values`` with a new empty list in place of each None (mostly None: the column is made
-    whole, then the few lists put in)."""
-    has = np.flatnonzero(values != None)  # noqa: E711
-    out = _empty_lists(len(values))
-    out[has] = values[has]
+def _filled(n: int, value: object) -> NDArray[np.object_]:
+    """An object array of ``n`` references to ``value`` (``np.full`` would copy a string per
+    element, 25 times slower)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
     return out
 
 
-def _as_object(lists: list[list[str]]) -> NDArray[np.object_]:
-    return np.fromiter(lists, dtype=object, count=len(lists))
+def _one(value: object) -> NDArray[np.object_]:
+    """``value`` as a one-element object array, to assign to many elements at once without a
+    conversion per element."""
+    return _filled(1, value)
+
+
+def _with_empty_tuples(values: NDArray[np.object_]) -> NDArray[np.object_]:
+    """``values`` with the empty tuple in place of each None (one shared, immutable object: a
+    million empty lists cost 0.1 s and 60 MB)."""
+    has = np.flatnonzero(values != None)  # noqa: E711
+    out = _filled(len(values), ())
+    out[has] = values[has]
+    return out
 
 
 def _assign_polygons(
@@ -608,10 +642,10 @@ def _assign_polygons(
     neighbours = _lists(n, mq, order, codes[mv])
 
     has_nb = neighbours != None  # noqa: E711
-    kind = np.full(n, Assignment.OUTSIDE.value, dtype=object)
-    kind[sel] = Assignment.INSIDE.value
-    kind[sel & has_nb] = Assignment.NEAR_BOUNDARY.value
-    kind[sel & (n_sig >= 2)] = Assignment.SPLIT.value
+    kind = _filled(n, Assignment.OUTSIDE.value)
+    kind[sel] = _one(Assignment.INSIDE.value)
+    kind[sel & has_nb] = _one(Assignment.NEAR_BOUNDARY.value)
+    kind[sel & (n_sig >= 2)] = _one(Assignment.SPLIT.value)
     distance = np.where(sel, 0.0, np.nan)
     return _Result(
         village=village,
@@ -808,15 +842,15 @@ class _CellGrid:
             grid.group = grid._settle(groups.layer.native, reach, near_one=1)
         return grid
 
-    def _touched(self, polygons: _GeomArray) -> NDArray[np.bool_]:
-        """Cells a boundary passes through, and their neighbours."""
-        lines = shapely.segmentize(shapely.boundary(polygons), 0.99 * self.cell)
-        xy = shapely.get_coordinates(lines)
-        touched = np.zeros((self.height, self.width), dtype=np.uint8)
-        col = np.floor((xy[:, 0] - self.left) / self.cell).astype(np.intp)
-        row = np.floor((self.top - xy[:, 1]) / self.cell).astype(np.intp)
-        touched[row, col] = 1
-        return ndimage.maximum_filter(touched, size=3).astype(bool)
+    def _distances(self, polygons: _GeomArray, cap: int) -> NDArray[np.uint8]:
+        """Per cell, the distance in cells (Chebyshev, at most ``cap``) to a cell that a
+        boundary of ``polygons`` passes through."""
+        rings = shapely.get_rings(shapely.get_parts(polygons))
+        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+        start = np.flatnonzero(ring_of[1:] == ring_of[:-1]).astype(np.int64)
+        marked = np.zeros((self.height, self.width), dtype=np.uint8)
+        cells.mark_segments(xy, start, self.left, self.top, self.cell, marked)
+        return cells.chebyshev(marked, cap)
 
     def _settle(
         self, polygons: _GeomArray, reach: int, *, near_one: int, containment: bool = False
@@ -829,14 +863,12 @@ class _CellGrid:
         that no point of it lies within the covering tolerance of one) says what covers it:
         -3 nothing, ``-4 - i`` polygon ``i`` alone.
         """
-        touched = self._touched(polygons)
-        components, n_comp = ndimage.label(~touched)
-        # One cell of each component (the last one written wins) tells which polygons cover it.
-        flat = components.ravel()
-        cells = np.flatnonzero(flat)
-        rep = np.zeros(n_comp + 1, dtype=np.intp)
-        rep[flat[cells]] = cells
-        rows, cols = np.divmod(rep[1:], self.width)
+        # Cells a boundary passes through and their neighbours are "touched" (distance <= 1).
+        dist = self._distances(polygons, max(reach, near_one) + 2)
+        components, n_comp = ndimage.label(dist > 1)
+        # One cell of each component (the last one) tells which polygons cover it.
+        rep = cells.last_cells(components, int(n_comp))
+        rows, cols = np.divmod(rep, self.width)
         centres = shapely.points(
             self.left + (cols + 0.5) * self.cell, self.top - (rows + 0.5) * self.cell
         )
@@ -846,21 +878,9 @@ class _CellGrid:
         owner[ci] = pi
         comp_value = np.full(n_comp + 1, -2, dtype=np.int32)
         comp_value[1:] = np.where(count == 1, owner, np.where(count == 0, -1, -2))
-        value = comp_value[components]
-        clear = value.copy() if containment else None
-        touched_u8 = touched.view(np.uint8)
-        near_all = ndimage.maximum_filter(touched_u8, size=2 * reach + 1).view(bool)
-        value[near_all & (value == -1)] = -2
-        if near_one >= reach:
-            value[near_all] = -2
-        else:
-            near = ndimage.maximum_filter(touched_u8, size=2 * near_one + 1)
-            value[near.view(bool)] = -2
-        if clear is not None:
-            two = ndimage.maximum_filter(touched_u8, size=3).view(bool)
-            band = (value == -2) & ~two & (clear >= -1)
-            value[band] = -3 - (clear[band] + 1)
-        return value.ravel()
+        return cells.classify(
+            dist, components.astype(np.int32, copy=False), comp_value, reach, near_one, containment
+        )
 
     def reference(
         self, x: _FloatArray, y: _FloatArray, values: NDArray[np.int32]
@@ -872,20 +892,19 @@ class _CellGrid:
         )
 
     def lookup(self, x: _FloatArray, y: _FloatArray) -> tuple[_IntArray, _IntArray | None]:
-        """Village and group values (as in the class) of the cells of points ``x``, ``y``."""
-        with np.errstate(invalid="ignore"):
-            col = np.floor((x - self.left) / self.cell)
-            row = np.floor((self.top - y) / self.cell)
-        ok = (col >= 0) & (col < self.width) & (row >= 0) & (row < self.height)
-        off_grid = ~ok & np.isfinite(x) & np.isfinite(y)
-        idx = np.where(ok, row * self.width + col, 0).astype(np.intp)
-        village = np.where(ok, self.village[idx], -2).astype(np.intp)
-        village[off_grid] = -1
-        group = None
-        if self.group is not None:
-            group = np.where(ok, self.group[idx], -2).astype(np.intp)
-            group[off_grid] = -1
-        return village, group
+        """Village and group values (as in the class) of the cells of points ``x``, ``y``; -1
+        off the grid, -2 for coordinates that are not finite."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        grid = (self.left, self.top, self.cell, self.width, self.height)
+
+        def values_at(values: NDArray[np.int32]) -> _IntArray:
+            out = np.empty(x.size, dtype=np.int64)
+            cells.lookup(x, y, values, *grid, out)
+            return out.astype(np.intp, copy=False)
+
+        group = None if self.group is None else values_at(self.group)
+        return values_at(self.village), group
 
 
 # --- public ----------------------------------------------------------------------------------
@@ -958,9 +977,8 @@ def assign_targets(
         Worker threads for the exact tests near boundaries; default as many as the CPUs, up
         to 4. A caller that runs several assignments at once (e.g. on dask) gives 1.
     empty_lists
-        With False, ``neighbours`` and ``split_into`` hold None where they would hold an empty
-        list (for a caller that only reads them: a million empty lists cost about 0.1 s and
-        60 MB a column).
+        With False, ``neighbours`` and ``split_into`` hold None where they would hold the empty
+        tuple.
 
     Returns
     -------
@@ -968,9 +986,10 @@ def assign_targets(
         Indexed like ``targets``, columns :data:`ASSIGN_COLUMNS`:
 
         ``village_code`` (str or None), ``group`` (str or None), ``assignment``
-        (:class:`~geoverify.model.Assignment` value), ``neighbours`` (codes of other villages
-        within ``tolerance_m``, nearest first, ties by code), ``split_into`` (codes of other
-        villages a polygon target overlaps significantly, largest overlap first), ``overlap``
+        (:class:`~geoverify.model.Assignment` value), ``neighbours`` (tuple of the codes of
+        other villages within ``tolerance_m``, nearest first, ties by code; one shared empty
+        tuple where there are none), ``split_into`` (tuple of the codes of other villages a
+        polygon target overlaps significantly, largest overlap first), ``overlap``
         (share of a polygon target's area in its village; 1.0 for a covered point; NaN
         otherwise), ``distance_m`` (0 inside; the gap for ``gap_nearest``; the distance to the
         nearest village for ``outside``; NaN without villages).
@@ -1034,18 +1053,18 @@ def assign_targets(
     to_metric = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
 
     village = np.full(n, -1, dtype=np.intp)
-    kind = np.full(n, Assignment.OUTSIDE.value, dtype=object)
-    neighbours = np.full(n, None, dtype=object)  # None: an empty list, made at the end
-    split_into = np.full(n, None, dtype=object)
+    kind = _filled(n, Assignment.OUTSIDE.value)
+    neighbours = _filled(n, None)  # None: the empty tuple, put in at the end
+    split_into = _filled(n, None)
     overlap = np.full(n, np.nan)
     distance = np.full(n, np.nan)
     by_polygon = np.zeros(n, dtype=bool)
     q_native = reps.copy()
-    q_metric = np.full(n, None, dtype=object)  # metric polygons of polygon-path targets
+    q_metric = _filled(n, None)  # metric polygons of polygon-path targets
     gl = _Groups.build(groups, native_crs, metric_crs)
     if gl is not None:
         gl.layer.threads = threads or 0
-    group = np.full(n, None, dtype=object)
+    group = _filled(n, None)
     group_todo = np.ones(n, dtype=bool)
 
     metric_xy = np.full((n, 2), np.nan)  # the points' metric coordinates, where needed
@@ -1101,7 +1120,7 @@ def assign_targets(
             inside = cell_village >= 0
             settled_in = point_rows[inside]
             village[settled_in] = cell_village[inside]
-            kind[settled_in] = Assignment.INSIDE.value
+            kind[settled_in] = _one(Assignment.INSIDE.value)
             overlap[settled_in] = 1.0
             distance[settled_in] = 0.0
             settled_out = point_rows[cell_village == -1]
@@ -1136,9 +1155,9 @@ def assign_targets(
             group_todo[point_rows[same | (g_cell == -1)]] = False
 
     if empty_lists:
-        neighbours = _with_empty_lists(neighbours)
-        split_into = _with_empty_lists(split_into)
-    village_codes = np.full(n, None, dtype=object)
+        neighbours = _with_empty_tuples(neighbours)
+        split_into = _with_empty_tuples(split_into)
+    village_codes = _filled(n, None)
     has = village >= 0
     village_codes[has] = codes[village[has]]
     if gl is not None:
@@ -1215,7 +1234,7 @@ def find_repeat_sites(
         msg = f"半径必须是非负数 (radius_m must be >= 0), got {radius_m!r}"
         raise InputError(msg)
     n = len(new)
-    repeat_of = np.full(n, None, dtype=object)
+    repeat_of = _filled(n, None)
     distance = np.full(n, np.nan)
     if n and len(earlier):
         _require_crs(new, "新靶标 (new targets)")

@@ -49,6 +49,10 @@ def _threads(n: int, most: int | None = None) -> int:
     return max(1, min(most or os.cpu_count() or 1, 4, n // _THREAD_MIN_POINTS))
 
 
+#: Points per occupied bucket from which :meth:`SegmentIndex.nearest` finds each bucket's
+#: candidate segments once instead of searching from every point.
+_POINTS_PER_CANDIDATE_CELL = 4
+
 #: Buckets per segment, about (the grid is coarser when segments are long).
 _BUCKETS_PER_SEGMENT = 2.0
 
@@ -71,7 +75,7 @@ def _psd(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> fl
     return abs(s) * math.sqrt(len2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _buckets(
     ax: _FloatArray,
     ay: _FloatArray,
@@ -281,6 +285,53 @@ def _cover(
 
 
 @njit(cache=True, nogil=True)
+def _nearest_one(
+    x: float,
+    y: float,
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    offsets: NDArray[np.int64],
+    items: NDArray[np.int32],
+    x0: float,
+    y0: float,
+    g: float,
+    nx: int,
+    ny: int,
+) -> float:
+    """Distance from (``x``, ``y``), on the grid, to the nearest segment (inf without any),
+    searching rings of buckets outwards."""
+    c = math.floor((x - x0) / g)
+    r = math.floor((y - y0) / g)
+    best = np.inf
+    last = max(nx, ny)
+    for ring in range(last + 1):
+        for rr in range(r - ring, r + ring + 1):
+            if rr < 0 or rr >= ny:
+                continue
+            edge = rr == r - ring or rr == r + ring
+            step = 1 if edge else 2 * ring
+            cc = c - ring
+            while cc <= c + ring:
+                if 0 <= cc < nx:
+                    cell = rr * nx + cc
+                    for j in range(offsets[cell], offsets[cell + 1]):
+                        i = items[j]
+                        d = _psd(x, y, ax[i], ay[i], bx[i], by[i])
+                        if d < best:
+                            best = d
+                if step == 0:
+                    break
+                cc += step
+        # Cells beyond this ring are at least ``ring`` cells away (less a hair for the
+        # rounding of the point's cell).
+        if best < (ring - 1e-6) * g:
+            break
+    return best
+
+
+@njit(cache=True, nogil=True)
 def _nearest(
     px: _FloatArray,
     py: _FloatArray,
@@ -308,32 +359,94 @@ def _nearest(
         r = math.floor((y - y0) / g)
         if c < 0 or c >= nx or r < 0 or r >= ny:
             continue
-        best = np.inf
-        last = max(nx, ny)
-        for ring in range(last + 1):
-            for rr in range(r - ring, r + ring + 1):
-                if rr < 0 or rr >= ny:
-                    continue
-                edge = rr == r - ring or rr == r + ring
-                step = 1 if edge else 2 * ring
-                cc = c - ring
-                while cc <= c + ring:
-                    if 0 <= cc < nx:
-                        cell = rr * nx + cc
-                        for j in range(offsets[cell], offsets[cell + 1]):
-                            i = items[j]
-                            d = _psd(x, y, ax[i], ay[i], bx[i], by[i])
-                            if d < best:
-                                best = d
-                    if step == 0:
-                        break
-                    cc += step
-            # Cells beyond this ring are at least ``ring`` cells away (less a hair for the
-            # rounding of the point's cell).
-            if best < (ring - 1e-6) * g:
-                break
+        best = _nearest_one(x, y, ax, ay, bx, by, offsets, items, x0, y0, g, nx, ny)
         if math.isfinite(best):
             out[k] = best
+
+
+@njit(cache=True, nogil=True)
+def _candidates(
+    cells: NDArray[np.int64],
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    offsets: NDArray[np.int64],
+    items: NDArray[np.int32],
+    x0: float,
+    y0: float,
+    g: float,
+    nx: int,
+    ny: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """Per bucket cell, every segment that can be the nearest to a point in it (CSR).
+
+    With ``d`` the distance from the cell's centre to its nearest segment and ``h`` half the
+    cell's diagonal, a point of the cell lies within ``d + h`` of that segment, so its nearest
+    segment lies within ``d + 2h`` of the centre: those are the cell's candidates (with a
+    margin for rounding). A cell without segments anywhere gets none.
+    """
+    h = g * math.sqrt(0.5)
+    stamp = np.full(ax.size, -1, np.int64)
+    out_offsets = np.zeros(cells.size + 1, np.int64)
+    out = np.empty(max(16, 8 * cells.size), np.int32)
+    n_out = 0
+    for k in range(cells.size):
+        cell = cells[k]
+        r = cell // nx
+        c = cell - r * nx
+        x = x0 + (c + 0.5) * g
+        y = y0 + (r + 0.5) * g
+        d = _nearest_one(x, y, ax, ay, bx, by, offsets, items, x0, y0, g, nx, ny)
+        if math.isfinite(d):
+            reach = (d + 2.0 * h) * (1.0 + 1e-9) + 1e-9 * g
+            c0 = max(math.floor((x - reach - x0) / g), 0)
+            c1 = min(math.floor((x + reach - x0) / g), nx - 1)
+            r0 = max(math.floor((y - reach - y0) / g), 0)
+            r1 = min(math.floor((y + reach - y0) / g), ny - 1)
+            for rr in range(r0, r1 + 1):
+                for cc in range(c0, c1 + 1):
+                    b = rr * nx + cc
+                    for j in range(offsets[b], offsets[b + 1]):
+                        i = items[j]
+                        if stamp[i] == k:
+                            continue
+                        stamp[i] = k
+                        if _psd(x, y, ax[i], ay[i], bx[i], by[i]) <= reach:
+                            if n_out == out.size:
+                                grown = np.empty(2 * out.size, np.int32)
+                                grown[:n_out] = out[:n_out]
+                                out = grown
+                            out[n_out] = i
+                            n_out += 1
+        out_offsets[k + 1] = n_out
+    return out_offsets, out[:n_out].copy()
+
+
+@njit(cache=True, nogil=True)
+def _nearest_among(
+    px: _FloatArray,
+    py: _FloatArray,
+    slot: NDArray[np.int64],
+    cand_offsets: NDArray[np.int64],
+    cand_items: NDArray[np.int32],
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    out: _FloatArray,
+) -> None:
+    """Distance to the nearest of the candidates of each point's cell (``slot``); NaN for a
+    point without candidates."""
+    for k in range(px.size):
+        s = slot[k]
+        best = np.inf
+        for j in range(cand_offsets[s], cand_offsets[s + 1]):
+            i = cand_items[j]
+            d = _psd(px[k], py[k], ax[i], ay[i], bx[i], by[i])
+            if d < best:
+                best = d
+        out[k] = best if math.isfinite(best) else np.nan
 
 
 @njit(cache=True, nogil=True)
@@ -565,21 +678,96 @@ class SegmentIndex:
 
     def nearest(self, x: _FloatArray, y: _FloatArray, threads: int | None = None) -> _FloatArray:
         """Distance to the nearest segment (NaN for points off the grid), in up to ``threads``
-        threads."""
-        order = self._order(x, y)
+        threads.
+
+        Where points crowd the buckets (several a bucket, as for the many targets outside a
+        town), each occupied bucket's candidates (:func:`_candidates`) are found once and its
+        points measured against those alone; otherwise each point searches rings of buckets.
+        """
+        n = x.size
+        with np.errstate(invalid="ignore"):
+            col = np.floor((x - self.x0) / self.cell)
+            row = np.floor((y - self.y0) / self.cell)
+        on = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
+        cell = np.where(on, row * self.nx + col, -1).astype(np.int64)
+        order = np.argsort(cell, kind="stable")
+        sorted_cells = cell[order]
+        first = int(np.searchsorted(sorted_cells, 0))  # points off the grid sort first
+        order = order[first:]
+        sorted_cells = sorted_cells[first:]
+        out = np.full(n, np.nan)
+        if order.size == 0:
+            return out
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
         xs = np.ascontiguousarray(x[order], dtype=np.float64)
         ys = np.ascontiguousarray(y[order], dtype=np.float64)
-        found = np.empty(x.size, np.float64)
-        cuts = np.linspace(0, x.size, _threads(x.size, threads) + 1).astype(int)
-        parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
-        if len(parts) == 1:
-            self._nearest_part(xs, ys, found)
+        found = np.empty(order.size, np.float64)
+        if starts.size * _POINTS_PER_CANDIDATE_CELL <= order.size:
+            cells = np.ascontiguousarray(sorted_cells[starts])
+            slot = np.cumsum(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]]) - 1
+            self._split_run(
+                starts.size,
+                threads,
+                lambda r: self._nearest_by_cell(xs, ys, slot, starts, cells, r, found),
+            )
         else:
-            with ThreadPoolExecutor(len(parts)) as pool:
-                list(pool.map(lambda r: self._nearest_part(xs[r], ys[r], found[r]), parts))
-        out = np.empty(x.size, np.float64)
+            self._split_run(
+                order.size, threads, lambda r: self._nearest_part(xs[r], ys[r], found[r])
+            )
         out[order] = found
         return out
+
+    @staticmethod
+    def _split_run(n: int, threads: int | None, run: Any) -> None:
+        """``run(slice)`` over ``range(n)`` in up to ``threads`` threads."""
+        cuts = np.linspace(0, n, _threads(n, threads) + 1).astype(int)
+        parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
+        if len(parts) == 1:
+            run(parts[0])
+        else:
+            with ThreadPoolExecutor(len(parts)) as pool:
+                list(pool.map(run, parts))
+
+    def _nearest_by_cell(
+        self,
+        xs: _FloatArray,
+        ys: _FloatArray,
+        slot: NDArray[np.int64],
+        starts: _IntArray,
+        cells: NDArray[np.int64],
+        r: slice,
+        found: _FloatArray,
+    ) -> None:
+        """Points of the occupied cells ``r`` (points sorted by cell; ``starts`` the first
+        point of each cell) measured against their cell's candidates."""
+        cand_offsets, cand_items = _candidates(
+            cells[r],
+            self.ax,
+            self.ay,
+            self.bx,
+            self.by,
+            self.offsets,
+            self.items,
+            self.x0,
+            self.y0,
+            self.cell,
+            self.nx,
+            self.ny,
+        )
+        a = int(starts[r.start])
+        b = int(starts[r.stop]) if r.stop < starts.size else xs.size
+        _nearest_among(
+            xs[a:b],
+            ys[a:b],
+            slot[a:b] - r.start,
+            cand_offsets,
+            cand_items,
+            self.ax,
+            self.ay,
+            self.bx,
+            self.by,
+            found[a:b],
+        )
 
     def _nearest_part(self, x: _FloatArray, y: _FloatArray, out: _FloatArray) -> None:
         _nearest(

@@ -100,25 +100,25 @@ def ref_point(p: Point, villages: list[tuple[str, Polygon]], tol: float) -> dict
     within = sorted((d, c) for c, d in dist.items() if d <= tol or d == 0.0)
     if covering:
         village = covering[0]
-        neighbours = [c for _, c in within if c != village]
+        neighbours = tuple(c for _, c in within if c != village)
         kind = "near_boundary" if neighbours else "inside"
         distance = 0.0
     elif within:
         dmin = within[0][0]
         village = min(c for d, c in within if d <= dmin + 1e-6)
-        neighbours = [c for _, c in within if c != village]
+        neighbours = tuple(c for _, c in within if c != village)
         kind = "gap_nearest"
         distance = dist[village]
     else:
         village = None
-        neighbours = []
+        neighbours = ()
         kind = "outside"
         distance = min(dist.values()) if dist else math.nan
     return {
         "village_code": village,
         "assignment": kind,
         "neighbours": neighbours,
-        "split_into": [],
+        "split_into": (),
         "distance_m": distance,
     }
 
@@ -135,9 +135,11 @@ def ref_polygon(poly: Polygon, villages: list[tuple[str, Polygon]], tol: float) 
         for c, a in positive.items()
         if a > MIN_SPLIT_AREA_M2 and a / poly.area > MIN_SPLIT_FRACTION
     ]
-    split_into = sorted((c for c in significant if c != village), key=lambda c: (-area[c], c))
+    split_into = tuple(
+        sorted((c for c in significant if c != village), key=lambda c: (-area[c], c))
+    )
     near = sorted((g.distance(poly), c) for c, g in villages if g.distance(poly) <= tol)
-    neighbours = [c for _, c in near if c != village]
+    neighbours = tuple(c for _, c in near if c != village)
     if len(significant) >= 2:
         kind = "split"
     elif neighbours:
@@ -294,7 +296,7 @@ def test_boundary_midpoint_of_long_edge_4490() -> None:
     got = assign_targets(_targets([mid], 4490), villages, tolerance_m=0.0)
     assert got.iloc[0]["village_code"] == "A1"
     assert got.iloc[0]["assignment"] == "near_boundary"
-    assert got.iloc[0]["neighbours"] == ["Z9"]
+    assert got.iloc[0]["neighbours"] == ("Z9",)
     assert COVER_EPS_DEGREES < 1e-8
 
 
@@ -316,7 +318,7 @@ def test_gap_between_villages_goes_to_nearest() -> None:
     got = assign_targets(_targets(pts), villages, tolerance_m=50, metric=METRIC)
     assert got["assignment"].tolist() == ["gap_nearest"] * 3
     assert got["village_code"].tolist() == ["V2", "V1", "V1"]  # the middle: tie -> smaller code
-    assert got["neighbours"].tolist() == [["V1"], ["V2"], ["V2"]]
+    assert got["neighbours"].tolist() == [("V1",), ("V2",), ("V2",)]
     assert got["distance_m"].tolist() == pytest.approx([5.0, 7.0, 10.0])
     assert got["overlap"].isna().all()
 
@@ -338,7 +340,7 @@ def test_inside_and_near_boundary() -> None:
     pts = [Point(X0 + 500, Y0 + 500), Point(X0 + 990, Y0 + 500)]
     got = assign_targets(_targets(pts), villages, tolerance_m=50, metric=METRIC)
     assert got["assignment"].tolist() == ["inside", "near_boundary"]
-    assert got["neighbours"].tolist() == [[], ["V1"]]
+    assert got["neighbours"].tolist() == [(), ("V1",)]
     assert got["village_code"].tolist() == ["V2", "V2"]
     assert got["overlap"].tolist() == [1.0, 1.0]
 
@@ -358,7 +360,7 @@ def test_far_point_distance_reported() -> None:
     got = assign_targets(_targets([Point(X0 + 500, Y0 - 3000)]), villages, metric=METRIC)
     assert got.iloc[0]["assignment"] == "outside"
     assert got.iloc[0]["distance_m"] == pytest.approx(3000.0)
-    assert got.iloc[0]["neighbours"] == []
+    assert got.iloc[0]["neighbours"] == ()
 
 
 def test_polygon_across_boundary_is_split_largest_wins() -> None:
@@ -373,12 +375,12 @@ def test_polygon_across_boundary_is_split_largest_wins() -> None:
     got = assign_targets(_targets([target, sliver]), villages, tolerance_m=0, metric=METRIC)
     assert got.iloc[0]["village_code"] == "B"
     assert got.iloc[0]["assignment"] == "split"
-    assert got.iloc[0]["split_into"] == ["A"]
+    assert got.iloc[0]["split_into"] == ("A",)
     assert got.iloc[0]["overlap"] == pytest.approx(0.7)
     assert got.iloc[1]["village_code"] == "B"
     assert got.iloc[1]["assignment"] == "near_boundary"
-    assert got.iloc[1]["split_into"] == []
-    assert got.iloc[1]["neighbours"] == ["A"]
+    assert got.iloc[1]["split_into"] == ()
+    assert got.iloc[1]["neighbours"] == ("A",)
 
 
 def test_polygon_outside_villages_uses_representative_point() -> None:

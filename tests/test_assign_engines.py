@@ -183,7 +183,7 @@ def _brute_force(targets: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, tol: flo
         else:
             code, others, kind = None, [], "outside"
         rows.append(
-            {"village_code": code, "assignment": kind, "neighbours": [c for _, c in others]}
+            {"village_code": code, "assignment": kind, "neighbours": tuple(c for _, c in others)}
         )
     return pd.DataFrame(rows, index=targets.index, dtype=object)
 
@@ -203,13 +203,22 @@ def test_matches_a_brute_force_reference(
     assert new["neighbours"].tolist() == brute["neighbours"].tolist()
 
 
-def test_neighbour_lists_are_distinct_objects(
+def test_neighbour_and_split_columns_hold_tuples_and_share_the_empty_one(
     town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None
 ) -> None:
+    """Tuples, immutable: every row without neighbours holds the one empty tuple, so a million
+    rows cost no million objects, and no caller can change another row's value through it."""
     villages, _ = town
-    res = assign.assign_targets(_points(villages, 500, 1, pad=0.0), villages)
-    lists = res["neighbours"].tolist() + res["split_into"].tolist()
-    assert len({id(x) for x in lists}) == len(lists)
+    targets = pd.concat(
+        [_points(villages, 500, 1, pad=0.0), _boundary_points(villages, 200, 1)],
+        ignore_index=True,
+    )
+    res = assign.assign_targets(targets, villages)
+    values = res["neighbours"].tolist() + res["split_into"].tolist()
+    assert all(type(v) is tuple for v in values)
+    empty = [v for v in values if not v]
+    assert len(empty) > 500 and all(v is empty[0] for v in empty)
+    assert sum(1 for v in res["neighbours"] if v) > 20
 
 
 def test_crowded_and_far_points_fall_back_to_geos_and_match_the_reference(
@@ -263,9 +272,65 @@ def test_without_empty_lists_none_stands_for_an_empty_list(
     full = assign.assign_targets(targets, villages, groups)
     light = assign.assign_targets(targets, villages, groups, empty_lists=False)
     for column in ("neighbours", "split_into"):
-        restored = light[column].map(lambda v: [] if v is None else v)
+        restored = light[column].map(lambda v: () if v is None else v)
         assert restored.tolist() == full[column].tolist(), column
         assert (light[column].isna() == full[column].map(len).eq(0)).all(), column
     others = [c for c in full.columns if c not in ("neighbours", "split_into")]
     same_assignments(light[others], full[others])
     assert light["neighbours"].notna().sum() > 100
+
+
+@pytest.mark.parametrize("per_cell", [1, 10**9], ids=["candidates per bucket", "ring search"])
+def test_nearest_segment_distance_is_geos_distance_to_the_rings(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+    per_cell: int,
+) -> None:
+    """Both ways of finding the nearest segment (each occupied bucket's candidates found once,
+    or a ring search from every point) give GEOS's distance to the rings, to the bit: for
+    points crowding a few buckets, scattered far out, on vertices and on edge midpoints."""
+    from geoverify import segments
+
+    monkeypatch.setattr(segments, "_POINTS_PER_CANDIDATE_CELL", per_cell)
+    villages, _ = town
+    metric = villages.to_crs(3857).geometry.to_numpy()
+    index = segments.SegmentIndex.build(metric, 0.0, tolerance=50.0, margin=2_000.0)
+    assert index is not None
+    rng = np.random.default_rng(4)
+    x0, y0, x1, y1 = shapely.total_bounds(metric)
+    rings = shapely.get_coordinates(shapely.boundary(metric))
+    pick = rng.choice(len(rings) - 1, 300)
+    xy = np.concatenate(
+        [
+            rng.uniform([x0, y0], [x0 + 400.0, y0 + 400.0], (3000, 2)),  # a few buckets
+            rng.uniform([x0 - 1_900, y0 - 1_900], [x1 + 1_900, y1 + 1_900], (3000, 2)),
+            rings[pick],
+            (rings[pick] + rings[pick + 1]) / 2.0,
+            [[x1 + 5_000.0, y1 + 5_000.0], [np.nan, 0.0]],  # off the grid: NaN
+        ]
+    )
+    got = index.nearest(xy[:, 0], xy[:, 1], threads=2)
+    expected = shapely.distance(
+        shapely.points(xy[:-2])[:, None], shapely.boundary(metric)[None, :]
+    ).min(axis=1)
+    np.testing.assert_array_equal(got[:-2], expected)
+    assert np.isnan(got[-2:]).all()
+
+
+def test_pick_per_query_matches_the_sorting_reference() -> None:
+    """The compiled choice of one pair per query (smallest primary, ties within a tolerance by
+    smallest secondary, then the first pair; NaN leaves the query without one) is the previous
+    sort-based choice, on random pairs full of ties."""
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(1, 40))
+        m = int(rng.integers(0, 250))
+        qi = rng.integers(0, n, m).astype(np.intp)
+        primary = rng.integers(0, 5, m) * rng.choice([1.0, 1e-7], m)
+        if trial % 5 == 0 and m:
+            primary[rng.integers(0, m)] = np.nan
+        secondary = rng.integers(0, 4, m).astype(np.intp)
+        tie = float(rng.choice([0.0, 1e-6, 1.5]))
+        with np.errstate(invalid="ignore"):
+            expected = reference._pick(n, qi, primary, secondary, tie)
+        np.testing.assert_array_equal(assign._pick(n, qi, primary, secondary, tie), expected)

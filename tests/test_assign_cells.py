@@ -1,0 +1,113 @@
+"""The compiled kernels of the assignment's cell grid against scipy's array operations."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+import shapely
+from scipy import ndimage
+
+from geoverify import assign, cells
+
+
+@pytest.mark.parametrize("cap", [2, 4, 13])
+def test_chebyshev_distance_is_scipys_chessboard_transform(cap: int) -> None:
+    rng = np.random.default_rng(cap)
+    marked = (rng.random((157, 211)) < 0.004).astype(np.uint8)
+    marked[0, 0] = marked[-1, -1] = 1  # at the edges too
+    expected = ndimage.distance_transform_cdt(marked == 0, metric="chessboard")
+    got = cells.chebyshev(marked, cap)
+    np.testing.assert_array_equal(got, np.minimum(expected, cap))
+    assert (got == cap).any() and (got == 0).sum() == marked.sum()
+
+
+def _settle_with_filters(
+    grid: assign._CellGrid,
+    polygons: np.ndarray,
+    reach: int,
+    near_one: int,
+    containment: bool,
+) -> np.ndarray:
+    """The grid's values as array operations (the formulation before the kernels): boundary
+    vertices no more than 0.99 of a cell apart marked and dilated by a 3x3 square, components
+    of the rest labelled, and dilations by ``reach`` and ``near_one`` squares."""
+    lines = shapely.segmentize(shapely.boundary(polygons), 0.99 * grid.cell)
+    xy = shapely.get_coordinates(lines)
+    raw = np.zeros((grid.height, grid.width), dtype=np.uint8)
+    raw[
+        np.floor((grid.top - xy[:, 1]) / grid.cell).astype(np.intp),
+        np.floor((xy[:, 0] - grid.left) / grid.cell).astype(np.intp),
+    ] = 1
+    touched = ndimage.maximum_filter(raw, size=3).astype(bool)
+    components, n_comp = ndimage.label(~touched)
+    flat = components.ravel()
+    where = np.flatnonzero(flat)
+    rep = np.zeros(n_comp + 1, dtype=np.intp)
+    rep[flat[where]] = where
+    rows, cols = np.divmod(rep[1:], grid.width)
+    centres = shapely.points(
+        grid.left + (cols + 0.5) * grid.cell, grid.top - (rows + 0.5) * grid.cell
+    )
+    ci, pi = shapely.STRtree(polygons).query(centres, predicate="intersects")
+    count = np.bincount(ci, minlength=n_comp)
+    owner = np.full(n_comp, -1, dtype=np.int32)
+    owner[ci] = pi
+    comp_value = np.full(n_comp + 1, -2, dtype=np.int32)
+    comp_value[1:] = np.where(count == 1, owner, np.where(count == 0, -1, -2))
+    value = comp_value[components]
+    clear = value.copy()
+    u8 = touched.view(np.uint8)
+    near_all = ndimage.maximum_filter(u8, size=2 * reach + 1).view(bool)
+    value[near_all & (value == -1)] = -2
+    if near_one >= reach:
+        value[near_all] = -2
+    else:
+        value[ndimage.maximum_filter(u8, size=2 * near_one + 1).view(bool)] = -2
+    if containment:
+        two = ndimage.maximum_filter(u8, size=3).view(bool)
+        band = (value == -2) & ~two & (clear >= -1)
+        value[band] = -3 - (clear[band] + 1)
+    return value.ravel()
+
+
+@pytest.mark.parametrize("max_cells", [300_000, 2_000_000])
+def test_cell_grid_of_the_town_is_the_array_formulation(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], max_cells: int
+) -> None:
+    """Village and group grids of the sample town, cell for cell, at two cell sizes."""
+    villages, groups = town
+    native = pyproj.CRS(villages.crs)
+    metric = assign._choose_metric(None, villages.geometry)
+    assert metric is not None
+    layer = assign._Layer.build(villages.geometry, native, metric)
+    gl = assign._Groups.build(groups, native, metric)
+    assert gl is not None
+    grid = assign._CellGrid.build(layer, gl, 50.0, native, metric, max_cells)
+    assert grid is not None and grid.group is not None
+    reach = (
+        int(
+            np.ceil(
+                50.0
+                / (
+                    grid.cell
+                    * assign._min_scale(
+                        np.asarray(
+                            shapely.total_bounds(np.concatenate([layer.native, gl.layer.native]))
+                        ),
+                        native,
+                        metric,
+                    )
+                )
+            )
+        )
+        + 1
+    )
+    village = _settle_with_filters(grid, layer.native, reach, reach, True)
+    group = _settle_with_filters(grid, gl.layer.native, reach, 1, False)
+    np.testing.assert_array_equal(grid.village, village)
+    np.testing.assert_array_equal(grid.group, group)
+    # Every kind of value occurs: settled, outside, undecided, and known covering.
+    assert {-1, -2, -3}.issubset(set(np.unique(grid.village)))
+    assert (grid.village >= 0).any() and (grid.village <= -4).any()
