@@ -6,6 +6,7 @@ import itertools
 import math
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from scipy import ndimage
 from geoverify import cells, geo
 from geoverify.errors import CRSError, InputError
 from geoverify.model import Assignment
-from geoverify.segments import SegmentIndex, reference_points
+from geoverify.segments import Rings, SegmentIndex, reference_points
 
 __all__ = [
     "ASSIGN_COLUMNS",
@@ -78,6 +79,8 @@ _THREAD_MIN_QUERIES = 20_000
 _INDEX_MARGIN_M = 2_000.0
 # Cells across the tolerance, at most (5 m cells for 50 m).
 _CELLS_PER_TOLERANCE = 10
+#: Coordinates from which :func:`_project` uses two threads.
+_PROJECT_THREADS_FROM = 100_000
 # Points per chunk of the k-d tree queries.
 _CHUNK = 65_536
 
@@ -261,6 +264,8 @@ class _Layer:
     tree_metric: shapely.STRtree
     eps: float
     bend: float  # metres: how far a projected edge strays from its metric chord, with margin
+    rings: Rings  # the native polygons' rings
+    metric_rings: Rings  # the metric polygons' rings (the same vertices, projected)
     _segments: SegmentIndex | bool | None = False  # False: not built yet
     _native_segments: SegmentIndex | bool | None = False
     _metric_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -269,21 +274,28 @@ class _Layer:
 
     @classmethod
     def build(cls, series: gpd.GeoSeries, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Layer:
-        native_s = series.to_crs(native_crs)
-        native = _geoms(native_s)
-        bad = ~shapely.is_valid(native)
+        same_crs = series.crs is not None and pyproj.CRS.from_user_input(series.crs) == native_crs
+        native = _geoms(series if same_crs else series.to_crs(native_crs))
+        # The validity check runs beside the projection, which is made again in the rare case
+        # that a polygon needs repair.
+        with ThreadPoolExecutor(1) as pool:
+            valid = pool.submit(shapely.is_valid, native)
+            projected = _Projected.of(native, native_crs, metric_crs)
+            bad = ~np.asarray(valid.result(), dtype=bool)
         if bad.any():
             # Repairs are reported by boundaries.check_villages; here we only need sound geometry.
             native = native.copy()
             native[bad] = shapely.make_valid(native[bad])
-        metric = _geoms(gpd.GeoSeries(native, crs=native_crs).to_crs(metric_crs))
+            projected = _Projected.of(native, native_crs, metric_crs)
         return cls(
             native=native,
-            metric=metric,
+            metric=projected.metric,
             tree_native=shapely.STRtree(native),
-            tree_metric=shapely.STRtree(metric),
+            tree_metric=shapely.STRtree(projected.metric),
             eps=_cover_eps(native_crs),
-            bend=_bend(native, metric, native_crs, metric_crs),
+            bend=projected.bend,
+            rings=projected.rings,
+            metric_rings=projected.metric_rings,
         )
 
     def segment_index(self, tol: float) -> SegmentIndex | None:
@@ -291,7 +303,7 @@ class _Layer:
         with self._metric_lock:  # threads share the layer: one of them makes it
             if self._segments is False:
                 self._segments = SegmentIndex.build(
-                    self.metric, self.bend, tolerance=tol, margin=max(tol, _INDEX_MARGIN_M)
+                    self.metric_rings, self.bend, tolerance=tol, margin=max(tol, _INDEX_MARGIN_M)
                 )
         assert not isinstance(self._segments, bool)
         return self._segments
@@ -301,7 +313,7 @@ class _Layer:
         with self._native_lock:
             if self._native_segments is False:
                 self._native_segments = SegmentIndex.build(
-                    self.native, 0.0, tolerance=0.0, margin=0.0, min_cell=1e-9
+                    self.rings, 0.0, tolerance=0.0, margin=0.0, min_cell=1e-9
                 )
         assert not isinstance(self._native_segments, bool)
         return self._native_segments
@@ -444,34 +456,83 @@ class _Layer:
         return qi[keep], ti[keep], area[keep]
 
 
-def _bend(
-    native: _GeomArray, metric: _GeomArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS
-) -> float:
-    """Metres by which an edge projected from ``native`` may stray from its chord in ``metric``.
+@dataclass(frozen=True)
+class _Projected:
+    """Polygons' rings, the polygons in the metric CRS with theirs, and the bend of the
+    projection (see :class:`_Layer`)."""
 
-    The largest distance between a projected edge midpoint and the midpoint of the metric
-    edge (where a gently curving projected edge strays most), times four, plus a centimetre.
-    """
-    if native_crs == metric_crs or not len(native):
+    rings: Rings
+    metric: _GeomArray
+    metric_rings: Rings
+    bend: float
+
+    @classmethod
+    def of(cls, native: _GeomArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Projected:
+        rings = Rings.of(native)
+        if native_crs == metric_crs:
+            return cls(rings, native, rings, 0.01)
+        if shapely.has_z(native).any():
+            metric = _geoms(gpd.GeoSeries(native, crs=native_crs).to_crs(metric_crs))
+            metric_rings = Rings.of(metric)
+            return cls(
+                rings, metric, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs)
+            )
+        # The vertices and the edges' midpoints projected at once, in threads: the metric
+        # polygons are the native ones with projected vertices (as ``to_crs`` makes them).
+        xy = rings.xy
+        mids = (xy[:-1] + xy[1:]) / 2.0
+        projected = _project(np.concatenate([xy, mids]), native_crs, metric_crs)
+        metric_rings = rings.moved(projected[: len(xy)])
+        metric = shapely.set_coordinates(native.copy(), metric_rings.xy)
+        return cls(rings, metric, metric_rings, _bend_from(metric_rings, projected[len(xy) :]))
+
+
+def _project(xy: _FloatArray, source: pyproj.CRS, target: pyproj.CRS) -> _FloatArray:
+    """``xy`` (rows) from ``source`` to ``target``, in two threads for many points (PROJ
+    releases the GIL; each thread has its own transformer)."""
+    out = np.empty_like(xy)
+    n = len(xy)
+    halves = [slice(0, n)] if n < _PROJECT_THREADS_FROM else [slice(0, n // 2), slice(n // 2, n)]
+
+    def run(part: slice) -> None:
+        tr = pyproj.Transformer.from_crs(source, target, always_xy=True)
+        x, y = tr.transform(xy[part, 0], xy[part, 1])
+        out[part, 0] = x
+        out[part, 1] = y
+
+    if len(halves) == 1:
+        run(halves[0])
+    else:
+        with ThreadPoolExecutor(len(halves)) as pool:
+            list(pool.map(run, halves))
+    return out
+
+
+def _bend_from(metric: Rings, projected_mids: _FloatArray) -> float:
+    """Metres by which a projected edge may stray from its chord in the metric polygons: the
+    largest distance between a projected edge midpoint (``projected_mids``, one per pair of
+    consecutive vertices) and the midpoint of the metric edge (where a gently curving projected
+    edge strays most), times four, plus a centimetre."""
+    edges = metric.edges
+    if not edges.any():
         return 0.01
-    rings = shapely.get_rings(shapely.get_parts(native))
-    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-    start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-    if start.size == 0:
-        return 0.01
-    # ``metric`` is ``native`` projected vertex by vertex: the same rings, the same vertices.
-    mxy = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(metric)))
-    if len(mxy) != len(xy):
-        return math.inf
-    mid = (xy[start] + xy[start + 1]) / 2.0
-    tr = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
-    px, py = tr.transform(mid[:, 0], mid[:, 1])
-    chord = (mxy[start] + mxy[start + 1]) / 2.0
-    off = np.hypot(np.asarray(px) - chord[:, 0], np.asarray(py) - chord[:, 1])
-    worst = float(np.nanmax(off)) if off.size else 0.0
+    mxy = metric.xy
+    chord = (mxy[:-1] + mxy[1:]) / 2.0
+    off = np.hypot(projected_mids[:, 0] - chord[:, 0], projected_mids[:, 1] - chord[:, 1])[edges]
+    with warnings.catch_warnings():  # every midpoint unprojectable: NaN, then inf below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        worst = float(np.nanmax(off))
     if not np.isfinite(worst):
         return math.inf
     return 4.0 * worst + 0.01
+
+
+def _bend(native: Rings, metric: Rings, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> float:
+    """:func:`_bend_from`, projecting the native edges' midpoints."""
+    if len(metric.xy) != len(native.xy):
+        return math.inf
+    xy = native.xy
+    return _bend_from(metric, _project((xy[:-1] + xy[1:]) / 2.0, native_crs, metric_crs))
 
 
 def _ranks(values: NDArray[Any]) -> _IntArray:
@@ -837,23 +898,21 @@ class _CellGrid:
         left = bounds[0] - pad * cell
         top = bounds[3] + pad * cell
         grid = cls(left, top, cell, width, height, np.empty(0, np.int32), None)
-        grid.village = grid._settle(layer.native, reach, near_one=reach, containment=True)
+        grid.village = grid._settle(layer, reach, near_one=reach, containment=True)
         if groups is not None:
-            grid.group = grid._settle(groups.layer.native, reach, near_one=1)
+            grid.group = grid._settle(groups.layer, reach, near_one=1)
         return grid
 
-    def _distances(self, polygons: _GeomArray, cap: int) -> NDArray[np.uint8]:
-        """Per cell, the distance in cells (Chebyshev, at most ``cap``) to a cell that a
-        boundary of ``polygons`` passes through."""
-        rings = shapely.get_rings(shapely.get_parts(polygons))
-        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-        start = np.flatnonzero(ring_of[1:] == ring_of[:-1]).astype(np.int64)
+    def _distances(self, rings: Rings, cap: int) -> NDArray[np.uint8]:
+        """Per cell, the distance in cells (Chebyshev, at most ``cap``) to a cell that one of
+        the ``rings`` passes through."""
+        start = np.flatnonzero(rings.edges).astype(np.int64)
         marked = np.zeros((self.height, self.width), dtype=np.uint8)
-        cells.mark_segments(xy, start, self.left, self.top, self.cell, marked)
+        cells.mark_segments(rings.xy, start, self.left, self.top, self.cell, marked)
         return cells.chebyshev(marked, cap)
 
     def _settle(
-        self, polygons: _GeomArray, reach: int, *, near_one: int, containment: bool = False
+        self, layer: _Layer, reach: int, *, near_one: int, containment: bool = False
     ) -> NDArray[np.int32]:
         """Per cell: index of the one polygon covering it, far from boundaries; -1 none near;
         -2 undecided. ``reach`` cells clear of boundaries when no polygon covers the cell;
@@ -864,7 +923,7 @@ class _CellGrid:
         -3 nothing, ``-4 - i`` polygon ``i`` alone.
         """
         # Cells a boundary passes through and their neighbours are "touched" (distance <= 1).
-        dist = self._distances(polygons, max(reach, near_one) + 2)
+        dist = self._distances(layer.rings, max(reach, near_one) + 2)
         components, n_comp = ndimage.label(dist > 1)
         # One cell of each component (the last one) tells which polygons cover it.
         rep = cells.last_cells(components, int(n_comp))
@@ -872,7 +931,7 @@ class _CellGrid:
         centres = shapely.points(
             self.left + (cols + 0.5) * self.cell, self.top - (rows + 0.5) * self.cell
         )
-        ci, pi = shapely.STRtree(polygons).query(centres, predicate="intersects")
+        ci, pi = layer.tree_native.query(centres, predicate="intersects")
         count = np.bincount(ci, minlength=n_comp)
         owner = np.full(n_comp, -1, dtype=np.int32)
         owner[ci] = pi

@@ -31,7 +31,7 @@ import shapely
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["SegmentIndex", "reference_points"]
+__all__ = ["Rings", "SegmentIndex", "reference_points"]
 
 _FloatArray = NDArray[np.float64]
 _IntArray = NDArray[np.intp]
@@ -81,16 +81,20 @@ def _buckets(
     ay: _FloatArray,
     bx: _FloatArray,
     by: _FloatArray,
+    owner: NDArray[np.int32],
     x0: float,
     y0: float,
     g: float,
     nx: int,
     ny: int,
 ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
-    """CSR buckets: the segments whose bounding box overlaps each cell (row-major)."""
+    """CSR buckets: the segments (with an owner) whose bounding box overlaps each cell
+    (row-major)."""
     n = ax.size
     counts = np.zeros(nx * ny + 1, np.int64)
     for i in range(n):
+        if owner[i] < 0:
+            continue
         c0 = math.floor((min(ax[i], bx[i]) - x0) / g)
         c1 = math.floor((max(ax[i], bx[i]) - x0) / g)
         r0 = math.floor((min(ay[i], by[i]) - y0) / g)
@@ -102,6 +106,8 @@ def _buckets(
     fill = offsets[:-1].copy()
     items = np.empty(offsets[-1], np.int32)
     for i in range(n):
+        if owner[i] < 0:
+            continue
         c0 = math.floor((min(ax[i], bx[i]) - x0) / g)
         c1 = math.floor((max(ax[i], bx[i]) - x0) / g)
         r0 = math.floor((min(ay[i], by[i]) - y0) / g)
@@ -517,6 +523,36 @@ def _joined(arrays: list[NDArray[Any]], dtype: type) -> NDArray[Any]:
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.empty(0, dtype)
 
 
+@dataclass(frozen=True)
+class Rings:
+    """The vertices of polygons' rings, ring after ring, and per pair of consecutive vertices
+    the polygon whose ring edge they are (-1 for the pair that ends one ring and starts the
+    next): the segments, without copying a coordinate."""
+
+    xy: _FloatArray  # (vertices, 2)
+    owner: NDArray[np.int32]  # (vertices - 1,)
+
+    @classmethod
+    def of(cls, polygons: NDArray[np.object_]) -> Rings:
+        parts, part_of = shapely.get_parts(polygons, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+        owner = np.empty(max(len(xy) - 1, 0), dtype=np.int32)
+        if owner.size:
+            owner[:] = part_of[ring_part[ring_of[:-1]]]
+            owner[ring_of[1:] != ring_of[:-1]] = -1
+        return cls(np.ascontiguousarray(xy, dtype=np.float64), owner)
+
+    def moved(self, xy: _FloatArray) -> Rings:
+        """The same rings with their vertices at ``xy`` (e.g. projected)."""
+        return Rings(np.ascontiguousarray(xy, dtype=np.float64), self.owner)
+
+    @property
+    def edges(self) -> NDArray[np.bool_]:
+        """Which pairs of consecutive vertices are ring edges."""
+        return self.owner >= 0
+
+
 @dataclass
 class SegmentIndex:
     """The ring segments of metric polygons in a bucket grid.
@@ -525,6 +561,9 @@ class SegmentIndex:
     outside the polygon it was projected from (the sagitta of a projected edge, with a wide
     margin): a point farther than that from every segment is inside the one exactly when it is
     inside the other.
+
+    Segment ``i`` runs from vertex ``i`` to vertex ``i + 1`` of :class:`Rings`; ``ax`` … ``by``
+    are views of the rings' coordinates, and a pair that is no edge (owner -1) is in no bucket.
     """
 
     ax: _FloatArray
@@ -544,37 +583,35 @@ class SegmentIndex:
     @classmethod
     def build(
         cls,
-        metric: NDArray[np.object_],
+        polygons: Rings | NDArray[np.object_],
         bend: float,
         tolerance: float,
         margin: float,
         min_cell: float = 1.0,
     ) -> SegmentIndex | None:
-        """Index the rings of ``metric`` polygons; None when there are no segments.
+        """Index the rings of ``polygons`` (or their :class:`Rings`); None when there are no
+        segments.
 
         The grid covers the polygons' bounds plus ``margin``; its cells are no smaller than
         ``tolerance`` nor ``min_cell`` (in the polygons' units: metres for metric ones).
         """
-        parts, part_of = shapely.get_parts(metric, return_index=True)
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-        if start.size == 0:
+        rings = polygons if isinstance(polygons, Rings) else Rings.of(polygons)
+        n_edges = int(np.count_nonzero(rings.edges))
+        if n_edges == 0:
             return None
-        ax, ay = xy[start, 0], xy[start, 1]
-        bx, by = xy[start + 1, 0], xy[start + 1, 1]
-        owner = part_of[ring_part[ring_of[start]]].astype(np.int32)
-        del parts, rings, ring_of, xy
-        x0 = float(min(ax.min(), bx.min())) - margin
-        y0 = float(min(ay.min(), by.min())) - margin
-        x1 = float(max(ax.max(), bx.max())) + margin
-        y1 = float(max(ay.max(), by.max())) + margin
+        xy = rings.xy
+        ax, ay = xy[:-1, 0], xy[:-1, 1]
+        bx, by = xy[1:, 0], xy[1:, 1]
+        x0 = float(xy[:, 0].min()) - margin
+        y0 = float(xy[:, 1].min()) - margin
+        x1 = float(xy[:, 0].max()) + margin
+        y1 = float(xy[:, 1].max()) + margin
         area = max((x1 - x0) * (y1 - y0), min_cell * min_cell)
-        cell = max(math.sqrt(area / (_BUCKETS_PER_SEGMENT * start.size)), tolerance, min_cell)
+        cell = max(math.sqrt(area / (_BUCKETS_PER_SEGMENT * n_edges)), tolerance, min_cell)
         nx = max(1, math.ceil((x1 - x0) / cell))
         ny = max(1, math.ceil((y1 - y0) / cell))
-        offsets, items = _buckets(ax, ay, bx, by, x0, y0, cell, nx, ny)
-        return cls(ax, ay, bx, by, owner, x0, y0, cell, nx, ny, offsets, items, bend)
+        offsets, items = _buckets(ax, ay, bx, by, rings.owner, x0, y0, cell, nx, ny)
+        return cls(ax, ay, bx, by, rings.owner, x0, y0, cell, nx, ny, offsets, items, bend)
 
     def _order(self, x: _FloatArray, y: _FloatArray) -> _IntArray:
         """The points in bucket order (neighbouring points read the same buckets)."""

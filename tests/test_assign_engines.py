@@ -334,3 +334,52 @@ def test_pick_per_query_matches_the_sorting_reference() -> None:
         with np.errstate(invalid="ignore"):
             expected = reference._pick(n, qi, primary, secondary, tie)
         np.testing.assert_array_equal(assign._pick(n, qi, primary, secondary, tie), expected)
+
+
+def _bend_by_geopandas(native: np.ndarray, native_crs: object, metric_crs: object) -> float:
+    """The bend as first defined: metric polygons from ``to_crs``, edge midpoints projected
+    one edge at a time from the native rings."""
+    import pyproj
+
+    metric = gpd.GeoSeries(native, crs=native_crs).to_crs(metric_crs).to_numpy()
+    rings = shapely.get_rings(shapely.get_parts(native))
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+    mxy = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(metric)))
+    mid = (xy[start] + xy[start + 1]) / 2.0
+    tr = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
+    px, py = tr.transform(mid[:, 0], mid[:, 1])
+    chord = (mxy[start] + mxy[start + 1]) / 2.0
+    return 4.0 * float(np.nanmax(np.hypot(px - chord[:, 0], py - chord[:, 1]))) + 0.01
+
+
+@pytest.mark.parametrize("case", ["town", "repaired", "3d"])
+def test_layer_projects_as_to_crs_does(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """The metric polygons (vertices projected in threads) are ``to_crs``'s to the bit, and the
+    bend is the one measured edge by edge; also after a repair and for 3D polygons."""
+    import pyproj
+
+    monkeypatch.setattr(assign, "_PROJECT_THREADS_FROM", 10)  # two threads even here
+    villages, _ = town
+    geoms = villages.geometry.to_numpy().copy()
+    if case == "repaired":
+        x0, y0, _, _ = villages.total_bounds
+        bowtie = shapely.Polygon(
+            [(x0, y0), (x0 + 0.01, y0 + 0.01), (x0 + 0.01, y0), (x0, y0 + 0.01)]
+        )
+        geoms = np.append(geoms, bowtie)
+    if case == "3d":
+        geoms = shapely.force_3d(geoms, 12.0)
+    native = pyproj.CRS(villages.crs)
+    metric = assign._choose_metric(None, villages.geometry)
+    layer = assign._Layer.build(gpd.GeoSeries(geoms, crs=villages.crs), native, metric)
+    expected = gpd.GeoSeries(layer.native, crs=native).to_crs(metric).to_numpy()
+    assert shapely.equals_exact(layer.metric, expected, tolerance=0.0).all()
+    np.testing.assert_array_equal(
+        shapely.get_coordinates(layer.metric), shapely.get_coordinates(expected)
+    )
+    assert layer.bend == _bend_by_geopandas(layer.native, native, metric)
+    if case == "repaired":
+        assert shapely.is_valid(layer.native).all() and not shapely.is_valid(geoms[-1])
