@@ -186,8 +186,8 @@ def _pick_pairs(
 
 def _lists(n: int, qi: _IntArray, order: _IntArray, labels: NDArray[Any]) -> NDArray[np.object_]:
     """Per query, the tuple of the labels of its pairs in ``order`` (pairs already filtered by
-    the caller); None for a query without pairs (the empty tuple in the final result)."""
-    out = _filled(n, None)
+    the caller); the one empty tuple for a query without pairs."""
+    out = _filled(n, ())
     if order.size:
         q_sorted = qi[order]
         lab_sorted = labels[order].tolist()
@@ -611,7 +611,7 @@ def _assign_points(
         village=village,
         kind=kind,
         neighbours=neighbours,
-        split_into=_filled(n, None),
+        split_into=_filled(n, ()),
         overlap=overlap,
         distance=distance,
         point_path=np.ones(n, dtype=bool),
@@ -653,18 +653,24 @@ def _filled(n: int, value: object) -> NDArray[np.object_]:
     return out
 
 
+def _with_none(values: NDArray[np.object_]) -> NDArray[np.object_]:
+    """``values`` and None after them: indexing it with -1 gives None."""
+    out = np.empty(len(values) + 1, dtype=object)
+    out[:-1] = values
+    out[-1] = None
+    return out
+
+
 def _one(value: object) -> NDArray[np.object_]:
     """``value`` as a one-element object array, to assign to many elements at once without a
     conversion per element."""
     return _filled(1, value)
 
 
-def _with_empty_tuples(values: NDArray[np.object_]) -> NDArray[np.object_]:
-    """``values`` with the empty tuple in place of each None (one shared, immutable object: a
-    million empty lists cost 0.1 s and 60 MB)."""
-    has = np.flatnonzero(values != None)  # noqa: E711
-    out = _filled(len(values), ())
-    out[has] = values[has]
+def _none_for_empty(values: NDArray[np.object_]) -> NDArray[np.object_]:
+    """``values`` with None in place of each empty tuple."""
+    out = values.copy()
+    out[np.fromiter((not v for v in values), dtype=bool, count=len(values))] = None
     return out
 
 
@@ -702,7 +708,7 @@ def _assign_polygons(
     order = idx[np.lexsort((code_rank[mv[idx]], md[idx], mq[idx]))]
     neighbours = _lists(n, mq, order, codes[mv])
 
-    has_nb = neighbours != None  # noqa: E711
+    has_nb = np.bincount(mq[idx], minlength=n) > 0
     kind = _filled(n, Assignment.OUTSIDE.value)
     kind[sel] = _one(Assignment.INSIDE.value)
     kind[sel & has_nb] = _one(Assignment.NEAR_BOUNDARY.value)
@@ -731,6 +737,11 @@ class _Groups:
     names: NDArray[np.object_]
     name_rank: _IntArray
 
+    def village_index(self, codes: NDArray[np.object_]) -> _IntArray:
+        """Per group, the index of its village among ``codes`` (-1: none of them)."""
+        where = {c: i for i, c in enumerate(codes.tolist())}
+        return np.array([where.get(v, -1) for v in self.village.tolist()], dtype=np.intp)
+
     @classmethod
     def build(
         cls, groups: gpd.GeoDataFrame | None, native_crs: pyproj.CRS, metric_crs: pyproj.CRS
@@ -758,18 +769,19 @@ class _Groups:
 
 def _assign_groups(
     gl: _Groups | None,
-    village_codes: NDArray[np.object_],
+    village: _IntArray,
+    codes: NDArray[np.object_],
     q_native: _GeomArray,
     q_metric: _GeomArray,
     xy: _FloatArray,
     is_poly: NDArray[np.bool_],
     tol: float,
-    result: NDArray[np.object_],
+    result: _IntArray,
     todo: NDArray[np.bool_],
     reference: Callable[[_IntArray], tuple[_FloatArray, NDArray[np.int64]]] | None = None,
 ) -> None:
-    """Set the group name (None when the village has no group polygon near the target) of the
-    targets in ``todo``, in ``result``.
+    """Set the group (index into the groups; -1 when the village, ``codes[village]``, has no
+    group polygon near the target) of the targets in ``todo``, in ``result``.
 
     ``q_native`` holds the point used for point-path targets and the polygon for polygon-path
     targets (``is_poly``); ``xy`` the metric coordinates of the points, ``q_metric`` the metric
@@ -778,40 +790,41 @@ def _assign_groups(
     """
     if gl is None:
         return
-    layer, g_village, g_names, name_rank = gl.layer, gl.village, gl.names, gl.name_rank
-    assigned = todo & (village_codes != None)  # noqa: E711
+    layer, name_rank = gl.layer, gl.name_rank
+    g_village = gl.village_index(codes)
+    assigned = todo & (village >= 0)
 
     # Points: covered (distance 0) or nearest within tolerance, same village only; ties by name.
     pts = np.flatnonzero(assigned & ~is_poly)
     if pts.size:
         ref = None if reference is None else reference(pts)
         qi, gi, d, _ = layer.near_pairs(q_native[pts], xy[pts], tol, ref=ref)
-        ok = g_village[gi] == village_codes[pts][qi]
+        ok = g_village[gi] == village[pts][qi]
         qi, gi, d = qi[ok], gi[ok], d[ok]
         pick = _pick(pts.size, qi, d, name_rank[gi], _TIE_M)
         sel = pick >= 0
-        result[pts[sel]] = g_names[gi[pick[sel]]]
+        result[pts[sel]] = gi[pick[sel]]
 
     polys = np.flatnonzero(assigned & is_poly)
     if polys.size:
         qm = q_metric[polys]
         qi, gi, area = layer.overlap_pairs(qm)
-        ok = g_village[gi] == village_codes[polys][qi]
+        ok = g_village[gi] == village[polys][qi]
         qi, gi, area = qi[ok], gi[ok], area[ok]
         pick = _pick(polys.size, qi, -area, name_rank[gi], _TIE_M2)
         sel = pick >= 0
-        result[polys[sel]] = g_names[gi[pick[sel]]]
+        result[polys[sel]] = gi[pick[sel]]
         rest = np.flatnonzero(~sel)
         if rest.size:
             mq, mg = layer.tree_metric.query(qm[rest], predicate="dwithin", distance=max(tol, 0.0))
             mq = mq.astype(np.intp)
             mg = mg.astype(np.intp)
             md = np.asarray(shapely.distance(qm[rest][mq], layer.metric[mg]), dtype=float)
-            ok = g_village[mg] == village_codes[polys[rest]][mq]
+            ok = g_village[mg] == village[polys[rest]][mq]
             mq, mg, md = mq[ok], mg[ok], md[ok]
             pick = _pick(rest.size, mq, md, name_rank[mg], _TIE_M)
             sel2 = pick >= 0
-            result[polys[rest[sel2]]] = g_names[mg[pick[sel2]]]
+            result[polys[rest[sel2]]] = mg[pick[sel2]]
 
 
 # --- the cell grid ---------------------------------------------------------------------------
@@ -1090,7 +1103,8 @@ def assign_targets(
         return _empty_result(targets.index)
 
     tgeom = targets.geometry
-    missing = (tgeom.isna() | tgeom.is_empty).to_numpy()
+    t_given = _geoms(tgeom)
+    missing = shapely.is_missing(t_given) | shapely.is_empty(t_given)
     if missing.any():
         labels = targets.index[missing].tolist()[:10]
         msg = f"{int(missing.sum())} 个靶标没有坐标或几何 (targets without geometry): {labels}"
@@ -1101,7 +1115,8 @@ def assign_targets(
     assert metric_crs is not None  # targets are non-empty with geometry
     n = len(targets)
 
-    t_native = _geoms(tgeom.to_crs(native_crs))
+    same_crs = native_crs == t_crs
+    t_native = t_given if same_crs else _geoms(tgeom.to_crs(native_crs))
     type_id = shapely.get_type_id(t_native)
     is_poly = (type_id == 3) | (type_id == 6)  # Polygon, MultiPolygon
     reps = t_native
@@ -1109,21 +1124,21 @@ def assign_targets(
     if non_point.any():
         reps = t_native.copy()
         reps[non_point] = shapely.point_on_surface(t_native[non_point])
-    to_metric = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
 
     village = np.full(n, -1, dtype=np.intp)
     kind = _filled(n, Assignment.OUTSIDE.value)
-    neighbours = _filled(n, None)  # None: the empty tuple, put in at the end
-    split_into = _filled(n, None)
+    # One shared empty tuple where there are none (a million empty lists cost 0.2 s, 120 MB).
+    neighbours = _filled(n, ())
+    split_into = _filled(n, ())
     overlap = np.full(n, np.nan)
     distance = np.full(n, np.nan)
     by_polygon = np.zeros(n, dtype=bool)
-    q_native = reps.copy()
-    q_metric = _filled(n, None)  # metric polygons of polygon-path targets
+    q_native = reps  # the point, or the polygon of a polygon-path target (copied then)
+    q_metric = np.empty(0, dtype=object)  # metric polygons of polygon-path targets, if any
     gl = _Groups.build(groups, native_crs, metric_crs)
     if gl is not None:
         gl.layer.threads = threads or 0
-    group = _filled(n, None)
+    group = np.full(n, -1, dtype=np.intp)  # index into the groups, -1 for none
     group_todo = np.ones(n, dtype=bool)
 
     metric_xy = np.full((n, 2), np.nan)  # the points' metric coordinates, where needed
@@ -1133,9 +1148,9 @@ def assign_targets(
     def need_xy(rows: _IntArray) -> _FloatArray:
         todo = rows[np.isnan(metric_xy[rows, 0])]
         if todo.size:
-            x, y = to_metric.transform(rep_x[todo], rep_y[todo])
-            metric_xy[todo, 0] = x
-            metric_xy[todo, 1] = y
+            metric_xy[todo] = _project(
+                np.column_stack([rep_x[todo], rep_y[todo]]), native_crs, metric_crs
+            )
         return metric_xy[rows]
 
     grid: _CellGrid | None = None
@@ -1163,7 +1178,9 @@ def assign_targets(
             took = rp.village >= 0
             put(poly_rows, rp, took)
             by_polygon[poly_rows[took]] = True
+            q_native = reps.copy()
             q_native[poly_rows[took]] = t_native[poly_rows[took]]
+            q_metric = _filled(n, None)
             q_metric[poly_rows[took]] = t_metric_poly[took]
             point_rows = np.sort(np.concatenate([point_rows, poly_rows[~took]]))
 
@@ -1175,7 +1192,10 @@ def assign_targets(
             max_cells = min(MAX_GRID_CELLS, max(2**18, 8 * int(point_rows.size)))
             grid = _CellGrid.build(layer, gl, tolerance_m, native_crs, metric_crs, max_cells)
         if grid is not None:
-            cell_village, cell_group = grid.lookup(rep_x[point_rows], rep_y[point_rows])
+            if point_rows.size == n:
+                cell_village, cell_group = grid.lookup(rep_x, rep_y)
+            else:
+                cell_village, cell_group = grid.lookup(rep_x[point_rows], rep_y[point_rows])
             inside = cell_village >= 0
             settled_in = point_rows[inside]
             village[settled_in] = cell_village[inside]
@@ -1209,16 +1229,15 @@ def assign_targets(
             final = village[point_rows]
             same = np.zeros(point_rows.size, dtype=bool)
             both = (final >= 0) & (g_cell >= 0)
-            same[both] = gl.village[g_cell[both]] == codes[final[both]]
-            group[point_rows[same]] = gl.names[g_cell[same]]
+            same[both] = gl.village_index(codes)[g_cell[both]] == final[both]
+            group[point_rows[same]] = g_cell[same]
             group_todo[point_rows[same | (g_cell == -1)]] = False
 
-    if empty_lists:
-        neighbours = _with_empty_tuples(neighbours)
-        split_into = _with_empty_tuples(split_into)
-    village_codes = _filled(n, None)
+    if not empty_lists:
+        neighbours = _none_for_empty(neighbours)
+        split_into = _none_for_empty(split_into)
+    village_codes = _with_none(codes)[village]  # -1: the last, None
     has = village >= 0
-    village_codes[has] = codes[village[has]]
     if gl is not None:
         todo = group_todo & has
         need_xy(np.flatnonzero(todo & ~by_polygon))
@@ -1232,7 +1251,8 @@ def assign_targets(
 
         _assign_groups(
             gl,
-            village_codes,
+            village,
+            codes,
             q_native,
             q_metric,
             metric_xy,
@@ -1244,9 +1264,10 @@ def assign_targets(
         )
     # Columns are handed over as they are (no copy, no consolidation into one block: that
     # would copy a million-row object block), object columns kept as object.
+    group_names = _filled(n, None) if gl is None else _with_none(gl.names)[group]
     columns = {
         "village_code": village_codes,
-        "group": group,
+        "group": group_names,
         "assignment": kind,
         "neighbours": neighbours,
         "split_into": split_into,
