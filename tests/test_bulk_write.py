@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import shapely
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -256,3 +257,47 @@ def test_a_failing_write_with_deferred_indexes_leaves_the_store_unchanged(
         load.wait()
     assert snapshot(sample_store) == before
     assert _indexes(sample_store) == indexes
+
+
+_sqlite_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats()
+    | st.text(max_size=6)
+    | st.sampled_from(["it's", "a\x00b", "''", "?", "NULL"])
+    | st.binary(max_size=4)
+)
+
+
+@given(
+    st.integers(min_value=1, max_value=250).flatmap(
+        lambda n: st.lists(
+            # a column of one repeated value (written as a literal) or of any values
+            _sqlite_values.map(lambda v: [v] * n)
+            | st.lists(_sqlite_values, min_size=n, max_size=n)
+            | st.sampled_from([[1] * (n - 1) + [1.0], [True] * (n - 1) + [1]]),
+            min_size=1,
+            max_size=4,
+        )
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_sqlite_multi_row_inserts_store_what_executemany_stores(columns: list[list[Any]]) -> None:
+    """Rows many to a statement, constant columns as literals: the same values of the same
+    types, in the same order, as one ``executemany`` of the same rows."""
+    import sqlite3
+
+    names = [f"c{j}" for j in range(len(columns))]
+    table = sa.Table("x", sa.MetaData(), *(sa.Column(c) for c in names))
+    got, want = sqlite3.connect(":memory:"), sqlite3.connect(":memory:")
+    for db in (got, want):
+        db.execute(f"CREATE TABLE x (id INTEGER PRIMARY KEY, {', '.join(names)})")
+    bulk._sqlite_insert(got, table, names, columns)
+    want.executemany(
+        f"INSERT INTO x ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        zip(*columns, strict=True),
+    )
+    cols = ", ".join(f"typeof({c}), quote({c})" for c in names)
+    query = f"SELECT id, {cols} FROM x ORDER BY id"
+    assert got.execute(query).fetchall() == want.execute(query).fetchall()
