@@ -477,14 +477,11 @@ class _Projected:
             return cls(
                 rings, metric, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs)
             )
-        # The vertices and the edges' midpoints projected at once, in threads: the metric
-        # polygons are the native ones with projected vertices (as ``to_crs`` makes them).
-        xy = rings.xy
-        mids = (xy[:-1] + xy[1:]) / 2.0
-        projected = _project(np.concatenate([xy, mids]), native_crs, metric_crs)
-        metric_rings = rings.moved(projected[: len(xy)])
+        # The metric polygons are the native ones with projected vertices (as ``to_crs``
+        # makes them), projected in threads.
+        metric_rings = rings.moved(_project(rings.xy, native_crs, metric_crs))
         metric = shapely.set_coordinates(native.copy(), metric_rings.xy)
-        return cls(rings, metric, metric_rings, _bend_from(metric_rings, projected[len(xy) :]))
+        return cls(rings, metric, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs))
 
 
 def _project(xy: _FloatArray, source: pyproj.CRS, target: pyproj.CRS) -> _FloatArray:
@@ -508,31 +505,40 @@ def _project(xy: _FloatArray, source: pyproj.CRS, target: pyproj.CRS) -> _FloatA
     return out
 
 
-def _bend_from(metric: Rings, projected_mids: _FloatArray) -> float:
-    """Metres by which a projected edge may stray from its chord in the metric polygons: the
-    largest distance between a projected edge midpoint (``projected_mids``, one per pair of
-    consecutive vertices) and the midpoint of the metric edge (where a gently curving projected
-    edge strays most), times four, plus a centimetre."""
-    edges = metric.edges
-    if not edges.any():
-        return 0.01
-    mxy = metric.xy
-    chord = (mxy[:-1] + mxy[1:]) / 2.0
-    off = np.hypot(projected_mids[:, 0] - chord[:, 0], projected_mids[:, 1] - chord[:, 1])[edges]
-    with warnings.catch_warnings():  # every midpoint unprojectable: NaN, then inf below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        worst = float(np.nanmax(off))
-    if not np.isfinite(worst):
-        return math.inf
-    return 4.0 * worst + 0.01
+#: Edges whose midpoints :func:`_bend` projects at a time (memory: four floats an edge).
+_BEND_CHUNK = 262_144
 
 
 def _bend(native: Rings, metric: Rings, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> float:
-    """:func:`_bend_from`, projecting the native edges' midpoints."""
+    """Metres by which a projected edge may stray from its chord in the metric polygons.
+
+    The largest distance between a projected edge midpoint and the midpoint of the metric edge
+    (where a gently curving projected edge strays most), times four, plus a centimetre.
+    ``metric`` holds the ``native`` rings' vertices projected.
+    """
     if len(metric.xy) != len(native.xy):
         return math.inf
-    xy = native.xy
-    return _bend_from(metric, _project((xy[:-1] + xy[1:]) / 2.0, native_crs, metric_crs))
+    worst = -math.inf  # stays so without edges, or when no midpoint projects (then inf)
+    any_edge = False
+    xy, mxy = native.xy, metric.xy
+    with warnings.catch_warnings():  # an unprojectable midpoint: NaN, skipped
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for a in range(0, len(native.owner), _BEND_CHUNK):
+            b = min(a + _BEND_CHUNK, len(native.owner))
+            edges = native.owner[a:b] >= 0
+            if not edges.any():
+                continue
+            any_edge = True
+            mids = _project((xy[a:b] + xy[a + 1 : b + 1])[edges] / 2.0, native_crs, metric_crs)
+            chord = ((mxy[a:b] + mxy[a + 1 : b + 1]) / 2.0)[edges]
+            off = np.hypot(mids[:, 0] - chord[:, 0], mids[:, 1] - chord[:, 1])
+            if not np.isnan(off).all():
+                worst = max(worst, float(np.nanmax(off)))
+    if not any_edge:
+        return 0.01
+    if not np.isfinite(worst):
+        return math.inf
+    return 4.0 * worst + 0.01
 
 
 def _ranks(values: NDArray[Any]) -> _IntArray:

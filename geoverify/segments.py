@@ -40,7 +40,7 @@ _IntArray = NDArray[np.intp]
 #: is reported back (``count`` -1) for the caller to measure another way.
 MAX_NEAR = 16
 #: Points per call of a kernel that returns several answers a point.
-_CHUNK = 65_536
+_CHUNK = 16_384
 #: Points from which a second thread helps.
 _THREAD_MIN_POINTS = 20_000
 
@@ -89,9 +89,11 @@ def _buckets(
     ny: int,
 ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
     """CSR buckets: the segments (with an owner) whose bounding box overlaps each cell
-    (row-major)."""
+    (row-major), in segment order. One array of offsets is all the memory besides the items:
+    it counts each cell's segments, is summed into the cells' ends, and counts down to their
+    starts while the segments are put in from the last."""
     n = ax.size
-    counts = np.zeros(nx * ny + 1, np.int64)
+    offsets = np.zeros(nx * ny + 1, np.int64)
     for i in range(n):
         if owner[i] < 0:
             continue
@@ -101,11 +103,14 @@ def _buckets(
         r1 = math.floor((max(ay[i], by[i]) - y0) / g)
         for r in range(max(r0, 0), min(r1, ny - 1) + 1):
             for c in range(max(c0, 0), min(c1, nx - 1) + 1):
-                counts[r * nx + c + 1] += 1
-    offsets = np.cumsum(counts)
-    fill = offsets[:-1].copy()
-    items = np.empty(offsets[-1], np.int32)
-    for i in range(n):
+                offsets[r * nx + c] += 1
+    total = 0
+    for cell in range(nx * ny):
+        total += offsets[cell]
+        offsets[cell] = total
+    offsets[nx * ny] = total
+    items = np.empty(total, np.int32)
+    for i in range(n - 1, -1, -1):
         if owner[i] < 0:
             continue
         c0 = math.floor((min(ax[i], bx[i]) - x0) / g)
@@ -115,8 +120,8 @@ def _buckets(
         for r in range(max(r0, 0), min(r1, ny - 1) + 1):
             for c in range(max(c0, 0), min(c1, nx - 1) + 1):
                 cell = r * nx + c
-                items[fill[cell]] = i
-                fill[cell] += 1
+                offsets[cell] -= 1
+                items[offsets[cell]] = i
     return offsets, items
 
 
@@ -137,7 +142,7 @@ def _near(
     g: float,
     nx: int,
     ny: int,
-    out_owner: NDArray[np.int64],
+    out_owner: NDArray[np.int32],
     out_dist: _FloatArray,
     out_count: NDArray[np.int64],
 ) -> None:
@@ -207,7 +212,7 @@ def _cover(
     g: float,
     nx: int,
     ny: int,
-    out_owner: NDArray[np.int64],
+    out_owner: NDArray[np.int32],
     out_count: NDArray[np.int64],
 ) -> None:
     """Polygons covering each point: inside it, or within ``eps`` of one of its rings.
@@ -393,7 +398,7 @@ def _candidates(
     margin for rounding). A cell without segments anywhere gets none.
     """
     h = g * math.sqrt(0.5)
-    stamp = np.full(ax.size, -1, np.int64)
+    stamp = np.full(ax.size, -1, np.int32)
     out_offsets = np.zeros(cells.size + 1, np.int64)
     out = np.empty(max(16, 8 * cells.size), np.int32)
     n_out = 0
@@ -652,7 +657,7 @@ class SegmentIndex:
         for start in range(0, x.size, _CHUNK):
             part = slice(start, min(start + _CHUNK, x.size))
             m = part.stop - part.start
-            out_owner = np.empty((m, k), np.int64)
+            out_owner = np.empty((m, k), np.int32)
             out_dist = np.empty((m, k), np.float64)
             count = np.empty(m, np.int64)
             _near(xs[part], ys[part], float(tol), *self._grid_args(), out_owner, out_dist, count)  # type: ignore[call-arg]
@@ -690,7 +695,7 @@ class SegmentIndex:
         for start in range(0, x.size, _CHUNK):
             part = slice(start, min(start + _CHUNK, x.size))
             m = part.stop - part.start
-            out_owner = np.empty((m, k), np.int64)
+            out_owner = np.empty((m, k), np.int32)
             count = np.empty(m, np.int64)
             _cover(  # type: ignore[call-arg]
                 xs[part],

@@ -362,6 +362,7 @@ def test_layer_projects_as_to_crs_does(
     import pyproj
 
     monkeypatch.setattr(assign, "_PROJECT_THREADS_FROM", 10)  # two threads even here
+    monkeypatch.setattr(assign, "_BEND_CHUNK", 37)  # the midpoints in many chunks
     villages, _ = town
     geoms = villages.geometry.to_numpy().copy()
     if case == "repaired":
