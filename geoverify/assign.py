@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -254,6 +254,20 @@ def _mark_present(
                 break
 
 
+class _Reference(NamedTuple):
+    """Points in the native CRS (``x``, ``y``) with their reference points for the covering
+    test: the ``x`` of a point to the right (same ``y``) and the polygon covering it, -1 none
+    (see :func:`geoverify.segments.reference_points`)."""
+
+    x: _FloatArray
+    y: _FloatArray
+    qx: _FloatArray
+    owner: NDArray[np.int64]
+
+    def part(self, rows: slice) -> _Reference:
+        return _Reference(self.x[rows], self.y[rows], self.qx[rows], self.owner[rows])
+
+
 @dataclass
 class _Layer:
     """Polygons (villages or groups) in the native and the metric CRS, with their trees."""
@@ -324,7 +338,7 @@ class _Layer:
         xy: _FloatArray,
         tol: float,
         cover: _IntArray | None = None,
-        ref: tuple[_FloatArray, NDArray[np.int64]] | None = None,
+        ref: _Reference | None = None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
         """Pairs (query point, polygon) covered in the native CRS (distance 0) or within ``tol``
         metres.
@@ -349,7 +363,7 @@ class _Layer:
 
         def part(r: slice) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
             known = None if cover is None else cover[r]
-            r_ref = None if ref is None else (ref[0][r], ref[1][r])
+            r_ref = None if ref is None else ref.part(r)
             return self._near_pairs_part(q_native[r], xy[r], tol, r.start, known, r_ref)
 
         if len(parts) == 1:
@@ -370,19 +384,22 @@ class _Layer:
         tol: float,
         offset: int,
         cover: _IntArray | None,
-        ref: tuple[_FloatArray, NDArray[np.int64]] | None = None,
+        ref: _Reference | None = None,
     ) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
         index = self.segment_index(tol) if tol > self.bend else None
         if index is None:
             return self._near_pairs_geos(q_native, xy, tol, offset, cover)
         crowded = np.zeros(0, dtype=np.intp)
         native_index = self.native_index() if cover is None and ref is not None else None
+        # One order for both kernels: neighbouring points read the same buckets of either.
+        order = index.order(xy[:, 0], xy[:, 1])
         if native_index is not None and ref is not None:
-            nxy = shapely.get_coordinates(q_native)
-            nq, nt, crowded = native_index.cover(nxy[:, 0], nxy[:, 1], ref[0], ref[1], self.eps)
+            nq, nt, crowded = native_index.cover(
+                ref.x, ref.y, ref.qx, ref.owner, self.eps, order=order
+            )
         else:
             nq, nt = self._covering_pairs(q_native, cover)
-        mq, mt, d, over = index.near(xy[:, 0], xy[:, 1], tol)
+        mq, mt, d, over = index.near(xy[:, 0], xy[:, 1], tol, order=order)
         if crowded.size:
             over = np.union1d(over, crowded)
         far = _absent(len(xy), nq, nt, mq, mt)
@@ -571,7 +588,7 @@ def _assign_points(
     code_rank: _IntArray,
     tol: float,
     cover: _IntArray | None = None,
-    ref: tuple[_FloatArray, NDArray[np.int64]] | None = None,
+    ref: _Reference | None = None,
 ) -> _Result:
     n = len(xy)
     qi, vi, d, covered = layer.near_pairs(q_native, xy, tol, cover, ref)
@@ -784,7 +801,7 @@ def _assign_groups(
     tol: float,
     result: _IntArray,
     todo: NDArray[np.bool_],
-    reference: Callable[[_IntArray], tuple[_FloatArray, NDArray[np.int64]]] | None = None,
+    reference: Callable[[_IntArray], _Reference] | None = None,
 ) -> None:
     """Set the group (index into the groups; -1 when the village, ``codes[village]``, has no
     group polygon near the target) of the targets in ``todo``, in ``result``.
@@ -960,14 +977,13 @@ class _CellGrid:
             dist, components.astype(np.int32, copy=False), comp_value, reach, near_one, containment
         )
 
-    def reference(
-        self, x: _FloatArray, y: _FloatArray, values: NDArray[np.int32]
-    ) -> tuple[_FloatArray, NDArray[np.int64]]:
+    def reference(self, x: _FloatArray, y: _FloatArray, values: NDArray[np.int32]) -> _Reference:
         """For points on the grid, the first cell to the right whose covering ``values`` (the
         village or the group grid) knows: its centre's ``x`` and its polygon (-1: none)."""
-        return reference_points(
+        qx, owner = reference_points(
             x, y, values, self.left, self.top, self.cell, self.width, self.height
         )
+        return _Reference(x, y, qx, owner)
 
     def lookup(self, x: _FloatArray, y: _FloatArray) -> tuple[_IntArray, _IntArray | None]:
         """Village and group values (as in the class) of the cells of points ``x``, ``y``; -1
@@ -1251,7 +1267,7 @@ def assign_targets(
         if grid is not None and grid.group is not None:
             group_values = grid.group
 
-            def group_ref(rows: _IntArray) -> tuple[_FloatArray, NDArray[np.int64]]:
+            def group_ref(rows: _IntArray) -> _Reference:
                 assert grid is not None
                 return grid.reference(rep_x[rows], rep_y[rows], group_values)
 

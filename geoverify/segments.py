@@ -618,7 +618,7 @@ class SegmentIndex:
         offsets, items = _buckets(ax, ay, bx, by, rings.owner, x0, y0, cell, nx, ny)
         return cls(ax, ay, bx, by, rings.owner, x0, y0, cell, nx, ny, offsets, items, bend)
 
-    def _order(self, x: _FloatArray, y: _FloatArray) -> _IntArray:
+    def order(self, x: _FloatArray, y: _FloatArray) -> _IntArray:
         """The points in bucket order (neighbouring points read the same buckets)."""
         with np.errstate(invalid="ignore"):
             col = np.clip(np.floor((x - self.x0) / self.cell), -1, self.nx)
@@ -643,13 +643,14 @@ class SegmentIndex:
         )
 
     def near(
-        self, x: _FloatArray, y: _FloatArray, tol: float
+        self, x: _FloatArray, y: _FloatArray, tol: float, order: _IntArray | None = None
     ) -> tuple[_IntArray, _IntArray, _FloatArray, _IntArray]:
         """Pairs (point, polygon) with a segment of the polygon within ``tol`` metres, and that
         smallest distance; plus the points with more than :data:`MAX_NEAR` such polygons
         (not in the pairs). Points go through in chunks, so memory does not grow with
-        ``MAX_NEAR`` times the points."""
-        order = self._order(x, y)
+        ``MAX_NEAR`` times the points, in ``order`` (default: bucket order)."""
+        if order is None:
+            order = self.order(x, y)
         xs = np.ascontiguousarray(x[order], dtype=np.float64)
         ys = np.ascontiguousarray(y[order], dtype=np.float64)
         found_q, found_o, found_d, found_over = [], [], [], []
@@ -681,11 +682,14 @@ class SegmentIndex:
         qx: _FloatArray,
         q_owner: NDArray[np.int64],
         eps: float,
+        order: _IntArray | None = None,
     ) -> tuple[_IntArray, _IntArray, _IntArray]:
         """Pairs (point, polygon) where the polygon covers the point (inside, or within ``eps``
         of a ring), given reference points from :func:`reference_points`; plus the points that
-        met more polygons than :data:`MAX_NEAR` (not in the pairs)."""
-        order = self._order(x, y)
+        met more polygons than :data:`MAX_NEAR` (not in the pairs). Points go through in
+        ``order`` (default: bucket order)."""
+        if order is None:
+            order = self.order(x, y)
         xs = np.ascontiguousarray(x[order], dtype=np.float64)
         ys = np.ascontiguousarray(y[order], dtype=np.float64)
         qxs = np.ascontiguousarray(qx[order], dtype=np.float64)
