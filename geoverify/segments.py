@@ -619,12 +619,13 @@ class SegmentIndex:
         return cls(ax, ay, bx, by, rings.owner, x0, y0, cell, nx, ny, offsets, items, bend)
 
     def order(self, x: _FloatArray, y: _FloatArray) -> _IntArray:
-        """The points in bucket order (neighbouring points read the same buckets)."""
+        """The points in bucket order (neighbouring points read the same buckets; the order
+        among the points of one bucket is arbitrary, as no answer depends on it)."""
         with np.errstate(invalid="ignore"):
             col = np.clip(np.floor((x - self.x0) / self.cell), -1, self.nx)
             row = np.clip(np.floor((y - self.y0) / self.cell), -1, self.ny)
         key = np.nan_to_num(row * (self.nx + 2) + col, nan=-1.0)
-        return np.argsort(key, kind="stable").astype(np.intp)
+        return np.argsort(key).astype(np.intp, copy=False)
 
     def _grid_args(self) -> tuple[Any, ...]:
         return (
@@ -736,7 +737,7 @@ class SegmentIndex:
             row = np.floor((y - self.y0) / self.cell)
         on = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
         cell = np.where(on, row * self.nx + col, -1).astype(np.int64)
-        order = np.argsort(cell, kind="stable")
+        order = np.argsort(cell)
         sorted_cells = cell[order]
         first = int(np.searchsorted(sorted_cells, 0))  # points off the grid sort first
         order = order[first:]
