@@ -287,20 +287,28 @@ class _Layer:
     threads: int = 0  # worker threads for the exact tests; 0: as many as the CPUs (up to 4)
 
     @classmethod
-    def build(cls, series: gpd.GeoSeries, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Layer:
+    def build(
+        cls,
+        series: gpd.GeoSeries,
+        native_crs: pyproj.CRS,
+        metric_crs: pyproj.CRS,
+        threads: int = 0,
+    ) -> _Layer:
         same_crs = series.crs is not None and pyproj.CRS.from_user_input(series.crs) == native_crs
         native = _geoms(series if same_crs else series.to_crs(native_crs))
         # The validity check runs beside the projection, which is made again in the rare case
         # that a polygon needs repair.
-        with ThreadPoolExecutor(1) as pool:
-            valid = pool.submit(shapely.is_valid, native)
-            projected = _Projected.of(native, native_crs, metric_crs)
-            bad = ~np.asarray(valid.result(), dtype=bool)
+        valid, projected = _side_by_side(
+            lambda: shapely.is_valid(native),
+            lambda: _Projected.of(native, native_crs, metric_crs, threads),
+            threads,
+        )
+        bad = ~np.asarray(valid, dtype=bool)
         if bad.any():
             # Repairs are reported by boundaries.check_villages; here we only need sound geometry.
             native = native.copy()
             native[bad] = shapely.make_valid(native[bad])
-            projected = _Projected.of(native, native_crs, metric_crs)
+            projected = _Projected.of(native, native_crs, metric_crs, threads)
         return cls(
             native=native,
             metric=projected.metric,
@@ -310,6 +318,7 @@ class _Layer:
             bend=projected.bend,
             rings=projected.rings,
             metric_rings=projected.metric_rings,
+            threads=threads,
         )
 
     def segment_index(self, tol: float) -> SegmentIndex | None:
@@ -484,7 +493,9 @@ class _Projected:
     bend: float
 
     @classmethod
-    def of(cls, native: _GeomArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> _Projected:
+    def of(
+        cls, native: _GeomArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS, threads: int
+    ) -> _Projected:
         rings = Rings.of(native)
         if native_crs == metric_crs:
             return cls(rings, native, rings, 0.01)
@@ -492,21 +503,40 @@ class _Projected:
             metric = _geoms(gpd.GeoSeries(native, crs=native_crs).to_crs(metric_crs))
             metric_rings = Rings.of(metric)
             return cls(
-                rings, metric, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs)
+                rings,
+                metric,
+                metric_rings,
+                _bend(rings, metric_rings, native_crs, metric_crs, threads),
             )
         # The metric polygons are the native ones with projected vertices (as ``to_crs``
         # makes them), projected in threads.
-        metric_rings = rings.moved(_project(rings.xy, native_crs, metric_crs))
+        metric_rings = rings.moved(_project(rings.xy, native_crs, metric_crs, threads))
         metric = shapely.set_coordinates(native.copy(), metric_rings.xy)
-        return cls(rings, metric, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs))
+        return cls(
+            rings, metric, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs, threads)
+        )
 
 
-def _project(xy: _FloatArray, source: pyproj.CRS, target: pyproj.CRS) -> _FloatArray:
-    """``xy`` (rows) from ``source`` to ``target``, in two threads for many points (PROJ
-    releases the GIL; each thread has its own transformer)."""
+def _side_by_side(
+    first: Callable[[], Any], second: Callable[[], Any], threads: int = 0
+) -> tuple[Any, Any]:
+    """``first()`` and ``second()``, the second in another thread unless ``threads`` is 1."""
+    if threads == 1:
+        return first(), second()
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(second)
+        return first(), other.result()
+
+
+def _project(
+    xy: _FloatArray, source: pyproj.CRS, target: pyproj.CRS, threads: int = 0
+) -> _FloatArray:
+    """``xy`` (rows) from ``source`` to ``target``, in two threads for many points unless
+    ``threads`` is 1 (PROJ releases the GIL; each thread has its own transformer)."""
     out = np.empty_like(xy)
     n = len(xy)
-    halves = [slice(0, n)] if n < _PROJECT_THREADS_FROM else [slice(0, n // 2), slice(n // 2, n)]
+    one = n < _PROJECT_THREADS_FROM or threads == 1
+    halves = [slice(0, n)] if one else [slice(0, n // 2), slice(n // 2, n)]
 
     def run(part: slice) -> None:
         tr = pyproj.Transformer.from_crs(source, target, always_xy=True)
@@ -526,7 +556,13 @@ def _project(xy: _FloatArray, source: pyproj.CRS, target: pyproj.CRS) -> _FloatA
 _BEND_CHUNK = 262_144
 
 
-def _bend(native: Rings, metric: Rings, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> float:
+def _bend(
+    native: Rings,
+    metric: Rings,
+    native_crs: pyproj.CRS,
+    metric_crs: pyproj.CRS,
+    threads: int = 0,
+) -> float:
     """Metres by which a projected edge may stray from its chord in the metric polygons.
 
     The largest distance between a projected edge midpoint and the midpoint of the metric edge
@@ -546,7 +582,8 @@ def _bend(native: Rings, metric: Rings, native_crs: pyproj.CRS, metric_crs: pypr
             if not edges.any():
                 continue
             any_edge = True
-            mids = _project((xy[a:b] + xy[a + 1 : b + 1])[edges] / 2.0, native_crs, metric_crs)
+            mids = (xy[a:b] + xy[a + 1 : b + 1])[edges] / 2.0
+            mids = _project(mids, native_crs, metric_crs, threads)
             chord = ((mxy[a:b] + mxy[a + 1 : b + 1]) / 2.0)[edges]
             off = np.hypot(mids[:, 0] - chord[:, 0], mids[:, 1] - chord[:, 1])
             if not np.isnan(off).all():
@@ -767,7 +804,11 @@ class _Groups:
 
     @classmethod
     def build(
-        cls, groups: gpd.GeoDataFrame | None, native_crs: pyproj.CRS, metric_crs: pyproj.CRS
+        cls,
+        groups: gpd.GeoDataFrame | None,
+        native_crs: pyproj.CRS,
+        metric_crs: pyproj.CRS,
+        threads: int = 0,
     ) -> _Groups | None:
         """The groups with a geometry, or None when there are none."""
         if groups is None or len(groups) == 0:
@@ -783,7 +824,7 @@ class _Groups:
         _require_crs(g, "村民小组 (groups)")
         names = g["name"].astype(object).to_numpy()
         return cls(
-            layer=_Layer.build(g.geometry, native_crs, metric_crs),
+            layer=_Layer.build(g.geometry, native_crs, metric_crs, threads),
             village=g["village_code"].astype(object).to_numpy(),
             names=names,
             name_rank=_ranks(names),
@@ -1126,7 +1167,11 @@ def assign_targets(
 
     tgeom = targets.geometry
     t_given = _geoms(tgeom)
-    missing = shapely.is_missing(t_given) | shapely.is_empty(t_given)
+    # One pass over the geometries for each question, two at a time (GEOS releases the GIL).
+    type_given, empty = _side_by_side(
+        lambda: shapely.get_type_id(t_given), lambda: shapely.is_empty(t_given), threads or 0
+    )
+    missing = (type_given < 0) | empty
     if missing.any():
         labels = targets.index[missing].tolist()[:10]
         msg = f"{int(missing.sum())} 个靶标没有坐标或几何 (targets without geometry): {labels}"
@@ -1139,7 +1184,7 @@ def assign_targets(
 
     same_crs = native_crs == t_crs
     t_native = t_given if same_crs else _geoms(tgeom.to_crs(native_crs))
-    type_id = shapely.get_type_id(t_native)
+    type_id = type_given if same_crs else shapely.get_type_id(t_native)
     is_poly = (type_id == 3) | (type_id == 6)  # Polygon, MultiPolygon
     reps = t_native
     non_point = type_id != 0
@@ -1157,28 +1202,27 @@ def assign_targets(
     by_polygon = np.zeros(n, dtype=bool)
     q_native = reps  # the point, or the polygon of a polygon-path target (copied then)
     q_metric = np.empty(0, dtype=object)  # metric polygons of polygon-path targets, if any
-    gl = _Groups.build(groups, native_crs, metric_crs)
-    if gl is not None:
-        gl.layer.threads = threads or 0
+    gl = _Groups.build(groups, native_crs, metric_crs, threads or 0)
     group = np.full(n, -1, dtype=np.intp)  # index into the groups, -1 for none
     group_todo = np.ones(n, dtype=bool)
 
     metric_xy = np.full((n, 2), np.nan)  # the points' metric coordinates, where needed
 
-    rep_x, rep_y = shapely.get_x(reps), shapely.get_y(reps)
+    rep_x, rep_y = _side_by_side(
+        lambda: shapely.get_x(reps), lambda: shapely.get_y(reps), threads or 0
+    )
 
     def need_xy(rows: _IntArray) -> _FloatArray:
         todo = rows[np.isnan(metric_xy[rows, 0])]
         if todo.size:
             metric_xy[todo] = _project(
-                np.column_stack([rep_x[todo], rep_y[todo]]), native_crs, metric_crs
+                np.column_stack([rep_x[todo], rep_y[todo]]), native_crs, metric_crs, threads or 0
             )
         return metric_xy[rows]
 
     grid: _CellGrid | None = None
     if len(villages):
-        layer = _Layer.build(villages.geometry, native_crs, metric_crs)
-        layer.threads = threads or 0
+        layer = _Layer.build(villages.geometry, native_crs, metric_crs, threads or 0)
         code_rank = _ranks(codes)
 
         def put(rows: _IntArray, r: _Result, take: NDArray[np.bool_]) -> None:
