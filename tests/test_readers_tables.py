@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoverify.errors import InputError
 from geoverify.readers.tables import find_column, normalize_header, read_table
@@ -169,3 +172,105 @@ def test_find_column() -> None:
     assert find_column(cols, ["纬度"]) is None
     # an exact match beats a bracket-stripped one, whatever the order of the columns
     assert find_column(["面积(亩)", "面积"], ["面积"]) == "面积"
+
+
+# --- the column-wise reader reads what the row-by-row one read ------------------------------
+
+
+def _reference_table(rows: list[list[str]]) -> tuple[list[str], list[list[Any]], list[int], int]:
+    """The table the row-by-row reader built from ``csv.reader`` rows: columns, row values,
+    row numbers, header row (the slow, obvious code the column-wise reader replaced)."""
+    from geoverify.readers.tables import _HEADER_SCAN_ROWS, _is_header_row
+
+    records = [(n, [c.strip() or None for c in row]) for n, row in enumerate(rows, start=1)]
+    nonempty = [(n, cells) for n, cells in records if cells.count(None) < len(cells)]
+    header_idx = 0
+    for i, (_, cells) in enumerate(nonempty[:_HEADER_SCAN_ROWS]):
+        if _is_header_row(cells, frozenset()):
+            header_idx = i
+            break
+    header_row, header_cells = nonempty[header_idx]
+    data = nonempty[header_idx + 1 :]
+    width = max([len(header_cells), *(len(c) for _, c in data)])
+    names: list[str] = []
+    keep: list[int] = []
+    seen: dict[str, int] = {}
+    for j in range(width):
+        raw = header_cells[j] if j < len(header_cells) else None
+        has_data = any(j < len(c) and c[j] is not None for _, c in data)
+        if raw is None and not has_data:
+            continue
+        name = str(raw).strip() if raw is not None else f"列{j + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 1
+        names.append(name)
+        keep.append(j)
+    values = [[c[j] if j < len(c) else None for j in keep] for _, c in data]
+    return names, values, [n for n, _ in data], header_row
+
+
+_cells = st.sampled_from(
+    [
+        "",
+        " ",
+        "编号",
+        "经度",
+        "纬度",
+        "x",
+        " a ",
+        "\u3000b",
+        "c\xa0",
+        "\x1cd\x1f",
+        "e\x85",
+        "1",
+        "备注",
+    ]
+) | st.text(max_size=3)
+
+
+@given(st.lists(st.lists(_cells, max_size=5), min_size=1, max_size=14))
+@settings(max_examples=300, deadline=None)
+def test_csv_read_column_by_column_is_the_row_by_row_table(rows: list[list[str]]) -> None:
+    import csv
+    import io
+    import tempfile
+
+    from geoverify.readers.tables import _sniff_delimiter
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    text = buffer.getvalue()
+    # the rows as the reader splits them (the sniffed delimiter may not be ",")
+    split = list(csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.csv"
+        path.write_text(text, encoding="utf-8")
+        if not any(c.strip() for row in split for c in row):
+            with pytest.raises(InputError, match="没有任何数据"):
+                read_table(path, encoding="utf-8")
+            return
+        table = read_table(path, encoding="utf-8")
+    names, values, numbers, header_row = _reference_table(split)
+    assert list(table.frame.columns) == names
+    assert table.frame.to_numpy(dtype=object).tolist() == values
+    assert all(table.frame[c].dtype == object for c in table.frame.columns)
+    assert table.rows == numbers
+    assert table.header_row == header_row
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(["a", " ", ",", "\n", "\r", "\x0b", "\x1c", "\u2028", "\x85"])
+    ),
+    st.integers(min_value=1, max_value=5),
+    st.integers(min_value=1, max_value=8),
+)
+def test_the_delimiter_is_sniffed_from_the_first_lines_only(
+    text: str, count: int, size: int
+) -> None:
+    from geoverify.readers.tables import _first_lines
+
+    assert _first_lines(text, count, size) == [ln for ln in text.splitlines() if ln.strip()][:count]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import operator
 import os
 import re
 import unicodedata
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from geoverify.errors import InputError, TooLargeError
@@ -193,36 +196,58 @@ def _clean_cell(value: Any) -> Any:
     return value
 
 
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """The cells of ``rows`` column by column, short rows padded with None."""
+    lengths = set(map(len, rows))
+    if len(lengths) == 1:
+        return [list(map(operator.itemgetter(j), rows)) for j in range(lengths.pop())]
+    return [list(col) for col in itertools.zip_longest(*rows, fillvalue=None)]
+
+
 def _build(
-    records: list[tuple[int, list[Any]]],
+    columns: list[list[Any]],
     *,
     source: str,
     encoding: str | None,
     extra_headers: Iterable[str],
 ) -> Table:
-    """Pick the header row among ``records`` (row number, cells) and build the table."""
-    nonempty = [(n, cells) for n, cells in records if cells.count(None) < len(cells)]
-    if not nonempty:
+    """Pick the header row among the file's rows and build the table.
+
+    ``columns`` holds the cleaned cells of every row of the file (row ``i`` is the file's row
+    ``i + 1``) column by column, short rows padded with None."""
+    n = len(columns[0]) if columns else 0
+    gaps = [None in col for col in columns]
+    if not all(gaps):  # a column without an empty cell: no row is empty
+        nonempty = np.arange(n)
+    else:
+        filled = np.zeros(n, dtype=bool)
+        for col in columns:
+            filled |= np.fromiter((v is not None for v in col), dtype=bool, count=n)
+        nonempty = np.flatnonzero(filled)
+    if not len(nonempty):
         msg = f"{source}: 文件中没有任何数据 (the file has no data)"
         raise InputError(msg)
     extra = frozenset(normalize_header(h) for h in extra_headers if h)
     header_idx = 0
-    for i, (_, cells) in enumerate(nonempty[:_HEADER_SCAN_ROWS]):
-        if _is_header_row(cells, extra):
+    for i, r in enumerate(nonempty[:_HEADER_SCAN_ROWS].tolist()):
+        if _is_header_row([col[r] for col in columns], extra):
             header_idx = i
             break
-    header_row, header_cells = nonempty[header_idx]
+    header_row = int(nonempty[header_idx])
+    header_cells = [col[header_row] for col in columns]
     data = nonempty[header_idx + 1 :]
-    width = max([len(header_cells), *(len(c) for _, c in data)])
+    # the data rows follow each other (no empty row among them): a view, not a copy
+    where: slice | np.ndarray = (
+        slice(header_row + 1, n) if len(data) == n - header_row - 1 else data
+    )
 
     names: list[str] = []
-    keep: list[int] = []
+    kept: list[np.ndarray] = []
     seen: dict[str, int] = {}
-    for j in range(width):
-        raw = header_cells[j] if j < len(header_cells) else None
-        has_data = any(j < len(c) and c[j] is not None for _, c in data)
-        if raw is None and not has_data:
-            continue
+    for j, (raw, col, gap) in enumerate(zip(header_cells, columns, gaps, strict=True)):
+        values = np.fromiter(col, dtype=object, count=n)[where]
+        if raw is None and (not len(values) or (gap and not any(v is not None for v in values))):
+            continue  # no header and no data
         name = str(raw).strip() if raw is not None else f"列{j + 1}"
         if name in seen:
             seen[name] += 1
@@ -230,18 +255,15 @@ def _build(
         else:
             seen[name] = 1
         names.append(name)
-        keep.append(j)
-    if keep == list(range(width)) and all(len(c) == width for _, c in data):
-        values = [c for _, c in data]  # every row has every column: the rows as they are
-    else:
-        values = [[c[j] if j < len(c) else None for j in keep] for _, c in data]
-    frame = pd.DataFrame(values, columns=pd.Index(names, dtype=object), dtype=object)
+        kept.append(values)
+    frame = pd.DataFrame(dict(enumerate(kept)), dtype=object)
+    frame.columns = pd.Index(names, dtype=object)
     return Table(
         frame=frame,
-        rows=[n for n, _ in data],
+        rows=(data + 1).tolist(),
         source=source,
         encoding=encoding,
-        header_row=header_row,
+        header_row=header_row + 1,
     )
 
 
@@ -273,8 +295,22 @@ def _decode(raw: bytes, source: str, encoding: str | None) -> tuple[str, str]:
         raise InputError(msg) from e
 
 
+def _first_lines(text: str, count: int, size: int = 1 << 16) -> list[str]:
+    """The first ``count`` non-blank lines of ``text`` (as ``str.splitlines`` splits it),
+    from as little of the text as that takes (``size`` characters first)."""
+    while True:
+        head = text[:size]
+        lines = head.splitlines()
+        if len(head) < len(text):
+            lines.pop()  # perhaps cut short
+        found = [ln for ln in lines if ln.strip()][:count]
+        if len(found) == count or len(head) == len(text):
+            return found
+        size *= 4
+
+
 def _sniff_delimiter(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if ln.strip()][:20]
+    lines = _first_lines(text, 20)
     sample = "\n".join(lines)
     try:
         return csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
@@ -302,16 +338,23 @@ def _read_csv(path: Path, source: str, encoding: str | None, extra: Iterable[str
     del text  # decoded again as it is read: a StringIO of it would take four bytes a character
     stream = io.TextIOWrapper(io.BytesIO(raw), encoding=used, newline="")
     reader = csv.reader(stream, delimiter=delimiter)
-    records: list[tuple[int, list[Any]]] = []
     try:
-        for n, row in enumerate(reader, start=1):
-            # csv gives text cells only: _clean_cell of each, the quick way
-            records.append((n, [c.strip() or None for c in row]))
+        rows = list(reader)
     except csv.Error as e:
         line = reader.line_num
         msg = f"{source}: 第 {line} 行 CSV 格式错误 (malformed CSV at line {line}): {e}"
         raise InputError(msg) from e
-    return _build(records, source=source, encoding=used, extra_headers=extra)
+    del stream, raw
+    columns = _columns(rows)
+    del rows
+    # csv gives text cells only (None where a row is short): _clean_cell of each, the quick
+    # way, a column at a time
+    for j, col in enumerate(columns):
+        if None in col:
+            columns[j] = [(c.strip() or None) if c else None for c in col]
+        else:
+            columns[j] = [c.strip() or None for c in col]
+    return _build(columns, source=source, encoding=used, extra_headers=extra)
 
 
 def _read_xlsx(path: Path, source: str, sheet: str | int | None, extra: Iterable[str]) -> Table:
@@ -331,9 +374,9 @@ def _read_xlsx(path: Path, source: str, sheet: str | int | None, extra: Iterable
             ws = _pick_sheet(wb, sheet, source)
             if hasattr(ws, "reset_dimensions"):
                 ws.reset_dimensions()  # some writers store a wrong <dimension>; read everything
-            records: list[tuple[int, list[Any]]] = []
+            records: list[list[Any]] = []
             cells = 0
-            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            for row in ws.iter_rows(values_only=True):
                 cells += max(len(row), 1)
                 if cells > MAX_TABLE_CELLS:
                     msg = (
@@ -341,10 +384,10 @@ def _read_xlsx(path: Path, source: str, sheet: str | int | None, extra: Iterable
                         f"(the sheet has more than {MAX_TABLE_CELLS} cells)"
                     )
                     raise TooLargeError(msg)
-                records.append((n, [_clean_cell(c) for c in row]))
+                records.append([_clean_cell(c) for c in row])
         finally:
             wb.close()
-    return _build(records, source=source, encoding=None, extra_headers=extra)
+    return _build(_columns(records), source=source, encoding=None, extra_headers=extra)
 
 
 @contextmanager
