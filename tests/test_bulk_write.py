@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import sqlalchemy as sa
@@ -21,10 +23,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from geoverify.model import Status
+from geoverify.readers import targets as targets_reader
 from geoverify.store import Store, bulk
 from geoverify.store import tables as t
 from geoverify.workflows import import_batch
-from geoverify.workflows.batches import _attribute_texts, _issued_payloads, _Plan
+from geoverify.workflows.batches import _issued_payloads, _Plan
 from geoverify.workflows.common import sample_path
 from tests.conftest import snapshot
 
@@ -122,21 +125,69 @@ def test_assignment_details_and_payloads_are_json_dumps_texts() -> None:
     ]
 
 
-def test_attributes_are_json_dumps_texts_and_odd_values_made_safe_first() -> None:
-    rows: list[Any] = [
-        {"靶标编号": "A1", "经度": "106.1", "备注": None},
-        {"靶标编号": "A2", "面积": 1.5, "list": [1, "x"], "nested": {"k": None}},
-        {},
-        None,
-        {"date": dt.date(2024, 3, 1), "nan": math.nan, "geom": shapely.Point(1, 2)},
-        {1: "int key", "s": "tab\there"},
-    ]
-    got = _attribute_texts(rows)
-    assert got[0] == json.dumps(rows[0])
-    assert got[1] == json.dumps(rows[1])
-    assert got[2] == got[3] == "{}"
-    assert json.loads(got[4]) == {"date": "2024-03-01", "nan": None, "geom": "POINT (1 2)"}
-    assert json.loads(got[5]) == {"1": "int key", "s": "tab\there"}
+_cells = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | _text
+    | st.sampled_from(["", "  ", "\u3000", "100%", "%s", 'q"uote', "back\\slash", "两行\n"])
+    | st.dates()
+    | st.datetimes()
+    | st.decimals(allow_nan=False)
+    | st.binary(max_size=3)
+    | st.builds(np.int64, st.integers(-(2**63), 2**63 - 1))
+    | st.builds(np.float32, st.floats(width=32))
+    | st.lists(st.none() | st.integers() | _text, max_size=2)
+    | st.dictionaries(_text, st.none() | st.floats(), max_size=2)
+    | st.just(shapely.Point(1, 2))
+)
+_names = st.sampled_from(["靶标编号", "经度", "备注", "100%", "%s", 'a"b', 1, "1", 2.5, None])
+
+
+def _json_dumps_or_nulls(doc: dict[str, Any]) -> str:
+    """``json.dumps`` of ``doc``; where it refuses a non-finite number (an infinite Decimal
+    cell), with null for each such number (what the store has always been given)."""
+
+    def finite(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, list):
+            return [finite(x) for x in v]
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        return v
+
+    try:
+        return json.dumps(doc, allow_nan=False)
+    except ValueError:
+        return json.dumps(finite(doc), allow_nan=False)
+
+
+@given(
+    st.lists(_names, max_size=4).flatmap(
+        lambda names: st.tuples(
+            st.just(names),
+            st.lists(st.lists(_cells, min_size=len(names), max_size=len(names)), max_size=7),
+        )
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_attributes_as_json_text_are_json_dumps_of_the_attribute_dicts(
+    case: tuple[list[Any], list[list[Any]]],
+) -> None:
+    """The reader's attributes put into JSON text a column at a time are the text
+    ``json.dumps`` writes for each row's dict (odd cells made JSON-safe first, two columns
+    of one name as the dict keeps them, rows a part at a time)."""
+    names, rows = case
+    frame = pd.DataFrame(rows, columns=pd.Index(names, dtype=object), dtype=object)
+    if not names:
+        frame = pd.DataFrame(index=range(len(rows)))
+    expected = [_json_dumps_or_nulls(d) for d in targets_reader._attributes(frame)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(targets_reader, "_JSON_PART", 3)
+        got = targets_reader._attribute_json(frame)
+    assert got == expected
 
 
 def test_odd_cells_reach_the_store_exactly(sample_store: Store, tmp_path: Path) -> None:

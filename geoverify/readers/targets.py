@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import json.encoder
 import math
 import os
 import re
@@ -58,7 +60,8 @@ class TargetRead:
     frame
         Good rows only, EPSG:4490. Columns: ``row`` (int, as the user sees it), ``target_id``
         (str), ``area_m2`` (float or None), ``image_date`` (date or None), ``attributes`` (dict
-        of every original column to a JSON-safe value) and ``geometry`` (Point or Polygon).
+        of every original column to a JSON-safe value; its JSON text when read with
+        ``json_attributes``) and ``geometry`` (Point or Polygon).
     problems
         One :class:`~geoverify.errors.RowProblem` per problem found; a row with a problem is
         never in ``frame``. Sorted by row.
@@ -419,6 +422,66 @@ def _json_safe_column(values: list[Any]) -> list[Any]:
     return [v if type(v) is str and v.strip() else json_safe(v) for v in values]
 
 
+_encode_text = json.encoder.encode_basestring_ascii
+#: Rows of attributes put into JSON text at a time (memory: the column texts of a part).
+_JSON_PART = 1 << 16
+
+
+def _json_value(value: Any) -> str:
+    """:func:`json_safe` of ``value`` as the JSON text ``json.dumps`` writes for it."""
+    v = json_safe(value)
+    kind = type(v)
+    if v is None:
+        return "null"
+    if kind is str:
+        return _encode_text(v)
+    if kind is bool:
+        return "true" if v else "false"
+    if kind is int:
+        return int.__repr__(v)
+    if kind is float:
+        return float.__repr__(v) if math.isfinite(v) else "null"
+    try:
+        return json.dumps(v, allow_nan=False)
+    except ValueError:  # an infinite Decimal in a list: null, as a lone one is
+        return json.dumps(_finite(v), allow_nan=False)
+
+
+def _finite(v: Any) -> Any:
+    """``v`` with every non-finite float replaced by None."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    return v
+
+
+def _attribute_json(frame: pd.DataFrame) -> list[str]:
+    """Each row's original columns as JSON text: exactly what ``json.dumps`` writes for the
+    row's dict of :func:`_attributes`, put together a column at a time (no dict per row)."""
+    cols = [str(c) for c in frame.columns]
+    n = len(frame)
+    if not cols:
+        return ["{}"] * n
+    if len(set(cols)) < len(cols):  # two columns of one name: the dict keeps one of them
+        return [json.dumps(_finite(d), allow_nan=False) for d in _attributes(frame)]
+    template = "{" + ", ".join(_encode_text(c).replace("%", "%%") + ": %s" for c in cols) + "}"
+    arrays = [frame.iloc[:, j].to_numpy(dtype=object) for j in range(len(cols))]
+    out: list[str] = []
+    for start in range(0, n, _JSON_PART):
+        texts = [
+            [
+                _encode_text(v) if type(v) is str and v.strip() else _json_value(v)
+                for v in arr[start : start + _JSON_PART].tolist()
+            ]
+            for arr in arrays
+        ]
+        out.extend(map(template.__mod__, zip(*texts, strict=True)))
+    return out
+
+
 def _attributes(frame: pd.DataFrame) -> list[dict[str, Any]]:
     cols = [str(c) for c in frame.columns]
     values = [
@@ -445,7 +508,7 @@ def _finish(
     geoms: NDArray[np.object_],
     areas: list[Any],
     dates: list[Any],
-    attrs: list[dict[str, Any]],
+    attrs: Sequence[Any],
     source: str,
     source_crs: str,
     ids_generated: bool,
@@ -579,6 +642,7 @@ def _read_tabular(
     crs: str | CRS | None,
     kml_name: bool,
     progress: Callable[[int], None] | None,
+    json_attributes: bool = False,
 ) -> TargetRead:
     columns = list(frame.columns)
     id_col = _pick_column(columns, id_field, ID_HEADERS, source=source, what="编号")
@@ -710,7 +774,7 @@ def _read_tabular(
         geoms=geoms,
         areas=areas,
         dates=dates,
-        attrs=_attributes(frame),
+        attrs=_attribute_json(frame) if json_attributes else _attributes(frame),
         source=source,
         source_crs=_crs_label(src),
         ids_generated=generated,
@@ -734,6 +798,7 @@ def _read_gis(
     crs: str | CRS | None,
     layer: str | None,
     progress: Callable[[int], None] | None,
+    json_attributes: bool = False,
 ) -> TargetRead:
     from geoverify.readers.vector import read_vector
 
@@ -758,6 +823,7 @@ def _read_gis(
             crs=vr.crs,
             kml_name=kml_name,
             progress=progress,
+            json_attributes=json_attributes,
         )
 
     columns = list(attrs_frame.columns)
@@ -865,7 +931,7 @@ def _read_gis(
         geoms=store_geoms,
         areas=areas,
         dates=dates,
-        attrs=_attributes(attrs_frame),
+        attrs=_attribute_json(attrs_frame) if json_attributes else _attributes(attrs_frame),
         source=source,
         source_crs=_crs_label(vr.crs),
         ids_generated=generated,
@@ -888,6 +954,7 @@ def read_targets(
     sheet: str | int | None = None,
     encoding: str | None = None,
     progress: Callable[[int], None] | None = None,
+    json_attributes: bool = False,
 ) -> TargetRead:
     """Read a district batch of suspect targets (疑似靶标) and check every row.
 
@@ -915,6 +982,9 @@ def read_targets(
         CSV encoding (detected by default).
     progress
         Called with the number of rows processed so far, and finally with the total.
+    json_attributes
+        Give each row's ``attributes`` as the JSON text ``json.dumps`` writes for its dict
+        (what the store keeps), built a column at a time, instead of the dict.
 
     Returns
     -------
@@ -953,6 +1023,7 @@ def read_targets(
             crs=crs,
             layer=layer,
             progress=progress,
+            json_attributes=json_attributes,
         )
     if suffix in TABLE_SUFFIXES:
         table = read_table(
@@ -972,6 +1043,7 @@ def read_targets(
             crs=crs,
             kml_name=False,
             progress=progress,
+            json_attributes=json_attributes,
         )
     msg = (
         f"{source}: 不支持的靶标文件类型 {suffix or '(无扩展名)'} (unsupported target file type); "

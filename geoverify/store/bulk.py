@@ -20,7 +20,7 @@ import functools
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, SupportsIndex, overload
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +35,7 @@ from geoverify.store.types import STORE_SRID, GeometryColumn
 __all__ = [
     "CHUNK",
     "JSONText",
+    "JSONTexts",
     "Loader",
     "dumps_json",
     "dumps_json_strict",
@@ -58,6 +59,22 @@ class JSONText(str):
     is."""
 
     __slots__ = ()
+
+
+class JSONTexts(list[str]):
+    """A column of JSON documents already serialised (plain ``str`` each, as the store's JSON
+    columns would serialise them), written as they are; a slice is one too."""
+
+    __slots__ = ()
+
+    @overload
+    def __getitem__(self, i: SupportsIndex) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> JSONTexts: ...
+    def __getitem__(self, i: SupportsIndex | slice) -> str | JSONTexts:
+        if isinstance(i, slice):
+            return JSONTexts(super().__getitem__(i))
+        return super().__getitem__(i)
 
 
 def _json_encoder(*, allow_nan: bool = True) -> Callable[[Any], str]:
@@ -136,6 +153,8 @@ def _encode(conn: Connection, table: Table, name: str, values: Sequence[Any]) ->
         return wkbs
     impl = col_type.dialect_impl(conn.dialect)
     if impl.__visit_name__ in ("JSON", "JSONB"):
+        if isinstance(values, JSONTexts):
+            return list(values)
         serialize = _json_serializer(conn)
         return [v if type(v) is JSONText else serialize(v) for v in values]
     process = impl.bind_processor(conn.dialect)

@@ -371,31 +371,6 @@ def _issued_payloads(codes: list[Any], kinds: list[Any], repeats: list[Any]) -> 
     return out
 
 
-def _attribute_texts(values: list[Any]) -> list[bulk.JSONText]:
-    """The district's own columns of each row as JSON text.
-
-    The reader gives JSON-safe dicts with text keys, which are written as they are; anything
-    else is first made JSON-safe by :func:`_jsonable` (an empty cell is ``{}``)."""
-    dumps = bulk.dumps_json_strict
-    plain_keys: dict[tuple[Any, ...], bool] = {}  # the reader's rows share their keys
-    out: list[bulk.JSONText] = []
-    append = out.append
-    for v in values:
-        text = None
-        if type(v) is dict:
-            keys = tuple(v)
-            ok = plain_keys.get(keys)
-            if ok is None:
-                ok = plain_keys[keys] = all(type(k) is str for k in keys)
-            if ok:
-                try:
-                    text = dumps(v)
-                except (TypeError, ValueError):
-                    text = None
-        append(bulk.JSONText(text if text is not None else dumps(_jsonable(v or {}))))
-    return out
-
-
 #: shapely type ids -> the geometry type names shapely's ``geom_type`` gives.
 _GEOM_TYPES = {
     0: "Point",
@@ -509,6 +484,7 @@ def _import_staged(
         staged.path,
         batch_id=batch_id,
         **read_options,
+        json_attributes=True,  # each row's attributes as the store's JSON text
         progress=(lambda n: progress("read", n, None)) if progress is not None else None,
     )
     issued_on = issued_on or today_local()
@@ -620,7 +596,7 @@ def _import_staged(
                     k: v[part].tolist() if isinstance(v, np.ndarray) else v[part]
                     for k, v in rows.items()
                 }
-                attributes = _attribute_texts(chunk["attributes"])  # for targets and issues
+                attributes = bulk.JSONTexts(chunk["attributes"])  # for targets and issues
                 targets_part = {k: v for k, v in chunk.items() if k[0] != "_"}
                 targets_part.update(
                     id=pks[part], attributes=attributes, assignment_detail=plan.details(part)
@@ -668,7 +644,7 @@ def _import_staged(
                 "row": again_rows,
                 "reissue": [True] * n_again,
                 "geometry": _geometries(again),
-                "attributes": _attribute_texts(_column(again, "attributes")),
+                "attributes": bulk.JSONTexts(_column(again, "attributes")),
             },
         )
         bulk.insert_rows(
@@ -779,27 +755,6 @@ def _opt_date(v: Any) -> dt.date | None:
     if isinstance(v, dt.date):
         return v
     return None
-
-
-def _jsonable(v: Any) -> Any:
-    flat = type(v) is dict and all(type(x) is str or x is None for x in v.values())
-    if flat and all(type(k) is str for k in v):
-        return dict(v)  # the reader's attributes: already JSON as they are
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dt.datetime | dt.date | pd.Timestamp):
-        return v.isoformat()
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    if isinstance(v, str | int | float | bool) or v is None:
-        return v
-    if isinstance(v, shapely.Geometry):
-        return v.wkt
-    return str(v)
 
 
 def list_batches(store: Store) -> pd.DataFrame:
