@@ -21,7 +21,7 @@ from numba import njit
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from geoverify import cells, geo
+from geoverify import cells, geo, segments
 from geoverify.errors import CRSError, InputError
 from geoverify.model import Assignment
 from geoverify.segments import Rings, SegmentIndex, reference_points
@@ -264,7 +264,7 @@ class _Reference(NamedTuple):
     qx: _FloatArray
     owner: NDArray[np.int64]
 
-    def part(self, rows: slice) -> _Reference:
+    def part(self, rows: slice | _IntArray) -> _Reference:
         return _Reference(self.x[rows], self.y[rows], self.qx[rows], self.owner[rows])
 
 
@@ -676,6 +676,116 @@ def _assign_points(
         distance=distance,
         point_path=np.ones(n, dtype=bool),
     )
+
+
+#: Assignment kinds by the codes of :func:`geoverify.segments.settle_points` (None: unsettled).
+_KINDS = np.array(
+    [
+        Assignment.OUTSIDE.value,
+        Assignment.INSIDE.value,
+        Assignment.NEAR_BOUNDARY.value,
+        Assignment.GAP_NEAREST.value,
+        None,
+    ],
+    dtype=object,
+)
+
+
+def _assign_grid_points(
+    q_native: _GeomArray,
+    xy: _FloatArray,
+    layer: _Layer,
+    codes: NDArray[np.object_],
+    code_rank: _IntArray,
+    tol: float,
+    ref: _Reference,
+    cover: _IntArray | None = None,
+) -> _Result:
+    """:func:`_assign_points` of points the cell grid did not settle, in one compiled pass per
+    point (:func:`geoverify.segments.settle_points`); the few it leaves (crowded, or within the
+    bend of a polygon) go through :func:`_assign_points`.
+
+    ``ref`` holds the points' native coordinates and reference points; ``cover``, when known,
+    the one polygon covering each point (-1: none), else the references tell.
+    """
+    n = len(xy)
+    index = layer.segment_index(tol) if tol > layer.bend else None
+    native_index = layer.native_index() if cover is None else index
+    if index is None or native_index is None or n == 0:
+        return _assign_points(q_native, xy, layer, codes, code_rank, tol, cover, ref)
+    known = np.full(n, -2, dtype=np.int64) if cover is None else cover.astype(np.int64)
+    rank = code_rank.astype(np.int64)
+    order = index.order(xy[:, 0], xy[:, 1])
+    mx = np.ascontiguousarray(xy[:, 0])
+    my = np.ascontiguousarray(xy[:, 1])
+    # Each thread writes the rows of its part of ``order``.
+    village = np.full(n, -1, dtype=np.intp)
+    kind_code = np.full(n, segments.UNSETTLED, dtype=np.int8)
+    distance = np.full(n, np.nan)
+
+    def run(r: slice) -> tuple[_IntArray, _IntArray]:
+        return segments.settle_points(
+            index,
+            native_index,
+            mx,
+            my,
+            ref.x,
+            ref.y,
+            ref.qx,
+            ref.owner,
+            known,
+            tol,
+            layer.eps,
+            _TIE_M,
+            rank,
+            order[r],
+            village,
+            kind_code,
+            distance,
+        )
+
+    parts = _split(n, layer.threads)
+    if len(parts) == 1:
+        found = [run(parts[0])]
+    else:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            found = list(pool.map(run, parts))
+    nb_q = np.concatenate([f[0] for f in found])
+    nb_o = np.concatenate([f[1] for f in found])
+    neighbours = _lists(n, nb_q, np.arange(nb_q.size), codes[nb_o])
+    kind = _KINDS[kind_code]
+    covered = (kind_code == segments.INSIDE) | (kind_code == segments.NEAR_BOUNDARY)
+    overlap = np.where(covered, 1.0, np.nan)
+    out = np.flatnonzero(kind_code == segments.OUTSIDE)
+    if out.size:
+        distance[out] = _outside_distance(layer, xy[out], tol)
+    result = _Result(
+        village=village,
+        kind=kind,
+        neighbours=neighbours,
+        split_into=_filled(n, ()),
+        overlap=overlap,
+        distance=distance,
+        point_path=np.ones(n, dtype=bool),
+    )
+    rest = np.flatnonzero(kind_code == segments.UNSETTLED)
+    if rest.size:
+        r = _assign_points(
+            q_native[rest],
+            xy[rest],
+            layer,
+            codes,
+            code_rank,
+            tol,
+            None if cover is None else cover[rest],
+            ref.part(rest),
+        )
+        result.village[rest] = r.village
+        result.kind[rest] = r.kind
+        result.neighbours[rest] = r.neighbours
+        result.overlap[rest] = r.overlap
+        result.distance[rest] = r.distance
+    return result
 
 
 def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float) -> _FloatArray:
@@ -1274,16 +1384,21 @@ def assign_targets(
             known = point_rows[band]
             known_cover = -4 - cell_village[band]  # -1: covered by none
         if exact.size:
-            ref = None
             if grid is not None:
                 ref = grid.reference(rep_x[exact], rep_y[exact], grid.village)
-            rpt = _assign_points(
-                reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m, ref=ref
-            )
+                rpt = _assign_grid_points(
+                    reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m, ref
+                )
+            else:
+                rpt = _assign_points(
+                    reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m
+                )
             put(exact, rpt, np.ones(exact.size, dtype=bool))
         if known.size:
-            rpt = _assign_points(
-                reps[known], need_xy(known), layer, codes, code_rank, tolerance_m, known_cover
+            assert grid is not None
+            ref = _Reference(rep_x[known], rep_y[known], rep_x[known], known_cover)
+            rpt = _assign_grid_points(
+                reps[known], need_xy(known), layer, codes, code_rank, tolerance_m, ref, known_cover
             )
             put(known, rpt, np.ones(known.size, dtype=bool))
         if settled_out.size:

@@ -31,7 +31,7 @@ import shapely
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["Rings", "SegmentIndex", "reference_points"]
+__all__ = ["Rings", "SegmentIndex", "reference_points", "settle_points"]
 
 _FloatArray = NDArray[np.float64]
 _IntArray = NDArray[np.intp]
@@ -126,6 +126,63 @@ def _buckets(
 
 
 @njit(cache=True, nogil=True)
+def _near_one(
+    x: float,
+    y: float,
+    tol: float,
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    owner: NDArray[np.int32],
+    offsets: NDArray[np.int64],
+    items: NDArray[np.int32],
+    x0: float,
+    y0: float,
+    g: float,
+    nx: int,
+    ny: int,
+    out_owner: NDArray[np.int32],
+    out_dist: _FloatArray,
+) -> int:
+    """The polygons with a segment within ``tol`` of (``x``, ``y``), each with its smallest such
+    distance, into ``out_owner`` and ``out_dist`` in the order found; returns how many, or -1
+    when there are more than those hold."""
+    k_max = out_owner.size
+    reach = tol * (1.0 + 1e-9) + 1e-9 * g  # a little wider than ``tol``: rounding of the cells
+    cnt = 0
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return 0
+    c0 = max(math.floor((x - reach - x0) / g), 0)
+    c1 = min(math.floor((x + reach - x0) / g), nx - 1)
+    r0 = max(math.floor((y - reach - y0) / g), 0)
+    r1 = min(math.floor((y + reach - y0) / g), ny - 1)
+    for r in range(r0, r1 + 1):
+        for c in range(c0, c1 + 1):
+            cell = r * nx + c
+            for j in range(offsets[cell], offsets[cell + 1]):
+                i = items[j]
+                d = _psd(x, y, ax[i], ay[i], bx[i], by[i])
+                if d <= tol and cnt >= 0:
+                    o = owner[i]
+                    found = False
+                    for m in range(cnt):
+                        if out_owner[m] == o:
+                            if d < out_dist[m]:
+                                out_dist[m] = d
+                            found = True
+                            break
+                    if not found:
+                        if cnt == k_max:
+                            cnt = -1
+                        else:
+                            out_owner[cnt] = o
+                            out_dist[cnt] = d
+                            cnt += 1
+    return cnt
+
+
+@njit(cache=True, nogil=True)
 def _near(
     px: _FloatArray,
     py: _FloatArray,
@@ -146,42 +203,26 @@ def _near(
     out_dist: _FloatArray,
     out_count: NDArray[np.int64],
 ) -> None:
-    k_max = out_owner.shape[1]
-    reach = tol * (1.0 + 1e-9) + 1e-9 * g  # a little wider than ``tol``: rounding of the cells
     for k in range(px.size):
-        x = px[k]
-        y = py[k]
-        cnt = 0
-        if not (math.isfinite(x) and math.isfinite(y)):
-            out_count[k] = 0
-            continue
-        c0 = max(math.floor((x - reach - x0) / g), 0)
-        c1 = min(math.floor((x + reach - x0) / g), nx - 1)
-        r0 = max(math.floor((y - reach - y0) / g), 0)
-        r1 = min(math.floor((y + reach - y0) / g), ny - 1)
-        for r in range(r0, r1 + 1):
-            for c in range(c0, c1 + 1):
-                cell = r * nx + c
-                for j in range(offsets[cell], offsets[cell + 1]):
-                    i = items[j]
-                    d = _psd(x, y, ax[i], ay[i], bx[i], by[i])
-                    if d <= tol and cnt >= 0:
-                        o = owner[i]
-                        found = False
-                        for m in range(cnt):
-                            if out_owner[k, m] == o:
-                                if d < out_dist[k, m]:
-                                    out_dist[k, m] = d
-                                found = True
-                                break
-                        if not found:
-                            if cnt == k_max:
-                                cnt = -1
-                            else:
-                                out_owner[k, cnt] = o
-                                out_dist[k, cnt] = d
-                                cnt += 1
-        out_count[k] = cnt
+        out_count[k] = _near_one(
+            px[k],
+            py[k],
+            tol,
+            ax,
+            ay,
+            bx,
+            by,
+            owner,
+            offsets,
+            items,
+            x0,
+            y0,
+            g,
+            nx,
+            ny,
+            out_owner[k],
+            out_dist[k],
+        )
 
 
 @njit(cache=True, nogil=True)
@@ -191,6 +232,104 @@ def _slot(o: int, seen: NDArray[np.int64], cnt: int) -> int:
     while m < cnt and seen[m] != o:
         m += 1
     return m
+
+
+@njit(cache=True, nogil=True)
+def _cover_one(
+    x: float,
+    y: float,
+    qx: float,
+    q_owner: int,
+    eps: float,
+    ax: _FloatArray,
+    ay: _FloatArray,
+    bx: _FloatArray,
+    by: _FloatArray,
+    owner: NDArray[np.int32],
+    offsets: NDArray[np.int64],
+    items: NDArray[np.int32],
+    x0: float,
+    y0: float,
+    g: float,
+    nx: int,
+    ny: int,
+    seen: NDArray[np.int64],
+    odd: NDArray[np.bool_],
+    near: NDArray[np.bool_],
+    out_owner: NDArray[np.int32],
+) -> int:
+    """Polygons covering (``x``, ``y``) — inside, or within ``eps`` of a ring — into
+    ``out_owner`` (one longer than ``seen``, ``odd`` and ``near``, the work space); returns how
+    many, or -1 when the point meets more polygons than the work space holds.
+
+    Inside is told by the crossings of the horizontal segment from the point to a reference
+    point at ``qx`` (same ``y``, to the right) whose covering polygon ``q_owner`` is known
+    (-1: none): the point is inside a polygon when the crossings of its rings are odd, unless
+    it is the reference's (then even). A crossing is counted only in the bucket column where it
+    lies, so a segment registered in several buckets counts once.
+    """
+    k_max = seen.size
+    cnt = 0
+    full = False
+    # Rings within eps of the point.
+    c0 = max(math.floor((x - eps - x0) / g), 0)
+    c1 = min(math.floor((x + eps - x0) / g), nx - 1)
+    r0 = max(math.floor((y - eps - y0) / g), 0)
+    r1 = min(math.floor((y + eps - y0) / g), ny - 1)
+    for rr in range(r0, r1 + 1):
+        for c in range(c0, c1 + 1):
+            cell = rr * nx + c
+            for j in range(offsets[cell], offsets[cell + 1]):
+                i = items[j]
+                if _psd(x, y, ax[i], ay[i], bx[i], by[i]) <= eps:
+                    m = _slot(owner[i], seen, cnt)
+                    if m == cnt:
+                        if cnt == k_max:
+                            full = True
+                            break
+                        seen[m] = owner[i]
+                        odd[m] = False
+                        cnt += 1
+                    near[m] = True
+    # Crossings between the point and the reference.
+    r = math.floor((y - y0) / g)
+    if 0 <= r < ny and not full:
+        for c in range(
+            max(math.floor((x - x0) / g), 0), min(math.floor((qx - x0) / g), nx - 1) + 1
+        ):
+            cell = r * nx + c
+            for j in range(offsets[cell], offsets[cell + 1]):
+                i = items[j]
+                if (ay[i] > y) == (by[i] > y):
+                    continue
+                xi = ax[i] + (y - ay[i]) * (bx[i] - ax[i]) / (by[i] - ay[i])
+                xi = min(max(xi, min(ax[i], bx[i])), max(ax[i], bx[i]))
+                if math.floor((xi - x0) / g) != c or not (x < xi <= qx):
+                    continue
+                m = _slot(owner[i], seen, cnt)
+                if m == cnt:
+                    if cnt == k_max:
+                        full = True
+                        break
+                    seen[m] = owner[i]
+                    odd[m] = False
+                    near[m] = False
+                    cnt += 1
+                odd[m] = not odd[m]
+    if full:
+        return -1
+    n_out = 0
+    q_seen = False
+    for m in range(cnt):
+        is_q = seen[m] == q_owner
+        q_seen = q_seen or is_q
+        if (odd[m] != is_q) or near[m]:
+            out_owner[n_out] = seen[m]
+            n_out += 1
+    if not q_seen and q_owner >= 0:  # no crossing of the reference's rings: inside it
+        out_owner[n_out] = q_owner
+        n_out += 1
+    return n_out
 
 
 @njit(cache=True, nogil=True)
@@ -215,84 +354,36 @@ def _cover(
     out_owner: NDArray[np.int32],
     out_count: NDArray[np.int64],
 ) -> None:
-    """Polygons covering each point: inside it, or within ``eps`` of one of its rings.
-
-    Inside is told by the crossings of the horizontal segment from the point to a reference
-    point at ``qx`` (same ``y``, to the right) whose covering polygon ``q_owner`` is known
-    (-1: none): the point is inside a polygon when the crossings of its rings are odd, unless
-    it is the reference's (then even). A crossing is counted only in the bucket column where it
-    lies, so a segment registered in several buckets counts once. ``out_count`` is -1 when a
-    point meets more polygons than ``out_owner`` holds.
-    """
+    """:func:`_cover_one` for each point; ``out_count`` -1 for a point that meets more polygons
+    than a row of ``out_owner`` holds, less one."""
     k_max = out_owner.shape[1] - 1  # one more for the reference's polygon
     seen = np.empty(k_max, np.int64)
     odd = np.empty(k_max, np.bool_)
     near = np.empty(k_max, np.bool_)
     for k in range(px.size):
-        x = px[k]
-        y = py[k]
-        cnt = 0
-        full = False
-        # Rings within eps of the point.
-        c0 = max(math.floor((x - eps - x0) / g), 0)
-        c1 = min(math.floor((x + eps - x0) / g), nx - 1)
-        r0 = max(math.floor((y - eps - y0) / g), 0)
-        r1 = min(math.floor((y + eps - y0) / g), ny - 1)
-        for rr in range(r0, r1 + 1):
-            for c in range(c0, c1 + 1):
-                cell = rr * nx + c
-                for j in range(offsets[cell], offsets[cell + 1]):
-                    i = items[j]
-                    if _psd(x, y, ax[i], ay[i], bx[i], by[i]) <= eps:
-                        m = _slot(owner[i], seen, cnt)
-                        if m == cnt:
-                            if cnt == k_max:
-                                full = True
-                                break
-                            seen[m] = owner[i]
-                            odd[m] = False
-                            cnt += 1
-                        near[m] = True
-        # Crossings between the point and the reference.
-        r = math.floor((y - y0) / g)
-        if 0 <= r < ny and not full:
-            for c in range(
-                max(math.floor((x - x0) / g), 0), min(math.floor((qx[k] - x0) / g), nx - 1) + 1
-            ):
-                cell = r * nx + c
-                for j in range(offsets[cell], offsets[cell + 1]):
-                    i = items[j]
-                    if (ay[i] > y) == (by[i] > y):
-                        continue
-                    xi = ax[i] + (y - ay[i]) * (bx[i] - ax[i]) / (by[i] - ay[i])
-                    xi = min(max(xi, min(ax[i], bx[i])), max(ax[i], bx[i]))
-                    if math.floor((xi - x0) / g) != c or not (x < xi <= qx[k]):
-                        continue
-                    m = _slot(owner[i], seen, cnt)
-                    if m == cnt:
-                        if cnt == k_max:
-                            full = True
-                            break
-                        seen[m] = owner[i]
-                        odd[m] = False
-                        near[m] = False
-                        cnt += 1
-                    odd[m] = not odd[m]
-        if full:
-            out_count[k] = -1
-            continue
-        n_out = 0
-        q_seen = False
-        for m in range(cnt):
-            is_q = seen[m] == q_owner[k]
-            q_seen = q_seen or is_q
-            if (odd[m] != is_q) or near[m]:
-                out_owner[k, n_out] = seen[m]
-                n_out += 1
-        if not q_seen and q_owner[k] >= 0:  # no crossing of the reference's rings: inside it
-            out_owner[k, n_out] = q_owner[k]
-            n_out += 1
-        out_count[k] = n_out
+        out_count[k] = _cover_one(
+            px[k],
+            py[k],
+            qx[k],
+            q_owner[k],
+            eps,
+            ax,
+            ay,
+            bx,
+            by,
+            owner,
+            offsets,
+            items,
+            x0,
+            y0,
+            g,
+            nx,
+            ny,
+            seen,
+            odd,
+            near,
+            out_owner[k],
+        )
 
 
 @njit(cache=True, nogil=True)
@@ -833,3 +924,272 @@ class SegmentIndex:
             self.ny,
             out,
         )
+
+
+#: Kinds of answer of :func:`settle_points`.
+OUTSIDE, INSIDE, NEAR_BOUNDARY, GAP_NEAREST, UNSETTLED = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, nogil=True)
+def _settle(
+    mx: _FloatArray,
+    my: _FloatArray,
+    nxs: _FloatArray,
+    nys: _FloatArray,
+    qx: _FloatArray,
+    q_owner: NDArray[np.int64],
+    known: NDArray[np.int64],
+    tol: float,
+    eps: float,
+    bend: float,
+    tie: float,
+    rank: NDArray[np.int64],
+    m_ax: _FloatArray,
+    m_ay: _FloatArray,
+    m_bx: _FloatArray,
+    m_by: _FloatArray,
+    m_owner: NDArray[np.int32],
+    m_offsets: NDArray[np.int64],
+    m_items: NDArray[np.int32],
+    m_x0: float,
+    m_y0: float,
+    m_g: float,
+    m_nx: int,
+    m_ny: int,
+    n_ax: _FloatArray,
+    n_ay: _FloatArray,
+    n_bx: _FloatArray,
+    n_by: _FloatArray,
+    n_owner: NDArray[np.int32],
+    n_offsets: NDArray[np.int64],
+    n_items: NDArray[np.int32],
+    n_x0: float,
+    n_y0: float,
+    n_g: float,
+    n_nx: int,
+    n_ny: int,
+    out_village: NDArray[np.int64],
+    out_kind: NDArray[np.int8],
+    out_dist: _FloatArray,
+    out_nb: NDArray[np.int32],
+    out_nb_count: NDArray[np.int64],
+) -> None:
+    """See :func:`settle_points`."""
+    k_max = out_nb.shape[1]
+    seen = np.empty(k_max, np.int64)
+    odd = np.empty(k_max, np.bool_)
+    near = np.empty(k_max, np.bool_)
+    cov = np.empty(k_max + 1, np.int32)
+    m_own = np.empty(k_max, np.int32)
+    m_dist = np.empty(k_max, np.float64)
+    p_own = np.empty(2 * k_max + 1, np.int32)
+    p_dist = np.empty(2 * k_max + 1, np.float64)
+    order = np.empty(2 * k_max + 1, np.int64)
+    for k in range(mx.size):
+        out_kind[k] = UNSETTLED
+        out_village[k] = -1
+        out_dist[k] = np.nan
+        out_nb_count[k] = 0
+        # The polygons covering the point (in the native CRS).
+        if known[k] == -2:
+            n_cov = _cover_one(
+                nxs[k],
+                nys[k],
+                qx[k],
+                q_owner[k],
+                eps,
+                n_ax,
+                n_ay,
+                n_bx,
+                n_by,
+                n_owner,
+                n_offsets,
+                n_items,
+                n_x0,
+                n_y0,
+                n_g,
+                n_nx,
+                n_ny,
+                seen,
+                odd,
+                near,
+                cov,
+            )
+            if n_cov < 0:
+                continue
+        elif known[k] >= 0:
+            n_cov = 1
+            cov[0] = known[k]
+        else:
+            n_cov = 0
+        # The others within the tolerance (in metres), each at its distance.
+        n_near = _near_one(
+            mx[k],
+            my[k],
+            tol,
+            m_ax,
+            m_ay,
+            m_bx,
+            m_by,
+            m_owner,
+            m_offsets,
+            m_items,
+            m_x0,
+            m_y0,
+            m_g,
+            m_nx,
+            m_ny,
+            m_own,
+            m_dist,
+        )
+        if n_near < 0:
+            continue
+        n_pairs = 0
+        for m in range(n_cov):
+            p_own[n_pairs] = cov[m]
+            p_dist[n_pairs] = 0.0
+            n_pairs += 1
+        close = False
+        for m in range(n_near):
+            covered = False
+            for c in range(n_cov):
+                if cov[c] == m_own[m]:
+                    covered = True
+                    break
+            if covered:
+                continue
+            if m_dist[m] <= bend:  # may lie inside the metric polygon: GEOS decides
+                close = True
+                break
+            p_own[n_pairs] = m_own[m]
+            p_dist[n_pairs] = m_dist[m]
+            n_pairs += 1
+        if close:
+            continue
+        # The village: the covering one with the smallest code, else the nearest (distances
+        # within ``tie`` are ties, broken by the smallest code).
+        village = -1
+        dist = np.nan
+        if n_cov > 0:
+            for m in range(n_cov):
+                if village < 0 or rank[p_own[m]] < rank[village]:
+                    village = p_own[m]
+            dist = 0.0
+        elif n_pairs > 0:
+            dmin = np.inf
+            for m in range(n_pairs):
+                if p_dist[m] < dmin:
+                    dmin = p_dist[m]
+            best = -1
+            for m in range(n_pairs):
+                if p_dist[m] <= dmin + tie and (best < 0 or rank[p_own[m]] < rank[p_own[best]]):
+                    best = m
+            village = p_own[best]
+            dist = p_dist[best]
+        # The others, nearest first, ties by code (insertion sort: a few at most).
+        n_nb = 0
+        for m in range(n_pairs):
+            if p_own[m] == village:
+                continue
+            j = n_nb
+            while j > 0:
+                o = order[j - 1]
+                if p_dist[o] < p_dist[m] or (
+                    p_dist[o] == p_dist[m] and rank[p_own[o]] < rank[p_own[m]]
+                ):
+                    break
+                order[j] = o
+                j -= 1
+            order[j] = m
+            n_nb += 1
+        if n_nb > k_max:
+            continue
+        for j in range(n_nb):
+            out_nb[k, j] = p_own[order[j]]
+        out_nb_count[k] = n_nb
+        out_village[k] = village
+        out_dist[k] = dist
+        if n_cov > 0:
+            out_kind[k] = NEAR_BOUNDARY if n_nb > 0 else INSIDE
+        elif village >= 0:
+            out_kind[k] = GAP_NEAREST
+        else:
+            out_kind[k] = OUTSIDE
+
+
+def settle_points(
+    metric: SegmentIndex,
+    native: SegmentIndex,
+    mx: _FloatArray,
+    my: _FloatArray,
+    nx: _FloatArray,
+    ny: _FloatArray,
+    qx: _FloatArray,
+    q_owner: NDArray[np.int64],
+    known: NDArray[np.int64],
+    tol: float,
+    eps: float,
+    tie: float,
+    rank: NDArray[np.int64],
+    order: _IntArray,
+    village: NDArray[np.intp],
+    kind: NDArray[np.int8],
+    dist: _FloatArray,
+) -> tuple[_IntArray, _IntArray]:
+    """Assign points to the polygons in one pass: covering, near ones, the choice, neighbours.
+
+    For each point (metric ``mx``, ``my``; native ``nx``, ``ny``): the polygons covering it
+    — ``known`` when it is -1 (none) or a polygon, else told with the reference points ``qx``,
+    ``q_owner`` (see :func:`reference_points`) on the ``native`` index; the polygons within
+    ``tol`` metres of it on the ``metric`` index; then its polygon — the covering one with the
+    smallest ``rank``, else the nearest within ``tol`` (distances within ``tie`` are ties,
+    broken by the smallest rank) — and the others, nearest first, ties by rank.
+
+    Writes, for the points in ``order`` (in bucket order; taken in chunks of :data:`_CHUNK`),
+    into ``village`` its polygon (-1: none), into ``kind`` :data:`OUTSIDE` (``dist`` is left
+    NaN for the caller), :data:`INSIDE`, :data:`NEAR_BOUNDARY`, :data:`GAP_NEAREST` or
+    :data:`UNSETTLED` (crowded, or within the metric ``bend`` of a polygon it does not cover:
+    for the caller to decide another way), into ``dist`` the distance (0 when covered).
+    Returns the neighbours: point indices and polygons, in order, for the points with any.
+    """
+    nb_q: list[Any] = []
+    nb_o: list[Any] = []
+    k = MAX_NEAR
+    for start in range(0, order.size, _CHUNK):
+        rows = order[start : start + _CHUNK]
+        m = rows.size
+        v = np.empty(m, np.int64)
+        kd = np.empty(m, np.int8)
+        dd = np.empty(m, np.float64)
+        nb = np.empty((m, k), np.int32)
+        cnt = np.empty(m, np.int64)
+        _settle(  # type: ignore[call-arg]
+            np.ascontiguousarray(mx[rows]),
+            np.ascontiguousarray(my[rows]),
+            np.ascontiguousarray(nx[rows]),
+            np.ascontiguousarray(ny[rows]),
+            np.ascontiguousarray(qx[rows]),
+            np.ascontiguousarray(q_owner[rows]),
+            np.ascontiguousarray(known[rows]),
+            float(tol),
+            float(eps),
+            float(metric.bend),
+            float(tie),
+            rank,
+            *metric._grid_args(),
+            *native._grid_args(),
+            v,
+            kd,
+            dd,
+            nb,
+            cnt,
+        )
+        village[rows] = v
+        kind[rows] = kd
+        dist[rows] = dd
+        has = cnt > 0
+        if has.any():
+            c = cnt[has]
+            nb_q.append(np.repeat(rows[has], c))
+            nb_o.append(nb[has][np.arange(k)[None, :] < c[:, None]])
+    return _joined(nb_q, np.intp), _joined(nb_o, np.intp)

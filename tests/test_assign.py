@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -29,6 +30,21 @@ from geoverify.errors import CRSError, InputError
 METRIC = CRS.from_epsg(4544)
 X0, Y0 = 590_000.0, 3_300_000.0  # near Tongliang in EPSG:4544
 LON0, LAT0 = 106.0, 29.8
+
+
+@pytest.fixture(scope="module", params=["direct", "cell grid"], autouse=True)
+def path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test twice: the small inputs' direct path, and the cell grid with the compiled
+    pass per point and two threads that large inputs take (module-scoped, for hypothesis)."""
+    from geoverify import assign
+
+    saved = assign.GRID_MIN_POINTS, assign._THREADS, assign._THREAD_MIN_QUERIES
+    if request.param == "cell grid":
+        assign.GRID_MIN_POINTS, assign._THREADS, assign._THREAD_MIN_QUERIES = 1, 2, 2
+    try:
+        yield request.param
+    finally:
+        assign.GRID_MIN_POINTS, assign._THREADS, assign._THREAD_MIN_QUERIES = saved
 
 
 # --- a random partition of a square into villages ----------------------------------------------
@@ -314,12 +330,18 @@ def _two_villages() -> gpd.GeoDataFrame:
 
 def test_gap_between_villages_goes_to_nearest() -> None:
     villages = _two_villages()
-    pts = [Point(X0 + 1005, Y0 + 500), Point(X0 + 1013, Y0 + 500), Point(X0 + 1010, Y0 + 500)]
+    pts = [
+        Point(X0 + 1005, Y0 + 500),
+        Point(X0 + 1013, Y0 + 500),
+        Point(X0 + 1010, Y0 + 500),
+        Point(X0 + 1010 - 3e-7, Y0 + 500),  # 0.6 µm nearer V2: still a tie
+    ]
     got = assign_targets(_targets(pts), villages, tolerance_m=50, metric=METRIC)
-    assert got["assignment"].tolist() == ["gap_nearest"] * 3
-    assert got["village_code"].tolist() == ["V2", "V1", "V1"]  # the middle: tie -> smaller code
-    assert got["neighbours"].tolist() == [("V1",), ("V2",), ("V2",)]
-    assert got["distance_m"].tolist() == pytest.approx([5.0, 7.0, 10.0])
+    assert got["assignment"].tolist() == ["gap_nearest"] * 4
+    # The middle ones: a tie (within 1 µm) -> the smaller code.
+    assert got["village_code"].tolist() == ["V2", "V1", "V1", "V1"]
+    assert got["neighbours"].tolist() == [("V1",), ("V2",), ("V2",), ("V2",)]
+    assert got["distance_m"].tolist() == pytest.approx([5.0, 7.0, 10.0, 10.0])
     assert got["overlap"].isna().all()
 
 
