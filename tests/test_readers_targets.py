@@ -11,6 +11,8 @@ import geopandas as gpd
 import openpyxl
 import pyogrio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
@@ -407,3 +409,28 @@ def test_geojson_with_non_finite_coordinates(tmp_path: Path) -> None:
     read = read_targets(path, batch_id="b")
     assert _codes(read.problems) == {1: ["non_finite"], 2: ["non_finite"]}
     assert read.frame["target_id"].tolist() == ["c"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(["A1", " A1 ", "A2", "", "  ", "x\ty", "z\u200b", "甲\u3000乙", "B" * 101])
+        | st.text(max_size=4)
+        | st.none()
+        | st.integers(),
+        max_size=8,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_ids_checked_at_once_are_the_ids_checked_one_by_one(values: list[object]) -> None:
+    """The quick path for a column of good ids gives what the row-by-row checks give."""
+    from geoverify.readers import targets
+
+    rows = list(range(2, len(values) + 2))
+    quick = targets._Ledger(rows)
+    generated = targets._check_ids(quick, values, id_col="编号", batch_id="B")
+    slow = targets._Ledger(rows)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(targets, "_plain_ids", lambda ledger, values: False)
+        assert targets._check_ids(slow, values, id_col="编号", batch_id="B") == generated
+    assert quick.ids == slow.ids
+    assert quick.all_problems() == slow.all_problems()

@@ -36,7 +36,14 @@ from geoverify.readers.tables import (
     normalize_header,
     read_table,
 )
-from geoverify.sanity import MAX_BATCH_ID_LENGTH, check_area, check_date, check_id, short
+from geoverify.sanity import (
+    MAX_BATCH_ID_LENGTH,
+    MAX_ID_LENGTH,
+    check_area,
+    check_date,
+    check_id,
+    short,
+)
 
 __all__ = ["MU_TO_M2", "TargetRead", "read_targets"]
 
@@ -298,6 +305,8 @@ def _check_ids(
     if values is None:
         ledger.ids = [f"{batch_id}-{row:04d}" for row in ledger.rows]
         return True
+    if _plain_ids(ledger, values):
+        return False
     first: dict[str, int] = {}
     for i, value in enumerate(values):
         # A text cell the quick way (what _id_text gives for it); anything else through it.
@@ -326,6 +335,22 @@ def _check_ids(
         else:
             first[tid] = i
     return False
+
+
+def _plain_ids(ledger: _Ledger, values: Sequence[Any]) -> bool:
+    """Fill ``ledger.ids`` a column at a time when every id is good (text that fits the
+    store, no control character, no blank, no two alike: the usual file); False, with nothing
+    done, otherwise."""
+    if not values or set(map(type, values)) != {str}:
+        return False
+    ids = [v.strip() for v in values]
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    if lengths.min() == 0 or lengths.max() > MAX_ID_LENGTH:
+        return False
+    if not "".join(ids).isprintable() or len(set(ids)) < len(ids):
+        return False  # check_id's first test, for all at once
+    ledger.ids = ids
+    return True
 
 
 def _check_dates(ledger: _Ledger, values: Sequence[Any] | None, col: str | None) -> list[Any]:
