@@ -93,7 +93,7 @@ def test_assignment_details_and_payloads_are_json_dumps_texts() -> None:
             targets={},
             again=None,  # type: ignore[arg-type]
             known={},
-            summary=None,  # type: ignore[arg-type]
+            summary_columns={},
             detail_columns=(neighbours, split_into, overlap, distance),
             names=names,
             tolerance_m=tolerance,

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoverify.errors import InputError, RejectedInputError
 from geoverify.store import Store, repo
@@ -92,3 +98,50 @@ def test_an_upload_must_be_what_its_name_says(sample_store: Store, name: str, da
     with pytest.raises(InputError, match="内容与扩展名"):
         import_batch(sample_store, InputFile(name, data), batch_id="X")
     assert snapshot(sample_store) == before
+
+
+_VILLAGES = {"510001": "青龙村", "510002": "白虎村", "510010": "朱雀村"}
+
+
+@given(
+    st.lists(
+        st.sampled_from([*_VILLAGES, "510099", None, math.nan]).map(
+            lambda c: (c, _VILLAGES.get(c) if isinstance(c, str) else None)
+        ),
+        max_size=40,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_targets_per_village_are_counted_as_the_frame_counted_them(
+    rows: list[tuple[Any, Any]],
+) -> None:
+    """The summary's targets per village, counted from its columns, as pandas counted them
+    from a frame (in code order, unknown and missing codes as （镇外）, missing codes last)."""
+    from geoverify.workflows.batches import _village_counts
+
+    codes = [c for c, _ in rows]
+    names = [n for _, n in rows]
+    frame = pd.DataFrame({"village_code": codes, "village": names})
+    ordered = frame.sort_values("village_code", na_position="last")
+    expected = ordered["village"].fillna("（镇外）").value_counts(sort=False)
+    got = _village_counts(codes, names)
+    assert got == {str(k): int(v) for k, v in expected.items()}
+    assert list(got) == [str(k) for k in expected.index]
+
+
+def test_a_large_batch_over_a_small_store_finds_every_earlier_target(
+    sample_store: Store, tmp_path: Path
+) -> None:
+    """A batch larger than the store reads the stored ids once instead of looking each up:
+    the earlier targets among its rows are re-issues all the same."""
+    first = import_batch(sample_store, MARCH, batch_id="2024-03", issued_on=dt.date(2024, 3, 5))
+    with sample_store.connect() as conn:
+        earlier = repo.load_targets(conn)["target_id"].tolist()
+    assert len(earlier) == first.imported == 60
+    lines = ["靶标编号,经度,纬度"]
+    lines += [f"{tid},106.05,29.8" for tid in earlier[::3]]
+    lines += [f"N{i:04d},106.05,29.8" for i in range(700)]  # more than one look-up chunk
+    path = tmp_path / "again.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = import_batch(sample_store, path, batch_id="2024-04", issued_on=dt.date(2024, 4, 5))
+    assert (res.imported, res.reissued) == (700, 20)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, func, select
 
 from geoverify.errors import NotFoundError
 from geoverify.store import tables as t
@@ -61,8 +61,16 @@ def known_target_ids(conn: Connection, target_ids: Iterable[str]) -> dict[str, i
     """Store key of each of ``target_ids`` already in the store, looked up in chunks."""
     ids = list(dict.fromkeys(target_ids))
     out: dict[str, int] = {}
+    c = t.targets.c
+    if len(ids) > CHUNK:
+        # No more targets stored than asked for (keys count up; the largest bounds their
+        # number): read them all once instead of looking each up.
+        stored = int(conn.execute(select(func.max(c.id))).scalar() or 0)
+        if stored <= len(ids):
+            asked = set(ids)
+            found = conn.execute(select(c.target_id, c.id))
+            return {str(k): int(v) for k, v in found if k in asked}
     if len(ids) <= CHUNK:
-        c = t.targets.c
         found = conn.execute(select(c.target_id, c.id).where(c.target_id.in_(ids)))
         out.update({str(k): int(v) for k, v in found})
         return out

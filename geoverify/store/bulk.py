@@ -20,13 +20,13 @@ import functools
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, SupportsIndex, overload
+from typing import Any, Self, SupportsIndex, overload
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Float, Table, func, select
 
 from geoverify.geo import STORE_CRS
 from geoverify.store import tables as t
@@ -34,11 +34,13 @@ from geoverify.store.types import STORE_SRID, GeometryColumn
 
 __all__ = [
     "CHUNK",
+    "Encoded",
     "JSONText",
     "JSONTexts",
     "Loader",
     "dumps_json",
     "dumps_json_strict",
+    "encode",
     "insert_rows",
     "load_targets_by_pk",
     "reserve_ids",
@@ -61,20 +63,34 @@ class JSONText(str):
     __slots__ = ()
 
 
-class JSONTexts(list[str]):
-    """A column of JSON documents already serialised (plain ``str`` each, as the store's JSON
-    columns would serialise them), written as they are; a slice is one too."""
+class Encoded(list[Any]):
+    """A column's values already encoded as the driver takes them (:func:`encode`), written
+    as they are; a slice is one too."""
 
     __slots__ = ()
 
     @overload
-    def __getitem__(self, i: SupportsIndex) -> str: ...
+    def __getitem__(self, i: SupportsIndex) -> Any: ...
     @overload
-    def __getitem__(self, i: slice) -> JSONTexts: ...
-    def __getitem__(self, i: SupportsIndex | slice) -> str | JSONTexts:
+    def __getitem__(self, i: slice) -> Self: ...
+    def __getitem__(self, i: SupportsIndex | slice) -> Any:
         if isinstance(i, slice):
-            return JSONTexts(super().__getitem__(i))
+            return type(self)(super().__getitem__(i))
         return super().__getitem__(i)
+
+
+class JSONTexts(Encoded):
+    """A column of JSON documents already serialised (plain ``str`` each, the text the
+    store's JSON columns would give), written as they are on either store."""
+
+    __slots__ = ()
+
+
+def encode(conn: Connection, table: Table, name: str, values: Sequence[Any]) -> Encoded:
+    """``values`` of column ``name`` encoded once for the driver, for rows of more than one
+    table (a geometry written to ``targets`` and ``target_issues``: the columns' types must
+    encode alike)."""
+    return Encoded(_encode(conn, table, name, values))
 
 
 def _json_encoder(*, allow_nan: bool = True) -> Callable[[Any], str]:
@@ -140,6 +156,8 @@ def reserve_ids(conn: Connection, table: Table, n: int) -> list[int]:
 
 def _encode(conn: Connection, table: Table, name: str, values: Sequence[Any]) -> list[Any]:
     """Values of one column as the driver takes them, encoded as the column type does."""
+    if isinstance(values, Encoded):
+        return list(values)
     col_type = table.c[name].type
     postgres = conn.dialect.name == "postgresql"
     if isinstance(col_type, GeometryColumn):
@@ -153,13 +171,17 @@ def _encode(conn: Connection, table: Table, name: str, values: Sequence[Any]) ->
         return wkbs
     impl = col_type.dialect_impl(conn.dialect)
     if impl.__visit_name__ in ("JSON", "JSONB"):
-        if isinstance(values, JSONTexts):
-            return list(values)
         serialize = _json_serializer(conn)
         return [v if type(v) is JSONText else serialize(v) for v in values]
     process = impl.bind_processor(conn.dialect)
     if process is None:
         return list(values)
+    if (
+        isinstance(col_type, Float)
+        and not col_type.asdecimal
+        and set(map(type, values)) <= {float, type(None)}
+    ):
+        return list(values)  # float(x) is x
     # Dates and times repeat (every row of an import has the same time): encode each once.
     try:
         distinct = dict.fromkeys(values)

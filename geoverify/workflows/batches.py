@@ -128,9 +128,22 @@ def _already(conn: Any, *, batch_id: str, sha: str, name: str) -> BatchImportRes
 
 def _by_village(frame: pd.DataFrame) -> dict[str, int]:
     """Targets per village name, in village-code order; outside the town last as （镇外）."""
-    ordered = frame.sort_values("village_code", na_position="last")
-    names = ordered["village"].fillna("（镇外）")
-    return {str(k): int(v) for k, v in names.value_counts(sort=False).items()}
+    return _village_counts(_column(frame, "village_code"), _column(frame, "village"))
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v != v  # None or NaN
+
+
+def _village_counts(codes: list[Any], villages: list[Any]) -> dict[str, int]:
+    """:func:`_by_village` of the columns ``village_code`` and ``village``: each distinct pair
+    counted once, then ordered by code (missing last)."""
+    pairs = Counter(zip(codes, villages, strict=True))
+    out: dict[str, int] = {}
+    for code, name in sorted(pairs, key=lambda p: (True, "") if _missing(p[0]) else (False, p[0])):
+        label = "（镇外）" if _missing(name) else str(name)
+        out[label] = out.get(label, 0) + pairs[code, name]
+    return out
 
 
 def _village_table(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -163,7 +176,9 @@ class _Plan:
     targets: dict[str, Any]
     again: pd.DataFrame
     known: dict[str, int]
-    summary: pd.DataFrame
+    #: village_code, village, assignment, repeat_of, reissue_of of every target of the batch
+    #: (new, then re-issued): to summarise a preview the way an import is summarised
+    summary_columns: dict[str, list[Any]]
     #: neighbours, split_into (None: empty), overlap, distance_m (arrays) of each new target
     detail_columns: tuple[list[Any], list[Any], Any, Any]
     names: dict[str, str]
@@ -172,6 +187,11 @@ class _Plan:
     @property
     def n_new(self) -> int:
         return len(self.targets["target_id"])
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """A frame shaped like the store's, of every target of the batch."""
+        return pd.DataFrame(self.summary_columns)
 
     def details(self, part: slice) -> list[bulk.JSONText]:
         """``assignment_detail`` of the new targets in ``part`` as JSON text (a chunk at a time).
@@ -315,38 +335,27 @@ def _plan_rows(
         "_row": new["row"].to_numpy(dtype=np.int64),
     }
     targets["geom_type"] = [_GEOM_TYPES[i] for i in targets["geom_type"]]
-    # A frame shaped like the store's, to summarise a preview the way an import is summarised.
-    summary = pd.DataFrame(
-        {
-            "village_code": village_codes,
-            "village": [names.get(c) for c in village_codes],
-            "assignment": targets["assignment"],
-            "repeat_of": repeat_of,
-            "reissue_of": [None] * n,
-        }
-    )
+    summary: dict[str, list[Any]] = {
+        "village_code": village_codes,
+        "village": [names.get(c) for c in village_codes],
+        "assignment": targets["assignment"],
+        "repeat_of": repeat_of,
+        "reissue_of": [None] * n,
+    }
     if len(again):
         before = bulk.load_targets_by_pk(conn, [known[x] for x in again["target_id"]])
-        summary = pd.concat(
-            [
-                summary,
-                pd.DataFrame(
-                    {
-                        "village_code": before["village_code"],
-                        "village": before["village"],
-                        "assignment": before["assignment"],
-                        "repeat_of": [None] * len(before),
-                        "reissue_of": before["batch"],
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
+        summary = {
+            "village_code": summary["village_code"] + _column(before, "village_code"),
+            "village": summary["village"] + _column(before, "village"),
+            "assignment": summary["assignment"] + _column(before, "assignment"),
+            "repeat_of": summary["repeat_of"] + [None] * len(before),
+            "reissue_of": summary["reissue_of"] + _column(before, "batch"),
+        }
     return _Plan(
         targets=targets,
         again=again,
         known=known,
-        summary=summary,
+        summary_columns=summary,
         detail_columns=detail_columns,
         names=names,
         tolerance_m=tolerance_m,
@@ -596,10 +605,15 @@ def _import_staged(
                     k: v[part].tolist() if isinstance(v, np.ndarray) else v[part]
                     for k, v in rows.items()
                 }
-                attributes = bulk.JSONTexts(chunk["attributes"])  # for targets and issues
+                # for targets and issues alike
+                attributes = bulk.JSONTexts(chunk["attributes"])
+                geometry = bulk.encode(conn, t.targets, "geometry", chunk["geometry"])
                 targets_part = {k: v for k, v in chunk.items() if k[0] != "_"}
                 targets_part.update(
-                    id=pks[part], attributes=attributes, assignment_detail=plan.details(part)
+                    id=pks[part],
+                    attributes=attributes,
+                    geometry=geometry,
+                    assignment_detail=plan.details(part),
                 )
                 load.insert(t.targets, targets_part)
                 m = len(attributes)
@@ -610,7 +624,7 @@ def _import_staged(
                         "batch_id": [batch_id] * m,
                         "row": chunk["_row"],
                         "reissue": [False] * m,
-                        "geometry": chunk["geometry"],
+                        "geometry": geometry,
                         "attributes": attributes,
                     },
                 )
@@ -709,9 +723,11 @@ def _fill_result(
     res.imported = plan.n_new
     res.rejected = list(read.problems)
     res.reissued = len(plan.again)
-    res.repeat_sites = int(sum(r is not None for r in plan.targets["repeat_of"]))
-    res.assignment = dict(Counter(_column(plan.summary, "assignment")))
-    res.by_village = _by_village(plan.summary)
+    repeats = plan.targets["repeat_of"]
+    res.repeat_sites = len(repeats) - repeats.count(None)
+    summary = plan.summary_columns
+    res.assignment = dict(Counter(summary["assignment"]))
+    res.by_village = _village_counts(summary["village_code"], summary["village"])
     res.issued_on, res.due_on = issued_on, due_on
     res.ids_generated = read.ids_generated
     res.dms_carried = read.dms_carried
