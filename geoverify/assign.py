@@ -270,12 +270,14 @@ class _Reference(NamedTuple):
 
 @dataclass
 class _Layer:
-    """Polygons (villages or groups) in the native and the metric CRS, with their trees."""
+    """Polygons (villages or groups) in the native and the metric CRS, with their trees.
+
+    The metric polygons and their tree are made when first asked for: the compiled paths read
+    the rings alone (:meth:`metric_of` makes a few polygons for the few pairs GEOS decides).
+    """
 
     native: _GeomArray
-    metric: _GeomArray
     tree_native: shapely.STRtree
-    tree_metric: shapely.STRtree
     eps: float
     bend: float  # metres: how far a projected edge strays from its metric chord, with margin
     rings: Rings  # the native polygons' rings
@@ -285,6 +287,35 @@ class _Layer:
     _metric_lock: threading.Lock = field(default_factory=threading.Lock)
     _native_lock: threading.Lock = field(default_factory=threading.Lock)
     threads: int = 0  # worker threads for the exact tests; 0: as many as the CPUs (up to 4)
+    _metric: _GeomArray | None = None
+    _tree_metric: shapely.STRtree | None = None
+    _geometry_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def metric(self) -> _GeomArray:
+        """The metric polygons: the native ones with their vertices projected."""
+        with self._geometry_lock:
+            if self._metric is None:
+                self._metric = shapely.set_coordinates(self.native.copy(), self.metric_rings.xy)
+            return self._metric
+
+    @property
+    def tree_metric(self) -> shapely.STRtree:
+        metric = self.metric
+        with self._geometry_lock:
+            if self._tree_metric is None:
+                self._tree_metric = shapely.STRtree(metric)
+            return self._tree_metric
+
+    def metric_of(self, ids: _IntArray) -> _GeomArray:
+        """The metric polygons ``ids`` (made alone when the layer has not made them all)."""
+        if self._metric is not None:
+            return self._metric[ids]
+        wanted, back = np.unique(ids, return_inverse=True)
+        starts = self.rings.starts
+        coords = np.concatenate([self.metric_rings.xy[starts[i] : starts[i + 1]] for i in wanted])
+        made = shapely.set_coordinates(self.native[wanted].copy(), coords)
+        return np.asarray(made, dtype=object)[back]
 
     @classmethod
     def build(
@@ -311,14 +342,13 @@ class _Layer:
             projected = _Projected.of(native, native_crs, metric_crs, threads)
         return cls(
             native=native,
-            metric=projected.metric,
             tree_native=shapely.STRtree(native),
-            tree_metric=shapely.STRtree(projected.metric),
             eps=_cover_eps(native_crs),
             bend=projected.bend,
             rings=projected.rings,
             metric_rings=projected.metric_rings,
             threads=threads,
+            _metric=projected.metric,
         )
 
     def segment_index(self, tol: float) -> SegmentIndex | None:
@@ -398,7 +428,6 @@ class _Layer:
         index = self.segment_index(tol) if tol > self.bend else None
         if index is None:
             return self._near_pairs_geos(q_native, xy, tol, offset, cover)
-        crowded = np.zeros(0, dtype=np.intp)
         native_index = self.native_index() if cover is None and ref is not None else None
         # One order for both kernels: neighbouring points read the same buckets of either.
         order = index.order(xy[:, 0], xy[:, 1])
@@ -406,18 +435,20 @@ class _Layer:
             nq, nt, crowded = native_index.cover(
                 ref.x, ref.y, ref.qx, ref.owner, self.eps, order=order
             )
+            if crowded.size:  # more rings between point and reference than kept: GEOS tells
+                cq, ct = self._covering_pairs(q_native[crowded], None)
+                nq = np.concatenate([nq, crowded[cq]])
+                nt = np.concatenate([nt, ct])
         else:
             nq, nt = self._covering_pairs(q_native, cover)
         mq, mt, d, over = index.near(xy[:, 0], xy[:, 1], tol, order=order)
-        if crowded.size:
-            over = np.union1d(over, crowded)
         far = _absent(len(xy), nq, nt, mq, mt)
         mq, mt, d = mq[far], mt[far], d[far]
         # Within ``bend`` of a ring, a point outside the native polygon may lie inside the
         # metric one (distance 0): GEOS decides those few pairs.
         close = np.flatnonzero(d <= self.bend)
         if close.size:
-            d[close] = shapely.distance(shapely.points(xy[mq[close]]), self.metric[mt[close]])
+            d[close] = shapely.distance(shapely.points(xy[mq[close]]), self.metric_of(mt[close]))
         qi = np.concatenate([nq, mq]).astype(np.intp)
         ti = np.concatenate([nt, mt]).astype(np.intp)
         dist = np.concatenate([np.zeros(nq.size), d])
@@ -488,7 +519,7 @@ class _Projected:
     projection (see :class:`_Layer`)."""
 
     rings: Rings
-    metric: _GeomArray
+    metric: _GeomArray | None  # None: the native polygons with the metric rings' vertices
     metric_rings: Rings
     bend: float
 
@@ -509,11 +540,10 @@ class _Projected:
                 _bend(rings, metric_rings, native_crs, metric_crs, threads),
             )
         # The metric polygons are the native ones with projected vertices (as ``to_crs``
-        # makes them), projected in threads.
+        # makes them; made when needed), projected in threads.
         metric_rings = rings.moved(_project(rings.xy, native_crs, metric_crs, threads))
-        metric = shapely.set_coordinates(native.copy(), metric_rings.xy)
         return cls(
-            rings, metric, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs, threads)
+            rings, None, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs, threads)
         )
 
 
@@ -796,7 +826,7 @@ def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float) -> _FloatArray
     formula (so to the same bit); points off its grid go to GEOS's nearest-neighbour tree.
     """
     n = len(xy)
-    if not len(layer.metric) or n == 0:
+    if not len(layer.native) or n == 0:
         return np.full(n, np.nan)
     index = layer.segment_index(tol)
     if index is not None:
@@ -1124,9 +1154,8 @@ class _CellGrid:
         owner[ci] = pi
         comp_value = np.full(n_comp + 1, -2, dtype=np.int32)
         comp_value[1:] = np.where(count == 1, owner, np.where(count == 0, -1, -2))
-        return cells.classify(
-            dist, components.astype(np.int32, copy=False), comp_value, reach, near_one, containment
-        )
+        labels = np.ascontiguousarray(components, dtype=np.int32)
+        return cells.classify(dist, labels, comp_value, reach, near_one, containment)
 
     def reference(self, x: _FloatArray, y: _FloatArray, values: NDArray[np.int32]) -> _Reference:
         """For points on the grid, the first cell to the right whose covering ``values`` (the

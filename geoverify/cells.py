@@ -111,15 +111,16 @@ def classify(
     a touched one is within ``k + 1``. ``label_value[label]`` is what covers a component of
     untouched cells: a polygon's index, -1 none, -2 several (label 0, touched: -2).
 
+    The values are written over ``labels`` (C-contiguous), which are returned flat.
+
     Per cell: the component's polygon when it is more than ``near_one`` cells (``reach`` when
     ``near_one`` is not smaller) clear of touched cells; -1 (covered by none) when more than
     ``reach`` clear; else -2, undecided. With ``containment``, an undecided cell at least two
     cells clear of touched ones says what covers it: -3 none, ``-4 - i`` polygon ``i``.
     """
-    height, width = dist.shape
-    out = np.empty(height * width, np.int32)
     flat_d = dist.ravel()
     flat_l = labels.ravel()
+    out = flat_l  # each cell's label is read before its value takes its place
     for i in range(out.size):
         d = flat_d[i]
         clear = label_value[flat_l[i]]

@@ -627,21 +627,28 @@ class Rings:
 
     xy: _FloatArray  # (vertices, 2)
     owner: NDArray[np.int32]  # (vertices - 1,)
+    starts: NDArray[np.int64]  # (polygons + 1,): polygon i's vertices are starts[i]:starts[i + 1]
 
     @classmethod
     def of(cls, polygons: NDArray[np.object_]) -> Rings:
         parts, part_of = shapely.get_parts(polygons, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+        polygon_of_ring = part_of[ring_part]
         owner = np.empty(max(len(xy) - 1, 0), dtype=np.int32)
         if owner.size:
-            owner[:] = part_of[ring_part[ring_of[:-1]]]
+            owner[:] = polygon_of_ring[ring_of[:-1]]
             owner[ring_of[1:] != ring_of[:-1]] = -1
-        return cls(np.ascontiguousarray(xy, dtype=np.float64), owner)
+        # Vertices before each polygon's first: those of the rings before its first ring.
+        ring_sizes = np.bincount(ring_of, minlength=len(rings))
+        ring_starts = np.concatenate([[0], np.cumsum(ring_sizes)])
+        first_ring = np.searchsorted(polygon_of_ring, np.arange(len(polygons) + 1))
+        starts = ring_starts[first_ring].astype(np.int64)
+        return cls(np.ascontiguousarray(xy, dtype=np.float64), owner, starts)
 
     def moved(self, xy: _FloatArray) -> Rings:
         """The same rings with their vertices at ``xy`` (e.g. projected)."""
-        return Rings(np.ascontiguousarray(xy, dtype=np.float64), self.owner)
+        return Rings(np.ascontiguousarray(xy, dtype=np.float64), self.owner, self.starts)
 
     @property
     def edges(self) -> NDArray[np.bool_]:

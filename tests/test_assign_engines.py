@@ -377,6 +377,9 @@ def test_layer_projects_as_to_crs_does(
     metric = assign._choose_metric(None, villages.geometry)
     layer = assign._Layer.build(gpd.GeoSeries(geoms, crs=villages.crs), native, metric)
     expected = gpd.GeoSeries(layer.native, crs=native).to_crs(metric).to_numpy()
+    ids = np.array([len(expected) - 1, 0, 3, 0, len(expected) - 1])  # repeats, any order
+    few = layer.metric_of(ids)  # made alone, before the layer makes them all
+    assert shapely.equals_exact(few, expected[ids], tolerance=0.0).all()
     assert shapely.equals_exact(layer.metric, expected, tolerance=0.0).all()
     np.testing.assert_array_equal(
         shapely.get_coordinates(layer.metric), shapely.get_coordinates(expected)
