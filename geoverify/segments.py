@@ -53,6 +53,9 @@ def _threads(n: int, most: int | None = None) -> int:
 #: candidate segments once instead of searching from every point.
 _POINTS_PER_CANDIDATE_CELL = 4
 
+#: Candidate cells per bucket, across (finer cells: fewer candidates a point, more cells).
+_CANDIDATE_SUBCELLS = 2
+
 #: Buckets per segment, about (the grid is coarser when segments are long).
 _BUCKETS_PER_SEGMENT = 2.0
 
@@ -480,25 +483,28 @@ def _candidates(
     g: float,
     nx: int,
     ny: int,
+    sub: int,
 ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
-    """Per bucket cell, every segment that can be the nearest to a point in it (CSR).
+    """Per cell of a grid ``sub`` times finer than the buckets (row-major, ``nx * sub``
+    across), every segment that can be the nearest to a point in it (CSR).
 
     With ``d`` the distance from the cell's centre to its nearest segment and ``h`` half the
     cell's diagonal, a point of the cell lies within ``d + h`` of that segment, so its nearest
     segment lies within ``d + 2h`` of the centre: those are the cell's candidates (with a
     margin for rounding). A cell without segments anywhere gets none.
     """
-    h = g * math.sqrt(0.5)
+    f = g / sub
+    h = f * math.sqrt(0.5)
     stamp = np.full(ax.size, -1, np.int32)
     out_offsets = np.zeros(cells.size + 1, np.int64)
     out = np.empty(max(16, 8 * cells.size), np.int32)
     n_out = 0
     for k in range(cells.size):
         cell = cells[k]
-        r = cell // nx
-        c = cell - r * nx
-        x = x0 + (c + 0.5) * g
-        y = y0 + (r + 0.5) * g
+        r = cell // (nx * sub)
+        c = cell - r * (nx * sub)
+        x = x0 + (c + 0.5) * f
+        y = y0 + (r + 0.5) * f
         d = _nearest_one(x, y, ax, ay, bx, by, offsets, items, x0, y0, g, nx, ny)
         if math.isfinite(d):
             reach = (d + 2.0 * h) * (1.0 + 1e-9) + 1e-9 * g
@@ -830,11 +836,12 @@ class SegmentIndex:
         points measured against those alone; otherwise each point searches rings of buckets.
         """
         n = x.size
+        sub = _CANDIDATE_SUBCELLS
         with np.errstate(invalid="ignore"):
-            col = np.floor((x - self.x0) / self.cell)
-            row = np.floor((y - self.y0) / self.cell)
-        on = (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
-        cell = np.where(on, row * self.nx + col, -1).astype(np.int64)
+            col = np.floor((x - self.x0) / (self.cell / sub))
+            row = np.floor((y - self.y0) / (self.cell / sub))
+        on = (col >= 0) & (col < self.nx * sub) & (row >= 0) & (row < self.ny * sub)
+        cell = np.where(on, row * (self.nx * sub) + col, -1).astype(np.int64)
         order = np.argsort(cell)
         sorted_cells = cell[order]
         first = int(np.searchsorted(sorted_cells, 0))  # points off the grid sort first
@@ -898,6 +905,7 @@ class SegmentIndex:
             self.cell,
             self.nx,
             self.ny,
+            _CANDIDATE_SUBCELLS,
         )
         a = int(starts[r.start])
         b = int(starts[r.stop]) if r.stop < starts.size else xs.size
