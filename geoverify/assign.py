@@ -739,8 +739,13 @@ def _assign_grid_points(
     the one polygon covering each point (-1: none), else the references tell.
     """
     n = len(xy)
-    index = layer.segment_index(tol) if tol > layer.bend else None
-    native_index = layer.native_index() if cover is None else index
+    index, native_index = _side_by_side(
+        lambda: layer.segment_index(tol) if tol > layer.bend else None,
+        lambda: layer.native_index() if cover is None else None,
+        layer.threads,
+    )
+    if cover is not None:
+        native_index = index  # not read
     if index is None or native_index is None or n == 0:
         return _assign_points(q_native, xy, layer, codes, code_rank, tol, cover, ref)
     known = np.full(n, -2, dtype=np.int64) if cover is None else cover.astype(np.int64)
@@ -1395,7 +1400,15 @@ def assign_targets(
         cell_group = None
         if point_rows.size >= GRID_MIN_POINTS:
             max_cells = min(MAX_GRID_CELLS, max(2**18, 8 * int(point_rows.size)))
-            grid = _CellGrid.build(layer, gl, tolerance_m, native_crs, metric_crs, max_cells)
+            # The segment indexes the points near boundaries will need are built meanwhile.
+            grid, _ = _side_by_side(
+                lambda: _CellGrid.build(layer, gl, tolerance_m, native_crs, metric_crs, max_cells),
+                lambda: (
+                    tolerance_m > layer.bend
+                    and (layer.segment_index(tolerance_m), layer.native_index())
+                ),
+                threads or 0,
+            )
         if grid is not None:
             if point_rows.size == n:
                 cell_village, cell_group = grid.lookup(rep_x, rep_y)
