@@ -84,10 +84,11 @@ def test_repeated_text_with_nulls_is_escaped_once_each(values: list[Any]) -> Non
 
 def test_assignment_details_and_payloads_are_json_dumps_texts() -> None:
     names = {"A": "青龙村", "B": 'Quote "B"', "C": "back\\slash"}
-    neighbours: list[Any] = [[], ["A"], ["A", "B"], ["C"], []]
-    split_into: list[Any] = [[], [], ["B"], [], ["A", "C"]]
-    overlap: list[Any] = [None, 0.25, 1e-9, None, 12.0]
-    distance: list[Any] = [None, 3.5, None, 49.99999999, 0.0]
+    names["D%s"] = "百分100%村"
+    neighbours: list[Any] = [[], ["A"], ["A", "B"], ["C"], [], None, None, ("D%s",)]
+    split_into: list[Any] = [[], [], ["B"], [], ["A", "C"], None, ["D%s"], None]
+    overlap: list[Any] = [None, 0.25, 1e-9, None, 12.0, 1.0, math.nan, math.inf]
+    distance: list[Any] = [None, 3.5, None, 49.99999999, 0.0, 0.0, -0.0, 1e300]
     for tolerance in (50.0, 50, 12.5):
         plan = _Plan(
             targets={},
@@ -101,28 +102,42 @@ def test_assignment_details_and_payloads_are_json_dumps_texts() -> None:
         expected = [
             json.dumps(
                 {
-                    "neighbours": [names[c] for c in nb],
-                    "neighbour_codes": list(nb),
-                    "split_into": [names[c] for c in sp],
-                    "overlap": ov,
+                    "neighbours": [names[c] for c in nb or ()],
+                    "neighbour_codes": list(nb or ()),
+                    "split_into": [names[c] for c in sp or ()],
+                    "overlap": ov if ov is not None and math.isfinite(ov) else None,
                     "distance_m": dm,
                     "tolerance_m": tolerance,
                 }
             )
             for nb, sp, ov, dm in zip(neighbours, split_into, overlap, distance, strict=True)
         ]
-        assert plan.details(slice(0, 5)) == expected
+        assert plan.details(slice(0, 8)) == expected
         assert plan.details(slice(1, 3)) == expected[1:3]
+        arrays = (neighbours, split_into, np.array(overlap, dtype=object), np.array(distance))
+        plan.detail_columns = (*arrays[:2], arrays[2].astype(float), arrays[3].astype(float))
+        assert plan.details(slice(0, 8)) == expected
 
     codes = ["510001", None, "510001", "5100\t02"]
     kinds = ["inside", "outside", "near_boundary", "inside"]
-    repeats = [None, 7, None, 12345678901]
-    assert _issued_payloads(codes, kinds, repeats) == [
-        json.dumps(
-            {"status": Status.ISSUED.value, "village_code": c, "assignment": k, "repeat_of": r}
-        )
-        for c, k, r in zip(codes, kinds, repeats, strict=True)
-    ]
+    for repeats in ([None, 7, None, 12345678901], [None] * 4):
+        assert _issued_payloads(codes, kinds, repeats) == [
+            json.dumps(
+                {"status": Status.ISSUED.value, "village_code": c, "assignment": k, "repeat_of": r}
+            )
+            for c, k, r in zip(codes, kinds, repeats, strict=True)
+        ]
+
+
+def test_event_sources_name_the_file_and_row() -> None:
+    from geoverify.store.repo import Who
+    from geoverify.workflows.batches import _row_sources
+
+    for who in (Who("a", "h", "command:x"), Who("a", "h", "command:x", channel="web")):
+        for name in ("批次.csv", "100%s.csv"):
+            assert _row_sources(who, name, [2, 10, 1000001]) == [
+                who.event_source(f"file:{name}:row {r}") for r in (2, 10, 1000001)
+            ]
 
 
 _cells = (

@@ -483,6 +483,13 @@ def _finite(v: Any) -> Any:
     return v
 
 
+def _json_values(values: list[Any]) -> list[str]:
+    """:func:`_json_value` of each value; a column of non-blank text (a CSV's) at once."""
+    if set(map(type, values)) == {str} and all(values) and not any(map(str.isspace, values)):
+        return list(map(_encode_text, values))
+    return [_encode_text(v) if type(v) is str and v.strip() else _json_value(v) for v in values]
+
+
 def _attribute_json(frame: pd.DataFrame) -> list[str]:
     """Each row's original columns as JSON text: exactly what ``json.dumps`` writes for the
     row's dict of :func:`_attributes`, put together a column at a time (no dict per row)."""
@@ -496,13 +503,7 @@ def _attribute_json(frame: pd.DataFrame) -> list[str]:
     arrays = [frame.iloc[:, j].to_numpy(dtype=object) for j in range(len(cols))]
     out: list[str] = []
     for start in range(0, n, _JSON_PART):
-        texts = [
-            [
-                _encode_text(v) if type(v) is str and v.strip() else _json_value(v)
-                for v in arr[start : start + _JSON_PART].tolist()
-            ]
-            for arr in arrays
-        ]
+        texts = [_json_values(arr[start : start + _JSON_PART].tolist()) for arr in arrays]
         out.extend(map(template.__mod__, zip(*texts, strict=True)))
     return out
 

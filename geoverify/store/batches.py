@@ -59,17 +59,20 @@ def list_batches(conn: Connection) -> pd.DataFrame:
 
 def known_target_ids(conn: Connection, target_ids: Iterable[str]) -> dict[str, int]:
     """Store key of each of ``target_ids`` already in the store, looked up in chunks."""
-    ids = list(dict.fromkeys(target_ids))
-    out: dict[str, int] = {}
+    ids = list(target_ids)
     c = t.targets.c
     if len(ids) > CHUNK:
-        # No more targets stored than asked for (keys count up; the largest bounds their
-        # number): read them all once instead of looking each up.
+        # No targets stored yet, or no more than asked for (keys count up; the largest
+        # bounds their number): none to look up, or read them all once.
         stored = int(conn.execute(select(func.max(c.id))).scalar() or 0)
+        if stored == 0:
+            return {}
         if stored <= len(ids):
             asked = set(ids)
             found = conn.execute(select(c.target_id, c.id))
             return {str(k): int(v) for k, v in found if k in asked}
+    ids = list(dict.fromkeys(ids))
+    out: dict[str, int] = {}
     if len(ids) <= CHUNK:
         found = conn.execute(select(c.target_id, c.id).where(c.target_id.in_(ids)))
         out.update({str(k): int(v) for k, v in found})

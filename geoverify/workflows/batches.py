@@ -193,39 +193,43 @@ class _Plan:
         """A frame shaped like the store's, of every target of the batch."""
         return pd.DataFrame(self.summary_columns)
 
-    def details(self, part: slice) -> list[bulk.JSONText]:
+    def details(self, part: slice) -> bulk.JSONTexts:
         """``assignment_detail`` of the new targets in ``part`` as JSON text (a chunk at a time).
 
         The text of ``{"neighbours": [names], "neighbour_codes": [codes], "split_into": [names],
         "overlap": o, "distance_m": d, "tolerance_m": t}`` exactly as ``json.dumps`` writes it,
-        put together from its parts: the village lists repeat, so each is encoded once."""
+        put together from its parts a column at a time: the village lists repeat, so each is
+        encoded once."""
         names = self.names
         dumps = bulk.dumps_json
         neighbours, split_into, overlaps, distances = (c[part] for c in self.detail_columns)
         lists: dict[tuple[tuple[Any, ...], tuple[Any, ...]], str] = {}
-        tail = f', "tolerance_m": {dumps(self.tolerance_m)}}}'
-        out: list[bulk.JSONText] = []
-        append = out.append
-        for nb, sp, ov, dm in zip(
-            neighbours, split_into, _opt_floats(overlaps), _opt_floats(distances), strict=True
-        ):
-            nb = nb or ()  # None: no neighbours
-            sp = sp or ()
-            key = (tuple(nb), tuple(sp))
-            head = lists.get(key)
-            if head is None:
-                head = lists[key] = (
+
+        def head(nb: Any, sp: Any) -> str:
+            key = (tuple(nb or ()), tuple(sp or ()))  # None: none
+            text = lists.get(key)
+            if text is None:
+                nb, sp = key
+                text = lists[key] = (
                     f'{{"neighbours": {dumps([names[c] for c in nb])}, '
                     f'"neighbour_codes": {dumps(list(nb))}, '
                     f'"split_into": {dumps([names[c] for c in sp])}, "overlap": '
                 )
-            append(
-                bulk.JSONText(
-                    f"{head}{'null' if ov is None else repr(ov)}, "
-                    f'"distance_m": {"null" if dm is None else repr(dm)}{tail}'
-                )
+            return text
+
+        alone = head(None, None)  # most targets: no neighbours, not split
+        heads = [
+            alone if not nb and not sp else head(nb, sp)
+            for nb, sp in zip(neighbours, split_into, strict=True)
+        ]
+        tail = f', "tolerance_m": {dumps(self.tolerance_m)}}}'.replace("%", "%%")
+        row = '%s%s, "distance_m": %s' + tail
+        return bulk.JSONTexts(
+            map(
+                row.__mod__,
+                zip(heads, _json_floats(overlaps), _json_floats(distances), strict=True),
             )
-        return out
+        )
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
@@ -244,8 +248,22 @@ def _geometries(frame: gpd.GeoDataFrame) -> list[Any]:
     return geoms
 
 
+def _json_floats(values: Any) -> list[str]:
+    """:func:`_opt_floats` as JSON text: each number as ``json.dumps`` writes it, else null."""
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        arr = values
+    else:
+        arr = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+    out: list[str] = list(map(float.__repr__, arr.tolist()))
+    for i in np.flatnonzero(~np.isfinite(arr)).tolist():
+        out[i] = "null"
+    return out
+
+
 def _opt_floats(values: Any) -> list[float | None]:
     """Floats, None where missing or not finite (column-wise :func:`_opt_float`)."""
+    if isinstance(values, list) and values.count(None) == len(values):
+        return list(values)  # an empty column (no areas in the file)
     arr = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
     out: list[float | None] = arr.tolist()
     for i in np.flatnonzero(~np.isfinite(arr)).tolist():
@@ -282,16 +300,20 @@ def _plan_rows(
         empty_lists=False,  # None for no neighbours: read once, for the details' text
     )
     earlier = bulk.target_geometries(conn) if not new.empty else None
+    n = len(new)
+    repeat_of: list[Any] = [None] * n
+    repeat_dist: list[Any] = [None] * n
     if earlier is not None and not earlier.empty:
         reps = find_repeat_sites(new, earlier, radius_m=repeat_radius_m, metric=metric)
-    else:
-        reps = pd.DataFrame(
-            {"repeat_of": [None] * len(new), "distance_m": [np.nan] * len(new)},
-            index=new.index,
-        )
+        repeat_of = [
+            None if r is None or pd.isna(r) else int(r) for r in _column(reps, "repeat_of")
+        ]
+        repeat_dist = [
+            None if r is None else float(d)
+            for r, d in zip(repeat_of, _column(reps, "distance_m"), strict=True)
+        ]
     names = dict(zip(villages["code"], villages["name"], strict=True))
     now = repo.now()
-    n = len(new)
     geoms = _geometries(new)
     # Numbers stay in numpy until their chunk is written (a float object each is 24 bytes).
     reps_xy = shapely.point_on_surface(np.asarray(new.geometry.array, dtype=object))
@@ -304,11 +326,6 @@ def _plan_rows(
         assigned["overlap"].to_numpy(dtype=float),
         assigned["distance_m"].to_numpy(dtype=float),
     )
-    repeat_of = [None if r is None or pd.isna(r) else int(r) for r in _column(reps, "repeat_of")]
-    repeat_dist = [
-        None if r is None else float(d)
-        for r, d in zip(repeat_of, _column(reps, "distance_m"), strict=True)
-    ]
     village_codes = _column(assigned, "village_code")
     targets: dict[str, Any] = {
         "target_id": _column(new, "target_id"),
@@ -334,7 +351,7 @@ def _plan_rows(
         "updated_at": [now] * n,
         "_row": new["row"].to_numpy(dtype=np.int64),
     }
-    targets["geom_type"] = [_GEOM_TYPES[i] for i in targets["geom_type"]]
+    targets["geom_type"] = list(map(_GEOM_TYPES.__getitem__, targets["geom_type"]))
     summary: dict[str, list[Any]] = {
         "village_code": village_codes,
         "village": [names.get(c) for c in village_codes],
@@ -362,22 +379,33 @@ def _plan_rows(
     )
 
 
-def _issued_payloads(codes: list[Any], kinds: list[Any], repeats: list[Any]) -> list[bulk.JSONText]:
+def _issued_payloads(codes: list[Any], kinds: list[Any], repeats: list[Any]) -> bulk.JSONTexts:
     """The ``issued`` events' payloads as JSON text, exactly as ``json.dumps`` writes
     ``{"status": "issued", "village_code": c, "assignment": k, "repeat_of": r}``; the few
-    village codes and assignment kinds are encoded once each."""
+    village codes and assignment kinds are encoded once each, and the payloads of targets
+    that repeat no earlier one are one text per village and kind."""
     dumps = bulk.dumps_json
-    head = f'{{"status": {dumps(Status.ISSUED.value)}, "village_code": '
-    heads: dict[tuple[Any, Any], str] = {}
-    out: list[bulk.JSONText] = []
-    append = out.append
-    for code, kind, rep in zip(codes, kinds, repeats, strict=True):
-        key = (code, kind)
-        text = heads.get(key)
-        if text is None:
-            text = heads[key] = f'{head}{dumps(code)}, "assignment": {dumps(kind)}, "repeat_of": '
-        append(bulk.JSONText(f"{text}{'null' if rep is None else dumps(rep)}}}"))
-    return out
+    start = f'{{"status": {dumps(Status.ISSUED.value)}, "village_code": '
+    keys = list(zip(codes, kinds, strict=True))
+    heads = {
+        (code, kind): f'{start}{dumps(code)}, "assignment": {dumps(kind)}, "repeat_of": '
+        for code, kind in dict.fromkeys(keys)
+    }
+    alone = {key: f"{text}null}}" for key, text in heads.items()}
+    if repeats.count(None) == len(repeats):
+        return bulk.JSONTexts(map(alone.__getitem__, keys))
+    return bulk.JSONTexts(
+        alone[key] if rep is None else f"{heads[key]}{dumps(rep)}}}"
+        for key, rep in zip(keys, repeats, strict=True)
+    )
+
+
+def _row_sources(who: Any, name: str, rows: list[int]) -> list[str]:
+    """The events' sources of the file's ``rows``: ``file:<name>:row <n>``."""
+    head = f"file:{name}:row "
+    if who.event_source(f"{head}1") != f"{head}1":  # not so for this Who: one by one
+        return [who.event_source(f"{head}{r}") for r in rows]
+    return list(map((head.replace("%", "%%") + "%d").__mod__, rows))
 
 
 #: shapely type ids -> the geometry type names shapely's ``geom_type`` gives.
@@ -637,7 +665,7 @@ def _import_staged(
                         "actor": [who.actor] * m,
                         "host": [who.host] * m,
                         "kind": ["issued"] * m,
-                        "source": [who.event_source(f"file:{name}:row {r}") for r in chunk["_row"]],
+                        "source": _row_sources(who, name, chunk["_row"]),
                         "payload": _issued_payloads(
                             chunk["village_code"], chunk["assignment"], chunk["repeat_of"]
                         ),
@@ -671,7 +699,7 @@ def _import_staged(
                 "actor": [who.actor] * n_again,
                 "host": [who.host] * n_again,
                 "kind": ["reissued"] * n_again,
-                "source": [who.event_source(f"file:{name}:row {r}") for r in again_rows],
+                "source": _row_sources(who, name, again_rows),
                 "payload": [{"batch": batch_id}] * n_again,
             },
         )
