@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import math
 import os
@@ -279,7 +280,9 @@ class _Layer:
     native: _GeomArray
     tree_native: shapely.STRtree
     eps: float
-    bend: float  # metres: how far a projected edge strays from its metric chord, with margin
+    # Metres by which a projected edge may stray from its metric chord, with margin: measured
+    # in the background while the layer is first used (see :attr:`bend`).
+    bend_future: concurrent.futures.Future[float]
     rings: Rings  # the native polygons' rings
     metric_rings: Rings  # the metric polygons' rings (the same vertices, projected)
     _segments: SegmentIndex | bool | None = False  # False: not built yet
@@ -290,6 +293,11 @@ class _Layer:
     _metric: _GeomArray | None = None
     _tree_metric: shapely.STRtree | None = None
     _geometry_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def bend(self) -> float:
+        """Metres by which a projected edge may stray from its chord in the metric polygons."""
+        return self.bend_future.result()
 
     @property
     def metric(self) -> _GeomArray:
@@ -344,7 +352,7 @@ class _Layer:
             native=native,
             tree_native=shapely.STRtree(native),
             eps=_cover_eps(native_crs),
-            bend=projected.bend,
+            bend_future=projected.bend,
             rings=projected.rings,
             metric_rings=projected.metric_rings,
             threads=threads,
@@ -521,7 +529,7 @@ class _Projected:
     rings: Rings
     metric: _GeomArray | None  # None: the native polygons with the metric rings' vertices
     metric_rings: Rings
-    bend: float
+    bend: concurrent.futures.Future[float]
 
     @classmethod
     def of(
@@ -529,7 +537,7 @@ class _Projected:
     ) -> _Projected:
         rings = Rings.of(native)
         if native_crs == metric_crs:
-            return cls(rings, native, rings, 0.01)
+            return cls(rings, native, rings, _done(0.01))
         if shapely.has_z(native).any():
             metric = _geoms(gpd.GeoSeries(native, crs=native_crs).to_crs(metric_crs))
             metric_rings = Rings.of(metric)
@@ -537,14 +545,37 @@ class _Projected:
                 rings,
                 metric,
                 metric_rings,
-                _bend(rings, metric_rings, native_crs, metric_crs, threads),
+                _done(_bend(rings, metric_rings, native_crs, metric_crs, threads)),
             )
         # The metric polygons are the native ones with projected vertices (as ``to_crs``
         # makes them; made when needed), projected in threads.
         metric_rings = rings.moved(_project(rings.xy, native_crs, metric_crs, threads))
+        # The bend is measured in the background: the cell grid does not need it.
         return cls(
-            rings, None, metric_rings, _bend(rings, metric_rings, native_crs, metric_crs, threads)
+            rings,
+            None,
+            metric_rings,
+            _in_background(
+                lambda: _bend(rings, metric_rings, native_crs, metric_crs, threads), threads
+            ),
         )
+
+
+def _done(value: float) -> concurrent.futures.Future[float]:
+    future: concurrent.futures.Future[float] = concurrent.futures.Future()
+    future.set_result(value)
+    return future
+
+
+def _in_background(make: Callable[[], float], threads: int = 0) -> concurrent.futures.Future[float]:
+    """``make()`` in a thread of its own (at once when ``threads`` is 1)."""
+    if threads == 1:
+        return _done(make())
+    pool = ThreadPoolExecutor(1, "geoverify-assign")
+    try:
+        return pool.submit(make)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends when ``make`` returns
 
 
 def _side_by_side(
