@@ -400,13 +400,9 @@ class _Layer:
         """
         n = len(xy)
         parts = _split(n, self.threads)
-        # Make the indexes first, side by side (numba and GEOS release the GIL).
-        wanted = [lambda: self.segment_index(tol)]
-        if cover is None and ref is not None:
-            wanted.append(self.native_index)
-        if n and tol > self.bend and len(wanted) > 1 and (self.threads or _THREADS) > 1:
-            with ThreadPoolExecutor(len(wanted)) as pool:
-                list(pool.map(lambda make: make(), wanted))
+        if n and tol > self.bend and cover is None and ref is not None:
+            # Both indexes first, side by side (numba and GEOS release the GIL).
+            _side_by_side(lambda: self.segment_index(tol), self.native_index, self.threads)
 
         def part(r: slice) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
             known = None if cover is None else cover[r]
