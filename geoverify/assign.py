@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -86,6 +86,7 @@ _PROJECT_THREADS_FROM = 100_000
 _CHUNK = 65_536
 
 _IntArray = NDArray[np.intp]
+_T = TypeVar("_T")
 _FloatArray = NDArray[np.float64]
 _GeomArray = NDArray[np.object_]
 
@@ -197,6 +198,14 @@ def _lists(n: int, qi: _IntArray, order: _IntArray, labels: NDArray[Any]) -> NDA
         for q, a, b in zip(q_sorted[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
             out[q] = tuple(lab_sorted[a:b])
     return out
+
+
+def _run_parts(run: Callable[[slice], _T], parts: list[slice]) -> list[_T]:
+    """``run`` of each part, in a thread each when there are several."""
+    if len(parts) == 1:
+        return [run(parts[0])]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(run, parts))
 
 
 def _split(n: int, threads: int = 0) -> list[slice]:
@@ -409,11 +418,7 @@ class _Layer:
             r_ref = None if ref is None else ref.part(r)
             return self._near_pairs_part(q_native[r], xy[r], tol, r.start, known, r_ref)
 
-        if len(parts) == 1:
-            found = [part(parts[0])]
-        else:
-            with ThreadPoolExecutor(len(parts)) as pool:
-                found = list(pool.map(part, parts))
+        found = _run_parts(part, parts)
         qi = np.concatenate([f[0] for f in found])
         ti = np.concatenate([f[1] for f in found])
         d = np.concatenate([f[2] for f in found])
@@ -806,12 +811,7 @@ def _assign_grid_points(
             distance,
         )
 
-    parts = _split(n, layer.threads)
-    if len(parts) == 1:
-        found = [run(parts[0])]
-    else:
-        with ThreadPoolExecutor(len(parts)) as pool:
-            found = list(pool.map(run, parts))
+    found = _run_parts(run, _split(n, layer.threads))
     nb_q = np.concatenate([f[0] for f in found])
     nb_o = np.concatenate([f[1] for f in found])
     neighbours = _lists(n, nb_q, np.arange(nb_q.size), codes[nb_o])

@@ -36,6 +36,11 @@ __all__ = ["Rings", "SegmentIndex", "reference_points", "settle_points"]
 _FloatArray = NDArray[np.float64]
 _IntArray = NDArray[np.intp]
 
+#: A segment index as the kernels take it: ``(ax, ay, bx, by, owner, offsets, items, x0, y0,
+#: cell, nx, ny)`` — the segments' ends and owners (-1: not a segment), the segments of each
+#: bucket (CSR) and the bucket grid (origin, cell size, columns, rows).
+Grid = tuple[Any, ...]
+
 #: Most polygons within the tolerance of one point that the kernel keeps; a point with more
 #: is reported back (``count`` -1) for the caller to measure another way.
 MAX_NEAR = 16
@@ -133,24 +138,14 @@ def _near_one(
     x: float,
     y: float,
     tol: float,
-    ax: _FloatArray,
-    ay: _FloatArray,
-    bx: _FloatArray,
-    by: _FloatArray,
-    owner: NDArray[np.int32],
-    offsets: NDArray[np.int64],
-    items: NDArray[np.int32],
-    x0: float,
-    y0: float,
-    g: float,
-    nx: int,
-    ny: int,
+    grid: Grid,
     out_owner: NDArray[np.int32],
     out_dist: _FloatArray,
 ) -> int:
     """The polygons with a segment within ``tol`` of (``x``, ``y``), each with its smallest such
     distance, into ``out_owner`` and ``out_dist`` in the order found; returns how many, or -1
     when there are more than those hold."""
+    ax, ay, bx, by, owner, offsets, items, x0, y0, g, nx, ny = grid
     k_max = out_owner.size
     reach = tol * (1.0 + 1e-9) + 1e-9 * g  # a little wider than ``tol``: rounding of the cells
     cnt = 0
@@ -190,18 +185,7 @@ def _near(
     px: _FloatArray,
     py: _FloatArray,
     tol: float,
-    ax: _FloatArray,
-    ay: _FloatArray,
-    bx: _FloatArray,
-    by: _FloatArray,
-    owner: NDArray[np.int32],
-    offsets: NDArray[np.int64],
-    items: NDArray[np.int32],
-    x0: float,
-    y0: float,
-    g: float,
-    nx: int,
-    ny: int,
+    grid: Grid,
     out_owner: NDArray[np.int32],
     out_dist: _FloatArray,
     out_count: NDArray[np.int64],
@@ -211,18 +195,7 @@ def _near(
             px[k],
             py[k],
             tol,
-            ax,
-            ay,
-            bx,
-            by,
-            owner,
-            offsets,
-            items,
-            x0,
-            y0,
-            g,
-            nx,
-            ny,
+            grid,
             out_owner[k],
             out_dist[k],
         )
@@ -244,18 +217,7 @@ def _cover_one(
     qx: float,
     q_owner: int,
     eps: float,
-    ax: _FloatArray,
-    ay: _FloatArray,
-    bx: _FloatArray,
-    by: _FloatArray,
-    owner: NDArray[np.int32],
-    offsets: NDArray[np.int64],
-    items: NDArray[np.int32],
-    x0: float,
-    y0: float,
-    g: float,
-    nx: int,
-    ny: int,
+    grid: Grid,
     seen: NDArray[np.int64],
     odd: NDArray[np.bool_],
     near: NDArray[np.bool_],
@@ -271,6 +233,7 @@ def _cover_one(
     it is the reference's (then even). A crossing is counted only in the bucket column where it
     lies, so a segment registered in several buckets counts once.
     """
+    ax, ay, bx, by, owner, offsets, items, x0, y0, g, nx, ny = grid
     k_max = seen.size
     cnt = 0
     full = False
@@ -342,18 +305,7 @@ def _cover(
     qx: _FloatArray,
     q_owner: NDArray[np.int64],
     eps: float,
-    ax: _FloatArray,
-    ay: _FloatArray,
-    bx: _FloatArray,
-    by: _FloatArray,
-    owner: NDArray[np.int32],
-    offsets: NDArray[np.int64],
-    items: NDArray[np.int32],
-    x0: float,
-    y0: float,
-    g: float,
-    nx: int,
-    ny: int,
+    grid: Grid,
     out_owner: NDArray[np.int32],
     out_count: NDArray[np.int64],
 ) -> None:
@@ -370,18 +322,7 @@ def _cover(
             qx[k],
             q_owner[k],
             eps,
-            ax,
-            ay,
-            bx,
-            by,
-            owner,
-            offsets,
-            items,
-            x0,
-            y0,
-            g,
-            nx,
-            ny,
+            grid,
             seen,
             odd,
             near,
@@ -393,20 +334,11 @@ def _cover(
 def _nearest_one(
     x: float,
     y: float,
-    ax: _FloatArray,
-    ay: _FloatArray,
-    bx: _FloatArray,
-    by: _FloatArray,
-    offsets: NDArray[np.int64],
-    items: NDArray[np.int32],
-    x0: float,
-    y0: float,
-    g: float,
-    nx: int,
-    ny: int,
+    grid: Grid,
 ) -> float:
     """Distance from (``x``, ``y``), on the grid, to the nearest segment (inf without any),
     searching rings of buckets outwards."""
+    ax, ay, bx, by, _, offsets, items, x0, y0, g, nx, ny = grid
     c = math.floor((x - x0) / g)
     r = math.floor((y - y0) / g)
     best = np.inf
@@ -440,20 +372,11 @@ def _nearest_one(
 def _nearest(
     px: _FloatArray,
     py: _FloatArray,
-    ax: _FloatArray,
-    ay: _FloatArray,
-    bx: _FloatArray,
-    by: _FloatArray,
-    offsets: NDArray[np.int64],
-    items: NDArray[np.int32],
-    x0: float,
-    y0: float,
-    g: float,
-    nx: int,
-    ny: int,
+    grid: Grid,
     out: _FloatArray,
 ) -> None:
     """Distance to the nearest segment; NaN for a point off the grid (the caller measures it)."""
+    _, _, _, _, _, _, _, x0, y0, g, nx, ny = grid
     for k in range(px.size):
         x = px[k]
         y = py[k]
@@ -464,7 +387,7 @@ def _nearest(
         r = math.floor((y - y0) / g)
         if c < 0 or c >= nx or r < 0 or r >= ny:
             continue
-        best = _nearest_one(x, y, ax, ay, bx, by, offsets, items, x0, y0, g, nx, ny)
+        best = _nearest_one(x, y, grid)
         if math.isfinite(best):
             out[k] = best
 
@@ -472,17 +395,7 @@ def _nearest(
 @njit(cache=True, nogil=True)
 def _candidates(
     cells: NDArray[np.int64],
-    ax: _FloatArray,
-    ay: _FloatArray,
-    bx: _FloatArray,
-    by: _FloatArray,
-    offsets: NDArray[np.int64],
-    items: NDArray[np.int32],
-    x0: float,
-    y0: float,
-    g: float,
-    nx: int,
-    ny: int,
+    grid: Grid,
     sub: int,
 ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
     """Per cell of a grid ``sub`` times finer than the buckets (row-major, ``nx * sub``
@@ -493,6 +406,7 @@ def _candidates(
     segment lies within ``d + 2h`` of the centre: those are the cell's candidates (with a
     margin for rounding). A cell without segments anywhere gets none.
     """
+    ax, ay, bx, by, _, offsets, items, x0, y0, g, nx, ny = grid
     f = g / sub
     h = f * math.sqrt(0.5)
     stamp = np.full(ax.size, -1, np.int32)
@@ -505,7 +419,7 @@ def _candidates(
         c = cell - r * (nx * sub)
         x = x0 + (c + 0.5) * f
         y = y0 + (r + 0.5) * f
-        d = _nearest_one(x, y, ax, ay, bx, by, offsets, items, x0, y0, g, nx, ny)
+        d = _nearest_one(x, y, grid)
         if math.isfinite(d):
             reach = (d + 2.0 * h) * (1.0 + 1e-9) + 1e-9 * g
             c0 = max(math.floor((x - reach - x0) / g), 0)
@@ -731,7 +645,8 @@ class SegmentIndex:
         key = np.nan_to_num(row * (self.nx + 2) + col, nan=-1.0)
         return np.argsort(key).astype(np.intp, copy=False)
 
-    def _grid_args(self) -> tuple[Any, ...]:
+    def _grid_args(self) -> Grid:
+        """The index as the kernels take it (see :data:`Grid`)."""
         return (
             self.ax,
             self.ay,
@@ -766,7 +681,7 @@ class SegmentIndex:
             out_owner = np.empty((m, k), np.int32)
             out_dist = np.empty((m, k), np.float64)
             count = np.empty(m, np.int64)
-            _near(xs[part], ys[part], float(tol), *self._grid_args(), out_owner, out_dist, count)  # type: ignore[call-arg]
+            _near(xs[part], ys[part], float(tol), self._grid_args(), out_owner, out_dist, count)
             cnt = np.maximum(count, 0)
             mask = np.arange(k)[None, :] < cnt[:, None]
             found_q.append(np.repeat(order[part], cnt))
@@ -806,13 +721,13 @@ class SegmentIndex:
             m = part.stop - part.start
             out_owner = np.empty((m, k), np.int32)
             count = np.empty(m, np.int64)
-            _cover(  # type: ignore[call-arg]
+            _cover(
                 xs[part],
                 ys[part],
                 qxs[part],
                 qos[part],
                 float(eps),
-                *self._grid_args(),
+                self._grid_args(),
                 out_owner,
                 count,
             )
@@ -894,17 +809,7 @@ class SegmentIndex:
         point of each cell) measured against their cell's candidates."""
         cand_offsets, cand_items = _candidates(
             cells[r],
-            self.ax,
-            self.ay,
-            self.bx,
-            self.by,
-            self.offsets,
-            self.items,
-            self.x0,
-            self.y0,
-            self.cell,
-            self.nx,
-            self.ny,
+            self._grid_args(),
             _CANDIDATE_SUBCELLS,
         )
         a = int(starts[r.start])
@@ -926,17 +831,7 @@ class SegmentIndex:
         _nearest(
             x,
             y,
-            self.ax,
-            self.ay,
-            self.bx,
-            self.by,
-            self.offsets,
-            self.items,
-            self.x0,
-            self.y0,
-            self.cell,
-            self.nx,
-            self.ny,
+            self._grid_args(),
             out,
         )
 
@@ -959,30 +854,8 @@ def _settle(
     bend: float,
     tie: float,
     rank: NDArray[np.int64],
-    m_ax: _FloatArray,
-    m_ay: _FloatArray,
-    m_bx: _FloatArray,
-    m_by: _FloatArray,
-    m_owner: NDArray[np.int32],
-    m_offsets: NDArray[np.int64],
-    m_items: NDArray[np.int32],
-    m_x0: float,
-    m_y0: float,
-    m_g: float,
-    m_nx: int,
-    m_ny: int,
-    n_ax: _FloatArray,
-    n_ay: _FloatArray,
-    n_bx: _FloatArray,
-    n_by: _FloatArray,
-    n_owner: NDArray[np.int32],
-    n_offsets: NDArray[np.int64],
-    n_items: NDArray[np.int32],
-    n_x0: float,
-    n_y0: float,
-    n_g: float,
-    n_nx: int,
-    n_ny: int,
+    m_grid: Grid,
+    n_grid: Grid,
     out_village: NDArray[np.int64],
     out_kind: NDArray[np.int8],
     out_dist: _FloatArray,
@@ -1013,18 +886,7 @@ def _settle(
                 qx[k],
                 q_owner[k],
                 eps,
-                n_ax,
-                n_ay,
-                n_bx,
-                n_by,
-                n_owner,
-                n_offsets,
-                n_items,
-                n_x0,
-                n_y0,
-                n_g,
-                n_nx,
-                n_ny,
+                n_grid,
                 seen,
                 odd,
                 near,
@@ -1042,18 +904,7 @@ def _settle(
             mx[k],
             my[k],
             tol,
-            m_ax,
-            m_ay,
-            m_bx,
-            m_by,
-            m_owner,
-            m_offsets,
-            m_items,
-            m_x0,
-            m_y0,
-            m_g,
-            m_nx,
-            m_ny,
+            m_grid,
             m_own,
             m_dist,
         )
@@ -1178,7 +1029,7 @@ def settle_points(
         dd = np.empty(m, np.float64)
         nb = np.empty((m, k), np.int32)
         cnt = np.empty(m, np.int64)
-        _settle(  # type: ignore[call-arg]
+        _settle(
             np.ascontiguousarray(mx[rows]),
             np.ascontiguousarray(my[rows]),
             np.ascontiguousarray(nx[rows]),
@@ -1191,8 +1042,8 @@ def settle_points(
             float(metric.bend),
             float(tie),
             rank,
-            *metric._grid_args(),
-            *native._grid_args(),
+            metric._grid_args(),
+            native._grid_args(),
             v,
             kd,
             dd,
