@@ -272,8 +272,28 @@ def measure_memory(name: str, size: Size, database_url: str | None) -> dict[str,
         peak = _status_kib("VmHWM")
         out = {"peak_growth_mib": (peak - before) / 1024}
         if hasattr(result, "memory_usage"):
-            out["result_mib"] = float(result.memory_usage(deep=True).sum()) / 2**20
+            out["result_mib"] = _frame_bytes(result) / 2**20
         return out
+
+
+def _frame_bytes(frame: Any) -> int:
+    """Bytes a frame holds: its arrays and index, and each distinct object of its object
+    columns once (``memory_usage(deep=True)`` counts an object shared by many rows once a row,
+    e.g. one empty tuple a million times)."""
+    total = int(frame.memory_usage(deep=False).sum())
+    seen: set[int] = set()
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        if values.dtype != object:
+            continue
+        for value in values.tolist():
+            if id(value) not in seen:
+                seen.add(id(value))
+                total += sys.getsizeof(value)
+                if isinstance(value, tuple | list):
+                    total += sum(sys.getsizeof(v) for v in value if id(v) not in seen)
+                    seen.update(id(v) for v in value)
+    return total
 
 
 def memory_in_child(name: str, size: Size, database_url: str | None) -> dict[str, float]:

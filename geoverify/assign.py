@@ -1005,14 +1005,14 @@ class _Groups:
 
 def _assign_groups(
     gl: _Groups | None,
-    village: _IntArray,
+    village: NDArray[np.signedinteger[Any]],
     codes: NDArray[np.object_],
     q_native: _GeomArray,
     q_metric: _GeomArray,
     xy: _FloatArray,
     is_poly: NDArray[np.bool_],
     tol: float,
-    result: _IntArray,
+    result: NDArray[np.signedinteger[Any]],
     todo: NDArray[np.bool_],
     reference: Callable[[_IntArray], _Reference] | None = None,
 ) -> None:
@@ -1197,17 +1197,19 @@ class _CellGrid:
         )
         return _Reference(x, y, qx, owner)
 
-    def lookup(self, x: _FloatArray, y: _FloatArray) -> tuple[_IntArray, _IntArray | None]:
+    def lookup(
+        self, x: _FloatArray, y: _FloatArray
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32] | None]:
         """Village and group values (as in the class) of the cells of points ``x``, ``y``; -1
         off the grid, -2 for coordinates that are not finite."""
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
         grid = (self.left, self.top, self.cell, self.width, self.height)
 
-        def values_at(values: NDArray[np.int32]) -> _IntArray:
-            out = np.empty(x.size, dtype=np.int64)
+        def values_at(values: NDArray[np.int32]) -> NDArray[np.int32]:
+            out = np.empty(x.size, dtype=np.int32)
             cells.lookup(x, y, values, *grid, out)
-            return out.astype(np.intp, copy=False)
+            return out
 
         group = None if self.group is None else values_at(self.group)
         return values_at(self.village), group
@@ -1362,8 +1364,10 @@ def assign_targets(
     if non_point.any():
         reps = t_native.copy()
         reps[non_point] = shapely.point_on_surface(t_native[non_point])
+    del type_given, type_id, empty, missing, non_point
 
-    village = np.full(n, -1, dtype=np.intp)
+    # Indexes into the villages and groups (-1: none) in 32 bits: a million rows are many.
+    village = np.full(n, -1, dtype=np.int32)
     kind = _filled(n, Assignment.OUTSIDE.value)
     # One shared empty tuple where there are none (a million empty lists cost 0.2 s, 120 MB).
     neighbours = _filled(n, ())
@@ -1374,7 +1378,7 @@ def assign_targets(
     q_native = reps  # the point, or the polygon of a polygon-path target (copied then)
     q_metric = np.empty(0, dtype=object)  # metric polygons of polygon-path targets, if any
     gl = _Groups.build(groups, native_crs, metric_crs, threads or 0)
-    group = np.full(n, -1, dtype=np.intp)  # index into the groups, -1 for none
+    group = np.full(n, -1, dtype=np.int32)
     group_todo = np.ones(n, dtype=bool)
 
     metric_xy = np.full((n, 2), np.nan)  # the points' metric coordinates, where needed
@@ -1451,7 +1455,8 @@ def assign_targets(
             exact = point_rows[cell_village == -2]
             band = cell_village <= -3
             known = point_rows[band]
-            known_cover = -4 - cell_village[band]  # -1: covered by none
+            known_cover = (-4 - cell_village[band]).astype(np.int64)  # -1: covered by none
+            del cell_village, inside, settled_in, band
         if exact.size:
             if grid is not None:
                 ref = grid.reference(rep_x[exact], rep_y[exact], grid.village)
@@ -1463,6 +1468,7 @@ def assign_targets(
                     reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m
                 )
             put(exact, rpt, np.ones(exact.size, dtype=bool))
+            del rpt
         if known.size:
             assert grid is not None
             ref = _Reference(rep_x[known], rep_y[known], rep_x[known], known_cover)
@@ -1470,6 +1476,7 @@ def assign_targets(
                 reps[known], need_xy(known), layer, codes, code_rank, tolerance_m, ref, known_cover
             )
             put(known, rpt, np.ones(known.size, dtype=bool))
+            del rpt, ref
         if settled_out.size:
             distance[settled_out] = _outside_distance(layer, need_xy(settled_out), tolerance_m)
         if gl is not None and cell_group is not None:

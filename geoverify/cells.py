@@ -148,7 +148,7 @@ def lookup(
     cell: float,
     width: int,
     height: int,
-    out: NDArray[np.int64],
+    out: NDArray[np.int32],
 ) -> None:
     """The value of each point's cell; -1 for a point off the grid (far from every polygon),
     -2 for a point without finite coordinates."""
