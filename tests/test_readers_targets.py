@@ -434,3 +434,40 @@ def test_ids_checked_at_once_are_the_ids_checked_one_by_one(values: list[object]
         assert targets._check_ids(slow, values, id_col="编号", batch_id="B") == generated
     assert quick.ids == slow.ids
     assert quick.all_problems() == slow.all_problems()
+
+
+_decimals = st.from_regex(r"[+-]?[0-9]{1,4}(\.[0-9]{0,9})?", fullmatch=True)
+
+
+@given(
+    st.lists(_decimals, max_size=6)
+    | st.lists(
+        _decimals
+        | st.sampled_from(["", " 106.5", "1e3", "106°02'03.5\"", "29°48'N", "abc", "１０６.５"])
+        | st.none(),
+        max_size=6,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_coordinates_read_at_once_are_the_angles_read_one_by_one(values: list[object]) -> None:
+    """A column of plain decimals read at once gives what parse_angle gives for each cell;
+    every other column row by row as before."""
+    import math
+
+    from geoverify.readers import targets
+    from geoverify.readers.coords import parse_angle_detail
+
+    ledger = targets._Ledger(list(range(2, len(values) + 2)))
+    out, missing, failures = targets._parse_coordinates(values, ledger, "经度", None)
+    failed = {i for i, _, _ in failures}
+    for i, v in enumerate(values):
+        if targets._is_missing(v):
+            assert missing[i] and i not in failed
+            continue
+        try:
+            expected = parse_angle_detail(v)[0]
+        except ValueError:
+            assert i in failed
+            continue
+        assert not missing[i] and i not in failed
+        assert out[i] == expected or (math.isnan(out[i]) and math.isnan(expected))

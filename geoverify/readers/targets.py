@@ -607,12 +607,18 @@ def _parse_coordinates(
     missing = np.zeros(len(values), dtype=bool)
     failures: list[tuple[int, str, Any]] = []
     # Plain decimals ("106.0343", "-3.5") are read at once, exactly as parse_angle reads them.
-    plain = np.fromiter(
-        (type(v) is str and _PLAIN_DECIMAL.fullmatch(v) is not None for v in values),
-        dtype=bool,
-        count=len(values),
-    )
-    if plain.any():
+    n = len(values)
+    if n and set(map(type, values)) == {str}:  # a CSV's column: matched at C speed
+        plain = np.fromiter(map(bool, map(_PLAIN_DECIMAL.fullmatch, values)), dtype=bool, count=n)
+    else:
+        plain = np.fromiter(
+            (type(v) is str and _PLAIN_DECIMAL.fullmatch(v) is not None for v in values),
+            dtype=bool,
+            count=n,
+        )
+    if plain.all():
+        out[:] = np.fromiter(map(float, values), dtype=np.float64, count=n)
+    elif plain.any():
         out[plain] = np.asarray(values, dtype=object)[plain].astype(np.float64)
     for i in np.flatnonzero(~plain).tolist():
         value = values[i]
