@@ -342,7 +342,14 @@ _sqlite_values = (
             # a column of one repeated value (written as a literal) or of any values
             _sqlite_values.map(lambda v: [v] * n)
             | st.lists(_sqlite_values, min_size=n, max_size=n)
-            | st.sampled_from([[1] * (n - 1) + [1.0], [True] * (n - 1) + [1]]),
+            | st.sampled_from([[1] * (n - 1) + [1.0], [True] * (n - 1) + [1]])
+            # counting up by one (written as the first value plus the row's place), or not quite
+            | st.integers(min_value=-(2**63), max_value=2**63 - n).map(
+                lambda v: list(range(v, v + n))
+            )
+            | st.sampled_from([2**62 - 2, -(2**62) + 1, 0]).map(lambda v: list(range(v, v + n)))
+            | st.integers(0, 9).map(lambda v: [*range(v, v + n - 1), v + n])
+            | st.integers(0, 9).map(lambda v: [float(v), *range(v + 1, v + n)]),
             min_size=1,
             max_size=4,
         )
@@ -350,8 +357,9 @@ _sqlite_values = (
 )
 @settings(max_examples=150, deadline=None)
 def test_sqlite_multi_row_inserts_store_what_executemany_stores(columns: list[list[Any]]) -> None:
-    """Rows many to a statement, constant columns as literals: the same values of the same
-    types, in the same order, as one ``executemany`` of the same rows."""
+    """Rows many to a statement, constant columns as literals, counting columns as their first
+    value plus the row's place: the same values of the same types, in the same order, as one
+    ``executemany`` of the same rows."""
     import sqlite3
 
     names = [f"c{j}" for j in range(len(columns))]
