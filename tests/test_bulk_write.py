@@ -375,3 +375,43 @@ def test_sqlite_multi_row_inserts_store_what_executemany_stores(columns: list[li
     cols = ", ".join(f"typeof({c}), quote({c})" for c in names)
     query = f"SELECT id, {cols} FROM x ORDER BY id"
     assert got.execute(query).fetchall() == want.execute(query).fetchall()
+
+
+def test_an_import_refused_half_way_leaves_the_store_as_it_was(
+    sample_store: Store, tmp_path: Path
+) -> None:
+    """A batch large enough to be written in several chunks, with its indexes deferred on
+    SQLite, refused by the database after the first chunk: nothing of it is kept, and the
+    indexes are all there."""
+    n = bulk.CHUNK + 20_000
+    assert n >= bulk.DEFER_INDEXES_FROM
+    if sample_store.sqlite_path is not None:
+        trigger = [
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.target > 60000 "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        ]
+    else:
+        trigger = [
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.target > 60000 THEN "
+            "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ]
+    with sample_store.begin() as conn:
+        for sql in trigger:
+            conn.exec_driver_sql(sql)
+    path = tmp_path / "big.csv"
+    rng = np.random.default_rng(3)
+    xs, ys = rng.uniform(106.02, 106.08, n), rng.uniform(29.76, 29.84, n)
+    path.write_text(
+        "靶标编号,经度,纬度\n"
+        + "".join(
+            f"R{i:06d},{x:.6f},{y:.6f}\n" for i, (x, y) in enumerate(zip(xs, ys, strict=True))
+        ),
+        encoding="utf-8",
+    )
+    before = snapshot(sample_store)
+    indexes = _indexes(sample_store)
+    with pytest.raises(Exception, match="refused by the test"):
+        import_batch(sample_store, path, batch_id="BIG", issued_on=dt.date(2024, 3, 1))
+    assert snapshot(sample_store) == before
+    assert _indexes(sample_store) == indexes

@@ -329,6 +329,7 @@ def _counts_up(values: list[Any]) -> bool:
     return (
         type(first) is int
         and -(2**62) < first < 2**62
+        and values[-1] == first + len(values) - 1
         and set(map(type, values)) == {int}
         and values == list(range(first, first + len(values)))
     )
@@ -348,7 +349,7 @@ def _sqlite_insert(raw: Any, table: Table, names: Sequence[str], encoded: list[l
         literal = None
         # 1, 1.0 and True are equal but bound differently: one type only.
         if values.count(first) == n and (
-            type(first) not in (int, bool) or all(type(v) is type(first) for v in values)
+            type(first) not in (int, bool) or set(map(type, values)) == {type(first)}
         ):
             literal = _sql_literal(first)
         if literal is not None:
