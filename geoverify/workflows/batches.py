@@ -283,8 +283,11 @@ def _plan_rows(
     assign: AssignFn = assign_targets,
 ) -> _Plan:
     """Assign new targets, find repeat sites and re-issues; build the rows to insert."""
-    known = store_batches.known_target_ids(conn, _column(frame, "target_id"))
-    is_reissue = frame["target_id"].isin(list(known)).to_numpy()
+    target_ids = _column(frame, "target_id")
+    known = store_batches.known_target_ids(conn, target_ids)
+    is_reissue = (
+        frame["target_id"].isin(list(known)).to_numpy() if known else np.zeros(len(frame), bool)
+    )
     # No copy of the whole batch when nothing in it was issued before (the usual case).
     new = frame.loc[~is_reissue].copy() if is_reissue.any() else frame
     again = frame.loc[is_reissue].copy()
@@ -328,7 +331,7 @@ def _plan_rows(
     )
     village_codes = _column(assigned, "village_code")
     targets: dict[str, Any] = {
-        "target_id": _column(new, "target_id"),
+        "target_id": target_ids if new is frame else _column(new, "target_id"),
         "batch_id": [batch_id] * n,
         "source": [TargetSource.DISTRICT.value] * n,
         "geometry": geoms,
