@@ -899,13 +899,6 @@ def _one(value: object) -> NDArray[np.object_]:
     return _filled(1, value)
 
 
-def _none_for_empty(values: NDArray[np.object_]) -> NDArray[np.object_]:
-    """``values`` with None in place of each empty tuple."""
-    out = values.copy()
-    out[np.fromiter((not v for v in values), dtype=bool, count=len(values))] = None
-    return out
-
-
 def _assign_polygons(
     q_metric: _GeomArray,
     layer: _Layer,
@@ -1264,7 +1257,6 @@ def assign_targets(
     tolerance_m: float = 50.0,
     metric: pyproj.CRS | None = None,
     threads: int | None = None,
-    empty_lists: bool = True,
 ) -> pd.DataFrame:
     """Assign each target to a village (村/社区) and, where group polygons exist, a group (组).
 
@@ -1284,10 +1276,6 @@ def assign_targets(
     threads
         Worker threads for the exact tests near boundaries; default as many as the CPUs, up
         to 4. A caller that runs several assignments at once (e.g. on dask) gives 1.
-    empty_lists
-        With False, ``neighbours`` and ``split_into`` hold None where they would hold the empty
-        tuple.
-
     Returns
     -------
     pandas.DataFrame
@@ -1490,9 +1478,6 @@ def assign_targets(
             group[point_rows[same]] = g_cell[same]
             group_todo[point_rows[same | (g_cell == -1)]] = False
 
-    if not empty_lists:
-        neighbours = _none_for_empty(neighbours)
-        split_into = _none_for_empty(split_into)
     village_codes = _with_none(codes)[village]  # -1: the last, None
     has = village >= 0
     if gl is not None:

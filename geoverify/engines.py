@@ -167,7 +167,6 @@ def _assign_partition(
     groups: gpd.GeoDataFrame | None,
     tolerance_m: float,
     metric: pyproj.CRS,
-    empty_lists: bool = True,
 ) -> pd.DataFrame:
     """One partition, on a worker: one thread, as dask runs the partitions side by side."""
     from geoverify.assign import assign_targets
@@ -179,7 +178,6 @@ def _assign_partition(
         tolerance_m=tolerance_m,
         metric=metric,
         threads=1,
-        empty_lists=empty_lists,
     )
 
 
@@ -198,13 +196,12 @@ def assign_targets_dask(
     metric: pyproj.CRS | None = None,
     scheduler: Any = None,
     npartitions: int | None = None,
-    empty_lists: bool = True,
 ) -> pd.DataFrame:
     """:func:`geoverify.assign.assign_targets` on dask: the same frame, computed in partitions.
 
     Parameters
     ----------
-    targets, villages, groups, tolerance_m, metric, empty_lists
+    targets, villages, groups, tolerance_m, metric
         As for :func:`~geoverify.assign.assign_targets`. ``metric`` defaults to the CRS that
         function would choose for the whole input; it is chosen once and given to every
         partition, so that all measure alike.
@@ -307,7 +304,6 @@ def assign_targets_dask(
                 g,
                 tolerance_m,
                 metric_crs,
-                empty_lists,
                 meta=meta,
                 align_dataframes=False,
             )

@@ -261,25 +261,6 @@ def test_one_thread_gives_the_same_answers(
         assign.assign_targets(targets, villages, groups, threads=0)
 
 
-def test_without_empty_lists_none_stands_for_an_empty_list(
-    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], grid_always: None
-) -> None:
-    villages, groups = town
-    targets = pd.concat(
-        [_points(villages, 2000, 13, pad=0.01), _boundary_points(villages, 600, 13)],
-        ignore_index=True,
-    )
-    full = assign.assign_targets(targets, villages, groups)
-    light = assign.assign_targets(targets, villages, groups, empty_lists=False)
-    for column in ("neighbours", "split_into"):
-        restored = light[column].map(lambda v: () if v is None else v)
-        assert restored.tolist() == full[column].tolist(), column
-        assert (light[column].isna() == full[column].map(len).eq(0)).all(), column
-    others = [c for c in full.columns if c not in ("neighbours", "split_into")]
-    same_assignments(light[others], full[others])
-    assert light["neighbours"].notna().sum() > 100
-
-
 @pytest.mark.parametrize("per_cell", [1, 10**9], ids=["candidates per bucket", "ring search"])
 def test_nearest_segment_distance_is_geos_distance_to_the_rings(
     town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],

@@ -179,7 +179,7 @@ class _Plan:
     #: village_code, village, assignment, repeat_of, reissue_of of every target of the batch
     #: (new, then re-issued): to summarise a preview the way an import is summarised
     summary_columns: dict[str, list[Any]]
-    #: neighbours, split_into (None: empty), overlap, distance_m (arrays) of each new target
+    #: neighbours, split_into (tuples), overlap, distance_m (arrays) of each new target
     detail_columns: tuple[list[Any], list[Any], Any, Any]
     names: dict[str, str]
     tolerance_m: float
@@ -300,7 +300,6 @@ def _plan_rows(
         groups if not groups.empty else None,
         tolerance_m=tolerance_m,
         metric=metric,
-        empty_lists=False,  # None for no neighbours: read once, for the details' text
     )
     earlier = bulk.target_geometries(conn) if not new.empty else None
     n = len(new)
