@@ -388,6 +388,17 @@ class _Layer:
         assert not isinstance(self._native_segments, bool)
         return self._native_segments
 
+    def indexes(
+        self, tol: float, native: bool = True
+    ) -> tuple[SegmentIndex | None, SegmentIndex | None]:
+        """The metric segment index (None when ``tol`` is within the bend: GEOS measures) and,
+        if ``native``, the native one, made side by side when not made yet."""
+        return _side_by_side(
+            lambda: self.segment_index(tol) if tol > self.bend else None,
+            lambda: self.native_index() if native else None,
+            self.threads,
+        )
+
     def near_pairs(
         self,
         q_native: _GeomArray,
@@ -409,9 +420,8 @@ class _Layer:
         """
         n = len(xy)
         parts = _split(n, self.threads)
-        if n and tol > self.bend and cover is None and ref is not None:
-            # Both indexes first, side by side (numba and GEOS release the GIL).
-            _side_by_side(lambda: self.segment_index(tol), self.native_index, self.threads)
+        if n and cover is None and ref is not None:
+            self.indexes(tol)  # both first, side by side (numba and GEOS release the GIL)
 
         def part(r: slice) -> tuple[_IntArray, _IntArray, _FloatArray, NDArray[np.bool_]]:
             known = None if cover is None else cover[r]
@@ -672,7 +682,7 @@ def _ranks(values: NDArray[Any]) -> _IntArray:
 class _Result:
     village: _IntArray  # index into villages, -1 for none
     kind: NDArray[np.object_]
-    neighbours: NDArray[np.object_]  # a list per row, or None for an empty one
+    neighbours: NDArray[np.object_]  # a tuple per row (the shared empty tuple for none)
     split_into: NDArray[np.object_]
     overlap: _FloatArray
     distance: _FloatArray
@@ -771,11 +781,7 @@ def _assign_grid_points(
     the one polygon covering each point (-1: none), else the references tell.
     """
     n = len(xy)
-    index, native_index = _side_by_side(
-        lambda: layer.segment_index(tol) if tol > layer.bend else None,
-        lambda: layer.native_index() if cover is None else None,
-        layer.threads,
-    )
+    index, native_index = layer.indexes(tol, native=cover is None)
     if cover is not None:
         native_index = index  # not read
     if index is None or native_index is None or n == 0:
@@ -1422,10 +1428,7 @@ def assign_targets(
             # The segment indexes the points near boundaries will need are built meanwhile.
             grid, _ = _side_by_side(
                 lambda: _CellGrid.build(layer, gl, tolerance_m, native_crs, metric_crs, max_cells),
-                lambda: (
-                    tolerance_m > layer.bend
-                    and (layer.segment_index(tolerance_m), layer.native_index())
-                ),
+                lambda: layer.indexes(tolerance_m),
                 threads or 0,
             )
         if grid is not None:
