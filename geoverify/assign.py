@@ -1093,6 +1093,10 @@ def _min_scale(bounds: NDArray[np.float64], native: pyproj.CRS, metric: pyproj.C
     return 0.9 * float(np.linalg.svd(jac, compute_uv=False).min())
 
 
+#: Most polygons whose cell grid values fit in 16 bits (down to ``-4 - (polygons - 1)``).
+_GRID_INT16_POLYGONS = int(np.iinfo(np.int16).max) - 4
+
+
 @dataclass
 class _CellGrid:
     """A grid over the villages in their own CRS that settles most points by a lookup.
@@ -1110,8 +1114,8 @@ class _CellGrid:
     cell: float
     width: int
     height: int
-    village: NDArray[np.int32]
-    group: NDArray[np.int32] | None
+    village: NDArray[np.signedinteger[Any]]  # 16 or 32 bits (see :meth:`_settle`)
+    group: NDArray[np.signedinteger[Any]] | None
 
     @classmethod
     def build(
@@ -1161,7 +1165,7 @@ class _CellGrid:
 
     def _settle(
         self, layer: _Layer, reach: int, *, near_one: int, containment: bool = False
-    ) -> NDArray[np.int32]:
+    ) -> NDArray[np.signedinteger[Any]]:
         """Per cell: index of the one polygon covering it, far from boundaries; -1 none near;
         -2 undecided. ``reach`` cells clear of boundaries when no polygon covers the cell;
         ``near_one`` cells when one does.
@@ -1186,9 +1190,17 @@ class _CellGrid:
         comp_value = np.full(n_comp + 1, -2, dtype=np.int32)
         comp_value[1:] = np.where(count == 1, owner, np.where(count == 0, -1, -2))
         labels = np.ascontiguousarray(components, dtype=np.int32)
-        return cells.classify(dist, labels, comp_value, reach, near_one, containment)
+        # Values down to -4 - (polygons - 1): 16 bits for all but the largest layers.
+        small = len(layer.native) <= _GRID_INT16_POLYGONS
+        values: NDArray[np.signedinteger[Any]] = (
+            np.empty(labels.size, dtype=np.int16) if small else np.empty(labels.size, np.int32)
+        )
+        cells.classify(dist, labels, comp_value, reach, near_one, containment, values)
+        return values
 
-    def reference(self, x: _FloatArray, y: _FloatArray, values: NDArray[np.int32]) -> _Reference:
+    def reference(
+        self, x: _FloatArray, y: _FloatArray, values: NDArray[np.signedinteger[Any]]
+    ) -> _Reference:
         """For points on the grid, the first cell to the right whose covering ``values`` (the
         village or the group grid) knows: its centre's ``x`` and its polygon (-1: none)."""
         qx, owner = reference_points(
@@ -1205,7 +1217,7 @@ class _CellGrid:
         y = np.ascontiguousarray(y, dtype=np.float64)
         grid = (self.left, self.top, self.cell, self.width, self.height)
 
-        def values_at(values: NDArray[np.int32]) -> NDArray[np.int32]:
+        def values_at(values: NDArray[np.signedinteger[Any]]) -> NDArray[np.int32]:
             out = np.empty(x.size, dtype=np.int32)
             cells.lookup(x, y, values, *grid, out)
             return out
@@ -1215,6 +1227,17 @@ class _CellGrid:
 
 
 # --- public ----------------------------------------------------------------------------------
+
+
+def _points_x(geoms: _GeomArray, type_id: NDArray[np.int32]) -> _FloatArray | None:
+    """The ``x`` of every geometry when all are points, none of them empty (one pass that
+    also tells the common case from the rest); else None."""
+    if (type_id != 0).any():
+        return None
+    try:
+        return np.asarray(shapely.get_x(geoms), dtype=np.float64)
+    except shapely.errors.GEOSException:  # an empty point
+        return None
 
 
 def _empty_result(index: pd.Index) -> pd.DataFrame:
@@ -1334,10 +1357,14 @@ def assign_targets(
 
     tgeom = targets.geometry
     t_given = _geoms(tgeom)
-    # One pass over the geometries for each question, two at a time (GEOS releases the GIL).
-    type_given, empty = _side_by_side(
-        lambda: shapely.get_type_id(t_given), lambda: shapely.is_empty(t_given), threads or 0
-    )
+    type_given = shapely.get_type_id(t_given)
+    x_given = _points_x(t_given, type_given)
+    if x_given is None:
+        empty = shapely.is_empty(t_given)
+    else:  # points, none empty: NaN coordinates are asked about alone
+        empty = np.zeros(len(t_given), dtype=bool)
+        nan = np.flatnonzero(np.isnan(x_given))
+        empty[nan] = shapely.is_empty(t_given[nan])
     missing = (type_given < 0) | empty
     if missing.any():
         labels = targets.index[missing].tolist()[:10]
@@ -1377,9 +1404,13 @@ def assign_targets(
 
     metric_xy = np.full((n, 2), np.nan)  # the points' metric coordinates, where needed
 
-    rep_x, rep_y = _side_by_side(
-        lambda: shapely.get_x(reps), lambda: shapely.get_y(reps), threads or 0
-    )
+    if reps is t_given and x_given is not None:
+        rep_x, rep_y = x_given, shapely.get_y(reps)
+    else:
+        rep_x, rep_y = _side_by_side(
+            lambda: shapely.get_x(reps), lambda: shapely.get_y(reps), threads or 0
+        )
+    del x_given
 
     def need_xy(rows: _IntArray) -> _FloatArray:
         todo = rows[np.isnan(metric_xy[rows, 0])]

@@ -11,6 +11,7 @@ array costs time).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -103,7 +104,8 @@ def classify(
     reach: int,
     near_one: int,
     containment: bool,
-) -> NDArray[np.int32]:
+    out: NDArray[Any],
+) -> None:
     """The grid's values from each cell's distance to a boundary cell and its component's value.
 
     ``dist`` counts from the cells the boundaries pass through, so the "touched" cells (those
@@ -111,7 +113,8 @@ def classify(
     a touched one is within ``k + 1``. ``label_value[label]`` is what covers a component of
     untouched cells: a polygon's index, -1 none, -2 several (label 0, touched: -2).
 
-    The values are written over ``labels`` (C-contiguous), which are returned flat.
+    The values are written into ``out`` (flat, one per cell; 16 bits are enough for fewer
+    than 32,764 polygons).
 
     Per cell: the component's polygon when it is more than ``near_one`` cells (``reach`` when
     ``near_one`` is not smaller) clear of touched cells; -1 (covered by none) when more than
@@ -120,7 +123,6 @@ def classify(
     """
     flat_d = dist.ravel()
     flat_l = labels.ravel()
-    out = flat_l  # each cell's label is read before its value takes its place
     for i in range(out.size):
         d = flat_d[i]
         clear = label_value[flat_l[i]]
@@ -135,14 +137,13 @@ def classify(
         if containment and v == -2 and d > 2 and clear >= -1:
             v = -3 - (clear + 1)
         out[i] = v
-    return out
 
 
 @njit(cache=True, nogil=True)
 def lookup(
     x: _FloatArray,
     y: _FloatArray,
-    values: NDArray[np.int32],
+    values: NDArray[Any],
     left: float,
     top: float,
     cell: float,

@@ -46,6 +46,8 @@ Grid = tuple[Any, ...]
 MAX_NEAR = 16
 #: Points per call of a kernel that returns several answers a point.
 _CHUNK = 16_384
+#: Most items a segment index holds (its offsets are 32-bit).
+_MAX_ITEMS = 2**31 - 1
 #: Points from which a second thread helps.
 _THREAD_MIN_POINTS = 20_000
 
@@ -95,13 +97,14 @@ def _buckets(
     g: float,
     nx: int,
     ny: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """CSR buckets: the segments (with an owner) whose bounding box overlaps each cell
     (row-major), in segment order. One array of offsets is all the memory besides the items:
     it counts each cell's segments, is summed into the cells' ends, and counts down to their
     starts while the segments are put in from the last."""
     n = ax.size
-    offsets = np.zeros(nx * ny + 1, np.int64)
+    # 32-bit offsets: an index holds far fewer than 2**31 items (checked below).
+    offsets = np.zeros(nx * ny + 1, np.int32)
     for i in range(n):
         if owner[i] < 0:
             continue
@@ -115,6 +118,8 @@ def _buckets(
     total = 0
     for cell in range(nx * ny):
         total += offsets[cell]
+        if total > _MAX_ITEMS:
+            raise ValueError("segment index too large")
         offsets[cell] = total
     offsets[nx * ny] = total
     items = np.empty(total, np.int32)
@@ -475,7 +480,7 @@ def _nearest_among(
 def _reference(
     x: _FloatArray,
     y: _FloatArray,
-    values: NDArray[np.int32],
+    values: NDArray[Any],
     left: float,
     top: float,
     cell: float,
@@ -504,7 +509,7 @@ def _reference(
 def reference_points(
     x: _FloatArray,
     y: _FloatArray,
-    values: NDArray[np.int32],
+    values: NDArray[Any],
     left: float,
     top: float,
     cell: float,
@@ -551,6 +556,32 @@ class Rings:
 
     @classmethod
     def of(cls, polygons: NDArray[np.object_]) -> Rings:
+        """The rings of (Multi)Polygons, read in one pass where shapely can (no geometry is
+        made for a part or a ring); other collections part by part."""
+        try:
+            kind, xy, offsets = shapely.to_ragged_array(polygons, include_z=False)
+        except (ValueError, TypeError, NotImplementedError):  # e.g. a GeometryCollection
+            return cls._of_parts(polygons)
+        if kind == shapely.GeometryType.POLYGON:
+            ring_ends, polygon_rings = offsets
+        elif kind == shapely.GeometryType.MULTIPOLYGON:
+            ring_ends, part_rings, polygon_parts = offsets
+            polygon_rings = part_rings[polygon_parts]
+        else:
+            return cls._of_parts(polygons)
+        ring_ends = ring_ends.astype(np.int64)
+        ring_sizes = np.diff(ring_ends)
+        n_rings = np.diff(polygon_rings)
+        polygon_of_ring = np.repeat(np.arange(len(polygons), dtype=np.int32), n_rings)
+        owner = np.repeat(polygon_of_ring, ring_sizes)[:-1]
+        last = ring_ends[1:][ring_sizes > 0] - 1  # each ring's last vertex: no edge after it
+        owner[last[last < owner.size]] = -1
+        starts = ring_ends[polygon_rings].astype(np.int64)
+        return cls(np.ascontiguousarray(xy, dtype=np.float64), owner, starts)
+
+    @classmethod
+    def _of_parts(cls, polygons: NDArray[np.object_]) -> Rings:
+        """:meth:`of` by way of each part's rings (for collections of other geometries)."""
         parts, part_of = shapely.get_parts(polygons, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         xy, ring_of = shapely.get_coordinates(rings, return_index=True)
@@ -599,7 +630,7 @@ class SegmentIndex:
     cell: float
     nx: int
     ny: int
-    offsets: NDArray[np.int64]
+    offsets: NDArray[np.int32]
     items: NDArray[np.int32]
     bend: float
 

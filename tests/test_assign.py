@@ -487,6 +487,16 @@ def test_bad_inputs_raise() -> None:
         assign_targets(_targets([Point(X0, Y0)]), dup)
     with pytest.raises(InputError, match="without geometry"):
         assign_targets(_targets([Point(X0, Y0), None]), villages)
+    # An empty point among points, and among other geometries: named by its label.
+    with pytest.raises(InputError, match=r"without geometry\): \[1\]"):
+        assign_targets(_targets([Point(X0, Y0), Point()]), villages)
+    with pytest.raises(InputError, match=r"without geometry\): \[0\]"):
+        assign_targets(
+            _targets([Point(), Polygon([(X0, Y0), (X0 + 1, Y0), (X0, Y0 + 1)])]), villages
+        )
+    # A point with NaN coordinates is not empty: it is outside every village.
+    got = assign_targets(_targets([Point(X0, Y0), Point(math.nan, math.nan)]), villages)
+    assert got["assignment"].tolist()[1] == "outside"
     with pytest.raises(InputError):
         assign_targets(_targets([Point(X0, Y0)]), villages, tolerance_m=-1)
     assert AssignParams().tolerance_m == 50.0

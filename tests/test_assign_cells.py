@@ -72,11 +72,16 @@ def _settle_with_filters(
     return value.ravel()
 
 
-@pytest.mark.parametrize("max_cells", [300_000, 2_000_000])
+@pytest.mark.parametrize(("max_cells", "int16_polygons"), [(300_000, 32_763), (2_000_000, 10)])
 def test_cell_grid_of_the_town_is_the_array_formulation(
-    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], max_cells: int
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    max_cells: int,
+    int16_polygons: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Village and group grids of the sample town, cell for cell, at two cell sizes."""
+    """Village and group grids of the sample town, cell for cell, at two cell sizes; in 16
+    bits, and in 32 bits as for a layer of more polygons than 16 bits can name."""
+    monkeypatch.setattr(assign, "_GRID_INT16_POLYGONS", int16_polygons)
     villages, groups = town
     native = pyproj.CRS(villages.crs)
     metric = assign._choose_metric(None, villages.geometry)
@@ -108,6 +113,9 @@ def test_cell_grid_of_the_town_is_the_array_formulation(
     group = _settle_with_filters(grid, gl.layer.native, reach, 1, False)
     np.testing.assert_array_equal(grid.village, village)
     np.testing.assert_array_equal(grid.group, group)
+    # 13 villages fit in 16 bits; 52 groups do only when the limit allows.
+    assert grid.village.dtype == (np.int16 if int16_polygons >= 13 else np.int32)
+    assert grid.group.dtype == (np.int16 if int16_polygons >= 52 else np.int32)
     # Every kind of value occurs: settled, outside, undecided, and known covering.
     assert {-1, -2, -3}.issubset(set(np.unique(grid.village)))
     assert (grid.village >= 0).any() and (grid.village <= -4).any()

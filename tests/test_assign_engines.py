@@ -18,6 +18,7 @@ import shapely
 from shapely.geometry import box
 
 from geoverify import assign
+from geoverify.segments import Rings
 from tests.conftest import same_assignments
 
 
@@ -401,3 +402,54 @@ def test_points_near_a_wide_bend_are_settled_by_geos_and_match_the_reference(
         reference.assign_targets(targets, villages, groups),
     )
     assert sum(left) > 300
+
+
+def _rings_one_by_one(polygons: list[shapely.Geometry]) -> tuple[np.ndarray, list[int], list[int]]:
+    """Vertices, edge owners and polygon starts, ring by ring in plain Python."""
+    xy: list[tuple[float, float]] = []
+    owner: list[int] = []
+    starts = []
+    for i, polygon in enumerate(polygons):
+        starts.append(len(xy))
+        for part in getattr(polygon, "geoms", [polygon]):
+            if part.is_empty or not isinstance(part, shapely.Polygon):
+                continue
+            for ring in [part.exterior, *part.interiors]:
+                coords = [(c[0], c[1]) for c in ring.coords]
+                if owner or xy:
+                    owner.append(-1)  # from the last ring's last vertex to this ring
+                owner.extend([i] * (len(coords) - 1))
+                xy.extend(coords)
+    starts.append(len(xy))
+    return np.array(xy, dtype=np.float64).reshape(-1, 2), owner, starts
+
+
+@pytest.mark.parametrize(
+    "case", ["town", "groups", "holes-and-parts", "empties", "3d", "collection"]
+)
+def test_rings_are_read_in_order_with_their_owners(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], case: str
+) -> None:
+    """``Rings.of`` (one pass where shapely can, part by part otherwise) gives every ring's
+    vertices in order, the polygon of each edge and -1 between rings, as plain Python does."""
+    villages, groups = town
+    holed = shapely.Polygon(
+        [(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (2, 1), (2, 2)], [(3, 3), (3.5, 3), (3.5, 3.5)]]
+    )
+    multi = shapely.MultiPolygon([shapely.Polygon([(5, 5), (6, 5), (6, 6)]), holed])
+    polygons = {
+        "town": list(villages.geometry),
+        "groups": list(groups.geometry),
+        "holes-and-parts": [holed, multi, holed, multi],
+        "empties": [shapely.Polygon(), holed, shapely.MultiPolygon(), multi, shapely.Polygon()],
+        "3d": list(shapely.force_3d(np.array([holed, multi], dtype=object), 7.0)),
+        "collection": [
+            holed,
+            shapely.GeometryCollection([multi, shapely.LineString([(0, 0), (1, 1)])]),
+        ],
+    }[case]
+    rings = Rings.of(np.array(polygons, dtype=object))
+    xy, owner, starts = _rings_one_by_one(polygons)
+    np.testing.assert_array_equal(rings.xy, xy)
+    assert rings.owner.tolist() == owner
+    assert rings.starts.tolist() == starts
