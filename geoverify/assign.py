@@ -1229,15 +1229,23 @@ class _CellGrid:
 # --- public ----------------------------------------------------------------------------------
 
 
-def _points_x(geoms: _GeomArray, type_id: NDArray[np.int32]) -> _FloatArray | None:
-    """The ``x`` of every geometry when all are points, none of them empty (one pass that
-    also tells the common case from the rest); else None."""
-    if (type_id != 0).any():
-        return None
+def _types(
+    geoms: _GeomArray,
+) -> tuple[NDArray[np.int32], NDArray[np.bool_], _FloatArray | None]:
+    """Each geometry's type id (-1: None) and emptiness, and the points' ``x`` when it could
+    be read first: it is NaN only for what is not a point (or has NaN coordinates), and only
+    those are asked the rest. Without ``x`` when an empty point is among them."""
     try:
-        return np.asarray(shapely.get_x(geoms), dtype=np.float64)
+        x = np.asarray(shapely.get_x(geoms), dtype=np.float64)
     except shapely.errors.GEOSException:  # an empty point
-        return None
+        return shapely.get_type_id(geoms), np.asarray(shapely.is_empty(geoms)), None
+    odd = np.flatnonzero(np.isnan(x))
+    type_id = np.zeros(len(geoms), dtype=np.int32)
+    empty = np.zeros(len(geoms), dtype=bool)
+    if odd.size:
+        type_id[odd] = shapely.get_type_id(geoms[odd])
+        empty[odd] = shapely.is_empty(geoms[odd])
+    return type_id, empty, x
 
 
 def _empty_result(index: pd.Index) -> pd.DataFrame:
@@ -1357,14 +1365,7 @@ def assign_targets(
 
     tgeom = targets.geometry
     t_given = _geoms(tgeom)
-    type_given = shapely.get_type_id(t_given)
-    x_given = _points_x(t_given, type_given)
-    if x_given is None:
-        empty = shapely.is_empty(t_given)
-    else:  # points, none empty: NaN coordinates are asked about alone
-        empty = np.zeros(len(t_given), dtype=bool)
-        nan = np.flatnonzero(np.isnan(x_given))
-        empty[nan] = shapely.is_empty(t_given[nan])
+    type_given, empty, x_given = _types(t_given)
     missing = (type_given < 0) | empty
     if missing.any():
         labels = targets.index[missing].tolist()[:10]
