@@ -86,8 +86,12 @@ def delete_session(conn: Connection, session_id: str) -> None:
     conn.execute(delete(tw.sessions).where(tw.sessions.c.id == session_id))
 
 
-def delete_sessions_of(conn: Connection, user_id: int) -> None:
-    conn.execute(delete(tw.sessions).where(tw.sessions.c.user_id == user_id))
+def delete_sessions_of(conn: Connection, user_id: int, *, keep: str | None = None) -> None:
+    """End every session of a user, except the session ``keep`` (its id) when given."""
+    q = delete(tw.sessions).where(tw.sessions.c.user_id == user_id)
+    if keep is not None:
+        q = q.where(tw.sessions.c.id != keep)
+    conn.execute(q)
 
 
 # -- failed logins -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Users of the web service (用户): accounts, logins with throttling, and login sessions.
 
 There is no built-in or default account: the office creates each user with
-``geoverify users add``. Passwords are stored as Argon2id hashes; a session cookie holds a
+``geoverify users add`` or on the web page 用户管理; each user may change their own password
+(修改密码). Passwords are stored as Argon2id hashes; a session cookie holds a
 random token whose SHA-256 is all the store keeps.
 """
 
@@ -32,6 +33,7 @@ __all__ = [
     "UserList",
     "add_user",
     "authenticate",
+    "change_password",
     "end_session",
     "list_users",
     "reset_password",
@@ -118,7 +120,8 @@ class UserList:
 
 def _check_name(name: str) -> str:
     name = name.strip()
-    if not _NAME.match(name):
+    # Only dots ("..") would be a path step in the web pages' addresses.
+    if not _NAME.match(name) or not name.strip("."):
         msg = (
             f"用户名“{name}”无效：2–64 个字符，只能用字母、数字、汉字和 . _ - @ "
             f"(invalid user name {name!r}: 2–64 letters, digits, CJK or . _ - @)"
@@ -142,10 +145,10 @@ def add_user(
         msg = f"角色应为 office、village 或 viewer (role must be office, village or viewer): {role}"
         raise InputError(msg)
     if role == Role.VILLAGE.value and not village:
-        msg = "村（社区）用户必须指定 --village (a village user needs --village)"
+        msg = "村（社区）用户必须指定所属村（社区） (a village user needs its village: --village)"
         raise InputError(msg)
     if role != Role.VILLAGE.value and village:
-        msg = "只有村（社区）用户才指定 --village (only village users have a village)"
+        msg = "只有村（社区）用户才指定村（社区） (only village users have a village: --village)"
         raise InputError(msg)
     check_password_rule(password, name=name)
     store.require()
@@ -190,14 +193,25 @@ def _get(conn: Any, name: str) -> Any:
     return row
 
 
+def _refuse_self(actor: str | Actor | None, row: Any, zh: str, en: str) -> None:
+    """A logged-in user (an :class:`Actor` of the web) may not do this to their own account."""
+    if isinstance(actor, Actor) and actor.name == row["name"]:
+        raise InputError(f"{zh} ({en})")
+
+
 def set_disabled(
     store: Store, name: str, *, disabled: bool = True, actor: str | Actor | None = None
 ) -> User:
-    """Disable (or enable again) a user; a disabled user's sessions end at once."""
+    """Disable (or enable again) a user; a disabled user's sessions end at once.
+
+    A logged-in user (an :class:`Actor`) cannot disable their own account.
+    """
     store.require()
     who = make_who(actor=actor, source="command:users disable")
     with store.begin() as conn:
         row = _get(conn, name)
+        if disabled:
+            _refuse_self(actor, row, "不能停用自己的账号", "you cannot disable your own account")
         store_users.update_user(
             conn, int(row["id"]), {"disabled": disabled, "updated_at": repo.now()}
         )
@@ -211,11 +225,21 @@ def set_disabled(
 def reset_password(
     store: Store, name: str, *, password: str, actor: str | Actor | None = None
 ) -> User:
-    """Give a user a new password; every session of theirs ends."""
+    """Give a user a new password; every session of theirs ends.
+
+    A logged-in user (an :class:`Actor`) changes their own password with
+    :func:`change_password` instead, which asks for the current one.
+    """
     store.require()
     who = make_who(actor=actor, source="command:users reset-password")
     with store.begin() as conn:
         row = _get(conn, name)
+        _refuse_self(
+            actor,
+            row,
+            "自己的密码请在“修改密码”中修改",
+            "change your own password with the current one instead",
+        )
         check_password_rule(password, name=str(row["name"]))
         store_users.update_user(
             conn,
@@ -228,6 +252,62 @@ def reset_password(
             conn, [{"kind": "password_reset", "payload": {"name": row["name"]}}], who=who
         )
         return _user(row)
+
+
+def change_password(
+    store: Store,
+    name: str,
+    *,
+    current: str,
+    new: str,
+    actor: str | Actor | None = None,
+    keep_session: str | None = None,
+) -> User:
+    """A user changes their own password (修改密码), giving the current one.
+
+    Every other session of the user ends; the session ``keep_session`` (the id of the session
+    the change was made in) stays. A wrong current password counts as a failed login of the
+    name (so a borrowed session cannot guess it), and the change is refused while the name's
+    logins are paused.
+
+    Raises
+    ------
+    InputError
+        The current password is wrong, too many failures, or the new password breaks the
+        password rule or equals the current one. Nothing is changed.
+    """
+    store.require()
+    who = make_who(actor=actor, source="command:users change-password")
+    now = repo.now()
+    failed: InputError | None = None
+    with store.begin() as conn:
+        row = _get(conn, name)
+        uname = str(row["name"])
+        n, last = store_users.count_failures(conn, since=now - FAILURE_WINDOW, name=uname)
+        if n >= MAX_NAME_FAILURES and last is not None:
+            msg = "密码错误次数过多，请" + _wait_text(last + FAILURE_WINDOW)
+            raise InputError(msg)
+        if not verify_password(str(row["password_hash"]), current):
+            # The failure is recorded (committed) before the error is raised.
+            store_users.record_failure(conn, name=uname, client=who.host, at=now)
+            failed = InputError(
+                "当前密码不正确，密码未修改 (the current password is wrong; nothing was changed)"
+            )
+        else:
+            check_password_rule(new, name=uname)
+            if new == current:
+                msg = "新密码不能与当前密码相同 (the new password must differ from the current one)"
+                raise InputError(msg)
+            store_users.update_user(
+                conn, int(row["id"]), {"password_hash": hash_password(new), "updated_at": now}
+            )
+            store_users.delete_sessions_of(conn, int(row["id"]), keep=keep_session)
+            repo.record_events(
+                conn, [{"kind": "password_changed", "payload": {"name": uname}}], who=who
+            )
+    if failed is not None:
+        raise failed
+    return _user(row)
 
 
 def _wait_text(until: dt.datetime) -> str:
