@@ -169,6 +169,11 @@ FIELD_LABELS: dict[str, str] = {
     "crs": "坐标系",
     "name": "用户名",
     "password": "密码",
+    "password2": "再次输入的密码",
+    "role": "角色",
+    "current_password": "当前密码",
+    "new_password": "新密码",
+    "new_password2": "再次输入的新密码",
 }
 
 

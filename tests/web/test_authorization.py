@@ -17,6 +17,7 @@ from geoverify.web.routers import ROUTERS
 from geoverify.workflows.common import InputFile
 from geoverify.workflows.evidence import add_evidence
 from geoverify.workflows.targets import target_detail
+from geoverify.workflows.users import add_user
 from tests.photos import jpeg_bytes
 from tests.web.conftest import BATCH, VILLAGE_A, VILLAGE_B, Client, WebEnv, login
 
@@ -38,8 +39,11 @@ class Ids:
         self.code = env.code_of(VILLAGE_A)
         self.photo = photo
         self.a_targets = env.targets[env.code_of(VILLAGE_A)]
+        #: A user that the office may disable and enable here (no other test logs in as it).
+        self.spare = SPARE
 
 
+SPARE = "spare-viewer"
 Path = Callable[[Ids], str]
 # (method, route path) -> (who may use it, whether it addresses village A's object, the URL)
 MATRIX: dict[tuple[str, str], tuple[str, bool, Path]] = {
@@ -145,6 +149,31 @@ MATRIX: dict[tuple[str, str], tuple[str, bool, Path]] = {
         False,
         lambda i: f"/api/v1/maps/map.html?batch={BATCH}",
     ),
+    ("GET", "/users"): (OFFICE, False, lambda i: "/users"),
+    ("POST", "/users"): (OFFICE, False, lambda i: "/users"),
+    ("POST", "/users/{name}/disable"): (OFFICE, False, lambda i: f"/users/{i.spare}/disable"),
+    ("POST", "/users/{name}/enable"): (OFFICE, False, lambda i: f"/users/{i.spare}/enable"),
+    ("POST", "/users/{name}/password"): (OFFICE, False, lambda i: f"/users/{i.spare}/password"),
+    ("GET", "/account/password"): (ANY, False, lambda i: "/account/password"),
+    ("POST", "/account/password"): (ANY, False, lambda i: "/account/password"),
+    ("GET", "/api/v1/users"): (OFFICE, False, lambda i: "/api/v1/users"),
+    ("POST", "/api/v1/users"): (OFFICE, False, lambda i: "/api/v1/users"),
+    ("POST", "/api/v1/users/{name}/disable"): (
+        OFFICE,
+        False,
+        lambda i: f"/api/v1/users/{i.spare}/disable",
+    ),
+    ("POST", "/api/v1/users/{name}/enable"): (
+        OFFICE,
+        False,
+        lambda i: f"/api/v1/users/{i.spare}/enable",
+    ),
+    ("POST", "/api/v1/users/{name}/password"): (
+        OFFICE,
+        False,
+        lambda i: f"/api/v1/users/{i.spare}/password",
+    ),
+    ("POST", "/api/v1/me/password"): (ANY, False, lambda i: "/api/v1/me/password"),
 }
 #: Routes whose answer lists targets: village B's answer must not name any of A's.
 LISTS = {
@@ -186,6 +215,7 @@ def ids(web_env: WebEnv) -> Ids:
     )
     assert res.photos[0]["status"] == "stored"
     detail = target_detail(web_env.store, target)
+    add_user(web_env.store, SPARE, role="viewer", password="spare-pw-2024", actor="pytest")
     return Ids(web_env, int(detail.photos[0]["id"]))
 
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geoverify.web.routers import assets, auth, batches, dashboard, feedback, maps, patrols, targets
+from geoverify.web.routers import (
+    assets,
+    auth,
+    batches,
+    dashboard,
+    feedback,
+    maps,
+    patrols,
+    targets,
+    users,
+)
 
-_MODULES = (auth, dashboard, batches, targets, feedback, patrols, maps)
+_MODULES = (auth, dashboard, batches, targets, feedback, patrols, maps, users)
 
 ROUTERS: list[APIRouter] = [assets.router]
 for _m in _MODULES:

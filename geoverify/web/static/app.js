@@ -5,6 +5,13 @@
   document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
     el.addEventListener("change", function () { if (el.form) el.form.submit(); });
   });
+  // On a phone the menu scrolls sideways: show the current page's entry.
+  var current = document.querySelector(".nav a[aria-current=page]");
+  if (current && current.parentElement) {
+    var nav = current.parentElement;
+    var right = current.offsetLeft - nav.offsetLeft + current.offsetWidth;
+    if (right > nav.clientWidth) nav.scrollLeft = right - nav.clientWidth;
+  }
   // "Back" buttons on error pages.
   document.querySelectorAll("[data-back]").forEach(function (el) {
     el.addEventListener("click", function (ev) {
