@@ -1033,12 +1033,20 @@ def _assign_groups(
     pts = np.flatnonzero(assigned & ~is_poly)
     if pts.size:
         ref = None if reference is None else reference(pts)
-        qi, gi, d, _ = layer.near_pairs(q_native[pts], xy[pts], tol, ref=ref)
-        ok = g_village[gi] == village[pts][qi]
-        qi, gi, d = qi[ok], gi[ok], d[ok]
-        pick = _pick(pts.size, qi, d, name_rank[gi], _TIE_M)
-        sel = pick >= 0
-        result[pts[sel]] = gi[pick[sel]]
+        found = _group_points(layer, g_village, name_rank, village[pts], xy[pts], tol, ref)
+        rest = np.flatnonzero(found == segments.GROUP_UNSETTLED)
+        if rest.size:  # without the compiled pass, or the few it leaves: pairs, then a pick
+            r_ref = None if ref is None else ref.part(rest)
+            r_pts = pts[rest]
+            qi, gi, d, _ = layer.near_pairs(q_native[r_pts], xy[r_pts], tol, ref=r_ref)
+            ok = g_village[gi] == village[r_pts][qi]
+            qi, gi, d = qi[ok], gi[ok], d[ok]
+            pick = _pick(rest.size, qi, d, name_rank[gi], _TIE_M)
+            got = pick >= 0
+            found[rest] = -1
+            found[rest[got]] = gi[pick[got]]
+        sel = found >= 0
+        result[pts[sel]] = found[sel]
 
     polys = np.flatnonzero(assigned & is_poly)
     if polys.size:
@@ -1060,6 +1068,54 @@ def _assign_groups(
             pick = _pick(rest.size, mq, md, name_rank[mg], _TIE_M)
             sel2 = pick >= 0
             result[polys[rest[sel2]]] = mg[pick[sel2]]
+
+
+def _group_points(
+    layer: _Layer,
+    g_village: _IntArray,
+    name_rank: _IntArray,
+    village: NDArray[np.signedinteger[Any]],
+    xy: _FloatArray,
+    tol: float,
+    ref: _Reference | None,
+) -> NDArray[np.int64]:
+    """Per point (metric ``xy`` rows, in ``village``), its group in one compiled pass
+    (:func:`geoverify.segments.settle_groups`; -1: none), or ``GROUP_UNSETTLED`` for the
+    points it leaves, and for all when there are no reference points or segment indexes."""
+    n = len(xy)
+    out = np.full(n, segments.GROUP_UNSETTLED, dtype=np.int64)
+    index, native_index = layer.indexes(tol) if ref is not None else (None, None)
+    if ref is None or index is None or native_index is None or n == 0:
+        return out
+    order = index.order(xy[:, 0], xy[:, 1])
+    mx = np.ascontiguousarray(xy[:, 0])
+    my = np.ascontiguousarray(xy[:, 1])
+    point_class = village.astype(np.int64)
+    poly_class = g_village.astype(np.int64)
+    rank = name_rank.astype(np.int64)
+
+    def run(r: slice) -> None:
+        segments.settle_groups(
+            index,
+            native_index,
+            mx,
+            my,
+            ref.x,
+            ref.y,
+            ref.qx,
+            ref.owner,
+            point_class,
+            poly_class,
+            tol,
+            layer.eps,
+            _TIE_M,
+            rank,
+            order[r],
+            out,
+        )
+
+    _run_parts(run, _split(n, layer.threads))
+    return out
 
 
 # --- the cell grid ---------------------------------------------------------------------------
@@ -1505,13 +1561,14 @@ def assign_targets(
         if gl is not None and cell_group is not None:
             # A point's group is settled by its cell when the cell lies in one group polygon of
             # the point's village, clear of group boundaries, or far from every group.
-            g_cell = cell_group
-            final = village[point_rows]
-            same = np.zeros(point_rows.size, dtype=bool)
-            both = (final >= 0) & (g_cell >= 0)
-            same[both] = gl.village_index(codes)[g_cell[both]] == final[both]
-            group[point_rows[same]] = g_cell[same]
-            group_todo[point_rows[same | (g_cell == -1)]] = False
+            cells.groups_from_cells(
+                cell_group,
+                np.ascontiguousarray(point_rows, dtype=np.intp),
+                village,
+                gl.village_index(codes).astype(np.int64),
+                group,
+                group_todo,
+            )
 
     village_codes = _with_none(codes)[village]  # -1: the last, None
     has = village >= 0

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["chebyshev", "classify", "last_cells", "lookup", "mark_segments"]
+__all__ = ["chebyshev", "classify", "groups_from_cells", "last_cells", "lookup", "mark_segments"]
 
 _FloatArray = NDArray[np.float64]
 
@@ -165,3 +165,28 @@ def lookup(
             out[k] = values[r * width + c]
         else:
             out[k] = -1
+
+
+@njit(cache=True, nogil=True)
+def groups_from_cells(
+    cell_group: NDArray[np.int32],
+    rows: NDArray[np.intp],
+    village: NDArray[np.int32],
+    group_village: NDArray[np.int64],
+    group: NDArray[np.int32],
+    todo: NDArray[np.bool_],
+) -> None:
+    """The groups the cell grid settles: point ``rows[i]`` (its cell's group value
+    ``cell_group[i]``, as :meth:`_CellGrid.lookup` gives it) is in the cell's group when that
+    group is of the point's ``village``, and in none when no group is near (-1); either way it
+    is no longer ``todo``. Other points are left as they are."""
+    for i in range(rows.size):
+        g = cell_group[i]
+        r = rows[i]
+        if g >= 0:
+            v = village[r]
+            if v >= 0 and group_village[g] == v:
+                group[r] = g
+                todo[r] = False
+        elif g == -1:
+            todo[r] = False

@@ -31,7 +31,7 @@ import shapely
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["Rings", "SegmentIndex", "reference_points", "settle_points"]
+__all__ = ["Rings", "SegmentIndex", "reference_points", "settle_groups", "settle_points"]
 
 _FloatArray = NDArray[np.float64]
 _IntArray = NDArray[np.intp]
@@ -807,6 +807,7 @@ class SegmentIndex:
                 starts.size,
                 threads,
                 lambda r: self._nearest_by_cell(xs, ys, slot, starts, cells, r, found),
+                points=order.size,  # threads by the points to measure, not by the cells
             )
         else:
             self._split_run(
@@ -816,9 +817,11 @@ class SegmentIndex:
         return out
 
     @staticmethod
-    def _split_run(n: int, threads: int | None, run: Any) -> None:
-        """``run(slice)`` over ``range(n)`` in up to ``threads`` threads."""
-        cuts = np.linspace(0, n, _threads(n, threads) + 1).astype(int)
+    def _split_run(n: int, threads: int | None, run: Any, points: int | None = None) -> None:
+        """``run(slice)`` over ``range(n)`` in up to ``threads`` threads (as many as ``points``,
+        by default ``n``, call for)."""
+        workers = min(_threads(n if points is None else points, threads), max(n, 1))
+        cuts = np.linspace(0, n, workers + 1).astype(int)
         parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
         if len(parts) == 1:
             run(parts[0])
@@ -1090,3 +1093,129 @@ def settle_points(
             nb_q.append(np.repeat(rows[has], c))
             nb_o.append(nb[has][np.arange(k)[None, :] < c[:, None]])
     return _joined(nb_q, np.intp), _joined(nb_o, np.intp)
+
+
+#: What :func:`settle_groups` leaves for the caller to decide another way.
+GROUP_UNSETTLED = -2
+
+
+@njit(cache=True, nogil=True)
+def _settle_groups(
+    mx: _FloatArray,
+    my: _FloatArray,
+    nxs: _FloatArray,
+    nys: _FloatArray,
+    qx: _FloatArray,
+    q_owner: NDArray[np.int64],
+    point_class: NDArray[np.int64],
+    poly_class: NDArray[np.int64],
+    tol: float,
+    eps: float,
+    bend: float,
+    tie: float,
+    rank: NDArray[np.int64],
+    m_grid: Grid,
+    n_grid: Grid,
+    rows: _IntArray,
+    out: NDArray[np.int64],
+) -> None:
+    """See :func:`settle_groups`."""
+    k_max = MAX_NEAR
+    seen = np.empty(k_max, np.int64)
+    odd = np.empty(k_max, np.bool_)
+    near = np.empty(k_max, np.bool_)
+    cov = np.empty(k_max + 1, np.int32)
+    m_own = np.empty(k_max, np.int32)
+    m_dist = np.empty(k_max, np.float64)
+    for t in range(rows.size):
+        k = rows[t]
+        out[k] = GROUP_UNSETTLED
+        n_cov = _cover_one(nxs[k], nys[k], qx[k], q_owner[k], eps, n_grid, seen, odd, near, cov)
+        if n_cov < 0:
+            continue
+        cls = point_class[k]
+        best = -1
+        for m in range(n_cov):
+            c = cov[m]
+            if poly_class[c] == cls and (best < 0 or rank[c] < rank[best]):
+                best = c
+        # Covered: only a polygon within the bend could tie (GEOS decides); else all within
+        # the tolerance compete.
+        n_near = _near_one(mx[k], my[k], bend if best >= 0 else tol, m_grid, m_own, m_dist)
+        if n_near < 0:
+            continue
+        close = False
+        dmin = np.inf
+        for m in range(n_near):
+            o = m_own[m]
+            if poly_class[o] != cls:
+                continue
+            covered = False
+            for c in range(n_cov):
+                if cov[c] == o:
+                    covered = True
+                    break
+            if covered:
+                continue
+            if m_dist[m] <= bend:  # may lie inside the metric polygon
+                close = True
+                break
+            dmin = min(dmin, m_dist[m])
+        if close:
+            continue
+        if best < 0 and dmin < np.inf:
+            for m in range(n_near):
+                o = m_own[m]
+                within = poly_class[o] == cls and m_dist[m] <= dmin + tie
+                if within and (best < 0 or rank[o] < rank[best]):
+                    best = o
+        out[k] = best
+
+
+def settle_groups(
+    metric: SegmentIndex,
+    native: SegmentIndex,
+    mx: _FloatArray,
+    my: _FloatArray,
+    nx: _FloatArray,
+    ny: _FloatArray,
+    qx: _FloatArray,
+    q_owner: NDArray[np.int64],
+    point_class: NDArray[np.int64],
+    poly_class: NDArray[np.int64],
+    tol: float,
+    eps: float,
+    tie: float,
+    rank: NDArray[np.int64],
+    rows: _IntArray,
+    out: NDArray[np.int64],
+) -> None:
+    """Each point's polygon among those of its class (a village's groups), in one pass.
+
+    For the points ``rows`` (metric ``mx``, ``my``; native ``nx``, ``ny``; reference points
+    ``qx``, ``q_owner`` as for :func:`settle_points`): among the polygons whose
+    ``poly_class`` is the point's ``point_class``, the covering one with the smallest
+    ``rank``, else the nearest within ``tol`` metres (distances within ``tie`` are ties, broken
+    by the smallest rank), else -1. Writes it into ``out``, or :data:`GROUP_UNSETTLED` for a
+    point that meets too many polygons or lies within the metric ``bend`` of one of its class
+    it does not cover (for the caller to decide another way).
+    """
+    _settle_groups(
+        mx,
+        my,
+        nx,
+        ny,
+        qx,
+        q_owner,
+        point_class,
+        poly_class,
+        float(tol),
+        float(eps),
+        float(metric.bend),
+        float(tie),
+        rank,
+        metric._grid_args(),
+        native._grid_args(),
+        np.ascontiguousarray(rows, dtype=np.intp),
+        out,
+    )

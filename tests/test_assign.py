@@ -454,6 +454,17 @@ def test_group_of_other_village_never_used() -> None:
     got = assign_targets(_targets([Point(X0 + 990, Y0 + 5)]), villages, groups, metric=METRIC)
     assert got.iloc[0]["village_code"] == "V2"
     assert got.iloc[0]["group"] is None
+    # A group drawn inside another village (inconsistent data) covers the point, far from
+    # every boundary (on the cell grid, its cell names that group): still not used.
+    stray = gpd.GeoDataFrame(
+        {"village_code": ["V1"], "name": ["飞地组"]},
+        geometry=[box(X0 + 100, Y0 + 100, X0 + 400, Y0 + 400)],
+        crs=METRIC,
+    )
+    got = assign_targets(_targets([Point(X0 + 250, Y0 + 250)]), villages, stray, metric=METRIC)
+    assert got.iloc[0]["village_code"] == "V2"
+    assert got.iloc[0]["assignment"] == "inside"
+    assert got.iloc[0]["group"] is None
 
 
 def test_empty_targets_and_empty_villages() -> None:
