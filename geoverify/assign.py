@@ -277,6 +277,11 @@ class _Reference(NamedTuple):
     def part(self, rows: slice | _IntArray) -> _Reference:
         return _Reference(self.x[rows], self.y[rows], self.qx[rows], self.owner[rows])
 
+    def passing(self, xy: _FloatArray) -> segments.PassPoints:
+        """These points, with their metric coordinates ``xy`` (rows), for the compiled passes."""
+        mx, my = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+        return segments.PassPoints(mx, my, self.x, self.y, self.qx, self.owner)
+
 
 @dataclass
 class _Layer:
@@ -789,8 +794,7 @@ def _assign_grid_points(
     known = np.full(n, -2, dtype=np.int64) if cover is None else cover.astype(np.int64)
     rank = code_rank.astype(np.int64)
     order = index.order(xy[:, 0], xy[:, 1])
-    mx = np.ascontiguousarray(xy[:, 0])
-    my = np.ascontiguousarray(xy[:, 1])
+    points = ref.passing(xy)
     # Each thread writes the rows of its part of ``order``.
     village = np.full(n, -1, dtype=np.intp)
     kind_code = np.full(n, segments.UNSETTLED, dtype=np.int8)
@@ -800,12 +804,7 @@ def _assign_grid_points(
         return segments.settle_points(
             index,
             native_index,
-            mx,
-            my,
-            ref.x,
-            ref.y,
-            ref.qx,
-            ref.owner,
+            points,
             known,
             tol,
             layer.eps,
@@ -1088,8 +1087,7 @@ def _group_points(
     if ref is None or index is None or native_index is None or n == 0:
         return out
     order = index.order(xy[:, 0], xy[:, 1])
-    mx = np.ascontiguousarray(xy[:, 0])
-    my = np.ascontiguousarray(xy[:, 1])
+    points = ref.passing(xy)
     point_class = village.astype(np.int64)
     poly_class = g_village.astype(np.int64)
     rank = name_rank.astype(np.int64)
@@ -1098,12 +1096,7 @@ def _group_points(
         segments.settle_groups(
             index,
             native_index,
-            mx,
-            my,
-            ref.x,
-            ref.y,
-            ref.qx,
-            ref.owner,
+            points,
             point_class,
             poly_class,
             tol,

@@ -24,14 +24,21 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["Rings", "SegmentIndex", "reference_points", "settle_groups", "settle_points"]
+__all__ = [
+    "PassPoints",
+    "Rings",
+    "SegmentIndex",
+    "reference_points",
+    "settle_groups",
+    "settle_points",
+]
 
 _FloatArray = NDArray[np.float64]
 _IntArray = NDArray[np.intp]
@@ -876,12 +883,7 @@ OUTSIDE, INSIDE, NEAR_BOUNDARY, GAP_NEAREST, UNSETTLED = 0, 1, 2, 3, 4
 
 @njit(cache=True, nogil=True)
 def _settle(
-    mx: _FloatArray,
-    my: _FloatArray,
-    nxs: _FloatArray,
-    nys: _FloatArray,
-    qx: _FloatArray,
-    q_owner: NDArray[np.int64],
+    points: tuple[Any, ...],
     known: NDArray[np.int64],
     tol: float,
     eps: float,
@@ -896,7 +898,8 @@ def _settle(
     out_nb: NDArray[np.int32],
     out_nb_count: NDArray[np.int64],
 ) -> None:
-    """See :func:`settle_points`."""
+    """See :func:`settle_points` (``points`` as in :class:`PassPoints`)."""
+    mx, my, nxs, nys, qx, q_owner = points
     k_max = out_nb.shape[1]
     seen = np.empty(k_max, np.int64)
     odd = np.empty(k_max, np.bool_)
@@ -1017,15 +1020,22 @@ def _settle(
             out_kind[k] = OUTSIDE
 
 
+class PassPoints(NamedTuple):
+    """Points as the compiled passes read them: metric ``mx``, ``my``; native ``nx``, ``ny``;
+    and their reference points ``qx``, ``q_owner`` (see :func:`reference_points`)."""
+
+    mx: _FloatArray
+    my: _FloatArray
+    nx: _FloatArray
+    ny: _FloatArray
+    qx: _FloatArray
+    q_owner: NDArray[np.int64]
+
+
 def settle_points(
     metric: SegmentIndex,
     native: SegmentIndex,
-    mx: _FloatArray,
-    my: _FloatArray,
-    nx: _FloatArray,
-    ny: _FloatArray,
-    qx: _FloatArray,
-    q_owner: NDArray[np.int64],
+    points: PassPoints,
     known: NDArray[np.int64],
     tol: float,
     eps: float,
@@ -1038,9 +1048,8 @@ def settle_points(
 ) -> tuple[_IntArray, _IntArray]:
     """Assign points to the polygons in one pass: covering, near ones, the choice, neighbours.
 
-    For each point (metric ``mx``, ``my``; native ``nx``, ``ny``): the polygons covering it
-    — ``known`` when it is -1 (none) or a polygon, else told with the reference points ``qx``,
-    ``q_owner`` (see :func:`reference_points`) on the ``native`` index; the polygons within
+    For each of the ``points``: the polygons covering it — ``known`` when it is -1 (none) or a
+    polygon, else told with its reference point on the ``native`` index; the polygons within
     ``tol`` metres of it on the ``metric`` index; then its polygon — the covering one with the
     smallest ``rank``, else the nearest within ``tol`` (distances within ``tie`` are ties,
     broken by the smallest rank) — and the others, nearest first, ties by rank.
@@ -1064,12 +1073,7 @@ def settle_points(
         nb = np.empty((m, k), np.int32)
         cnt = np.empty(m, np.int64)
         _settle(
-            np.ascontiguousarray(mx[rows]),
-            np.ascontiguousarray(my[rows]),
-            np.ascontiguousarray(nx[rows]),
-            np.ascontiguousarray(ny[rows]),
-            np.ascontiguousarray(qx[rows]),
-            np.ascontiguousarray(q_owner[rows]),
+            tuple(np.ascontiguousarray(a[rows]) for a in points),
             np.ascontiguousarray(known[rows]),
             float(tol),
             float(eps),
@@ -1101,12 +1105,7 @@ GROUP_UNSETTLED = -2
 
 @njit(cache=True, nogil=True)
 def _settle_groups(
-    mx: _FloatArray,
-    my: _FloatArray,
-    nxs: _FloatArray,
-    nys: _FloatArray,
-    qx: _FloatArray,
-    q_owner: NDArray[np.int64],
+    points: tuple[Any, ...],
     point_class: NDArray[np.int64],
     poly_class: NDArray[np.int64],
     tol: float,
@@ -1119,7 +1118,8 @@ def _settle_groups(
     rows: _IntArray,
     out: NDArray[np.int64],
 ) -> None:
-    """See :func:`settle_groups`."""
+    """See :func:`settle_groups` (``points`` as in :class:`PassPoints`)."""
+    mx, my, nxs, nys, qx, q_owner = points
     k_max = MAX_NEAR
     seen = np.empty(k_max, np.int64)
     odd = np.empty(k_max, np.bool_)
@@ -1175,12 +1175,7 @@ def _settle_groups(
 def settle_groups(
     metric: SegmentIndex,
     native: SegmentIndex,
-    mx: _FloatArray,
-    my: _FloatArray,
-    nx: _FloatArray,
-    ny: _FloatArray,
-    qx: _FloatArray,
-    q_owner: NDArray[np.int64],
+    points: PassPoints,
     point_class: NDArray[np.int64],
     poly_class: NDArray[np.int64],
     tol: float,
@@ -1192,8 +1187,7 @@ def settle_groups(
 ) -> None:
     """Each point's polygon among those of its class (a village's groups), in one pass.
 
-    For the points ``rows`` (metric ``mx``, ``my``; native ``nx``, ``ny``; reference points
-    ``qx``, ``q_owner`` as for :func:`settle_points`): among the polygons whose
+    For the ``points`` in ``rows``: among the polygons whose
     ``poly_class`` is the point's ``point_class``, the covering one with the smallest
     ``rank``, else the nearest within ``tol`` metres (distances within ``tie`` are ties, broken
     by the smallest rank), else -1. Writes it into ``out``, or :data:`GROUP_UNSETTLED` for a
@@ -1201,12 +1195,7 @@ def settle_groups(
     it does not cover (for the caller to decide another way).
     """
     _settle_groups(
-        mx,
-        my,
-        nx,
-        ny,
-        qx,
-        q_owner,
+        tuple(points),
         point_class,
         poly_class,
         float(tol),
