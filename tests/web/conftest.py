@@ -114,6 +114,24 @@ def web_env(
         gen.close()
 
 
+@pytest.fixture(params=["sqlite", "postgis"])
+def fresh_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WebEnv]:
+    """A workspace of its own for one test, with the users only (no batch: it comes in
+    through the page under test)."""
+    if request.param == "sqlite":
+        env = build_env(tmp_path / "ws", None, with_batch=False)
+        yield env
+        env.store.dispose()
+        return
+    gen = postgis_url()
+    env = build_env(tmp_path / "ws", next(gen), with_batch=False)
+    try:
+        yield env
+    finally:
+        env.store.dispose()
+        gen.close()
+
+
 @dataclass
 class Client:
     """A logged-in browser or script: a TestClient with its cookies and CSRF token."""

@@ -16,30 +16,13 @@ import pytest
 
 from tests.browser import CHROMIUM_ARGS
 from tests.photos import jpeg_bytes
-from tests.web.conftest import USERS, VILLAGE_A, WebEnv, build_env, postgis_url
+from tests.web.conftest import USERS, VILLAGE_A, WebEnv
 from tests.web.live import ARTIFACTS, chromium_path, serve, watch
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 412, "height": 915}
 MARCH_FILE = Path(__file__).resolve().parents[2] / "data" / "samples"
-
-
-@pytest.fixture(params=["sqlite", "postgis"])
-def fresh_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WebEnv]:
-    """A workspace with users only: the batch comes in through the browser."""
-    if request.param == "sqlite":
-        env = build_env(tmp_path / "ws", None, with_batch=False)
-        yield env
-        env.store.dispose()
-        return
-    gen = postgis_url()
-    env = build_env(tmp_path / "ws", next(gen), with_batch=False)
-    try:
-        yield env
-    finally:
-        env.store.dispose()
-        gen.close()
 
 
 @pytest.fixture(scope="module")

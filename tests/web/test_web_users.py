@@ -7,8 +7,6 @@ district) keep their passwords and sessions.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from geoverify.store import tables as t
 from geoverify.store import tables_web as tw
 from geoverify.workflows.users import add_user
 from tests.browser import CHROMIUM_ARGS
-from tests.web.conftest import VILLAGE_A, Client, WebEnv, build_env, postgis_url
+from tests.web.conftest import VILLAGE_A, Client, WebEnv
 from tests.web.live import ARTIFACTS, chromium_path, serve, watch
 
 PHONE = {"width": 412, "height": 915}
@@ -350,23 +348,6 @@ def test_bad_input_is_refused_with_a_reason(
 
 
 # -- the page on a phone ---------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", "postgis"])
-def fresh_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WebEnv]:
-    """A workspace with the users only."""
-    if request.param == "sqlite":
-        env = build_env(tmp_path / "ws", None, with_batch=False)
-        yield env
-        env.store.dispose()
-        return
-    gen = postgis_url()
-    env = build_env(tmp_path / "ws", next(gen), with_batch=False)
-    try:
-        yield env
-    finally:
-        env.store.dispose()
-        gen.close()
-
-
 @pytest.mark.browser
 def test_users_page_on_a_phone(fresh_env: WebEnv) -> None:
     path = chromium_path()
