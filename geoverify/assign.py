@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import itertools
 import math
 import os
@@ -1257,6 +1258,11 @@ class _CellGrid:
         )
         return _Reference(x, y, qx, owner)
 
+    def group_reference(self, x: _FloatArray, y: _FloatArray, rows: _IntArray) -> _Reference:
+        """:meth:`reference` on the group grid for the points ``rows`` of ``x``, ``y``."""
+        assert self.group is not None
+        return self.reference(x[rows], y[rows], self.group)
+
     def lookup(
         self, x: _FloatArray, y: _FloatArray
     ) -> tuple[NDArray[np.int32], NDArray[np.int32] | None]:
@@ -1412,203 +1418,287 @@ def assign_targets(
     if len(targets) == 0:
         return _empty_result(targets.index)
 
-    tgeom = targets.geometry
-    t_given = _geoms(tgeom)
-    type_given, empty, x_given = _types(t_given)
-    missing = (type_given < 0) | empty
-    if missing.any():
-        labels = targets.index[missing].tolist()[:10]
-        msg = f"{int(missing.sum())} 个靶标没有坐标或几何 (targets without geometry): {labels}"
-        raise InputError(msg)
-
     native_crs = v_crs if len(villages) else t_crs
-    metric_crs = _choose_metric(metric, villages.geometry, tgeom)
-    assert metric_crs is not None  # targets are non-empty with geometry
-    n = len(targets)
-
-    same_crs = native_crs == t_crs
-    t_native = t_given if same_crs else _geoms(tgeom.to_crs(native_crs))
-    type_id = type_given if same_crs else shapely.get_type_id(t_native)
-    is_poly = (type_id == 3) | (type_id == 6)  # Polygon, MultiPolygon
-    reps = t_native
-    non_point = type_id != 0
-    if non_point.any():
-        reps = t_native.copy()
-        reps[non_point] = shapely.point_on_surface(t_native[non_point])
-    del type_given, type_id, empty, missing, non_point
-
-    # Indexes into the villages and groups (-1: none) in 32 bits: a million rows are many.
-    village = np.full(n, -1, dtype=np.int32)
-    kind = _filled(n, Assignment.OUTSIDE.value)
-    # One shared empty tuple where there are none (a million empty lists cost 0.2 s, 120 MB).
-    neighbours = _filled(n, ())
-    split_into = _filled(n, ())
-    overlap = np.full(n, np.nan)
-    distance = np.full(n, np.nan)
-    by_polygon = np.zeros(n, dtype=bool)
-    q_native = reps  # the point, or the polygon of a polygon-path target (copied then)
-    q_metric = np.empty(0, dtype=object)  # metric polygons of polygon-path targets, if any
-    gl = _Groups.build(groups, native_crs, metric_crs, threads or 0)
-    group = np.full(n, -1, dtype=np.int32)
-    group_todo = np.ones(n, dtype=bool)
-
-    metric_xy = np.full((n, 2), np.nan)  # the points' metric coordinates, where needed
-
-    if reps is t_given and x_given is not None:
-        rep_x, rep_y = x_given, shapely.get_y(reps)
-    else:
-        rep_x, rep_y = _side_by_side(
-            lambda: shapely.get_x(reps), lambda: shapely.get_y(reps), threads or 0
-        )
-    del x_given
-
-    def need_xy(rows: _IntArray) -> _FloatArray:
-        todo = rows[np.isnan(metric_xy[rows, 0])]
-        if todo.size:
-            metric_xy[todo] = _project(
-                np.column_stack([rep_x[todo], rep_y[todo]]), native_crs, metric_crs, threads or 0
-            )
-        return metric_xy[rows]
-
+    tg = _Targets.read(targets, t_crs, native_crs, metric, villages.geometry, threads or 0)
+    cols = _Columns.start(tg.reps)
+    gl = _Groups.build(groups, native_crs, tg.metric_crs, threads or 0)
     grid: _CellGrid | None = None
     if len(villages):
-        layer = _Layer.build(villages.geometry, native_crs, metric_crs, threads or 0)
+        layer = _Layer.build(villages.geometry, native_crs, tg.metric_crs, threads or 0)
         code_rank = _ranks(codes)
-
-        def put(rows: _IntArray, r: _Result, take: NDArray[np.bool_]) -> None:
-            dst = rows[take]
-            village[dst] = r.village[take]
-            kind[dst] = r.kind[take]
-            overlap[dst] = r.overlap[take]
-            distance[dst] = r.distance[take]
-            neighbours[dst] = r.neighbours[take]
-            split_into[dst] = r.split_into[take]
-
-        poly_rows = np.flatnonzero(is_poly)
-        point_rows = np.flatnonzero(~is_poly)
-        if poly_rows.size:
-            t_metric_poly = _geoms(
-                gpd.GeoSeries(t_native[poly_rows], crs=native_crs).to_crs(metric_crs)
-            )
-            rp = _assign_polygons(t_metric_poly, layer, codes, code_rank, tolerance_m)
-            took = rp.village >= 0
-            put(poly_rows, rp, took)
-            by_polygon[poly_rows[took]] = True
-            q_native = reps.copy()
-            q_native[poly_rows[took]] = t_native[poly_rows[took]]
-            q_metric = _filled(n, None)
-            q_metric[poly_rows[took]] = t_metric_poly[took]
-            point_rows = np.sort(np.concatenate([point_rows, poly_rows[~took]]))
-
-        settled_out = np.zeros(0, dtype=np.intp)
-        exact = point_rows
-        known = np.zeros(0, dtype=np.intp)
-        cell_group = None
-        if point_rows.size >= GRID_MIN_POINTS:
-            max_cells = min(MAX_GRID_CELLS, max(2**18, 8 * int(point_rows.size)))
-            # The segment indexes the points near boundaries will need are built meanwhile.
-            grid, _ = _side_by_side(
-                lambda: _CellGrid.build(layer, gl, tolerance_m, native_crs, metric_crs, max_cells),
-                lambda: layer.indexes(tolerance_m),
-                threads or 0,
-            )
-        if grid is not None:
-            if point_rows.size == n:
-                cell_village, cell_group = grid.lookup(rep_x, rep_y)
-            else:
-                cell_village, cell_group = grid.lookup(rep_x[point_rows], rep_y[point_rows])
-            inside = cell_village >= 0
-            settled_in = point_rows[inside]
-            village[settled_in] = cell_village[inside]
-            kind[settled_in] = _one(Assignment.INSIDE.value)
-            overlap[settled_in] = 1.0
-            distance[settled_in] = 0.0
-            settled_out = point_rows[cell_village == -1]
-            exact = point_rows[cell_village == -2]
-            band = cell_village <= -3
-            known = point_rows[band]
-            known_cover = (-4 - cell_village[band]).astype(np.int64)  # -1: covered by none
-            del cell_village, inside, settled_in, band
-        if exact.size:
-            if grid is not None:
-                ref = grid.reference(rep_x[exact], rep_y[exact], grid.village)
-                rpt = _assign_grid_points(
-                    reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m, ref
-                )
-            else:
-                rpt = _assign_points(
-                    reps[exact], need_xy(exact), layer, codes, code_rank, tolerance_m
-                )
-            put(exact, rpt, np.ones(exact.size, dtype=bool))
-            del rpt
-        if known.size:
-            assert grid is not None
-            ref = _Reference(rep_x[known], rep_y[known], rep_x[known], known_cover)
-            rpt = _assign_grid_points(
-                reps[known], need_xy(known), layer, codes, code_rank, tolerance_m, ref, known_cover
-            )
-            put(known, rpt, np.ones(known.size, dtype=bool))
-            del rpt, ref
-        if settled_out.size:
-            distance[settled_out] = _outside_distance(layer, need_xy(settled_out), tolerance_m)
-        if gl is not None and cell_group is not None:
-            # A point's group is settled by its cell when the cell lies in one group polygon of
-            # the point's village, clear of group boundaries, or far from every group.
-            cells.groups_from_cells(
-                cell_group,
-                np.ascontiguousarray(point_rows, dtype=np.intp),
-                village,
-                gl.village_index(codes).astype(np.int64),
-                group,
-                group_todo,
-            )
-
-    village_codes = _with_none(codes)[village]  # -1: the last, None
-    has = village >= 0
+        point_rows = _assign_polygon_targets(tg, cols, layer, codes, code_rank, tolerance_m)
+        grid = _assign_point_targets(tg, cols, layer, gl, codes, code_rank, tolerance_m, point_rows)
     if gl is not None:
-        todo = group_todo & has
-        need_xy(np.flatnonzero(todo & ~by_polygon))
+        todo = cols.group_todo & (cols.village >= 0)
+        tg.metric_xy(np.flatnonzero(todo & ~cols.by_polygon))  # projected before, in one go
         group_ref = None
         if grid is not None and grid.group is not None:
-            group_values = grid.group
-
-            def group_ref(rows: _IntArray) -> _Reference:
-                assert grid is not None
-                return grid.reference(rep_x[rows], rep_y[rows], group_values)
-
+            group_ref = functools.partial(grid.group_reference, tg.x, tg.y)
         _assign_groups(
             gl,
-            village,
+            cols.village,
             codes,
-            q_native,
-            q_metric,
-            metric_xy,
-            by_polygon,
+            cols.q_native,
+            cols.q_metric,
+            tg.all_metric_xy,
+            cols.by_polygon,
             tolerance_m,
-            group,
+            cols.group,
             todo,
             group_ref,
         )
-    # Columns are handed over as they are (no copy, no consolidation into one block: that
-    # would copy a million-row object block), object columns kept as object.
-    group_names = _filled(n, None) if gl is None else _with_none(gl.names)[group]
-    columns = {
-        "village_code": village_codes,
-        "group": group_names,
-        "assignment": kind,
-        "neighbours": neighbours,
-        "split_into": split_into,
-        "overlap": overlap,
-        "distance_m": distance,
-    }
-    return pd.DataFrame(
-        {
-            name: pd.Series(values, dtype=values.dtype, index=targets.index, copy=False)
-            for name, values in columns.items()
-        },
-        index=targets.index,
-        copy=False,
+    return cols.frame(targets.index, codes, gl)
+
+
+@dataclass
+class _Targets:
+    """The targets as the assignment reads them: each one's geometry in the villages' CRS, a
+    point for it (its own, or one on its surface) with that point's coordinates, and the
+    points' metric coordinates, projected when first asked for (:meth:`metric_xy`)."""
+
+    native: _GeomArray
+    reps: _GeomArray
+    is_poly: NDArray[np.bool_]
+    x: _FloatArray
+    y: _FloatArray
+    native_crs: pyproj.CRS
+    metric_crs: pyproj.CRS
+    threads: int
+    all_metric_xy: _FloatArray  # (rows, 2), NaN until projected
+
+    @classmethod
+    def read(
+        cls,
+        targets: gpd.GeoDataFrame,
+        t_crs: pyproj.CRS,
+        native_crs: pyproj.CRS,
+        metric: pyproj.CRS | None,
+        villages: gpd.GeoSeries,
+        threads: int,
+    ) -> _Targets:
+        """Read ``targets`` (refused when one has no geometry); the metric CRS is ``metric``,
+        else chosen from the villages' (or the targets') longitude."""
+        tgeom = targets.geometry
+        t_given = _geoms(tgeom)
+        type_given, empty, x_given = _types(t_given)
+        missing = (type_given < 0) | empty
+        if missing.any():
+            labels = targets.index[missing].tolist()[:10]
+            msg = f"{int(missing.sum())} 个靶标没有坐标或几何 (targets without geometry): {labels}"
+            raise InputError(msg)
+        metric_crs = _choose_metric(metric, villages, tgeom)
+        assert metric_crs is not None  # targets are non-empty with geometry
+
+        same_crs = native_crs == t_crs
+        t_native = t_given if same_crs else _geoms(tgeom.to_crs(native_crs))
+        type_id = type_given if same_crs else shapely.get_type_id(t_native)
+        reps = t_native
+        non_point = type_id != 0
+        if non_point.any():
+            reps = t_native.copy()
+            reps[non_point] = shapely.point_on_surface(t_native[non_point])
+        if reps is t_given and x_given is not None:
+            x, y = x_given, shapely.get_y(reps)
+        else:
+            x, y = _side_by_side(lambda: shapely.get_x(reps), lambda: shapely.get_y(reps), threads)
+        return cls(
+            native=t_native,
+            reps=reps,
+            is_poly=(type_id == 3) | (type_id == 6),  # Polygon, MultiPolygon
+            x=x,
+            y=y,
+            native_crs=native_crs,
+            metric_crs=metric_crs,
+            threads=threads,
+            all_metric_xy=np.full((len(reps), 2), np.nan),
+        )
+
+    def metric_xy(self, rows: _IntArray) -> _FloatArray:
+        """The metric coordinates of the points ``rows`` (projected now where not yet)."""
+        todo = rows[np.isnan(self.all_metric_xy[rows, 0])]
+        if todo.size:
+            self.all_metric_xy[todo] = _project(
+                np.column_stack([self.x[todo], self.y[todo]]),
+                self.native_crs,
+                self.metric_crs,
+                self.threads,
+            )
+        return self.all_metric_xy[rows]
+
+
+@dataclass
+class _Columns:
+    """The answer being built, a row per target: indexes into the villages and groups (-1:
+    none) in 32 bits (a million rows are many), kinds, neighbour and split tuples (one shared
+    empty tuple where there are none: a million empty lists cost 0.2 s and 120 MB), overlaps
+    and distances; and for the group pass, which targets the polygon path placed, with their
+    polygon as the query (``q_native``, else the point) and its metric form (``q_metric``)."""
+
+    village: NDArray[np.int32]
+    kind: NDArray[np.object_]
+    neighbours: NDArray[np.object_]
+    split_into: NDArray[np.object_]
+    overlap: _FloatArray
+    distance: _FloatArray
+    group: NDArray[np.int32]
+    group_todo: NDArray[np.bool_]
+    by_polygon: NDArray[np.bool_]
+    q_native: _GeomArray
+    q_metric: _GeomArray
+
+    @classmethod
+    def start(cls, reps: _GeomArray) -> _Columns:
+        """Every target outside, in no group, its point its query."""
+        n = len(reps)
+        return cls(
+            village=np.full(n, -1, dtype=np.int32),
+            kind=_filled(n, Assignment.OUTSIDE.value),
+            neighbours=_filled(n, ()),
+            split_into=_filled(n, ()),
+            overlap=np.full(n, np.nan),
+            distance=np.full(n, np.nan),
+            group=np.full(n, -1, dtype=np.int32),
+            group_todo=np.ones(n, dtype=bool),
+            by_polygon=np.zeros(n, dtype=bool),
+            q_native=reps,  # copied before a polygon takes a point's place
+            q_metric=np.empty(0, dtype=object),
+        )
+
+    def put(self, rows: _IntArray, r: _Result, take: NDArray[np.bool_] | None = None) -> None:
+        """The answers ``r`` for ``rows`` (those ``take`` marks, else all)."""
+        src: slice | NDArray[np.bool_] = slice(None) if take is None else take
+        dst = rows[src]
+        self.village[dst] = r.village[src]
+        self.kind[dst] = r.kind[src]
+        self.overlap[dst] = r.overlap[src]
+        self.distance[dst] = r.distance[src]
+        self.neighbours[dst] = r.neighbours[src]
+        self.split_into[dst] = r.split_into[src]
+
+    def inside(self, rows: _IntArray, village: NDArray[np.int32]) -> None:
+        """Points ``rows`` wholly inside ``village`` (one each), far from other villages."""
+        self.village[rows] = village
+        self.kind[rows] = _one(Assignment.INSIDE.value)
+        self.overlap[rows] = 1.0
+        self.distance[rows] = 0.0
+
+    def frame(
+        self, index: pd.Index, codes: NDArray[np.object_], groups: _Groups | None
+    ) -> pd.DataFrame:
+        """The result frame, columns handed over as they are (no copy, no consolidation into
+        one block: that would copy a million-row object block), object columns kept object."""
+        n = len(self.village)
+        columns = {
+            "village_code": _with_none(codes)[self.village],  # -1: the last, None
+            "group": _filled(n, None) if groups is None else _with_none(groups.names)[self.group],
+            "assignment": self.kind,
+            "neighbours": self.neighbours,
+            "split_into": self.split_into,
+            "overlap": self.overlap,
+            "distance_m": self.distance,
+        }
+        return pd.DataFrame(
+            {
+                name: pd.Series(values, dtype=values.dtype, index=index, copy=False)
+                for name, values in columns.items()
+            },
+            index=index,
+            copy=False,
+        )
+
+
+def _assign_polygon_targets(
+    tg: _Targets,
+    cols: _Columns,
+    layer: _Layer,
+    codes: NDArray[np.object_],
+    code_rank: _IntArray,
+    tol: float,
+) -> _IntArray:
+    """Polygon targets by their overlaps with the villages; returns the rows left for the
+    point path: the points, and the polygons that overlap no village."""
+    poly_rows = np.flatnonzero(tg.is_poly)
+    point_rows = np.flatnonzero(~tg.is_poly)
+    if poly_rows.size == 0:
+        return point_rows
+    t_metric_poly = _geoms(
+        gpd.GeoSeries(tg.native[poly_rows], crs=tg.native_crs).to_crs(tg.metric_crs)
     )
+    rp = _assign_polygons(t_metric_poly, layer, codes, code_rank, tol)
+    took = rp.village >= 0
+    cols.put(poly_rows, rp, took)
+    placed = poly_rows[took]
+    cols.by_polygon[placed] = True
+    cols.q_native = tg.reps.copy()
+    cols.q_native[placed] = tg.native[placed]
+    cols.q_metric = _filled(len(tg.reps), None)
+    cols.q_metric[placed] = t_metric_poly[took]
+    return np.sort(np.concatenate([point_rows, poly_rows[~took]]))
+
+
+def _assign_point_targets(
+    tg: _Targets,
+    cols: _Columns,
+    layer: _Layer,
+    gl: _Groups | None,
+    codes: NDArray[np.object_],
+    code_rank: _IntArray,
+    tol: float,
+    rows: _IntArray,
+) -> _CellGrid | None:
+    """The targets ``rows`` by their points: the cell grid (when there are enough of them)
+    settles most by a lookup — inside one village, far from all, or with their covering known
+    — and its group cells most groups; the rest are measured. Returns the grid, if any."""
+    grid: _CellGrid | None = None
+    if rows.size >= GRID_MIN_POINTS:
+        max_cells = min(MAX_GRID_CELLS, max(2**18, 8 * int(rows.size)))
+        # The segment indexes the points near boundaries will need are built meanwhile.
+        grid, _ = _side_by_side(
+            lambda: _CellGrid.build(layer, gl, tol, tg.native_crs, tg.metric_crs, max_cells),
+            lambda: layer.indexes(tol),
+            tg.threads,
+        )
+    if grid is None:
+        if rows.size:
+            xy = tg.metric_xy(rows)
+            cols.put(rows, _assign_points(tg.reps[rows], xy, layer, codes, code_rank, tol))
+        return None
+    every = rows.size == len(tg.reps)
+    cell_village, cell_group = grid.lookup(
+        tg.x if every else tg.x[rows], tg.y if every else tg.y[rows]
+    )
+    inside = cell_village >= 0
+    cols.inside(rows[inside], cell_village[inside])
+    far = rows[cell_village == -1]
+    exact = rows[cell_village == -2]
+    band = cell_village <= -3
+    known = rows[band]
+    known_cover = (-4 - cell_village[band]).astype(np.int64)  # -1: covered by none
+    del cell_village, inside, band
+    if exact.size:
+        ref = grid.reference(tg.x[exact], tg.y[exact], grid.village)
+        xy = tg.metric_xy(exact)
+        cols.put(exact, _assign_grid_points(tg.reps[exact], xy, layer, codes, code_rank, tol, ref))
+    if known.size:
+        ref = _Reference(tg.x[known], tg.y[known], tg.x[known], known_cover)
+        xy = tg.metric_xy(known)
+        r = _assign_grid_points(tg.reps[known], xy, layer, codes, code_rank, tol, ref, known_cover)
+        cols.put(known, r)
+        del r, ref
+    if far.size:
+        cols.distance[far] = _outside_distance(layer, tg.metric_xy(far), tol)
+    if gl is not None and cell_group is not None:
+        # A point's group is settled by its cell when the cell lies in one group polygon of
+        # the point's village, clear of group boundaries, or far from every group.
+        cells.groups_from_cells(
+            cell_group,
+            np.ascontiguousarray(rows, dtype=np.intp),
+            cols.village,
+            gl.village_index(codes).astype(np.int64),
+            cols.group,
+            cols.group_todo,
+        )
+    return grid
 
 
 def find_repeat_sites(
