@@ -1419,7 +1419,9 @@ def assign_targets(
         return _empty_result(targets.index)
 
     native_crs = v_crs if len(villages) else t_crs
-    tg = _Targets.read(targets, t_crs, native_crs, metric, villages.geometry, threads or 0)
+    tg = _Targets.read(
+        targets, t_crs, native_crs, metric, villages.geometry, threads or 0, keep=groups is not None
+    )
     cols = _Columns.start(tg.reps)
     gl = _Groups.build(groups, native_crs, tg.metric_crs, threads or 0)
     grid: _CellGrid | None = None
@@ -1464,7 +1466,9 @@ class _Targets:
     native_crs: pyproj.CRS
     metric_crs: pyproj.CRS
     threads: int
-    all_metric_xy: _FloatArray  # (rows, 2), NaN until projected
+    # (rows, 2), NaN until projected; kept for the group pass (empty when there is none: the
+    # other steps ask for disjoint rows, and a million rows' cache costs 16 MB)
+    all_metric_xy: _FloatArray
 
     @classmethod
     def read(
@@ -1475,9 +1479,11 @@ class _Targets:
         metric: pyproj.CRS | None,
         villages: gpd.GeoSeries,
         threads: int,
+        keep: bool = True,
     ) -> _Targets:
         """Read ``targets`` (refused when one has no geometry); the metric CRS is ``metric``,
-        else chosen from the villages' (or the targets') longitude."""
+        else chosen from the villages' (or the targets') longitude. With ``keep``, projected
+        points are kept (see :attr:`all_metric_xy`)."""
         tgeom = targets.geometry
         t_given = _geoms(tgeom)
         type_given, empty, x_given = _types(t_given)
@@ -1510,20 +1516,21 @@ class _Targets:
             native_crs=native_crs,
             metric_crs=metric_crs,
             threads=threads,
-            all_metric_xy=np.full((len(reps), 2), np.nan),
+            all_metric_xy=np.full((len(reps) if keep else 0, 2), np.nan),
         )
 
     def metric_xy(self, rows: _IntArray) -> _FloatArray:
         """The metric coordinates of the points ``rows`` (projected now where not yet)."""
+        if not len(self.all_metric_xy):
+            return self._projected(rows)
         todo = rows[np.isnan(self.all_metric_xy[rows, 0])]
         if todo.size:
-            self.all_metric_xy[todo] = _project(
-                np.column_stack([self.x[todo], self.y[todo]]),
-                self.native_crs,
-                self.metric_crs,
-                self.threads,
-            )
+            self.all_metric_xy[todo] = self._projected(todo)
         return self.all_metric_xy[rows]
+
+    def _projected(self, rows: _IntArray) -> _FloatArray:
+        xy = np.column_stack([self.x[rows], self.y[rows]])
+        return _project(xy, self.native_crs, self.metric_crs, self.threads)
 
 
 @dataclass
