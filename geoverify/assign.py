@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from geoverify import cells, geo, segments
+from geoverify.boundaries import polygonal_part
 from geoverify.errors import CRSError, InputError
 from geoverify.model import Assignment
 from geoverify.segments import Rings, SegmentIndex, reference_points
@@ -357,11 +358,14 @@ class _Layer:
             lambda: _Projected.of(native, native_crs, metric_crs, threads),
             threads,
         )
-        bad = ~np.asarray(valid, dtype=bool)
+        type_id = shapely.get_type_id(native)
+        bad = ~np.asarray(valid, dtype=bool) | ((type_id != 3) & (type_id != 6))
         if bad.any():
-            # Repairs are reported by boundaries.check_villages; here we only need sound geometry.
+            # Repairs are reported by boundaries.check_villages; here we only need sound
+            # polygons: the areal part of each repair (a spike's line or a lone point covers
+            # nothing), and of anything else given as a village or a group.
             native = native.copy()
-            native[bad] = shapely.make_valid(native[bad])
+            native[bad] = [polygonal_part(g) for g in shapely.make_valid(native[bad])]
             projected = _Projected.of(native, native_crs, metric_crs, threads)
         return cls(
             native=native,
@@ -1084,8 +1088,10 @@ def _group_points(
     points it leaves, and for all when there are no reference points or segment indexes."""
     n = len(xy)
     out = np.full(n, segments.GROUP_UNSETTLED, dtype=np.int64)
-    index, native_index = layer.indexes(tol) if ref is not None else (None, None)
-    if ref is None or index is None or native_index is None or n == 0:
+    if ref is None or n == 0:
+        return out
+    index, native_index = layer.indexes(tol)
+    if index is None or native_index is None:
         return out
     order = index.order(xy[:, 0], xy[:, 1])
     points = ref.passing(xy)
@@ -1404,7 +1410,10 @@ def assign_targets(
     * Groups: among the assigned village's group polygons, the one covering the point (or
       overlapping the polygon most); else the nearest within ``tolerance_m``; else None.
       Ties are broken by group name.
-    * Targets with a missing or empty geometry raise :class:`~geoverify.errors.InputError`.
+    * Targets with a missing or empty geometry, or with coordinates that are not finite
+      numbers, raise :class:`~geoverify.errors.InputError`.
+    * Only the area of a village or group counts: an invalid polygon is repaired
+      (``make_valid``) and the lines or points a repair (or a collection) holds are dropped.
     """
     if tolerance_m < 0 or not np.isfinite(tolerance_m):
         msg = f"容差必须是非负数 (tolerance_m must be >= 0), got {tolerance_m!r}"
@@ -1507,6 +1516,14 @@ class _Targets:
             x, y = x_given, shapely.get_y(reps)
         else:
             x, y = _side_by_side(lambda: shapely.get_x(reps), lambda: shapely.get_y(reps), threads)
+        odd = ~(np.isfinite(x) & np.isfinite(y))
+        if odd.any():
+            labels = targets.index[odd].tolist()[:10]
+            msg = (
+                f"{int(odd.sum())} 个靶标的坐标不是有效数字 "
+                f"(targets with coordinates that are not finite numbers): {labels}"
+            )
+            raise InputError(msg)
         return cls(
             native=t_native,
             reps=reps,

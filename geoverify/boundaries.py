@@ -27,6 +27,7 @@ __all__ = [
     "check_villages",
     "find_gaps",
     "find_overlaps",
+    "polygonal_part",
     "repair_polygons",
     "town_outline",
 ]
@@ -197,7 +198,7 @@ def _polygon_parts(geom: BaseGeometry | None) -> list[Polygon]:
     return parts
 
 
-def _polygonal(geom: BaseGeometry | None) -> Polygon | MultiPolygon:
+def polygonal_part(geom: BaseGeometry | None) -> Polygon | MultiPolygon:
     """Keep only the polygonal part of ``geom``, as a Polygon or MultiPolygon (maybe empty)."""
     parts = _polygon_parts(geom)
     if not parts:
@@ -208,14 +209,14 @@ def _polygonal(geom: BaseGeometry | None) -> Polygon | MultiPolygon:
     if multi.is_valid:
         return multi
     merged = shapely.union_all(parts)
-    return _polygonal(merged) if not isinstance(merged, Polygon | MultiPolygon) else merged
+    return polygonal_part(merged) if not isinstance(merged, Polygon | MultiPolygon) else merged
 
 
 def _fill_holes(geom: BaseGeometry) -> Polygon | MultiPolygon:
     shells = [Polygon(p.exterior) for p in _polygon_parts(geom)]
     if not shells:
         return Polygon()
-    return _polygonal(shapely.union_all(shells))
+    return polygonal_part(shapely.union_all(shells))
 
 
 def _labels(frame: gpd.GeoDataFrame, column: str) -> NDArray[np.object_]:
@@ -231,7 +232,7 @@ def _valid_geoms(series: gpd.GeoSeries) -> NDArray[np.object_]:
     present = ~(pd.isna(geoms) | shapely.is_empty(geoms))
     bad = present & ~shapely.is_valid(geoms)
     for k in np.flatnonzero(bad):  # only the (rare) invalid ones
-        geoms[k] = _polygonal(shapely.make_valid(geoms[k]))
+        geoms[k] = polygonal_part(shapely.make_valid(geoms[k]))
     geoms[~present] = None
     return geoms
 
@@ -289,7 +290,7 @@ def repair_polygons(
         for g in before
     ]
     after = np.empty(todo.size, dtype=object)
-    after[:] = [_polygonal(g) for g in shapely.make_valid(before)]
+    after[:] = [polygonal_part(g) for g in shapely.make_valid(before)]
     area_before = _areas(before, crs, metric_crs)
     area_after = _areas(after, crs, metric_crs)
 
@@ -356,7 +357,7 @@ def find_overlaps(
     result = []
     for k in kept_owner.tolist():
         mine = keep & (owner == k)
-        geom = _polygonal(shapely.union_all(flat[mine]))
+        geom = polygonal_part(shapely.union_all(flat[mine]))
         a, b = present[qi[k]], present[ti[k]]
         if codes[b] < codes[a]:
             a, b = b, a

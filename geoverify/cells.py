@@ -113,8 +113,8 @@ def classify(
     a touched one is within ``k + 1``. ``label_value[label]`` is what covers a component of
     untouched cells: a polygon's index, -1 none, -2 several (label 0, touched: -2).
 
-    The values are written into ``out`` (flat, one per cell; 16 bits are enough for fewer
-    than 32,764 polygons).
+    The values are written into ``out`` (flat, one per cell; 16 bits hold them for up to
+    32,763 polygons).
 
     Per cell: the component's polygon when it is more than ``near_one`` cells (``reach`` when
     ``near_one`` is not smaller) clear of touched cells; -1 (covered by none) when more than

@@ -669,8 +669,10 @@ class SegmentIndex:
         y1 = float(xy[:, 1].max()) + margin
         area = max((x1 - x0) * (y1 - y0), min_cell * min_cell)
         cell = max(math.sqrt(area / (_BUCKETS_PER_SEGMENT * n_edges)), tolerance, min_cell)
-        nx = max(1, math.ceil((x1 - x0) / cell))
-        ny = max(1, math.ceil((y1 - y0) / cell))
+        # One column (row) past the last full one: a vertex on the far bound, which a margin
+        # of 0 allows, lies in a bucket even when the span is a whole number of cells.
+        nx = math.floor((x1 - x0) / cell) + 1
+        ny = math.floor((y1 - y0) / cell) + 1
         offsets, items = _buckets(ax, ay, bx, by, rings.owner, x0, y0, cell, nx, ny)
         return cls(ax, ay, bx, by, rings.owner, x0, y0, cell, nx, ny, offsets, items, bend)
 
@@ -1139,9 +1141,10 @@ def _settle_groups(
             c = cov[m]
             if poly_class[c] == cls and (best < 0 or rank[c] < rank[best]):
                 best = c
-        # Covered: only a polygon within the bend could tie (GEOS decides); else all within
-        # the tolerance compete.
-        n_near = _near_one(mx[k], my[k], bend if best >= 0 else tol, m_grid, m_own, m_dist)
+        # Covered: only a rival within the bend (which may cover the point in metres) or the
+        # tie could matter, and GEOS decides those; else all within the tolerance compete.
+        reach = max(bend, tie) if best >= 0 else tol
+        n_near = _near_one(mx[k], my[k], reach, m_grid, m_own, m_dist)
         if n_near < 0:
             continue
         close = False
@@ -1157,7 +1160,7 @@ def _settle_groups(
                     break
             if covered:
                 continue
-            if m_dist[m] <= bend:  # may lie inside the metric polygon
+            if best >= 0 or m_dist[m] <= bend:  # may lie inside the metric polygon, or tie
                 close = True
                 break
             dmin = min(dmin, m_dist[m])
@@ -1192,7 +1195,8 @@ def settle_groups(
     ``rank``, else the nearest within ``tol`` metres (distances within ``tie`` are ties, broken
     by the smallest rank), else -1. Writes it into ``out``, or :data:`GROUP_UNSETTLED` for a
     point that meets too many polygons or lies within the metric ``bend`` of one of its class
-    it does not cover (for the caller to decide another way).
+    it does not cover (or, when one covers it, within ``tie`` of another), for the caller to
+    decide another way.
     """
     _settle_groups(
         tuple(points),

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
-from shapely.geometry import Point, Polygon, box
+from shapely.geometry import GeometryCollection, LineString, Point, Polygon, box
 
 from geoverify.assign import (
     ASSIGN_COLUMNS,
@@ -505,12 +505,62 @@ def test_bad_inputs_raise() -> None:
         assign_targets(
             _targets([Point(), Polygon([(X0, Y0), (X0 + 1, Y0), (X0, Y0 + 1)])]), villages
         )
-    # A point with NaN coordinates is not empty: it is outside every village.
-    got = assign_targets(_targets([Point(X0, Y0), Point(math.nan, math.nan)]), villages)
-    assert got["assignment"].tolist()[1] == "outside"
+    # Points with coordinates that are no numbers: named, on every path.
+    for odd in (Point(math.nan, math.nan), Point(math.nan, Y0), Point(X0, math.inf)):
+        with pytest.raises(InputError, match=r"not finite numbers\): \[1\]"):
+            assign_targets(_targets([Point(X0, Y0), odd]), villages)
     with pytest.raises(InputError):
         assign_targets(_targets([Point(X0, Y0)]), villages, tolerance_m=-1)
     assert AssignParams().tolerance_m == 50.0
+
+
+def test_corners_on_the_far_bounds_are_covered() -> None:
+    """A square of eight edges: its segment index is a whole number of buckets across, so the
+    far corner and edges lie exactly on the index's far bounds; every vertex is covered."""
+    ring = [(0, 0), (100, 0), (200, 0), (200, 100), (200, 200), (100, 200), (0, 200), (0, 100)]
+    square = Polygon([(X0 + x, Y0 + y) for x, y in ring])
+    villages = gpd.GeoDataFrame({"code": ["S"], "name": ["方村"]}, geometry=[square], crs=METRIC)
+    pts = [Point(X0 + x, Y0 + y) for x, y in ring] + [Point(X0 + 150, Y0 + 150)]
+    got = assign_targets(_targets(pts), villages, tolerance_m=1.0, metric=METRIC)
+    assert got["village_code"].tolist() == ["S"] * len(pts)
+    assert got["assignment"].tolist() == ["inside"] * len(pts)
+    assert got["distance_m"].tolist() == [0.0] * len(pts)
+
+
+@pytest.mark.parametrize("crowd", [0, 17])
+@pytest.mark.parametrize("shape", ["collection", "spike"])
+def test_only_the_area_of_a_group_or_village_counts(shape: str, crowd: int) -> None:
+    """A group given as a polygon and a line (or as an invalid polygon with a spike, which
+    repairs to that): the line covers nothing, on every path, crowded by other villages' groups
+    or not; the same for a village."""
+    x, y = X0, Y0 + 100
+    villages = gpd.GeoDataFrame(
+        {"code": ["V1"], "name": ["甲村"]}, geometry=[box(x, y - 100, x + 200, y + 100)], crs=METRIC
+    )
+    a = GeometryCollection([box(x, y - 100, x + 100, y), LineString([(x + 100, y), (x + 200, y)])])
+    if shape == "spike":
+        a = Polygon(
+            [(x, y - 100), (x + 100, y - 100), (x + 100, y), (x + 200, y), (x + 100, y), (x, y)]
+        )
+        assert not a.is_valid
+    c = box(x + 100, y, x + 200, y + 100)
+    geoms, names, codes = [a, c], ["A组", "C组"], ["V1", "V1"]
+    for k in range(crowd):  # other villages' groups within the tolerance
+        geoms.append(box(x + 150 + 2 * k, y - 60, x + 151 + 2 * k, y - 59))
+        names.append(f"Z{k}")
+        codes.append("OTHER")
+    groups = gpd.GeoDataFrame({"village_code": codes, "name": names}, geometry=geoms, crs=METRIC)
+    on_line = _targets([Point(x + 150, y)])
+    got = assign_targets(on_line, villages, groups, tolerance_m=100.0, metric=METRIC)
+    assert got.iloc[0]["group"] == "C组"  # on C's edge; A's line is no area
+    # A village with a line beside it covers the line's points no more than a group does.
+    lined = villages.set_geometry(
+        [GeometryCollection([villages.geometry.iloc[0], LineString([(x + 200, y), (x + 400, y)])])]
+    )
+    off = _targets([Point(x + 300, y)])
+    got = assign_targets(off, lined, tolerance_m=10.0, metric=METRIC)
+    assert got.iloc[0]["assignment"] == "outside"
+    assert got.iloc[0]["distance_m"] == 100.0
 
 
 def test_invalid_village_polygon_is_tolerated() -> None:

@@ -11,7 +11,13 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geoverify.boundaries import BoundaryReport, check_villages, find_gaps, find_overlaps
+from geoverify.boundaries import (
+    BoundaryReport,
+    check_villages,
+    find_gaps,
+    find_overlaps,
+    polygonal_part,
+)
 from geoverify.errors import RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
 from geoverify.readers.boundaries import read_groups, read_villages
@@ -278,7 +284,7 @@ def import_groups(
             seen[key] = row_no
             geom = _as_multi(rec.geometry) if rec.geometry is not None else None
             if geom is not None and not geom.is_valid:
-                geom = _as_multi(shapely.make_valid(geom))
+                geom = _as_multi(polygonal_part(shapely.make_valid(geom)))
             old = existing.get(key)
             if old is not None:
                 same = (old.geometry is None and geom is None) or (

@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 import shapely
 
-from geoverify.store import Store
+from geoverify.store import Store, repo
 from geoverify.workflows import sample_boundaries
 from tests.conftest import Cli, snapshot
 
@@ -207,3 +207,29 @@ def test_groups_import_from_a_table_and_unknown_village(run: Cli, tmp_path: Path
     res = run("villages", "import", str(good), "--groups", "--json")
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["imported"] == 2
+
+
+def test_group_with_a_spike_is_stored_as_its_area(run: Cli, tmp_path: Path) -> None:
+    """An invalid group polygon with a spike is repaired to its area alone: the spike's line
+    would otherwise be stored and later "cover" targets along it."""
+    store = _empty_workspace(run, tmp_path)
+    spike = shapely.Polygon(
+        [
+            (106.0, 29.70),
+            (106.005, 29.70),
+            (106.005, 29.705),
+            (106.009, 29.705),
+            (106.005, 29.705),
+            (106.0, 29.705),
+        ]
+    )
+    assert not spike.is_valid
+    frame = gpd.GeoDataFrame({"村名": ["甲村"], "组名": ["一组"]}, geometry=[spike], crs=4490)
+    path = _write(frame, tmp_path / "spike.gpkg")
+    res = run("villages", "import", str(path), "--groups", "--json")
+    assert res.exit_code == 0, res.output
+    with store.connect() as conn:
+        groups = repo.load_groups(conn)
+    stored = groups.geometry.iloc[0]
+    assert stored.geom_type == "MultiPolygon" and stored.is_valid
+    assert stored.equals(shapely.box(106.0, 29.70, 106.005, 29.705))
