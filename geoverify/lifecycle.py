@@ -482,360 +482,625 @@ def validate_feedback(
     changes: list[Change] = []
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
-    has_reason = bool((reason or "").strip())
-
     for fr in rows:
-        result_given = not _is_missing(fr.result_label)
-        erad_given = not _is_missing(fr.eradicated_on)
-        if not result_given and not erad_given:
+        if _is_missing(fr.result_label) and _is_missing(fr.eradicated_on):
             continue  # not yet checked
-        row_problems: list[RowProblem] = []
-
-        # --- the target ---
-        tid = None if _is_missing(fr.target_id) else str(fr.target_id).strip()
-        matches = index.get(tid, []) if tid else []
-        if not matches:
-            problems.append(
-                _problem(
-                    fr,
-                    "unknown_target",
-                    f"靶标编号 {tid or '（空）'} 不存在",
-                    f"unknown target id {tid!r}",
-                    "靶标编号",
-                    tid,
-                )
-            )
+        found = _find_target(fr, index, seen)
+        if isinstance(found, RowProblem):
+            problems.append(found)
             continue
-        if len(matches) > 1:
-            problems.append(
-                _problem(
-                    fr,
-                    "ambiguous_target",
-                    f"靶标编号 {tid} 在多个批次中出现，请指定批次",
-                    f"target id {tid!r} exists in several batches; name the batch",
-                    "靶标编号",
-                    tid,
-                )
-            )
-            continue
-        assert tid is not None
-        if tid in seen:
-            problems.append(
-                _problem(
-                    fr,
-                    "duplicate_row",
-                    f"靶标 {tid} 在第 {seen[tid]} 行已填写过",
-                    f"target {tid} is already answered on row {seen[tid]}",
-                    "靶标编号",
-                    tid,
-                )
-            )
-            continue
-        seen[tid] = fr.row
-        t = matches[0]
-        t_village = _clean(t.get("village"))
-        expected = village if village is not None else _clean(fr.village)
-        if expected is not None and t_village != expected:
-            row_problems.append(
-                _problem(
-                    fr,
-                    "other_village",
-                    f"靶标 {tid} 属于 {t_village or '镇外'}，不属于 {expected}",
-                    f"target {tid} belongs to {t_village or 'no village'}, not {expected}",
-                    "村（社区）",
-                    expected,
-                )
-            )
-
-        # --- result ---
-        to_result: str | None = None
-        if result_given:
-            to_result = parse_result_label(fr.result_label)
-            if to_result is None:
-                row_problems.append(
-                    _problem(
-                        fr,
-                        "bad_result",
-                        f"核查结果“{fr.result_label}”无效，应为：" + "、".join(RESULT_BY_LABEL),
-                        f"result {fr.result_label!r} is not one of " + ", ".join(RESULT_BY_LABEL),
-                        "核查结果",
-                        fr.result_label,
-                    )
-                )
-
-        # --- dates ---
-        issued_on = _clean(t.get("issued_on"))
-        dates: dict[str, dt.date | None] = {}
-        for fld, label, raw in (
-            ("verified_on", "核查日期", fr.verified_on),
-            ("eradicated_on", "铲除日期", fr.eradicated_on),
-        ):
-            d = _as_date(raw)
-            if d == "bad":
-                row_problems.append(
-                    _problem(
-                        fr,
-                        "bad_date",
-                        f"{label}“{raw}”无法识别为日期",
-                        f"{fld} {raw!r} is not a date",
-                        label,
-                        raw,
-                    )
-                )
-                dates[fld] = None
-                continue
-            assert not isinstance(d, str)
-            dates[fld] = d
-            if d is None:
-                continue
-            odd = check_date(d, what=label, what_en=fld)
-            if odd is not None:
-                row_problems.append(_problem(fr, odd.code, odd.zh, odd.en, label, d.isoformat()))
-                continue
-            if isinstance(issued_on, dt.date) and d < issued_on:
-                row_problems.append(
-                    _problem(
-                        fr,
-                        "date_before_issue",
-                        f"{label} {d.isoformat()} 早于下发日期 {issued_on.isoformat()}",
-                        f"{fld} {d.isoformat()} is before the issue date {issued_on.isoformat()}",
-                        label,
-                        d.isoformat(),
-                    )
-                )
-            if d > today:
-                row_problems.append(
-                    _problem(
-                        fr,
-                        "date_in_future",
-                        f"{label} {d.isoformat()} 晚于今天 {today.isoformat()}",
-                        f"{fld} {d.isoformat()} is in the future (today {today.isoformat()})",
-                        label,
-                        d.isoformat(),
-                    )
-                )
-        v_on, e_on = dates["verified_on"], dates["eradicated_on"]
-        if v_on is not None and e_on is not None and e_on < v_on:
-            row_problems.append(
-                _problem(
-                    fr,
-                    "eradication_before_verification",
-                    f"铲除日期 {e_on.isoformat()} 早于核查日期 {v_on.isoformat()}",
-                    f"eradicated_on {e_on.isoformat()} is before verified_on {v_on.isoformat()}",
-                    "铲除日期",
-                    e_on.isoformat(),
-                )
-            )
-        if not result_given:
-            row_problems.append(
-                _problem(
-                    fr,
-                    "eradication_without_confirmed",
-                    "填写了铲除日期，但核查结果为空（只有“确认种植”才能铲除）",
-                    "eradication date given without a result "
-                    "(only confirmed targets are eradicated)",
-                    "铲除日期",
-                    fr.eradicated_on,
-                )
-            )
-        elif to_result is not None and to_result != Result.CONFIRMED.value and erad_given:
-            row_problems.append(
-                _problem(
-                    fr,
-                    "eradication_without_confirmed",
-                    f"核查结果为“{RESULT_LABELS[to_result]}”，不能填写铲除日期",
-                    f"eradication date given for a {to_result} target (confirmed only)",
-                    "铲除日期",
-                    fr.eradicated_on,
-                )
-            )
-        if result_given and v_on is None and _as_date(fr.verified_on) != "bad":
-            row_problems.append(
-                _problem(
-                    fr, "missing_date", "缺少核查日期", "verification date is missing", "核查日期"
-                )
-            )
-        if result_given and _is_missing(fr.verified_by):
-            row_problems.append(
-                _problem(
-                    fr,
-                    "missing_person",
-                    "缺少核查人员",
-                    "the person who checked is missing",
-                    "核查人员",
-                )
-            )
-
-        # --- numbers ---
-        plants = _as_count(fr.plants)
-        if plants == "bad":
-            row_problems.append(
-                _problem(
-                    fr,
-                    "bad_plants",
-                    f"株数“{fr.plants}”应为非负整数",
-                    f"plant count {fr.plants!r} must be a non-negative integer",
-                    "株数",
-                    fr.plants,
-                )
-            )
-        elif isinstance(plants, int) and (odd := check_plants(plants)) is not None:
-            row_problems.append(_problem(fr, odd.code, odd.zh, odd.en, "株数", fr.plants))
-        area = _as_area(fr.area_m2)
-        if isinstance(area, float) and (odd := check_area(area)) is not None:
-            row_problems.append(
-                _problem(fr, odd.code, odd.zh, odd.en, "铲除面积（平方米）", fr.area_m2)
-            )
-        if area == "bad":
-            row_problems.append(
-                _problem(
-                    fr,
-                    "bad_area",
-                    f"面积“{fr.area_m2}”应为非负数",
-                    f"area {fr.area_m2!r} must be a non-negative number",
-                    "铲除面积（平方米）",
-                    fr.area_m2,
-                )
-            )
-        if to_result not in (None, Result.CONFIRMED.value) and (
-            (isinstance(plants, int) and plants > 0) or (isinstance(area, float) and area > 0)
-        ):
-            row_problems.append(
-                _problem(
-                    fr,
-                    "values_without_confirmed",
-                    f"核查结果为“{RESULT_LABELS[str(to_result)]}”，不应填写株数或面积"
-                    "（只有“确认种植”才有）",
-                    f"plants or area given for a {to_result} target (confirmed planting only)",
-                    "株数" if isinstance(plants, int) and plants > 0 else "铲除面积（平方米）",
-                    fr.plants if isinstance(plants, int) and plants > 0 else fr.area_m2,
-                )
-            )
-        if row_problems or to_result is None:
+        tid, target = found
+        entries = _read_entries(fr)
+        row_problems = _row_problems(fr, tid, target, entries, village=village, today=today)
+        if row_problems or entries.to_result is None:
             problems.extend(row_problems)
             continue
-
-        # --- compare with what is recorded ---
-        given: dict[str, Any] = {
-            "verified_on": v_on,
-            "verified_by": None if _is_missing(fr.verified_by) else str(fr.verified_by).strip(),
-            "plants": plants,
-            "eradicated_area_m2": area,
-            "eradicated_on": e_on,
-            "case_no": None if _is_missing(fr.case_no) else str(fr.case_no).strip(),
-            "remarks": None if _is_missing(fr.remarks) else str(fr.remarks).strip(),
-        }
-        recorded = {k: _clean(t.get(k)) for k in FEEDBACK_FIELDS}
-        status = str(_clean(t.get("status")))
-        result = _clean(t.get("result"))
-        values: dict[str, Any] = {}
-        previous: dict[str, Any] = {}
-        values_conflict = False
-        for k, v in given.items():
-            if v is None or _same(v, recorded[k]):
-                continue
-            values[k] = v
-            previous[k] = recorded[k]
-            if recorded[k] is not None and k not in _FREELY_UPDATED:
-                values_conflict = True
-        result_conflict = result is not None and result != to_result
-        cleared: list[str] = []
-        if result_conflict and to_result != Result.CONFIRMED.value:
-            # A corrected result keeps nothing that only a confirmed planting has.
-            for k in CONFIRMED_ONLY_FIELDS:
-                if recorded[k] is not None:
-                    values[k] = None
-                    previous[k] = recorded[k]
-                    cleared.append(k)
-        merged_erad = values.get("eradicated_on", recorded["eradicated_on"])
-        if to_result == Result.CONFIRMED.value and merged_erad is not None:
-            to_status = Status.ERADICATED.value
-        else:
-            to_status = Status.VERIFIED.value
-        if not result_conflict and not values:
-            continue  # already recorded: idempotent
-        if status == Status.REPORTED.value and not result_conflict:
-            # A reported target is closed: any new value except a note reopens it (supersede).
-            values_conflict = bool(set(values) - _FREELY_UPDATED)
-            if not values_conflict:
-                to_status = Status.REPORTED.value
-        if (status, result, to_result) == ("eradicated", "confirmed", "confirmed"):
-            to_status = Status.ERADICATED.value  # new values only; stays eradicated
-
-        if (result_conflict or values_conflict) and not (supersede and has_reason):
-            if supersede and not has_reason:
-                problems.append(
-                    _problem(
-                        fr,
-                        "missing_reason",
-                        "更正已登记的结果必须填写理由",
-                        "superseding a recorded result needs a reason",
-                    )
-                )
-            elif result_conflict:
-                problems.append(
-                    _problem(
-                        fr,
-                        "conflicting_result",
-                        f"靶标 {tid} 已登记结果“{RESULT_LABELS[str(result)]}”，"
-                        f"本次为“{RESULT_LABELS[to_result]}”；"
-                        "如需更正请使用 --supersede 并说明理由",
-                        f"target {tid} already has result {result}; got {to_result} "
-                        "(use --supersede with --reason to correct it)",
-                        "核查结果",
-                        fr.result_label,
-                    )
-                )
-            else:
-                fields = "、".join(k for k in values if k not in _FREELY_UPDATED)
-                problems.append(
-                    _problem(
-                        fr,
-                        "conflicting_values",
-                        f"靶标 {tid} 已登记的 {fields} 与本次不同；"
-                        "如需更正请使用 --supersede 并说明理由",
-                        f"target {tid}: recorded {fields} differ from this row "
-                        "(use --supersede with --reason to correct them)",
-                        fields,
-                    )
-                )
-            continue
-        supersedes = result_conflict or values_conflict
-        try:
-            tr = check_transition(
-                status,
-                result,
-                to_status=to_status,
-                to_result=to_result,
-                supersede=supersedes,
-                reason=reason if supersedes else None,
-            )
-        except TransitionError as e:
-            problems.append(
-                _problem(fr, "illegal_transition", str(e), str(e), "核查结果", fr.result_label)
-            )
-            continue
-        merged_plants = values.get("plants", recorded["plants"])
-        level = threshold_level(merged_plants) if to_result == Result.CONFIRMED.value else None
-        changes.append(
-            Change(
-                pk=int(_clean(t.get("pk"))),
-                target_id=tid,
-                row=fr.row,
-                from_status=status,
-                to_status=to_status,
-                from_result=result,
-                to_result=to_result,
-                values=values,
-                previous=previous,
-                supersedes=supersedes or tr.supersedes,
-                reason=reason if (supersedes or tr.supersedes) else None,
-                threshold=level,
-                version=_opt_version(t.get("version")),
-                cleared=tuple(cleared),
-            )
+        outcome = _change_for(
+            fr, tid, target, entries.to_result, _given_values(fr, entries), supersede, reason
         )
+        if isinstance(outcome, Change):
+            changes.append(outcome)
+        elif outcome is not None:
+            problems.append(outcome)
     return changes, problems
+
+
+# --- feedback: the steps of validate_feedback, one check each ---------------------------------
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """A feedback row's values as read: ``None`` when empty (or unreadable, for dates).
+
+    ``plants`` and ``area`` are ``"bad"`` when they are not a non-negative number.
+    """
+
+    to_result: str | None
+    verified_on: dt.date | None
+    eradicated_on: dt.date | None
+    plants: int | str | None
+    area: float | str | None
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """A checked row compared with what is recorded on its target."""
+
+    status: str
+    result: Any
+    to_status: str
+    to_result: str
+    recorded: dict[str, Any]
+    #: The values that change (new ones, and ``None`` for cleared ones) and what they were.
+    values: dict[str, Any]
+    previous: dict[str, Any]
+    cleared: tuple[str, ...]
+    #: The row gives another result than the recorded one.
+    result_conflict: bool
+    #: The row replaces recorded values (or reopens a reported target).
+    values_conflict: bool
+
+    @property
+    def changes_anything(self) -> bool:
+        """False when the row only repeats what is recorded (idempotent)."""
+        return self.result_conflict or bool(self.values)
+
+    @property
+    def supersedes(self) -> bool:
+        """True when the change replaces something recorded (needs supersede and a reason)."""
+        return self.result_conflict or self.values_conflict
+
+
+# --- the target --------------------------------------------------------------------------------
+
+
+def _find_target(
+    fr: FeedbackRow, index: Mapping[str, list[Mapping[str, Any]]], seen: dict[str, int]
+) -> tuple[str, Mapping[str, Any]] | RowProblem:
+    """The one target a row answers, as ``(target id, record)``, or why there is none.
+
+    The first row to answer a target is recorded in ``seen`` (target id → row); a later row
+    for the same target is a ``duplicate_row``.
+    """
+    tid = None if _is_missing(fr.target_id) else str(fr.target_id).strip()
+    matches = index.get(tid, []) if tid else []
+    if not matches:
+        return _unknown_target(fr, tid)
+    assert tid is not None
+    if len(matches) > 1:
+        return _ambiguous_target(fr, tid)
+    if tid in seen:
+        return _duplicate_row(fr, tid, seen[tid])
+    seen[tid] = fr.row
+    return tid, matches[0]
+
+
+def _unknown_target(fr: FeedbackRow, tid: str | None) -> RowProblem:
+    """``unknown_target``: no target of the batch has the row's id (or the id is empty)."""
+    return _problem(
+        fr,
+        "unknown_target",
+        f"靶标编号 {tid or '（空）'} 不存在",
+        f"unknown target id {tid!r}",
+        "靶标编号",
+        tid,
+    )
+
+
+def _ambiguous_target(fr: FeedbackRow, tid: str) -> RowProblem:
+    """``ambiguous_target``: the id is used in several batches and no batch was named."""
+    return _problem(
+        fr,
+        "ambiguous_target",
+        f"靶标编号 {tid} 在多个批次中出现，请指定批次",
+        f"target id {tid!r} exists in several batches; name the batch",
+        "靶标编号",
+        tid,
+    )
+
+
+def _duplicate_row(fr: FeedbackRow, tid: str, first_row: int) -> RowProblem:
+    """``duplicate_row``: the target is already answered on ``first_row``."""
+    return _problem(
+        fr,
+        "duplicate_row",
+        f"靶标 {tid} 在第 {first_row} 行已填写过",
+        f"target {tid} is already answered on row {first_row}",
+        "靶标编号",
+        tid,
+    )
+
+
+# --- the row's values --------------------------------------------------------------------------
+
+
+def _read_entries(fr: FeedbackRow) -> _Entries:
+    """Read a row's result, dates, plant count and area (problems are found apart)."""
+    to_result = None if _is_missing(fr.result_label) else parse_result_label(fr.result_label)
+    return _Entries(
+        to_result=to_result,
+        verified_on=_date_or_none(fr.verified_on),
+        eradicated_on=_date_or_none(fr.eradicated_on),
+        plants=_as_count(fr.plants),
+        area=_as_area(fr.area_m2),
+    )
+
+
+def _date_or_none(v: object) -> dt.date | None:
+    """A feedback date, or ``None`` when empty or unreadable."""
+    d = _as_date(v)
+    return None if isinstance(d, str) else d
+
+
+def _row_problems(
+    fr: FeedbackRow,
+    tid: str,
+    target: Mapping[str, Any],
+    entries: _Entries,
+    *,
+    village: str | None,
+    today: dt.date,
+) -> list[RowProblem]:
+    """Every problem of a row on its own (before comparing it with what is recorded)."""
+    issued_on = _clean(target.get("issued_on"))
+    found = [
+        _village_problem(fr, tid, target, village),
+        _result_problem(fr, entries),
+        *_date_problems(fr, "verified_on", "核查日期", fr.verified_on, issued_on, today),
+        *_date_problems(fr, "eradicated_on", "铲除日期", fr.eradicated_on, issued_on, today),
+        _date_order_problem(fr, entries),
+        _eradication_result_problem(fr, entries),
+        _missing_date_problem(fr),
+        _missing_person_problem(fr),
+        _plants_problem(fr, entries),
+        _area_problem(fr, entries),
+        _values_without_confirmed_problem(fr, entries),
+    ]
+    return [p for p in found if p is not None]
+
+
+def _village_problem(
+    fr: FeedbackRow, tid: str, target: Mapping[str, Any], village: str | None
+) -> RowProblem | None:
+    """``other_village``: the target is not in the workbook's village (or the row's own)."""
+    t_village = _clean(target.get("village"))
+    expected = village if village is not None else _clean(fr.village)
+    if expected is None or t_village == expected:
+        return None
+    return _problem(
+        fr,
+        "other_village",
+        f"靶标 {tid} 属于 {t_village or '镇外'}，不属于 {expected}",
+        f"target {tid} belongs to {t_village or 'no village'}, not {expected}",
+        "村（社区）",
+        expected,
+    )
+
+
+def _result_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
+    """``bad_result``: a result is given but is not one of the workbook's labels."""
+    if _is_missing(fr.result_label) or entries.to_result is not None:
+        return None
+    return _problem(
+        fr,
+        "bad_result",
+        f"核查结果“{fr.result_label}”无效，应为：" + "、".join(RESULT_BY_LABEL),
+        f"result {fr.result_label!r} is not one of " + ", ".join(RESULT_BY_LABEL),
+        "核查结果",
+        fr.result_label,
+    )
+
+
+def _date_problems(
+    fr: FeedbackRow, fld: str, label: str, raw: object, issued_on: object, today: dt.date
+) -> list[RowProblem]:
+    """A given date must be a date, plausible, not before the issue date and not after today.
+
+    Parameters
+    ----------
+    fld, label
+        The date's field name (English messages) and column label (Chinese messages).
+    raw
+        The value as read.
+    issued_on
+        The target's issue date (not checked unless it is a date).
+    """
+    d = _as_date(raw)
+    if isinstance(d, str):
+        return [
+            _problem(
+                fr,
+                "bad_date",
+                f"{label}“{raw}”无法识别为日期",
+                f"{fld} {raw!r} is not a date",
+                label,
+                raw,
+            )
+        ]
+    if d is None:
+        return []
+    odd = check_date(d, what=label, what_en=fld)
+    if odd is not None:
+        return [_problem(fr, odd.code, odd.zh, odd.en, label, d.isoformat())]
+    found = [
+        _before_issue_problem(fr, fld, label, d, issued_on),
+        _future_date_problem(fr, fld, label, d, today),
+    ]
+    return [p for p in found if p is not None]
+
+
+def _before_issue_problem(
+    fr: FeedbackRow, fld: str, label: str, d: dt.date, issued_on: object
+) -> RowProblem | None:
+    """``date_before_issue``: the date is before the target was issued."""
+    if not (isinstance(issued_on, dt.date) and d < issued_on):
+        return None
+    return _problem(
+        fr,
+        "date_before_issue",
+        f"{label} {d.isoformat()} 早于下发日期 {issued_on.isoformat()}",
+        f"{fld} {d.isoformat()} is before the issue date {issued_on.isoformat()}",
+        label,
+        d.isoformat(),
+    )
+
+
+def _future_date_problem(
+    fr: FeedbackRow, fld: str, label: str, d: dt.date, today: dt.date
+) -> RowProblem | None:
+    """``date_in_future``: the date is after today."""
+    if not d > today:
+        return None
+    return _problem(
+        fr,
+        "date_in_future",
+        f"{label} {d.isoformat()} 晚于今天 {today.isoformat()}",
+        f"{fld} {d.isoformat()} is in the future (today {today.isoformat()})",
+        label,
+        d.isoformat(),
+    )
+
+
+def _date_order_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
+    """``eradication_before_verification``: eradicated before it was verified."""
+    v_on, e_on = entries.verified_on, entries.eradicated_on
+    if v_on is None or e_on is None or not e_on < v_on:
+        return None
+    return _problem(
+        fr,
+        "eradication_before_verification",
+        f"铲除日期 {e_on.isoformat()} 早于核查日期 {v_on.isoformat()}",
+        f"eradicated_on {e_on.isoformat()} is before verified_on {v_on.isoformat()}",
+        "铲除日期",
+        e_on.isoformat(),
+    )
+
+
+def _eradication_result_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
+    """``eradication_without_confirmed``: an eradication date without a result, or with a
+    result other than 确认种植 (rows with neither are skipped before)."""
+    if _is_missing(fr.result_label):
+        return _problem(
+            fr,
+            "eradication_without_confirmed",
+            "填写了铲除日期，但核查结果为空（只有“确认种植”才能铲除）",
+            "eradication date given without a result (only confirmed targets are eradicated)",
+            "铲除日期",
+            fr.eradicated_on,
+        )
+    to_result = entries.to_result
+    if to_result is None or to_result == Result.CONFIRMED.value or _is_missing(fr.eradicated_on):
+        return None
+    return _problem(
+        fr,
+        "eradication_without_confirmed",
+        f"核查结果为“{RESULT_LABELS[to_result]}”，不能填写铲除日期",
+        f"eradication date given for a {to_result} target (confirmed only)",
+        "铲除日期",
+        fr.eradicated_on,
+    )
+
+
+def _missing_date_problem(fr: FeedbackRow) -> RowProblem | None:
+    """``missing_date``: a result without a verification date (an unreadable one is a
+    ``bad_date``)."""
+    if _is_missing(fr.result_label) or not _is_missing(fr.verified_on):
+        return None
+    return _problem(fr, "missing_date", "缺少核查日期", "verification date is missing", "核查日期")
+
+
+def _missing_person_problem(fr: FeedbackRow) -> RowProblem | None:
+    """``missing_person``: a result without the person who checked."""
+    if _is_missing(fr.result_label) or not _is_missing(fr.verified_by):
+        return None
+    return _problem(
+        fr, "missing_person", "缺少核查人员", "the person who checked is missing", "核查人员"
+    )
+
+
+def _plants_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
+    """``bad_plants`` (not a non-negative integer) or ``implausible_plants``."""
+    plants = entries.plants
+    if plants == "bad":
+        return _problem(
+            fr,
+            "bad_plants",
+            f"株数“{fr.plants}”应为非负整数",
+            f"plant count {fr.plants!r} must be a non-negative integer",
+            "株数",
+            fr.plants,
+        )
+    if isinstance(plants, int) and (odd := check_plants(plants)) is not None:
+        return _problem(fr, odd.code, odd.zh, odd.en, "株数", fr.plants)
+    return None
+
+
+def _area_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
+    """``implausible_area`` or ``bad_area`` (not a non-negative number)."""
+    area = entries.area
+    if isinstance(area, float) and (odd := check_area(area)) is not None:
+        return _problem(fr, odd.code, odd.zh, odd.en, "铲除面积（平方米）", fr.area_m2)
+    if area == "bad":
+        return _problem(
+            fr,
+            "bad_area",
+            f"面积“{fr.area_m2}”应为非负数",
+            f"area {fr.area_m2!r} must be a non-negative number",
+            "铲除面积（平方米）",
+            fr.area_m2,
+        )
+    return None
+
+
+def _values_without_confirmed_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
+    """``values_without_confirmed``: plants or an area for a result other than 确认种植."""
+    to_result, plants, area = entries.to_result, entries.plants, entries.area
+    has_plants = isinstance(plants, int) and plants > 0
+    has_area = isinstance(area, float) and area > 0
+    if to_result in (None, Result.CONFIRMED.value) or not (has_plants or has_area):
+        return None
+    return _problem(
+        fr,
+        "values_without_confirmed",
+        f"核查结果为“{RESULT_LABELS[str(to_result)]}”，不应填写株数或面积（只有“确认种植”才有）",
+        f"plants or area given for a {to_result} target (confirmed planting only)",
+        "株数" if has_plants else "铲除面积（平方米）",
+        fr.plants if has_plants else fr.area_m2,
+    )
+
+
+# --- compared with what is recorded ------------------------------------------------------------
+
+
+def _given_values(fr: FeedbackRow, entries: _Entries) -> dict[str, Any]:
+    """The feedback values a checked row gives, by :data:`FEEDBACK_FIELDS` (None: empty)."""
+    return {
+        "verified_on": entries.verified_on,
+        "verified_by": _text_or_none(fr.verified_by),
+        "plants": entries.plants,
+        "eradicated_area_m2": entries.area,
+        "eradicated_on": entries.eradicated_on,
+        "case_no": _text_or_none(fr.case_no),
+        "remarks": _text_or_none(fr.remarks),
+    }
+
+
+def _text_or_none(v: object) -> str | None:
+    """Stripped text, or ``None`` when empty."""
+    return None if _is_missing(v) else str(v).strip()
+
+
+def _change_for(
+    fr: FeedbackRow,
+    tid: str,
+    target: Mapping[str, Any],
+    to_result: str,
+    given: dict[str, Any],
+    supersede: bool,
+    reason: str | None,
+) -> Change | RowProblem | None:
+    """The change a checked row makes to its target, a problem, or ``None`` (nothing new)."""
+    cmp = _compare(target, to_result, given)
+    if not cmp.changes_anything:
+        return None  # already recorded: idempotent
+    problem = _conflict_problem(fr, tid, cmp, supersede=supersede, reason=reason)
+    if problem is not None:
+        return problem
+    tr = _check_move(fr, cmp, reason)
+    if isinstance(tr, RowProblem):
+        return tr
+    return _make_change(fr, tid, target, cmp, tr, reason)
+
+
+def _compare(target: Mapping[str, Any], to_result: str, given: dict[str, Any]) -> _Comparison:
+    """Compare a row's result and values with what is recorded on its target."""
+    recorded = {k: _clean(target.get(k)) for k in FEEDBACK_FIELDS}
+    status = str(_clean(target.get("status")))
+    result = _clean(target.get("result"))
+    result_conflict = result is not None and result != to_result
+    values, previous = _new_values(given, recorded)
+    values_conflict = _values_conflict(status, values, recorded, result_conflict=result_conflict)
+    cleared: tuple[str, ...] = ()
+    if result_conflict and to_result != Result.CONFIRMED.value:
+        cleared = _clear_confirmed_only(recorded, values, previous)
+    to_status = _new_status(status, result, to_result, values, recorded, result_conflict)
+    return _Comparison(
+        status=status,
+        result=result,
+        to_status=to_status,
+        to_result=to_result,
+        recorded=recorded,
+        values=values,
+        previous=previous,
+        cleared=cleared,
+        result_conflict=result_conflict,
+        values_conflict=values_conflict,
+    )
+
+
+def _new_values(
+    given: dict[str, Any], recorded: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The given values that differ from the recorded ones, and the recorded ones they replace."""
+    values: dict[str, Any] = {}
+    previous: dict[str, Any] = {}
+    for k, v in given.items():
+        if v is None or _same(v, recorded[k]):
+            continue
+        values[k] = v
+        previous[k] = recorded[k]
+    return values, previous
+
+
+def _values_conflict(
+    status: str, values: dict[str, Any], recorded: dict[str, Any], *, result_conflict: bool
+) -> bool:
+    """True when the new ``values`` replace something recorded (free notes aside).
+
+    A reported target is closed: unless its result changes, any new value except a note
+    reopens it.
+    """
+    if status == Status.REPORTED.value and not result_conflict:
+        return bool(set(values) - _FREELY_UPDATED)
+    return any(recorded[k] is not None and k not in _FREELY_UPDATED for k in values)
+
+
+def _clear_confirmed_only(
+    recorded: dict[str, Any], values: dict[str, Any], previous: dict[str, Any]
+) -> tuple[str, ...]:
+    """Clear the recorded values only a confirmed planting has (in ``values``/``previous``).
+
+    A corrected result keeps nothing that only a confirmed planting has; returns the fields
+    cleared.
+    """
+    cleared: list[str] = []
+    for k in CONFIRMED_ONLY_FIELDS:
+        if recorded[k] is not None:
+            values[k] = None
+            previous[k] = recorded[k]
+            cleared.append(k)
+    return tuple(cleared)
+
+
+def _new_status(
+    status: str,
+    result: Any,
+    to_result: str,
+    values: dict[str, Any],
+    recorded: dict[str, Any],
+    result_conflict: bool,
+) -> str:
+    """The status a change moves its target to.
+
+    A reported target given only a note stays reported; new values on an eradicated
+    confirmed target keep it eradicated; otherwise a confirmed planting with an eradication
+    date (given or recorded) is eradicated and anything else verified.
+    """
+    only_notes = not set(values) - _FREELY_UPDATED
+    if status == Status.REPORTED.value and not result_conflict and only_notes:
+        return Status.REPORTED.value
+    if (status, result, to_result) == ("eradicated", "confirmed", "confirmed"):
+        return Status.ERADICATED.value
+    merged_erad = values.get("eradicated_on", recorded["eradicated_on"])
+    if to_result == Result.CONFIRMED.value and merged_erad is not None:
+        return Status.ERADICATED.value
+    return Status.VERIFIED.value
+
+
+def _conflict_problem(
+    fr: FeedbackRow, tid: str, cmp: _Comparison, *, supersede: bool, reason: str | None
+) -> RowProblem | None:
+    """A change that replaces something recorded needs ``supersede`` and a reason.
+
+    Codes: ``missing_reason`` (supersede without a reason), else ``conflicting_result`` or
+    ``conflicting_values``.
+    """
+    has_reason = bool((reason or "").strip())
+    if not cmp.supersedes or (supersede and has_reason):
+        return None
+    if supersede and not has_reason:
+        return _problem(
+            fr,
+            "missing_reason",
+            "更正已登记的结果必须填写理由",
+            "superseding a recorded result needs a reason",
+        )
+    if cmp.result_conflict:
+        return _conflicting_result(fr, tid, cmp)
+    return _conflicting_values(fr, tid, cmp)
+
+
+def _conflicting_result(fr: FeedbackRow, tid: str, cmp: _Comparison) -> RowProblem:
+    """``conflicting_result``: the row gives another result than the recorded one."""
+    return _problem(
+        fr,
+        "conflicting_result",
+        f"靶标 {tid} 已登记结果“{RESULT_LABELS[str(cmp.result)]}”，"
+        f"本次为“{RESULT_LABELS[cmp.to_result]}”；"
+        "如需更正请使用 --supersede 并说明理由",
+        f"target {tid} already has result {cmp.result}; got {cmp.to_result} "
+        "(use --supersede with --reason to correct it)",
+        "核查结果",
+        fr.result_label,
+    )
+
+
+def _conflicting_values(fr: FeedbackRow, tid: str, cmp: _Comparison) -> RowProblem:
+    """``conflicting_values``: the row replaces recorded values (or reopens a reported target)."""
+    fields = "、".join(k for k in cmp.values if k not in _FREELY_UPDATED)
+    return _problem(
+        fr,
+        "conflicting_values",
+        f"靶标 {tid} 已登记的 {fields} 与本次不同；如需更正请使用 --supersede 并说明理由",
+        f"target {tid}: recorded {fields} differ from this row "
+        "(use --supersede with --reason to correct them)",
+        fields,
+    )
+
+
+def _check_move(fr: FeedbackRow, cmp: _Comparison, reason: str | None) -> Transition | RowProblem:
+    """The state machine's verdict on the move (``illegal_transition`` when refused)."""
+    try:
+        return check_transition(
+            cmp.status,
+            cmp.result,
+            to_status=cmp.to_status,
+            to_result=cmp.to_result,
+            supersede=cmp.supersedes,
+            reason=reason if cmp.supersedes else None,
+        )
+    except TransitionError as e:
+        return _problem(fr, "illegal_transition", str(e), str(e), "核查结果", fr.result_label)
+
+
+def _make_change(
+    fr: FeedbackRow,
+    tid: str,
+    target: Mapping[str, Any],
+    cmp: _Comparison,
+    tr: Transition,
+    reason: str | None,
+) -> Change:
+    """The :class:`Change` of an accepted row, with the law threshold of a confirmed planting."""
+    supersedes = cmp.supersedes or tr.supersedes
+    merged_plants = cmp.values.get("plants", cmp.recorded["plants"])
+    confirmed = cmp.to_result == Result.CONFIRMED.value
+    return Change(
+        pk=int(_clean(target.get("pk"))),
+        target_id=tid,
+        row=fr.row,
+        from_status=cmp.status,
+        to_status=cmp.to_status,
+        from_result=cmp.result,
+        to_result=cmp.to_result,
+        values=cmp.values,
+        previous=cmp.previous,
+        supersedes=supersedes,
+        reason=reason if supersedes else None,
+        threshold=threshold_level(merged_plants) if confirmed else None,
+        version=_opt_version(target.get("version")),
+        cleared=cmp.cleared,
+    )
 
 
 def _opt_version(value: Any) -> int | None:
