@@ -30,6 +30,7 @@ TOUR: list[list[str]] = [
     ["batch", "list"],
     ["targets", "list", "--batch", "2024-03", "--village", "青龙村"],
     ["targets", "list", "--village", "-"],
+    ["targets", "show", "TL2024-03-011"],
     ["dispatch", "--batch", "2024-03", "--out", "派发/2024-03"],
     ["feedback", "set", "TL2024-03-011", "--result", "排除", "--date", "2024-03-12",
      "--checked-by", "张三"],

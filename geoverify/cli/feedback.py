@@ -105,6 +105,14 @@ def feedback_import(file: Path, supersede: bool, reason: str | None, as_json: bo
 @click.option("--remarks", default=None, help="Remarks (备注).")
 @click.option("--supersede", is_flag=True, help="Correct a result already recorded.")
 @click.option("--reason", default=None, help="Why the recorded result is corrected (更正理由).")
+@click.option(
+    "--if-version",
+    "expected_version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only if the target is still at this version (as `targets show --json` gave it): "
+    "an answer typed from an old listing does not overwrite a newer one.",
+)
 @json_option
 @handle_errors
 def feedback_set(
@@ -120,6 +128,7 @@ def feedback_set(
     remarks: str | None,
     supersede: bool,
     reason: str | None,
+    expected_version: int | None,
     as_json: bool,
 ) -> None:
     """Record the verification result of one target.
@@ -148,6 +157,7 @@ def feedback_set(
             supersede=supersede,
             reason=reason,
             actor=ctx.actor,
+            expected_version=expected_version,
         )
     if as_json:
         emit_json(res.to_json())

@@ -1,4 +1,4 @@
-"""``geoverify targets list``."""
+"""``geoverify targets list`` and ``targets show``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from geoverify.cli._common import (
 from geoverify.lifecycle import THRESHOLD_LABELS
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS, Status
 from geoverify.workflows import list_targets
+from geoverify.workflows.targets import target_detail
 
 
 @click.group("targets", cls=JsonGroup)
@@ -88,3 +89,45 @@ def _more_commands() -> None:
 _more_commands()
 
 COMMANDS = [targets_group]
+
+
+_FEEDBACK_LABELS = {
+    "verified_on": "核查日期",
+    "verified_by": "核查人员",
+    "plants": "株数",
+    "eradicated_area_m2": "铲除面积（平方米）",
+    "eradicated_on": "铲除日期",
+    "case_no": "案件编号",
+    "remarks": "备注",
+}
+_APP_LABELS = {"amap": "高德", "baidu": "百度", "tencent": "腾讯", "geo": "其他地图 (geo:) "}
+
+
+@targets_group.command("show")
+@click.argument("target_id")
+@json_option
+@handle_errors
+def targets_show(target_id: str, as_json: bool) -> None:
+    """One target: its village and group, status and feedback, coordinates, navigation links
+    and version (for ``feedback set --if-version``); --json adds its district columns, photos
+    and history."""
+    with open_store() as store:
+        detail = target_detail(store, target_id)
+    if as_json:
+        emit_json(detail.to_json())
+        return
+    r, labels, fb, xy = detail.record, detail.labels, detail.feedback, detail.coordinates
+    where = " ".join(str(v) for v in (r["village"] or "镇外", r["group"]) if v)
+    lines = [
+        f"靶标 {detail.target_id}（批次 {r['batch'] or '—'}，版本 {detail.version}）",
+        f"  村（社区）: {where}；{labels['assignment'] or r['assignment']}",
+        f"  状态: {labels['status']}"
+        + (f"，{labels['result']}" if labels["result"] else "")
+        + ("，逾期" if detail.overdue else ""),
+        f"  坐标: {xy['lon']}, {xy['lat']}（{xy['lon_dms']} {xy['lat_dms']}，CGCS2000）",
+    ]
+    given = [(label, fb[k]) for k, label in _FEEDBACK_LABELS.items() if fb.get(k) is not None]
+    if given:
+        lines.append("  反馈: " + "，".join(f"{k} {v}" for k, v in given))
+    lines += [f"  {_APP_LABELS.get(a, a)}导航: {url}" for a, url in detail.links.items()]
+    click.echo("\n".join(lines))

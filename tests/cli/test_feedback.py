@@ -288,3 +288,31 @@ def test_feedback_set_one_target(run: Cli) -> None:
     )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["marked"] == [tid]
+
+
+def test_feedback_set_if_version_refuses_a_stale_answer(run: Cli) -> None:
+    """``--if-version`` writes only while the target is at the version the user read; after
+    another change it is refused with a clear message and nothing is written."""
+    with_batch(run)
+    tid = "TL2024-03-005"
+    shown = run("targets", "show", tid, "--json")
+    assert shown.exit_code == 0, shown.output
+    version = json.loads(shown.stdout)["version"]
+    answer = ["feedback", "set", tid, "--result", "排除", "--date", "2024-03-07"]
+    answer += ["--checked-by", "赵六", "--if-version", str(version), "--json"]
+    res = run(*answer)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["changes"][0]["to"]["result"] == "excluded"
+    store = run.store()
+    before = full_snapshot(store)
+    # The same answer again, typed from the old listing: the target has moved on.
+    stale = ["feedback", "set", tid, "--result", "未发现", "--date", "2024-03-08"]
+    res = run(*stale, "--supersede", "--reason", "复核", "--if-version", str(version))
+    assert res.exit_code == 1
+    assert tid in res.stderr and "Traceback" not in res.stderr
+    assert full_snapshot(store) == before
+    # At the version `targets show` gives now, the correction goes through.
+    now = json.loads(run("targets", "show", tid, "--json").stdout)["version"]
+    assert now > version
+    res = run(*stale, "--supersede", "--reason", "复核", "--if-version", str(now))
+    assert res.exit_code == 0, res.output

@@ -47,3 +47,22 @@ def test_unknown_village_is_an_error(run: Cli) -> None:
     assert run("init").exit_code == 0
     res = run("targets", "list", "--village", "不存在村")
     assert res.exit_code == 1 and "不存在村" in res.stderr
+
+
+def test_targets_show_one_target_and_its_version(run: Cli) -> None:
+    """`targets show`: village, group, status, coordinates, the phone apps' links and the
+    version, in Chinese; --json as the web API gives it; an unknown id is named."""
+    assert run("init").exit_code == 0
+    res = run("batch", "import", str(MARCH), "--batch", "2024-03", "--issued", "2024-03-05")
+    assert res.exit_code == 0, res.output
+    first = json.loads(run("targets", "list", "--json").stdout)[0]
+    tid = first["target_id"]
+    doc = json.loads(run("targets", "show", tid, "--json").stdout)
+    assert doc["target_id"] == tid and doc["village"] == first["village"]
+    assert doc["version"] >= 1 and set(doc["links"]) >= {"amap", "baidu", "tencent"}
+    text = run("targets", "show", tid).stdout
+    assert f"靶标 {tid}" in text and f"版本 {doc['version']}" in text
+    assert first["village"] in text and "高德导航: https://uri.amap.com/" in text
+    assert "百度导航" in text and "腾讯导航" in text and "CGCS2000" in text
+    res = run("targets", "show", "没有这个靶标")
+    assert res.exit_code == 1 and "没有这个靶标" in res.stderr and "Traceback" not in res.stderr
