@@ -20,6 +20,7 @@ import pandas as pd
 from geoverify.errors import RowProblem, TransitionError
 from geoverify.model import RESULT_LABELS, STATUS_LABELS, Result, Status
 from geoverify.sanity import check_area, check_date, check_plants
+from geoverify.values import as_date, is_missing
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -325,22 +326,9 @@ def parse_result_label(label: object) -> str | None:
     return None
 
 
-def _is_missing(v: object) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, str):
-        return not v.strip()
-    if isinstance(v, list | tuple | dict | set):
-        return False
-    try:
-        return bool(pd.isna(v))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return False
-
-
 def _clean(v: object) -> Any:
     """Frame value → plain Python (NA → None, Timestamp → date, numpy → builtin)."""
-    if _is_missing(v):
+    if is_missing(v):
         return None
     if isinstance(v, pd.Timestamp):
         return v.date()
@@ -369,7 +357,7 @@ def _problem(
 
 def _as_count(v: object) -> int | str | None:
     """Plant count → int, None when empty, or ``"bad"``."""
-    if _is_missing(v):
+    if is_missing(v):
         return None
     if isinstance(v, bool):
         return "bad"
@@ -389,7 +377,7 @@ def _as_count(v: object) -> int | str | None:
 
 
 def _as_area(v: object) -> float | str | None:
-    if _is_missing(v):
+    if is_missing(v):
         return None
     if isinstance(v, bool):
         return "bad"
@@ -403,13 +391,11 @@ def _as_area(v: object) -> float | str | None:
 
 
 def _as_date(v: object) -> dt.date | str | None:
-    if _is_missing(v):
+    """Date cell → date, None when empty, or ``"bad"`` (text, numbers: nothing is parsed)."""
+    if is_missing(v):
         return None
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return "bad"
+    day = as_date(v)
+    return "bad" if day is None else day
 
 
 def _index_targets(frame: pd.DataFrame, batch: str | None) -> dict[str, list[Mapping[str, Any]]]:
@@ -483,7 +469,7 @@ def validate_feedback(
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
     for fr in rows:
-        if _is_missing(fr.result_label) and _is_missing(fr.eradicated_on):
+        if is_missing(fr.result_label) and is_missing(fr.eradicated_on):
             continue  # not yet checked
         found = _find_target(fr, index, seen)
         if isinstance(found, RowProblem):
@@ -562,7 +548,7 @@ def _find_target(
     The first row to answer a target is recorded in ``seen`` (target id → row); a later row
     for the same target is a ``duplicate_row``.
     """
-    tid = None if _is_missing(fr.target_id) else str(fr.target_id).strip()
+    tid = None if is_missing(fr.target_id) else str(fr.target_id).strip()
     matches = index.get(tid, []) if tid else []
     if not matches:
         return _unknown_target(fr, tid)
@@ -616,7 +602,7 @@ def _duplicate_row(fr: FeedbackRow, tid: str, first_row: int) -> RowProblem:
 
 def _read_entries(fr: FeedbackRow) -> _Entries:
     """Read a row's result, dates, plant count and area (problems are found apart)."""
-    to_result = None if _is_missing(fr.result_label) else parse_result_label(fr.result_label)
+    to_result = None if is_missing(fr.result_label) else parse_result_label(fr.result_label)
     return _Entries(
         to_result=to_result,
         verified_on=_date_or_none(fr.verified_on),
@@ -679,7 +665,7 @@ def _village_problem(
 
 def _result_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
     """``bad_result``: a result is given but is not one of the workbook's labels."""
-    if _is_missing(fr.result_label) or entries.to_result is not None:
+    if is_missing(fr.result_label) or entries.to_result is not None:
         return None
     return _problem(
         fr,
@@ -779,7 +765,7 @@ def _date_order_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None
 def _eradication_result_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
     """``eradication_without_confirmed``: an eradication date without a result, or with a
     result other than 确认种植 (rows with neither are skipped before)."""
-    if _is_missing(fr.result_label):
+    if is_missing(fr.result_label):
         return _problem(
             fr,
             "eradication_without_confirmed",
@@ -789,7 +775,7 @@ def _eradication_result_problem(fr: FeedbackRow, entries: _Entries) -> RowProble
             fr.eradicated_on,
         )
     to_result = entries.to_result
-    if to_result is None or to_result == Result.CONFIRMED.value or _is_missing(fr.eradicated_on):
+    if to_result is None or to_result == Result.CONFIRMED.value or is_missing(fr.eradicated_on):
         return None
     return _problem(
         fr,
@@ -804,14 +790,14 @@ def _eradication_result_problem(fr: FeedbackRow, entries: _Entries) -> RowProble
 def _missing_date_problem(fr: FeedbackRow) -> RowProblem | None:
     """``missing_date``: a result without a verification date (an unreadable one is a
     ``bad_date``)."""
-    if _is_missing(fr.result_label) or not _is_missing(fr.verified_on):
+    if is_missing(fr.result_label) or not is_missing(fr.verified_on):
         return None
     return _problem(fr, "missing_date", "缺少核查日期", "verification date is missing", "核查日期")
 
 
 def _missing_person_problem(fr: FeedbackRow) -> RowProblem | None:
     """``missing_person``: a result without the person who checked."""
-    if _is_missing(fr.result_label) or not _is_missing(fr.verified_by):
+    if is_missing(fr.result_label) or not is_missing(fr.verified_by):
         return None
     return _problem(
         fr, "missing_person", "缺少核查人员", "the person who checked is missing", "核查人员"
@@ -887,7 +873,7 @@ def _given_values(fr: FeedbackRow, entries: _Entries) -> dict[str, Any]:
 
 def _text_or_none(v: object) -> str | None:
     """Stripped text, or ``None`` when empty."""
-    return None if _is_missing(v) else str(v).strip()
+    return None if is_missing(v) else str(v).strip()
 
 
 def _change_for(

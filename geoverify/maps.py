@@ -40,6 +40,7 @@ from shapely.geometry.base import BaseGeometry
 from geoverify import geo, navigation, progress
 from geoverify.errors import GeoverifyError, InputError
 from geoverify.model import ASSIGNMENT_LABELS, EVENT_LABELS, RESULT_LABELS, STATUS_LABELS
+from geoverify.values import is_missing
 
 __all__ = [
     "CATEGORIES",
@@ -288,29 +289,20 @@ def _json_for_script(obj: Any) -> str:
     return text
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, (list, tuple, dict, set, np.ndarray)):
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _text(value: Any) -> str | None:
-    if _is_missing(value):
+def _display_text(value: Any) -> str | None:
+    """Trimmed text for the map; unlike :func:`geoverify.values.text_or_none`, ``3.0`` stays
+    ``"3.0"``, ``pd.NA``/``NaT`` give ``None`` and lists are joined with 、."""
+    if is_missing(value, blank=False):
         return None
     if isinstance(value, (list, tuple, set, np.ndarray)):
-        items = [str(v) for v in value if not _is_missing(v)]
+        items = [str(v) for v in value if not is_missing(v, blank=False)]
         return "、".join(items) if items else None
     text = str(value).strip()
     return text or None
 
 
 def _date(value: Any) -> str | None:
-    if _is_missing(value):
+    if is_missing(value, blank=False):
         return None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
@@ -324,18 +316,8 @@ def _date(value: Any) -> str | None:
     return text[:10] or None
 
 
-def _as_date(value: Any) -> dt.date | None:
-    text = _date(value)
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def _number(value: Any) -> float | int | None:
-    if _is_missing(value):
+    if is_missing(value, blank=False):
         return None
     try:
         num = float(value)
@@ -347,7 +329,7 @@ def _number(value: Any) -> float | int | None:
 
 
 def _datetime_text(value: Any) -> str:
-    if _is_missing(value):
+    if is_missing(value, blank=False):
         return ""
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
@@ -470,8 +452,8 @@ _OPTIONAL_NUMBERS = ("plants", "area_m2", "eradicated_area_m2")
 def _state_label(state: Any) -> str | None:
     if not isinstance(state, Mapping):
         return None
-    result = _text(state.get("result"))
-    status = _text(state.get("status"))
+    result = _display_text(state.get("result"))
+    status = _display_text(state.get("status"))
     if result:
         return RESULT_LABELS.get(result, result)
     if status:
@@ -493,8 +475,8 @@ def _payload_summary(payload: Any) -> str:
     old = payload.get("from") if isinstance(payload.get("from"), Mapping) else {}
     for key, label in _PAYLOAD_LABELS.items():
         value = values.get(key)
-        text = _text(value) if not isinstance(value, Mapping) else None
-        if text is None or (isinstance(old, Mapping) and _text(old.get(key)) == text):
+        text = _display_text(value) if not isinstance(value, Mapping) else None
+        if text is None or (isinstance(old, Mapping) and _display_text(old.get(key)) == text):
             continue
         parts.append(f"{label}: {text}")
     summary = "；".join(parts)
@@ -512,11 +494,11 @@ def _history_rows(events: Any) -> list[list[str]]:
     for when, ev in sorted(
         ((_datetime_text(e.get("at")), e) for e in records), key=lambda pair: pair[0]
     ):
-        kind = _text(ev.get("kind")) or ""
+        kind = _display_text(ev.get("kind")) or ""
         rows.append(
             [
                 when,
-                _text(ev.get("actor")) or "",
+                _display_text(ev.get("actor")) or "",
                 _EVENT_LABELS.get(kind, kind),
                 _payload_summary(ev.get("payload")),
             ]
@@ -534,7 +516,7 @@ def _micro(a: np.ndarray) -> np.ndarray:
 
 
 def _text_values(values: Iterable[Any]) -> list[str | None]:
-    """:func:`_text` of many values, with a fast path for plain strings and missing values."""
+    """:func:`_display_text` of many values, fast for plain strings and missing values."""
     if isinstance(values, pd.Series):
         values = values.to_numpy(dtype=object)
     out: list[str | None] = []
@@ -546,7 +528,7 @@ def _text_values(values: Iterable[Any]) -> list[str | None]:
         elif type(v) is float and v != v:
             out.append(None)
         else:
-            out.append(_text(v))
+            out.append(_display_text(v))
     return out
 
 
@@ -658,7 +640,9 @@ def _district_table(targets: pd.DataFrame) -> tuple[list[str], list[Any]]:
             key = str(k)
             if key not in names:
                 names.append(key)
-            text = _text(v) if not isinstance(v, float) or not v.is_integer() else str(int(v))
+            text = (
+                _display_text(v) if not isinstance(v, float) or not v.is_integer() else str(int(v))
+            )
             row[key] = text
         rows.append(row)
     return names, [_encode_column([r.get(k) for r in rows]) for k in names]
@@ -851,8 +835,10 @@ def _coverage_by_code(coverage: pd.DataFrame | None) -> dict[str, float]:
     out: dict[str, float] = {}
     for code, pct in zip(coverage["code"], coverage["covered_pct"], strict=True):
         value = _number(pct)  # None for missing / non-finite values
-        if _text(code) is not None and value is not None:
-            out[str(_text(code))] = round(float(pct), 1)  # once: 5.5527 → 5.6, not 5.55 → 5.5
+        if _display_text(code) is not None and value is not None:
+            out[str(_display_text(code))] = round(
+                float(pct), 1
+            )  # once: 5.5527 → 5.6, not 5.55 → 5.5
     return out
 
 
@@ -874,7 +860,7 @@ def _unsurveyed_props(frame: pd.DataFrame) -> list[dict[str, Any]]:
         out.append(
             {
                 "r": _number(rank),
-                "v": _text(village),
+                "v": _display_text(village),
                 "a": None if a is None else round(float(a) / 10_000, 2),
                 "s": _number(score),
             }
@@ -884,11 +870,11 @@ def _unsurveyed_props(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _track_label(row: Mapping[Any, Any]) -> str | None:
     for name in ("label", "name"):
-        text = _text(row.get(name))
+        text = _display_text(row.get(name))
         if text:
             return text
     keys = ("village", "date", "patrolled_on", "people", "patrollers", "actor")
-    parts = [t for t in (_text(row.get(k)) for k in keys) if t]
+    parts = [t for t in (_display_text(row.get(k)) for k in keys) if t]
     return " ".join(parts) if parts else None
 
 
@@ -961,11 +947,11 @@ def build_map(
     _require(villages, ["code", "name"], "villages")
     cover = _coverage_by_code(coverage)
 
-    codes = [_text(c) or "" for c in villages["code"]]
-    village_names = [_text(n) or "" for n in villages["name"]]
+    codes = [_display_text(c) or "" for c in villages["code"]]
+    village_names = [_display_text(n) or "" for n in villages["name"]]
     village_codes = {c: i for i, c in enumerate(codes)}
     kinds = (
-        [_text(k) or "" for k in villages["kind"]]
+        [_display_text(k) or "" for k in villages["kind"]]
         if "kind" in villages.columns
         else [""] * len(codes)
     )
@@ -1016,7 +1002,10 @@ def build_map(
             groups["village_code"] if "village_code" in groups.columns else [None] * len(groups)
         )
         props = [
-            {"n": f"{names.get(_text(c) or '', '')}{_text(n) or ''}".strip(), "v": _text(c)}
+            {
+                "n": f"{names.get(_display_text(c) or '', '')}{_display_text(n) or ''}".strip(),
+                "v": _display_text(c),
+            }
             for c, n in zip(gcodes, groups["name"], strict=True)
         ]
         group_fc = _features(groups, props)

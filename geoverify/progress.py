@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geoverify.lifecycle import threshold_level
+from geoverify.values import as_date
 
 __all__ = [
     "OUTSIDE_LABEL",
@@ -85,18 +86,6 @@ def threshold_levels(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(levels, index=frame.index, dtype=object)
 
 
-def _as_date(v: Any) -> dt.date | None:
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.date()
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return None
-
-
 def _as_of(as_of: dt.date | None, today: dt.date | None) -> dt.date:
     day = as_of if as_of is not None else today
     if day is None:
@@ -129,7 +118,7 @@ def overdue_mask(
     ``today`` is the old name of ``as_of``.
     """
     day = _as_of(as_of, today)
-    due = [_as_date(v) for v in _col(frame, "due_on").astype(object)]
+    due = [as_date(v) for v in _col(frame, "due_on").astype(object)]
     late = pd.Series([d is not None and d < day for d in due], index=frame.index, dtype=bool)
     dispatched = _col(frame, "status").astype(object) == "dispatched"
     no_result = _col(frame, "result").astype(object).isna()

@@ -170,7 +170,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _text(value: Any) -> str | None:
+def _attribute_text(value: Any) -> str | None:
     """Cell value as trimmed text; integral floats lose their ``.0``; blanks become None."""
     value = _jsonable(value)
     if value is None:
@@ -332,16 +332,18 @@ def read_villages(
         columns, kind_field, VILLAGE_KIND_FIELDS, source=source, option="--kind-field", what="类型"
     )
 
-    names = [_text(v) for v in frame[nf].tolist()]
+    names = [_attribute_text(v) for v in frame[nf].tolist()]
     rows = vr.rows
     if cf is not None:
-        codes = [_text(v) for v in frame[cf].tolist()]
+        codes = [_attribute_text(v) for v in frame[cf].tolist()]
     else:
         order = sorted(range(len(names)), key=lambda i: (names[i] is None, names[i] or "", i))
         codes = [""] * len(names)
         for rank, i in enumerate(order, start=1):
             codes[i] = f"V{rank:03d}"
-    kinds_raw = [_text(v) for v in frame[kf].tolist()] if kf is not None else [None] * len(names)
+    kinds_raw = (
+        [_attribute_text(v) for v in frame[kf].tolist()] if kf is not None else [None] * len(names)
+    )
     attrs = _attributes(frame)
     geoms = frame.geometry.tolist()
 
@@ -511,8 +513,8 @@ def read_groups(
     if nf is None or nf == vf:
         raise _missing_field(columns, source=source, option="--name-field", what="组名 (group)")
 
-    villages = [_text(v) for v in frame[vf].tolist()]
-    names = [_text(v) for v in frame[nf].tolist()]
+    villages = [_attribute_text(v) for v in frame[vf].tolist()]
+    names = [_attribute_text(v) for v in frame[nf].tolist()]
     attrs = _attributes(frame)
     geoms = frame.geometry.tolist()
     problems: list[RowProblem] = []

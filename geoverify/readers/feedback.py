@@ -24,6 +24,7 @@ from geoverify.documents.dispatch import (
 from geoverify.errors import InputError
 from geoverify.lifecycle import FeedbackRow
 from geoverify.readers.safety import ZipLimits, check_size, check_zip, parser_errors
+from geoverify.values import text_or_none
 
 __all__ = ["FeedbackWorkbook", "parse_date_text", "read_feedback"]
 
@@ -86,15 +87,6 @@ def _date_cell(v: Any) -> dt.date | str | None:
     if not text:
         return None
     return parse_date_text(text) or text
-
-
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    text = str(v).strip()
-    return text or None
 
 
 def _number(v: Any) -> Any:
@@ -169,8 +161,8 @@ def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
     return FeedbackWorkbook(
         path=p,
         batch=batch,
-        village=_text(meta.get("village")),
-        village_code=_text(meta.get("village_code")),
+        village=text_or_none(meta.get("village")),
+        village_code=text_or_none(meta.get("village_code")),
         version=version,
         issued_on=meta_date("issued_on"),
         due_on=meta_date("due_on"),
@@ -206,7 +198,7 @@ def _read_workbook(
                 f"(unsupported dispatch format version {version!r})"
             )
             raise InputError(msg)
-        batch = _text(meta.get("batch"))
+        batch = text_or_none(meta.get("batch"))
         if not batch:
             msg = f"{p}: 元数据缺少批次编号 (metadata has no batch id)"
             raise InputError(msg)
@@ -221,7 +213,7 @@ def _read_workbook(
             msg = f"{p}: 元数据中的表头行号无效 (bad header_row {meta.get('header_row')!r})"
             raise InputError(msg) from e
         headers = [
-            _text(c)
+            text_or_none(c)
             for c in next(ws.iter_rows(min_row=header_row, max_row=header_row, values_only=True))
         ]
         col: dict[str, int] = {}
@@ -276,17 +268,17 @@ def _read_workbook(
             rows.append(
                 FeedbackRow(
                     row=r,
-                    target_id=_text(get(values, "靶标编号")),
-                    village=_text(get(values, "村（社区）")),
+                    target_id=text_or_none(get(values, "靶标编号")),
+                    village=text_or_none(get(values, "村（社区）")),
                     verified_on=_date_cell(fb(values, "verified_on")),
-                    verified_by=_text(fb(values, "verified_by")),
-                    result_label=_text(fb(values, "result_label")),
+                    verified_by=text_or_none(fb(values, "verified_by")),
+                    result_label=text_or_none(fb(values, "result_label")),
                     plants=_number(fb(values, "plants")),
                     area_m2=_number(fb(values, "area_m2")),
                     eradicated_on=_date_cell(fb(values, "eradicated_on")),
-                    case_no=_text(fb(values, "case_no")),
+                    case_no=text_or_none(fb(values, "case_no")),
                     remarks=_remarks(
-                        _text(fb(values, "excluded_as")), _text(fb(values, "remarks"))
+                        text_or_none(fb(values, "excluded_as")), text_or_none(fb(values, "remarks"))
                     ),
                 )
             )

@@ -24,6 +24,7 @@ from geoverify.readers.kml import read_kml
 from geoverify.readers.tables import TABLE_SUFFIXES, find_column, read_table
 from geoverify.sanity import check_date
 from geoverify.tracks import TrackReport, TrackRules, clean_track, epoch_seconds
+from geoverify.values import text_or_none
 
 __all__ = [
     "PATROL_COLUMNS",
@@ -128,15 +129,6 @@ def parse_patrol_date(value: Any, *, year: int | None = None) -> dt.date:
         return dt.date(year, int(m.group(1)), int(m.group(2)))
     msg = f"not a date: {value!r}"
     raise ValueError(msg)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
 
 
 def _village_lookup(villages: gpd.GeoDataFrame | pd.DataFrame | None) -> dict[str, tuple[str, str]]:
@@ -271,7 +263,7 @@ def hygiene_entries(frame: gpd.GeoDataFrame, *, source: str) -> list[dict[str, A
                 {
                     "file": source,
                     "number": int(number),
-                    "name": _text(name),
+                    "name": text_or_none(name),
                     **report.to_json(),
                     "reason": report.describe(),
                 }
@@ -349,7 +341,7 @@ def read_patrol_table(
     for i, rownum in enumerate(table.rows):
         rec = {k: (table.frame[c].iloc[i] if c is not None else None) for k, c in col.items()}
         ok = True
-        village = _text(rec["village"])
+        village = text_or_none(rec["village"])
         code: str | None = None
         if village is None:
             problems.append(
@@ -412,7 +404,7 @@ def read_patrol_table(
                 )
             )
             ok = False
-        track_name = _text(rec["track"])
+        track_name = text_or_none(rec["track"])
         track: BaseGeometry | None = None
         if track_name:
             try:
@@ -453,10 +445,10 @@ def read_patrol_table(
                 village=village,
                 date=date,
                 village_code=code,
-                group=_text(rec["group"]),
-                people=_text(rec["people"]),
-                findings=_text(rec["findings"]),
-                remarks=_text(rec["remarks"]),
+                group=text_or_none(rec["group"]),
+                people=text_or_none(rec["people"]),
+                findings=text_or_none(rec["findings"]),
+                remarks=text_or_none(rec["remarks"]),
                 track=track,
                 track_name=track_name,
                 source=source,
@@ -543,7 +535,7 @@ def read_patrol_file(
     problems: list[RowProblem] = []
     for i, rec in frame.iterrows():
         number = int(i) + 1
-        name = _text(rec["name"])
+        name = text_or_none(rec["name"])
         if rec.geometry is None or rec.geometry.is_empty:
             report = rec["hygiene"]
             problems.append(

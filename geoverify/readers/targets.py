@@ -44,6 +44,9 @@ from geoverify.sanity import (
     check_id,
     short,
 )
+from geoverify.values import is_missing
+
+_is_missing = is_missing  # the name tests/test_readers_targets.py uses
 
 __all__ = ["MU_TO_M2", "TargetRead", "read_targets"]
 
@@ -97,24 +100,9 @@ class TargetRead:
 # --- small value parsers -------------------------------------------------------------------
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if type(value) is float:
-        return math.isnan(value)
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, (list, tuple, dict, np.ndarray)):
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _text(value: Any) -> str | None:
+def _message_text(value: Any) -> str | None:
     """A cell as the user would read it, for messages."""
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -124,7 +112,7 @@ def _text(value: Any) -> str | None:
 
 
 def _id_text(value: Any) -> str | None:
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (float, np.floating)) and math.isfinite(value) and value.is_integer():
         return str(int(value))
@@ -141,7 +129,7 @@ def json_safe(value: Any) -> Any:
         return [json_safe(v) for v in value]
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, np.generic):
         value = value.item()
@@ -169,7 +157,7 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 def _parse_date(value: Any) -> dt.date | None:
     """Parse an image date; ``None`` for an empty cell; ``ValueError`` when unreadable."""
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, dt.datetime):
         return value.date()
@@ -207,7 +195,7 @@ def _area_factor(header: str) -> float:
 
 def _parse_area(value: Any, factor: float) -> float | None:
     """Area in m² from a cell (unit from the header's ``factor`` unless the cell names one)."""
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
@@ -260,7 +248,7 @@ class _Ledger:
                 reason=zh,
                 reason_en=en,
                 field=field,
-                value=_text(value) if not isinstance(value, str) else value,
+                value=_message_text(value) if not isinstance(value, str) else value,
                 code=code,
             )
         )
@@ -622,7 +610,7 @@ def _parse_coordinates(
         out[plain] = np.asarray(values, dtype=object)[plain].astype(np.float64)
     for i in np.flatnonzero(~plain).tolist():
         value = values[i]
-        if _is_missing(value):
+        if is_missing(value):
             missing[i] = True
             continue
         try:

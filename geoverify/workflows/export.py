@@ -106,7 +106,8 @@ def _iso(v: Any) -> str | None:
     return str(v)
 
 
-def _text(v: Any) -> str | None:
+def _export_text(v: Any) -> str | None:
+    """``str(v)`` as it is (not trimmed), lists joined with 、; ``None`` when missing."""
     if _missing(v):
         return None
     if isinstance(v, list | tuple):
@@ -133,7 +134,7 @@ def _floats(values: list[Any]) -> pd.Series:
 
 
 def _texts(values: list[Any]) -> pd.Series:
-    return pd.Series([_text(v) for v in values], dtype=object)
+    return pd.Series([_export_text(v) for v in values], dtype=object)
 
 
 def _column(values: list[Any]) -> pd.Series:

@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 
-def _text(v: Any) -> str | None:
+def _str_or_none(v: Any) -> str | None:
+    """A string as it is (not trimmed); ``None`` for anything that is not a string."""
     return v if isinstance(v, str) else None
 
 
@@ -62,9 +63,9 @@ def target_record(r: Any) -> dict[str, Any]:
     return {
         "target_id": r.target_id,
         "batch": r.batch,
-        "village": _text(r.village),
-        "village_code": _text(r.village_code),
-        "group": _text(r.group),
+        "village": _str_or_none(r.village),
+        "village_code": _str_or_none(r.village_code),
+        "group": _str_or_none(r.group),
         "lon": round(float(r.lon), 7),
         "lat": round(float(r.lat), 7),
         "geometry_type": r.geometry.geom_type,
@@ -72,8 +73,8 @@ def target_record(r: Any) -> dict[str, Any]:
         "status": r.status,
         "result": r.result,
         "plants": _int(r.plants),
-        "case_no": _text(r.case_no),
-        "threshold": _text(r.threshold),
+        "case_no": _str_or_none(r.case_no),
+        "threshold": _str_or_none(r.threshold),
         "assignment": r.assignment,
         "neighbours": list(r.neighbours),
         "split_into": list(r.split_into),
@@ -277,18 +278,18 @@ def target_detail(
     plants = _int(rec["plants"])
     level = threshold_level(plants) if rec["result"] == "confirmed" else None
     feedback = {
-        "result": _text(rec["result"]),
+        "result": _str_or_none(rec["result"]),
         "verified_on": _date(rec["verified_on"]),
-        "verified_by": _text(rec["verified_by"]),
+        "verified_by": _str_or_none(rec["verified_by"]),
         "plants": plants,
         "eradicated_area_m2": _float(rec["eradicated_area_m2"]),
         "eradicated_on": _date(rec["eradicated_on"]),
-        "case_no": _text(rec["case_no"]),
-        "remarks": _text(rec["remarks"]),
+        "case_no": _str_or_none(rec["case_no"]),
+        "remarks": _str_or_none(rec["remarks"]),
     }
     labels = {
         "status": STATUS_LABELS.get(str(rec["status"])),
-        "result": RESULT_LABELS.get(str(rec["result"])) if _text(rec["result"]) else None,
+        "result": RESULT_LABELS.get(str(rec["result"])) if _str_or_none(rec["result"]) else None,
         "assignment": ASSIGNMENT_LABELS.get(str(rec["assignment"])),
         "threshold": THRESHOLD_LABELS.get(level) if level else None,
     }
