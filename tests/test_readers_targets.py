@@ -18,6 +18,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from geoverify.errors import CRSError, InputError, RowProblem
 from geoverify.readers.targets import MU_TO_M2, read_targets
+from geoverify.values import is_missing
 
 LON, LAT = 106.05, 29.8  # Fuguo town, Tongliang
 
@@ -461,7 +462,7 @@ def test_coordinates_read_at_once_are_the_angles_read_one_by_one(values: list[ob
     out, missing, failures = targets._parse_coordinates(values, ledger, "经度", None)
     failed = {i for i, _, _ in failures}
     for i, v in enumerate(values):
-        if targets._is_missing(v):
+        if is_missing(v):
             assert missing[i] and i not in failed
             continue
         try:

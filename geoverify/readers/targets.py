@@ -46,8 +46,6 @@ from geoverify.sanity import (
 )
 from geoverify.values import is_missing
 
-_is_missing = is_missing  # the name tests/test_readers_targets.py uses
-
 __all__ = ["MU_TO_M2", "TargetRead", "read_targets"]
 
 #: Square metres in one 亩 (mu).
