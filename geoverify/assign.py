@@ -852,12 +852,23 @@ def _assign_grid_points(
             None if cover is None else cover[rest],
             ref.part(rest),
         )
-        result.village[rest] = r.village
-        result.kind[rest] = r.kind
-        result.neighbours[rest] = r.neighbours
-        result.overlap[rest] = r.overlap
-        result.distance[rest] = r.distance
+        _put_answers(result, rest, r)
     return result
+
+
+def _put_answers(
+    into: _Result | _Columns, rows: _IntArray, r: _Result, take: NDArray[np.bool_] | None = None
+) -> None:
+    """The answers ``r`` (village, kind, neighbours, split, overlap, distance) for ``rows`` of
+    ``into`` (those ``take`` marks, else all)."""
+    src: slice | NDArray[np.bool_] = slice(None) if take is None else take
+    dst = rows[src]
+    into.village[dst] = r.village[src]
+    into.kind[dst] = r.kind[src]
+    into.overlap[dst] = r.overlap[src]
+    into.distance[dst] = r.distance[src]
+    into.neighbours[dst] = r.neighbours[src]
+    into.split_into[dst] = r.split_into[src]
 
 
 def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float) -> _FloatArray:
@@ -1590,14 +1601,7 @@ class _Columns:
 
     def put(self, rows: _IntArray, r: _Result, take: NDArray[np.bool_] | None = None) -> None:
         """The answers ``r`` for ``rows`` (those ``take`` marks, else all)."""
-        src: slice | NDArray[np.bool_] = slice(None) if take is None else take
-        dst = rows[src]
-        self.village[dst] = r.village[src]
-        self.kind[dst] = r.kind[src]
-        self.overlap[dst] = r.overlap[src]
-        self.distance[dst] = r.distance[src]
-        self.neighbours[dst] = r.neighbours[src]
-        self.split_into[dst] = r.split_into[src]
+        _put_answers(self, rows, r, take)
 
     def inside(self, rows: _IntArray, village: NDArray[np.int32]) -> None:
         """Points ``rows`` wholly inside ``village`` (one each), far from other villages."""
