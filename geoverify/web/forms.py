@@ -18,6 +18,8 @@ __all__ = ["Form", "read_form"]
 
 #: Largest text field of a form.
 MAX_FIELD_BYTES = 64 * 1024
+#: Longest password read from a form or a body (the password rule sets the shortest).
+MAX_PASSWORD = 512
 
 
 @dataclass
@@ -34,10 +36,10 @@ class Form:
             return None
         value = value.strip()
         if len(value) > max_len:
-            self._bad(name, value[:50], f"内容过长（最多 {max_len} 个字符）", "too long")
+            self.bad(name, value[:50], f"内容过长（最多 {max_len} 个字符）", "too long")
             return None
         if any(ord(ch) < 32 and ch not in "\t\r\n" for ch in value):
-            self._bad(name, value[:50], "包含控制字符", "contains control characters")
+            self.bad(name, value[:50], "包含控制字符", "contains control characters")
             return None
         return value or None
 
@@ -48,7 +50,7 @@ class Form:
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            self._bad(name, text, "日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")
+            self.bad(name, text, "日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD")
             return None
 
     def integer(self, name: str, *, minimum: int = 0, maximum: int = 10**9) -> int | None:
@@ -58,10 +60,10 @@ class Form:
         try:
             value = int(text.replace(",", ""))
         except ValueError:
-            self._bad(name, text, "应为整数", "must be a whole number")
+            self.bad(name, text, "应为整数", "must be a whole number")
             return None
         if not minimum <= value <= maximum:
-            self._bad(
+            self.bad(
                 name, text, f"应在 {minimum} 到 {maximum} 之间", f"must be {minimum}–{maximum}"
             )
             return None
@@ -74,10 +76,10 @@ class Form:
         try:
             value = float(text.replace(",", ""))
         except ValueError:
-            self._bad(name, text, "应为数字", "must be a number")
+            self.bad(name, text, "应为数字", "must be a number")
             return None
         if not math.isfinite(value) or not minimum <= value <= maximum:
-            self._bad(
+            self.bad(
                 name,
                 text,
                 f"应在 {minimum:g} 到 {maximum:g} 之间",
@@ -114,11 +116,33 @@ class Form:
         """The one file a field must hold."""
         found = await self.files(name, max_count=1, max_bytes=max_bytes)
         if not found:
-            self._bad(name, None, "请选择要上传的文件", "choose a file to upload")
+            self.bad(name, None, "请选择要上传的文件", "choose a file to upload")
             self.raise_problems()
         return found[0]
 
-    def _bad(self, name: str, value: str | None, zh: str, en: str) -> None:
+    def password(self, name: str) -> str:
+        """A password field as typed (not trimmed: the rule refuses padding); a problem when
+        it is empty or longer than :data:`MAX_PASSWORD`."""
+        value = self.data.get(name)
+        text = value if isinstance(value, str) else ""
+        if not text:
+            self.bad(name, None, "请填写", "required")
+        elif len(text) > MAX_PASSWORD:
+            self.bad(
+                name, None, f"最多 {MAX_PASSWORD} 个字符", f"at most {MAX_PASSWORD} characters"
+            )
+        return text
+
+    def new_password(self, first: str, second: str) -> str:
+        """A new password typed twice (fields ``first`` and ``second``); the two must match."""
+        password = self.password(first)
+        again = self.password(second)
+        if password and again and password != again:
+            self.bad(second, None, "两次输入的密码不一致", "the two passwords differ")
+        return password
+
+    def bad(self, name: str, value: str | None, zh: str, en: str) -> None:
+        """Note a problem with field ``name`` (its label, the reason in Chinese and English)."""
         self.problems.append(
             RowProblem(
                 row=len(self.problems) + 1,

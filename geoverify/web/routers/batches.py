@@ -58,7 +58,7 @@ def _params(form: Form) -> dict[str, Any]:
         "layer": form.text("layer", max_len=100),
     }
     if not params["batch_id"]:
-        form._bad("batch", None, "请填写批次编号", "batch id is required")
+        form.bad("batch", None, "请填写批次编号", "batch id is required")
     form.raise_problems()
     return params
 

@@ -51,7 +51,7 @@ _FEEDBACK_FIELDS: dict[str, dict[str, Any]] = {
 def _values(form: Form) -> FeedbackValues:
     result = form.text("result", max_len=20)
     if result is not None and result not in RESULT_LABELS:
-        form._bad("result", result, "请选择核查结果", "unknown result")
+        form.bad("result", result, "请选择核查结果", "unknown result")
     area = form.number("area_m2", maximum=1e7)
     mu = form.number("area_mu", maximum=1e5)
     if area is None and mu is not None:
@@ -89,7 +89,7 @@ async def _submit(
         "photos", max_count=settings.max_photos, max_bytes=settings.max_photo_bytes
     )
     if not key:
-        form._bad("submission", None, "缺少提交编号", "a submission id (UUID) is required")
+        form.bad("submission", None, "缺少提交编号", "a submission id (UUID) is required")
     form.raise_problems()
     assert key is not None
     sub = submit_feedback(

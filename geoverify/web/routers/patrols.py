@@ -187,9 +187,9 @@ async def rows_submit(
     _, name = _village_name(store, user, form.text("village", max_len=100))
     rows = _form_rows(form)
     if name is None:
-        form._bad("village", None, "请选择村（社区）", "choose a village")
+        form.bad("village", None, "请选择村（社区）", "choose a village")
     if not rows:
-        form._bad("date_0", None, "至少填写一行", "enter at least one row")
+        form.bad("date_0", None, "至少填写一行", "enter at least one row")
     form.raise_problems()
     assert name is not None
     res = import_patrols(store, _table_upload(name, rows), actor=actor, only_village=user.scope)

@@ -14,7 +14,7 @@ from geoverify.errors import InputError, NotFoundError
 from geoverify.model import ROLE_LABELS, Role
 from geoverify.problems import Problem, problem_from_error
 from geoverify.web.deps import ActorDep, OfficeUser, SessionDep, SettingsDep, StoreDep, UserDep
-from geoverify.web.forms import Form, as_dict, read_form
+from geoverify.web.forms import MAX_PASSWORD, Form, as_dict, read_form
 from geoverify.web.templating import render
 from geoverify.workflows.users import (
     User,
@@ -30,30 +30,8 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["users"])
 
 UserName = Annotated[str, PathParam(min_length=1, max_length=64, description="用户名")]
-#: Longest password read from a form or a body (the rule sets the shortest).
-MAX_PASSWORD = 512
 #: Form fields that hold a password: never shown again on a page.
 _SECRET = {"password", "password2", "current_password", "new_password", "new_password2"}
-
-
-def _password(form: Form, name: str) -> str:
-    """A password field as typed (not trimmed: the rule refuses padding), or a form problem."""
-    value = form.data.get(name)
-    text = value if isinstance(value, str) else ""
-    if not text:
-        form._bad(name, None, "请填写", "required")
-    elif len(text) > MAX_PASSWORD:
-        form._bad(name, None, f"最多 {MAX_PASSWORD} 个字符", f"at most {MAX_PASSWORD} characters")
-    return text
-
-
-def _new_password(form: Form, first: str, second: str) -> str:
-    """A new password typed twice; the two must match."""
-    password = _password(form, first)
-    again = _password(form, second)
-    if password and again and password != again:
-        form._bad(second, None, "两次输入的密码不一致", "the two passwords differ")
-    return password
 
 
 def _typed(form: Form) -> dict[str, Any]:
@@ -110,11 +88,11 @@ async def users_add(
         name = form.text("name", max_len=64)
         role = form.text("role", max_len=16)
         village = form.text("village", max_len=100)
-        password = _new_password(form, "password", "password2")
+        password = form.new_password("password", "password2")
         if not name:
-            form._bad("name", None, "请填写用户名", "a user name is required")
+            form.bad("name", None, "请填写用户名", "a user name is required")
         if not role:
-            form._bad("role", None, "请选择角色", "choose a role")
+            form.bad("role", None, "请选择角色", "choose a role")
         form.raise_problems()
         assert name is not None and role is not None
         added = add_user(store, name, role=role, password=password, village=village, actor=actor)
@@ -171,7 +149,7 @@ async def users_reset(
 ) -> Response:
     form = await read_form(request, settings)
     try:
-        password = _new_password(form, "password", "password2")
+        password = form.new_password("password", "password2")
         form.raise_problems()
         done = reset_password(store, name, password=password, actor=actor)
     except InputError as e:
@@ -210,8 +188,8 @@ async def password_submit(
     assert session is not None
     form = await read_form(request, settings)
     try:
-        current = _password(form, "current_password")
-        new = _new_password(form, "new_password", "new_password2")
+        current = form.password("current_password")
+        new = form.new_password("new_password", "new_password2")
         form.raise_problems()
         change_password(
             store,
