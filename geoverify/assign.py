@@ -21,7 +21,6 @@ import pyproj
 import shapely
 from numba import njit
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from geoverify import cells, geo, segments
 from geoverify.boundaries import polygonal_part
@@ -1243,9 +1242,9 @@ class _CellGrid:
         """
         # Cells a boundary passes through and their neighbours are "touched" (distance <= 1).
         dist = self._distances(layer.rings, max(reach, near_one) + 2)
-        components, n_comp = ndimage.label(dist > 1)
+        rep, comp = cells.components(dist)
+        n_comp = rep.size
         # One cell of each component (the last one) tells which polygons cover it.
-        rep = cells.last_cells(components, int(n_comp))
         rows, cols = np.divmod(rep, self.width)
         centres = shapely.points(
             self.left + (cols + 0.5) * self.cell, self.top - (rows + 0.5) * self.cell
@@ -1254,15 +1253,13 @@ class _CellGrid:
         count = np.bincount(ci, minlength=n_comp)
         owner = np.full(n_comp, -1, dtype=np.int32)
         owner[ci] = pi
-        comp_value = np.full(n_comp + 1, -2, dtype=np.int32)
-        comp_value[1:] = np.where(count == 1, owner, np.where(count == 0, -1, -2))
-        labels = np.ascontiguousarray(components, dtype=np.int32)
+        comp_value = np.where(count == 1, owner, np.where(count == 0, -1, -2)).astype(np.int32)
         # Values down to -4 - (polygons - 1): 16 bits for all but the largest layers.
         small = len(layer.native) <= _GRID_INT16_POLYGONS
         values: NDArray[np.signedinteger[Any]] = (
-            np.empty(labels.size, dtype=np.int16) if small else np.empty(labels.size, np.int32)
+            np.empty(dist.size, dtype=np.int16) if small else np.empty(dist.size, np.int32)
         )
-        cells.classify(dist, labels, comp_value, reach, near_one, containment, values)
+        cells.classify(dist, comp_value[comp], reach, near_one, containment, values)
         return values
 
     def reference(

@@ -17,7 +17,14 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["chebyshev", "classify", "groups_from_cells", "last_cells", "lookup", "mark_segments"]
+__all__ = [
+    "chebyshev",
+    "classify",
+    "components",
+    "groups_from_cells",
+    "lookup",
+    "mark_segments",
+]
 
 _FloatArray = NDArray[np.float64]
 
@@ -85,21 +92,83 @@ def chebyshev(marked: NDArray[np.uint8], cap: int) -> NDArray[np.uint8]:
 
 
 @njit(cache=True, nogil=True)
-def last_cells(labels: NDArray[np.int32], n: int) -> NDArray[np.int64]:
-    """Per label ``1..n`` (index ``label - 1``), the last cell (row-major) that carries it."""
-    flat = labels.ravel()
-    out = np.zeros(n, np.int64)
-    for i in range(flat.size):
-        k = flat[i]
-        if k > 0:
-            out[k - 1] = i
-    return out
+def _root(parent: NDArray[np.int32], k: int) -> int:
+    while parent[k] != k:
+        parent[k] = parent[parent[k]]  # path halving
+        k = parent[k]
+    return k
+
+
+@njit(cache=True, nogil=True)
+def components(dist: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """The connected components (4-connected, as ``scipy.ndimage.label`` by default) of the
+    untouched cells (``dist > 1``), without a label per cell.
+
+    The cells are scanned row by row and each untouched one takes the provisional label of its
+    left or else its upper neighbour, or a new one; labels that meet are merged. The same scan
+    in :func:`classify` gives every cell the same provisional label again, so only one row of
+    labels is ever kept.
+
+    Returns, per component, its last cell (row-major), and per provisional label its
+    component (0-based, in the order of each component's first cell).
+    """
+    height, width = dist.shape
+    parent = np.empty(1024, np.int32)
+    last = np.empty(1024, np.int64)
+    n = 0
+    prev = np.full(width, -1, np.int32)
+    cur = np.full(width, -1, np.int32)
+    for r in range(height):
+        left = -1
+        for c in range(width):
+            if dist[r, c] > 1:
+                up = prev[c]
+                if left >= 0:
+                    lab = left
+                    if up >= 0 and up != left:
+                        a = _root(parent, left)
+                        b = _root(parent, up)
+                        if a != b:  # the smaller label becomes the root
+                            if a < b:
+                                parent[b] = a
+                            else:
+                                parent[a] = b
+                elif up >= 0:
+                    lab = up
+                else:
+                    if n == parent.size:
+                        parent = np.concatenate((parent, np.empty(n, np.int32)))
+                        last = np.concatenate((last, np.empty(n, np.int64)))
+                    parent[n] = n
+                    lab = n
+                    n += 1
+                last[lab] = r * width + c
+                cur[c] = lab
+                left = lab
+            else:
+                cur[c] = -1
+                left = -1
+        prev, cur = cur, prev
+    comp = np.empty(n, np.int32)
+    rep = np.empty(n, np.int64)
+    k = 0
+    for lab in range(n):  # a root is the smallest label of its set: it comes first
+        root = _root(parent, lab)
+        if root == lab:
+            comp[lab] = k
+            rep[k] = last[lab]
+            k += 1
+        else:
+            j = comp[root]
+            comp[lab] = j
+            if last[lab] > rep[j]:
+                rep[j] = last[lab]
+    return rep[:k].copy(), comp
 
 
 @njit(cache=True, nogil=True)
 def classify(
     dist: NDArray[np.uint8],
-    labels: NDArray[np.int32],
     label_value: NDArray[np.int32],
     reach: int,
     near_one: int,
@@ -110,8 +179,9 @@ def classify(
 
     ``dist`` counts from the cells the boundaries pass through, so the "touched" cells (those
     and their neighbours) are the cells at distance 1 or less, and a cell within ``k`` cells of
-    a touched one is within ``k + 1``. ``label_value[label]`` is what covers a component of
-    untouched cells: a polygon's index, -1 none, -2 several (label 0, touched: -2).
+    a touched one is within ``k + 1``. ``label_value`` is, per provisional label of
+    :func:`components` (the same scan is made again here), what covers its component of
+    untouched cells: a polygon's index, -1 none, -2 several. Touched cells are -2.
 
     The values are written into ``out`` (flat, one per cell; 16 bits hold them for up to
     32,763 polygons).
@@ -121,22 +191,42 @@ def classify(
     ``reach`` clear; else -2, undecided. With ``containment``, an undecided cell at least two
     cells clear of touched ones says what covers it: -3 none, ``-4 - i`` polygon ``i``.
     """
-    flat_d = dist.ravel()
-    flat_l = labels.ravel()
-    for i in range(out.size):
-        d = flat_d[i]
-        clear = label_value[flat_l[i]]
-        v = clear
-        if d <= reach + 1 and v == -1:
-            v = -2
-        if near_one >= reach:
-            if d <= reach + 1:
+    height, width = dist.shape
+    n = 0
+    prev = np.full(width, -1, np.int32)
+    cur = np.full(width, -1, np.int32)
+    for r in range(height):
+        left = -1
+        for c in range(width):
+            d = dist[r, c]
+            if d > 1:
+                up = prev[c]
+                if left >= 0:
+                    lab = left
+                elif up >= 0:
+                    lab = up
+                else:
+                    lab = n
+                    n += 1
+                cur[c] = lab
+                left = lab
+                clear = label_value[lab]
+            else:
+                cur[c] = -1
+                left = -1
+                clear = -2
+            v = clear
+            if d <= reach + 1 and v == -1:
                 v = -2
-        elif d <= near_one + 1:
-            v = -2
-        if containment and v == -2 and d > 2 and clear >= -1:
-            v = -3 - (clear + 1)
-        out[i] = v
+            if near_one >= reach:
+                if d <= reach + 1:
+                    v = -2
+            elif d <= near_one + 1:
+                v = -2
+            if containment and v == -2 and d > 2 and clear >= -1:
+                v = -3 - (clear + 1)
+            out[r * width + c] = v
+        prev, cur = cur, prev
 
 
 @njit(cache=True, nogil=True)

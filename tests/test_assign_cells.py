@@ -23,6 +23,26 @@ def test_chebyshev_distance_is_scipys_chessboard_transform(cap: int) -> None:
     assert (got == cap).any() and (got == 0).sum() == marked.sum()
 
 
+@pytest.mark.parametrize("density", [0.3, 0.45, 0.6])
+def test_components_are_scipys_labels(density: float) -> None:
+    rng = np.random.default_rng(int(density * 100))
+    # Touched cells (distance <= 1) at random, so that components snake, split and merge.
+    dist = np.where(rng.random((131, 173)) < density, 0, 5).astype(np.uint8)
+    expected, n_expected = ndimage.label(dist > 1)
+    rep, comp = cells.components(dist)
+    assert rep.size == n_expected > 1
+    # Each component's last cell is scipy's, and the provisional labels, which classify
+    # gives the cells by the same scan, put the cells in scipy's components.
+    flat = expected.ravel()
+    last = np.zeros(n_expected + 1, np.int64)
+    last[flat] = np.arange(flat.size)
+    np.testing.assert_array_equal(np.sort(rep), np.sort(last[1:]))
+    label_value = np.asarray(flat[rep], dtype=np.int32)[comp]  # scipy's label, per component
+    out = np.empty(dist.size, np.int32)
+    cells.classify(dist, label_value, 0, 0, False, out)
+    np.testing.assert_array_equal(np.where(flat > 0, out, 0), flat)
+
+
 def _settle_with_filters(
     grid: assign._CellGrid,
     polygons: np.ndarray,
