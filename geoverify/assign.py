@@ -635,6 +635,44 @@ def _project(
 
 #: Edges whose midpoints :func:`_bend` projects at a time (memory: four floats an edge).
 _BEND_CHUNK = 262_144
+#: Metres an edge may stray from its chord, by :func:`_curvature`'s bound, for :func:`_bend`
+#: to leave it unmeasured: far below the centimetre the bend adds to its measure.
+_BEND_UNMEASURED_M = 0.001
+
+
+def _curvature(xy: _FloatArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> float:
+    """An upper estimate of the projection's second derivative over the box of ``xy``: metric
+    metres per native unit squared, so that an edge of native length ``L`` strays from its
+    metric chord by no more than ``curvature * L**2 / 8``. Infinite when unknown.
+
+    The Hessians of both metric coordinates are taken by central differences at a 9 x 9
+    lattice over the box, and the largest (Frobenius) norm is doubled: a projection's second
+    derivative changes slowly over the breadth of a town or a district.
+    """
+    x0, y0 = np.nanmin(xy, axis=0)
+    x1, y1 = np.nanmax(xy, axis=0)
+    span = float(max(x1 - x0, y1 - y0))
+    if not (math.isfinite(span) and span > 0):
+        return math.inf
+    h = span / 16.0
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 9), np.linspace(y0, y1, 9))
+    cx, cy = gx.ravel(), gy.ravel()
+    steps = [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
+    sx = np.concatenate([cx + i * h for i, _ in steps])
+    sy = np.concatenate([cy + j * h for _, j in steps])
+    tr = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        px, py = (np.asarray(v, dtype=float).reshape(9, -1) for v in tr.transform(sx, sy))
+        norm2 = np.zeros(cx.size)
+        for p in (px, py):
+            at = {step: p[k] for k, step in enumerate(steps)}
+            pxx = (at[1, 0] - 2.0 * at[0, 0] + at[-1, 0]) / (h * h)
+            pyy = (at[0, 1] - 2.0 * at[0, 0] + at[0, -1]) / (h * h)
+            pxy = (at[1, 1] - at[1, -1] - at[-1, 1] + at[-1, -1]) / (4.0 * h * h)
+            norm2 += pxx * pxx + 2.0 * pxy * pxy + pyy * pyy
+    worst = float(np.max(norm2))
+    return 2.0 * math.sqrt(worst) if math.isfinite(worst) else math.inf
 
 
 def _bend(
@@ -648,13 +686,19 @@ def _bend(
 
     The largest distance between a projected edge midpoint and the midpoint of the metric edge
     (where a gently curving projected edge strays most), times four, plus a centimetre.
-    ``metric`` holds the ``native`` rings' vertices projected.
+    ``metric`` holds the ``native`` rings' vertices projected. Edges too short to stray more
+    than a millimetre by :func:`_curvature`'s bound count as straying a millimetre, unmeasured
+    (village edges are mostly tens of metres long: projecting their midpoints would cost as
+    much as projecting the villages).
     """
     if len(metric.xy) != len(native.xy):
         return math.inf
     worst = -math.inf  # stays so without edges, or when no midpoint projects (then inf)
     any_edge = False
     xy, mxy = native.xy, metric.xy
+    curvature = _curvature(xy, native_crs, metric_crs) if len(xy) else math.inf
+    # Edges longer than this (squared, native units) are measured.
+    measured_from = 8.0 * _BEND_UNMEASURED_M / curvature if curvature > 0 else math.inf
     with warnings.catch_warnings():  # an unprojectable midpoint: NaN, skipped
         warnings.simplefilter("ignore", RuntimeWarning)
         for a in range(0, len(native.owner), _BEND_CHUNK):
@@ -663,9 +707,15 @@ def _bend(
             if not edges.any():
                 continue
             any_edge = True
-            mids = (xy[a:b] + xy[a + 1 : b + 1])[edges] / 2.0
+            d = xy[a + 1 : b + 1] - xy[a:b]
+            long = edges & ~(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] <= measured_from)
+            if long.sum() < edges.sum():
+                worst = max(worst, _BEND_UNMEASURED_M)
+            if not long.any():
+                continue
+            mids = (xy[a:b] + xy[a + 1 : b + 1])[long] / 2.0
             mids = _project(mids, native_crs, metric_crs, threads)
-            chord = ((mxy[a:b] + mxy[a + 1 : b + 1]) / 2.0)[edges]
+            chord = ((mxy[a:b] + mxy[a + 1 : b + 1]) / 2.0)[long]
             off = np.hypot(mids[:, 0] - chord[:, 0], mids[:, 1] - chord[:, 1])
             if not np.isnan(off).all():
                 worst = max(worst, float(np.nanmax(off)))

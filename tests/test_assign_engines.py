@@ -335,6 +335,39 @@ def _bend_by_geopandas(native: np.ndarray, native_crs: object, metric_crs: objec
     return 4.0 * float(np.nanmax(np.hypot(px - chord[:, 0], py - chord[:, 1]))) + 0.01
 
 
+@pytest.mark.parametrize(
+    ("crs", "metric", "lon0", "lat0"),
+    [
+        (4490, 4544, 106.4, 29.6),  # the town's CGCS2000 Gauss-Kruger zone, off its meridian
+        (4490, 4544, 103.6, 45.0),  # at the zone's edge, further north
+        (4326, 32648, 101.0, 22.0),  # WGS 84 to UTM
+        (4326, 3857, 120.0, 60.0),  # Web Mercator, far north
+    ],
+)
+def test_curvature_bounds_every_edge_s_bend(
+    crs: int, metric: int, lon0: float, lat0: float
+) -> None:
+    """No edge of any length or direction strays from its chord by more than the curvature
+    bound says, so the edges :func:`assign._bend` leaves unmeasured stray less than a
+    millimetre."""
+    import pyproj
+
+    rng = np.random.default_rng(crs + metric)
+    native_crs, metric_crs = pyproj.CRS(crs), pyproj.CRS(metric)
+    a = np.column_stack([lon0 + rng.random(5000) * 0.4, lat0 + rng.random(5000) * 0.3])
+    step = rng.normal(size=(5000, 2)) * np.exp(rng.uniform(-9, -3, (5000, 1)))
+    b = a + step
+    curvature = assign._curvature(np.vstack([a, b]), native_crs, metric_crs)
+    tr = pyproj.Transformer.from_crs(native_crs, metric_crs, always_xy=True)
+    pa, pb, pm = (np.column_stack(tr.transform(p[:, 0], p[:, 1])) for p in (a, b, (a + b) / 2))
+    stray = np.hypot(*(pm - (pa + pb) / 2).T)
+    length2 = (step**2).sum(axis=1)
+    # Rounding of metre coordinates near 1e7 m (about 2e-9 m) is no bend.
+    assert (stray <= curvature * length2 / 8 + 1e-8).all()
+    assert (stray > 1e-3).any()  # the longest edges do stray: the bound is put to the test
+    assert curvature < 100 * np.max(8 * stray / length2)  # and it is not absurdly loose
+
+
 @pytest.mark.parametrize("case", ["town", "repaired", "3d"])
 def test_layer_projects_as_to_crs_does(
     town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], monkeypatch: pytest.MonkeyPatch, case: str
@@ -366,7 +399,12 @@ def test_layer_projects_as_to_crs_does(
     np.testing.assert_array_equal(
         shapely.get_coordinates(layer.metric), shapely.get_coordinates(expected)
     )
-    assert layer.bend == _bend_by_geopandas(layer.native, native, metric)
+    # Edges too short to stray a millimetre are not measured but count as straying one.
+    measured = _bend_by_geopandas(layer.native, native, metric)
+    assert measured <= layer.bend <= max(measured, 4.0 * assign._BEND_UNMEASURED_M + 0.01)
+    monkeypatch.setattr(assign, "_BEND_UNMEASURED_M", 0.0)  # every edge measured
+    again = assign._Layer.build(gpd.GeoSeries(geoms, crs=villages.crs), native, metric)
+    assert again.bend == measured
     if case == "repaired":
         assert shapely.is_valid(layer.native).all() and not shapely.is_valid(geoms[-1])
 
