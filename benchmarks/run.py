@@ -226,8 +226,19 @@ def _operation(name: str, d: Data, database_url: str | None) -> Callable[[], Any
         "exact:coverage-month": lambda: coverage_exact(d, d.size.tracks_month),
         "geoverify:coverage-year": lambda: coverage_geoverify(d, d.size.tracks_year),
         "exact:coverage-year": lambda: coverage_exact(d, d.size.tracks_year),
+        "geoverify:compiled-runtime": compiled_runtime,
     }
     return table[name]
+
+
+def compiled_runtime() -> None:
+    """One compiled kernel on a 4 x 4 grid: what numba's runtime costs a process once, before
+    the first kernel it runs (part of geoverify's first assignment in a process)."""
+    import numpy as np
+
+    from geoverify import cells
+
+    cells.chebyshev(np.zeros((4, 4), np.uint8), 2)
 
 
 def _prepare(name: str, d: Data) -> None:
@@ -368,6 +379,8 @@ def run(
                             extra["accuracy"].setdefault(n.split(":")[1], {})[n] = result
                         del result
                 if memory:
+                    if pair[0] == "geoverify:assign-synthetic":
+                        names = [*names, "geoverify:compiled-runtime"]
                     for n in names:
                         extra["memory"][n] = memory_in_child(n, size, database_url)
                         print(f"{n} memory: {extra['memory'][n]}", flush=True)
@@ -535,6 +548,13 @@ def report(
                     f"| ≤ sjoin's + result ({limit:.0f} MiB): "
                     f"{_verdict(ok, _mib_over(g, limit))} |"
                 )
+        r = mem.get("geoverify:compiled-runtime")
+        if r:
+            lines.append(
+                f"| numba's runtime, started by geoverify's first compiled kernel in a process "
+                f"(part of each geoverify assignment above) | {r['peak_growth_mib']:.0f} MiB "
+                "| — | once per process |"
+            )
         g, b = mem.get("geoverify:import-sqlite"), mem.get("baseline:import-sqlite")
         if g and b:
             ok = g["peak_growth_mib"] <= 2 * b["peak_growth_mib"]
