@@ -44,6 +44,27 @@ PAGE_CSP = (
 )
 
 
+class BlankQuery:
+    """Drops empty query parameters (``?status=&batch=2024-03``) from page requests: an HTML
+    form sends its "all" choices as empty values, which mean no filter, not an invalid one.
+    The API (``/api/…``) is left strict."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query: bytes = scope.get("query_string") or b""
+        if (
+            scope["type"] == "http"
+            and scope.get("method") in ("GET", "HEAD")
+            and query
+            and not scope.get("path", "").startswith("/api/")
+        ):
+            kept = [p for p in query.split(b"&") if p and not p.endswith(b"=")]
+            scope = {**scope, "query_string": b"&".join(kept)}
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """Refuses a request body larger than the limit (413), before or while it arrives."""
 
@@ -236,6 +257,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     static = files("geoverify.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BlankQuery)
     return app
 
 

@@ -1,0 +1,67 @@
+"""Forms in Chromium as people fill them: the filters with their "全部" choices left alone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser import CHROMIUM_ARGS
+from tests.web.conftest import BATCH, USERS, VILLAGE_A, WebEnv
+from tests.web.live import chromium_path, serve, watch
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 412, "height": 915}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _login(page: Any, base: str, name: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", USERS[name][2])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(rf"^{re.escape(base)}/(\?.*)?$"))
+
+
+def test_filters_with_all_choices_left_alone(web_env: WebEnv, browser: Any) -> None:
+    with serve(web_env.app()) as base:
+        for user, viewport in (("office1", {"width": 1400, "height": 900}), (VILLAGE_A, PHONE)):
+            ctx = browser.new_context(viewport=viewport, locale="zh-CN")
+            page = ctx.new_page()
+            seen = watch(page, base)
+            _login(page, base, user)
+            page.goto(f"{base}/targets")
+            listed = page.locator("[data-testid=targets] li").count()
+            assert listed > 0
+            # A batch chosen, the status left at 全部: the list, not an error page.
+            page.select_option("select[name=batch]", BATCH)
+            page.click("text=筛选")
+            page.wait_for_load_state()
+            assert "status=" in page.url  # the browser did send the blank choice
+            assert page.locator("[data-testid=targets] li").count() == listed
+            assert "无效" not in page.inner_text("main")
+            page.check("input[name=overdue]")
+            page.click("text=筛选")
+            page.wait_for_load_state()
+            assert "无效" not in page.inner_text("main")
+            assert page.locator("text=逾期未反馈").count() == 1
+            # The map with no patrol month chosen.
+            page.goto(f"{base}/maps")
+            page.click("text=显示")
+            page.wait_for_load_state()
+            assert "month=" in page.url and "无效" not in page.inner_text("main")
+            assert page.locator("iframe.mapframe").count() == 1
+            assert not seen.console_errors, seen.console_errors
+            ctx.close()
