@@ -177,6 +177,7 @@ FIELD_LABELS: dict[str, str] = {
     "verified_by": "核查人员",
     "plants": "株数",
     "area_m2": "铲除面积（平方米）",
+    "area_mu": "铲除面积（亩）",
     "eradicated_on": "铲除日期",
     "case_no": "案件编号",
     "remarks": "备注",

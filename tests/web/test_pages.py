@@ -257,3 +257,38 @@ def test_filter_forms_send_their_all_choices_as_blanks(
     api = office.get("/api/v1/targets?status=")
     assert api.status_code == 422
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_area_in_both_units_must_agree_and_a_correction_starts_from_the_record(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    village = clients[VILLAGE_A]
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][-1]
+    hidden = _csrf_form(village, f"/feedback/{target}")
+    answer = {
+        **hidden,
+        "result": "confirmed",
+        "verified_on": "2024-03-12",
+        "verified_by": "张三",
+        "plants": "40",
+        "eradicated_on": "2024-03-12",
+        "remarks": "已全部铲除",
+    }
+    before = full_snapshot(web_env.store)
+    both = village.post(f"/feedback/{target}", data={**answer, "area_m2": "50", "area_mu": "3"})
+    assert both.status_code == 422
+    assert "铲除面积（亩）：与平方米数不一致（3 亩约 2000 平方米），请只填一个" in both.text
+    assert full_snapshot(web_env.store) == before
+    # The same area in both units is one answer (m² kept).
+    ok = village.post(f"/feedback/{target}", data={**answer, "area_m2": "666.7", "area_mu": "1"})
+    assert ok.status_code == 303, ok.text[:500]
+    # The form for a correction shows the recorded numbers, not blanks.
+    again = village.get(f"/feedback/{target}").text
+    for name, value in (
+        ("plants", "40"),
+        ("area_m2", "666.7"),
+        ("eradicated_on", "2024-03-12"),
+    ):
+        assert re.search(rf'name="{name}"[^>]*value="{re.escape(value)}"', again), name
+    assert re.search(r'name="area_mu"[^>]*value=""', again)
+    assert ">已全部铲除</textarea>" in again

@@ -56,6 +56,13 @@ def _values(form: Form) -> FeedbackValues:
     mu = form.number("area_mu", maximum=1e5)
     if area is None and mu is not None:
         area = round(mu * MU_M2, 2)
+    elif area is not None and mu is not None and abs(area - mu * MU_M2) > max(1.0, 0.01 * area):
+        form.bad(
+            "area_mu",
+            form.text("area_mu", max_len=40),
+            f"与平方米数不一致（{mu:g} 亩约 {mu * MU_M2:.0f} 平方米），请只填一个",
+            f"{mu:g} mu is not the {area:g} m2 also given; give one of them",
+        )
     return FeedbackValues(
         result=result,
         verified_on=form.date("verified_on"),
