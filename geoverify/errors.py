@@ -40,6 +40,16 @@ class RowProblem:
         return f"第 {self.row} 行{who}: {self.reason} ({self.reason_en})"
 
 
+def where_to_give(field: str, option: str) -> str:
+    """Where a user gives what a message asks for, through either door: the web form's field
+    and the command line's option (messages are shared by both)."""
+    return f"（网页填写“{field}”，命令行用 {option}）"
+
+
+#: How a recorded answer is corrected, through either door.
+HOW_TO_SUPERSEDE = "如需更正，请勾选“需要更正”并写明更正理由（命令行用 --supersede --reason）"
+
+
 class GeoverifyError(Exception):
     """Root of every error geoverify raises on purpose.
 

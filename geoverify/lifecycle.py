@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from geoverify.errors import RowProblem, TransitionError
-from geoverify.model import RESULT_LABELS, STATUS_LABELS, Result, Status
+from geoverify.errors import HOW_TO_SUPERSEDE, RowProblem, TransitionError
+from geoverify.model import FEEDBACK_FIELD_LABELS, RESULT_LABELS, STATUS_LABELS, Result, Status
 from geoverify.sanity import check_area, check_date, check_plants
 from geoverify.values import as_date, is_missing
 
@@ -239,7 +239,7 @@ def check_transition(
     if need:
         if not supersede:
             msg = (
-                f"已登记为“{here}”，改为“{there}”需要明确更正（--supersede）并说明理由 "
+                f"已登记为“{here}”，改为“{there}”需要明确更正；{HOW_TO_SUPERSEDE} "
                 f"(recorded as {status}/{result}; changing it to {to_status}/{to_result} "
                 "needs supersede with a reason)"
             )
@@ -1023,7 +1023,7 @@ def _conflicting_result(fr: FeedbackRow, tid: str, cmp: _Comparison) -> RowProbl
         "conflicting_result",
         f"靶标 {tid} 已登记结果“{RESULT_LABELS[str(cmp.result)]}”，"
         f"本次为“{RESULT_LABELS[cmp.to_result]}”；"
-        "如需更正请使用 --supersede 并说明理由",
+        f"{HOW_TO_SUPERSEDE}",
         f"target {tid} already has result {cmp.result}; got {cmp.to_result} "
         "(use --supersede with --reason to correct it)",
         "核查结果",
@@ -1033,11 +1033,13 @@ def _conflicting_result(fr: FeedbackRow, tid: str, cmp: _Comparison) -> RowProbl
 
 def _conflicting_values(fr: FeedbackRow, tid: str, cmp: _Comparison) -> RowProblem:
     """``conflicting_values``: the row replaces recorded values (or reopens a reported target)."""
-    fields = "、".join(k for k in cmp.values if k not in _FREELY_UPDATED)
+    changed = [k for k in cmp.values if k not in _FREELY_UPDATED]
+    fields = "、".join(changed)
+    fields_zh = "、".join(FEEDBACK_FIELD_LABELS.get(k, k) for k in changed)
     return _problem(
         fr,
         "conflicting_values",
-        f"靶标 {tid} 已登记的 {fields} 与本次不同；如需更正请使用 --supersede 并说明理由",
+        f"靶标 {tid} 已登记的{fields_zh}与本次不同；{HOW_TO_SUPERSEDE}",
         f"target {tid}: recorded {fields} differ from this row "
         "(use --supersede with --reason to correct them)",
         fields,

@@ -78,6 +78,17 @@ RESULT_LABELS: dict[str, str] = {
     "not_found": "未发现",
     "outside": "非本镇辖区",
 }
+#: A feedback's fields, in Chinese.
+FEEDBACK_FIELD_LABELS: dict[str, str] = {
+    "result": "核查结果",
+    "verified_on": "核查日期",
+    "verified_by": "核查人员",
+    "plants": "株数",
+    "eradicated_area_m2": "铲除面积（平方米）",
+    "eradicated_on": "铲除日期",
+    "case_no": "案件编号",
+    "remarks": "备注",
+}
 #: Event kinds of a target's history (the workflows record these), in Chinese.
 EVENT_LABELS: dict[str, str] = {
     "issued": "下发",

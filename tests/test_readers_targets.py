@@ -175,7 +175,7 @@ def _projected_csv(tmp_path: Path, header: str, swap: bool = False, prefix: int 
 
 def test_projected_coordinates_need_a_crs(tmp_path: Path) -> None:
     path = _projected_csv(tmp_path, "x坐标,y坐标")
-    with pytest.raises(CRSError, match="请用 --crs 指定") as info:
+    with pytest.raises(CRSError, match="请指定坐标系（网页填写“坐标系”，命令行用 --crs）") as info:
         read_targets(path, batch_id="b")
     assert "'x坐标'/'y坐标'" in str(info.value)
     assert "EPSG:4544" in str(info.value)

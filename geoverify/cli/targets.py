@@ -13,7 +13,13 @@ from geoverify.cli._common import (
     open_store,
 )
 from geoverify.lifecycle import THRESHOLD_LABELS
-from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS, Status
+from geoverify.model import (
+    ASSIGNMENT_LABELS,
+    FEEDBACK_FIELD_LABELS,
+    RESULT_LABELS,
+    STATUS_LABELS,
+    Status,
+)
 from geoverify.workflows import list_targets
 from geoverify.workflows.targets import target_detail
 
@@ -91,15 +97,6 @@ _more_commands()
 COMMANDS = [targets_group]
 
 
-_FEEDBACK_LABELS = {
-    "verified_on": "核查日期",
-    "verified_by": "核查人员",
-    "plants": "株数",
-    "eradicated_area_m2": "铲除面积（平方米）",
-    "eradicated_on": "铲除日期",
-    "case_no": "案件编号",
-    "remarks": "备注",
-}
 _APP_LABELS = {"amap": "高德", "baidu": "百度", "tencent": "腾讯", "geo": "其他地图 (geo:) "}
 
 
@@ -126,7 +123,11 @@ def targets_show(target_id: str, as_json: bool) -> None:
         + ("，逾期" if detail.overdue else ""),
         f"  坐标: {xy['lon']}, {xy['lat']}（{xy['lon_dms']} {xy['lat_dms']}，CGCS2000）",
     ]
-    given = [(label, fb[k]) for k, label in _FEEDBACK_LABELS.items() if fb.get(k) is not None]
+    given = [
+        (label, fb[k])
+        for k, label in FEEDBACK_FIELD_LABELS.items()
+        if k != "result" and fb.get(k) is not None  # the result is in the status line
+    ]
     if given:
         lines.append("  反馈: " + "，".join(f"{k} {v}" for k, v in given))
     lines += [f"  {_APP_LABELS.get(a, a)}导航: {url}" for a, url in detail.links.items()]

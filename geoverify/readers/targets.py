@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from geoverify.errors import CRSError, InputError, RowProblem
+from geoverify.errors import CRSError, InputError, RowProblem, where_to_give
 from geoverify.geo import STORE_CRS, in_china, metric_crs
 from geoverify.readers.coords import parse_angle_detail
 from geoverify.readers.tables import (
@@ -416,7 +416,9 @@ def _check_location(
             )
         else:
             hint = hint_projected is not None and bool(hint_projected[i])
-            extra_zh = "；数值像投影坐标，请用 --crs 指定坐标系" if hint else ""
+            extra_zh = (
+                "；数值像投影坐标，请指定坐标系" + where_to_give("坐标系", "--crs") if hint else ""
+            )
             extra_en = "; the values look projected, pass --crs" if hint else ""
             ledger.add(
                 i,
@@ -670,7 +672,8 @@ def _read_tabular(
     lat_col = _pick_column(columns, lat_field, LAT_HEADERS, source=source, what="纬度")
     if lon_col is None or lat_col is None or lon_col == lat_col:
         msg = (
-            f"{source}: 找不到经度/纬度列，请用 --lon-field/--lat-field 指定 "
+            f"{source}: 找不到经度/纬度列，请指定"
+            f"{where_to_give('经度列、纬度列', '--lon-field/--lat-field')} "
             f"(no longitude/latitude columns found; pass --lon-field/--lat-field); "
             f"现有列 (columns): {', '.join(str(c) for c in columns)}"
         )
@@ -743,8 +746,9 @@ def _read_tabular(
         if ok.any() and projected_like.sum() * 2 >= ok.sum():
             suggestion = _suggest_crs(xs[ok], ys[ok])
             msg = (
-                f"{source}: 列 {lon_col!r}/{lat_col!r} 的坐标看起来是投影坐标，请用 --crs 指定，"
-                f"例如 {suggestion} (the coordinates in columns {lon_col!r}/{lat_col!r} look "
+                f"{source}: 列 {lon_col!r}/{lat_col!r} 的坐标看起来是投影坐标，请指定坐标系"
+                f"{where_to_give('坐标系', '--crs')}，例如 {suggestion} "
+                f"(the coordinates in columns {lon_col!r}/{lat_col!r} look "
                 f"projected (metres, not degrees); pass --crs, e.g. {suggestion.split('（')[0]})"
             )
             raise CRSError(msg)

@@ -16,7 +16,7 @@ import pyogrio.errors
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from geoverify.errors import CRSError, InputError
+from geoverify.errors import CRSError, InputError, where_to_give
 from geoverify.readers.kml import KML_CRS, read_kml
 from geoverify.readers.safety import check_zip, parser_errors
 
@@ -35,7 +35,9 @@ VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip", ".geojson", ".json", ".kml", ".kmz")
 #: How many bytes of DBF records are inspected to guess the text encoding.
 _DBF_SAMPLE_BYTES = 4 * 1024 * 1024
 
-_NO_CRS_MSG = "文件没有坐标系，请用 --crs 指定 (no CRS in file; pass --crs)"
+_NO_CRS_MSG = (
+    f"文件没有坐标系，请指定{where_to_give('坐标系', '--crs')} (no CRS in file; pass --crs)"
+)
 
 
 @dataclass
@@ -92,8 +94,8 @@ def _resolve_crs(file_crs: CRS | None, given: CRS | None, *, source: str) -> CRS
         return given
     if given is not None and not _same_crs(file_crs, given):
         msg = (
-            f"{source}: 文件自带坐标系 {file_crs.name} 与指定的 --crs {given.name} 不一致，"
-            f"请去掉 --crs 或修正文件的 .prj (the file's CRS {file_crs.to_string()} differs from "
+            f"{source}: 文件自带坐标系 {file_crs.name} 与指定的坐标系 {given.name} 不一致，"
+            f"请不指定坐标系或修正文件的 .prj (the file's CRS {file_crs.to_string()} differs from "
             f"the CRS given, {given.to_string()}; drop --crs or fix the file)"
         )
         raise InputError(msg)

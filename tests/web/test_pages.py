@@ -292,3 +292,31 @@ def test_area_in_both_units_must_agree_and_a_correction_starts_from_the_record(
         assert re.search(rf'name="{name}"[^>]*value="{re.escape(value)}"', again), name
     assert re.search(r'name="area_mu"[^>]*value=""', again)
     assert ">已全部铲除</textarea>" in again
+
+
+def test_a_conflicting_answer_says_in_chinese_how_to_correct_it(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    village = clients[VILLAGE_A]
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][-2]
+    answer = {
+        "result": "confirmed",
+        "verified_on": "2024-03-12",
+        "verified_by": "张三",
+        "plants": "40",
+    }
+    first = village.post(
+        f"/feedback/{target}", data={**_csrf_form(village, f"/feedback/{target}"), **answer}
+    )
+    assert first.status_code == 303
+    hidden = _csrf_form(village, f"/feedback/{target}")
+    again = village.post(f"/feedback/{target}", data={**hidden, **answer, "plants": "50"})
+    assert again.status_code == 422
+    assert "已登记的株数与本次不同" in again.text
+    assert "勾选“需要更正”并写明更正理由" in again.text
+    assert "结果与已登记的不同，需要更正" in again.text  # the box the message names is there
+    fixed = village.post(
+        f"/feedback/{target}",
+        data={**hidden, **answer, "plants": "50", "supersede": "1", "reason": "复点株数"},
+    )
+    assert fixed.status_code == 303
