@@ -320,3 +320,46 @@ def test_a_conflicting_answer_says_in_chinese_how_to_correct_it(
         data={**hidden, **answer, "plants": "50", "supersede": "1", "reason": "复点株数"},
     )
     assert fixed.status_code == 303
+
+
+def test_a_batch_of_reissued_targets_imports_and_the_same_file_twice_says_so(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    office = clients["office1"]
+    text = "靶标编号,经度,纬度\nR1,106.05,29.70\nR2,106.04,29.69\n"
+    first = office.post(
+        "/batches/preview",
+        data={"batch": "reissue-1", "issued": "2024-05-01"},
+        files={"file": ("五月.csv", text.encode("utf-8"), "text/csv")},
+    )
+    token = re.search(r'name="token" value="([^"]+)"', first.text)
+    assert token is not None
+    assert office.post("/batches/commit", data={"token": token.group(1)}).status_code == 303
+    # The same file for the same batch: already imported, nothing to confirm, nothing changed.
+    before = full_snapshot(web_env.store)
+    same = office.post(
+        "/batches/preview",
+        data={"batch": "reissue-1", "issued": "2024-05-01"},
+        files={"file": ("五月.csv", text.encode("utf-8"), "text/csv")},
+    )
+    assert same.status_code == 200
+    assert 'data-testid="already-imported"' in same.text
+    assert "没有可导入的靶标" not in same.text and 'name="token"' not in same.text
+    assert full_snapshot(web_env.store) == before
+    # The same targets sent again in another file, as a new batch, are re-issued: that batch
+    # can be imported (the same file again is the same import, whatever the batch is called).
+    resent = "靶标编号,经度,纬度\nR2,106.04,29.69\nR1,106.05,29.70\n"
+    again = office.post(
+        "/batches/preview",
+        data={"batch": "reissue-2", "issued": "2024-06-01"},
+        files={"file": ("六月.csv", resent.encode("utf-8"), "text/csv")},
+    )
+    assert "重复下发</dt><dd>2 个" in again.text, re.sub(r"\s+", " ", again.text)[-2500:]
+    token = re.search(r'name="token" value="([^"]+)"', again.text)
+    assert token is not None, again.text[-1500:]
+    res = office.post("/batches/commit", data={"token": token.group(1)})
+    assert res.status_code == 303
+    with web_env.store.connect() as conn:
+        from geoverify.store import batches as store_batches
+
+        assert int(store_batches.get_batch(conn, "reissue-2")["n_reissued"]) == 2

@@ -89,7 +89,9 @@ async def batch_preview(
     params = _params(form)
     preview = _run_import(store, upload, params, preview=True)
     token = None
-    if preview.status == "preview" and preview.imported:
+    # Targets already known from an earlier batch are re-issued: a batch of nothing else is
+    # still a batch to import (as on the command line).
+    if preview.status == "preview" and (preview.imported or preview.reissued):
         token = staging.save(settings.workspace, upload, user_id=user.id, params=params)
     return render(
         request,
