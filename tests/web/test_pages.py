@@ -363,3 +363,44 @@ def test_a_batch_of_reissued_targets_imports_and_the_same_file_twice_says_so(
         from geoverify.store import batches as store_batches
 
         assert int(store_batches.get_batch(conn, "reissue-2")["n_reissued"]) == 2
+
+
+def test_an_answer_crossing_another_keeps_what_was_typed(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    village, office = clients[VILLAGE_A], clients["office1"]
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][-3]
+    mine = _csrf_form(village, f"/feedback/{target}")  # the cadre opens the form ...
+    theirs = _csrf_form(office, f"/feedback/{target}")  # ... and so does the office
+    saved = office.post(
+        f"/feedback/{target}",
+        data={
+            **theirs,
+            "result": "excluded",
+            "verified_on": "2024-03-11",
+            "verified_by": "李四",
+            "remarks": "玉米",
+        },
+    )
+    assert saved.status_code == 303
+    before = full_snapshot(web_env.store)
+    late = village.post(
+        f"/feedback/{target}",
+        data={
+            **mine,
+            "result": "confirmed",
+            "verified_on": "2024-03-12",
+            "verified_by": "张三",
+            "plants": "37",
+            "remarks": "田边发现",
+        },
+    )
+    assert late.status_code == 409
+    assert full_snapshot(web_env.store) == before
+    assert "已被他人修改" in late.text and 'data-testid="conflict"' in late.text
+    assert "现已登记：核查结果 排除；核查日期 2024-03-11；核查人员 李四；备注 玉米" in late.text
+    # What the cadre typed is still in the form, for the target's new version.
+    assert re.search(r'name="plants"[^>]*value="37"', late.text)
+    assert 'value="张三"' in late.text and ">田边发现</textarea>" in late.text
+    version = re.search(r'name="version" value="(\d+)"', late.text)
+    assert version is not None and int(version.group(1)) > int(mine["version"])

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from geoverify.errors import InputError
-from geoverify.model import RESULT_LABELS
+from geoverify.errors import ConflictError, InputError
+from geoverify.model import FEEDBACK_FIELD_LABELS, RESULT_LABELS
 from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, WriterUser
 from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.templating import records, render
@@ -152,6 +152,7 @@ def _form_page(
     values: dict[str, Any],
     problem: Any,
     status_code: int = 200,
+    conflict: bool = False,
 ) -> Response:
     return render(
         request,
@@ -166,6 +167,8 @@ def _form_page(
         problem=problem,
         today=today_local(),
         results=RESULT_LABELS,
+        conflict=conflict,
+        field_labels=FEEDBACK_FIELD_LABELS,
     )
 
 
@@ -182,18 +185,22 @@ async def feedback_submit(
     check_target_scope(store, target_id, only_village=user.scope)
     try:
         sub, _ = await _submit(request, target_id, store, settings, actor, user)
-    except InputError as e:
+    except (InputError, ConflictError) as e:
+        # The form again with what was typed (photos must be chosen again: a browser never
+        # refills a file field); after a conflict, with the answer recorded meanwhile.
         from geoverify.problems import problem_from_error
 
         detail = target_detail(store, target_id, only_village=user.scope)
         form = await read_form(request, settings)
+        conflict = isinstance(e, ConflictError)
         return _form_page(
             request,
             session,
             detail,
             values=as_dict(form),
             problem=problem_from_error(e),
-            status_code=422,
+            status_code=409 if conflict else 422,
+            conflict=conflict,
         )
     return RedirectResponse(
         f"/targets/{quote(sub.document['target_id'], safe='')}?saved=1", status_code=303
