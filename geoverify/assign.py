@@ -7,6 +7,7 @@ import functools
 import itertools
 import math
 import os
+import re
 import threading
 import warnings
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import pyproj
 import shapely
 from numba import njit
 from numpy.typing import NDArray
+from pyproj.transformer import TransformerGroup
 
 from geoverify import cells, geo, segments
 from geoverify.boundaries import polygonal_part
@@ -640,6 +642,36 @@ _BEND_CHUNK = 262_144
 _BEND_UNMEASURED_M = 0.001
 
 
+#: PROJ operations that are smooth (twice differentiable) wherever they are defined: a pipeline
+#: of these alone has a curvature :func:`_curvature` can bound from a lattice. Piecewise
+#: projections (Robinson, Van der Grinten, …) and grid shifts (bilinear between nodes) are not.
+_SMOOTH_OPERATIONS = frozenset(
+    {
+        "pipeline", "unitconvert", "axisswap", "noop", "push", "pop", "cart", "helmert",
+        "tmerc", "etmerc", "utm", "merc", "webmerc", "lcc", "aea", "laea", "stere", "sterea",
+        "eqc", "longlat", "latlong", "lonlat", "latlon",
+    }
+)  # fmt: skip
+_PROJ_STEP = re.compile(r"(?:^|\s)proj=(\S+)")
+
+
+@functools.cache
+def _smooth_projection(native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> bool:
+    """True when PROJ has one way from ``native_crs`` to ``metric_crs`` and every step of it is
+    smooth (:data:`_SMOOTH_OPERATIONS`). Several candidate operations mean PROJ may switch
+    between them from place to place (a jump), e.g. WGS 84 to the British National Grid."""
+    with warnings.catch_warnings():  # "best transformation is not available": not smooth
+        warnings.simplefilter("ignore")
+        try:
+            group = TransformerGroup(native_crs, metric_crs, always_xy=True)
+        except pyproj.exceptions.ProjError:
+            return False
+    if len(group.transformers) != 1 or group.unavailable_operations:
+        return False
+    steps = _PROJ_STEP.findall(group.transformers[0].definition)
+    return bool(steps) and all(step in _SMOOTH_OPERATIONS for step in steps)
+
+
 def _curvature(xy: _FloatArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) -> float:
     """An upper estimate of the projection's second derivative over the box of ``xy``: metric
     metres per native unit squared, so that an edge of native length ``L`` strays from its
@@ -686,17 +718,19 @@ def _bend(
 
     The largest distance between a projected edge midpoint and the midpoint of the metric edge
     (where a gently curving projected edge strays most), times four, plus a centimetre.
-    ``metric`` holds the ``native`` rings' vertices projected. Edges too short to stray more
-    than a millimetre by :func:`_curvature`'s bound count as straying a millimetre, unmeasured
-    (village edges are mostly tens of metres long: projecting their midpoints would cost as
-    much as projecting the villages).
+    ``metric`` holds the ``native`` rings' vertices projected. When the projection is smooth
+    (:func:`_smooth_projection`), edges too short to stray more than a millimetre by
+    :func:`_curvature`'s bound count as straying a millimetre, unmeasured (village edges are
+    mostly tens of metres long: projecting their midpoints would cost as much as projecting
+    the villages); otherwise every edge is measured.
     """
     if len(metric.xy) != len(native.xy):
         return math.inf
     worst = -math.inf  # stays so without edges, or when no midpoint projects (then inf)
     any_edge = False
     xy, mxy = native.xy, metric.xy
-    curvature = _curvature(xy, native_crs, metric_crs) if len(xy) else math.inf
+    smooth = len(xy) > 0 and _smooth_projection(native_crs, metric_crs)
+    curvature = _curvature(xy, native_crs, metric_crs) if smooth else math.inf
     # Edges longer than this (squared, native units) are measured.
     measured_from = 8.0 * _BEND_UNMEASURED_M / curvature if curvature > 0 else math.inf
     with warnings.catch_warnings():  # an unprojectable midpoint: NaN, skipped

@@ -368,6 +368,44 @@ def test_curvature_bounds_every_edge_s_bend(
     assert curvature < 100 * np.max(8 * stray / length2)  # and it is not absurdly loose
 
 
+@pytest.mark.parametrize(
+    ("boxes", "metric"),
+    [
+        # PROJ switches between several WGS 84 -> British National Grid operations (a jump
+        # near 1.92°E, between the lattice points over these villages).
+        (
+            [
+                (-0.65, 55.31, -0.64, 55.32, 1e-3),
+                (2.83, 56.55, 2.84, 56.56, 1e-3),
+                (1.9180, 55.368, 1.9220, 55.371, 0.0004),
+            ],
+            "EPSG:27700",
+        ),
+        # Robinson is interpolated from a table (a jump at 55°N).
+        ([(-160.90, 54.998, -160.89, 55.002, 0.00002)], "ESRI:54030"),
+    ],
+)
+def test_a_projection_that_is_not_smooth_has_every_edge_measured(
+    boxes: list[tuple[float, ...]], metric: str
+) -> None:
+    """Where the projection jumps between lattice points, no curvature bound holds: the bend
+    is measured on every edge (a short edge across the jump strays metres)."""
+    import pyproj
+
+    from geoverify.segments import Rings
+
+    villages = np.asarray(
+        [shapely.segmentize(shapely.box(*b[:4]), b[4]) for b in boxes], dtype=object
+    )
+    native_crs, metric_crs = pyproj.CRS(4326), pyproj.CRS(metric)
+    assert not assign._smooth_projection(native_crs, metric_crs)
+    assert assign._smooth_projection(native_crs, pyproj.CRS(32648))
+    rings = Rings.of(villages)
+    metric_rings = rings.moved(assign._project(rings.xy, native_crs, metric_crs))
+    bend = assign._bend(rings, metric_rings, native_crs, metric_crs)
+    assert bend == _bend_by_geopandas(villages, native_crs, metric_crs) > 1.0
+
+
 @pytest.mark.parametrize("case", ["town", "repaired", "3d"])
 def test_layer_projects_as_to_crs_does(
     town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], monkeypatch: pytest.MonkeyPatch, case: str
