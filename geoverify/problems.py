@@ -51,8 +51,10 @@ _KINDS: tuple[tuple[type[BaseException], str, int, str], ...] = (
 )
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
-# A bracketed English translation: "(…)" or "（…）" holding Latin letters and no CJK.
-_EN_GROUP = re.compile(r"\s*[(（]([^()（）]*[A-Za-z][^()（）]*)[)）]")
+# A bracketed English translation: "(…)" or "（…）" holding Latin letters and no CJK, with at
+# most one level of brackets inside ("(date is in the future (today 2026-12-06))").
+_EN_INNER = r"(?:[^()（）]|\([^()（）]*\))"
+_EN_GROUP = re.compile(rf"\s*[(（]({_EN_INNER}*[A-Za-z]{_EN_INNER}*)[)）]")
 _PREFIX = re.compile(r"^([^\u3000-\u9fff]*?:\s)")
 
 

@@ -1,0 +1,45 @@
+"""Problem documents: one message, told in Chinese and in English."""
+
+from __future__ import annotations
+
+import pytest
+
+from geoverify.errors import InputError
+from geoverify.problems import problem_from_error, split_bilingual
+
+
+@pytest.mark.parametrize(
+    ("text", "zh", "en"),
+    [
+        ("没有靶标 T1 (no such target)", "没有靶标 T1", "no such target"),
+        # A translation with brackets of its own.
+        (
+            "靶标 T: 核查日期 2099-01-01 晚于今天 2026-12-06 "
+            "(target T: verified_on 2099-01-01 is in the future (today 2026-12-06))",
+            "靶标 T: 核查日期 2099-01-01 晚于今天 2026-12-06",
+            "target T: verified_on 2099-01-01 is in the future (today 2026-12-06)",
+        ),
+        # Chinese in brackets is part of the Chinese message.
+        (
+            "文件没有坐标系，请指定（网页填写“坐标系”，命令行用 --crs）"
+            " (no CRS in file; pass --crs)",
+            "文件没有坐标系，请指定（网页填写“坐标系”，命令行用 --crs）",
+            "no CRS in file; pass --crs",
+        ),
+        # A leading file name and a trailing detail belong to both.
+        (
+            "a.csv: 第 3 行有误 (row 3 is wrong): x=1",
+            "a.csv: 第 3 行有误: x=1",
+            "a.csv: row 3 is wrong: x=1",
+        ),
+        ("只有中文", "只有中文", "只有中文"),
+    ],
+)
+def test_split_bilingual(text: str, zh: str, en: str) -> None:
+    assert split_bilingual(text) == (zh, en)
+
+
+def test_a_problem_document_keeps_english_out_of_the_chinese() -> None:
+    p = problem_from_error(InputError("日期晚于今天 (date is in the future (today 2026-12-06))"))
+    assert p.message_zh == "日期晚于今天"
+    assert p.message_en == "date is in the future (today 2026-12-06)"
