@@ -89,6 +89,41 @@ FEEDBACK_FIELD_LABELS: dict[str, str] = {
     "case_no": "案件编号",
     "remarks": "备注",
 }
+#: Where a change came from (an event's ``source``: ``channel:action[:detail]``), in Chinese.
+SOURCE_CHANNEL_LABELS: dict[str, str] = {"command": "命令行", "web": "网页", "file": "文件"}
+SOURCE_ACTION_LABELS: dict[str, str] = {
+    "dispatch": "派发",
+    "report district": "反馈区禁毒办",
+    "evidence add": "上传照片",
+    "feedback form": "核查反馈表单",
+    "spotcheck": "抽查",
+    "spotcheck record": "登记抽查",
+    "targets add": "添加靶标",
+    "users add": "添加用户",
+    "users disable": "停用用户",
+    "users reset-password": "重置密码",
+    "users change-password": "修改密码",
+}
+
+
+def source_label(source: str | None) -> str:
+    """An event's ``source`` for people: ``web:evidence add:IMG_1.jpg`` is
+    "网页：上传照片（IMG_1.jpg）", ``file:b.csv:row 3`` "文件 b.csv 第 3 行"; what is not known
+    is shown as it is."""
+    if not source:
+        return ""
+    channel, _, rest = source.partition(":")
+    if channel == "file":
+        name, _, row = rest.rpartition(":row ")
+        return f"文件 {name} 第 {row} 行" if name and row.isdigit() else f"文件 {rest}"
+    if channel not in SOURCE_CHANNEL_LABELS or not rest:
+        return source
+    action, _, detail = rest.partition(":")
+    words = action.split(" --", 1)[0]  # options are not for people
+    label = SOURCE_ACTION_LABELS.get(words, action)
+    return f"{SOURCE_CHANNEL_LABELS[channel]}：{label}" + (f"（{detail}）" if detail else "")
+
+
 #: Event kinds of a target's history (the workflows record these), in Chinese.
 EVENT_LABELS: dict[str, str] = {
     "issued": "下发",

@@ -14,8 +14,9 @@ import shapely.geometry
 
 from geoverify.evidence import FLAG_LABELS
 from geoverify.lifecycle import THRESHOLD_LABELS, threshold_level
-from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS
+from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS, source_label
 from geoverify.navigation import navigation_links, to_dms
+from geoverify.problems import split_bilingual
 from geoverify.progress import overdue_mask, sort_targets_for_lists, threshold_levels
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
@@ -153,6 +154,7 @@ def _history(conn: Any, pk: int, target_id: str) -> list[dict[str, Any]]:
                 "host": r["host"],
                 "kind": r["kind"],
                 "source": r["source"],
+                "source_label": source_label(r["source"]),
                 "batch": r["batch"] if isinstance(r["batch"], str) else None,
                 "target_id": target_id,
                 "payload": r["payload"],
@@ -225,7 +227,10 @@ def _photo_json(row: dict[str, Any]) -> dict[str, Any]:
         "lat": row["lat"],
         "distance_m": None if row["distance_m"] is None else round(float(row["distance_m"]), 1),
         "flags": list(row["flags"] or []),
-        "flag_labels": [FLAG_LABELS.get(f, f).format(max_distance_m=200) for f in row["flags"]],
+        "flag_labels": [
+            split_bilingual(FLAG_LABELS.get(f, f).format(max_distance_m=200))[0]
+            for f in row["flags"]
+        ],
         "added_at": row["added_at"].astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
         "added_by": row["added_by"],
     }

@@ -174,6 +174,7 @@ def test_feedback_is_idempotent_by_its_uuid(
     last = detail["history"][-1]
     assert last["actor"] == VILLAGE_A and last["host"] == "testclient"
     assert last["source"] == "web:feedback form"
+    assert last["source_label"] == "网页：核查反馈表单"
     assert last["payload"]["submission"] == key
 
 
@@ -305,6 +306,7 @@ def test_photos_from_the_camera_give_the_position(
     assert 5 < doc["position"]["distance_m"] < 15
     assert [p["status"] for p in doc["photos"]] == ["stored"]
     after = village.get(f"/api/v1/targets/{target}").json()
+    assert after["photos"][0]["flags"] == [] and after["photos"][0]["flag_labels"] == []
     assert after["feedback"]["plants"] == 40
     assert after["status"] == "eradicated"
     pid = after["photos"][0]["id"]
@@ -485,3 +487,31 @@ def test_too_many_photos_at_once(web_env: WebEnv, clients: dict[str | None, Clie
     )
     doc = _problem(res, 422)
     assert "最多" in doc["detail"]
+
+
+def test_photo_warnings_are_told_in_chinese(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    village = clients[VILLAGE_A]
+    # A target of the village nobody has answered yet in this module.
+    detail, target = next(
+        (d, t)
+        for t in web_env.targets[web_env.code_of(VILLAGE_A)]
+        if (d := village.get(f"/api/v1/targets/{t}").json())["feedback"]["result"] is None
+    )
+    res = _feedback(
+        village,
+        target,
+        submission=uuid.uuid4(),
+        version=detail["version"],
+        result="not_found",
+        verified_on="2024-03-14",
+        verified_by="孙晓燕",
+        photos=[("IMG_0002.jpg", jpeg_bytes(when="2024:03:14 09:30:00"))],
+    )
+    assert res.status_code == 200, res.text
+    photo = village.get(f"/api/v1/targets/{target}").json()["photos"][0]
+    assert photo["flags"] == ["no_gps"]
+    assert photo["flag_labels"] == ["照片没有 GPS 位置"]
+    page = village.get(f"/targets/{target}").text
+    assert "照片没有 GPS 位置" in page and "no GPS position" not in page

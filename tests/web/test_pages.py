@@ -404,3 +404,17 @@ def test_an_answer_crossing_another_keeps_what_was_typed(
     assert 'value="张三"' in late.text and ">田边发现</textarea>" in late.text
     version = re.search(r'name="version" value="(\d+)"', late.text)
     assert version is not None and int(version.group(1)) > int(mine["version"])
+
+
+def test_error_pages_keep_the_english_and_code_behind_a_fold(
+    clients: dict[str | None, Client],
+) -> None:
+    page = clients[VILLAGE_A].get("/targets/NO-SUCH-TARGET")
+    assert page.status_code == 404
+    main = page.text.split("<main>")[1]
+    folded = re.search(r"<details[^>]*><summary>技术信息</summary>(.*?)</details>", main, re.S)
+    assert folded is not None and "not_found" in folded.group(1)
+    assert "no such target" not in main.replace(folded.group(0), "")
+    icon = clients[None].get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert '<link rel="icon" href="/static/favicon.svg"' in page.text

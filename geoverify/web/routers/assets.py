@@ -46,3 +46,14 @@ def asset(name: str) -> Response:
         media_type=_MEDIA[suffix],
         headers={"Cache-Control": "public, max-age=86400"},
     )
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The tab icon for what asks the old way (pages link ``/static/favicon.svg``)."""
+    icon = resources.files("geoverify.web") / "static" / "favicon.svg"
+    return Response(
+        icon.read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
