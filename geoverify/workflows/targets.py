@@ -84,6 +84,7 @@ def target_record(r: Any) -> dict[str, Any]:
         "source": r.source,
         "issued_on": r.issued_on,
         "due_on": r.due_on,
+        "overdue": bool(getattr(r, "overdue", False)),
         "attributes": dict(r.attributes or {}),
     }
 
@@ -116,8 +117,9 @@ def list_targets(
     """Targets, filtered by batch, village (name or code; ``-`` for outside) and status.
 
     Ordered as every list is: criminal-threshold cases first (art. 351), then by village code
-    and target id; a ``threshold`` column says which level a target reaches. ``overdue_on``
-    keeps only the targets overdue on that date.
+    and target id; a ``threshold`` column says which level a target reaches, an ``overdue``
+    column whether it is overdue (逾期未反馈) on ``overdue_on`` or today. ``overdue_on`` keeps
+    only the targets overdue on that date.
     """
     store.require()
     with store.connect() as conn:
@@ -127,8 +129,9 @@ def list_targets(
             repo.get_village(conn, village)
         frame = repo.load_targets(conn, batch=batch, village=village, status=status)
     frame["threshold"] = threshold_levels(frame)
+    frame["overdue"] = overdue_mask(frame, today=overdue_on or today_local()).to_numpy()
     if overdue_on is not None:
-        frame = frame[overdue_mask(frame, today=overdue_on).to_numpy()]
+        frame = frame[frame["overdue"].to_numpy()]
     return TargetList(sort_targets_for_lists(frame), batch=batch, village=village, status=status)
 
 

@@ -38,7 +38,10 @@ def _login(page: Any, base: str, name: str) -> None:
 def test_filters_with_all_choices_left_alone(web_env: WebEnv, browser: Any) -> None:
     with serve(web_env.app()) as base:
         for user, viewport in (("office1", {"width": 1400, "height": 900}), (VILLAGE_A, PHONE)):
-            ctx = browser.new_context(viewport=viewport, locale="zh-CN")
+            phone = viewport is PHONE
+            ctx = browser.new_context(
+                viewport=viewport, locale="zh-CN", is_mobile=phone, has_touch=phone
+            )
             page = ctx.new_page()
             seen = watch(page, base)
             _login(page, base, user)
@@ -64,4 +67,14 @@ def test_filters_with_all_choices_left_alone(web_env: WebEnv, browser: Any) -> N
             assert "month=" in page.url and "无效" not in page.inner_text("main")
             assert page.locator("iframe.mapframe").count() == 1
             assert not seen.console_errors, seen.console_errors
+            if phone:  # a finger can hit the list's links and the check box
+                page.goto(f"{base}/targets")
+                box = page.locator("[data-testid=targets] a.id").first.bounding_box()
+                assert box is not None and box["height"] >= 44, box
+                box = page.locator("input[name=overdue]").bounding_box()
+                assert box is not None and box["width"] >= 24 and box["height"] >= 24
+                page.goto(f"{base}/feedback")
+                for sel in ("a.id", ".muted a"):  # the answer form, 详情与导航
+                    box = page.locator(f"[data-testid=open-targets] {sel}").first.bounding_box()
+                    assert box is not None and box["height"] >= 44, (sel, box)
             ctx.close()

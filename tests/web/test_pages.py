@@ -418,3 +418,29 @@ def test_error_pages_keep_the_english_and_code_behind_a_fold(
     icon = clients[None].get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     assert '<link rel="icon" href="/static/favicon.svg"' in page.text
+
+
+def test_the_target_list_marks_what_is_overdue(
+    clients: dict[str | None, Client], web_env: WebEnv
+) -> None:
+    office = clients["office1"]
+    late = office.get("/api/v1/targets?overdue=true").json()
+    every = office.get("/api/v1/targets").json()
+    assert late and all(t["overdue"] for t in late)
+    assert {t["target_id"] for t in every if t["overdue"]} == {t["target_id"] for t in late}
+    page = office.get("/targets").text
+    assert page.count('<span class="badge overdue">已逾期</span>') == len(late)
+
+
+def test_a_village_dashboard_shows_its_own_figures(
+    clients: dict[str | None, Client], web_env: WebEnv
+) -> None:
+    """A village reads its own figures down the page, with no town total under them."""
+    mine = clients[VILLAGE_A].get("/").text
+    assert "全镇合计" not in mine
+    block = re.search(r'<dl class="kv" data-testid="progress">(.*?)</dl>', mine, re.S)
+    assert block is not None
+    n = len(web_env.targets[web_env.code_of(VILLAGE_A)])
+    assert f"<dt>下发</dt><dd>{n}</dd>" in block.group(1)
+    office = clients["office1"].get("/").text
+    assert "全镇合计" in office and '<table class="grid num" data-testid="progress">' in office
