@@ -444,3 +444,33 @@ def test_a_village_dashboard_shows_its_own_figures(
     assert f"<dt>下发</dt><dd>{n}</dd>" in block.group(1)
     office = clients["office1"].get("/").text
     assert "全镇合计" in office and '<table class="grid num" data-testid="progress">' in office
+
+
+def test_a_bad_batch_file_brings_the_form_back_filled_in(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    office = clients["office1"]
+    before = full_snapshot(web_env.store)
+    page = office.post(
+        "/batches/preview",
+        data={"batch": "bad-cols", "issued": "2024-05-01", "crs": "", "lon_field": "X"},
+        files={"file": ("列名.csv", "编号,东,北\nA1,106.05,29.70\n".encode(), "text/csv")},
+    )
+    assert page.status_code == 422
+    assert full_snapshot(web_env.store) == before
+    assert 'action="/batches/preview"' in page.text and 'data-testid="form-errors"' in page.text
+    errors = re.search(r"data-testid=\"form-errors\">(.*?)</div>", page.text, re.S)
+    assert errors is not None and "X" in errors.group(1), page.text[-3000:]
+    assert (
+        'name="batch" required maxlength="64" placeholder="例如 2024-03" value="bad-cols"'
+        in page.text
+    )
+    assert 'name="lon_field" maxlength="100" value="X"' in page.text
+    assert re.search(r"<details class=\"full\" open>", page.text)
+    unknown = office.post(
+        "/batches/preview",
+        data={"batch": "bad-cols"},
+        files={"file": ("列名.csv", "编号,东,北\nA1,106.05,29.70\n".encode(), "text/csv")},
+    )
+    assert "请指定（网页填写“经度列、纬度列”，命令行用 --lon-field/--lat-field）" in unknown.text
+    assert full_snapshot(web_env.store) == before

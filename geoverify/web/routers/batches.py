@@ -11,12 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
-from geoverify.errors import ForbiddenError, NotFoundError
+from geoverify.errors import ForbiddenError, InputError, NotFoundError
 from geoverify.store import batches as store_batches
 from geoverify.store import repo
 from geoverify.web import staging
 from geoverify.web.deps import ActorDep, OfficeUser, SessionDep, SettingsDep, StoreDep, UserDep
-from geoverify.web.forms import DATE, FILE, TEXT, Form, multipart_body, read_form
+from geoverify.web.forms import DATE, FILE, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.templating import records, render
 from geoverify.workflows.batches import BatchImportResult, import_batch, list_batches
 from geoverify.workflows.dispatch import dispatch_batch, safe_file_name
@@ -85,9 +85,24 @@ async def batch_preview(
     request: Request, store: StoreDep, settings: SettingsDep, session: SessionDep, user: OfficeUser
 ) -> Response:
     form = await read_form(request, settings)
-    upload = await form.file("file", max_bytes=settings.max_request_bytes)
-    params = _params(form)
-    preview = _run_import(store, upload, params, preview=True)
+    try:
+        upload = await form.file("file", max_bytes=settings.max_request_bytes)
+        params = _params(form)
+        preview = _run_import(store, upload, params, preview=True)
+    except InputError as e:
+        # Back to the form, filled in as it was, with the reason (the file must be chosen
+        # again: a browser never refills a file field).
+        from geoverify.problems import problem_from_error
+
+        return render(
+            request,
+            "batches.html",
+            session,
+            status_code=422,
+            batches=records(list_batches(store)),
+            problem=problem_from_error(e),
+            v=as_dict(form),
+        )
     token = None
     # Targets already known from an earlier batch are re-issued: a batch of nothing else is
     # still a batch to import (as on the command line).
