@@ -48,6 +48,7 @@ Path = Callable[[Ids], str]
 # (method, route path) -> (who may use it, whether it addresses village A's object, the URL)
 MATRIX: dict[tuple[str, str], tuple[str, bool, Path]] = {
     ("GET", "/assets/{name}"): (PUBLIC, False, lambda i: "/assets/leaflet.js"),
+    ("GET", "/favicon.ico"): (PUBLIC, False, lambda i: "/favicon.ico"),
     ("GET", "/login"): (PUBLIC, False, lambda i: "/login"),
     ("POST", "/login"): (PUBLIC, False, lambda i: "/login"),
     ("POST", "/api/v1/session"): (PUBLIC, False, lambda i: "/api/v1/session"),

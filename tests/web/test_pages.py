@@ -436,13 +436,13 @@ def test_a_village_dashboard_shows_its_own_figures(
     clients: dict[str | None, Client], web_env: WebEnv
 ) -> None:
     """A village reads its own figures down the page, with no town total under them."""
-    mine = clients[VILLAGE_A].get("/").text
+    mine = clients[VILLAGE_A].get(f"/?batch={BATCH}").text
     assert "全镇合计" not in mine
     block = re.search(r'<dl class="kv" data-testid="progress">(.*?)</dl>', mine, re.S)
     assert block is not None
     n = len(web_env.targets[web_env.code_of(VILLAGE_A)])
     assert f"<dt>下发</dt><dd>{n}</dd>" in block.group(1)
-    office = clients["office1"].get("/").text
+    office = clients["office1"].get(f"/?batch={BATCH}").text
     assert "全镇合计" in office and '<table class="grid num" data-testid="progress">' in office
 
 

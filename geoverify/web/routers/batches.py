@@ -77,7 +77,7 @@ def batches_page(request: Request, store: StoreDep, session: SessionDep, user: U
     if user.is_village:
         raise ForbiddenError("村（社区）账号请在“核查反馈”中查看本村的靶标", en="office pages only")
     frame = list_batches(store)
-    return render(request, "batches.html", session, batches=records(frame))
+    return render(request, "batches.html", session, batches=records(frame), v={})
 
 
 @router.post("/batches/preview")
