@@ -672,8 +672,11 @@
   });
   new Readout().addTo(map);
 
+  // On a wide map the legend sits bottom left (above the coordinate readout): the right-hand
+  // side is the layer switcher's, which is as tall as the legend with every kind of layer. On a
+  // narrow one (folded at first) it stays bottom right, clear of the scale bar.
   var Legend = L.Control.extend({
-    options: { position: "bottomright" },
+    options: { position: narrow ? "bottomright" : "bottomleft" },
     onAdd: function () {
       var box = el("div", "gv-box gv-legend");
       L.DomEvent.disableClickPropagation(box);
@@ -691,6 +694,7 @@
       }
       L.DomEvent.on(toggle, "click", function () {
         setOpen(!L.DomUtil.hasClass(box, "gv-open"));
+        fitControls();
       });
       function item(icon, text) {
         var r = el("div", "gv-litem");
@@ -751,6 +755,53 @@
   if (D.subtitle) { title.appendChild(el("div", "gv-subtitle", D.subtitle)); }
   L.DomEvent.disableClickPropagation(title);
   map.getContainer().appendChild(title);
+
+  // ---- controls in one column never overlap: the top corner's above the bottom corner's -------
+  /** Each side of the map is shared by its top corner (zoom, full screen; the layer switcher)
+   * and its bottom corner (legend, note, readout, scale, attribution). When they do not fit
+   * the map's height, the legend's body is shortened first (it scrolls), then the layer list
+   * (it scrolls), each down to MIN_SCROLL px. */
+  var MIN_SCROLL = 96;
+  var CONTROL_GAP = 10;
+  function fitColumn(side, section, body) {
+    var box = map.getContainer();
+    var top = box.querySelector(".leaflet-top.leaflet-" + side);
+    var bottom = box.querySelector(".leaflet-bottom.leaflet-" + side);
+    if (!top || !bottom) { return; }
+    var list = section && top.contains(section) && section.offsetHeight ? section : null;
+    var leg = body && bottom.contains(body) && body.offsetHeight ? body : null;
+    var listNeed = list ? list.scrollHeight : 0, bodyNeed = leg ? leg.scrollHeight : 0;
+    // what the two flexible parts (layer list, legend body) may use together
+    var fixedTop = top.getBoundingClientRect().bottom - box.getBoundingClientRect().top -
+      (list ? list.offsetHeight : 0);
+    var fixedBottom = bottom.offsetHeight - (leg ? leg.offsetHeight : 0);
+    var room = box.clientHeight - fixedTop - CONTROL_GAP - fixedBottom;
+    if (listNeed + bodyNeed <= room) { return; }
+    var bodyCap = leg ? Math.min(bodyNeed, Math.max(MIN_SCROLL, room - listNeed)) : 0;
+    var listCap = Math.max(MIN_SCROLL, room - bodyCap);
+    if (leg) { leg.style.maxHeight = bodyCap + "px"; }
+    if (list && listCap < listNeed) { list.style.maxHeight = listCap + "px"; }
+  }
+  function fitControls() {
+    var section = layerControl ? layerControl.getContainer()
+      .querySelector(".leaflet-control-layers-list") : null;
+    var body = legendBox ? legendBox.querySelector(".gv-lbody") : null;
+    if (section) { section.style.maxHeight = ""; }
+    if (body) { body.style.maxHeight = ""; }
+    fitColumn("right", section, body);
+    fitColumn("left", section, body);
+  }
+  (function () {
+    // Leaflet's expand() (hover, tap, keyboard) sizes the list for the whole map height
+    var expand = layerControl.expand;
+    layerControl.expand = function () {
+      var out = expand.apply(this, arguments);
+      fitControls();
+      return out;
+    };
+  })();
+  map.on("resize", fitControls);
+  fitControls();
 
   // ---- initial view ------------------------------------------------------------------------
   var bounds = villages.getBounds();
