@@ -474,3 +474,14 @@ def test_a_bad_batch_file_brings_the_form_back_filled_in(
     )
     assert "请指定（网页填写“经度列、纬度列”，命令行用 --lon-field/--lat-field）" in unknown.text
     assert full_snapshot(web_env.store) == before
+
+
+def test_a_target_history_says_where_each_change_came_from(
+    clients: dict[str | None, Client], web_env: WebEnv
+) -> None:
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][0]
+    page = clients["office1"].get(f"/targets/{target}").text
+    history = re.search(r'data-testid="history">(.*?)</ul>', page, re.S)
+    assert history is not None
+    assert re.search(r">文件 \S+ 第 \d+ 行</span>", history.group(1))  # imported from a row
+    assert "file:" not in re.sub(r'title="[^"]*"', "", history.group(1))
