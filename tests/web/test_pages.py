@@ -57,6 +57,9 @@ def test_a_bad_answer_shows_the_form_again_with_the_reason(
     )
     assert ok.status_code == 303
     assert ok.headers["location"] == f"/targets/{target}?saved=1"
+    # An exclusion that does not say what is really there is saved, with a reminder.
+    shown = village.get(ok.headers["location"]).text
+    assert 'data-testid="excluded-without-remarks"' in shown
 
 
 def test_a_missing_target_is_a_chinese_page(clients: dict[str | None, Client]) -> None:
@@ -383,6 +386,7 @@ def test_an_answer_crossing_another_keeps_what_was_typed(
         },
     )
     assert saved.status_code == 303
+    assert "excluded-without-remarks" not in office.get(f"/targets/{target}").text  # 玉米
     before = full_snapshot(web_env.store)
     late = village.post(
         f"/feedback/{target}",
