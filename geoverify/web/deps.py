@@ -6,9 +6,9 @@ import hmac
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
-from geoverify.errors import AuthError, ForbiddenError
+from geoverify.errors import AuthError, ForbiddenError, NotFoundError
 from geoverify.store import Store
 from geoverify.web.settings import Settings
 from geoverify.workflows.common import Actor
@@ -149,3 +149,22 @@ def get_actor(request: Request, user: UserDep) -> Actor:
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+VillageQuery = Annotated[
+    str | None, Query(max_length=100, description="村（社区）名称或代码；`-` 为镇外")
+]
+
+
+def scoped_village(user: UserDep, village: VillageQuery = None) -> str | None:
+    """The village a list is asked for, within the user's scope: a village user sees their own
+    village only (asking for another is "not found"); a blank choice is every village."""
+    village = village or None
+    if user.scope is None:
+        return village
+    if village not in (None, user.scope, user.village):
+        raise NotFoundError("没有这个村（社区）的靶标 (no such village)")
+    return user.scope
+
+
+ScopedVillage = Annotated[str | None, Depends(scoped_village)]

@@ -489,3 +489,21 @@ def test_a_target_history_says_where_each_change_came_from(
     assert history is not None
     assert re.search(r">文件 \S+ 第 \d+ 行</span>", history.group(1))  # imported from a row
     assert "file:" not in re.sub(r'title="[^"]*"', "", history.group(1))
+
+
+def test_the_office_narrows_the_open_targets_to_one_village(
+    clients: dict[str | None, Client], web_env: WebEnv
+) -> None:
+    office = clients["office1"]
+    code_b = web_env.code_of(VILLAGE_B)
+    every = office.get("/feedback").text
+    only_b = office.get(f"/feedback?village={code_b}").text
+    listed = set(re.findall(r'href="/feedback/([^"]+)"', only_b))
+    assert listed and listed <= set(web_env.targets[code_b])
+    assert set(re.findall(r'href="/feedback/([^"]+)"', every)) > listed
+    assert f'<option value="{code_b}" selected>' in only_b
+    # A village sees its own list only; another village is "not found".
+    code_a = web_env.code_of(VILLAGE_A)
+    assert clients[VILLAGE_A].get(f"/feedback?village={code_b}").status_code == 404
+    assert clients[VILLAGE_A].get(f"/feedback?village={code_a}").status_code == 200
+    assert '<select name="village">' not in clients[VILLAGE_A].get("/feedback").text

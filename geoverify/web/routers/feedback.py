@@ -12,7 +12,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from geoverify.errors import ConflictError, InputError
 from geoverify.model import FEEDBACK_FIELD_LABELS, RESULT_LABELS
-from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, WriterUser
+from geoverify.web.deps import (
+    ActorDep,
+    ScopedVillage,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    WriterUser,
+)
 from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.templating import records, render
 from geoverify.workflows.common import today_local
@@ -20,6 +27,7 @@ from geoverify.workflows.feedback import FeedbackValues, import_feedback
 from geoverify.workflows.submissions import Position, submit_feedback
 from geoverify.workflows.targets import check_target_scope, list_targets, target_detail
 from geoverify.workflows.users import User
+from geoverify.workflows.villages import list_villages
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["feedback"])
@@ -119,9 +127,13 @@ async def _submit(
 
 @router.get("/feedback")
 def feedback_home(
-    request: Request, store: StoreDep, session: SessionDep, user: WriterUser
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    user: WriterUser,
+    village: ScopedVillage,
 ) -> Response:
-    listed = list_targets(store, village=user.scope)
+    listed = list_targets(store, village=village)
     frame = listed.frame
     open_ = frame[frame["result"].isna() & frame["village_code"].notna()]
     open_ = open_.sort_values(["due_on", "target_id"], na_position="last")
@@ -133,6 +145,8 @@ def feedback_home(
         targets=records(open_),
         answered=int(frame["result"].notna().sum()),
         today=today,
+        villages=[] if user.scope else list_villages(store).to_json(),
+        village=village,
     )
 
 

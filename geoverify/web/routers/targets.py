@@ -10,15 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from geoverify.errors import NotFoundError
 from geoverify.model import STATUS_LABELS, Status
-from geoverify.web.deps import SessionDep, StoreDep, UserDep
+from geoverify.web.deps import ScopedVillage, SessionDep, StoreDep, UserDep
 from geoverify.web.templating import records, render
 from geoverify.workflows.batches import list_batches
 from geoverify.workflows.common import today_local
 from geoverify.workflows.evidence import photo_file
 from geoverify.workflows.targets import list_targets, target_detail, target_history
-from geoverify.workflows.users import User
 from geoverify.workflows.villages import list_villages
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -27,29 +25,15 @@ api = APIRouter(prefix="/api/v1", tags=["targets"])
 TargetId = Annotated[str, PathParam(min_length=1, max_length=100, description="靶标编号")]
 PhotoId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="照片编号")]
 BatchQ = Annotated[str | None, Query(max_length=64, description="批次编号")]
-VillageQ = Annotated[
-    str | None, Query(max_length=100, description="村（社区）名称或代码；`-` 为镇外")
-]
 StatusQ = Annotated[Status | None, Query(description="状态")]
 OverdueQ = Annotated[bool, Query(description="只看逾期未反馈的")]
 
 
-def _scoped_village(user: User, village: str | None) -> str | None:
-    """A village user sees their own village only; asking for another is "not found"."""
-    if user.scope is None:
-        return village
-    if village not in (None, "", user.scope, user.village):
-        raise NotFoundError("没有这个村（社区）的靶标 (no such village)")
-    return user.scope
-
-
-def _list(
-    store: Any, user: User, batch: str | None, village: str | None, status: Any, overdue: bool
-) -> Any:
+def _list(store: Any, batch: str | None, village: str | None, status: Any, overdue: bool) -> Any:
     return list_targets(
         store,
         batch=batch or None,
-        village=_scoped_village(user, village or None),
+        village=village,
         status=status.value if status is not None else None,
         overdue_on=today_local() if overdue else None,
     )
@@ -61,12 +45,12 @@ def targets_page(
     store: StoreDep,
     session: SessionDep,
     user: UserDep,
+    village: ScopedVillage,
     batch: BatchQ = None,
-    village: VillageQ = None,
     status: StatusQ = None,
     overdue: OverdueQ = False,
 ) -> Response:
-    listed = _list(store, user, batch, village, status, overdue)
+    listed = _list(store, batch, village, status, overdue)
     villages = [] if user.scope else list_villages(store).to_json()
     return render(
         request,
@@ -131,13 +115,12 @@ def target_photo(
 @api.get("/targets", summary="Targets with filters, threshold cases first")
 def api_targets(
     store: StoreDep,
-    user: UserDep,
+    village: ScopedVillage,
     batch: BatchQ = None,
-    village: VillageQ = None,
     status: StatusQ = None,
     overdue: OverdueQ = False,
 ) -> list[dict[str, Any]]:
-    return _list(store, user, batch, village, status, overdue).to_json()
+    return _list(store, batch, village, status, overdue).to_json()
 
 
 @api.get("/targets/{target_id}", summary="One target: district columns, feedback, photos, history")
