@@ -179,3 +179,18 @@ def app(web_env: WebEnv) -> Any:
 def clients(app: Any) -> dict[str | None, Client]:
     """One client per user, plus an anonymous one (key None)."""
     return {name: login(app, name) for name in [None, *USERS]}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS
+    from tests.web.live import chromium_path
+
+    path = chromium_path()
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

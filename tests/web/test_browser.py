@@ -8,32 +8,19 @@ office's dashboard and map show the answer. Screenshots go to ``test-artifacts/w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS
 from tests.photos import jpeg_bytes
 from tests.web.conftest import USERS, VILLAGE_A, WebEnv
-from tests.web.live import ARTIFACTS, chromium_path, serve, watch
+from tests.web.live import ARTIFACTS, serve, watch
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 412, "height": 915}
 MARCH_FILE = Path(__file__).resolve().parents[2] / "data" / "samples"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _shot(page: Any, name: str, backend: str) -> None:

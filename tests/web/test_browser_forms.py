@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS
 from tests.web.conftest import BATCH, USERS, VILLAGE_A, WebEnv
-from tests.web.live import chromium_path, serve, watch
+from tests.web.live import serve, watch
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 412, "height": 915}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _login(page: Any, base: str, name: str) -> None:

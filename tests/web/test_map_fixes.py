@@ -22,8 +22,7 @@ from geoverify.web.app import create_app
 from geoverify.web.settings import Settings
 from geoverify.workflows.targets import target_detail
 from geoverify.workflows.users import add_user
-from tests.browser import CHROMIUM_ARGS
-from tests.web.live import ARTIFACTS, chromium_path, serve, watch
+from tests.web.live import ARTIFACTS, serve, watch
 
 pytestmark = pytest.mark.browser
 
@@ -59,17 +58,6 @@ def demo_base(
             yield base
     finally:
         store.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser: Any, base: str, size: dict[str, int]) -> tuple[Any, list[str]]:
