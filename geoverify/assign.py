@@ -1401,6 +1401,14 @@ def _types(
     return type_id, empty, x
 
 
+def _y_or_none(geoms: _GeomArray) -> _FloatArray | None:
+    """The points' ``y`` (NaN for what is not a point); None when an empty point is among them."""
+    try:
+        return np.asarray(shapely.get_y(geoms), dtype=np.float64)
+    except shapely.errors.GEOSException:
+        return None
+
+
 def _empty_result(index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -1587,7 +1595,11 @@ class _Targets:
         points are kept (see :attr:`all_metric_xy`)."""
         tgeom = targets.geometry
         t_given = _geoms(tgeom)
-        type_given, empty, x_given = _types(t_given)
+        # The points' y is read beside their x and types (GEOS releases the GIL); it is used
+        # when the targets are plain points in the villages' CRS, as they mostly are.
+        (type_given, empty, x_given), y_given = _side_by_side(
+            lambda: _types(t_given), lambda: _y_or_none(t_given), threads
+        )
         missing = (type_given < 0) | empty
         if missing.any():
             labels = targets.index[missing].tolist()[:10]
@@ -1604,8 +1616,8 @@ class _Targets:
         if non_point.any():
             reps = t_native.copy()
             reps[non_point] = shapely.point_on_surface(t_native[non_point])
-        if reps is t_given and x_given is not None:
-            x, y = x_given, shapely.get_y(reps)
+        if reps is t_given and x_given is not None and y_given is not None:
+            x, y = x_given, y_given
         else:
             x, y = _side_by_side(lambda: shapely.get_x(reps), lambda: shapely.get_y(reps), threads)
         odd = ~(np.isfinite(x) & np.isfinite(y))
