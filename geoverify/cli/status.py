@@ -17,7 +17,7 @@ from geoverify.cli._common import (
     json_option,
     open_store,
 )
-from geoverify.progress import SUMMARY_LABELS
+from geoverify.progress import OUTSIDE_LABEL, SUMMARY_LABELS
 from geoverify.workflows.reports import status_report
 from geoverify.workflows.targets import target_history
 
@@ -41,7 +41,7 @@ _SHOWN = [
 
 
 def _pct(v: Any) -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
 
 
 @click.command("status", cls=JsonCommand)
@@ -65,7 +65,10 @@ def status_cmd(batch: str | None, as_of: dt.date | None, as_json: bool) -> None:
     for r in records:
         vals = [r[k] for k in _SHOWN]
         vals[_SHOWN.index("area_eradicated_m2")] = f"{r['area_eradicated_m2']:.1f}"
-        vals[-2], vals[-1] = _pct(r["verification_rate"]), _pct(r["match_rate"])
+        if r["village"] == OUTSIDE_LABEL:  # returned to the district: nothing to rate
+            vals[-2] = vals[-1] = "—"
+        else:
+            vals[-2], vals[-1] = _pct(r["verification_rate"]), _pct(r["match_rate"])
         rows.append(vals)
     title = f"批次 {batch}" if batch else "全部靶标 (all targets)"
     click.echo(f"{title}，统计截至 {report.as_of.isoformat()} (as of)")

@@ -47,3 +47,16 @@ def test_dispatch_unknown_batch_or_village(run: Cli, tmp_path: Path) -> None:
     res = run("dispatch", "--batch", BATCH, "--out", str(tmp_path / "x"), "--village", "无此村")
     assert res.exit_code == 1 and "无此村" in res.stderr
     assert full_snapshot(store) == before
+
+
+def test_status_shows_no_rate_where_there_is_nothing_to_rate(run: Cli) -> None:
+    """The row of targets outside the town (returned to the district) and a spot check with
+    nothing checked yet show "—", not 0.0% or a blank."""
+    with_batch(run)
+    doc = json.loads(run("status", "--batch", BATCH, "--json").stdout)
+    assert doc["outside"] and doc["outside"]["issued"] > 0  # the sample has such targets
+    out = run("status", "--batch", BATCH).stdout
+    outside = next(line for line in out.splitlines() if line.startswith("镇外"))
+    assert outside.split()[-2:] == ["—", "—"], outside
+    town = next(line for line in out.splitlines() if line.startswith("全镇合计"))
+    assert town.split()[-1].endswith("%")
