@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import shutil
+import subprocess
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from geoverify.errors import InputError
@@ -118,16 +121,18 @@ def test_draw_lists_record_and_status(run: Cli, tmp_path: Path) -> None:
     }
     first = doc["villages"][0]
     ws = openpyxl.load_workbook(out / f"{first['village']}_抽查.xlsx")["抽查清单"]
-    header = [c.value for c in ws[2]]
-    assert header[:2] == ["序号", "靶标编号"] and header[-4:] == [
+    header = [c.value for c in ws[3]]  # under the title and the note
+    fill = header.index("抽查日期")
+    assert header[:2] == ["序号", "靶标编号"] and header[fill : fill + 4] == [
         "抽查日期",
         "抽查人员",
         "抽查结论",
         "抽查情况",
     ]
-    listed = [ws.cell(r, 2).value for r in range(3, ws.max_row + 1) if ws.cell(r, 2).value]
+    assert header[-4:] == ["高德地图", "百度地图", "腾讯地图", "手机地图"]
+    listed = [ws.cell(r, 2).value for r in range(4, ws.max_row + 1) if ws.cell(r, 2).value]
     assert listed == first["targets"]
-    assert ws.cell(3, header.index("原核查结果") + 1).value in ("确认种植", "排除")
+    assert ws.cell(4, header.index("原核查结果") + 1).value in ("确认种植", "排除")
     assert any('"一致,不一致"' in dv.formula1 for dv in ws.data_validations.dataValidation)
 
     # The same draw again shows the stored sample; another seed is refused, nothing written.
@@ -182,6 +187,63 @@ def test_draw_lists_record_and_status(run: Cli, tmp_path: Path) -> None:
     assert last["from"] == {"outcome": "inconsistent"} and last["to"]["label"] == "一致"
     assert last["reason"] == "复核后更正"
     assert json.loads(run("status", "--json").stdout)["spotcheck"]["agreement_rate"] == 1.0
+
+
+def _drawn_list(run: Cli, out: Path) -> Path:
+    with_batch(run)
+    _close_targets(run, 30)
+    res = run(
+        "spotcheck", "--batch", BATCH, "--rate", "0.2", "--seed", "7", "--out", str(out), "--json"
+    )
+    assert res.exit_code == 0, res.output
+    first = json.loads(res.stdout)["villages"][0]
+    return out / f"{first['village']}_抽查.xlsx"
+
+
+def test_village_list_prints_readably(run: Cli, tmp_path: Path) -> None:
+    """The list printed all twenty columns on one page at 5.3 pt, the fill-in cells a few mm
+    wide: now at a fixed 85 % over two pages across (the fill-in block on its own, beside
+    序号 and 靶标编号), wide fill-in columns and tall rows, the links not printed."""
+    ws = openpyxl.load_workbook(_drawn_list(run, tmp_path / "抽查"))["抽查清单"]
+    header = [c.value for c in ws[3]]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert not ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.scale >= 82  # 11 pt prints at 9 pt or more
+    assert ws.print_title_rows == "$3:$3" and ws.print_title_cols == "$A:$B"
+    assert [b.id for b in ws.col_breaks.brk] == [header.index("抽查日期")]
+    # printed: from 序号 to 抽查情况; the navigation links, right of it, are not
+    last = header.index("抽查情况") + 1
+    assert ws.print_area == f"'抽查清单'!$A$3:${get_column_letter(last)}${ws.max_row}"
+    assert header.index("高德地图") + 1 > last
+    assert "村（社区）" not in header  # the list's village, in its title
+    for name, least in (("抽查日期", 14), ("抽查人员", 16), ("抽查结论", 10), ("抽查情况", 40)):
+        col = get_column_letter(header.index(name) + 1)
+        assert ws.column_dimensions[col].width >= least, name
+        assert ws[f"{col}4"].fill.fgColor.rgb.endswith("FFF2CC")
+    assert all(ws.row_dimensions[r].height >= 28 for r in range(4, ws.max_row + 1))
+
+
+@pytest.mark.libreoffice
+def test_village_list_prints_at_9_pt(run: Cli, tmp_path: Path) -> None:
+    from tests.test_documents_print_fixes import printed_sizes
+
+    exe = shutil.which("libreoffice")
+    if exe is None:
+        pytest.skip("LibreOffice is not installed")
+    src = tmp_path / "list.xlsx"
+    shutil.copy(_drawn_list(run, tmp_path / "抽查"), src)
+    proc = subprocess.run(
+        [exe, f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
+        capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    pages = printed_sizes(tmp_path / "list.pdf")
+    assert len(pages) == 2
+    for text, size in pages:
+        assert size >= 9.0, size  # 5.3 pt before
+        assert "靶标编号" in text and "高德导航" not in text and "腾讯导航" not in text
+    assert "抽查日期" in pages[1][0] and "经度" not in pages[1][0]
 
 
 def test_no_closed_targets_and_usage(run: Cli) -> None:

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 
 from geoverify.documents.xlsx import (
     FONT_NAME,
-    TARGET_WIDTHS,
     new_workbook,
     write_lines_below,
     write_sheet,
@@ -32,6 +31,7 @@ from geoverify.progress import (
 __all__ = [
     "DISTRICT_HEADERS",
     "MU_M2",
+    "NO_RATE",
     "OUTSIDE_HEADERS",
     "district_rows",
     "outside_rows",
@@ -75,20 +75,36 @@ OUTSIDE_HEADERS: tuple[str, ...] = (
     "处理建议",
 )
 
+#: Column widths of the 核查反馈 sheet. Seventeen columns on one A4 landscape page: narrow
+#: columns, long headers and text wrapped, so that fit-to-width prints the body at about 8 pt
+#: or more (LibreOffice, whose column unit is wider than Excel's) — it was 6.7 pt.
 _WIDTHS = {
-    **TARGET_WIDTHS,
-    "核查结果": 10,
-    "核查日期": 11,
-    "核查人员": 12,
-    "株数": 7,
-    "铲除面积（平方米）": 10,
-    "铲除面积（亩）": 8,
-    "铲除日期": 11,
-    "案件编号": 16,
-    "刑事立案标准": 12,
-    "状态": 8,
-    "备注": 18,
+    "序号": 4.5,
+    "靶标编号": 13,
+    "村（社区）": 9.5,
+    "组": 5.5,
+    "经度": 10.5,
+    "纬度": 9.5,
+    "核查结果": 9.5,
+    "核查日期": 10.5,
+    "核查人员": 10,
+    "株数": 6,
+    "铲除面积（平方米）": 8,
+    "铲除面积（亩）": 7,
+    "铲除日期": 10.5,
+    "案件编号": 11,
+    "刑事立案标准": 10.5,
+    "状态": 7,
+    "备注": 12,
 }
+#: Columns of the 核查反馈 sheet whose text wraps.
+_WRAPPED = ("村（社区）", "核查结果", "核查人员", "案件编号", "刑事立案标准", "备注")
+#: Left and right page margins (inches) of the 核查反馈 sheet: the table needs the width.
+_NARROW_MARGIN = 0.25
+#: Shown for a rate that does not apply: the targets outside the town are the district's, not
+#: the town's work (returned to the district), so they have no 核查率 or 吻合率.
+NO_RATE = "—"
+_RATES = ("verification_rate", "match_rate")
 
 
 def _v(rec: dict[str, Any], key: str) -> Any:
@@ -222,10 +238,11 @@ def write_district_report(
     pathlib.Path
         The path written. Sheet 核查反馈 has one row per target of the town (threshold cases
         first); sheet 汇总 the per-village counts with 核查率/吻合率 as percentages, the town's
-        total, and the targets outside the town on a row of their own under it; sheet 镇外靶标
-        (only when there are any) the targets outside the town, not the town's work
-        (镇外，建议退回区禁毒办). Every sheet prints on A4 landscape, one page wide, header
-        repeated, and ends with the reporting unit, 填报人, 审核人, date and seal lines.
+        total, and the targets outside the town on a row of their own under it (rates “—”:
+        nothing to rate, they go back to the district); sheet 镇外靶标 (only when there are
+        any) the targets outside the town, not the town's work (镇外，建议退回区禁毒办).
+        Every sheet prints on A4 landscape, one page wide, header repeated, and ends with the
+        reporting unit, 填报人, 审核人, date and seal lines.
     """
     prefix = town or ""
     unit = f"{prefix}平安办" if prefix else "镇平安办"
@@ -246,10 +263,12 @@ def write_district_report(
         title=f"{prefix}疑似靶标核查情况反馈表（批次 {batch}）",
         subtitle=sub,
         widths=_WIDTHS,
-        wrap=("村（社区）", "核查人员", "案件编号", "刑事立案标准", "备注"),
+        wrap=_WRAPPED,
+        centre=("序号", "组", "核查结果", "状态"),
         number_formats={"经度": "0.000000", "纬度": "0.000000", "铲除面积（亩）": "0.000"},
         landscape=True,
     )
+    ws.page_margins.left = ws.page_margins.right = _NARROW_MARGIN
     write_lines_below(
         ws,
         header_row + len(own) + 2,
@@ -258,7 +277,10 @@ def write_district_report(
     )
 
     cols = [c for c in SUMMARY_LABELS if c in summary.columns]
-    table = [[_v({"x": row[c]}, "x") for c in cols] for _, row in summary.iterrows()]
+    table = []
+    for _, row in summary.iterrows():
+        beyond = row.get("village") == OUTSIDE_LABEL
+        table.append([NO_RATE if beyond and c in _RATES else _v({"x": row[c]}, "x") for c in cols])
     headers = [SUMMARY_LABELS[c] for c in cols]
     s = wb.create_sheet("汇总")
     header_row = write_sheet(
@@ -269,12 +291,14 @@ def write_district_report(
         subtitle=f"填报单位：{unit}"
         + (f"　　{day}" if day else "")
         + "　　合计只含本镇靶标，镇外靶标单列",
-        widths={h: max(6.0, min(11.0, len(h) * 2.0 + 1)) for h in headers}
-        | {"村（社区）": 22, "村（社区）代码": 14},
+        # long headers wrap; 村（社区） holds 镇外，建议退回区禁毒办 on one line
+        widths={h: max(6.0, min(9.0, len(h) * 2.0 + 1)) for h in headers}
+        | {"村（社区）": 24, "村（社区）代码": 14},
         wrap=headers,
         number_formats={"核查率": "0.0%", "吻合率": "0.0%", "铲除面积（平方米）": "0.0"},
         landscape=True,
     )
+    s.page_margins.left = s.page_margins.right = _NARROW_MARGIN
     labels = [str(x) for x in summary["village"]] if "village" in summary.columns else []
     for i, label in enumerate(labels):
         if label in (TOWN_LABEL, OUTSIDE_LABEL):
@@ -282,6 +306,11 @@ def write_district_report(
                 s.cell(row=header_row + 1 + i, column=c).font = Font(
                     name=FONT_NAME, bold=label == TOWN_LABEL, italic=label == OUTSIDE_LABEL
                 )
+        if label == OUTSIDE_LABEL:
+            for j, key in enumerate(cols, start=1):
+                if key in _RATES:
+                    cell = s.cell(row=header_row + 1 + i, column=j)
+                    cell.alignment = Alignment(horizontal="center", vertical="center")
     write_lines_below(
         s,
         header_row + len(table) + 2,

@@ -18,7 +18,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 
 from geoverify.documents.xlsx import (
     FONT_NAME,
@@ -118,7 +118,10 @@ def write_monthly_xlsx(
         number_formats={"踏查时间": "yyyy-mm-dd"},
     )
     for r in range(header_row + 1, header_row + 1 + len(rows)):
-        ws.cell(row=r, column=3).number_format = "yyyy-mm-dd"
+        day = ws.cell(row=r, column=3)
+        day.number_format = "yyyy-mm-dd"
+        # centred, clear of the names in 踏查人员 (right-aligned, they touched)
+        day.alignment = Alignment(horizontal="center", vertical="center")
         if r > header_row + filled:
             ws.row_dimensions[r].height = 30  # room for handwriting
         else:
@@ -172,6 +175,43 @@ def _docx_row(row: Any, *, height_cm: float, header: bool = False) -> None:
         tr_pr.append(OxmlElement("w:tblHeader"))  # repeated on every page
 
 
+def _add_field(par: Any, instr: str, placeholder: str) -> None:
+    """Append a Word field (``PAGE``, ``NUMPAGES``) to ``par``; ``placeholder`` is shown until
+    the field is updated (Word, WPS and LibreOffice update page fields when they lay out)."""
+
+    def run_with(child: Any) -> None:
+        run = par.add_run()
+        _set_run_font(run, size=9)
+        run._r.append(child)
+
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    begin.set(qn("w:dirty"), "true")
+    run_with(begin)
+    code = OxmlElement("w:instrText")
+    code.set(qn("xml:space"), "preserve")
+    code.text = f" {instr} "
+    run_with(code)
+    sep = OxmlElement("w:fldChar")
+    sep.set(qn("w:fldCharType"), "separate")
+    run_with(sep)
+    _set_run_font(par.add_run(placeholder), size=9)
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    run_with(end)
+
+
+def _page_number_footer(section: Any) -> None:
+    """``第 N 页，共 M 页`` centred in the footer, as the XLSX tables print."""
+    par = section.footer.paragraphs[0]
+    par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _set_run_font(par.add_run("第 "), size=9)
+    _add_field(par, "PAGE", "1")
+    _set_run_font(par.add_run(" 页，共 "), size=9)
+    _add_field(par, "NUMPAGES", "1")
+    _set_run_font(par.add_run(" 页"), size=9)
+
+
 def title_font_pt(title: str, *, width_cm: float = _DOCX_PAGE_TEXT_CM) -> float:
     """The largest size (≤ 16 pt, in half points) at which ``title`` fits on one line."""
     width_pt = width_cm / 2.54 * 72
@@ -207,6 +247,8 @@ def write_monthly_docx(
     for side in ("left_margin", "right_margin"):
         setattr(section, side, Cm(2.0))
     section.top_margin = section.bottom_margin = Cm(2.2)
+    section.footer_distance = Cm(1.0)
+    _page_number_footer(section)
     normal = doc.styles["Normal"]
     normal.font.name = FONT_NAME
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT_NAME)
@@ -381,6 +423,8 @@ def write_town_summary(path: str | os.PathLike[str], summary: MonthlySummary) ->
             if name in summary.not_reported
         ],
         title=f"{summary.year}年{summary.month}月未报送踏查情况统计表的村（社区）（截止{deadline.month}月{deadline.day}日）",
+        # wide enough for the 14 pt title on two lines (its row grows to show them)
+        widths={"村（社区）": 22, "报送截止日期": 16, "状态": 16},
         number_formats={"报送截止日期": "yyyy-mm-dd"},
     )
     out = Path(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ __all__ = [
     "new_workbook",
     "safe_cell_value",
     "set_safe_value",
+    "shown_text",
     "wrapped_height",
     "write_lines_below",
     "write_sheet",
@@ -150,6 +152,40 @@ def display_width(value: Any) -> float:
         w = sum(2.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 1.0 for ch in line)
         longest = max(longest, w)
     return longest
+
+
+#: Number formats whose shown text :func:`shown_text` works out: ``0``, ``0.0``, ``#,##0.00``,
+#: ``0.0%`` and the like.
+_FIXED_FORMAT = re.compile(r"^(#,##)?0(?:\.(0+))?(%?)$")
+
+
+def shown_text(value: Any, number_format: str | None = None) -> str | None:
+    """The text a cell shows for ``value`` under ``number_format`` (``None`` when empty).
+
+    Row heights and column widths are sized from what a cell shows, not from the value it
+    holds: ``0.6666666666666666`` under ``0.0%`` shows ``66.7%``. Fixed-decimal and percent
+    formats are applied; other numbers show as Excel's General format does (at most 11
+    characters); dates as ``yyyy-mm-dd`` (with ``hh:mm`` when the format has hours).
+    """
+    v = safe_cell_value(value.text if isinstance(value, Link) else value)
+    if v is None:
+        return None
+    fmt = (number_format or "General").strip()
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M" if "h" in fmt.lower() else "%Y-%m-%d")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, int | float):
+        m = _FIXED_FORMAT.match(fmt)
+        if m:
+            places = len(m.group(2) or "")
+            number = float(v) * (100 if m.group(3) else 1)
+            sep = "," if m.group(1) else ""
+            return f"{number:{sep}.{places}f}{m.group(3)}"
+        if isinstance(v, int):
+            return str(v)
+        return f"{v:.10g}"  # General: about 10 significant digits
+    return str(v)
 
 
 def new_workbook() -> Workbook:
@@ -280,6 +316,7 @@ def write_sheet(
     validations: Mapping[str, Validation] | None = None,
     fills: Mapping[str, str] | None = None,
     wrap: Iterable[str] = (),
+    centre: Iterable[str] = (),
     freeze: bool = True,
     freeze_columns: int = 0,
     landscape: bool | None = None,
@@ -318,6 +355,9 @@ def write_sheet(
         village fills in.
     wrap
         Headers of columns whose text wraps; each row gets the height its wrapped text needs.
+    centre
+        Headers of columns whose body cells are centred (序号, short categories such as 组 or
+        核查结果); dates are always centred.
     freeze
         Freeze the panes below the header row.
     freeze_columns
@@ -350,6 +390,8 @@ def write_sheet(
     # aligned and not merged over every column (the text runs on into the empty cells).
     spread = print_scale is not None
     row = 1
+    # (row, text, font size, least height) of the title lines, sized once widths are known
+    title_rows: list[tuple[int, str, int, float]] = []
     for text, size, height in ((title, 14, 28), (subtitle, 11, 20)):
         if not text:
             continue
@@ -363,6 +405,7 @@ def write_sheet(
         if ncols > 1 and not spread:
             ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
         ws.row_dimensions[row].height = height
+        title_rows.append((row, text, size, height))
         row += 1
     first_header_row = row
     group_fill: dict[int, str] = {}
@@ -420,30 +463,43 @@ def write_sheet(
         if h in headers
     }
     wrap_cols = {headers.index(h) + 1 for h in wrap if h in headers}
+    centre_cols = {headers.index(h) + 1 for h in centre if h in headers}
     body_font = Font(name=FONT_NAME)
     body_align = Alignment(vertical="center", wrap_text=False)
     wrap_align = Alignment(vertical="center", wrap_text=True)
+    # Dates are centred: right-aligned, they ran into the left-aligned text of the next column.
+    date_align = Alignment(horizontal="center", vertical="center", wrap_text=False)
+    centre_wrap_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
     r = header_row
-    wrapped_rows: list[tuple[int, list[Any]]] = []
+    wrapped_rows: list[tuple[int, list[str | None]]] = []
     for r, values in enumerate(rows, start=header_row + 1):
         values = list(values)
         if len(values) != ncols:
             msg = f"row {r} has {len(values)} values for {ncols} headers"
             raise ValueError(msg)
+        shown: list[str | None] = []
         for j, v in enumerate(values, start=1):
             cell = set_safe_value(ws.cell(row=r, column=j), v)
             if not isinstance(v, Link):
                 cell.font = body_font
             cell.border = _BORDER
-            cell.alignment = wrap_align if j in wrap_cols else body_align
+            if j in wrap_cols:
+                cell.alignment = centre_wrap_align if j in centre_cols else wrap_align
+            elif j in centre_cols or isinstance(cell.value, dt.date):
+                cell.alignment = date_align
+            else:
+                cell.alignment = body_align
             if j in fill_by_col:
                 cell.fill = fill_by_col[j]
             if j in fmt_by_col and isinstance(cell.value, int | float):
                 cell.number_format = fmt_by_col[j]
+            # sized by what the cell shows (66.7%), not by the value it holds (0.666…)
+            text = shown_text(cell.value, cell.number_format)
+            shown.append(text)
             if j not in wrap_cols:
-                col_width[j - 1] = max(col_width[j - 1], display_width(v))
+                col_width[j - 1] = max(col_width[j - 1], display_width(text))
         if wrap_cols:
-            wrapped_rows.append((r, values))
+            wrapped_rows.append((r, shown))
     last_row = r
 
     final_width: list[float] = []
@@ -459,6 +515,11 @@ def write_sheet(
         texts = [v if j + 1 in wrap_cols else None for j, v in enumerate(values)]
         ws.row_dimensions[r_i].height = max(wrapped_height(texts, final_width), 18.0)
     ws.row_dimensions[header_row].height = max(wrapped_height(headers, final_width), 20.0)
+    if not spread:
+        # A title wider than the table wraps in its merged cell: its row grows to show it all.
+        span = sum(final_width) if ncols > 1 else final_width[0]
+        for r_i, text, size, least in title_rows:
+            ws.row_dimensions[r_i].height = _title_height(text, size, span, least=least)
 
     specs: dict[str, Validation] = {
         h: Validation("list", tuple(opts)) for h, opts in (dropdowns or {}).items()
@@ -518,6 +579,21 @@ def write_sheet(
     if not spread and footer is not None and footer.center is not None:
         footer.center.text = "第 &P 页，共 &N 页"
     return header_row
+
+
+def _title_height(text: str, size: int, width: float, *, least: float) -> float:
+    """Row height (points) of ``text`` at ``size`` pt wrapped in ``width`` Excel units.
+
+    ``least`` when the text fits on one line. Widths count units of 11 pt text; bold CJK runs
+    a little wider than two units a character in some fonts, hence the 10 % margin. A line
+    takes 1.5 × the font size (CJK fonts are tall).
+    """
+    usable = max(width - 1.5, 1.0)
+    lines = sum(
+        max(1, math.ceil(display_width(part) * size / 11 * 1.1 / usable))
+        for part in text.splitlines() or [""]
+    )
+    return least if lines <= 1 else max(least, round(lines * size * 1.5 + 6.0, 1))
 
 
 def _header_text(text: str | None, *, bold: bool = False, size: int = 10) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from geoverify.documents.dispatch import TARGET_HEADERS, dispatch_rows
 from geoverify.documents.xlsx import new_workbook, write_sheet
@@ -52,14 +53,42 @@ CLOSED_STATUSES = (Status.VERIFIED.value, Status.ERADICATED.value, Status.REPORT
 OUTCOME_LABELS: dict[str, str] = {"consistent": "一致", "inconsistent": "不一致"}
 SUMMARY_NAME = "抽查汇总.xlsx"
 _FILL_HEADERS = ("抽查日期", "抽查人员", "抽查结论", "抽查情况")
-_LIST_HEADERS = (
-    *TARGET_HEADERS[:8],  # 序号 … 纬度（度分秒）, as on the dispatch list
-    "原核查结果",
-    "原核查日期",
-    "原核查人员",
-    "株数",
-    *TARGET_HEADERS[-4:],  # the navigation links, as on the dispatch list
-)
+#: Where the target is (序号 … 纬度（度分秒）, as on the dispatch list; the village is the
+#: list's own, named in the title).
+_PLACE_HEADERS = tuple(h for h in TARGET_HEADERS[:8] if h != "村（社区）")
+#: What the village answered, to be checked against.
+_RESULT_HEADERS = ("原核查结果", "原核查日期", "原核查人员", "株数")
+#: The navigation links, as on the dispatch list: clicked on a screen, not printed.
+_LINK_HEADERS = TARGET_HEADERS[-4:]
+#: Columns of a village's list, in order: the printed ones first (the target's place and its
+#: recorded result on the first page; the fill-in block, beside 序号 and 靶标编号 repeated, on a
+#: page of its own, as on the dispatch lists), the links last, right of the print area.
+_LIST_HEADERS = (*_PLACE_HEADERS, *_RESULT_HEADERS, *_FILL_HEADERS, *_LINK_HEADERS)
+#: Print scale (%) of a village's list: 11 pt text prints at 9.35 pt (it was fitted to one
+#: page at 5.3 pt); the list runs over two pages across.
+_PRINT_SCALE = 85
+#: Row height (points) of a listed target: room to write by hand.
+_HANDWRITING_PT = 28
+_LIST_WIDTHS = {
+    "序号": 4.5,
+    "靶标编号": 14,
+    "组": 6,
+    "经度": 11,
+    "纬度": 10,
+    "经度（度分秒）": 15,
+    "纬度（度分秒）": 15,
+    "原核查结果": 10,
+    "原核查日期": 11,
+    "原核查人员": 12,
+    "株数": 6,
+    "抽查日期": 16,
+    "抽查人员": 20,
+    "抽查结论": 12,
+    "抽查情况": 48,
+    **dict.fromkeys(_LINK_HEADERS, 10),
+}
+#: Background of the columns the inspector fills in (as on the dispatch lists).
+_FILL_COLOUR = "FFF2CC"
 
 
 def parse_outcome(value: str) -> str:
@@ -279,7 +308,7 @@ def _write_lists(
     drawn = {int(r["pk"]): r for r in rows}
     sample = frame[frame["pk"].isin(list(drawn))]
     files: list[Path] = []
-    headers = [*_LIST_HEADERS, *_FILL_HEADERS]
+    headers = list(_LIST_HEADERS)
     summary: list[list[Any]] = []
     for code in sorted({str(r["village_code"]) for r in rows}):
         sub = sample[sample["village_code"] == code]
@@ -300,21 +329,35 @@ def _write_lists(
             }
             outcome = OUTCOME_LABELS.get(str(spot["outcome"])) if spot["outcome"] else None
             filled = [_date(spot["checked_on"]), spot["checked_by"], outcome, spot["remarks"]]
-            lines.append([*(values[h] for h in _LIST_HEADERS), *filled])
+            values.update(zip(_FILL_HEADERS, filled, strict=True))
+            lines.append([values[h] for h in _LIST_HEADERS])
             state = STATUS_LABELS.get(str(spot["status_at_draw"]))
             summary.append([name, d["靶标编号"], state, result, *filled])
         wb = new_workbook()
         ws = wb.create_sheet("抽查清单")
-        write_sheet(
+        header_row = write_sheet(
             ws,
             headers,
             lines,
             title=f"{name} 疑似靶标核查抽查清单（批次 {batch}，比例 {rate:g}，随机种子 {seed}）",
-            widths={"高德地图": 10, "百度地图": 10, "腾讯地图": 10, "手机地图": 10, "抽查情况": 24},
+            subtitle="黄色各列由抽查人员现场填写，抽查结论填“一致”或“不一致”；"
+            "导航链接在表格右侧，在手机或电脑上点击（不打印）",
+            widths=_LIST_WIDTHS,
             dropdowns={"抽查结论": list(OUTCOME_LABELS.values())},
+            fills=dict.fromkeys(_FILL_HEADERS, _FILL_COLOUR),
+            wrap=("原核查人员", "抽查情况"),
+            centre=("序号", "组", "原核查结果", "株数", "抽查结论"),
             number_formats={"经度": "0.000000", "纬度": "0.000000"},
             landscape=True,
+            freeze_columns=2,
+            print_scale=_PRINT_SCALE,
+            page_breaks_before=(_FILL_HEADERS[0],),
         )
+        # Printed: the columns up to the fill-in block; the links are for the screen.
+        last_printed = get_column_letter(headers.index(_FILL_HEADERS[-1]) + 1)
+        ws.print_area = f"A{header_row}:{last_printed}{header_row + max(len(lines), 1)}"
+        for r in range(header_row + 1, header_row + 1 + len(lines)):
+            ws.row_dimensions[r].height = max(ws.row_dimensions[r].height or 0, _HANDWRITING_PT)
         path = out_dir / f"{safe_file_name(name)}_抽查.xlsx"
         wb.save(path)
         files.append(path)
