@@ -21,6 +21,8 @@ from geoverify.documents.dispatch import (
     FILL_COLOUR,
     META_SHEET,
     MU_M2,
+    STATE_HEADER,
+    SUMMARY_HEADERS,
     TARGET_HEADERS,
     dispatch_rows,
     render_village_html,
@@ -150,13 +152,13 @@ def test_village_workbook_cells(tmp_path: Path) -> None:
     assert ws["A2"].value.startswith("共 3 个疑似靶标，核查时限 2024-03-20；")
     assert "黄色各列由村（社区）填写" in ws["A2"].value and "1亩≈666.7平方米" in ws["A2"].value
     district = ["地类", "作物类型", "面积（亩）", "备注（原表）"]
-    headers = [*TARGET_HEADERS, *district, *FEEDBACK_HEADERS]
-    # row 3: the three blocks, each under its own header; row 4: the column headers
+    headers = [*TARGET_HEADERS, *district, STATE_HEADER, *FEEDBACK_HEADERS]
+    # row 3: the four blocks, each under its own header; row 4: the column headers
     assert [c.value for c in ws[4]] == headers
     groups = [c.value for c in ws[3]]
     n_t, n_d = len(TARGET_HEADERS), len(district)
     assert groups[0] == "区禁毒办下发信息" and groups[n_t] == "区禁毒办原表其他信息"
-    assert groups[n_t + n_d] == "村（社区）核查后填写"
+    assert groups[n_t + n_d] == "登记情况" and groups[n_t + n_d + 1] == "村（社区）核查后填写"
     assert FEEDBACK_HEADERS == (
         "核查日期", "核查人员", "核查结果", "排除：实际为", "株数",
         "铲除面积（平方米）", "铲除日期", "案件编号", "备注",
@@ -185,13 +187,13 @@ def test_village_workbook_cells(tmp_path: Path) -> None:
     assert hostile.data_type == "s" and hostile.quotePrefix
     assert [c.value for c in ws[7]][17:21] == ["耕地", "油菜", "0.05", "=1+1"]
     assert [c.value for c in ws[6]][17:21] == [None] * 4
-    assert row5[21:] == [None] * len(FEEDBACK_HEADERS)
+    assert row5[21:] == ["待核查"] + [None] * len(FEEDBACK_HEADERS)
     # the hostile village name in a note stays text
     note = ws["M6"]
     assert note.value == f"跨入{HOSTILE}；复种点（2023-T9）"
     assert note.data_type == "s"
     # fill-in block shaded, district data not
-    fb_first = 22
+    fb_first = 23
     assert ws.cell(row=5, column=fb_first).fill.fgColor.rgb.endswith(FILL_COLOUR)
     assert ws.cell(row=4, column=fb_first).fill.fgColor.rgb.endswith(FILL_COLOUR)
     assert not ws.cell(row=5, column=2).fill.fgColor.rgb.endswith(FILL_COLOUR)
@@ -215,9 +217,10 @@ def test_village_workbook_cells(tmp_path: Path) -> None:
     assert ws.print_title_rows == "$3:$4" and ws.print_title_cols == "$A:$B"
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
     assert not ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.scale == 80
-    assert [b.id for b in ws.col_breaks.brk] == [TARGET_HEADERS.index("说明"), fb_first - 1]
+    # the fill-in block (with 反馈状态) starts a page of its own
+    assert [b.id for b in ws.col_breaks.brk] == [TARGET_HEADERS.index("说明"), fb_first - 2]
     assert title in ws.oddHeader.center.text
-    assert ws.print_area == "'核查清单'!$A$3:$AD$7"
+    assert ws.print_area == "'核查清单'!$A$3:$AE$7"
     meta = wb[META_SHEET]
     assert meta.sheet_state == "hidden"
     kv = {r[0]: r[1] for r in meta.iter_rows(min_row=2, values_only=True)}
@@ -235,8 +238,8 @@ def test_workbook_without_district_columns(tmp_path: Path) -> None:
         tmp_path / "x.xlsx", "福果村", targets(), batch="B", issued_on=None, due_on=None
     )
     ws = openpyxl.load_workbook(path)["核查清单"]
-    assert [c.value for c in ws[4]] == [*TARGET_HEADERS, *FEEDBACK_HEADERS]
-    assert [c.value for c in ws[3]][len(TARGET_HEADERS)] == "村（社区）核查后填写"
+    assert [c.value for c in ws[4]] == [*TARGET_HEADERS, STATE_HEADER, *FEEDBACK_HEADERS]
+    assert [c.value for c in ws[3]][len(TARGET_HEADERS) + 1] == "村（社区）核查后填写"
 
 
 def test_village_html_escapes_and_embeds_map() -> None:
@@ -265,7 +268,9 @@ def test_village_html_escapes_and_embeds_map() -> None:
     assert "data:image/png;base64," in page
     assert "示意边界" in page and "illustrative" not in page
     assert "相邻村（社区）：玉峡村、&lt;i&gt;安居村&lt;/i&gt;" in page
-    assert page.count("<tr") == 2 + 3 + 1  # two header rows, 3 targets, the signature row
+    # two header rows, two lines per target (data, fill-in boxes), the signature row
+    assert page.count("<tr") == 2 + 2 * 3 + 1
+    assert page.count('<tbody class="t') == 3
     assert 'href="https://uri.amap.com/marker?position=' in page
     assert 'href="https://apis.map.qq.com/uri/v1/marker?marker=coord:' in page
     assert "&amp;name=" in page  # & inside href attributes is escaped
@@ -275,10 +280,12 @@ def test_village_html_escapes_and_embeds_map() -> None:
     assert '<span class="kv">地类：林地</span>' in page
     assert '<span class="kv">作物类型：&lt;script&gt;alert(1)&lt;/script&gt;</span>' in page
     assert '<span class="kv">面积（亩）：0.12</span>' in page
-    # the fill-in block under its own header; the signature is the table's last row
-    assert "村（社区）核查后填写</th>" in page and '<th class="fb">排除：实际为</th>' in page
-    assert page.index('<tr class="last">') < page.index('<tr class="end">')
-    assert "tr.last { break-after: avoid; }" in page
+    # the fill-in boxes under each target; the signature is the table's last row
+    assert "村（社区）核查后填写" in page
+    assert page.count('<span class="k">排除：实际为</span>') == 3
+    assert page.count('<div class="box state">待核查</div>') == 3
+    assert page.index('<tbody class="t last">') < page.index('<tbody class="end">')
+    assert "tbody.last { break-after: avoid; }" in page
 
 
 def test_summary_workbook(tmp_path: Path) -> None:
@@ -299,16 +306,20 @@ def test_summary_workbook(tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(path)
     ws = wb["汇总"]
     assert ws["A1"].value == "疑似靶标派发汇总（批次 2024-03）"
-    assert [c.value for c in ws[2]] == ["村（社区）", "靶标数", "临近村界", "跨村", "复种点",
-                                        "重复下发", "核查时限"]  # fmt: skip
-    assert [c.value for c in ws[3]] == ["福果村", 3, 1, 1, 1, 0, dt.datetime(2024, 3, 20)]
-    assert [c.value for c in ws[4]] == ["镇外", 1, 0, 0, 0, 0, dt.datetime(2024, 3, 20)]
-    assert [c.value for c in ws[5]] == ["合计", 4, 1, 1, 1, 0, None]
+    assert [c.value for c in ws[3]] == list(SUMMARY_HEADERS) == [
+        "村（社区）", "靶标数", "村内", "临近村界", "村界缝隙（就近）", "跨村", "镇外", "复种点",
+        "重复下发", "核查时限"]  # fmt: skip
+    # T3 has split_into but is assigned inside: each target counts under its assignment only
+    assert [c.value for c in ws[4]] == ["福果村", 3, 2, 1, 0, 0, 0, 1, 0,
+                                        dt.datetime(2024, 3, 20)]  # fmt: skip
+    assert [c.value for c in ws[5]] == ["镇外", 1, 0, 0, 0, 0, 1, 0, 0, dt.datetime(2024, 3, 20)]
+    assert [c.value for c in ws[6]] == ["合计", 4, 2, 1, 0, 0, 1, 1, 0, None]
     all_ws = wb["全部靶标"]
-    assert [c.value for c in all_ws[1]] == list(TARGET_HEADERS)
-    assert all_ws.freeze_panes == "C2" and all_ws.print_title_cols == "$A:$B"
-    assert [all_ws.cell(row=r, column=2).value for r in range(2, 6)] == ["T2", "T3", "T10", "T7"]
-    assert all_ws["C5"].value == "镇外"
+    assert all_ws["A1"].value == "全部疑似靶标（批次 2024-03，共 4 个）"
+    assert [c.value for c in all_ws[2]] == list(TARGET_HEADERS)
+    assert all_ws.freeze_panes == "C3" and all_ws.print_title_rows == "$1:$2"
+    assert [all_ws.cell(row=r, column=2).value for r in range(3, 7)] == ["T2", "T3", "T10", "T7"]
+    assert all_ws["C6"].value == "镇外" and all_ws["M6"].value == "镇外，建议退回区禁毒办"
 
 
 def test_static_map_png(tmp_path: Path) -> None:

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from openpyxl.styles import Font, PatternFill
 
 from geoverify.documents.xlsx import (
+    FONT_NAME,
     TARGET_WIDTHS,
     ColumnGroup,
     Link,
@@ -22,9 +24,9 @@ from geoverify.documents.xlsx import (
     new_workbook,
     write_sheet,
 )
-from geoverify.model import RESULT_LABELS
+from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS
 from geoverify.navigation import format_degrees, navigation_links, to_dms
-from geoverify.progress import natural_key, sort_targets_for_lists
+from geoverify.progress import OUTSIDE_NOTE, natural_key, sort_targets_for_lists
 
 __all__ = [
     "DISPATCH_FORMAT",
@@ -36,10 +38,13 @@ __all__ = [
     "META_SHEET",
     "MU_M2",
     "RESULT_CHOICES",
+    "STATE_HEADER",
+    "SUMMARY_HEADERS",
     "SUPPORTED_FORMAT_VERSIONS",
     "TARGET_HEADERS",
     "dispatch_rows",
     "district_column_names",
+    "recorded_answer",
     "render_village_html",
     "target_notes",
     "write_summary_workbook",
@@ -105,6 +110,20 @@ FEEDBACK_FIELDS: dict[str, tuple[str, ...]] = {
     "case_no": ("案件编号",),
     "remarks": ("备注",),
 }
+#: The column (before the fill-in block) that says whether a target is answered already.
+STATE_HEADER = "反馈状态"
+#: Its values: not answered yet; answered (or answered and reported to the district), so
+#: not to be filled again; confirmed planting whose eradication is still to be filled.
+STATE_PENDING = "待核查"
+STATE_ANSWERED = "已反馈，无需重填"
+STATE_REPORTED = "已上报，无需重填"
+STATE_TO_ERADICATE = "已反馈，待填铲除"
+#: Background of an answered target's fill-in cells (its recorded answer).
+ANSWERED_COLOUR = "E7E6E6"
+#: The fill-in fields an answered confirmed planting may still get (eradication, case).
+_STILL_OPEN = ("株数", "铲除面积（平方米）", "铲除日期", "案件编号")
+#: How the reader joins 排除：实际为 into the remarks (see ``readers.feedback._remarks``).
+_EXCLUDED_LEAD = "实际为："
 #: Drop-down choices of 核查结果, in the order the issue gives them.
 RESULT_CHOICES: tuple[str, ...] = tuple(RESULT_LABELS[r] for r in RESULT_LABELS)
 #: Suggestions for what an 排除 target turned out to be (other text is allowed).
@@ -146,15 +165,18 @@ _WIDTHS = {
     "百度地图": 9,
     "腾讯地图": 9,
     "手机地图": 9,
-    "核查日期": 12,
+    # the fill-in block prints on one page with 序号 and 靶标编号 (at PRINT_SCALE); long
+    # names, case numbers and remarks wrap
+    STATE_HEADER: 9,
+    "核查日期": 11,
     "核查人员": 12,
-    "核查结果": 11,
+    "核查结果": 10,
     "排除：实际为": 14,
-    "株数": 7,
-    "铲除面积（平方米）": 10,
-    "铲除日期": 12,
-    "案件编号": 14,
-    "备注": 20,
+    "株数": 6,
+    "铲除面积（平方米）": 9,
+    "铲除日期": 11,
+    "案件编号": 13,
+    "备注": 16,
 }
 _SOURCE_NOTES = {"self": "自主发现", "tip": "举报线索"}
 _FIRST_DAY = dt.date(2000, 1, 1)
@@ -219,8 +241,14 @@ def _attr_text(v: Any) -> str | None:
 
 
 def target_notes(rec: Mapping[str, Any]) -> str:
-    """The 说明 text of one target: boundary, repeat site, split polygon, re-issue, source."""
+    """The 说明 text of one target: outside the town, boundary, repeat site, split polygon,
+    re-issue, source."""
     notes: list[str] = []
+    if not _present(rec.get("village")):
+        result = rec.get("result")
+        taken_on = _present(result) and result != "outside"
+        # the same words as every other output, unless the office took the target on
+        notes.append("镇外" if taken_on else OUTSIDE_NOTE)
     for name in _names(rec.get("neighbours")):
         notes.append(f"临近{name}边界")
     if rec.get("assignment") == "gap_nearest":
@@ -235,6 +263,70 @@ def target_notes(rec: Mapping[str, Any]) -> str:
     if isinstance(src, str) and src in _SOURCE_NOTES:
         notes.append(_SOURCE_NOTES[src])
     return "；".join(notes)
+
+
+def _number(v: Any) -> float | None:
+    if not _present(v):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(v: Any) -> str | None:
+    return str(v).strip() if _present(v) and str(v).strip() else None
+
+
+def _split_remarks(remarks: str | None) -> tuple[str | None, str | None]:
+    """(排除：实际为, 备注) of recorded remarks, as the reader joins them back exactly.
+
+    The reader writes 排除：实际为 into the remarks as ``实际为：X；rest``; split only when
+    reading the two cells back gives the same text (else everything stays in 备注).
+    """
+    if remarks is None or not remarks.startswith(_EXCLUDED_LEAD):
+        return None, remarks
+    what, sep, rest = remarks[len(_EXCLUDED_LEAD) :].partition("；")
+    if not what.strip() or what != what.strip():
+        return None, remarks
+    if not sep:
+        return what, None
+    if not rest.strip() or rest != rest.strip():
+        return None, remarks
+    return what, rest
+
+
+def recorded_answer(rec: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """The 反馈状态 of a target and its recorded answer by :data:`FEEDBACK_HEADERS`.
+
+    A target without a result is 待核查 (no answer). Otherwise the answer holds the values
+    as the village would type them, so that a workbook returned unchanged imports as
+    "nothing new": dates as dates, 核查结果 as its label, plants as a whole number, the
+    eradicated area as recorded, 排除：实际为 split off the remarks.
+    """
+    result = rec.get("result")
+    if not _present(result) or str(result) not in RESULT_LABELS:
+        return STATE_PENDING, None
+    plants = _number(rec.get("plants"))
+    excluded_as, remarks = _split_remarks(_text(rec.get("remarks")))
+    answer: dict[str, Any] = {
+        "核查日期": _date(rec.get("verified_on")),
+        "核查人员": _text(rec.get("verified_by")),
+        "核查结果": RESULT_LABELS[str(result)],
+        "排除：实际为": excluded_as,
+        "株数": int(plants) if plants is not None and plants.is_integer() else plants,
+        "铲除面积（平方米）": _number(rec.get("eradicated_area_m2")),
+        "铲除日期": _date(rec.get("eradicated_on")),
+        "案件编号": _text(rec.get("case_no")),
+        "备注": remarks,
+    }
+    if rec.get("status") == "reported":
+        state = STATE_REPORTED
+    elif str(result) == "confirmed" and answer["铲除日期"] is None:
+        state = STATE_TO_ERADICATE
+    else:
+        state = STATE_ANSWERED
+    return state, answer
 
 
 def _district_pairs(rec: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -267,7 +359,8 @@ def dispatch_rows(frame: pd.DataFrame, *, due_on: dt.date | None = None) -> list
     Link columns hold :class:`~geoverify.documents.xlsx.Link` values; coordinates are the stored
     WGS84/CGCS2000 degrees rounded to 6 decimals (shown with 6 places). The district's area is
     given in 平方米 and 亩. ``_district`` holds the district's own columns
-    (``[(name, text)]``) and ``_mentioned`` the neighbouring villages the row names.
+    (``[(name, text)]``), ``_mentioned`` the neighbouring villages the row names, ``_state``
+    the 反馈状态 and ``_answer`` the recorded answer (see :func:`recorded_answer`).
     """
     if len(frame) == 0:
         return []
@@ -283,6 +376,7 @@ def dispatch_rows(frame: pd.DataFrame, *, due_on: dt.date | None = None) -> list
         raw_area = rec.get("area_m2")
         area = float(raw_area) if raw_area is not None and _present(raw_area) else None
         due = _date(rec.get("due_on")) or due_on
+        state, answer = recorded_answer(rec)
         out.append(
             {
                 "序号": i,
@@ -304,6 +398,8 @@ def dispatch_rows(frame: pd.DataFrame, *, due_on: dt.date | None = None) -> list
                 "手机地图": Link(lk.geo, "手机地图"),
                 "_district": [(k, _attr_text(v)) for k, v in _district_pairs(rec)],
                 "_mentioned": [*_names(rec.get("neighbours")), *_names(rec.get("split_into"))],
+                "_state": state,
+                "_answer": answer,
             }
         )
     return out
@@ -327,12 +423,16 @@ def write_village_workbook(
 ) -> Path:
     """Write ``<village>.xlsx``: the district's data, its own columns, and the fill-in block.
 
-    Three blocks under their own headers, left to right: 区禁毒办下发信息 (:data:`TARGET_HEADERS`,
+    Blocks under their own headers, left to right: 区禁毒办下发信息 (:data:`TARGET_HEADERS`,
     with Amap, Baidu, Tencent and ``geo:`` links), 区禁毒办原表其他信息 (the district's own
-    columns as given, when the batch has any) and 村（社区）核查后填写 (:data:`FEEDBACK_HEADERS`,
-    shaded). 序号 and 靶标编号 stay in view with the headers (frozen); printing is A4
-    landscape at 100 %, over as many pages as needed, with the header rows and 序号/靶标编号
-    on every page. Dates, numbers and 核查结果 carry data validation (Chinese messages).
+    columns as given, when the batch has any), 镇平安办登记 (:data:`STATE_HEADER`: 待核查, or
+    已反馈/已上报 — no need to fill again) and 村（社区）核查后填写 (:data:`FEEDBACK_HEADERS`,
+    shaded). A target answered already shows its recorded answer in the fill-in cells, shaded
+    grey (a confirmed planting not yet eradicated keeps its eradication cells open), so the
+    workbook returned unchanged imports as "nothing new". 序号 and 靶标编号 stay in view with
+    the headers (frozen); printing is A4 landscape at :data:`PRINT_SCALE` %, over as many
+    pages as needed, with the header rows and 序号/靶标编号 on every page. Dates, numbers and
+    核查结果 carry data validation (Chinese messages).
 
     A hidden sheet ``_geoverify`` records the format, batch, village code and the header row
     so that the filled workbook can be read back by
@@ -350,20 +450,23 @@ def write_village_workbook(
     # the district's own columns under their own names, in a block of their own; a name that
     # is also one of ours (备注, 影像时间, …) is marked （原表）
     extra = district_column_names(rows_frame)
-    taken = {*TARGET_HEADERS, *FEEDBACK_HEADERS}
+    taken = {*TARGET_HEADERS, STATE_HEADER, *FEEDBACK_HEADERS}
     extra_headers = [f"{name}（原表）" if name in taken else name for name in extra]
-    headers = [*TARGET_HEADERS, *extra_headers, *FEEDBACK_HEADERS]
+    headers = [*TARGET_HEADERS, *extra_headers, STATE_HEADER, *FEEDBACK_HEADERS]
     groups = [ColumnGroup("区禁毒办下发信息", len(TARGET_HEADERS), _DISTRICT_COLOUR)]
     if extra_headers:
         groups.append(ColumnGroup("区禁毒办原表其他信息", len(extra_headers), _ATTR_COLOUR))
+    groups.append(ColumnGroup("登记情况", 1, ANSWERED_COLOUR))
     groups.append(ColumnGroup("村（社区）核查后填写", len(FEEDBACK_HEADERS), FILL_COLOUR))
     table = []
     for r in rows:
         given = dict(r["_district"])
+        answer = r["_answer"] or {}
         table.append(
             [r[h] for h in TARGET_HEADERS]
             + [given.get(name) for name in extra]
-            + [None] * len(FEEDBACK_HEADERS)
+            + [r["_state"]]
+            + [answer.get(h) for h in FEEDBACK_HEADERS]
         )
     wb = new_workbook()
     ws = wb.create_sheet(LIST_SHEET)
@@ -376,6 +479,12 @@ def write_village_workbook(
             [display_width(h), *(display_width(dict(r["_district"]).get(name)) for r in rows)]
         )
         widths[h] = min(max(longest + 2, 8), 30)
+    n_answered = sum(1 for r in rows if r["_answer"] is not None)
+    answered_note = (
+        f"；灰色为已反馈的 {n_answered} 个靶标（已登记的结果），无需重填，如需更正请告知镇平安办"
+        if n_answered
+        else ""
+    )
     header_row = write_sheet(
         ws,
         headers,
@@ -384,23 +493,33 @@ def write_village_workbook(
         subtitle=(
             f"共 {len(rows)} 个疑似靶标，核查时限 {due_on.isoformat() if due_on else '—'}；"
             "蓝色、绿色各列为区禁毒办下发信息，请勿改动；黄色各列由村（社区）填写，"
-            "“排除”须写明实际是什么；铲除面积单位：平方米（1亩≈666.7平方米）"
+            "“排除”须写明实际是什么；铲除面积单位：平方米（1亩≈666.7平方米）" + answered_note
         ),
         groups=groups,
         widths=widths,
         validations=_VALIDATIONS,
-        fills=dict.fromkeys(FEEDBACK_HEADERS, FILL_COLOUR),
-        wrap=("说明", *extra_headers),
+        fills={STATE_HEADER: ANSWERED_COLOUR, **dict.fromkeys(FEEDBACK_HEADERS, FILL_COLOUR)},
+        wrap=("说明", *extra_headers, STATE_HEADER, "核查人员", "案件编号", "备注"),
         number_formats=_NUMBER_FORMATS,
         landscape=True,
         freeze_columns=2,
         print_scale=PRINT_SCALE,
-        page_breaks_before=("说明", FEEDBACK_HEADERS[0]),
+        page_breaks_before=("说明", STATE_HEADER),
     )
-    for row_no in range(header_row + 1, header_row + 1 + len(rows)):  # room to write by hand
+    first_fb = len(TARGET_HEADERS) + len(extra_headers) + 2  # 1-based, after 反馈状态
+    grey = PatternFill("solid", fgColor=ANSWERED_COLOUR)
+    for row_no, r in enumerate(rows, start=header_row + 1):
+        # room to write by hand
         ws.row_dimensions[row_no].height = max(
             ws.row_dimensions[row_no].height or 0, HANDWRITING_PT
         )
+        if r["_answer"] is None:
+            continue
+        ws.cell(row=row_no, column=first_fb - 1).font = Font(name=FONT_NAME, bold=True)
+        for j, h in enumerate(FEEDBACK_HEADERS, start=first_fb):
+            still_open = r["_state"] == STATE_TO_ERADICATE and h in _STILL_OPEN
+            if not (still_open and r["_answer"].get(h) is None):
+                ws.cell(row=row_no, column=j).fill = grey
     meta = wb.create_sheet(META_SHEET)
     pairs: list[tuple[str, Any]] = [
         ("format", DISPATCH_FORMAT),
@@ -414,7 +533,7 @@ def write_village_workbook(
         ("sheet", LIST_SHEET),
         ("n_targets", len(rows)),
         ("illustrative", "1" if illustrative else "0"),
-        ("feedback_first_column", len(TARGET_HEADERS) + len(extra_headers) + 1),
+        ("feedback_first_column", first_fb),
     ]
     write_sheet(meta, ["key", "value"], pairs, freeze=False)
     meta.sheet_state = "hidden"
@@ -424,8 +543,19 @@ def write_village_workbook(
     return out
 
 
+#: Print widths (mm) of the information columns of the printable page (A4 landscape leaves
+#: 281 mm); 说明 takes what is left. Each target's fill-in boxes are on a line of their own.
+_INFO_MM = {"序号": 8, "靶标编号": 27, "组": 11, "经纬度": 23, "度分秒": 26, "图斑面积": 23,
+            "影像时间": 20}  # fmt: skip
+_DISTRICT_MM = 58
+#: The fill-in boxes under each target (mm; 备注 takes the rest of the line).
+_BOX_MM = {STATE_HEADER: 21, "核查日期": 25, "核查人员": 33, "核查结果": 30, "排除：实际为": 36,
+           "株数": 15, "铲除面积（平方米）": 24, "铲除日期": 25, "案件编号": 33}  # fmt: skip
+
 _CSS = """
-@page { size: A4 landscape; margin: 8mm 8mm 10mm 8mm; }
+@page { size: A4 landscape; margin: 8mm 8mm 11mm 8mm;
+        @bottom-right { content: "第 " counter(page) " 页，共 " counter(pages) " 页";
+                        font-size: 9pt; font-family: "Noto Sans CJK SC", sans-serif; } }
 * { box-sizing: border-box; }
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
        "SimSun", sans-serif; font-size: 10pt; color: #000; margin: 0 auto; max-width: 1400px;
@@ -436,15 +566,13 @@ p.warn { color: #c0392b; text-align: center; margin: 0 0 2mm 0; }
 figure { text-align: center; margin: 0 0 3mm 0; break-inside: avoid; }
 figure img { max-width: 100%; max-height: 92mm; height: auto; }
 figcaption { font-size: 9pt; color: #333; }
-table.list { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
+table.list { border-collapse: collapse; width: 100%; font-size: 8.5pt; table-layout: fixed; }
 table.list th, table.list td { border: 1px solid #000; padding: 0.6mm 0.8mm; vertical-align: top; }
 table.list th { background: #ddebf7; font-weight: bold; }
-table.list th.grp { text-align: center; }
-table.list th.fb, table.list td.fb { background: #fff2cc; }
-table.list th.fb { font-size: 8pt; }
-table.list td.fb { height: 11mm; min-width: 11mm; }
+table.list th.fb { background: #fff2cc; font-weight: normal; text-align: left; font-size: 8pt; }
 thead { display: table-header-group; }
-tr { break-inside: avoid; }
+tbody.t { break-inside: avoid; }
+tbody.t tr.info td { border-top: 1.6px solid #000; }
 td.num { text-align: right; white-space: nowrap; }
 .id, .nowrap { white-space: nowrap; }
 .coords { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; white-space: nowrap; }
@@ -453,17 +581,29 @@ td.num { text-align: right; white-space: nowrap; }
 .lbl { display: none; }
 a { color: #0563c1; }
 .nav a { display: inline-block; margin: 0 3px 2px 0; }
+col.nav { width: 30mm; }
+td.fill { padding: 0; background: #fff2cc; }
+.boxes { display: grid; grid-template-columns: BOX_COLUMNS; }
+.box { border-right: 1px solid #000; min-height: 11mm; padding: 0.4mm 0.8mm;
+       overflow-wrap: anywhere; }
+.box:last-child { border-right: none; }
+.box .k { display: block; font-size: 6.5pt; color: #333; line-height: 1.2; }
+.box .v { display: block; font-size: 9pt; }
+.box.state { font-size: 8pt; font-weight: bold; }
+.box .opts { display: block; font-size: 7pt; color: #333; }
+tbody.done td.fill { background: #DONE_COLOUR; }
+tbody.done .box.open { background: #fff2cc; }
 .sign { display: flex; justify-content: space-between; gap: 8mm; margin: 0; padding: 5mm 2mm 2mm;
         font-size: 11pt; }
 .sign span { flex: 1; border-bottom: 1px solid #000; padding-bottom: 1mm; }
-tr.last { break-after: avoid; }
-tr.end { break-before: avoid; break-inside: avoid; }
+tbody.last { break-after: avoid; }
+tbody.end { break-before: avoid; break-inside: avoid; }
 .hint { font-size: 9pt; margin: 1mm 0; }
 @media print {
   a { color: #000; text-decoration: none; }
-  .nav, th.nav, col.nav { display: none; }
+  td.nav, th.nav { display: none; }
+  col.nav { width: 0; }  /* kept (not display: none): each fill-in line spans it */
   body { max-width: none; padding: 0; }
-  table.list { table-layout: fixed; }
   table.list td { overflow-wrap: anywhere; }
 }
 @media screen and (max-width: 720px) {
@@ -471,11 +611,18 @@ tr.end { break-before: avoid; break-inside: avoid; }
   h1 { font-size: 18px; }
   table.list, table.list tbody, table.list tr, table.list td { display: block; width: 100%; }
   table.list thead { display: none; }
-  table.list tr { border: 1px solid #888; border-radius: 6px; margin: 0 0 10px; padding: 6px;
-                  break-inside: avoid; }
-  table.list td { border: none; padding: 2px 0; white-space: normal; overflow-wrap: anywhere; }
-  table.list td.fb, table.list td.empty { display: none; }
+  table.list tbody.t { border: 1px solid #888; border-radius: 6px; margin: 0 0 10px;
+                       padding: 6px; }
+  table.list td { border: none !important; padding: 2px 0; white-space: normal;
+                  overflow-wrap: anywhere; }
+  table.list td.empty, table.list tbody.t:not(.done) tr.fillrow { display: none; }
+  table.list td.fill { background: none !important; }
   table.list td.num { text-align: left; }
+  .boxes { display: block; }
+  .box { display: inline; border: none; padding: 0; min-height: 0; margin-right: 8px; }
+  .box.blank, .box .opts { display: none; }
+  .box .k, .box .v { display: inline; font-size: 14px; }
+  .box .k::after { content: "："; }
   .lbl { display: inline; color: #555; margin-right: 4px; }
   .coords { white-space: normal; font-size: 13px; }
   .id { font-weight: bold; font-size: 16px; }
@@ -488,6 +635,46 @@ tr.end { break-before: avoid; break-inside: avoid; }
 
 def _e(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal: every character but letters and digits escaped, so
+    that no text (quotes, ``</style>``) can leave the string."""
+    return '"' + "".join(ch if ch.isalnum() else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def _box_value(header: str, v: Any) -> str:
+    """A recorded answer as the page shows it (the workbook's number formats)."""
+    if v is None:
+        return ""
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if header == "铲除面积（平方米）" and isinstance(v, int | float):
+        return f"{v:.1f}"
+    return str(v)
+
+
+def _fill_line(r: Mapping[str, Any]) -> str:
+    """The fill-in boxes under a target: its 反馈状态, then one labelled box per field
+    (the recorded answer of an answered target, or room to write)."""
+    answer = r["_answer"]
+    boxes = [f'<div class="box state">{_e(r["_state"])}</div>']
+    for h in FEEDBACK_HEADERS:
+        v = _box_value(h, answer.get(h)) if answer else ""
+        cls = ["box"]
+        if not v:
+            cls.append("blank")
+        if answer and not v and r["_state"] == STATE_TO_ERADICATE and h in _STILL_OPEN:
+            cls.append("open")
+        body = f'<span class="v">{_e(v)}</span>' if v else ""
+        if not answer and h == "核查结果":
+            body = (
+                '<span class="opts">'
+                + " ".join(f'<span class="nowrap">□{_e(c)}</span>' for c in RESULT_CHOICES)
+                + "</span>"
+            )
+        boxes.append(f'<div class="{" ".join(cls)}"><span class="k">{_e(h)}</span>{body}</div>')
+    return '<div class="boxes">' + "".join(boxes) + "</div>"
 
 
 def render_village_html(
@@ -504,23 +691,35 @@ def render_village_html(
     """A printable A4 page (HTML) of one village's dispatch list, with an embedded static map.
 
     Every value taken from data is HTML-escaped; the map is embedded as a base64 PNG so the
-    page works offline. On paper (A4 landscape) one row per target, the header repeated on
-    every page and shaded fill-in columns with room for handwriting; the signature lines stay
-    on the page of the last rows. On a phone (a mobile viewport, ≥ 360 px) each target is a
-    card with its navigation links. ``map_names`` are the neighbouring villages the map names
-    (listed under it).
+    page works offline. On paper (A4 landscape, page numbers and the title at the foot of
+    every page) each target is two lines kept together: the district's data, then labelled
+    boxes to fill in by hand (反馈状态 first; an answered target shows its recorded answer,
+    shaded grey, in the workbook's number formats). The header repeats on every page and the
+    signature lines stay on the page of the last target. On a phone (a mobile viewport,
+    ≥ 360 px) each target is a card with its navigation links (and its recorded answer, when
+    it has one). ``map_names`` are the neighbouring villages the map names (listed under it).
     """
     rows = dispatch_rows(rows_frame, due_on=due_on)
     title = _title(village_name, batch, issued_on)
+    has_district = any(r["_district"] for r in rows)
+    info = [*_INFO_MM, "说明"] + (["区禁毒办原表信息"] if has_district else [])
+    # 说明 (no width) takes the rest of the line
+    info_mm = [*_INFO_MM.values(), None] + ([_DISTRICT_MM] if has_district else [])
+    box_cols = " ".join(f"{w}mm" for w in _BOX_MM.values()) + " 1fr"
+    css = _CSS.replace("BOX_COLUMNS", box_cols).replace("DONE_COLOUR", ANSWERED_COLOUR)
+    # the title at the foot of every printed page, so that a loose page can be placed
+    css += f"@page {{ @bottom-left {{ content: {_css_string(title)}; font-size: 8pt; }} }}\n"
+    n_answered = sum(1 for r in rows if r["_answer"] is not None)
     parts: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{css}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="meta">共 {len(rows)} 个疑似靶标；核查时限：'
-        f"{_e(due_on.isoformat() if due_on else '—')}</p>",
+        f'<p class="meta">共 {len(rows)} 个疑似靶标'
+        + (f"（其中已反馈 {n_answered} 个，无需重填）" if n_answered else "")
+        + f"；核查时限：{_e(due_on.isoformat() if due_on else '—')}</p>",
     ]
     if illustrative:
         parts.append('<p class="warn">村界为示意边界，仅供参考</p>')
@@ -533,27 +732,17 @@ def render_village_html(
             f'<figure><img alt="{_e(village_name)} 靶标分布示意图" '
             f'src="data:image/png;base64,{b64}"><figcaption>{caption}</figcaption></figure>'
         )
-    info = ["序号", "靶标编号", "组", "经纬度", "度分秒", "图斑面积", "影像时间", "说明"]
-    has_district = any(r["_district"] for r in rows)
-    if has_district:
-        info.append("区禁毒办原表信息")
-    n_info = len(info) + 1  # + 导航
-    # Column widths (mm) that fit A4 landscape in print; the fill-in columns share the rest.
-    info_mm = [7, 24, 9, 20, 24, 17, 17, 25] + ([32] if has_district else [])
-    fb_mm = (279 - sum(info_mm)) / len(FEEDBACK_HEADERS)
+    n_cols = len(info) + 1  # + 导航
     parts.append('<table class="list"><colgroup>')
-    parts += [f'<col style="width:{w}mm">' for w in info_mm]
-    parts.append('<col class="nav" style="width:30mm">')
-    parts += [f'<col style="width:{fb_mm:.1f}mm">'] * len(FEEDBACK_HEADERS)
+    parts += [f'<col style="width:{w}mm">' if w else "<col>" for w in info_mm]
+    parts.append('<col class="nav">')
     parts.append("</colgroup><thead><tr>")
-    parts.append(f'<th class="grp" colspan="{len(info)}">区禁毒办下发信息</th>')
-    parts.append('<th class="grp nav" rowspan="2">导航</th>')
-    parts.append(
-        f'<th class="grp fb" colspan="{len(FEEDBACK_HEADERS)}">村（社区）核查后填写</th></tr><tr>'
-    )
     parts += [f"<th>{_e(h)}</th>" for h in info]
-    parts += [f'<th class="fb">{_e(h)}</th>' for h in FEEDBACK_HEADERS]
-    parts.append("</tr></thead><tbody>")
+    parts.append('<th class="nav">导航</th></tr>')
+    parts.append(
+        f'<tr><th class="fb" colspan="{n_cols}">村（社区）核查后填写：每个靶标下方一行'
+        "（灰色为已反馈的结果，无需重填）</th></tr></thead>"
+    )
 
     def cell(cls: str, label: str, body: str) -> str:
         cls = f"{cls} empty".strip() if not body else cls
@@ -561,8 +750,8 @@ def render_village_html(
 
     for k, r in enumerate(rows):
         links = "".join(
-            f'<a href="{_e(r[k].url)}">{_e(short)}</a>'
-            for k, short in (
+            f'<a href="{_e(r[key].url)}">{_e(short)}</a>'
+            for key, short in (
                 ("高德地图", "高德"),
                 ("百度地图", "百度"),
                 ("腾讯地图", "腾讯"),
@@ -570,7 +759,7 @@ def render_village_html(
             )
         )
         sqm, mu = r["图斑面积（平方米）"], r["图斑面积（亩）"]
-        area = f"{_e(sqm)} 平方米<br>{_e(mu)} 亩" if sqm is not None else ""
+        area = f"{sqm:.1f} 平方米<br>{mu:.3f} 亩" if sqm is not None and mu is not None else ""
         day = r["影像时间"].isoformat() if r["影像时间"] else ""
         cells = [
             cell("num", "序号", _e(r["序号"])),
@@ -588,19 +777,25 @@ def render_village_html(
         ]
         if has_district:
             given = "".join(
-                f'<span class="kv">{_e(k)}：{_e(v)}</span>'
-                for k, v in r["_district"]
+                f'<span class="kv">{_e(name)}：{_e(v)}</span>'
+                for name, v in r["_district"]
                 if v is not None
             )
             cells.append(cell("district", "区禁毒办原表", given))
         cells.append(f'<td class="nav">{links}</td>')
-        cells += ['<td class="fb"></td>'] * len(FEEDBACK_HEADERS)
-        last = ' class="last"' if k == len(rows) - 1 else ""
-        parts.append(f"<tr{last}>" + "".join(cells) + "</tr>")
-    n_cols = n_info + len(FEEDBACK_HEADERS)
+        cls = ["t"]
+        if r["_answer"] is not None:
+            cls.append("done")
+        if k == len(rows) - 1:
+            cls.append("last")
+        parts.append(
+            f'<tbody class="{" ".join(cls)}"><tr class="info">{"".join(cells)}</tr>'
+            f'<tr class="fillrow"><td class="fill" colspan="{n_cols}">{_fill_line(r)}</td></tr>'
+            "</tbody>"
+        )
     # The signature lines are the table's last row, never put on a page of their own.
     parts.append(
-        f'<tr class="end"><td colspan="{n_cols}" style="border:none;padding:0">'
+        f'<tbody class="end"><tr class="end"><td colspan="{n_cols}" style="border:none;padding:0">'
         '<p class="hint">核查结果填写：确认种植 / 排除 / 未发现 / 非本镇辖区；'
         "“排除”请写明实际是什么；铲除面积单位为平方米（1亩≈666.7平方米）。</p>"
         '<div class="sign"><span>村（社区）书记签字：</span><span>填报人：</span>'
@@ -610,15 +805,25 @@ def render_village_html(
     return "\n".join(parts)
 
 
+#: The assignment kinds the summary counts, in order (each target is one of them).
+_KINDS: tuple[str, ...] = ("inside", "near_boundary", "gap_nearest", "split", "outside")
+#: Columns of the summary sheet: the targets of each assignment kind (the same labels and
+#: counts as ``status`` and ``demo``), then repeat sites and re-issues (counted apart).
 SUMMARY_HEADERS: tuple[str, ...] = (
     "村（社区）",
     "靶标数",
-    "临近村界",
-    "跨村",
+    *(ASSIGNMENT_LABELS[k] for k in _KINDS),
     "复种点",
     "重复下发",
     "核查时限",
 )
+_SUMMARY_NOTE = (
+    "按分配情况分列，每个靶标只计一类："
+    + "＋".join(ASSIGNMENT_LABELS[k] for k in _KINDS)
+    + "＝靶标数；复种点、重复下发另计"
+)
+#: Title of the sheet of every target.
+_ALL_SHEET = "全部靶标"
 
 
 def write_summary_workbook(
@@ -630,40 +835,51 @@ def write_summary_workbook(
 ) -> Path:
     """Write the town summary ``汇总.xlsx``: one row per village, then every target.
 
-    Sheet 汇总 counts targets per village (with boundary, split, repeat and re-issue counts);
-    sheet 全部靶标 lists every target with its village and navigation links.
+    Sheet 汇总 counts targets per village, in village-code order (镇外 last), by assignment
+    kind (村内, 临近村界, 村界缝隙（就近）, 跨村, 镇外 — each target in exactly one, as the
+    ``status`` and ``demo`` tables count them) and the repeat sites and re-issues apart.
+    Sheet 全部靶标 lists every target with its village, 说明 and navigation links; it prints
+    on A4 landscape one page wide, the title (with the batch) and the header on every page.
     """
     rows = dispatch_rows(frame, due_on=due_on)
     recs = [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
     per: dict[str, dict[str, Any]] = {}
     for rec in recs:
-        name = str(rec["village"]) if _present(rec.get("village")) else "镇外"
+        inside = _present(rec.get("village"))
+        name = str(rec["village"]) if inside else "镇外"
+        code = str(rec["village_code"]) if _present(rec.get("village_code")) else ""
         d = per.setdefault(
             name,
-            {"n": 0, "near": 0, "split": 0, "repeat": 0, "reissue": 0, "due": set()},
-        )
+            {"code": code, "n": 0, "kinds": dict.fromkeys(_KINDS, 0), "repeat": 0,
+             "reissue": 0, "due": set()},
+        )  # fmt: skip
         d["n"] += 1
-        d["near"] += 1 if _names(rec.get("neighbours")) else 0
-        d["split"] += 1 if _names(rec.get("split_into")) else 0
+        kind = rec.get("assignment")
+        if not (isinstance(kind, str) and kind in _KINDS):
+            kind = "inside" if inside else "outside"
+        d["kinds"][kind] += 1
         d["repeat"] += 1 if _present(rec.get("repeat_of")) else 0
         d["reissue"] += 1 if _present(rec.get("reissue_of")) else 0
         due = _date(rec.get("due_on")) or due_on
         if due:
             d["due"].add(due)
-    names = sorted(per, key=lambda n: (n == "镇外", natural_key(n)))
+    # by village code, as status and the district report list them; 镇外 last
+    names = sorted(
+        per, key=lambda n: (n == "镇外", not per[n]["code"], natural_key(per[n]["code"]), n)
+    )
     table: list[Sequence[Any]] = []
     for n in names:
         d = per[n]
         dues = sorted(d["due"])
         table.append(
-            [n, d["n"], d["near"], d["split"], d["repeat"], d["reissue"], dues[0] if dues else None]
-        )
+            [n, d["n"], *(d["kinds"][k] for k in _KINDS), d["repeat"], d["reissue"],
+             dues[0] if dues else None]
+        )  # fmt: skip
     table.append(
         [
             "合计",
             sum(per[n]["n"] for n in names),
-            sum(per[n]["near"] for n in names),
-            sum(per[n]["split"] for n in names),
+            *(sum(per[n]["kinds"][k] for n in names) for k in _KINDS),
             sum(per[n]["repeat"] for n in names),
             sum(per[n]["reissue"] for n in names),
             None,
@@ -671,18 +887,30 @@ def write_summary_workbook(
     )
     wb = new_workbook()
     title = f"疑似靶标派发汇总（批次 {batch}）" if batch else "疑似靶标派发汇总"
-    write_sheet(wb.create_sheet("汇总"), list(SUMMARY_HEADERS), table, title=title)
     write_sheet(
-        wb.create_sheet("全部靶标"),
+        wb.create_sheet("汇总"),
+        list(SUMMARY_HEADERS),
+        table,
+        title=title,
+        subtitle=_SUMMARY_NOTE,
+        widths={"村界缝隙（就近）": 11, "核查时限": 12},
+    )
+    all_title = f"全部疑似靶标（批次 {batch}，共 {len(rows)} 个）" if batch else "全部疑似靶标"
+    ws = wb.create_sheet(_ALL_SHEET)
+    header_row = write_sheet(
+        ws,
         list(TARGET_HEADERS),
         [[r[h] for h in TARGET_HEADERS] for r in rows],
-        widths=_WIDTHS,
+        title=all_title,
+        widths={**_WIDTHS, "说明": 26},  # 镇外，建议退回区禁毒办 on one line
         wrap=("说明",),
         number_formats=_NUMBER_FORMATS,
         landscape=True,
         freeze_columns=2,
-        print_scale=PRINT_SCALE,
     )
+    # fit to one page wide (write_sheet's default without a print scale), the title and the
+    # header repeated on every page
+    ws.print_title_rows = f"1:{header_row}"
     out = Path(path)
     wb.save(out)
     return out
