@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import require_program
+
+from tests.office import libreoffice_convert
 
 pytestmark = pytest.mark.libreoffice
 
@@ -59,15 +60,7 @@ def _lines(pdf_path: Path) -> list[str]:
 
 
 def _libreoffice_pdf(src: Path, out_dir: Path) -> Path:
-    exe = require_program("libreoffice")
-    proc = subprocess.run(
-        [exe, f"-env:UserInstallation={(out_dir / 'lo-profile').as_uri()}", "--headless",
-         "--convert-to", "pdf", "--outdir", str(out_dir), str(src)],
-        capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
-    pdf = out_dir / f"{src.stem}.pdf"
-    assert proc.returncode == 0 and pdf.exists(), proc.stdout + proc.stderr
-    return pdf
+    return libreoffice_convert(src, out_dir)[0]
 
 
 @pytest.fixture(scope="module")

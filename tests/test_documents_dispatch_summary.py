@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import openpyxl
 import pytest
-from conftest import require_program
 from shapely.geometry import Point
 
 from geoverify.documents.dispatch import SUMMARY_HEADERS, TARGET_HEADERS, write_summary_workbook
 from geoverify.model import ASSIGNMENT_LABELS
 from geoverify.store import Store, repo
+from tests.office import libreoffice_convert
 
 KINDS = ["村内", "临近村界", "村界缝隙（就近）", "跨村", "镇外"]
 
@@ -137,17 +136,10 @@ def test_all_targets_pages_are_whole_rows(demo_workspace: dict[str, Any], tmp_pa
     """Printed by LibreOffice: every page of 全部靶标 has the title with the batch, the first
     and the last column (no row split into left and right halves), and a page number."""
     pdfium = pytest.importorskip("pypdfium2")
-    exe = require_program("libreoffice")
     src = Path(demo_workspace["workspace"]) / "dispatch" / "2024-03" / "汇总.xlsx"
     local = tmp_path / "summary.xlsx"
     local.write_bytes(src.read_bytes())
-    proc = subprocess.run(
-        [exe, f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(local)],
-        capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
-    pdf_path = tmp_path / "summary.pdf"
-    assert proc.returncode == 0 and pdf_path.exists(), proc.stdout + proc.stderr
+    pdf_path = libreoffice_convert(local, tmp_path)[0]
     pdf = pdfium.PdfDocument(str(pdf_path))
     pages = []
     for i in range(len(pdf)):

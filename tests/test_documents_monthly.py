@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 
 import openpyxl
 import pandas as pd
@@ -25,6 +23,7 @@ from geoverify.documents.monthly import (
     write_town_summary,
 )
 from geoverify.patrols import Patrol, monthly_summary
+from tests.office import libreoffice_convert
 
 TITLE = "2024年重庆市铜梁区福果镇青龙村禁种铲毒工作踏查情况3月统计表"
 
@@ -235,32 +234,12 @@ def test_town_summary(tmp_path):
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_converts_to_pdf(tmp_path):
     files = write_monthly_tables(tmp_path / "out", _patrols(), _villages()[:1], year=2024, month=3)
     cov = pd.DataFrame({"code": ["V1"], "covered_pct": [5.0]})
     summary = monthly_summary(_patrols(), _villages()[:1], year=2024, month=3, coverage=cov)
     files.append(write_town_summary(tmp_path / "out" / "汇总.xlsx", summary))
-    profile = (tmp_path / "lo-profile").as_uri()
     pdf_dir = tmp_path / "pdf"
-    proc = subprocess.run(
-        [
-            "libreoffice",
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(pdf_dir),
-            *map(str, files),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    for f in files:
-        pdf = pdf_dir / (f.stem + ".pdf")
-        assert pdf.exists(), (f.name, proc.stdout, proc.stderr)
+    pdf_dir.mkdir()
+    for pdf in libreoffice_convert(files, pdf_dir):
         assert pdf.read_bytes()[:5] == b"%PDF-"

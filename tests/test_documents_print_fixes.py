@@ -6,9 +6,7 @@ the ``libreoffice`` ones print it and measure the text on the page."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import statistics
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from geoverify.documents.monthly import write_monthly_docx, write_monthly_xlsx, 
 from geoverify.documents.xlsx import new_workbook, shown_text, write_sheet
 from geoverify.patrols import Patrol, monthly_summary
 from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL, status_summary
+from tests.office import libreoffice_convert
 
 # --- xlsx: what a cell shows -------------------------------------------------------------------
 
@@ -191,17 +190,7 @@ def test_feedback_list_fits_one_landscape_page_wide_at_a_readable_scale(tmp_path
 
 
 def _pdf(src: Path, out: Path) -> Path:
-    exe = shutil.which("libreoffice") or shutil.which("soffice")
-    if exe is None:
-        pytest.skip("LibreOffice is not installed")
-    proc = subprocess.run(
-        [exe, f"-env:UserInstallation={(out / 'lo-profile').as_uri()}", "--headless",
-         "--convert-to", "pdf", "--outdir", str(out), str(src)],
-        capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
-    pdf = out / f"{src.stem}.pdf"
-    assert proc.returncode == 0 and pdf.exists(), proc.stdout + proc.stderr
-    return pdf
+    return libreoffice_convert(src, out)[0]
 
 
 def printed_sizes(pdf_path: Path) -> list[tuple[str, float]]:

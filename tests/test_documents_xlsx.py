@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import shutil
-import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -19,6 +17,7 @@ from geoverify.documents.xlsx import (
     safe_cell_value,
     write_sheet,
 )
+from tests.office import libreoffice_convert
 
 HOSTILE = [
     '=HYPERLINK("http://x","y")',
@@ -67,27 +66,10 @@ def test_formula_like_cells_carry_quote_prefix(tmp_path: Path) -> None:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="libreoffice not installed")
 def test_hostile_strings_stay_text_in_libreoffice(tmp_path: Path) -> None:
     path = tmp_path / "hostile.xlsx"
     _write_hostile(path)
-    profile = tmp_path / "lo-profile"
-    subprocess.run(
-        [
-            "libreoffice",
-            f"-env:UserInstallation=file://{profile}",
-            "--headless",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76",
-            "--outdir",
-            str(tmp_path),
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    out = tmp_path / "hostile.csv"
+    out = libreoffice_convert(path, tmp_path, "csv:Text - txt - csv (StarCalc):44,34,76")[0]
     with out.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["编号", "值", "数"]

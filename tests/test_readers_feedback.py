@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from geoverify.documents.dispatch import META_SHEET, write_village_workbook
 from geoverify.errors import InputError
 from geoverify.lifecycle import validate_feedback
 from geoverify.readers.feedback import parse_date_text, read_feedback
+from tests.office import libreoffice_convert
 
 TODAY = dt.date(2024, 4, 1)
 
@@ -212,27 +211,12 @@ def test_not_a_workbook(tmp_path: Path) -> None:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="libreoffice not installed")
 def test_survives_a_libreoffice_resave(tmp_path: Path) -> None:
     path = _write(tmp_path)
     _fill(path, {1: {"P": "2024-03-10", "Q": "张三", "R": "排除"}})
     outdir = tmp_path / "lo"
-    subprocess.run(
-        [
-            "libreoffice",
-            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
-            "--headless",
-            "--convert-to",
-            "xlsx:Calc MS Excel 2007 XML",
-            "--outdir",
-            str(outdir),
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    fb = read_feedback(outdir / path.name)
+    outdir.mkdir()
+    fb = read_feedback(libreoffice_convert(path, outdir, "xlsx:Calc MS Excel 2007 XML")[0])
     assert fb.batch == "2024-03"
     assert fb.rows[0].row == 5 and fb.rows[0].result_label == "排除"
     assert fb.rows[0].verified_on == dt.date(2024, 3, 10)

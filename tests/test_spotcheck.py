@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import math
 import shutil
-import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -23,6 +22,7 @@ from geoverify.workflows.feedback import set_feedback
 from geoverify.workflows.spotcheck import sample_closed_targets
 from tests.cli.feedback_helpers import BATCH, full_snapshot, with_batch
 from tests.conftest import Cli
+from tests.office import libreoffice_convert
 
 # --- the sample (pure) ------------------------------------------------------------------------
 
@@ -227,18 +227,9 @@ def test_village_list_prints_readably(run: Cli, tmp_path: Path) -> None:
 def test_village_list_prints_at_9_pt(run: Cli, tmp_path: Path) -> None:
     from tests.test_documents_print_fixes import printed_sizes
 
-    exe = shutil.which("libreoffice")
-    if exe is None:
-        pytest.skip("LibreOffice is not installed")
     src = tmp_path / "list.xlsx"
     shutil.copy(_drawn_list(run, tmp_path / "抽查"), src)
-    proc = subprocess.run(
-        [exe, f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
-        capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    pages = printed_sizes(tmp_path / "list.pdf")
+    pages = printed_sizes(libreoffice_convert(src, tmp_path)[0])
     assert len(pages) == 2
     for text, size in pages:
         assert size >= 9.0, size  # 5.3 pt before
