@@ -15,6 +15,7 @@ from geoverify.cli._common import (
     handle_errors,
     json_option,
 )
+from geoverify.model import ASSIGNMENT_LABELS
 from geoverify.workflows.demo import DEMO_AS_OF, run_demo
 
 
@@ -43,11 +44,8 @@ def demo_cmd(maps_dir: Path | None, as_json: bool) -> None:
     cols = [
         ("村（社区）", "村（社区）"),
         ("targets", "靶标"),
-        ("inside", "村内"),
-        ("near_boundary", "临近村界"),
-        ("gap_nearest", "缝隙就近"),
-        ("split", "跨村"),
-        ("outside", "镇外"),
+        *((k, ASSIGNMENT_LABELS[k]) for k in ("inside", "near_boundary", "gap_nearest", "split")),
+        ("outside", ASSIGNMENT_LABELS["outside"]),
         ("repeat_sites", "复种点"),
     ]
     cols += [(c, h) for c, h in res.extra.get("village_columns", []) if c in table]
