@@ -1266,6 +1266,8 @@ class _CellGrid:
     height: int
     village: NDArray[np.signedinteger[Any]]  # 16 or 32 bits (see :meth:`_settle`)
     group: NDArray[np.signedinteger[Any]] | None
+    #: Whole cells between a settled cell and every boundary (see :meth:`build`).
+    reach: int = 0
 
     @classmethod
     def build(
@@ -1289,9 +1291,14 @@ class _CellGrid:
         # Cells much finer than the tolerance band only cost time and memory.
         cell = max(cell, tol / _CELLS_PER_TOLERANCE / scale)
         cell = max(cell, max(span_x, span_y) / math.sqrt(max_cells) / 64.0, 1e-12)
-        # Cells of dilation that keep a settled cell more than ``tol`` from every boundary (one
-        # more for the metric polygons' straight edges and the covering tolerance).
-        reach = math.ceil(tol / (cell * scale)) + 1
+        # Whole cells between a settled cell and every boundary: more than ``tol`` metres, plus
+        # the bend (the metric polygons' edges are the chords of the projected ones) and the
+        # covering tolerance.
+        bend = max(layer.bend, groups.layer.bend if groups is not None else 0.0)
+        need = (tol + bend) / scale + layer.eps
+        if not math.isfinite(need):
+            return None
+        reach = math.floor(need * (1.0 + 1e-9) / cell) + 1
         pad = reach + 3
         width = math.ceil(span_x / cell) + 2 * pad
         height = math.ceil(span_y / cell) + 2 * pad
@@ -1299,7 +1306,7 @@ class _CellGrid:
             return None
         left = bounds[0] - pad * cell
         top = bounds[3] + pad * cell
-        grid = cls(left, top, cell, width, height, np.empty(0, np.int32), None)
+        grid = cls(left, top, cell, width, height, np.empty(0, np.int32), None, reach)
         grid.village = grid._settle(layer, reach, near_one=reach, containment=True)
         if groups is not None:
             grid.group = grid._settle(groups.layer, reach, near_one=1)
@@ -1317,15 +1324,15 @@ class _CellGrid:
         self, layer: _Layer, reach: int, *, near_one: int, containment: bool = False
     ) -> NDArray[np.signedinteger[Any]]:
         """Per cell: index of the one polygon covering it, far from boundaries; -1 none near;
-        -2 undecided. ``reach`` cells clear of boundaries when no polygon covers the cell;
-        ``near_one`` cells when one does.
+        -2 undecided. ``reach`` whole cells between the cell and every boundary when no
+        polygon covers it; ``near_one`` when one does.
 
-        With ``containment``, an undecided cell at least two cells clear of every boundary (so
-        that no point of it lies within the covering tolerance of one) says what covers it:
+        With ``containment``, an undecided cell with a whole cell between it and every boundary
+        (so that no point of it lies within the covering tolerance of one) says what covers it:
         -3 nothing, ``-4 - i`` polygon ``i`` alone.
         """
-        # Cells a boundary passes through and their neighbours are "touched" (distance <= 1).
-        dist = self._distances(layer.rings, max(reach, near_one) + 2)
+        # Cells a boundary touches are at distance 0.
+        dist = self._distances(layer.rings, max(reach, near_one) + 1)
         rep, comp = cells.components(dist)
         n_comp = rep.size
         # One cell of each component (the last one) tells which polygons cover it.

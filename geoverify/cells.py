@@ -29,6 +29,11 @@ __all__ = [
 _FloatArray = NDArray[np.float64]
 
 
+#: How far past a cell's edge (in cells) a segment still marks it: far more than the rounding
+#: of coordinates a few thousand cells from the grid's corner, far less than a cell.
+_EDGE = 1e-6
+
+
 @njit(cache=True, nogil=True)
 def mark_segments(
     xy: _FloatArray,
@@ -38,25 +43,43 @@ def mark_segments(
     cell: float,
     out: NDArray[np.uint8],
 ) -> None:
-    """Mark the cells of points along each segment ``xy[s]``–``xy[s + 1]`` (``s`` in
-    ``start``), its ends included, no more than 0.99 of a cell apart: every cell the segment
-    passes through is marked or next to a marked one. Rows count down from ``top``."""
+    """Mark every cell that a segment ``xy[s]``–``xy[s + 1]`` (``s`` in ``start``) touches,
+    its edges and corners included (and cells it passes within :data:`_EDGE` of a cell):
+    no boundary passes through an unmarked cell. Rows count down from ``top``.
+
+    Row by row: the part of the segment within the row's band spans the columns between its
+    two ends' columns."""
     height, width = out.shape
-    step = 0.99 * cell
     for s in start:
-        ax = xy[s, 0]
-        ay = xy[s, 1]
-        bx = xy[s + 1, 0]
-        by = xy[s + 1, 1]
-        length = math.sqrt((bx - ax) * (bx - ax) + (by - ay) * (by - ay))
-        n = max(1, math.ceil(length / step))
-        for k in range(n + 1):
-            t = k / n
-            x = ax + t * (bx - ax)
-            y = ay + t * (by - ay)
-            c = math.floor((x - left) / cell)
-            r = math.floor((top - y) / cell)
-            if 0 <= r < height and 0 <= c < width:
+        # In cells: x to the right from ``left``, y down from ``top``.
+        ax = (xy[s, 0] - left) / cell
+        ay = (top - xy[s, 1]) / cell
+        bx = (xy[s + 1, 0] - left) / cell
+        by = (top - xy[s + 1, 1]) / cell
+        if not (math.isfinite(ax) and math.isfinite(ay) and math.isfinite(bx)):
+            continue
+        if not math.isfinite(by):
+            continue
+        if ay > by:
+            ax, ay, bx, by = bx, by, ax, ay
+        dy = by - ay
+        r0 = max(math.floor(ay - _EDGE), 0)
+        r1 = min(math.floor(by + _EDGE), height - 1)
+        for r in range(r0, r1 + 1):
+            # The segment's ends within the row's band [r, r + 1] (clamped to the segment).
+            if dy > 0.0:
+                t0 = min(max((r - ay) / dy, 0.0), 1.0)
+                t1 = min(max((r + 1 - ay) / dy, 0.0), 1.0)
+            else:
+                t0 = 0.0
+                t1 = 1.0
+            x0 = ax + t0 * (bx - ax)
+            x1 = ax + t1 * (bx - ax)
+            if x0 > x1:
+                x0, x1 = x1, x0
+            c0 = max(math.floor(x0 - _EDGE), 0)
+            c1 = min(math.floor(x1 + _EDGE), width - 1)
+            for c in range(c0, c1 + 1):
                 out[r, c] = 1
 
 
@@ -65,29 +88,32 @@ def chebyshev(marked: NDArray[np.uint8], cap: int) -> NDArray[np.uint8]:
     """Per cell, the Chebyshev distance (in cells) to the nearest marked cell, at most ``cap``
     (``cap`` also for none within it; ``cap`` < 255). Cells past the edge count as unmarked."""
     height, width = marked.shape
+    # Everything in 8 bits (``dr`` too): the row passes below vectorise 32 cells at a time,
+    # and the unconditional min/max store lets them (a conditional store would not).
+    top = np.uint8(cap)
+    one = np.uint8(1)
+    zero = np.uint8(0)
     across = np.empty((height, width), np.uint8)
     for r in range(height):
-        d = cap
+        d = top
         for c in range(width):
-            d = 0 if marked[r, c] else min(d + 1, cap)
+            d = zero if marked[r, c] else min(np.uint8(d + one), top)
             across[r, c] = d
-        d = cap
+        d = top
         for c in range(width - 1, -1, -1):
-            d = 0 if marked[r, c] else min(d + 1, cap)
-            if d < across[r, c]:
-                across[r, c] = d
+            d = zero if marked[r, c] else min(np.uint8(d + one), top)
+            across[r, c] = min(d, across[r, c])
     out = across.copy()
     for r in range(height):
+        row = out[r]
         # Rows within ``cap`` of this one, a whole row at a time (contiguous, vectorised).
         for rr in range(max(r - cap + 1, 0), min(r + cap, height)):
-            dr = abs(rr - r)
-            if dr == 0:
+            if rr == r:
                 continue
+            dr = np.uint8(abs(rr - r))
+            other = across[rr]
             for c in range(width):
-                v = across[rr, c]
-                e = dr if dr > v else v
-                if e < out[r, c]:
-                    out[r, c] = e
+                row[c] = min(row[c], max(dr, other[c]))
     return out
 
 
@@ -102,7 +128,7 @@ def _root(parent: NDArray[np.int32], k: int) -> int:
 @njit(cache=True, nogil=True)
 def components(dist: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
     """The connected components (4-connected, as ``scipy.ndimage.label`` by default) of the
-    untouched cells (``dist > 1``), without a label per cell.
+    cells no boundary touches (``dist > 0``), without a label per cell.
 
     The cells are scanned row by row and each untouched one takes the provisional label of its
     left or else its upper neighbour, or a new one; labels that meet are merged. The same scan
@@ -121,7 +147,7 @@ def components(dist: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.i
     for r in range(height):
         left = -1
         for c in range(width):
-            if dist[r, c] > 1:
+            if dist[r, c] > 0:
                 up = prev[c]
                 if left >= 0:
                     lab = left
@@ -175,21 +201,22 @@ def classify(
     containment: bool,
     out: NDArray[Any],
 ) -> None:
-    """The grid's values from each cell's distance to a boundary cell and its component's value.
+    """The grid's values from each cell's distance to a touched cell and its component's value.
 
-    ``dist`` counts from the cells the boundaries pass through, so the "touched" cells (those
-    and their neighbours) are the cells at distance 1 or less, and a cell within ``k`` cells of
-    a touched one is within ``k + 1``. ``label_value`` is, per provisional label of
-    :func:`components` (the same scan is made again here), what covers its component of
-    untouched cells: a polygon's index, -1 none, -2 several. Touched cells are -2.
+    ``dist`` counts from the "touched" cells, those a boundary touches (:func:`mark_segments`):
+    a cell at distance ``d`` has ``d - 1`` whole cells between it and every boundary.
+    ``label_value`` is, per provisional label of :func:`components` (the same scan is made
+    again here), what covers its component of untouched cells: a polygon's index, -1 none, -2
+    several. Touched cells are -2.
 
     The values are written into ``out`` (flat, one per cell; 16 bits hold them for up to
     32,763 polygons).
 
-    Per cell: the component's polygon when it is more than ``near_one`` cells (``reach`` when
-    ``near_one`` is not smaller) clear of touched cells; -1 (covered by none) when more than
-    ``reach`` clear; else -2, undecided. With ``containment``, an undecided cell at least two
-    cells clear of touched ones says what covers it: -3 none, ``-4 - i`` polygon ``i``.
+    Per cell: the component's polygon when at least ``near_one`` whole cells (``reach`` when
+    ``near_one`` is not smaller) lie between it and every touched cell; -1 (covered by none)
+    when at least ``reach`` do; else -2, undecided. With ``containment``, an undecided cell
+    with a whole cell between it and every touched one says what covers it: -3 none,
+    ``-4 - i`` polygon ``i``.
     """
     height, width = dist.shape
     n = 0
@@ -199,7 +226,7 @@ def classify(
         left = -1
         for c in range(width):
             d = dist[r, c]
-            if d > 1:
+            if d > 0:
                 # The label rule of components(), written out again: a shared inlined helper
                 # made both passes 90 ms slower on 8 million cells.
                 up = prev[c]
@@ -218,14 +245,14 @@ def classify(
                 left = -1
                 clear = -2
             v = clear
-            if d <= reach + 1 and v == -1:
+            if d <= reach and v == -1:
                 v = -2
             if near_one >= reach:
-                if d <= reach + 1:
+                if d <= reach:
                     v = -2
-            elif d <= near_one + 1:
+            elif d <= near_one:
                 v = -2
-            if containment and v == -2 and d > 2 and clear >= -1:
+            if containment and v == -2 and d > 1 and clear >= -1:
                 v = -3 - (clear + 1)
             out[r * width + c] = v
         prev, cur = cur, prev

@@ -10,6 +10,7 @@ import shapely
 from scipy import ndimage
 
 from geoverify import assign, cells
+from geoverify.segments import Rings
 
 
 @pytest.mark.parametrize("cap", [2, 4, 13])
@@ -43,6 +44,33 @@ def test_components_are_scipys_labels(density: float) -> None:
     np.testing.assert_array_equal(np.where(flat > 0, out, 0), flat)
 
 
+def _cell_boxes(grid: assign._CellGrid) -> np.ndarray:
+    rows, cols = np.divmod(np.arange(grid.width * grid.height), grid.width)
+    return shapely.box(
+        grid.left + cols * grid.cell,
+        grid.top - (rows + 1) * grid.cell,
+        grid.left + (cols + 1) * grid.cell,
+        grid.top - rows * grid.cell,
+    )
+
+
+def _touched(grid: assign._CellGrid, polygons: np.ndarray) -> np.ndarray:
+    """The cells the kernel marks as touched by a boundary, checked against shapely: every
+    cell a boundary touches (edges and corners included), and no cell farther from one than
+    the kernel's allowance for rounding."""
+    touched = (grid._distances(Rings.of(polygons), 1) == 0).ravel()
+    boxes = _cell_boxes(grid)
+    tree = shapely.STRtree(shapely.boundary(polygons))
+    exact = np.zeros(boxes.size, bool)
+    exact[tree.query(boxes, predicate="intersects")[0]] = True
+    near = np.zeros(boxes.size, bool)
+    near[tree.query(boxes, predicate="dwithin", distance=3e-6 * grid.cell)[0]] = True
+    assert exact.any()
+    assert not (exact & ~touched).any(), "a cell a boundary touches is not marked"
+    assert not (touched & ~near).any(), "a cell no boundary comes near is marked"
+    return touched.reshape(grid.height, grid.width)
+
+
 def _settle_with_filters(
     grid: assign._CellGrid,
     polygons: np.ndarray,
@@ -50,17 +78,10 @@ def _settle_with_filters(
     near_one: int,
     containment: bool,
 ) -> np.ndarray:
-    """The grid's values as array operations (the formulation before the kernels): boundary
-    vertices no more than 0.99 of a cell apart marked and dilated by a 3x3 square, components
-    of the rest labelled, and dilations by ``reach`` and ``near_one`` squares."""
-    lines = shapely.segmentize(shapely.boundary(polygons), 0.99 * grid.cell)
-    xy = shapely.get_coordinates(lines)
-    raw = np.zeros((grid.height, grid.width), dtype=np.uint8)
-    raw[
-        np.floor((grid.top - xy[:, 1]) / grid.cell).astype(np.intp),
-        np.floor((xy[:, 0] - grid.left) / grid.cell).astype(np.intp),
-    ] = 1
-    touched = ndimage.maximum_filter(raw, size=3).astype(bool)
+    """The grid's values as array operations (the formulation before the kernels): the
+    touched cells, components of the rest labelled, and dilations of the touched cells by
+    ``reach`` and ``near_one`` squares."""
+    touched = _touched(grid, polygons)
     components, n_comp = ndimage.label(~touched)
     flat = components.ravel()
     where = np.flatnonzero(flat)
@@ -92,7 +113,7 @@ def _settle_with_filters(
     return value.ravel()
 
 
-@pytest.mark.parametrize(("max_cells", "int16_polygons"), [(300_000, 32_763), (2_000_000, 10)])
+@pytest.mark.parametrize(("max_cells", "int16_polygons"), [(300_000, 32_763), (150_000, 10)])
 def test_cell_grid_of_the_town_is_the_array_formulation(
     town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
     max_cells: int,
@@ -111,24 +132,15 @@ def test_cell_grid_of_the_town_is_the_array_formulation(
     assert gl is not None
     grid = assign._CellGrid.build(layer, gl, 50.0, native, metric, max_cells)
     assert grid is not None and grid.group is not None
-    reach = (
-        int(
-            np.ceil(
-                50.0
-                / (
-                    grid.cell
-                    * assign._min_scale(
-                        np.asarray(
-                            shapely.total_bounds(np.concatenate([layer.native, gl.layer.native]))
-                        ),
-                        native,
-                        metric,
-                    )
-                )
-            )
-        )
-        + 1
+    reach = grid.reach
+    # More than 50 m (and the bend) in whole cells, no more than one cell beyond that.
+    scale = assign._min_scale(
+        np.asarray(shapely.total_bounds(np.concatenate([layer.native, gl.layer.native]))),
+        native,
+        metric,
     )
+    need = (50.0 + max(layer.bend, gl.layer.bend)) / scale
+    assert (reach - 1) * grid.cell <= need < reach * grid.cell
     village = _settle_with_filters(grid, layer.native, reach, reach, True)
     group = _settle_with_filters(grid, gl.layer.native, reach, 1, False)
     np.testing.assert_array_equal(grid.village, village)
@@ -139,3 +151,56 @@ def test_cell_grid_of_the_town_is_the_array_formulation(
     # Every kind of value occurs: settled, outside, undecided, and known covering.
     assert {-1, -2, -3}.issubset(set(np.unique(grid.village)))
     assert (grid.village >= 0).any() and (grid.village <= -4).any()
+
+
+@pytest.mark.parametrize("max_cells", [8_000, 100_000])
+def test_settled_cells_keep_their_promise(
+    town: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], max_cells: int
+) -> None:
+    """What each settled cell of the village grid claims holds for the whole cell, measured
+    with shapely in metres: a cell settled as one village's lies in it and more than the
+    tolerance from every village boundary, a cell settled as no village's more than the
+    tolerance from every village; a cell that says what covers it is covered by that alone.
+    At cells coarser than the tolerance (one whole cell of clearance) and finer ones."""
+    villages, _groups = town
+    native = pyproj.CRS(villages.crs)
+    metric = assign._choose_metric(None, villages.geometry)
+    assert metric is not None
+    layer = assign._Layer.build(villages.geometry, native, metric)
+    grid = assign._CellGrid.build(layer, None, 50.0, native, metric, max_cells)
+    assert grid is not None
+    value = grid.village.astype(np.int64)
+    boxes = _cell_boxes(grid)
+    metric_boxes = (
+        gpd.GeoSeries(shapely.segmentize(boxes, grid.cell / 8), crs=native).to_crs(metric).values
+    )
+    metric_lines = shapely.boundary(layer.metric)
+    settled = np.flatnonzero(value >= -1)
+    near = shapely.STRtree(metric_lines).query(
+        metric_boxes[settled], predicate="dwithin", distance=50.0
+    )[0]
+    assert near.size == 0, f"{near.size} settled cells within 50 m of a boundary"
+    inside = np.flatnonzero(value >= 0)
+    assert shapely.covers(layer.native[value[inside]], boxes[inside]).all()
+    far = np.flatnonzero(value == -1)
+    assert not shapely.STRtree(layer.native).query(boxes[far], predicate="intersects")[0].size
+    known = np.flatnonzero(value <= -3)
+    assert known.size or grid.reach == 1  # one cell of clearance leaves no band to know
+    owner = np.where(value[known] == -3, -1, -4 - value[known])
+    ci, pi = shapely.STRtree(layer.native).query(boxes[known], predicate="intersects")
+    covering = np.full(known.size, -1)
+    covering[ci] = pi
+    assert (np.bincount(ci, minlength=known.size) <= 1).all()
+    np.testing.assert_array_equal(covering, owner)
+    assert shapely.covers(layer.native[owner[owner >= 0]], boxes[known[owner >= 0]]).all()
+    # And the grid settles what it can: an undecided cell lies within the tolerance, the
+    # bend and two cells of a boundary.
+    undecided = np.flatnonzero(value == -2)
+    scale_max = 111_500.0  # metres per degree, at most
+    reach_m = 50.0 + layer.bend + 2 * grid.cell * scale_max
+    close = shapely.STRtree(metric_lines).query(
+        metric_boxes[undecided], predicate="dwithin", distance=reach_m
+    )[0]
+    assert np.unique(close).size == undecided.size
+    if max_cells == 8_000:
+        assert grid.reach == 1
