@@ -681,8 +681,9 @@ def _curvature(xy: _FloatArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS) 
     lattice over the box, and the largest (Frobenius) norm is doubled: a projection's second
     derivative changes slowly over the breadth of a town or a district.
     """
-    x0, y0 = np.nanmin(xy, axis=0)
-    x1, y1 = np.nanmax(xy, axis=0)
+    # Column by column: numpy reduces an (n, 2) array along its first axis far more slowly.
+    x0, y0 = np.nanmin(xy[:, 0]), np.nanmin(xy[:, 1])
+    x1, y1 = np.nanmax(xy[:, 0]), np.nanmax(xy[:, 1])
     span = float(max(x1 - x0, y1 - y0))
     if not (math.isfinite(span) and span > 0):
         return math.inf
@@ -1334,16 +1335,13 @@ class _CellGrid:
         # Cells a boundary touches are at distance 0.
         dist = self._distances(layer.rings, max(reach, near_one) + 1)
         rep, comp = cells.components(dist)
-        n_comp = rep.size
         # One cell of each component (the last one) tells which polygons cover it.
         rows, cols = np.divmod(rep, self.width)
-        centres = shapely.points(
-            self.left + (cols + 0.5) * self.cell, self.top - (rows + 0.5) * self.cell
-        )
-        ci, pi = layer.tree_native.query(centres, predicate="intersects")
-        count = np.bincount(ci, minlength=n_comp)
-        owner = np.full(n_comp, -1, dtype=np.int32)
-        owner[ci] = pi
+        cx = self.left + (cols + 0.5) * self.cell
+        cy = self.top - (rows + 0.5) * self.cell
+        ci, pi = layer.tree_native.query(shapely.points(cx, cy))
+        r = layer.rings
+        count, owner = cells.covering(cx, cy, ci, pi, r.xy, r.owner, r.starts)
         comp_value = np.where(count == 1, owner, np.where(count == 0, -1, -2)).astype(np.int32)
         # Values down to -4 - (polygons - 1): 16 bits for all but the largest layers.
         small = len(layer.native) <= _GRID_INT16_POLYGONS

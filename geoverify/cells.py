@@ -21,6 +21,7 @@ __all__ = [
     "chebyshev",
     "classify",
     "components",
+    "covering",
     "groups_from_cells",
     "lookup",
     "mark_segments",
@@ -190,6 +191,47 @@ def components(dist: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.i
             if last[lab] > rep[j]:
                 rep[j] = last[lab]
     return rep[:k].copy(), comp
+
+
+@njit(cache=True, nogil=True)
+def covering(
+    x: _FloatArray,
+    y: _FloatArray,
+    point: NDArray[np.intp],
+    polygon: NDArray[np.intp],
+    xy: _FloatArray,
+    owner: NDArray[np.int32],
+    starts: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """For points ``x``, ``y`` and candidate pairs (``point``, ``polygon``), how many of the
+    candidates cover each point and one that does (-1: none), by the even–odd rule over the
+    polygon's rings (``xy``, ``owner``, ``starts`` as in :class:`geoverify.segments.Rings`).
+
+    For points away from every boundary (the centres of cells no boundary touches), where
+    the rule and GEOS agree; much cheaper than GEOS's point-in-polygon for one point a
+    polygon, which first builds an index of the polygon's edges."""
+    count = np.zeros(x.size, np.int64)
+    found = np.full(x.size, -1, np.int32)
+    for k in range(point.size):
+        q = point[k]
+        p = polygon[k]
+        px = x[q]
+        py = y[q]
+        inside = False
+        for i in range(starts[p], starts[p + 1] - 1):
+            if owner[i] != p:
+                continue
+            ay = xy[i, 1]
+            by = xy[i + 1, 1]
+            if (ay > py) != (by > py):
+                ax = xy[i, 0]
+                cross = ax + (py - ay) * (xy[i + 1, 0] - ax) / (by - ay)
+                if px < cross:
+                    inside = not inside
+        if inside:
+            count[q] += 1
+            found[q] = p
+    return count, found
 
 
 @njit(cache=True, nogil=True)

@@ -204,3 +204,33 @@ def test_settled_cells_keep_their_promise(
     assert np.unique(close).size == undecided.size
     if max_cells == 8_000:
         assert grid.reach == 1
+
+
+def test_covering_is_shapelys_for_points_off_the_boundaries() -> None:
+    """The even–odd count over a polygon's rings agrees with GEOS for polygons with holes
+    and multipolygons, for points not on a boundary."""
+    rng = np.random.default_rng(7)
+    outer = shapely.Point(0, 0).buffer(10, quad_segs=16)
+    holed = outer.difference(shapely.Point(2, 1).buffer(3)).difference(shapely.box(-8, -2, -5, 2))
+    parts = shapely.MultiPolygon(
+        [shapely.box(12, 0, 20, 5), shapely.box(14, -9, 19, -4).exterior.buffer(0.8)]
+    )
+    assert holed.is_valid and parts.is_valid
+    overlapping = shapely.box(-3, -12, 18, 2)  # covers parts of both: counted twice there
+    polygons = np.array([holed, parts, overlapping], dtype=object)
+    x = rng.uniform(-12, 22, 4_000)
+    y = rng.uniform(-13, 12, 4_000)
+    points = shapely.points(x, y)
+    boundary = shapely.boundary(polygons)
+    off = ~np.any([shapely.dwithin(b, points, 1e-6) for b in boundary], axis=0)
+    x, y, points = x[off], y[off], points[off]
+    qi, pi = shapely.STRtree(polygons).query(points)
+    rings = Rings.of(polygons)
+    count, found = cells.covering(x, y, qi, pi, rings.xy, rings.owner, rings.starts)
+    ei, ep = shapely.STRtree(polygons).query(points, predicate="intersects")
+    np.testing.assert_array_equal(count, np.bincount(ei, minlength=x.size))
+    assert (count == 2).any() and (count == 0).any() and (count == 1).any()
+    once = count == 1
+    expected = np.full(x.size, -1)
+    expected[ei] = ep
+    np.testing.assert_array_equal(found[once], expected[once])
