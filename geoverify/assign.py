@@ -189,17 +189,38 @@ def _pick_pairs(
                 out[q] = i
 
 
-def _lists(n: int, qi: _IntArray, order: _IntArray, labels: NDArray[Any]) -> NDArray[np.object_]:
-    """Per query, the tuple of the labels of its pairs in ``order`` (pairs already filtered by
-    the caller); the one empty tuple for a query without pairs."""
+def _lists(
+    n: int, qi: _IntArray, order: _IntArray, ids: _IntArray, codes: NDArray[Any]
+) -> NDArray[np.object_]:
+    """Per query, the tuple of the codes (``codes[ids]``) of its pairs in ``order`` (pairs
+    already filtered by the caller); the one empty tuple for a query without pairs.
+
+    A query with one pair (most of them) shares its village's one 1-tuple."""
     out = _filled(n, ())
-    if order.size:
-        q_sorted = qi[order]
-        lab_sorted = labels[order].tolist()
-        starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
-        ends = np.r_[starts[1:], q_sorted.size]
-        for q, a, b in zip(q_sorted[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
-            out[q] = tuple(lab_sorted[a:b])
+    if not order.size:
+        return out
+    q_sorted = qi[order]
+    id_sorted = ids[order]
+    starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
+    ends = np.r_[starts[1:], q_sorted.size]
+    alone = ends - starts == 1
+    first = id_sorted[starts[alone]]
+    if first.size:
+        used = np.unique(first)
+        ones = np.empty(len(codes), dtype=object)
+        for i, code in zip(used.tolist(), codes[used].tolist(), strict=True):
+            ones[i] = (code,)
+        out[q_sorted[starts[alone]]] = ones[first]
+    several = ~alone
+    if several.any():
+        labels = codes[id_sorted].tolist()
+        for q, a, b in zip(
+            q_sorted[starts[several]].tolist(),
+            starts[several].tolist(),
+            ends[several].tolist(),
+            strict=True,
+        ):
+            out[q] = tuple(labels[a:b])
     return out
 
 
@@ -815,7 +836,7 @@ def _assign_points(
     others = vi != village[qi]
     idx = np.flatnonzero(others)
     order = idx[np.lexsort((code_rank[vi[idx]], d[idx], qi[idx]))]
-    neighbours = _lists(n, qi, order, codes[vi])
+    neighbours = _lists(n, qi, order, vi, codes)
 
     has_nb = np.bincount(qi[idx], minlength=n) > 0
     kind = _filled(n, Assignment.OUTSIDE.value)
@@ -908,7 +929,7 @@ def _assign_grid_points(
     found = _run_parts(run, _split(n, layer.threads))
     nb_q = np.concatenate([f[0] for f in found])
     nb_o = np.concatenate([f[1] for f in found])
-    neighbours = _lists(n, nb_q, np.arange(nb_q.size), codes[nb_o])
+    neighbours = _lists(n, nb_q, np.arange(nb_q.size), nb_o, codes)
     kind = _KINDS[kind_code]
     covered = (kind_code == segments.INSIDE) | (kind_code == segments.NEAR_BOUNDARY)
     overlap = np.where(covered, 1.0, np.nan)
@@ -1028,7 +1049,7 @@ def _assign_polygons(
     n_sig = np.bincount(qi[significant], minlength=n)
     idx = np.flatnonzero(significant & (vi != village[qi]))
     order = idx[np.lexsort((code_rank[vi[idx]], -area[idx], qi[idx]))]
-    split_into = _lists(n, qi, order, codes[vi])
+    split_into = _lists(n, qi, order, vi, codes)
 
     mq, mv = layer.tree_metric.query(q_metric, predicate="dwithin", distance=max(tol, 0.0))
     md = np.asarray(shapely.distance(q_metric[mq], layer.metric[mv]), dtype=float)
@@ -1036,7 +1057,7 @@ def _assign_polygons(
     mv = mv.astype(np.intp)
     idx = np.flatnonzero(mv != village[mq])
     order = idx[np.lexsort((code_rank[mv[idx]], md[idx], mq[idx]))]
-    neighbours = _lists(n, mq, order, codes[mv])
+    neighbours = _lists(n, mq, order, mv, codes)
 
     has_nb = np.bincount(mq[idx], minlength=n) > 0
     kind = _filled(n, Assignment.OUTSIDE.value)
