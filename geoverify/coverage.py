@@ -17,7 +17,6 @@ from numpy.typing import NDArray
 from pyproj import CRS
 from scipy import ndimage
 from shapely import union_all
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from geoverify.geo import STORE_CRS, metric_crs
@@ -280,76 +279,16 @@ def track_segments(
     return [(key, np.vstack(arrays)) for key, arrays in parts.items()]
 
 
-def _cell_span(
-    lo: NDArray[np.float64], hi: NDArray[np.float64], origin: float, cell: float
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """First and past-the-last index of the cells whose centre lies in ``[lo, hi]``."""
-    first = np.ceil((lo - origin) / cell - 0.5).astype(np.int64)
-    stop = np.floor((hi - origin) / cell - 0.5).astype(np.int64) + 1
-    return first, stop
-
-
-def _interval(
-    lo: NDArray[np.float64], hi: NDArray[np.float64], keep: NDArray[np.bool_]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``[lo, hi]`` where ``keep``, else an empty interval (``+inf``, ``-inf``)."""
-    return np.where(keep, lo, np.inf), np.where(keep, hi, -np.inf)
-
-
-def _linear_range(
-    slope: NDArray[np.float64], offset: NDArray[np.float64], low: Any, high: Any
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The x with ``low <= slope * x + offset <= high`` (all x, none or an interval)."""
-    flat = slope == 0
-    safe = np.where(flat, 1.0, slope)
-    a = (low - offset) / safe
-    b = (high - offset) / safe
-    x_lo = np.where(flat, np.where((offset >= low) & (offset <= high), -np.inf, np.inf), a)
-    x_hi = np.where(flat, np.where((offset >= low) & (offset <= high), np.inf, -np.inf), b)
-    return np.minimum(x_lo, x_hi), np.maximum(x_lo, x_hi)
-
-
-def _capsule_rows(
-    segs: NDArray[np.float64], y: NDArray[np.float64], radius_m: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Where the line at height ``y`` crosses the strip within ``radius_m`` of each segment.
-
-    The strip (a capsule: two disks and the rectangle between them) is convex, so its
-    crossing is one interval: the hull of the crossings of its three parts.
-    """
-    ax, ay, bx, by = segs[:, 0], segs[:, 1], segs[:, 2], segs[:, 3]
-    r2 = radius_m * radius_m
-    los, his = [], []
-    for cx, cy in ((ax, ay), (bx, by)):
-        d2 = r2 - (y - cy) ** 2
-        half = np.sqrt(np.maximum(d2, 0.0))
-        lo, hi = _interval(cx - half, cx + half, d2 >= 0)
-        los.append(lo)
-        his.append(hi)
-    dx, dy = bx - ax, by - ay
-    length = np.hypot(dx, dy)
-    ok = length > 0
-    ux = np.where(ok, dx / np.where(ok, length, 1.0), 0.0)
-    uy = np.where(ok, dy / np.where(ok, length, 1.0), 0.0)
-    # along = (x - ax) ux + (y - ay) uy in [0, length]; across = (x - ax) uy - (y - ay) ux
-    along_lo, along_hi = _linear_range(ux, -ax * ux + (y - ay) * uy, 0.0, length)
-    across_lo, across_hi = _linear_range(uy, -ax * uy - (y - ay) * ux, -radius_m, radius_m)
-    lo = np.maximum(along_lo, across_lo)
-    hi = np.minimum(along_hi, across_hi)
-    lo, hi = _interval(lo, hi, ok & (lo <= hi))
-    los.append(lo)
-    his.append(hi)
-    return np.minimum.reduce(los), np.maximum.reduce(his)
-
-
 def _strip_cells(
     segs: NDArray[np.float64], grid: Grid, radius_m: float
 ) -> tuple[tuple[int, int, int, int], NDArray[np.bool_]] | None:
     """Window and mask of the cells whose centre lies within ``radius_m`` of the segments.
 
     Row by row: each segment's strip crosses a row of cell centres in one interval, found
-    exactly; the cells in it are marked through a difference array.
+    exactly (:func:`geoverify.strips.mark_strips`).
     """
+    from geoverify.strips import mark_strips
+
     lo = np.minimum(segs[:, :2], segs[:, 2:]) - radius_m
     hi = np.maximum(segs[:, :2], segs[:, 2:]) + radius_m
     bounds = (
@@ -362,29 +301,46 @@ def _strip_cells(
     if window is None:
         return None
     r0, c0, h, w = window
-    cell, left, top = grid.cell_m, grid.transform.c, grid.transform.f
-    row_a, row_b = _cell_span(top - hi[:, 1], top - lo[:, 1], 0.0, cell)
-    row_a, row_b = np.clip(row_a - r0, 0, h), np.clip(row_b - r0, 0, h)
-    counts = np.maximum(row_b - row_a, 0)
     mask = np.zeros((h, w), dtype=bool)
-    total = int(counts.sum())
-    if total == 0:
-        return window, mask
-    seg = np.repeat(np.arange(len(segs)), counts)
-    rr = row_a[seg] + np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    y = top - (rr + r0 + 0.5) * cell
-    x_lo, x_hi = _capsule_rows(segs[seg], y, radius_m)
-    found = x_lo <= x_hi
-    col_a, col_b = _cell_span(x_lo[found], x_hi[found], left, cell)
-    col_a, col_b = np.clip(col_a - c0, 0, w), np.clip(col_b - c0, 0, w)
-    rr = rr[found]
-    some = col_b > col_a
-    flat_a = rr[some] * (w + 1) + col_a[some]
-    flat_b = rr[some] * (w + 1) + col_b[some]
-    size = h * (w + 1)
-    diff = np.bincount(flat_a, minlength=size) - np.bincount(flat_b, minlength=size)
-    mask[:] = np.cumsum(diff.reshape(h, w + 1), axis=1)[:, :w] > 0
+    mark_strips(
+        np.ascontiguousarray(segs, dtype=np.float64),
+        float(radius_m),
+        float(grid.transform.f),
+        float(grid.transform.c),
+        float(grid.cell_m),
+        r0,
+        c0,
+        mask,
+    )
     return window, mask
+
+
+def _polygons(
+    found: Iterable[tuple[dict[str, Any], float]],
+) -> list[tuple[BaseGeometry, int]]:
+    """The polygons of ``rasterio.features.shapes`` (GeoJSON-like) with their values, made at
+    once from their coordinates (``shapely.geometry.shape`` one by one took longer than
+    tracing them)."""
+    values: list[int] = []
+    ring_sizes: list[int] = []
+    polygon_rings: list[int] = []
+    coords: list[Any] = []
+    for geom, value in found:
+        rings = geom["coordinates"]
+        values.append(int(value))
+        polygon_rings.append(len(rings))
+        for ring in rings:
+            ring_sizes.append(len(ring))
+            coords.extend(ring)
+    if not values:
+        return []
+    xy = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+    ring_offsets = np.concatenate([[0], np.cumsum(ring_sizes)])
+    polygon_offsets = np.concatenate([[0], np.cumsum(polygon_rings)])
+    made = shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON, xy, (ring_offsets, polygon_offsets)
+    )
+    return list(zip(made.tolist(), values, strict=True))
 
 
 def _window(
@@ -589,15 +545,16 @@ def coverage(
             village_index[covered].ravel(), weights=priority[covered].ravel(), minlength=n + 1
         )
 
-    # Unsurveyed areas, village by village, in the village's own window.
+    # Unsurveyed areas, village by village, in the village's own window (its cells' box).
     unsurveyed_rows: list[dict[str, Any]] = []
     unsurveyed_count = [0] * n
+    boxes = ndimage.find_objects(village_index, max_label=n)
     for i in range(n):
-        rows_i, cols_i = np.nonzero(village_index == i + 1)
-        if len(rows_i) == 0:
+        box = boxes[i]
+        if box is None:
             continue
-        r0, r1 = int(rows_i.min()), int(rows_i.max()) + 1
-        c0, c1 = int(cols_i.min()), int(cols_i.max()) + 1
+        r0, r1 = int(box[0].start), int(box[0].stop)
+        c0, c1 = int(box[1].start), int(box[1].stop)
         mask = (village_index[r0:r1, c0:c1] == i + 1) & ~covered[r0:r1, c0:c1]
         labels, n_labels = ndimage.label(mask)
         if n_labels == 0:
@@ -613,10 +570,11 @@ def coverage(
         labels = np.where(keep[labels], labels, 0).astype(np.int32)
         win_transform = grid.transform @ Affine.translation(c0, r0)
         polys: dict[int, list[BaseGeometry]] = {}
-        for geom, value in rasterio.features.shapes(
+        found = rasterio.features.shapes(
             labels, mask=labels > 0, transform=win_transform, connectivity=4
-        ):
-            polys.setdefault(int(value), []).append(shape(geom))
+        )
+        for geom, value in _polygons(found):
+            polys.setdefault(value, []).append(geom)
         for label, parts in polys.items():
             unsurveyed_rows.append(
                 {
@@ -624,7 +582,7 @@ def coverage(
                     "code": codes[i],
                     "area_m2": float(counts[label] * cell_area),
                     "priority_score": float(wsum[label] * cell_area / 10_000.0),
-                    "geometry": union_all(parts),
+                    "geometry": parts[0] if len(parts) == 1 else union_all(parts),
                 }
             )
             unsurveyed_count[i] += 1
