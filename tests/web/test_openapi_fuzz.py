@@ -47,7 +47,9 @@ def test_no_request_gets_a_server_error(app: Any) -> None:
         def call(case: Any) -> None:
             nonlocal tried
             tried += 1
-            response = case.call(headers=headers, cookies=cookies)
+            # A generous timeout: some answers build documents, and the suite runs two
+            # workers on two cores (the default 10 s is about speed, not server errors).
+            response = case.call(headers=headers, cookies=cookies, timeout=120)
             status = response.status_code
             if status >= 500:
                 failures.append(

@@ -175,7 +175,24 @@ def test_monthly_table_is_scoped(web_env: WebEnv, clients: dict[str | None, Clie
     assert len(all_names) > len(names)
 
 
+def _answered_target(web_env: WebEnv, clients: dict[str | None, Client]) -> None:
+    """At least one target of the batch has a result (the district report marks those as
+    reported): a village answers one unless another test of the module already has."""
+    with web_env.store.connect() as conn:
+        targets = repo.load_targets(conn, batch=BATCH)
+    if targets["result"].notna().any():
+        return
+    village = clients[VILLAGE_B]
+    mine = targets[targets["village_code"] == web_env.code_of(VILLAGE_B)]
+    target = str(mine["target_id"].iloc[-1])
+    hidden = _csrf_form(village, f"/feedback/{target}")
+    answer = {"result": "excluded", "verified_on": "2024-03-12", "verified_by": "李四"}
+    res = village.post(f"/feedback/{target}", data={**hidden, **answer, "remarks": "玉米地"})
+    assert res.status_code == 303, res.text[:500]
+
+
 def test_district_report_download(web_env: WebEnv, clients: dict[str | None, Client]) -> None:
+    _answered_target(web_env, clients)
     res = clients["office1"].post(f"/batches/{BATCH}/district-report")
     assert res.status_code == 200, res.text[:500]
     assert res.headers["content-type"].startswith(
