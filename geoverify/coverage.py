@@ -287,6 +287,7 @@ def _strip_cells(
     Row by row: each segment's strip crosses a row of cell centres in one interval, found
     exactly (:func:`geoverify.strips.mark_strips`).
     """
+    # Imported here: numba loads when coverage is computed, not with every command.
     from geoverify.strips import mark_strips
 
     lo = np.minimum(segs[:, :2], segs[:, 2:]) - radius_m

@@ -71,12 +71,12 @@ def mark_strips(
             # The two disks.
             d2 = r2 - (y - ay) ** 2
             if d2 >= 0.0:
-                half = math.sqrt(max(d2, 0.0))
+                half = math.sqrt(d2)
                 lo = min(lo, ax - half)
                 hi = max(hi, ax + half)
             d2 = r2 - (y - by) ** 2
             if d2 >= 0.0:
-                half = math.sqrt(max(d2, 0.0))
+                half = math.sqrt(d2)
                 lo = min(lo, bx - half)
                 hi = max(hi, bx + half)
             # The rectangle: 0 <= along <= length, |across| <= radius.
