@@ -44,6 +44,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.longrepr = f"skipped, but {REQUIRE_ALL_ENV} is set, so this is a failure: {reason}"
 
 
+def load_migration(revision: str) -> Any:
+    """The module of one migration (its file name starts with a digit: no plain import)."""
+    import importlib.util
+
+    from geoverify.store import migrations
+
+    folder = Path(migrations.__file__).parent / "versions"
+    (path,) = folder.glob(f"{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"geoverify_migration_{revision}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def require_program(name: str) -> str:
     path = shutil.which(name)
     if path is None:

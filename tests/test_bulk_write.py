@@ -415,3 +415,35 @@ def test_an_import_refused_half_way_leaves_the_store_as_it_was(
         import_batch(sample_store, path, batch_id="BIG", issued_on=dt.date(2024, 3, 1))
     assert snapshot(sample_store) == before
     assert _indexes(sample_store) == indexes
+
+
+def test_reserved_keys_are_new_and_later_rows_get_keys_after_them(store: Store) -> None:
+    """Keys reserved for an import (PostgreSQL: the sequence moved on in one statement) are
+    not handed out again: not to the next reservation, nor to a row inserted without a key."""
+
+    def insert(conn: sa.Connection, key: int | None) -> int:
+        row = {
+            "kind": "batch",
+            "sha256": f"{key or 0:064d}",
+            "source_name": "f.csv",
+            "at": dt.datetime.now(dt.UTC),
+            "actor": "pytest",
+            "host": "h",
+            "summary": {},
+        }
+        if key is not None:
+            row["id"] = key
+        return int(conn.execute(t.imports.insert().values(**row)).inserted_primary_key[0])
+
+    with store.begin() as conn:
+        assert bulk.reserve_ids(conn, t.imports, 0) == []
+        first = bulk.reserve_ids(conn, t.imports, 3)
+        assert first == list(range(first[0], first[0] + 3))
+        for key in first:
+            insert(conn, key)
+        second = bulk.reserve_ids(conn, t.imports, 2)
+        assert second == list(range(second[0], second[0] + 2))
+        assert second[0] > first[-1]
+        for key in second:
+            insert(conn, key)
+        assert insert(conn, None) > second[-1]
