@@ -253,3 +253,34 @@ def test_a_delete_waits_for_the_writer_that_names_the_row_and_then_is_refused(
     assert isinstance(outcome[0], IntegrityError)
     with linked.connect() as conn:
         assert sorted(conn.execute(sa.select(t.batches.c.id)).scalars()) == ["B1", "B2"]
+
+
+def test_a_store_with_rows_goes_back_to_foreign_keys_and_forward_again(linked: Store) -> None:
+    """Migration 0008 on a store that holds rows: down (the foreign keys come back and accept
+    the rows), up again (the checks come back), nothing lost on the way."""
+    from alembic import command
+
+    from geoverify.store.database import _alembic_config
+
+    def rows() -> dict[str, list[Any]]:
+        with linked.connect() as conn:
+            return {
+                name: [
+                    tuple(r) for r in conn.execute(sa.select(table).order_by(*table.primary_key))
+                ]
+                for name in ("batches", "villages", "targets", "target_issues", "events")
+                for table in [t.metadata.tables[name]]
+            }
+
+    before = rows()
+    for revision in ("0007", "heads"):
+        with linked.engine.begin() as conn:
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = conn
+            if revision == "heads":
+                command.upgrade(cfg, revision)
+            else:
+                command.downgrade(cfg, revision)
+        assert rows() == before
+        _refused(linked, lambda c: c.execute(t.batches.delete().where(t.batches.c.id == "B1")))
+    assert linked.is_initialised()
