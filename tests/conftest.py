@@ -244,10 +244,13 @@ def _as_tuple(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def dask_cluster() -> Iterator[Any]:
-    """Two single-threaded worker processes, reached over TCP like a remote cluster."""
+    """Two single-threaded worker processes, reached over TCP like a remote cluster.
+
+    The scheduler's HTTP server takes a free port (``None`` still meant 8787, so two test
+    workers' clusters collided)."""
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         yield cluster
