@@ -100,17 +100,18 @@ def test_the_reference_list_is_the_tables_foreign_keys() -> None:
     assert set(load_migration("0008").REFERENCES) <= declared
 
 
-@pytest.mark.parametrize(
-    ("table", "values"),
-    [
-        ("targets", {"batch_id": "no such batch"}),
-        ("targets", {"village_code": "no such village"}),
-        ("target_issues", {"target": 999_999}),
-        ("target_issues", {"batch_id": "no such batch"}),
-        ("events", {"target": 999_999}),
-        ("events", {"batch_id": "no such batch"}),
-    ],
-)
+#: Each checked reference, and values of it that name nothing.
+BROKEN = [
+    ("targets", {"batch_id": "no such batch"}),
+    ("targets", {"village_code": "no such village"}),
+    ("target_issues", {"target": 999_999}),
+    ("target_issues", {"batch_id": "no such batch"}),
+    ("events", {"target": 999_999}),
+    ("events", {"batch_id": "no such batch"}),
+]
+
+
+@pytest.mark.parametrize(("table", "values"), BROKEN)
 def test_a_new_row_naming_a_missing_row_is_refused(
     linked: Store, table: str, values: dict[str, Any]
 ) -> None:
@@ -128,15 +129,8 @@ def test_a_new_row_naming_a_missing_row_is_refused(
     _refused(linked, insert)
 
 
-@pytest.mark.parametrize(
-    ("table", "values"),
-    [
-        ("targets", {"batch_id": "no such batch"}),
-        ("targets", {"village_code": "no such village"}),
-        ("target_issues", {"target": 999_999}),
-        ("target_issues", {"batch_id": "no such batch"}),
-    ],
-)
+# (events are append-only: no update gets as far as the check)
+@pytest.mark.parametrize(("table", "values"), [b for b in BROKEN if b[0] != "events"])
 def test_a_row_changed_to_name_a_missing_row_is_refused(
     linked: Store, table: str, values: dict[str, Any]
 ) -> None:

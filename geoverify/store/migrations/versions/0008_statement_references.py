@@ -61,87 +61,68 @@ def _parents() -> list[str]:
     return list(dict.fromkeys(parent for _, _, parent, _ in REFERENCES))
 
 
-def _raise(message: str) -> str:
-    return f"RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', MESSAGE = '{message}';"
+def _check(found: str, message: str) -> str:
+    """PL/pgSQL: raise ``foreign_key_violation`` with ``message`` if the query finds a row."""
+    return f"""
+          IF EXISTS ({found}) THEN
+            RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', MESSAGE = '{message}';
+          END IF;"""
+
+
+def _function(name: str, checks: list[str], *, lock: bool = True) -> str:
+    """A trigger function running ``checks`` (under the store's write lock)."""
+    take = f"\n          PERFORM pg_advisory_xact_lock({_WRITE_LOCK_KEY});" if lock else ""
+    return f"""
+        CREATE FUNCTION {name}() RETURNS trigger AS $$
+        BEGIN{take}{"".join(checks)}
+          RETURN NULL;
+        END;
+        $$ LANGUAGE plpgsql
+        """
 
 
 def _child_function(child: str) -> str:
-    checks = []
-    for c, column, parent, key in REFERENCES:
-        if c != child:
-            continue
-        message = (
+    """After rows of ``child`` are written: each non-null reference names an existing row."""
+    checks = [
+        _check(
+            f"SELECT 1 FROM new_rows n WHERE n.{column} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = n.{column})",
             f'insert or update on table "{child}" violates foreign key {child}.{column} -> '
-            f"{parent}.{key}: a row names a {parent} row that does not exist"
+            f"{parent}.{key}: a row names a {parent} row that does not exist",
         )
-        checks.append(
-            f"""
-              IF EXISTS (
-                SELECT 1 FROM new_rows n
-                WHERE n.{column} IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = n.{column})
-              ) THEN
-                {_raise(message)}
-              END IF;"""
-        )
-    return f"""
-        CREATE FUNCTION geoverify_{child}_references() RETURNS trigger AS $$
-        BEGIN
-          PERFORM pg_advisory_xact_lock({_WRITE_LOCK_KEY});{"".join(checks)}
-          RETURN NULL;
-        END;
-        $$ LANGUAGE plpgsql
-        """
+        for c, column, parent, key in REFERENCES
+        if c == child
+    ]
+    return _function(f"geoverify_{child}_references", checks)
 
 
 def _parent_function(parent: str) -> str:
-    checks = []
-    for child, column, p, key in REFERENCES:
-        if p != parent:
-            continue
-        message = (
+    """After rows of ``parent`` are deleted or changed: nothing names a key that is gone."""
+    checks = [
+        _check(
+            f"SELECT 1 FROM old_rows o "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = o.{key}) "
+            f"AND EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = o.{key})",
             f'update or delete on table "{parent}" violates foreign key {child}.{column} -> '
-            f'{parent}.{key}: "{child}" still names a row that is gone'
+            f'{parent}.{key}: "{child}" still names a row that is gone',
         )
-        checks.append(
-            f"""
-              IF EXISTS (
-                SELECT 1 FROM old_rows o
-                WHERE NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = o.{key})
-                  AND EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = o.{key})
-              ) THEN
-                {_raise(message)}
-              END IF;"""
-        )
-    return f"""
-        CREATE FUNCTION geoverify_{parent}_referenced() RETURNS trigger AS $$
-        BEGIN
-          PERFORM pg_advisory_xact_lock({_WRITE_LOCK_KEY});{"".join(checks)}
-          RETURN NULL;
-        END;
-        $$ LANGUAGE plpgsql
-        """
+        for child, column, p, key in REFERENCES
+        if p == parent
+    ]
+    return _function(f"geoverify_{parent}_referenced", checks)
 
 
 def _truncate_function(parent: str) -> str:
-    checks = []
-    for child, column, p, _ in REFERENCES:
-        if p != parent:
-            continue
-        message = f'truncate of table "{parent}" refused: foreign key {child}.{column} names it'
-        checks.append(
-            f"""
-              IF EXISTS (SELECT 1 FROM {child} c WHERE c.{column} IS NOT NULL) THEN
-                {_raise(message)}
-              END IF;"""
+    """Before ``parent`` is truncated: nothing names any of its rows."""
+    checks = [
+        _check(
+            f"SELECT 1 FROM {child} c WHERE c.{column} IS NOT NULL",
+            f'truncate of table "{parent}" refused: foreign key {child}.{column} names it',
         )
-    return f"""
-        CREATE FUNCTION geoverify_{parent}_no_truncate() RETURNS trigger AS $$
-        BEGIN{"".join(checks)}
-          RETURN NULL;
-        END;
-        $$ LANGUAGE plpgsql
-        """
+        for child, column, p, _ in REFERENCES
+        if p == parent
+    ]
+    return _function(f"geoverify_{parent}_no_truncate", checks, lock=False)
 
 
 def upgrade() -> None:
