@@ -209,6 +209,73 @@ def test_a_truncate_of_a_named_table_is_refused(linked: Store) -> None:
         # (a foreign key left on the table may refuse it first, in its own words)
         with pytest.raises(sa.exc.DBAPIError, match=r"(?i)truncate"), linked.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {parent}")
+    # With the tables that still name batches by foreign keys, only the triggers are left
+    # to refuse it.
+    before = snapshot(linked)
+    with (
+        pytest.raises(IntegrityError, match=r'truncate of table "batches" refused'),
+        linked.begin() as conn,
+    ):
+        conn.exec_driver_sql("TRUNCATE batches, spotchecks, rejected_rows")
+    assert snapshot(linked) == before
+
+
+def _store_schema(store: Store) -> str:
+    with store.connect() as conn:
+        return str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
+
+
+@postgres_only
+def test_the_checks_use_the_stores_tables_whatever_the_search_path(linked: Store) -> None:
+    """A session that finds tables of the same names in another schema first: the checks
+    still look at the store's own tables, as a foreign key would."""
+    schema = _store_schema(linked)
+    other = f"{schema}_other"
+    with linked.engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {other}")
+        for name in ("targets", "target_issues", "events"):
+            conn.exec_driver_sql(f"CREATE TABLE {other}.{name} (target int, batch_id text)")
+    engine = sa.create_engine(
+        linked.engine.url.update_query_dict({"options": f"-csearch_path={other},{schema},public"})
+    )
+    try:
+        with pytest.raises(IntegrityError, match="foreign key"), engine.begin() as conn:
+            conn.exec_driver_sql(f"DELETE FROM {schema}.batches WHERE id = 'B1'")
+    finally:
+        engine.dispose()
+        with linked.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {other} CASCADE")
+    with linked.connect() as conn:
+        assert sorted(conn.execute(sa.select(t.batches.c.id)).scalars()) == ["B1", "B2"]
+
+
+@postgres_only
+def test_a_transaction_that_would_check_an_old_snapshot_is_refused(linked: Store) -> None:
+    """Under REPEATABLE READ a check would read the transaction's first snapshot, not what
+    was committed while it waited: such a write is refused. geoverify's own writers ask for
+    READ COMMITTED, so they work whatever the server's default."""
+    url = linked.engine.url.update_query_dict(
+        {
+            "options": linked.engine.url.query["options"]
+            + " -cdefault_transaction_isolation=repeatable\\ read"
+        }
+    )
+    repeatable = Store(linked.workspace, url=url.render_as_string(hide_password=False))
+    try:
+        with repeatable.connect() as conn:
+            level = conn.exec_driver_sql("SHOW default_transaction_isolation").scalar_one()
+        assert level == "repeatable read"
+        with (
+            pytest.raises(sa.exc.DBAPIError, match="READ COMMITTED only"),
+            repeatable.engine.begin() as conn,
+        ):
+            conn.execute(t.batches.delete().where(t.batches.c.id == "B2"))
+        with repeatable.begin() as conn:
+            repo.record_events(conn, [{"batch_id": "B2", "kind": "note", "payload": {}}], who=WHO)
+    finally:
+        repeatable.dispose()
+    with linked.connect() as conn:
+        assert sorted(conn.execute(sa.select(t.batches.c.id)).scalars()) == ["B1", "B2"]
 
 
 @postgres_only

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Float, Table, func, select
 
 from geoverify.geo import STORE_CRS
 from geoverify.store import tables as t
+from geoverify.store.database import WRITE_LOCK_KEY
 from geoverify.store.types import STORE_SRID, GeometryColumn
 
 __all__ = [
@@ -137,9 +138,11 @@ def reserve_ids(conn: Connection, table: Table, n: int) -> list[int]:
     """``n`` new primary keys of ``table`` for rows the caller inserts with explicit keys.
 
     PostgreSQL: the key's sequence moved on by ``n`` in one statement (its next value, then
-    ``setval`` to the last of the ``n``; a million ``nextval`` calls took 4 s), inside a
-    transaction that holds the store's write lock, as every geoverify writer does, so no other
-    writer draws from the sequence meanwhile. SQLite: the keys after the largest one; call this
+    ``setval`` to the last of the ``n``; a million ``nextval`` calls took 4 s), under the
+    store's write lock (taken here if the transaction does not hold it yet), so no geoverify
+    writer draws from the sequence meanwhile; a row inserted meanwhile by a session that does
+    not take the lock could get a reserved key, and the import then fails on it (a unique
+    key), never writes over it. SQLite: the keys after the largest one; call this
     after the transaction has written something (SQLite then holds the database's write lock,
     so no one else can take the same keys).
     """
@@ -154,6 +157,7 @@ def reserve_ids(conn: Connection, table: Table, n: int) -> list[int]:
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             cur.execute(sql, (n - 1, n - 1, table.name, pk.name))
             row = cur.fetchone()
         assert row is not None

@@ -212,12 +212,17 @@ class Store:
         """One writing transaction: committed when the block ends, rolled back on any error.
 
         The transaction holds the store's write lock from its first statement (SQLite
-        ``BEGIN IMMEDIATE``; a transaction-level advisory lock on PostgreSQL), so whatever
+        ``BEGIN IMMEDIATE``; a transaction-level advisory lock on PostgreSQL, in a READ
+        COMMITTED transaction whatever the server's default), so whatever
         it reads to check before writing cannot change under it. A writer that finds
         another one at work calls :attr:`on_wait` once and waits for it.
         """
         with self.engine.connect() as conn:
             conn.execution_options(geoverify_write=True)
+            if self.backend == "postgresql":
+                # whatever the server's default: the reference checks of migration 0008 must
+                # see what was committed while they waited for the lock
+                conn.execution_options(isolation_level="READ COMMITTED")
             with conn.begin():
                 if self.backend == "postgresql":
                     self._lock_postgres(conn)

@@ -20,8 +20,11 @@ SQLAlchemy), raised by the statement that broke the reference, as the foreign ke
 A foreign key's row lock kept a concurrent transaction from deleting a row that an
 uncommitted one refers to; these checks take the store's write lock instead (the same
 advisory lock every geoverify writer holds), so two transactions that change references are
-checked one after the other, each seeing what the other committed (READ COMMITTED,
-PostgreSQL's default and geoverify's). SQLite keeps its foreign keys: its checks are cheap.
+checked one after the other, each seeing what the other committed. That needs READ COMMITTED
+(geoverify's writers ask for it): a transaction of another isolation level that writes these
+references is refused (``serialization_failure``). The functions keep the ``search_path`` of
+the migration, so they check the store's own tables whatever schema a session looks in first.
+SQLite keeps its foreign keys: its checks are cheap.
 """
 
 from __future__ import annotations
@@ -69,15 +72,31 @@ def _check(found: str, message: str) -> str:
           END IF;"""
 
 
+#: A check must see what other transactions committed while it waited for the lock: under
+#: REPEATABLE READ or SERIALIZABLE it would read the transaction's first snapshot instead.
+_READ_COMMITTED_ONLY = """
+          IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION USING ERRCODE = 'serialization_failure', MESSAGE =
+              'geoverify checks references under READ COMMITTED only: this transaction is '
+              || current_setting('transaction_isolation');
+          END IF;"""
+
+
 def _function(name: str, checks: list[str], *, lock: bool = True) -> str:
-    """A trigger function running ``checks`` (under the store's write lock)."""
-    take = f"\n          PERFORM pg_advisory_xact_lock({_WRITE_LOCK_KEY});" if lock else ""
+    """A trigger function running ``checks``: under the store's write lock, in a READ
+    COMMITTED transaction, with the tables of the schema the migration ran in whatever the
+    caller's ``search_path`` (a foreign key is bound to its tables, not to their names)."""
+    take = (
+        f"{_READ_COMMITTED_ONLY}\n          PERFORM pg_advisory_xact_lock({_WRITE_LOCK_KEY});"
+        if lock
+        else ""
+    )
     return f"""
         CREATE FUNCTION {name}() RETURNS trigger AS $$
         BEGIN{take}{"".join(checks)}
           RETURN NULL;
         END;
-        $$ LANGUAGE plpgsql
+        $$ LANGUAGE plpgsql SET search_path FROM CURRENT
         """
 
 
