@@ -58,9 +58,10 @@ def test_schema_matches_tables(store: Store) -> None:
         "target_issues",
     } <= set(store.table_names())
 
+    references = load_migration("0008")
     replaced = {
-        f"fk_{child}_{column}_{parent}"
-        for child, column, parent, _ in load_migration("0008").REFERENCES
+        references._fk_name(child, column, parent)
+        for child, column, parent, _ in references.REFERENCES
     }
 
     def ours(

@@ -142,9 +142,9 @@ def reserve_ids(conn: Connection, table: Table, n: int) -> list[int]:
     store's write lock (taken here if the transaction does not hold it yet), so no geoverify
     writer draws from the sequence meanwhile; a row inserted meanwhile by a session that does
     not take the lock could get a reserved key, and the import then fails on it (a unique
-    key), never writes over it. SQLite: the keys after the largest one; call this
-    after the transaction has written something (SQLite then holds the database's write lock,
-    so no one else can take the same keys).
+    key), never writes over it. SQLite: the keys after the largest one; call this after the
+    transaction has written something (SQLite then holds the database's write lock, so no one
+    else can take the same keys).
     """
     if n <= 0:
         return []
