@@ -87,6 +87,8 @@ _CELLS_PER_TOLERANCE = 10
 _PROJECT_THREADS_FROM = 100_000
 # Points per chunk of the k-d tree queries.
 _CHUNK = 65_536
+# Points far from every village measured at a time, by either thread (see :class:`_Pieces`).
+_FAR_PIECE = 65_536
 
 _IntArray = NDArray[np.intp]
 _T = TypeVar("_T")
@@ -604,13 +606,13 @@ class _Projected:
         )
 
 
-def _done(value: float) -> concurrent.futures.Future[float]:
-    future: concurrent.futures.Future[float] = concurrent.futures.Future()
+def _done(value: _T) -> concurrent.futures.Future[_T]:
+    future: concurrent.futures.Future[_T] = concurrent.futures.Future()
     future.set_result(value)
     return future
 
 
-def _in_background(make: Callable[[], float], threads: int = 0) -> concurrent.futures.Future[float]:
+def _in_background(make: Callable[[], _T], threads: int = 0) -> concurrent.futures.Future[_T]:
     """``make()`` in a thread of its own (at once when ``threads`` is 1)."""
     if threads == 1:
         return _done(make())
@@ -619,6 +621,34 @@ def _in_background(make: Callable[[], float], threads: int = 0) -> concurrent.fu
         return pool.submit(make)
     finally:
         pool.shutdown(wait=False)  # the thread ends when ``make`` returns
+
+
+class _Pieces:
+    """``run(slice)`` over ``range(n)`` in pieces of ``piece``: a thread of its own starts on
+    them at once (unless ``threads`` is 1: then all are run at once) and :meth:`finish` runs
+    what is left in the caller's thread too, then waits for the other. Work handed to the
+    background that the caller joins when its own is done, whichever of the two is larger."""
+
+    def __init__(self, run: Callable[[slice], None], n: int, threads: int, piece: int) -> None:
+        self._run = run
+        self._parts = [slice(a, min(a + piece, n)) for a in range(0, n, piece)]
+        self._lock = threading.Lock()
+        self._taken = 0
+        self._future = _in_background(self._work, threads if self._parts else 1)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                i = self._taken
+                self._taken += 1
+            if i >= len(self._parts):
+                return
+            self._run(self._parts[i])
+
+    def finish(self) -> None:
+        """Run the pieces not yet taken here, then wait for the other thread's."""
+        self._work()
+        self._future.result()
 
 
 def _side_by_side(
@@ -976,8 +1006,9 @@ def _put_answers(
     into.split_into[dst] = r.split_into[src]
 
 
-def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float) -> _FloatArray:
-    """Metres from each point (metric ``x, y`` rows) to the nearest village; NaN without any.
+def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float, threads: int = 0) -> _FloatArray:
+    """Metres from each point (metric ``x, y`` rows) to the nearest village; NaN without any;
+    in up to ``threads`` threads (else the layer's).
 
     The points lie outside every (metric) village, so the distance to the villages is the
     smallest distance to a segment of their rings: the segment index finds it with GEOS's own
@@ -988,7 +1019,7 @@ def _outside_distance(layer: _Layer, xy: _FloatArray, tol: float) -> _FloatArray
         return np.full(n, np.nan)
     index = layer.segment_index(tol)
     if index is not None:
-        dist = index.nearest(xy[:, 0], xy[:, 1], layer.threads or _THREADS)
+        dist = index.nearest(xy[:, 0], xy[:, 1], threads or layer.threads or _THREADS)
         todo = np.flatnonzero(np.isnan(dist))
     else:
         dist = np.full(n, np.nan)
@@ -1666,18 +1697,19 @@ class _Targets:
             all_metric_xy=np.full((len(reps) if keep else 0, 2), np.nan),
         )
 
-    def metric_xy(self, rows: _IntArray) -> _FloatArray:
-        """The metric coordinates of the points ``rows`` (projected now where not yet)."""
-        if not len(self.all_metric_xy):
-            return self._projected(rows)
+    def metric_xy(self, rows: _IntArray, keep: bool = True, threads: int = 0) -> _FloatArray:
+        """The metric coordinates of the points ``rows`` (projected now where not yet, in
+        ``threads`` threads, else the targets' own); kept for later unless not ``keep``."""
+        if not keep or not len(self.all_metric_xy):
+            return self._projected(rows, threads)
         todo = rows[np.isnan(self.all_metric_xy[rows, 0])]
         if todo.size:
-            self.all_metric_xy[todo] = self._projected(todo)
+            self.all_metric_xy[todo] = self._projected(todo, threads)
         return self.all_metric_xy[rows]
 
-    def _projected(self, rows: _IntArray) -> _FloatArray:
+    def _projected(self, rows: _IntArray, threads: int = 0) -> _FloatArray:
         xy = np.column_stack([self.x[rows], self.y[rows]])
-        return _project(xy, self.native_crs, self.metric_crs, self.threads)
+        return _project(xy, self.native_crs, self.metric_crs, threads or self.threads)
 
 
 @dataclass
@@ -1822,6 +1854,16 @@ def _assign_point_targets(
     known = rows[band]
     known_cover = (-4 - cell_village[band]).astype(np.int64)  # -1: covered by none
     del cell_village, inside, band
+    # The points far from every village are projected and measured in pieces, in a thread of
+    # their own while this one settles those near boundaries, then in both (PROJ and the
+    # compiled search release the GIL); nothing later reads their metric coordinates.
+    far_distance = np.empty(far.size)
+
+    def measure(r: slice) -> None:
+        xy = tg.metric_xy(far[r], keep=False, threads=1)
+        far_distance[r] = _outside_distance(layer, xy, tol, threads=1)
+
+    far_pieces = _Pieces(measure, far.size, tg.threads, _FAR_PIECE)
     if exact.size:
         ref = grid.reference(tg.x[exact], tg.y[exact], grid.village)
         xy = tg.metric_xy(exact)
@@ -1832,8 +1874,8 @@ def _assign_point_targets(
         r = _assign_grid_points(tg.reps[known], xy, layer, codes, code_rank, tol, ref, known_cover)
         cols.put(known, r)
         del r, ref
-    if far.size:
-        cols.distance[far] = _outside_distance(layer, tg.metric_xy(far), tol)
+    far_pieces.finish()
+    cols.distance[far] = far_distance
     if gl is not None and cell_group is not None:
         # A point's group is settled by its cell when the cell lies in one group polygon of
         # the point's village, clear of group boundaries, or far from every group.

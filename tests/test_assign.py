@@ -38,13 +38,16 @@ def path(request: pytest.FixtureRequest) -> Iterator[str]:
     pass per point and two threads that large inputs take (module-scoped, for hypothesis)."""
     from geoverify import assign
 
-    saved = assign.GRID_MIN_POINTS, assign._THREADS, assign._THREAD_MIN_QUERIES
-    if request.param == "cell grid":
-        assign.GRID_MIN_POINTS, assign._THREADS, assign._THREAD_MIN_QUERIES = 1, 2, 2
+    names = ("GRID_MIN_POINTS", "_THREADS", "_THREAD_MIN_QUERIES", "_FAR_PIECE")
+    saved = [getattr(assign, name) for name in names]
+    if request.param == "cell grid":  # the far points in pieces of 3, in both threads
+        for name, value in zip(names, (1, 2, 2, 3), strict=True):
+            setattr(assign, name, value)
     try:
         yield request.param
     finally:
-        assign.GRID_MIN_POINTS, assign._THREADS, assign._THREAD_MIN_QUERIES = saved
+        for name, value in zip(names, saved, strict=True):
+            setattr(assign, name, value)
 
 
 # --- a random partition of a square into villages ----------------------------------------------

@@ -7,6 +7,8 @@ codes, groups, kinds and neighbour lists as equal values, distances and overlaps
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import assign_reference as reference
@@ -28,6 +30,7 @@ def grid_always(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(assign, "GRID_MIN_POINTS", 1)
     monkeypatch.setattr(assign, "_THREADS", 2)
     monkeypatch.setattr(assign, "_THREAD_MIN_QUERIES", 100)
+    monkeypatch.setattr(assign, "_FAR_PIECE", 97)  # the far points in pieces, in both threads
     yield
 
 
@@ -260,6 +263,44 @@ def test_one_thread_gives_the_same_answers(
     )
     with pytest.raises(assign.InputError, match="threads"):
         assign.assign_targets(targets, villages, groups, threads=0)
+
+
+def test_pieces_run_each_piece_once_in_both_threads() -> None:
+    seen: list[tuple[int, int, int]] = []
+    lock = threading.Lock()
+    background = threading.Event()
+
+    def run(r: slice) -> None:
+        with lock:
+            seen.append((r.start, r.stop, threading.get_ident()))
+        if threading.get_ident() != main:
+            background.set()
+            time.sleep(0.01)  # leave pieces for the caller's thread
+
+    main = threading.get_ident()
+    pieces = assign._Pieces(run, 1000, 2, 37)
+    assert background.wait(10)  # the other thread started at once
+    pieces.finish()
+    spans = sorted((a, b) for a, b, _ in seen)
+    assert spans == [(a, min(a + 37, 1000)) for a in range(0, 1000, 37)]
+    assert {ident for *_, ident in seen} >= {main}
+    assert len({ident for *_, ident in seen}) == 2
+
+
+def test_pieces_with_one_thread_run_at_once_and_errors_reach_the_caller() -> None:
+    done: list[int] = []
+    assign._Pieces(lambda r: done.append(r.start), 10, 1, 4)
+    assert done == [0, 4, 8]  # before finish: in the caller's thread
+
+    def fail(r: slice) -> None:
+        if threading.get_ident() != main:
+            raise ValueError("piece failed")
+        time.sleep(0.01)
+
+    main = threading.get_ident()
+    pieces = assign._Pieces(fail, 100, 2, 10)
+    with pytest.raises(ValueError, match="piece failed"):
+        pieces.finish()
 
 
 @pytest.mark.parametrize("per_cell", [1, 10**9], ids=["candidates per bucket", "ring search"])

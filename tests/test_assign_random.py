@@ -33,6 +33,7 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
         monkeypatch.setattr(assign, "GRID_MIN_POINTS", 1)
         monkeypatch.setattr(assign, "_THREADS", 2)
         monkeypatch.setattr(assign, "_THREAD_MIN_QUERIES", 50)
+        monkeypatch.setattr(assign, "_FAR_PIECE", 7)  # the far points in pieces
     else:
         monkeypatch.setattr(assign, "GRID_MIN_POINTS", 10**9)
     yield str(request.param)
