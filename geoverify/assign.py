@@ -650,6 +650,13 @@ class _Pieces:
         self._work()
         self._future.result()
 
+    def cancel(self) -> None:
+        """Leave the pieces not yet taken, and wait for the one the other thread is on (when
+        the caller fails: nothing goes on writing after it has returned)."""
+        with self._lock:
+            self._taken = len(self._parts)
+        concurrent.futures.wait([self._future])
+
 
 def _side_by_side(
     first: Callable[[], Any], second: Callable[[], Any], threads: int = 0
@@ -1418,6 +1425,12 @@ class _CellGrid:
         assert self.group is not None
         return self.reference(x[rows], y[rows], self.group)
 
+    def rows_of(self, y: _FloatArray) -> NDArray[np.signedinteger[Any]]:
+        """The grid row of each ``y`` (clamped to the grid), in 16 bits where they fit (numpy
+        sorts those by radix)."""
+        rows = np.clip(np.floor((self.top - y) / self.cell), 0, self.height - 1)
+        return rows.astype(np.int16 if self.height <= np.iinfo(np.int16).max else np.int32)
+
     def lookup(
         self, x: _FloatArray, y: _FloatArray
     ) -> tuple[NDArray[np.int32], NDArray[np.int32] | None]:
@@ -1857,23 +1870,33 @@ def _assign_point_targets(
     # The points far from every village are projected and measured in pieces, in a thread of
     # their own while this one settles those near boundaries, then in both (PROJ and the
     # compiled search release the GIL); nothing later reads their metric coordinates.
-    far_distance = np.empty(far.size)
+    # In bands of grid rows: a piece of neighbouring points finds its candidate segments once
+    # per bucket (a piece of scattered ones took twice as long).
+    far = far[np.argsort(grid.rows_of(tg.y[far]), kind="stable")]
+    far_distance = np.full(far.size, np.nan)
 
     def measure(r: slice) -> None:
         xy = tg.metric_xy(far[r], keep=False, threads=1)
         far_distance[r] = _outside_distance(layer, xy, tol, threads=1)
 
     far_pieces = _Pieces(measure, far.size, tg.threads, _FAR_PIECE)
-    if exact.size:
-        ref = grid.reference(tg.x[exact], tg.y[exact], grid.village)
-        xy = tg.metric_xy(exact)
-        cols.put(exact, _assign_grid_points(tg.reps[exact], xy, layer, codes, code_rank, tol, ref))
-    if known.size:
-        ref = _Reference(tg.x[known], tg.y[known], tg.x[known], known_cover)
-        xy = tg.metric_xy(known)
-        r = _assign_grid_points(tg.reps[known], xy, layer, codes, code_rank, tol, ref, known_cover)
-        cols.put(known, r)
-        del r, ref
+    try:
+        if exact.size:
+            ref = grid.reference(tg.x[exact], tg.y[exact], grid.village)
+            xy = tg.metric_xy(exact)
+            r = _assign_grid_points(tg.reps[exact], xy, layer, codes, code_rank, tol, ref)
+            cols.put(exact, r)
+        if known.size:
+            ref = _Reference(tg.x[known], tg.y[known], tg.x[known], known_cover)
+            xy = tg.metric_xy(known)
+            r = _assign_grid_points(
+                tg.reps[known], xy, layer, codes, code_rank, tol, ref, known_cover
+            )
+            cols.put(known, r)
+            del r, ref
+    except BaseException:
+        far_pieces.cancel()
+        raise
     far_pieces.finish()
     cols.distance[far] = far_distance
     if gl is not None and cell_group is not None:

@@ -266,41 +266,68 @@ def test_one_thread_gives_the_same_answers(
 
 
 def test_pieces_run_each_piece_once_in_both_threads() -> None:
-    seen: list[tuple[int, int, int]] = []
+    """The other thread starts at once; the caller takes pieces too; ``finish`` returns only
+    when every piece has been run to its end."""
+    main = threading.get_ident()
+    done: list[tuple[int, int, int]] = []
     lock = threading.Lock()
-    background = threading.Event()
+    caller_took_one = threading.Event()
 
     def run(r: slice) -> None:
+        if threading.get_ident() == main:
+            caller_took_one.set()
+        else:
+            # The other thread's first piece holds it until the caller has run one of its own
+            # (so both threads take pieces, whatever the machine's load).
+            assert caller_took_one.wait(30)
+            time.sleep(0.001)
         with lock:
-            seen.append((r.start, r.stop, threading.get_ident()))
-        if threading.get_ident() != main:
-            background.set()
-            time.sleep(0.01)  # leave pieces for the caller's thread
+            done.append((r.start, r.stop, threading.get_ident()))
 
-    main = threading.get_ident()
     pieces = assign._Pieces(run, 1000, 2, 37)
-    assert background.wait(10)  # the other thread started at once
     pieces.finish()
-    spans = sorted((a, b) for a, b, _ in seen)
-    assert spans == [(a, min(a + 37, 1000)) for a in range(0, 1000, 37)]
-    assert {ident for *_, ident in seen} >= {main}
-    assert len({ident for *_, ident in seen}) == 2
+    assert sorted((a, b) for a, b, _ in done) == [
+        (a, min(a + 37, 1000)) for a in range(0, 1000, 37)
+    ]
+    assert len({ident for *_, ident in done}) == 2
 
 
-def test_pieces_with_one_thread_run_at_once_and_errors_reach_the_caller() -> None:
-    done: list[int] = []
-    assign._Pieces(lambda r: done.append(r.start), 10, 1, 4)
-    assert done == [0, 4, 8]  # before finish: in the caller's thread
-
-    def fail(r: slice) -> None:
-        if threading.get_ident() != main:
-            raise ValueError("piece failed")
-        time.sleep(0.01)
-
+def test_pieces_with_one_thread_run_at_once() -> None:
     main = threading.get_ident()
-    pieces = assign._Pieces(fail, 100, 2, 10)
+    done: list[tuple[int, int]] = []
+    assign._Pieces(lambda r: done.append((r.start, threading.get_ident())), 10, 1, 4)
+    assert done == [(0, main), (4, main), (8, main)]  # before finish, in the caller's thread
+
+
+def test_pieces_error_in_the_other_thread_reaches_the_caller() -> None:
+    main = threading.get_ident()
+    failed = threading.Event()
+
+    def run(r: slice) -> None:
+        if threading.get_ident() != main:
+            failed.set()
+            raise ValueError("piece failed")
+        assert failed.wait(30)  # the caller's pieces wait until the other thread has failed
+
+    pieces = assign._Pieces(run, 100, 2, 10)
     with pytest.raises(ValueError, match="piece failed"):
         pieces.finish()
+
+
+def test_pieces_cancel_leaves_the_rest_and_waits_for_the_piece_under_way() -> None:
+    started, release = threading.Event(), threading.Event()
+    done: list[int] = []
+
+    def run(r: slice) -> None:
+        started.set()
+        assert release.wait(30)
+        done.append(r.start)
+
+    pieces = assign._Pieces(run, 100, 2, 10)
+    assert started.wait(30)
+    threading.Timer(0.05, release.set).start()
+    pieces.cancel()
+    assert done == [0]  # the piece under way ended before cancel returned; no other began
 
 
 @pytest.mark.parametrize("per_cell", [1, 10**9], ids=["candidates per bucket", "ring search"])
