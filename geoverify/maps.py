@@ -1061,6 +1061,7 @@ def build_map(
         prefer_canvas=True,
         control_scale=False,
         max_zoom=19,
+        zoom_snap=0.25,  # the first view fills the window (whole levels left half of it empty)
     )
     fmap._id = "geoverify"  # stable variable name → reproducible output
     fmap.default_js = []

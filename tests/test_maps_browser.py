@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,6 +305,53 @@ def _inside(box: dict[str, float], width: int, height: int) -> bool:
     )
 
 
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(1400, 900), (1280, 720), (1190, 820), (900, 900), (412, 915), (360, 640)],
+)
+def test_the_town_fills_the_map_when_it_opens(
+    browser: Any,
+    full_map: tuple[Path, gpd.GeoDataFrame, gpd.GeoDataFrame],
+    width: int,
+    height: int,
+) -> None:
+    """The first view shows all the villages as large as the room allows (whole zoom levels
+    left the town at half the width of a phone). On a wide map, where the legend and the layer
+    list stand open, the room is right of the legend and, while that leaves a third of the map,
+    left of the layer list."""
+    path, _, _ = full_map
+    opened = open_offline(browser, path, viewport=(width, height))
+    page = opened.page
+    town = page.evaluate(
+        """() => {
+            const m = window.geoverifyMap.map, b = window.geoverifyMap.layers.villages.getBounds();
+            const nw = m.latLngToContainerPoint(b.getNorthWest());
+            const se = m.latLngToContainerPoint(b.getSouthEast());
+            const box = m.getContainer().getBoundingClientRect();
+            return {x: box.left + nw.x, y: box.top + nw.y, width: se.x - nw.x,
+                    height: se.y - nw.y};
+        }"""
+    )
+    room = page.locator(".leaflet-container").bounding_box()
+    assert room is not None
+    if width >= 800:
+        assert page.locator(".gv-lbody").is_visible()  # both stand open on a wide map
+        assert page.locator(".leaflet-control-layers-list").is_visible()
+        legend = page.locator(".gv-legend").bounding_box()
+        layers = page.locator(".leaflet-control-layers").bounding_box()
+        assert legend is not None and layers is not None
+        right = room["x"] + room["width"]
+        if room["width"] - legend["width"] - layers["width"] - 20 >= room["width"] / 3:
+            right = layers["x"]
+        left = legend["x"] + legend["width"]
+        room = {**room, "x": left, "width": right - left}
+    assert room["x"] <= town["x"] and town["x"] + town["width"] <= room["x"] + room["width"]
+    assert room["y"] <= town["y"] and town["y"] + town["height"] <= room["y"] + room["height"]
+    fill = max(town["width"] / room["width"], town["height"] / room["height"])
+    assert fill >= 0.75, (fill, town, room)
+    assert opened.console_errors == []
+
+
 @pytest.mark.parametrize(("width", "height"), [(1400, 900), (412, 915)])
 def test_legend_fits_the_window_and_folds(
     browser: Any,
@@ -367,6 +415,20 @@ def test_empty_categories_are_not_in_the_legend(browser: Any, tmp_path: Path) ->
     opened.page.close()
 
 
+def _settled_box(page: Any, locator: Any, timeout_s: float = 10.0) -> dict[str, float]:
+    """The bounding box of ``locator`` once it has stayed put for 200 ms (an animation, such
+    as the map's pan, has ended)."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        box = locator.bounding_box()
+        if box is not None and box == last:
+            return dict(box)
+        last = box
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{locator} still moving after {timeout_s} s: {last}")
+
+
 def test_unsurveyed_area_tells_its_rank_and_popups_avoid_the_layer_panel(
     browser: Any, tmp_path: Path
 ) -> None:
@@ -401,8 +463,8 @@ def test_unsurveyed_area_tells_its_rank_and_popups_avoid_the_layer_panel(
     ids = list(targets["target_id"])
     best = max(ids, key=lambda t: page.evaluate("id => window.geoverifyMap.pointOf(id).x", t))
     page.evaluate("id => window.geoverifyMap.openTarget(id)", best)
-    page.wait_for_timeout(600)  # the auto-pan animation
-    box = page.locator(".leaflet-popup").bounding_box()
+    # the target's popup (the area's may still be fading out), after the auto-pan, however slow
+    box = _settled_box(page, page.locator(".leaflet-popup", has_text=best))
     overlap_x = box["x"] < panel["x"] + panel["width"] and panel["x"] < box["x"] + box["width"]
     overlap_y = box["y"] < panel["y"] + panel["height"] and panel["y"] < box["y"] + box["height"]
     assert not (overlap_x and overlap_y), (box, panel)

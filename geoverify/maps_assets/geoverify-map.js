@@ -813,7 +813,31 @@
     }
     bounds = L.latLngBounds([minY, minX], [maxY, maxX]);
   }
-  if (bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12], animate: false }); }
+  /** The first view keeps clear of the controls that stand open beside it on a wide map: the
+   * legend on the left and the layer list on the right while a third of the map is left
+   * between them, else the legend alone, else neither. */
+  function openWidth(box) {
+    return box && box.offsetWidth && box.offsetHeight ? box.offsetWidth + CONTROL_GAP : 0;
+  }
+  function viewPadding() {
+    var width = map.getSize().x;
+    var left = legendBox && L.DomUtil.hasClass(legendBox, "gv-open") &&
+      map.getContainer().querySelector(".leaflet-bottom.leaflet-left").contains(legendBox)
+      ? openWidth(legendBox) : 0;
+    var layers = layerControl.getContainer();
+    var right = L.DomUtil.hasClass(layers, "leaflet-control-layers-expanded")
+      ? openWidth(layers) : 0;
+    if (width - left - right < width / 3) { right = 0; }
+    if (width - left < width / 3) { left = 0; }
+    return { paddingTopLeft: [12 + left, 12], paddingBottomRight: [12 + right, 12] };
+  }
+  if (bounds.isValid()) {
+    var pad = viewPadding();
+    map.fitBounds(bounds, {
+      paddingTopLeft: pad.paddingTopLeft, paddingBottomRight: pad.paddingBottomRight,
+      animate: false
+    });
+  }
   syncGroups();
   points.redraw();
 
