@@ -279,3 +279,25 @@ def test_the_offline_map_file_keeps_its_controls_apart(
     assert [r["text"] for r in rows if not r["hit"]] == []
     assert errors == [] and blocked == []
     page.close()
+
+
+@SIZES
+@pytest.mark.parametrize("where", ["targets", "feedback"])
+def test_navigation_buttons_stand_apart_from_what_follows(
+    demo_base: str, browser: Any, size: dict[str, int], where: str
+) -> None:
+    """On the target's page and its answer form the row of navigation buttons kept no gap to
+    the next line (a finger aiming at 其他地图 could land on the coordinates)."""
+    page, errors = _page(browser, demo_base, size)
+    page.goto(f"{demo_base}/{where}/{POINT_IN_VILLAGE}")
+    page.wait_for_load_state("load")
+    gap = page.evaluate(
+        """() => {
+            const row = document.querySelector('main .links');
+            const next = row.nextElementSibling;
+            return next.getBoundingClientRect().top - row.getBoundingClientRect().bottom;
+        }"""
+    )
+    assert gap >= 8, gap
+    assert errors == []
+    page.context.close()
