@@ -34,9 +34,9 @@ __all__ = [
     "ASSIGN_COLUMNS",
     "COVER_EPS_DEGREES",
     "COVER_EPS_METRES",
+    "DEFAULT_TOLERANCE_M",
     "MIN_SPLIT_AREA_M2",
     "MIN_SPLIT_FRACTION",
-    "AssignParams",
     "assign_targets",
     "find_repeat_sites",
 ]
@@ -54,6 +54,9 @@ MIN_SPLIT_AREA_M2 = 1.0
 #: ... and larger than this fraction of the target's area.
 MIN_SPLIT_FRACTION = 0.01
 
+#: Metres within which a neighbouring village is named (``near_boundary``) and within which a
+#: target in a gap between villages goes to the nearest one (``gap_nearest``), by default.
+DEFAULT_TOLERANCE_M = 50.0
 #: Columns of the frame returned by :func:`assign_targets`, in order.
 ASSIGN_COLUMNS = [
     "village_code",
@@ -94,20 +97,6 @@ _IntArray = NDArray[np.intp]
 _T = TypeVar("_T")
 _FloatArray = NDArray[np.float64]
 _GeomArray = NDArray[np.object_]
-
-
-@dataclass(frozen=True)
-class AssignParams:
-    """Parameters of :func:`assign_targets`.
-
-    Attributes
-    ----------
-    tolerance_m
-        Distance in metres within which a neighbouring village is named (``near_boundary``) and
-        within which a target in a gap between villages goes to the nearest one (``gap_nearest``).
-    """
-
-    tolerance_m: float = 50.0
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -1522,7 +1511,7 @@ def assign_targets(
     villages: gpd.GeoDataFrame,
     groups: gpd.GeoDataFrame | None = None,
     *,
-    tolerance_m: float = 50.0,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
     metric: pyproj.CRS | None = None,
     threads: int | None = None,
 ) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from geoverify.assign import DEFAULT_TOLERANCE_M
 from geoverify.errors import EngineError, GeoverifyError
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ def assign_targets_dask(
     villages: gpd.GeoDataFrame,
     groups: gpd.GeoDataFrame | None = None,
     *,
-    tolerance_m: float = 50.0,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
     metric: pyproj.CRS | None = None,
     scheduler: Any = None,
     npartitions: int | None = None,

@@ -21,7 +21,6 @@ from geoverify.assign import (
     COVER_EPS_METRES,
     MIN_SPLIT_AREA_M2,
     MIN_SPLIT_FRACTION,
-    AssignParams,
     assign_targets,
     find_repeat_sites,
 )
@@ -514,7 +513,6 @@ def test_bad_inputs_raise() -> None:
             assign_targets(_targets([Point(X0, Y0), odd]), villages)
     with pytest.raises(InputError):
         assign_targets(_targets([Point(X0, Y0)]), villages, tolerance_m=-1)
-    assert AssignParams().tolerance_m == 50.0
 
 
 def test_corners_on_the_far_bounds_are_covered() -> None:

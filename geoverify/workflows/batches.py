@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoverify.assign import assign_targets, find_repeat_sites
+from geoverify.assign import DEFAULT_TOLERANCE_M, assign_targets, find_repeat_sites
 from geoverify.engines import AssignFn, assigner
 from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
@@ -35,8 +35,6 @@ from geoverify.workflows.common import (
 
 #: Default days between the issue date and the verification deadline (核查时限).
 DEFAULT_DUE_DAYS = 15
-#: Default tolerance (m) for near-boundary and gap assignment.
-DEFAULT_TOLERANCE_M = 50.0
 #: Default radius (m) within which a new target repeats an earlier one (复种点).
 DEFAULT_REPEAT_RADIUS_M = 30.0
 
