@@ -613,10 +613,11 @@ def _in_background(make: Callable[[], _T], threads: int = 0) -> concurrent.futur
 
 
 class _Pieces:
-    """``run(slice)`` over ``range(n)`` in pieces of ``piece``: a thread of its own starts on
-    them at once (unless ``threads`` is 1: then all are run at once) and :meth:`finish` runs
-    what is left in the caller's thread too, then waits for the other. Work handed to the
-    background that the caller joins when its own is done, whichever of the two is larger."""
+    """``run(slice)`` over ``range(n)`` in pieces of ``piece``, handed to the background: a
+    thread of its own starts on them at once (unless ``threads`` is 1: then all are run at
+    once), and :meth:`finish`, called when the caller's own work is done, runs the pieces
+    still left in the caller's thread too, then waits for the other thread. Whichever of the
+    two works is larger, neither thread waits for a fixed share of it."""
 
     def __init__(self, run: Callable[[slice], None], n: int, threads: int, piece: int) -> None:
         self._run = run

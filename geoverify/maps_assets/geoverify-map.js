@@ -831,13 +831,7 @@
     if (width - left < width / 3) { left = 0; }
     return { paddingTopLeft: [12 + left, 12], paddingBottomRight: [12 + right, 12] };
   }
-  if (bounds.isValid()) {
-    var pad = viewPadding();
-    map.fitBounds(bounds, {
-      paddingTopLeft: pad.paddingTopLeft, paddingBottomRight: pad.paddingBottomRight,
-      animate: false
-    });
-  }
+  if (bounds.isValid()) { map.fitBounds(bounds, L.extend(viewPadding(), { animate: false })); }
   syncGroups();
   points.redraw();
 
