@@ -1422,21 +1422,30 @@ class _CellGrid:
         return rows.astype(np.int16 if self.height <= np.iinfo(np.int16).max else np.int32)
 
     def lookup(
-        self, x: _FloatArray, y: _FloatArray
+        self, x: _FloatArray, y: _FloatArray, threads: int = 0
     ) -> tuple[NDArray[np.int32], NDArray[np.int32] | None]:
         """Village and group values (as in the class) of the cells of points ``x``, ``y``; -1
-        off the grid, -2 for coordinates that are not finite."""
+        off the grid, -2 for coordinates that are not finite. The two grids are read side by
+        side, or the one in parts, in ``threads`` threads (else as many as the CPUs): each
+        read waits on memory, a cell a point, in a compiled loop that releases the GIL."""
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
         grid = (self.left, self.top, self.cell, self.width, self.height)
+        village = np.empty(x.size, dtype=np.int32)
 
-        def values_at(values: NDArray[np.signedinteger[Any]]) -> NDArray[np.int32]:
-            out = np.empty(x.size, dtype=np.int32)
-            cells.lookup(x, y, values, *grid, out)
-            return out
+        def read(values: NDArray[np.signedinteger[Any]], out: NDArray[np.int32], r: slice) -> None:
+            cells.lookup(x[r], y[r], values, *grid, out[r])
 
-        group = None if self.group is None else values_at(self.group)
-        return values_at(self.village), group
+        if self.group is None:
+            _run_parts(lambda r: read(self.village, village, r), _split(x.size, threads))
+            return village, None
+        groups, group = self.group, np.empty(x.size, dtype=np.int32)
+        _side_by_side(
+            lambda: read(self.village, village, slice(None)),
+            lambda: read(groups, group, slice(None)),
+            threads,
+        )
+        return village, group
 
 
 # --- public ----------------------------------------------------------------------------------
@@ -1847,7 +1856,7 @@ def _assign_point_targets(
         return None
     every = rows.size == len(tg.reps)
     cell_village, cell_group = grid.lookup(
-        tg.x if every else tg.x[rows], tg.y if every else tg.y[rows]
+        tg.x if every else tg.x[rows], tg.y if every else tg.y[rows], tg.threads
     )
     inside = cell_village >= 0
     cols.inside(rows[inside], cell_village[inside])
