@@ -830,7 +830,7 @@ def _ranks(values: NDArray[Any]) -> _IntArray:
 @dataclass
 class _Result:
     village: _IntArray  # index into villages, -1 for none
-    kind: NDArray[np.object_]
+    kind: NDArray[np.int8]  # codes of :data:`_KINDS`
     neighbours: NDArray[np.object_]  # a tuple per row (the shared empty tuple for none)
     split_into: NDArray[np.object_]
     overlap: _FloatArray
@@ -873,11 +873,11 @@ def _assign_points(
     neighbours = _lists(n, qi, order, vi, codes)
 
     has_nb = np.bincount(qi[idx], minlength=n) > 0
-    kind = _filled(n, Assignment.OUTSIDE.value)
-    kind[has_cov] = _one(Assignment.INSIDE.value)
-    kind[has_cov & has_nb] = _one(Assignment.NEAR_BOUNDARY.value)
+    kind = np.full(n, segments.OUTSIDE, dtype=np.int8)
+    kind[has_cov] = segments.INSIDE
+    kind[has_cov & has_nb] = segments.NEAR_BOUNDARY
     gap = ~has_cov & (village >= 0)
-    kind[gap] = _one(Assignment.GAP_NEAREST.value)
+    kind[gap] = segments.GAP_NEAREST
 
     distance = np.full(n, np.nan)
     distance[has_cov] = 0.0
@@ -899,7 +899,11 @@ def _assign_points(
     )
 
 
-#: Assignment kinds by the codes of :func:`geoverify.segments.settle_points` (None: unsettled).
+#: The code of a split polygon target (after those of :func:`geoverify.segments.settle_points`).
+_SPLIT = np.int8(segments.UNSETTLED + 1)
+#: Assignment kinds by their codes: those of :func:`geoverify.segments.settle_points` (None:
+#: unsettled), then :data:`_SPLIT`. Kinds are codes until the result frame is made: a million
+#: object references written row by row cost more than one lookup at the end.
 _KINDS = np.array(
     [
         Assignment.OUTSIDE.value,
@@ -907,6 +911,7 @@ _KINDS = np.array(
         Assignment.NEAR_BOUNDARY.value,
         Assignment.GAP_NEAREST.value,
         None,
+        Assignment.SPLIT.value,
     ],
     dtype=object,
 )
@@ -964,7 +969,6 @@ def _assign_grid_points(
     nb_q = np.concatenate([f[0] for f in found])
     nb_o = np.concatenate([f[1] for f in found])
     neighbours = _lists(n, nb_q, np.arange(nb_q.size), nb_o, codes)
-    kind = _KINDS[kind_code]
     covered = (kind_code == segments.INSIDE) | (kind_code == segments.NEAR_BOUNDARY)
     overlap = np.where(covered, 1.0, np.nan)
     out = np.flatnonzero(kind_code == segments.OUTSIDE)
@@ -972,7 +976,7 @@ def _assign_grid_points(
         distance[out] = _outside_distance(layer, xy[out], tol)
     result = _Result(
         village=village,
-        kind=kind,
+        kind=kind_code,
         neighbours=neighbours,
         split_into=_filled(n, ()),
         overlap=overlap,
@@ -1054,12 +1058,6 @@ def _with_none(values: NDArray[np.object_]) -> NDArray[np.object_]:
     return out
 
 
-def _one(value: object) -> NDArray[np.object_]:
-    """``value`` as a one-element object array, to assign to many elements at once without a
-    conversion per element."""
-    return _filled(1, value)
-
-
 def _assign_polygons(
     q_metric: _GeomArray,
     layer: _Layer,
@@ -1095,10 +1093,10 @@ def _assign_polygons(
     neighbours = _lists(n, mq, order, mv, codes)
 
     has_nb = np.bincount(mq[idx], minlength=n) > 0
-    kind = _filled(n, Assignment.OUTSIDE.value)
-    kind[sel] = _one(Assignment.INSIDE.value)
-    kind[sel & has_nb] = _one(Assignment.NEAR_BOUNDARY.value)
-    kind[sel & (n_sig >= 2)] = _one(Assignment.SPLIT.value)
+    kind = np.full(n, segments.OUTSIDE, dtype=np.int8)
+    kind[sel] = segments.INSIDE
+    kind[sel & has_nb] = segments.NEAR_BOUNDARY
+    kind[sel & (n_sig >= 2)] = _SPLIT
     distance = np.where(sel, 0.0, np.nan)
     return _Result(
         village=village,
@@ -1733,13 +1731,14 @@ class _Targets:
 @dataclass
 class _Columns:
     """The answer being built, a row per target: indexes into the villages and groups (-1:
-    none) in 32 bits (a million rows are many), kinds, neighbour and split tuples (one shared
-    empty tuple where there are none: a million empty lists cost 0.2 s and 120 MB), overlaps
-    and distances; and for the group pass, which targets the polygon path placed, with their
-    polygon as the query (``q_native``, else the point) and its metric form (``q_metric``)."""
+    none) in 32 bits (a million rows are many), kinds as 8-bit codes, neighbour and split
+    tuples (one shared empty tuple where there are none: a million empty lists cost 0.2 s and
+    120 MB), overlaps and distances; and for the group pass, which targets the polygon path
+    placed, with their polygon as the query (``q_native``, else the point) and its metric form
+    (``q_metric``)."""
 
     village: NDArray[np.int32]
-    kind: NDArray[np.object_]
+    kind: NDArray[np.int8]  # codes of :data:`_KINDS`
     neighbours: NDArray[np.object_]
     split_into: NDArray[np.object_]
     overlap: _FloatArray
@@ -1756,7 +1755,7 @@ class _Columns:
         n = len(reps)
         return cls(
             village=np.full(n, -1, dtype=np.int32),
-            kind=_filled(n, Assignment.OUTSIDE.value),
+            kind=np.full(n, segments.OUTSIDE, dtype=np.int8),
             neighbours=_filled(n, ()),
             split_into=_filled(n, ()),
             overlap=np.full(n, np.nan),
@@ -1775,7 +1774,7 @@ class _Columns:
     def inside(self, rows: _IntArray, village: NDArray[np.int32]) -> None:
         """Points ``rows`` wholly inside ``village`` (one each), far from other villages."""
         self.village[rows] = village
-        self.kind[rows] = _one(Assignment.INSIDE.value)
+        self.kind[rows] = segments.INSIDE
         self.overlap[rows] = 1.0
         self.distance[rows] = 0.0
 
@@ -1788,7 +1787,7 @@ class _Columns:
         columns = {
             "village_code": _with_none(codes)[self.village],  # -1: the last, None
             "group": _filled(n, None) if groups is None else _with_none(groups.names)[self.group],
-            "assignment": self.kind,
+            "assignment": _KINDS[self.kind],
             "neighbours": self.neighbours,
             "split_into": self.split_into,
             "overlap": self.overlap,
