@@ -18,6 +18,7 @@ from geoverify.model import (
     ROLE_LABELS,
     STATUS_LABELS,
 )
+from geoverify.progress import TOWN_LABEL
 from geoverify.workflows.common import LOCAL_TZ
 from geoverify.workflows.users import LoginSession
 
@@ -77,6 +78,17 @@ def _mu(m2: Any) -> str:
     return f"{float(m2) / 666.6667:.2f}"
 
 
+def progress_row_class(row: dict[str, Any]) -> str:
+    """The CSS class of a row of a progress table (:attr:`StatusReport.records`): the town's
+    total, a row of targets outside the town (set apart: never in the total), or a village with
+    cases over the criminal threshold."""
+    if row.get("village") == TOWN_LABEL:
+        return "total"
+    if not row.get("village_code"):
+        return "apart"
+    return "hot" if row.get("threshold_cases") else ""
+
+
 _env = Environment(
     loader=PackageLoader("geoverify.web", "templates"),
     autoescape=select_autoescape(["html", "xml"], default=True),
@@ -91,6 +103,7 @@ _env.globals.update(
     THRESHOLD_LABELS=THRESHOLD_LABELS,
     ROLE_LABELS=ROLE_LABELS,
     EVENT_LABELS=EVENT_LABELS,
+    progress_row_class=progress_row_class,
 )
 
 

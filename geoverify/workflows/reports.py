@@ -75,7 +75,9 @@ class StatusReport:
 
     @property
     def records(self) -> list[dict[str, Any]]:
-        """One dict per row (villages, outside the town, the town last); rates rounded."""
+        """One dict per row, rates rounded: the villages, the targets outside the town that the
+        office took on (if any), the town's total, and last the targets outside the town
+        (:data:`OUTSIDE_LABEL`, if any)."""
         out = []
         for row in self.table.to_dict("records"):
             rec = {k: row[k] for k in SUMMARY_LABELS}
@@ -83,6 +85,11 @@ class StatusReport:
             rec["match_rate"] = _rate(rec["match_rate"])
             out.append(rec)
         return out
+
+    @property
+    def town(self) -> dict[str, Any]:
+        """The town's total row (its work only: never the targets outside the town)."""
+        return next(r for r in self.records if r["village"] == TOWN_LABEL)
 
     @property
     def outside(self) -> dict[str, Any] | None:
@@ -102,7 +109,7 @@ class StatusReport:
             "as_of": self.as_of,
             "today": self.as_of,
             "villages": [r for r in records if r["village"] != TOWN_LABEL],
-            "town": next(r for r in records if r["village"] == TOWN_LABEL),
+            "town": self.town,
             "outside": self.outside,
             "spotcheck": (self.spotcheck or SpotcheckSummary()).to_json(),
         }

@@ -278,6 +278,7 @@ def target_detail(
                 simple = shapely.simplify(hit.geometry.iloc[0], 0.00005, preserve_topology=True)
                 outline = shapely.geometry.mapping(simple)
     frame["threshold"] = threshold_levels(frame)
+    frame["overdue"] = overdue_mask(frame, as_of=today).to_numpy()
     row = next(frame.itertuples())
     record = target_record(row)
     lon, lat = float(rec["lon"]), float(rec["lat"])
@@ -301,7 +302,7 @@ def target_detail(
         "assignment": ASSIGNMENT_LABELS.get(str(rec["assignment"])),
         "threshold": THRESHOLD_LABELS.get(level) if level else None,
     }
-    overdue = bool(overdue_mask(frame, today=today).iloc[0])
+    overdue = bool(record["overdue"])
     return TargetDetail(
         record=record,
         version=int(rec["version"]),

@@ -30,10 +30,9 @@ def dashboard(
     batch: BatchQuery = None,
     as_of: AsOfQuery = None,
 ) -> Response:
-    batches = list_batches(store)
-    ids = [str(b) for b in batches["id"]]
-    if batch is None and ids:
-        batch = ids[-1]
+    # Every batch unless one is chosen: what is overdue or over the threshold shows whichever
+    # batch it came in.
+    ids = [str(b) for b in list_batches(store)["id"]]
     report = status_report(store, batch=batch, today=as_of, village=user.scope)
     cases = list_targets(store, batch=batch, village=user.scope).frame
     cases = cases[cases["threshold"].notna()]

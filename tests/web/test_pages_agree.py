@@ -1,0 +1,176 @@
+"""The pages tell one story: what is overdue, which row is the town's total, what a form hides.
+
+A workspace with the March batch dispatched (its due date long past) and the April batch
+imported but not dispatched: April's targets are late by the calendar, yet nobody has been
+asked to check them, so no page may call them overdue (逾期).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL
+from geoverify.workflows import import_batch, sample_path
+from tests.web.conftest import BATCH, VILLAGE_A, Client, WebEnv, build_env, login, postgis_url
+from tests.web.live import serve, watch
+
+APRIL = sample_path("samples", "district_batch_2024-04.csv")
+APRIL_BATCH = "2024-04"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgis"])
+def two_batches(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebEnv]:
+    ws = tmp_path_factory.mktemp("agree") / "ws"
+    gen = postgis_url() if request.param == "postgis" else None
+    env = build_env(ws, next(gen) if gen else None)
+    import_batch(
+        env.store,
+        APRIL,
+        batch_id=APRIL_BATCH,
+        issued_on=dt.date(2024, 4, 2),
+        due_on=dt.date(2024, 4, 20),
+        actor="pytest",
+    )
+    try:
+        yield env
+    finally:
+        env.store.dispose()
+        if gen is not None:
+            gen.close()
+
+
+@pytest.fixture(scope="module")
+def people(two_batches: WebEnv) -> dict[str, Client]:
+    app = two_batches.app()
+    return {name: login(app, name) for name in ("office1", VILLAGE_A)}
+
+
+def _count(pattern: str, text: str) -> int:
+    return len(re.findall(pattern, text))
+
+
+def _late_on_feedback_list(page: str) -> set[str]:
+    """Target ids the 核查反馈 list marks 已逾期."""
+    items = re.findall(r"<li>(.*?)</li>", page, re.S)
+    return {
+        m.group(1)
+        for item in items
+        if "已逾期" in item
+        and (m := re.search(r'class="id" href="/feedback/[^"]+">([^<]+)<', item))
+    }
+
+
+@pytest.mark.parametrize("who", ["office1", VILLAGE_A])
+def test_overdue_is_the_same_on_every_page(
+    two_batches: WebEnv, people: dict[str, Client], who: str
+) -> None:
+    client = people[who]
+    every = client.get("/api/v1/targets").json()
+    late = {t["target_id"] for t in client.get("/api/v1/targets?overdue=true").json()}
+    april = {t["target_id"] for t in every if t["batch"] == APRIL_BATCH}
+    assert late and april and not late & april  # April is not dispatched: nothing of it is late
+    assert all(t["batch"] == BATCH for t in every if t["target_id"] in late)
+    # 核查反馈: its 已逾期 marks are the overdue targets, not every open one past its date.
+    assert _late_on_feedback_list(client.get("/feedback").text) == late
+    # 首页 (every batch unless one is chosen) counts the same targets.
+    status = client.get("/api/v1/status").json()
+    assert status["batch"] is None and status["town"]["overdue"] == len(late)
+    home = client.get("/").text
+    assert '<option value="">全部</option>' in home  # the default: no batch chosen
+    assert not re.search(r'<option value="[^"]+" selected>', home)
+    counted = re.search(r'href="/targets\?overdue=1">(\d+)', home)  # the town's, or the village's
+    assert counted is not None and int(counted.group(1)) == len(late)
+    # One late target and one April target: their form and page say so, or do not.
+    one_late = sorted(late)[0]
+    one_april = sorted(april)[0]
+    assert '<span class="badge overdue">已逾期</span>' in client.get(f"/feedback/{one_late}").text
+    assert "已超过核查时限" in client.get(f"/targets/{one_late}").text
+    assert client.get(f"/api/v1/targets/{one_late}").json()["overdue"] is True
+    assert "已逾期" not in client.get(f"/feedback/{one_april}").text
+    assert "已超过核查时限" not in client.get(f"/targets/{one_april}").text
+    assert client.get(f"/api/v1/targets/{one_april}").json()["overdue"] is False
+
+
+def test_the_total_row_is_the_towns_and_the_outside_row_stands_apart(
+    people: dict[str, Client],
+) -> None:
+    office = people["office1"]
+    for url in (f"/?batch={BATCH}", f"/batches/{BATCH}"):
+        page = office.get(url).text
+        rows = re.findall(r'<tr class="([^"]*)">\s*<th scope="row">(.*?)</th>', page, re.S)
+        assert rows, url
+        classes = {re.sub(r"<[^>]+>", "", label).strip(): cls for cls, label in rows}
+        assert classes[TOWN_LABEL] == "total", (url, classes)
+        assert classes[OUTSIDE_LABEL] == "apart", (url, classes)  # the sample has 镇外 targets
+        assert [c for c in classes.values() if c == "total"] == ["total"], (url, classes)
+
+
+PHONE = {"width": 412, "height": 915}
+
+
+def _login_page(page: Any, base: str, name: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(rf"^{re.escape(base)}/(\?.*)?$"))
+
+
+@pytest.mark.browser
+def test_the_answer_form_shows_what_the_result_needs(two_batches: WebEnv, browser: Any) -> None:
+    """排除 and 未发现 need no plants, area, eradication date or case number: those fields are
+    hidden, and come back for 确认种植."""
+    from tests.web.conftest import USERS
+
+    target = two_batches.target_of(VILLAGE_A)
+    planting = ["plants", "area_m2", "area_mu", "eradicated_on", "case_no"]
+    with serve(two_batches.app()) as base:
+        ctx = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+        page = ctx.new_page()
+        seen = watch(page, base)
+        _login_page(page, base, VILLAGE_A, USERS[VILLAGE_A][2])
+        page.goto(f"{base}/feedback/{target}")
+        shown = {n: page.locator(f"[name={n}]").is_visible() for n in planting}
+        assert shown == dict.fromkeys(planting, False), shown  # nothing chosen yet
+        for result, visible in (("excluded", False), ("confirmed", True), ("not_found", False)):
+            page.select_option("select[name=result]", result)
+            shown = {n: page.locator(f"[name={n}]").is_visible() for n in planting}
+            assert shown == dict.fromkeys(planting, visible), (result, shown)
+        assert not seen.console_errors, seen.console_errors
+        ctx.close()
+
+
+@pytest.mark.browser
+def test_numbers_stand_under_their_headers(two_batches: WebEnv, browser: Any) -> None:
+    """In the progress tables each header's text ends where its column's numbers end."""
+    from tests.web.conftest import USERS
+
+    right_edges = """(table) => {
+      const edge = (cell) => {
+        const r = document.createRange(); r.selectNodeContents(cell);
+        return r.getBoundingClientRect().right;
+      };
+      const heads = [...table.querySelectorAll("thead th")].slice(1);
+      const first = [...table.querySelectorAll("tbody tr")][0];
+      const cells = [...first.querySelectorAll("td")];
+      return heads.map((h, i) => [h.textContent, edge(h), cells[i] ? edge(cells[i]) : null]);
+    }"""
+    with serve(two_batches.app()) as base:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        page = ctx.new_page()
+        _login_page(page, base, "office1", USERS["office1"][2])
+        for url in (f"/?batch={BATCH}", f"/batches/{BATCH}"):
+            page.goto(f"{base}{url}")
+            table = page.locator("table.grid.num").first
+            for name, head, cell in table.evaluate(right_edges):
+                if cell is None or name == "派发文件":  # links, not numbers
+                    continue
+                assert abs(head - cell) <= 2, (url, name, head, cell)
+        ctx.close()
