@@ -174,3 +174,35 @@ def test_numbers_stand_under_their_headers(two_batches: WebEnv, browser: Any) ->
                     continue
                 assert abs(head - cell) <= 2, (url, name, head, cell)
         ctx.close()
+
+
+def test_refused_patrol_rows_are_named_as_the_form_numbers_them(
+    two_batches: WebEnv, people: dict[str, Client]
+) -> None:
+    """The form's 第 3 行 is 第 3 行 in the reason (not the 4th row of a table made from it),
+    a blank row between does not shift it, and the form comes back with what was typed."""
+    from tests.cli.feedback_helpers import full_snapshot
+
+    village = people[VILLAGE_A]
+    before = full_snapshot(two_batches.store)
+    typed = {
+        "date_0": "2024-03-18",
+        "people_0": "甲、乙",
+        "findings_0": "未发现异常",
+        # row 2 left blank
+        "date_2": "三月十九",
+        "people_2": "丙",
+        "remarks_9": "第十行的备注",
+    }
+    res = village.post("/patrols/rows", data=typed)
+    assert res.status_code == 422, res.text
+    assert full_snapshot(two_batches.store) == before
+    errors = re.search(r'data-testid="form-errors">(.*?)</div>', res.text, re.S)
+    assert errors is not None
+    said = re.sub(r"<[^>]+>", " ", errors.group(1))
+    assert "第 3 行：踏查时间" in said and "第 10 行：踏查时间" in said, said
+    assert "第 2 行" not in said and "第 4 行" not in said and "行 4" not in said, said
+    assert "网页录入" not in said  # no file the user never had
+    for name, value in typed.items():  # every typed value is back in its field
+        assert re.search(rf'name="{name}"[^>]*value="{value}"', res.text), name
+    assert res.text.count("<fieldset") == 10  # the form keeps the tenth row it was given

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -16,10 +17,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from geoverify.documents.monthly import monthly_filename
-from geoverify.errors import InputError, NotFoundError
+from geoverify.errors import InputError, NotFoundError, RejectedInputError
 from geoverify.store import repo
 from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, UserDep, WriterUser
-from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, multipart_body, read_form
+from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.routers.batches import _download
 from geoverify.web.templating import records, render
 from geoverify.workflows.common import InputFile, today_local
@@ -152,10 +153,42 @@ async def patrols_upload(
     return render(request, "patrols_imported.html", session, res=res, doc=res.to_json())
 
 
+#: Rows the form offers.
+FORM_ROWS = 8
+
+
 @router.get("/patrols/rows")
 def rows_form(request: Request, store: StoreDep, session: SessionDep, user: WriterUser) -> Response:
+    return _rows_page(request, store, session, user)
+
+
+def _rows_page(
+    request: Request,
+    store: Any,
+    session: Any,
+    user: User,
+    *,
+    values: dict[str, Any] | None = None,
+    problem: Any = None,
+) -> Response:
+    """The rows form; after a refused submission, with what was typed and the reasons."""
     villages = [] if user.scope else list_villages(store).to_json()
-    return render(request, "patrol_rows.html", session, villages=villages, today=today_local(), n=8)
+    v = values or {}
+    typed = [i for i in range(MAX_ROWS) if any(v.get(f"{k}_{i}") for k in _ROW_FIELDS)]
+    return render(
+        request,
+        "patrol_rows.html",
+        session,
+        status_code=422 if problem is not None else 200,
+        villages=villages,
+        today=today_local(),
+        n=max(FORM_ROWS, typed[-1] + 1 if typed else 0),
+        v=v,
+        problem=problem,
+    )
+
+
+_ROW_FIELDS = ("date", "group", "people", "findings", "remarks")
 
 
 def _form_rows(form: Form) -> list[dict[str, Any]]:
@@ -170,8 +203,26 @@ def _form_rows(form: Form) -> list[dict[str, Any]]:
         }
         if date is None and not any(fields.values()):
             continue
-        rows.append({"date": date or "", **fields})
+        rows.append({"date": date or "", **fields, "_form_row": i + 1})
     return rows
+
+
+def _said_by_form_rows(error: RejectedInputError, rows: list[dict[str, Any]]) -> InputError:
+    """The refusal of the table made from the form (its header is row 1, typed rows follow,
+    blank ones left out), said by the form's own row numbers (第 N 行)."""
+    problems = []
+    for p in error.problems:
+        k = p.row - 2
+        if 0 <= k < len(rows):
+            n = rows[k]["_form_row"]
+            p = dataclasses.replace(p, row=n, reason=f"第 {n} 行：{p.reason}")
+        problems.append(p)
+    reasons = "；".join(p.reason for p in problems) or error.summary or str(error)
+    return InputError(
+        f"踏查记录有误，未写入任何数据：{reasons}",
+        en="patrol rows refused; nothing was written",
+        rows=problems,
+    )
 
 
 @router.post("/patrols/rows")
@@ -183,16 +234,26 @@ async def rows_submit(
     actor: ActorDep,
     user: WriterUser,
 ) -> Response:
+    from geoverify.problems import problem_from_error
+
     form = await read_form(request, settings)
-    _, name = _village_name(store, user, form.text("village", max_len=100))
-    rows = _form_rows(form)
-    if name is None:
-        form.bad("village", None, "请选择村（社区）", "choose a village")
-    if not rows:
-        form.bad("date_0", None, "至少填写一行", "enter at least one row")
-    form.raise_problems()
-    assert name is not None
-    res = import_patrols(store, _table_upload(name, rows), actor=actor, only_village=user.scope)
+    try:
+        _, name = _village_name(store, user, form.text("village", max_len=100))
+        rows = _form_rows(form)
+        if name is None:
+            form.bad("village", None, "请选择村（社区）", "choose a village")
+        if not rows:
+            form.bad("date_0", None, "至少填写一行", "enter at least one row")
+        form.raise_problems()
+        assert name is not None
+        table = _table_upload(name, rows)
+        try:
+            res = import_patrols(store, table, actor=actor, only_village=user.scope)
+        except RejectedInputError as e:
+            raise _said_by_form_rows(e, rows) from e
+    except InputError as e:  # the form again, with what was typed and the reasons
+        problem = problem_from_error(e)
+        return _rows_page(request, store, session, user, values=as_dict(form), problem=problem)
     return render(request, "patrols_imported.html", session, res=res, doc=res.to_json())
 
 
