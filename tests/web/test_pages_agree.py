@@ -206,3 +206,48 @@ def test_refused_patrol_rows_are_named_as_the_form_numbers_them(
     for name, value in typed.items():  # every typed value is back in its field
         assert re.search(rf'name="{name}"[^>]*value="{value}"', res.text), name
     assert res.text.count("<fieldset") == 10  # the form keeps the tenth row it was given
+
+
+def test_the_map_page_names_the_month_its_map_shows(
+    two_batches: WebEnv, people: dict[str, Client]
+) -> None:
+    """With no month chosen the map shows the latest month with patrols: the month field says
+    which, and the map is asked for it by name."""
+    village = people[VILLAGE_A]
+    for day in ("2024-02-27", "2024-03-18"):
+        saved = village.post("/patrols/rows", data={"date_0": day, "people_0": "甲"})
+        assert saved.status_code == 200, saved.text
+    page = people["office1"].get("/maps").text
+    assert re.search(r'name="month" value="2024-03"', page), page
+    assert re.search(r'src="/maps/map.html\?month=2024-03"', page), page
+
+
+@pytest.mark.browser
+def test_on_a_phone_every_menu_item_shows_and_wide_tables_keep_the_village(
+    two_batches: WebEnv, browser: Any
+) -> None:
+    """At 412 px the office's menu wraps (no item past the edge, each a finger tall), and the
+    progress table scrolls sideways with the village column staying in view."""
+    from tests.web.conftest import USERS
+
+    with serve(two_batches.app()) as base:
+        ctx = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+        page = ctx.new_page()
+        _login_page(page, base, "office1", USERS["office1"][2])
+        page.goto(f"{base}/?batch={BATCH}")
+        for link in page.locator("nav a, .nav a").all():
+            box = link.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 412, box
+            assert box["height"] >= 44, (link.inner_text(), box)
+        scroller = page.locator(".scroll").first
+        wide = scroller.evaluate("(e) => e.scrollWidth > e.clientWidth")
+        assert wide  # ten columns do not fit a phone
+        first = page.locator(".scroll tbody th[scope=row]").first
+        before = first.bounding_box()
+        scroller.evaluate("(e) => { e.scrollLeft = e.scrollWidth; }")
+        after = first.bounding_box()
+        assert before is not None and after is not None
+        assert abs(after["x"] - before["x"]) <= 1, (before, after)  # it stayed put
+        last = page.locator(".scroll thead th").last.bounding_box()
+        assert last is not None and last["x"] + last["width"] <= 412 + 1  # the end came in view
+        ctx.close()

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from geoverify.web.deps import SessionDep, StoreDep, UserDep
 from geoverify.web.templating import render
 from geoverify.workflows.batches import list_batches
+from geoverify.workflows.patrols import latest_month
 from geoverify.workflows.maps import build_store_map
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -38,6 +39,8 @@ def maps_page(
     month: MonthQ = None,
 ) -> Response:
     batches = [str(b) for b in list_batches(store)["id"]]
+    # The month the map shows when none is chosen (the latest with patrols), named in the form.
+    month = month or latest_month(store)
     query = urlencode({k: v for k, v in (("batch", batch), ("month", month)) if v})
     src = "/maps/map.html" + (f"?{query}" if query else "")
     return render(request, "maps.html", session, batches=batches, batch=batch, month=month, src=src)
