@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
-from geoverify.errors import ConflictError, InputError, RejectedInputError
+from geoverify.errors import ConflictError, InputError, RejectedInputError, RowProblem
 from geoverify.lifecycle import Change, FeedbackRow, check_transition, validate_feedback
 from geoverify.readers.feedback import read_feedback
 from geoverify.store import Store, repo
@@ -23,6 +23,7 @@ from geoverify.workflows.common import Actor, Source, make_who, staged_input, to
 __all__ = [
     "FeedbackResult",
     "FeedbackValues",
+    "answer_problems",
     "change_state",
     "check_move",
     "event_kind",
@@ -444,6 +445,42 @@ def prepare_feedback(
         msg = reasons if reasons.startswith(head) else f"{head}: {reasons}"
         raise InputError(msg, rows=problems)
     return rec, changes
+
+
+def answer_problems(
+    store: Store,
+    target_id: str,
+    values: FeedbackValues,
+    *,
+    supersede: bool = False,
+    reason: str | None = None,
+    expected_version: int | None = None,
+    only_village: str | None = None,
+    today: dt.date | None = None,
+) -> list[RowProblem]:
+    """Every reason the rules give against one answer as the target stands now, all at once;
+    nothing is written. Empty when the answer would be taken, or when what stops it is not a
+    rule about its values (someone else changed the target since ``expected_version``, say:
+    the answer itself then says so). A form names them together with its own fields'
+    problems, instead of one round at a time."""
+    store.require()
+    try:
+        with store.connect() as conn:
+            prepare_feedback(
+                conn,
+                target_id,
+                values,
+                today=today or today_local(),
+                supersede=supersede,
+                reason=reason,
+                expected_version=expected_version,
+                only_village=only_village,
+            )
+    except ConflictError:
+        return []
+    except InputError as e:
+        return list(e.rows)
+    return []
 
 
 def check_move(

@@ -251,3 +251,41 @@ def test_on_a_phone_every_menu_item_shows_and_wide_tables_keep_the_village(
         last = page.locator(".scroll thead th").last.bounding_box()
         assert last is not None and last["x"] + last["width"] <= 412 + 1  # the end came in view
         ctx.close()
+
+
+def _hidden(client: Client, url: str) -> dict[str, str]:
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+
+
+def test_a_refused_answer_names_every_reason_at_once(
+    two_batches: WebEnv, people: dict[str, Client]
+) -> None:
+    """A number out of range and two dates against the rules: all three reasons in one round,
+    in the form's own words, and nothing written."""
+    from tests.cli.feedback_helpers import full_snapshot
+
+    village = people[VILLAGE_A]
+    target = two_batches.targets[two_batches.code_of(VILLAGE_A)][2]
+    before = full_snapshot(two_batches.store)
+    res = village.post(
+        f"/feedback/{target}",
+        data={
+            **_hidden(village, f"/feedback/{target}"),
+            "result": "confirmed",
+            "verified_on": "2024-02-01",  # before the batch was issued (2024-03-05)
+            "verified_by": "张三",
+            "plants": "-5",
+            "eradicated_on": "2024-01-20",  # before the check
+        },
+    )
+    assert res.status_code == 422, res.text
+    assert full_snapshot(two_batches.store) == before
+    errors = re.search(r'data-testid="form-errors">(.*?)</div>', res.text, re.S)
+    assert errors is not None
+    said = re.sub(r"<[^>]+>", " ", errors.group(1))
+    assert said.strip().startswith("表单有误，未写入任何数据"), said
+    assert "株数" in said and "早于下发日期" in said, said
+    assert "铲除日期" in said, said
+    assert f"靶标 {target}:" not in said, said

@@ -23,7 +23,7 @@ from geoverify.web.deps import (
 from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.templating import records, render
 from geoverify.workflows.common import today_local
-from geoverify.workflows.feedback import FeedbackValues, import_feedback
+from geoverify.workflows.feedback import FeedbackValues, answer_problems, import_feedback
 from geoverify.workflows.submissions import Position, submit_feedback
 from geoverify.workflows.targets import check_target_scope, list_targets, target_detail
 from geoverify.workflows.users import User
@@ -105,6 +105,21 @@ async def _submit(
     )
     if not key:
         form.bad("submission", None, "缺少提交编号", "a submission id (UUID) is required")
+    # The rules' reasons with the fields' own, in one round (a field that could not be read
+    # is left out of the rules' check: its own problem says it).
+    unread = {p.field for p in form.problems}
+    supersede, reason = form.flag("supersede"), form.text("reason", max_len=500)
+    for p in answer_problems(
+        store,
+        target_id,
+        values,
+        supersede=supersede,
+        reason=reason,
+        expected_version=version,
+        only_village=user.scope,
+    ):
+        if p.field not in unread:
+            form.problems.append(p)
     form.raise_problems()
     assert key is not None
     sub = submit_feedback(
@@ -116,8 +131,8 @@ async def _submit(
         photos=photos,
         position=position,
         expected_version=version,
-        supersede=form.flag("supersede"),
-        reason=form.text("reason", max_len=500),
+        supersede=supersede,
+        reason=reason,
         only_village=user.scope,
         actor=actor,
         max_photo_bytes=settings.max_photo_bytes,

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from geoverify.web.deps import SessionDep, StoreDep, UserDep
 from geoverify.web.templating import render
 from geoverify.workflows.batches import list_batches
-from geoverify.workflows.patrols import latest_month
 from geoverify.workflows.maps import build_store_map
+from geoverify.workflows.patrols import latest_month
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["maps"])
