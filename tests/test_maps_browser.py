@@ -554,3 +554,27 @@ def test_low_coverage_villages_are_told_apart(browser: Any, tmp_path: Path) -> N
     text = opened.page.locator(".gv-lbody").inner_text()
     assert "0%（无轨迹）" in text and "0 – 5%" in text and "5% – 10%" in text
     opened.page.close()
+
+
+def test_the_scale_bar_holds_its_label_at_every_zoom(
+    browser: Any, full_map: tuple[Path, gpd.GeoDataFrame, gpd.GeoDataFrame]
+) -> None:
+    """The scale bar's label (500 m, 1 km, …) is never cut off by the bar, however short the
+    round distance leaves it, in the map's CJK font."""
+    path, _, _ = full_map
+    opened = open_offline(browser, path, viewport=(1400, 900))
+    page = opened.page
+    clipped = page.evaluate(
+        """async () => {
+            const m = window.geoverifyMap.map, out = [];
+            const line = document.querySelector(".leaflet-control-scale-line");
+            for (let z = 10; z <= 17; z += 0.25) {
+                m.setZoom(z, {animate: false});
+                await new Promise((r) => setTimeout(r, 0));
+                if (line.scrollWidth > line.clientWidth) out.push([z, line.textContent]);
+            }
+            return out;
+        }"""
+    )
+    assert clipped == [], clipped
+    assert opened.console_errors == []

@@ -654,7 +654,8 @@
   layerControl = L.control.layers(bases, overlays, { collapsed: narrow, position: "topright" })
     .addTo(map);
 
-  L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+  // maxWidth 150: the shortest bar (half of it) still holds its label in a CJK font.
+  L.control.scale({ imperial: false, position: "bottomleft", maxWidth: 150 }).addTo(map);
   new L.Control.FullScreen({
     position: "topleft", title: "全屏显示", titleCancel: "退出全屏", forceSeparateButton: true
   }).addTo(map);
