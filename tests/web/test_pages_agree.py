@@ -289,3 +289,20 @@ def test_a_refused_answer_names_every_reason_at_once(
     assert "株数" in said and "早于下发日期" in said, said
     assert "铲除日期" in said, said
     assert f"靶标 {target}:" not in said, said
+
+
+def test_a_batch_page_counts_its_targets_as_its_progress_table_does(
+    people: dict[str, Client],
+) -> None:
+    """April re-sends targets of March: the header's count is the batch's targets, new and
+    re-sent, as the progress table and the target list count them."""
+    office = people["office1"]
+    page = office.get(f"/batches/{APRIL_BATCH}").text
+    head = re.search(r"<dt>靶标</dt><dd>(\d+) 个：新下发 (\d+)，重复下发 (\d+)", page)
+    assert head is not None, page
+    total, new, again = (int(g) for g in head.groups())
+    assert again > 0 and total == new + again  # the sample re-sends some
+    town = re.search(r'<tr class="total">\s*<th scope="row">[^<]*</th>\s*<td>(\d+)</td>', page)
+    assert town is not None and int(town.group(1)) == total
+    listed = office.get(f"/api/v1/targets?batch={APRIL_BATCH}").json()
+    assert len(listed) == total
