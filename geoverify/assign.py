@@ -1431,8 +1431,9 @@ class _CellGrid:
     ) -> tuple[NDArray[np.int32], NDArray[np.int32] | None]:
         """Village and group values (as in the class) of the cells of points ``x``, ``y``; -1
         off the grid, -2 for coordinates that are not finite. The two grids are read side by
-        side, or the one in parts, in ``threads`` threads (else as many as the CPUs): each
-        read waits on memory, a cell a point, in a compiled loop that releases the GIL."""
+        side (in one thread when ``threads`` is 1), or the one grid in parts as the exact tests
+        split their points (:func:`_split`): each read waits on memory, a cell a point, in a
+        compiled loop that releases the GIL."""
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
         grid = (self.left, self.top, self.cell, self.width, self.height)

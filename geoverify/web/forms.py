@@ -169,6 +169,7 @@ class Form:
 #: Chinese names of the form fields, for messages.
 FIELD_LABELS: dict[str, str] = {
     "batch": "批次编号",
+    "date_0": "第 1 行踏查时间",
     "issued": "下发日期",
     "due": "核查时限",
     "file": "文件",

@@ -18,7 +18,7 @@ from geoverify.model import (
     ROLE_LABELS,
     STATUS_LABELS,
 )
-from geoverify.progress import TOWN_LABEL
+from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL
 from geoverify.workflows.common import LOCAL_TZ
 from geoverify.workflows.users import LoginSession
 
@@ -80,11 +80,13 @@ def _mu(m2: Any) -> str:
 
 def progress_row_class(row: dict[str, Any]) -> str:
     """The CSS class of a row of a progress table (:attr:`StatusReport.records`): the town's
-    total, a row of targets outside the town (set apart: never in the total), or a village with
-    cases over the criminal threshold."""
-    if row.get("village") == TOWN_LABEL:
+    total, the targets outside the town that nobody took on (set apart: never in the total),
+    or a row with cases over the criminal threshold (a village, or the outside targets the
+    office took on, which count in the total)."""
+    village = row.get("village")
+    if village == TOWN_LABEL:
         return "total"
-    if not row.get("village_code"):
+    if village == OUTSIDE_LABEL:
         return "apart"
     return "hot" if row.get("threshold_cases") else ""
 

@@ -460,9 +460,10 @@ def answer_problems(
 ) -> list[RowProblem]:
     """Every reason the rules give against one answer as the target stands now, all at once;
     nothing is written. Empty when the answer would be taken, or when what stops it is not a
-    rule about its values (someone else changed the target since ``expected_version``, say:
-    the answer itself then says so). A form names them together with its own fields'
-    problems, instead of one round at a time."""
+    rule about its values (someone else changed the target since ``expected_version``, or no
+    result is recorded nor given: the answer itself then says so). A target outside
+    ``only_village`` is not found (:class:`NotFoundError`), as everywhere. A form whose own
+    fields are refused names these with them, instead of one round at a time."""
     store.require()
     try:
         with store.connect() as conn:

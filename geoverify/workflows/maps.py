@@ -19,11 +19,10 @@ from geoverify.errors import InputError
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
 from geoverify.store import evidence as store_evidence
-from geoverify.store import patrols as store_patrols
 from geoverify.workflows.attributes import with_district_columns
 from geoverify.workflows.common import today_local
 from geoverify.workflows.coverage import coverage_for_period
-from geoverify.workflows.patrols import load_patrol_tracks, month_range
+from geoverify.workflows.patrols import latest_patrol_month, load_patrol_tracks, month_range
 from geoverify.workflows.villages import village_areas_km2
 
 __all__ = [
@@ -116,14 +115,6 @@ def thumbnail_jpeg(data: bytes, *, size: int = THUMBNAIL_PX) -> bytes:
     # A fresh save without ``exif=`` writes no EXIF/GPS; ICC and comments are not copied.
     upright.convert("RGB").save(out, format="JPEG", quality=72, optimize=True)
     return out.getvalue()
-
-
-def latest_patrol_month(conn: Connection) -> str | None:
-    """``YYYY-MM`` of the latest patrol record in the store, or None when there is none."""
-    latest = store_patrols.latest_patrol_date(conn)
-    if latest is None:
-        return None
-    return f"{latest.year:04d}-{latest.month:02d}"
 
 
 def _resolve_village(villages: gpd.GeoDataFrame, value: str) -> pd.Series:

@@ -665,9 +665,14 @@ def load_patrol_tracks(
     )
 
 
+def latest_patrol_month(conn: Connection) -> str | None:
+    """``YYYY-MM`` of the latest patrol record in the store, or None when there is none."""
+    latest = store_patrols.latest_patrol_date(conn)
+    return None if latest is None else f"{latest.year:04d}-{latest.month:02d}"
+
+
 def latest_month(store: Store) -> str | None:
-    """``YYYY-MM`` of the latest patrol record, or None when there is none."""
+    """:func:`latest_patrol_month` on a connection of its own."""
     store.require()
     with store.connect() as conn:
-        latest = store_patrols.latest_patrol_date(conn)
-    return None if latest is None else f"{latest.year:04d}-{latest.month:02d}"
+        return latest_patrol_month(conn)

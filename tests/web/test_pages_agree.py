@@ -306,3 +306,89 @@ def test_a_batch_page_counts_its_targets_as_its_progress_table_does(
     assert town is not None and int(town.group(1)) == total
     listed = office.get(f"/api/v1/targets?batch={APRIL_BATCH}").json()
     assert len(listed) == total
+
+
+def test_a_resent_answer_is_replayed_after_the_target_changed(
+    two_batches: WebEnv, people: dict[str, Client]
+) -> None:
+    """A phone resends its answer (no version given, as the API allows) after the office has
+    corrected the target: the first answer comes back, not a refusal by today's rules."""
+    import uuid
+
+    village, office = people[VILLAGE_A], people["office1"]
+    target = two_batches.targets[two_batches.code_of(VILLAGE_A)][3]
+    body = {
+        "submission": str(uuid.uuid4()),
+        "result": "not_found",
+        "verified_on": "2024-03-12",
+        "verified_by": "张三",
+    }
+    first = village.post(f"/api/v1/targets/{target}/feedback", data=body)
+    assert first.status_code == 200, first.text
+    corrected = office.post(
+        f"/feedback/{target}",
+        data={
+            **_hidden(office, f"/feedback/{target}"),
+            "result": "excluded",
+            "verified_on": "2024-03-13",
+            "verified_by": "李四",
+            "remarks": "玉米",
+            "supersede": "true",
+            "reason": "复核",
+        },
+    )
+    assert corrected.status_code == 303, corrected.text
+    again = village.post(f"/api/v1/targets/{target}/feedback", data=body)
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+
+
+def test_an_unreadable_field_is_named_once(people: dict[str, Client], two_batches: WebEnv) -> None:
+    """A date that is no date is said once, by its field, not again as a missing date."""
+    village = people[VILLAGE_A]
+    target = two_batches.targets[two_batches.code_of(VILLAGE_A)][4]
+    res = village.post(
+        f"/feedback/{target}",
+        data={
+            **_hidden(village, f"/feedback/{target}"),
+            "result": "excluded",
+            "verified_on": "2024-13-45",
+            "verified_by": "张三",
+        },
+    )
+    assert res.status_code == 422, res.text
+    errors = re.search(r'data-testid="form-errors">(.*?)</div>', res.text, re.S)
+    assert errors is not None
+    said = re.sub(r"<[^>]+>", " ", errors.group(1))
+    assert said.count("核查日期") == 1, said
+
+
+def test_only_the_targets_nobody_took_on_stand_apart() -> None:
+    """镇外 targets the office took on count in the town's total: a row like a village's."""
+    from geoverify.progress import TAKEN_ON_LABEL
+    from geoverify.web.templating import progress_row_class
+
+    def row(village: str, cases: int) -> dict[str, Any]:
+        return {"village": village, "village_code": None, "threshold_cases": cases}
+
+    assert progress_row_class(row(TOWN_LABEL, 2)) == "total"
+    assert progress_row_class(row(OUTSIDE_LABEL, 1)) == "apart"
+    assert progress_row_class(row(TAKEN_ON_LABEL, 1)) == "hot"
+    assert progress_row_class(row(TAKEN_ON_LABEL, 0)) == ""
+    village = {"village": "青龙村", "village_code": "1", "threshold_cases": 1}
+    assert progress_row_class(village) == "hot"
+
+
+def test_a_batch_all_outside_the_town_still_shows_its_table(
+    two_batches: WebEnv, people: dict[str, Client], tmp_path: Any
+) -> None:
+    """(Last in this module: it adds a batch.) Nothing of it is the town's work, but the office
+    must see it, to send it back."""
+    path = tmp_path / "outside.csv"
+    path.write_text("靶标编号,经度,纬度\nOUT-1,107.5,30.5\n", encoding="utf-8")
+    import_batch(two_batches.store, path, batch_id="2024-05", actor="pytest")
+    page = people["office1"].get("/?batch=2024-05").text
+    assert 'data-testid="progress"' in page
+    apart = rf'<tr class="apart">\s*<th scope="row">{OUTSIDE_LABEL}</th>\s*<td>1</td>'
+    assert re.search(apart, page), page

@@ -20,7 +20,17 @@ from geoverify.web.deps import (
     StoreDep,
     WriterUser,
 )
-from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
+from geoverify.web.forms import (
+    DATE,
+    FIELD_LABELS,
+    FILE,
+    FILES,
+    TEXT,
+    Form,
+    as_dict,
+    multipart_body,
+    read_form,
+)
 from geoverify.web.templating import records, render
 from geoverify.workflows.common import today_local
 from geoverify.workflows.feedback import FeedbackValues, answer_problems, import_feedback
@@ -105,38 +115,46 @@ async def _submit(
     )
     if not key:
         form.bad("submission", None, "缺少提交编号", "a submission id (UUID) is required")
-    # The rules' reasons with the fields' own, in one round (a field that could not be read
-    # is left out of the rules' check: its own problem says it).
-    unread = {p.field for p in form.problems}
     supersede, reason = form.flag("supersede"), form.text("reason", max_len=500)
-    for p in answer_problems(
-        store,
-        target_id,
-        values,
-        supersede=supersede,
-        reason=reason,
-        expected_version=version,
-        only_village=user.scope,
-    ):
-        if p.field not in unread:
-            form.problems.append(p)
+    if form.problems:
+        # The rules' reasons with the fields' own, in one round; a field that could not be
+        # read is left to its own problem (rules name fields by their Chinese labels).
+        unread = {FIELD_LABELS.get(str(p.field), p.field) for p in form.problems}
+        for p in answer_problems(
+            store,
+            target_id,
+            values,
+            supersede=supersede,
+            reason=reason,
+            expected_version=version,
+            only_village=user.scope,
+        ):
+            if p.field not in unread:
+                form.problems.append(p)
     form.raise_problems()
     assert key is not None
-    sub = submit_feedback(
-        store,
-        target_id,
-        key=key,
-        user_id=user.id,
-        values=values,
-        photos=photos,
-        position=position,
-        expected_version=version,
-        supersede=supersede,
-        reason=reason,
-        only_village=user.scope,
-        actor=actor,
-        max_photo_bytes=settings.max_photo_bytes,
-    )
+    try:
+        sub = submit_feedback(
+            store,
+            target_id,
+            key=key,
+            user_id=user.id,
+            values=values,
+            photos=photos,
+            position=position,
+            expected_version=version,
+            supersede=supersede,
+            reason=reason,
+            only_village=user.scope,
+            actor=actor,
+            max_photo_bytes=settings.max_photo_bytes,
+        )
+    except InputError as e:  # the rules' reasons (a replay never gets here), as a form's
+        if not e.rows:
+            raise
+        form.problems.extend(e.rows)
+        form.raise_problems()
+        raise
     return sub, form
 
 

@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field
 
 from geoverify.documents.monthly import monthly_filename
 from geoverify.errors import InputError, NotFoundError, RejectedInputError
-from geoverify.store import repo
+from geoverify.problems import Problem, problem_from_error
+from geoverify.store import Store, repo
 from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, UserDep, WriterUser
 from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.routers.batches import _download
@@ -26,7 +27,7 @@ from geoverify.web.templating import records, render
 from geoverify.workflows.common import InputFile, today_local
 from geoverify.workflows.coverage import coverage_for_period, write_monthly_report
 from geoverify.workflows.patrols import import_patrols, latest_month, list_patrols, month_range
-from geoverify.workflows.users import User
+from geoverify.workflows.users import LoginSession, User
 from geoverify.workflows.villages import list_villages
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -164,12 +165,12 @@ def rows_form(request: Request, store: StoreDep, session: SessionDep, user: Writ
 
 def _rows_page(
     request: Request,
-    store: Any,
-    session: Any,
+    store: Store,
+    session: LoginSession | None,
     user: User,
     *,
     values: dict[str, Any] | None = None,
-    problem: Any = None,
+    problem: Problem | None = None,
 ) -> Response:
     """The rows form; after a refused submission, with what was typed and the reasons."""
     villages = [] if user.scope else list_villages(store).to_json()
@@ -234,8 +235,6 @@ async def rows_submit(
     actor: ActorDep,
     user: WriterUser,
 ) -> Response:
-    from geoverify.problems import problem_from_error
-
     form = await read_form(request, settings)
     try:
         _, name = _village_name(store, user, form.text("village", max_len=100))
