@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +169,22 @@ def login(app: Any, name: str | None) -> Client:
     res = http.post("/api/v1/session", json={"name": name, "password": USERS[name][2]})
     assert res.status_code == 200, res.text
     return Client(http, res.json()["csrf_token"], name)
+
+
+def hidden_fields(client: Client, url: str) -> dict[str, str]:
+    """The hidden fields (CSRF token, submission id, version) of the form page at ``url``."""
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+
+
+def browser_login(page: Any, base: str, name: str) -> None:
+    """Log ``name`` in through the login page, in a real browser."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", USERS[name][2])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(rf"^{re.escape(base)}/(\?.*)?$"))
 
 
 @pytest.fixture(scope="module")

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
-from tests.web.conftest import BATCH, USERS, VILLAGE_A, WebEnv
+from tests.web.conftest import BATCH, VILLAGE_A, WebEnv, browser_login
 from tests.web.live import serve, watch
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 412, "height": 915}
-
-
-def _login(page: Any, base: str, name: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", USERS[name][2])
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(rf"^{re.escape(base)}/(\?.*)?$"))
 
 
 def test_filters_with_all_choices_left_alone(web_env: WebEnv, browser: Any) -> None:
@@ -32,7 +23,7 @@ def test_filters_with_all_choices_left_alone(web_env: WebEnv, browser: Any) -> N
             )
             page = ctx.new_page()
             seen = watch(page, base)
-            _login(page, base, user)
+            browser_login(page, base, user)
             page.goto(f"{base}/targets")
             listed = page.locator("[data-testid=targets] li").count()
             assert listed > 0

@@ -13,16 +13,9 @@ import openpyxl
 from geoverify.store import repo
 from geoverify.workflows import sample_path
 from tests.cli.feedback_helpers import full_snapshot
-from tests.web.conftest import BATCH, VILLAGE_A, VILLAGE_B, Client, WebEnv
+from tests.web.conftest import BATCH, VILLAGE_A, VILLAGE_B, Client, WebEnv, hidden_fields
 
 GPX = sample_path("samples", "patrols_2024-03.gpx")
-
-
-def _csrf_form(client: Client, url: str) -> dict[str, str]:
-    page = client.get(url)
-    assert page.status_code == 200, page.text
-    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-    return hidden
 
 
 def test_a_bad_answer_shows_the_form_again_with_the_reason(
@@ -30,7 +23,7 @@ def test_a_bad_answer_shows_the_form_again_with_the_reason(
 ) -> None:
     village = clients[VILLAGE_A]
     target = web_env.targets[web_env.code_of(VILLAGE_A)][1]
-    hidden = _csrf_form(village, f"/feedback/{target}")
+    hidden = hidden_fields(village, f"/feedback/{target}")
     assert uuid.UUID(hidden["submission"])
     before = full_snapshot(web_env.store)
     res = village.post(
@@ -185,7 +178,7 @@ def _answered_target(web_env: WebEnv, clients: dict[str | None, Client]) -> None
     village = clients[VILLAGE_B]
     mine = targets[targets["village_code"] == web_env.code_of(VILLAGE_B)]
     target = str(mine["target_id"].iloc[-1])
-    hidden = _csrf_form(village, f"/feedback/{target}")
+    hidden = hidden_fields(village, f"/feedback/{target}")
     answer = {"result": "excluded", "verified_on": "2024-03-12", "verified_by": "李四"}
     res = village.post(f"/feedback/{target}", data={**hidden, **answer, "remarks": "玉米地"})
     assert res.status_code == 303, res.text[:500]
@@ -284,7 +277,7 @@ def test_area_in_both_units_must_agree_and_a_correction_starts_from_the_record(
 ) -> None:
     village = clients[VILLAGE_A]
     target = web_env.targets[web_env.code_of(VILLAGE_A)][-1]
-    hidden = _csrf_form(village, f"/feedback/{target}")
+    hidden = hidden_fields(village, f"/feedback/{target}")
     answer = {
         **hidden,
         "result": "confirmed",
@@ -326,10 +319,10 @@ def test_a_conflicting_answer_says_in_chinese_how_to_correct_it(
         "plants": "40",
     }
     first = village.post(
-        f"/feedback/{target}", data={**_csrf_form(village, f"/feedback/{target}"), **answer}
+        f"/feedback/{target}", data={**hidden_fields(village, f"/feedback/{target}"), **answer}
     )
     assert first.status_code == 303
-    hidden = _csrf_form(village, f"/feedback/{target}")
+    hidden = hidden_fields(village, f"/feedback/{target}")
     again = village.post(f"/feedback/{target}", data={**hidden, **answer, "plants": "50"})
     assert again.status_code == 422
     assert "已登记的株数与本次不同" in again.text
@@ -390,8 +383,8 @@ def test_an_answer_crossing_another_keeps_what_was_typed(
 ) -> None:
     village, office = clients[VILLAGE_A], clients["office1"]
     target = web_env.targets[web_env.code_of(VILLAGE_A)][-3]
-    mine = _csrf_form(village, f"/feedback/{target}")  # the cadre opens the form ...
-    theirs = _csrf_form(office, f"/feedback/{target}")  # ... and so does the office
+    mine = hidden_fields(village, f"/feedback/{target}")  # the cadre opens the form ...
+    theirs = hidden_fields(office, f"/feedback/{target}")  # ... and so does the office
     saved = office.post(
         f"/feedback/{target}",
         data={

@@ -16,7 +16,17 @@ import pytest
 
 from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL
 from geoverify.workflows import import_batch, sample_path
-from tests.web.conftest import BATCH, VILLAGE_A, Client, WebEnv, build_env, login, postgis_url
+from tests.web.conftest import (
+    BATCH,
+    VILLAGE_A,
+    Client,
+    WebEnv,
+    browser_login,
+    build_env,
+    hidden_fields,
+    login,
+    postgis_url,
+)
 from tests.web.live import serve, watch
 
 APRIL = sample_path("samples", "district_batch_2024-04.csv")
@@ -115,27 +125,17 @@ def test_the_total_row_is_the_towns_and_the_outside_row_stands_apart(
 PHONE = {"width": 412, "height": 915}
 
 
-def _login_page(page: Any, base: str, name: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(rf"^{re.escape(base)}/(\?.*)?$"))
-
-
 @pytest.mark.browser
 def test_the_answer_form_shows_what_the_result_needs(two_batches: WebEnv, browser: Any) -> None:
     """排除 and 未发现 need no plants, area, eradication date or case number: those fields are
     hidden, and come back for 确认种植."""
-    from tests.web.conftest import USERS
-
     target = two_batches.target_of(VILLAGE_A)
     planting = ["plants", "area_m2", "area_mu", "eradicated_on", "case_no"]
     with serve(two_batches.app()) as base:
         ctx = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
         page = ctx.new_page()
         seen = watch(page, base)
-        _login_page(page, base, VILLAGE_A, USERS[VILLAGE_A][2])
+        browser_login(page, base, VILLAGE_A)
         page.goto(f"{base}/feedback/{target}")
         shown = {n: page.locator(f"[name={n}]").is_visible() for n in planting}
         assert shown == dict.fromkeys(planting, False), shown  # nothing chosen yet
@@ -150,8 +150,6 @@ def test_the_answer_form_shows_what_the_result_needs(two_batches: WebEnv, browse
 @pytest.mark.browser
 def test_numbers_stand_under_their_headers(two_batches: WebEnv, browser: Any) -> None:
     """In the progress tables each header's text ends where its column's numbers end."""
-    from tests.web.conftest import USERS
-
     right_edges = """(table) => {
       const edge = (cell) => {
         const r = document.createRange(); r.selectNodeContents(cell);
@@ -165,7 +163,7 @@ def test_numbers_stand_under_their_headers(two_batches: WebEnv, browser: Any) ->
     with serve(two_batches.app()) as base:
         ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
         page = ctx.new_page()
-        _login_page(page, base, "office1", USERS["office1"][2])
+        browser_login(page, base, "office1")
         for url in (f"/?batch={BATCH}", f"/batches/{BATCH}"):
             page.goto(f"{base}{url}")
             table = page.locator("table.grid.num").first
@@ -228,12 +226,10 @@ def test_on_a_phone_every_menu_item_shows_and_wide_tables_keep_the_village(
 ) -> None:
     """At 412 px the office's menu wraps (no item past the edge, each a finger tall), and the
     progress table scrolls sideways with the village column staying in view."""
-    from tests.web.conftest import USERS
-
     with serve(two_batches.app()) as base:
         ctx = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
         page = ctx.new_page()
-        _login_page(page, base, "office1", USERS["office1"][2])
+        browser_login(page, base, "office1")
         page.goto(f"{base}/?batch={BATCH}")
         for link in page.locator("nav a, .nav a").all():
             box = link.bounding_box()
@@ -253,12 +249,6 @@ def test_on_a_phone_every_menu_item_shows_and_wide_tables_keep_the_village(
         ctx.close()
 
 
-def _hidden(client: Client, url: str) -> dict[str, str]:
-    page = client.get(url)
-    assert page.status_code == 200, page.text
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-
-
 def test_a_refused_answer_names_every_reason_at_once(
     two_batches: WebEnv, people: dict[str, Client]
 ) -> None:
@@ -272,7 +262,7 @@ def test_a_refused_answer_names_every_reason_at_once(
     res = village.post(
         f"/feedback/{target}",
         data={
-            **_hidden(village, f"/feedback/{target}"),
+            **hidden_fields(village, f"/feedback/{target}"),
             "result": "confirmed",
             "verified_on": "2024-02-01",  # before the batch was issued (2024-03-05)
             "verified_by": "张三",
@@ -328,7 +318,7 @@ def test_a_resent_answer_is_replayed_after_the_target_changed(
     corrected = office.post(
         f"/feedback/{target}",
         data={
-            **_hidden(office, f"/feedback/{target}"),
+            **hidden_fields(office, f"/feedback/{target}"),
             "result": "excluded",
             "verified_on": "2024-03-13",
             "verified_by": "李四",
@@ -351,7 +341,7 @@ def test_an_unreadable_field_is_named_once(people: dict[str, Client], two_batche
     res = village.post(
         f"/feedback/{target}",
         data={
-            **_hidden(village, f"/feedback/{target}"),
+            **hidden_fields(village, f"/feedback/{target}"),
             "result": "excluded",
             "verified_on": "2024-13-45",
             "verified_by": "张三",
