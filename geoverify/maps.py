@@ -115,10 +115,10 @@ _PAYLOAD_LABELS = {
 _NAV_NAME = "@@GVNAME@@"
 #: label, navigation function, (sentinel lon, sentinel lat), placeholder names.
 _NAV_SENTINELS = (
-    ("高德地图", "amap", (101.101101, 11.111111), ("gx", "gy")),
-    ("百度地图", "baidu", (102.202202, 22.222222), ("bx", "by")),
-    ("腾讯地图", "tencent", (103.303303, 33.333333), ("gx", "gy")),
-    ("手机地图", "geo", (104.404404, 44.444444), ("x", "y")),
+    (navigation.NAV_APPS["amap"], "amap", (101.101101, 11.111111), ("gx", "gy")),
+    (navigation.NAV_APPS["baidu"], "baidu", (102.202202, 22.222222), ("bx", "by")),
+    (navigation.NAV_APPS["tencent"], "tencent", (103.303303, 33.333333), ("gx", "gy")),
+    (navigation.NAV_APPS["geo"], "geo", (104.404404, 44.444444), ("x", "y")),
 )
 
 

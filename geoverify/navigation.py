@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 from geoverify.geo import wgs84_to_bd09, wgs84_to_gcj02
 
 __all__ = [
+    "NAV_APPS",
     "NavLinks",
     "amap_url",
     "baidu_url",
@@ -25,6 +26,16 @@ __all__ = [
 
 #: ``src``/``referer`` parameter the map providers ask callers to send.
 APP_NAME = "geoverify"
+
+
+#: The apps of :class:`NavLinks`, by field, as every page, map and list names them (手机地图:
+#: whichever map app the phone opens a ``geo:`` link with).
+NAV_APPS: dict[str, str] = {
+    "amap": "高德地图",
+    "baidu": "百度地图",
+    "tencent": "腾讯地图",
+    "geo": "手机地图",
+}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from geoverify.model import (
     ROLE_LABELS,
     STATUS_LABELS,
 )
+from geoverify.navigation import NAV_APPS
 from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL
 from geoverify.workflows.common import LOCAL_TZ
 from geoverify.workflows.users import LoginSession
@@ -105,6 +106,7 @@ _env.globals.update(
     THRESHOLD_LABELS=THRESHOLD_LABELS,
     ROLE_LABELS=ROLE_LABELS,
     EVENT_LABELS=EVENT_LABELS,
+    NAV_APPS=NAV_APPS,
     progress_row_class=progress_row_class,
 )
 

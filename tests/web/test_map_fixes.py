@@ -287,7 +287,7 @@ def test_navigation_buttons_stand_apart_from_what_follows(
     demo_base: str, browser: Any, size: dict[str, int], where: str
 ) -> None:
     """On the target's page and its answer form the row of navigation buttons kept no gap to
-    the next line (a finger aiming at 其他地图 could land on the coordinates)."""
+    the next line (a finger aiming at 手机地图 could land on the coordinates)."""
     page, errors = _page(browser, demo_base, size)
     page.goto(f"{demo_base}/{where}/{POINT_IN_VILLAGE}")
     page.wait_for_load_state("load")

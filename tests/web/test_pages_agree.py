@@ -354,6 +354,30 @@ def test_an_unreadable_field_is_named_once(people: dict[str, Client], two_batche
     assert said.count("核查日期") == 1, said
 
 
+def test_the_navigation_buttons_are_the_same_wherever_they_stand(
+    two_batches: WebEnv, people: dict[str, Client]
+) -> None:
+    """A target's page and its answer form offer the same apps, named as the maps and the
+    dispatch lists name them, each opening the target's own link."""
+    import html
+
+    from geoverify.navigation import NAV_APPS
+
+    village = people[VILLAGE_A]
+    target = two_batches.target_of(VILLAGE_A)
+
+    def buttons(url: str) -> list[tuple[str, str]]:
+        block = re.search(r'data-testid="nav-links">(.*?)</div>', village.get(url).text, re.S)
+        assert block is not None, url
+        found = re.findall(r'<a class="button" href="([^"]+)"[^>]*>([^<]+)</a>', block.group(1))
+        return [(html.unescape(href), label) for href, label in found]
+
+    on_page, on_form = buttons(f"/targets/{target}"), buttons(f"/feedback/{target}")
+    assert on_page == on_form
+    links = village.get(f"/api/v1/targets/{target}").json()["links"]
+    assert on_page == [(links[key], label) for key, label in NAV_APPS.items()]
+
+
 def test_only_the_targets_nobody_took_on_stand_apart() -> None:
     """镇外 targets the office took on count in the town's total: a row like a village's."""
     from geoverify.progress import TAKEN_ON_LABEL
