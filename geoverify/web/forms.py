@@ -155,6 +155,10 @@ class Form:
             )
         )
 
+    def refused_labels(self) -> set[str]:
+        """The Chinese labels of the fields refused so far (as the rules name fields)."""
+        return {FIELD_LABELS.get(str(p.field), str(p.field)) for p in self.problems}
+
     def raise_problems(self) -> None:
         """Raise one input error naming every bad field, if there is any."""
         if self.problems:

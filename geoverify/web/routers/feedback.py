@@ -20,17 +20,7 @@ from geoverify.web.deps import (
     StoreDep,
     WriterUser,
 )
-from geoverify.web.forms import (
-    DATE,
-    FIELD_LABELS,
-    FILE,
-    FILES,
-    TEXT,
-    Form,
-    as_dict,
-    multipart_body,
-    read_form,
-)
+from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.templating import records, render
 from geoverify.workflows.common import today_local
 from geoverify.workflows.feedback import FeedbackValues, answer_problems, import_feedback
@@ -118,8 +108,8 @@ async def _submit(
     supersede, reason = form.flag("supersede"), form.text("reason", max_len=500)
     if form.problems:
         # The rules' reasons with the fields' own, in one round; a field that could not be
-        # read is left to its own problem (rules name fields by their Chinese labels).
-        unread = {FIELD_LABELS.get(str(p.field), p.field) for p in form.problems}
+        # read is left to its own problem.
+        unread = form.refused_labels()
         for p in answer_problems(
             store,
             target_id,
