@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+import contextlib
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Self
 
 import pandas as pd
 from sqlalchemy import Connection, RowMapping, func, select
 
 from geoverify.errors import NotFoundError
+from geoverify.store import bulk
 from geoverify.store import tables as t
 
 __all__ = [
+    "IssueWriter",
     "batch_of_import",
     "find_batch",
     "get_batch",
     "insert_batch",
     "insert_rejected_rows",
-    "insert_target_issues",
-    "insert_targets",
     "known_target_ids",
+    "link_reissued",
     "list_batches",
 ]
 
@@ -106,33 +109,135 @@ def insert_batch(conn: Connection, values: Mapping[str, Any]) -> None:
     conn.execute(t.batches.insert().values(**dict(values)))
 
 
-def insert_targets(
-    conn: Connection,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[int]:
-    """Insert target rows (keys starting with ``_`` are ignored); their store keys, in order."""
-    pks: list[int] = []
-    stmt = t.targets.insert().returning(t.targets.c.id, sort_by_parameter_order=True)
-    for start in range(0, len(rows), CHUNK):
-        part = [
-            {k: v for k, v in r.items() if not k.startswith("_")}
-            for r in rows[start : start + CHUNK]
-        ]
-        pks += [int(pk) for pk in conn.execute(stmt, part).scalars()]
-        if progress is not None:
-            progress(len(pks), len(rows))
-    return pks
-
-
-def insert_target_issues(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Link targets to the batches that issued them (a re-issue links, never duplicates)."""
-    if rows:
-        conn.execute(t.target_issues.insert(), [dict(r) for r in rows])
-
-
 def insert_rejected_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record rows an ``--accept-partial`` import refused (append-only)."""
     if rows:
         conn.execute(t.rejected_rows.insert(), [dict(r) for r in rows])
+
+
+class IssueWriter:
+    """A batch's new targets, written chunk by chunk (:meth:`write`), each with its link to
+    the batch and its ``issued`` event, on the caller's connection (inside its transaction).
+
+    On PostgreSQL each chunk goes by COPY from a writer thread while the caller builds the
+    next; on SQLite a batch that at least doubles the store builds the tables' secondary
+    indexes once, at the end (:func:`bulk.indexes_deferred`). Make it after the transaction
+    has written something (the batch row): the new targets' keys are reserved on entry."""
+
+    #: Rows per :meth:`write` (memory only: chunks of any size are written alike).
+    chunk = bulk.CHUNK
+    _written = (t.targets, t.target_issues, t.events)
+
+    def __init__(
+        self, conn: Connection, *, batch_id: str, n: int, at: dt.datetime, actor: str, host: str
+    ) -> None:
+        self._conn = conn
+        self._batch_id, self._n, self._at, self._actor, self._host = batch_id, n, at, actor, host
+        self._stack = contextlib.ExitStack()
+        self._load: bulk.Loader | None = None
+        #: The new targets' store keys, in the order they are written.
+        self.keys: list[int] = []
+
+    def __enter__(self) -> Self:
+        with contextlib.ExitStack() as stack:
+            self.keys = bulk.reserve_ids(self._conn, t.targets, self._n)
+            stack.enter_context(bulk.indexes_deferred(self._conn, self._written, self._n))
+            self._load = stack.enter_context(bulk.Loader(self._conn))
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._load = None
+        self._stack.__exit__(*exc)
+
+    def write(
+        self,
+        part: slice,
+        targets: Mapping[str, Sequence[Any]],
+        *,
+        rows: Sequence[int],
+        sources: Sequence[str],
+        payloads: Sequence[Any],
+    ) -> None:
+        """The targets ``part`` of the batch: their ``targets`` columns (without the key;
+        ``attributes`` as JSON text), the file's ``rows`` they came from, and their events'
+        ``sources`` and ``payloads``."""
+        load = self._load
+        assert load is not None, "IssueWriter.write outside its with block"
+        keys = self.keys[part]
+        m = len(keys)
+        # Encoded once, for the targets and their issue links alike.
+        attributes = bulk.JSONTexts(targets["attributes"])
+        geometry = bulk.encode(self._conn, t.targets, "geometry", targets["geometry"])
+        load.insert(
+            t.targets, {**targets, "id": keys, "attributes": attributes, "geometry": geometry}
+        )
+        load.insert(
+            t.target_issues,
+            {
+                "target": keys,
+                "batch_id": [self._batch_id] * m,
+                "row": rows,
+                "reissue": [False] * m,
+                "geometry": geometry,
+                "attributes": attributes,
+            },
+        )
+        load.insert(
+            t.events,
+            {
+                "target": keys,
+                "batch_id": [self._batch_id] * m,
+                "at": [self._at] * m,
+                "actor": [self._actor] * m,
+                "host": [self._host] * m,
+                "kind": ["issued"] * m,
+                "source": sources,
+                "payload": payloads,
+            },
+        )
+
+
+def link_reissued(
+    conn: Connection,
+    *,
+    batch_id: str,
+    targets: Sequence[int],
+    rows: Sequence[int],
+    geometries: Sequence[Any],
+    attributes: Sequence[str],
+    at: dt.datetime,
+    actor: str,
+    host: str,
+    sources: Sequence[str],
+) -> None:
+    """Link stored ``targets`` (store keys) to the batch that issues them again, with the
+    file's ``rows``, the geometries and ``attributes`` (JSON text) this batch gave them, and
+    a ``reissued`` event each (``sources`` theirs)."""
+    n = len(targets)
+    bulk.insert_rows(
+        conn,
+        t.target_issues,
+        {
+            "target": targets,
+            "batch_id": [batch_id] * n,
+            "row": rows,
+            "reissue": [True] * n,
+            "geometry": geometries,
+            "attributes": bulk.JSONTexts(attributes),
+        },
+    )
+    bulk.insert_rows(
+        conn,
+        t.events,
+        {
+            "target": targets,
+            "batch_id": [batch_id] * n,
+            "at": [at] * n,
+            "actor": [actor] * n,
+            "host": [host] * n,
+            "kind": ["reissued"] * n,
+            "source": sources,
+            "payload": [{"batch": batch_id}] * n,
+        },
+    )

@@ -23,7 +23,6 @@ from geoverify.model import Assignment, Status, TargetSource
 from geoverify.readers.targets import read_targets
 from geoverify.store import Store, bulk, repo
 from geoverify.store import batches as store_batches
-from geoverify.store import tables as t
 from geoverify.workflows.common import (
     Actor,
     Source,
@@ -619,89 +618,43 @@ def _import_staged(
                 "n_rejected": len(read.problems),
             },
         )
-        pks = bulk.reserve_ids(conn, t.targets, n_new)
         if progress is not None:
             progress("write", 0, n_new)
-        # New targets, chunk by chunk: their rows, issue links and events (on PostGIS
-        # the database takes each chunk while the next is built; on SQLite a batch that at
-        # least doubles the store builds the secondary indexes once, at the end).
-        written = (t.targets, t.target_issues, t.events)
-        with bulk.indexes_deferred(conn, written, n_new), bulk.Loader(conn) as load:
-            for start in range(0, n_new, bulk.CHUNK):
-                part = slice(start, start + bulk.CHUNK)
+        with store_batches.IssueWriter(
+            conn, batch_id=batch_id, n=n_new, at=now, actor=who.actor, host=who.host
+        ) as writer:
+            for start in range(0, n_new, writer.chunk):
+                part = slice(start, start + writer.chunk)
                 chunk = {
                     k: v[part].tolist() if isinstance(v, np.ndarray) else v[part]
                     for k, v in rows.items()
                 }
-                # for targets and issues alike
-                attributes = bulk.JSONTexts(chunk["attributes"])
-                geometry = bulk.encode(conn, t.targets, "geometry", chunk["geometry"])
-                targets_part = {k: v for k, v in chunk.items() if k[0] != "_"}
-                targets_part.update(
-                    id=pks[part],
-                    attributes=attributes,
-                    geometry=geometry,
-                    assignment_detail=plan.details(part),
-                )
-                load.insert(t.targets, targets_part)
-                m = len(attributes)
-                load.insert(
-                    t.target_issues,
-                    {
-                        "target": pks[part],
-                        "batch_id": [batch_id] * m,
-                        "row": chunk["_row"],
-                        "reissue": [False] * m,
-                        "geometry": geometry,
-                        "attributes": attributes,
-                    },
-                )
-                load.insert(
-                    t.events,
-                    {
-                        "target": pks[part],
-                        "batch_id": [batch_id] * m,
-                        "at": [now] * m,
-                        "actor": [who.actor] * m,
-                        "host": [who.host] * m,
-                        "kind": ["issued"] * m,
-                        "source": _row_sources(who, name, chunk["_row"]),
-                        "payload": _issued_payloads(
-                            chunk["village_code"], chunk["assignment"], chunk["repeat_of"]
-                        ),
-                    },
+                columns = {k: v for k, v in chunk.items() if k[0] != "_"}
+                columns["assignment_detail"] = plan.details(part)
+                writer.write(
+                    part,
+                    columns,
+                    rows=chunk["_row"],
+                    sources=_row_sources(who, name, chunk["_row"]),
+                    payloads=_issued_payloads(
+                        chunk["village_code"], chunk["assignment"], chunk["repeat_of"]
+                    ),
                 )
                 if progress is not None:
-                    progress("write", min(n_new, start + bulk.CHUNK), n_new)
+                    progress("write", min(n_new, start + writer.chunk), n_new)
         # Re-issued targets: a link to this batch and an event each.
-        again_pks = [known[x] for x in _column(again, "target_id")]
         again_rows = again["row"].to_numpy(dtype=np.int64).tolist()
-        n_again = len(again_pks)
-        bulk.insert_rows(
+        store_batches.link_reissued(
             conn,
-            t.target_issues,
-            {
-                "target": again_pks,
-                "batch_id": [batch_id] * n_again,
-                "row": again_rows,
-                "reissue": [True] * n_again,
-                "geometry": _geometries(again),
-                "attributes": bulk.JSONTexts(_column(again, "attributes")),
-            },
-        )
-        bulk.insert_rows(
-            conn,
-            t.events,
-            {
-                "target": again_pks,
-                "batch_id": [batch_id] * n_again,
-                "at": [now] * n_again,
-                "actor": [who.actor] * n_again,
-                "host": [who.host] * n_again,
-                "kind": ["reissued"] * n_again,
-                "source": _row_sources(who, name, again_rows),
-                "payload": [{"batch": batch_id}] * n_again,
-            },
+            batch_id=batch_id,
+            targets=[known[x] for x in _column(again, "target_id")],
+            rows=again_rows,
+            geometries=_geometries(again),
+            attributes=_column(again, "attributes"),
+            at=now,
+            actor=who.actor,
+            host=who.host,
+            sources=_row_sources(who, name, again_rows),
         )
         store_batches.insert_rejected_rows(
             conn,
