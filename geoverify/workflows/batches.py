@@ -583,119 +583,165 @@ def _import_staged(
             repeat_radius_m=repeat_radius_m,
             assign=assign,
         )
-        rows, again, known = plan.targets, plan.again, plan.known
-        n_new = plan.n_new
-        import_id = repo.record_import(
+        _write_import(
             conn,
-            kind="batch",
-            sha256=sha,
-            source_name=name,
-            who=who,
-            summary={
-                "batch": batch_id,
-                "rows": read.n_rows,
-                "imported": n_new,
-                "reissued": len(again),
-                "rejected": len(read.problems),
-                "dms_carried": read.dms_carried,
-            },
-        )
-        now = repo.now()  # the time of the batch and of every event of this import
-        store_batches.insert_batch(
-            conn,
-            {
-                "id": batch_id,
-                "import_id": import_id,
-                "source_name": name,
-                "sha256": sha,
-                "source_crs": read.source_crs,
-                "issued_on": issued_on,
-                "due_on": due_on,
-                "imported_at": now,
-                "n_rows": read.n_rows,
-                "n_imported": n_new,
-                "n_reissued": len(again),
-                "n_rejected": len(read.problems),
-            },
-        )
-        if progress is not None:
-            progress("write", 0, n_new)
-        with store_batches.IssueWriter(
-            conn, batch_id=batch_id, n=n_new, at=now, actor=who.actor, host=who.host
-        ) as writer:
-            for start in range(0, n_new, writer.chunk):
-                part = slice(start, start + writer.chunk)
-                chunk = {
-                    k: v[part].tolist() if isinstance(v, np.ndarray) else v[part]
-                    for k, v in rows.items()
-                }
-                columns = {k: v for k, v in chunk.items() if k[0] != "_"}
-                columns["assignment_detail"] = plan.details(part)
-                writer.write(
-                    part,
-                    columns,
-                    rows=chunk["_row"],
-                    sources=_row_sources(who, name, chunk["_row"]),
-                    payloads=_issued_payloads(
-                        chunk["village_code"], chunk["assignment"], chunk["repeat_of"]
-                    ),
-                )
-                if progress is not None:
-                    progress("write", min(n_new, start + writer.chunk), n_new)
-        # Re-issued targets: a link to this batch and an event each.
-        again_rows = again["row"].to_numpy(dtype=np.int64).tolist()
-        store_batches.link_reissued(
-            conn,
+            plan,
+            read,
             batch_id=batch_id,
-            targets=[known[x] for x in _column(again, "target_id")],
-            rows=again_rows,
-            geometries=_geometries(again),
-            attributes=_column(again, "attributes"),
-            at=now,
-            actor=who.actor,
-            host=who.host,
-            sources=_row_sources(who, name, again_rows),
-        )
-        store_batches.insert_rejected_rows(
-            conn,
-            [
-                {
-                    "import_id": import_id,
-                    "batch_id": batch_id,
-                    "row": pr.row,
-                    "target_id": pr.target_id,
-                    "code": pr.code or "rejected",
-                    "reason": f"{pr.reason} ({pr.reason_en})",
-                    "field": pr.field,
-                    "value": pr.value,
-                }
-                for pr in read.problems
-            ],
-        )
-        repo.record_events(
-            conn,
-            [
-                {
-                    "batch_id": batch_id,
-                    "kind": "batch_imported",
-                    "at": now,
-                    "payload": {
-                        "file": name,
-                        "sha256": sha,
-                        "rows": read.n_rows,
-                        "imported": n_new,
-                        "reissued": len(again),
-                        "rejected": len(read.problems),
-                        "issued_on": issued_on.isoformat(),
-                        "due_on": due_on.isoformat(),
-                    },
-                }
-            ],
+            sha=sha,
+            name=name,
             who=who,
+            issued_on=issued_on,
+            due_on=due_on,
+            progress=progress,
         )
     res = BatchImportResult(batch_id, sha, "imported", source=name)
     _fill_result(res, plan, read, issued_on, due_on)
     return res
+
+
+def _write_import(
+    conn: Any,
+    plan: _Plan,
+    read: Any,
+    *,
+    batch_id: str,
+    sha: str,
+    name: str,
+    who: Any,
+    issued_on: dt.date,
+    due_on: dt.date,
+    progress: ProgressFn | None,
+) -> None:
+    """Write the planned import: its record, the batch, the new targets, the re-issues, the
+    rejected rows (of an ``accept_partial`` import) and the batch's event."""
+    again, known = plan.again, plan.known
+    n_new = plan.n_new
+    import_id = repo.record_import(
+        conn,
+        kind="batch",
+        sha256=sha,
+        source_name=name,
+        who=who,
+        summary={
+            "batch": batch_id,
+            "rows": read.n_rows,
+            "imported": n_new,
+            "reissued": len(again),
+            "rejected": len(read.problems),
+            "dms_carried": read.dms_carried,
+        },
+    )
+    now = repo.now()  # the time of the batch and of every event of this import
+    store_batches.insert_batch(
+        conn,
+        {
+            "id": batch_id,
+            "import_id": import_id,
+            "source_name": name,
+            "sha256": sha,
+            "source_crs": read.source_crs,
+            "issued_on": issued_on,
+            "due_on": due_on,
+            "imported_at": now,
+            "n_rows": read.n_rows,
+            "n_imported": n_new,
+            "n_reissued": len(again),
+            "n_rejected": len(read.problems),
+        },
+    )
+    _write_new_targets(
+        conn, plan, who=who, name=name, batch_id=batch_id, now=now, progress=progress
+    )
+    # Re-issued targets: a link to this batch and an event each.
+    again_rows = again["row"].to_numpy(dtype=np.int64).tolist()
+    store_batches.link_reissued(
+        conn,
+        batch_id=batch_id,
+        targets=[known[x] for x in _column(again, "target_id")],
+        rows=again_rows,
+        geometries=_geometries(again),
+        attributes=_column(again, "attributes"),
+        at=now,
+        actor=who.actor,
+        host=who.host,
+        sources=_row_sources(who, name, again_rows),
+    )
+    store_batches.insert_rejected_rows(
+        conn,
+        [
+            {
+                "import_id": import_id,
+                "batch_id": batch_id,
+                "row": pr.row,
+                "target_id": pr.target_id,
+                "code": pr.code or "rejected",
+                "reason": f"{pr.reason} ({pr.reason_en})",
+                "field": pr.field,
+                "value": pr.value,
+            }
+            for pr in read.problems
+        ],
+    )
+    repo.record_events(
+        conn,
+        [
+            {
+                "batch_id": batch_id,
+                "kind": "batch_imported",
+                "at": now,
+                "payload": {
+                    "file": name,
+                    "sha256": sha,
+                    "rows": read.n_rows,
+                    "imported": n_new,
+                    "reissued": len(again),
+                    "rejected": len(read.problems),
+                    "issued_on": issued_on.isoformat(),
+                    "due_on": due_on.isoformat(),
+                },
+            }
+        ],
+        who=who,
+    )
+
+
+def _write_new_targets(
+    conn: Any,
+    plan: _Plan,
+    *,
+    who: Any,
+    name: str,
+    batch_id: str,
+    now: dt.datetime,
+    progress: ProgressFn | None,
+) -> None:
+    """The batch's new targets, chunk by chunk, with their issue links and events."""
+    rows, n_new = plan.targets, plan.n_new
+    if progress is not None:
+        progress("write", 0, n_new)
+    with store_batches.IssueWriter(
+        conn, batch_id=batch_id, n=n_new, at=now, actor=who.actor, host=who.host
+    ) as writer:
+        for start in range(0, n_new, writer.chunk):
+            part = slice(start, start + writer.chunk)
+            chunk = {
+                k: v[part].tolist() if isinstance(v, np.ndarray) else v[part]
+                for k, v in rows.items()
+            }
+            columns = {k: v for k, v in chunk.items() if k[0] != "_"}
+            columns["assignment_detail"] = plan.details(part)
+            writer.write(
+                part,
+                columns,
+                rows=chunk["_row"],
+                sources=_row_sources(who, name, chunk["_row"]),
+                payloads=_issued_payloads(
+                    chunk["village_code"], chunk["assignment"], chunk["repeat_of"]
+                ),
+            )
+            if progress is not None:
+                progress("write", min(n_new, start + writer.chunk), n_new)
 
 
 def _fill_result(
