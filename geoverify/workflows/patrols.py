@@ -322,6 +322,8 @@ def _import_patrols(
         raise InputError(msg)
     if only_village is not None and forced is None:
         _check_only_village(read.patrols, only_village, name=name, details=details)
+    if only_village is not None:
+        _check_tracks_reach(read.patrols, villages, only_village, name=name, details=details)
     patrols = read.patrols
     already = 0
     if known_tracks:
@@ -474,6 +476,49 @@ def _import_patrols(
         received_on=received if received_known else None,
         track_hygiene=hygiene,
     )
+
+
+#: Metres within which a track of a village user's upload must come of the user's village: a
+#: patrol may cross the boundary, but one that never comes near the village is another's.
+OWN_TRACK_REACH_M = 200.0
+
+
+def _check_tracks_reach(
+    patrols: Sequence[Patrol],
+    villages: gpd.GeoDataFrame,
+    code: str,
+    *,
+    name: str,
+    details: dict[str, object],
+) -> None:
+    """Refuse every track of a village user's upload that never comes within
+    :data:`OWN_TRACK_REACH_M` of the user's village: it would count as patrolled ground of
+    the villages it does cross, under this village's name."""
+    own = villages[villages["code"].astype(str) == code]
+    rows = [(i, x) for i, x in enumerate(patrols) if _as_multi(x.track) is not None]
+    if own.empty or not rows:
+        return
+    crs = metric_crs(float(own.geometry.iloc[0].centroid.x))
+    area = own.to_crs(crs).geometry.iloc[0]
+    lines = gpd.GeoSeries([_as_multi(x.track) for _, x in rows], crs=STORE_CRS).to_crs(crs)
+    distances = lines.distance(area).to_numpy(dtype=float)
+    village = str(own["name"].iloc[0])
+    problems = [
+        RowProblem(
+            int(x.row or i + 1),
+            None,
+            f"轨迹{f' {x.track_name}' if x.track_name else ''}不经过{village}"
+            f"（最近处相距约 {d:,.0f} 米），只能登记本村（社区）的踏查轨迹",
+            f"track does not come within {OWN_TRACK_REACH_M:.0f} m of {code} ({d:.0f} m away)",
+            field="track",
+            value=x.track_name,
+            code="track_outside_village",
+        )
+        for (i, x), d in zip(rows, distances, strict=True)
+        if d > OWN_TRACK_REACH_M
+    ]
+    if problems:
+        raise RejectedInputError(name, problems, details=details)
 
 
 def _check_only_village(
