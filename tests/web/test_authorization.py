@@ -92,7 +92,7 @@ MATRIX: dict[tuple[str, str], tuple[str, bool, Path]] = {
         False,
         lambda i: f"/api/v1/batches/{BATCH}/district-report",
     ),
-    ("GET", "/api/v1/batches"): (ANY, False, lambda i: "/api/v1/batches"),
+    ("GET", "/api/v1/batches"): (OFFICE_VIEWER, False, lambda i: "/api/v1/batches"),
     ("POST", "/api/v1/batches/preview"): (OFFICE, False, lambda i: "/api/v1/batches/preview"),
     ("POST", "/api/v1/batches"): (OFFICE, False, lambda i: "/api/v1/batches"),
     ("POST", "/api/v1/batches/{batch}/dispatch"): (

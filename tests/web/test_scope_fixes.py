@@ -59,3 +59,22 @@ def test_a_village_cannot_record_a_track_that_never_comes_near_it(
         clients["office1"], _gpx(_walk_inside(web_env, VILLAGE_B), dt.date(2024, 3, 23))
     )
     assert office.status_code == 200, office.text[:300]
+
+
+def test_a_village_sees_its_own_coverage_totals_and_no_batch_counts(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    qinglong = clients[VILLAGE_A]
+    _upload(qinglong, _gpx(_walk_inside(web_env, VILLAGE_A), dt.date(2024, 3, 25)))
+    town = clients["office1"].get("/api/v1/coverage?month=2024-03").json()
+    own = qinglong.get("/api/v1/coverage?month=2024-03").json()
+    assert [v["code"] for v in own["villages"]] == [web_env.code_of(VILLAGE_A)]
+    row = own["villages"][0]
+    assert own["totals"]["villages"] == 1
+    assert own["totals"]["patrols"] == row["patrols"]
+    assert own["totals"]["covered_pct"] == row["covered_pct"]
+    assert own["totals"]["unsurveyed_areas"] == row["unsurveyed_count"]
+    assert town["totals"]["villages"] > 1
+    # A batch's counts are the town's: refused, as the batches page is.
+    assert qinglong.get("/api/v1/batches").status_code == 403
+    assert clients["district"].get("/api/v1/batches").status_code == 200

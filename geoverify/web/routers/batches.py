@@ -267,6 +267,8 @@ def batch_district_report(
 # -- API -----------------------------------------------------------------------------------------
 @api.get("/batches", summary="Every batch with its counts")
 def api_batches(store: StoreDep, user: UserDep) -> list[dict[str, Any]]:
+    if user.is_village:  # as the page: a batch's counts are the town's
+        raise ForbiddenError("村（社区）账号请在“核查反馈”中查看本村的靶标", en="office pages only")
     frame = list_batches(store)
     out = []
     for rec in frame.to_dict("records"):
