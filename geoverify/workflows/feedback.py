@@ -239,6 +239,10 @@ def _import_feedback(
             if own is None or wb.village != own["name"]:
                 raise _not_your_village(name)
         frame = repo.load_targets(conn, batch=wb.batch)
+        if only_village is not None:
+            # Another village's target is unknown to a village user, as everywhere (a
+            # refusal naming its village would tell them whose it is).
+            frame = frame[frame["village_code"] == only_village]
         changes, problems = validate_feedback(
             wb.rows,
             frame,

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any
 
+import openpyxl
 import shapely
 
 from geoverify.store import repo
-from tests.cli.feedback_helpers import full_snapshot
-from tests.web.conftest import USERS, VILLAGE_A, VILLAGE_B, Client, WebEnv
+from tests.cli.feedback_helpers import fill, full_snapshot
+from tests.photos import jpeg_bytes
+from tests.web.conftest import BATCH, USERS, VILLAGE_A, VILLAGE_B, Client, WebEnv, login
 
 
 def _gpx(points: list[tuple[float, float]], day: dt.date) -> bytes:
@@ -78,3 +84,63 @@ def test_a_village_sees_its_own_coverage_totals_and_no_batch_counts(
     # A batch's counts are the town's: refused, as the batches page is.
     assert qinglong.get("/api/v1/batches").status_code == 403
     assert clients["district"].get("/api/v1/batches").status_code == 200
+
+
+def test_a_workbook_row_of_another_village_does_not_name_its_village(
+    web_env: WebEnv, clients: dict[str | None, Client], tmp_path: Path
+) -> None:
+    name = USERS[VILLAGE_A][1]
+    src = web_env.ws / "dispatch" / BATCH / f"{name}.xlsx"
+    copy = tmp_path / src.name
+    mine = web_env.target_of(VILLAGE_A)
+    answer = {"核查日期": "2024-03-12", "核查人员": "甲", "核查结果": "排除"}
+    rows = fill(src, copy, {mine: answer})
+    theirs = web_env.target_of(VILLAGE_B)
+    wb = openpyxl.load_workbook(copy)
+    ws = wb["核查清单"]
+    header = next(r for r in range(1, 6) if ws.cell(r, 1).value == "序号")
+    col = {ws.cell(header, i).value: i for i in range(1, ws.max_column + 1)}
+    ws.cell(rows[mine], col["靶标编号"]).value = theirs
+    wb.save(copy)
+    before = full_snapshot(web_env.store)
+    res = clients[VILLAGE_A].post(
+        "/api/v1/feedback/workbooks",
+        files={"file": (copy.name, copy.read_bytes(), "application/octet-stream")},
+    )
+    assert res.status_code == 422, res.text[:300]
+    text = json.dumps(res.json(), ensure_ascii=False)
+    assert theirs in text and "不存在" in text
+    assert USERS[VILLAGE_B][1] not in text
+    assert full_snapshot(web_env.store) == before
+
+
+def test_a_photo_is_asked_for_again_each_time(web_env: WebEnv, app: Any) -> None:
+    """Kept in the browser's cache but revalidated: after logout a shared phone shows none."""
+    village = login(app, VILLAGE_A)
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][-1]
+    detail = village.get(f"/api/v1/targets/{target}").json()
+    lon, lat = detail["coordinates"]["lon"], detail["coordinates"]["lat"]
+    res = village.post(
+        f"/api/v1/targets/{target}/feedback",
+        data={
+            "submission": str(uuid.uuid4()),
+            "version": str(detail["version"]),
+            "result": "excluded",
+            "verified_on": "2024-03-14",
+            "verified_by": "孙晓燕",
+            "remarks": "玉米地",
+        },
+        files=[("photos", ("IMG_0002.jpg", jpeg_bytes(lon=lon, lat=lat), "image/jpeg"))],
+    )
+    assert res.status_code == 200, res.text
+    pid = village.get(f"/api/v1/targets/{target}").json()["photos"][0]["id"]
+    url = f"/targets/{target}/photos/{pid}"
+    img = village.get(url)
+    assert img.status_code == 200
+    assert img.headers["cache-control"] == "private, no-cache"
+    etag = img.headers["etag"]
+    again = village.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.content
+    village.delete("/api/v1/session")
+    gone = village.get(url, headers={"If-None-Match": etag})
+    assert gone.status_code in (401, 303)
