@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -98,6 +99,7 @@ def target_page(
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
 )
 def target_photo(
+    request: Request,
     target_id: TargetId,
     photo_id: PhotoId,
     store: StoreDep,
@@ -105,11 +107,15 @@ def target_photo(
     thumb: Annotated[bool, Query(description="a small JPEG")] = False,
 ) -> Response:
     photo = photo_file(store, target_id, photo_id, only_village=user.scope, thumbnail=thumb)
-    return Response(
-        photo.data,
-        media_type=photo.media_type,
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
+    # Kept by the browser but asked for again each time (a 304 when unchanged): once the user
+    # has logged out, a shared phone shows no photo from its cache.
+    headers = {
+        "Cache-Control": "private, no-cache",
+        "ETag": f'"{hashlib.sha256(photo.data).hexdigest()[:32]}"',
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(photo.data, media_type=photo.media_type, headers=headers)
 
 
 @api.get("/targets", summary="Targets with filters, threshold cases first")
