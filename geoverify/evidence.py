@@ -7,6 +7,7 @@ import io
 import math
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -229,11 +230,76 @@ def _strip_png(data: bytes) -> bytes:
     return bytes(out)
 
 
+_ORIENTATION_TAG = 0x0112  # EXIF/TIFF Orientation, SHORT
+
+
+def _orientation(data: bytes) -> int | None:
+    """The EXIF orientation (2-8) Pillow reads for an image, as the thumbnail code applies it.
+
+    ``None`` for 1 (upright), a missing or invalid value, or an image Pillow cannot read.
+    """
+    try:
+        with warnings.catch_warnings():
+            # corrupt EXIF only warns; a huge image is no reason to fail here
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                value = im.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # any failure on odd metadata: keep none of it, as before
+        return None
+    if isinstance(value, int) and 2 <= value <= 8:
+        return value
+    return None
+
+
+def _orientation_tiff(orientation: int) -> bytes:
+    """A big-endian TIFF structure with only IFD0 and its one Orientation entry (26 bytes)."""
+    return (
+        b"MM\x00\x2a"
+        + struct.pack(">I", 8)  # offset of IFD0
+        + struct.pack(">H", 1)  # one entry
+        + struct.pack(">HHIH2x", _ORIENTATION_TAG, 3, 1, orientation)  # SHORT, count 1
+        + struct.pack(">I", 0)  # no next IFD
+    )
+
+
+def _jpeg_add_orientation(stripped: bytes, orientation: int) -> bytes:
+    """``stripped`` with an APP1 EXIF segment holding only the orientation.
+
+    It goes right after SOI, or after the JFIF (and JFXX) APP0 segments that must follow SOI.
+    """
+    payload = b"Exif\x00\x00" + _orientation_tiff(orientation)
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    pos = 2
+    while stripped[pos : pos + 2] == b"\xff\xe0" and stripped[pos + 4 : pos + 9] in (
+        b"JFIF\x00",
+        b"JFXX\x00",
+    ):
+        (length,) = struct.unpack(">H", stripped[pos + 2 : pos + 4])
+        pos += 2 + length
+    return stripped[:pos] + segment + stripped[pos:]
+
+
+def _png_add_orientation(stripped: bytes, orientation: int) -> bytes:
+    """``stripped`` with an eXIf chunk holding only the orientation, right after IHDR."""
+    start = len(_PNG_MAGIC)
+    if stripped[start + 4 : start + 8] != b"IHDR":
+        return stripped
+    (length,) = struct.unpack(">I", stripped[start : start + 4])
+    pos = start + 12 + length
+    body = b"eXIf" + _orientation_tiff(orientation)
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    return stripped[:pos] + chunk + stripped[pos:]
+
+
 def strip_exif(data: bytes) -> bytes:
     """A copy of a JPEG/PNG without EXIF, XMP, IPTC or text metadata, pixels untouched.
 
     JPEG APP1/APP13/COM segments and PNG eXIf/tEXt/zTXt/iTXt/tIME chunks are dropped without
-    re-encoding. (The EXIF orientation goes too: an image stored sideways shows sideways.)
+    re-encoding. Only the orientation is kept: when the photo's orientation, as Pillow reads it
+    (EXIF, else XMP ``tiff:Orientation``) and as ``ImageOps.exif_transpose`` in the thumbnails
+    applies it, is other than 1, the copy gets a new EXIF block holding nothing but that
+    Orientation tag (a JPEG APP1 segment after SOI/JFIF, a PNG eXIf chunk after IHDR), so a
+    phone photo stored sideways shows upright full size, as its thumbnail does.
 
     Raises
     ------
@@ -241,11 +307,17 @@ def strip_exif(data: bytes) -> bytes:
         For data that is not a JPEG or PNG, or whose structure is broken.
     """
     if data.startswith(_JPEG_MAGIC):
-        return _strip_jpeg(data)
-    if data.startswith(_PNG_MAGIC):
-        return _strip_png(data)
-    msg = "只能处理 JPEG 或 PNG 图片 (only JPEG and PNG are supported)"
-    raise ValueError(msg)
+        strip, add = _strip_jpeg, _jpeg_add_orientation
+    elif data.startswith(_PNG_MAGIC):
+        strip, add = _strip_png, _png_add_orientation
+    else:
+        msg = "只能处理 JPEG 或 PNG 图片 (only JPEG and PNG are supported)"
+        raise ValueError(msg)
+    stripped = strip(data)
+    if stripped == data:  # nothing dropped, so no orientation either
+        return stripped
+    orientation = _orientation(data)
+    return stripped if orientation is None else add(stripped, orientation)
 
 
 def photo_flags(
