@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -420,6 +421,28 @@ _GEOM_TYPES = {
 }
 
 
+#: What a batch id may not hold: it names the batch's pages and files (``/batches/<id>``,
+#: ``dispatch/<id>/``), so no path or URL separators, and no control characters.
+_BAD_BATCH_ID = re.compile(r"[/\\?#%<>\"|*:\x00-\x1f\x7f]")
+
+
+def check_batch_id(batch_id: str) -> str:
+    """``batch_id`` without surrounding spaces; :class:`InputError` when it is empty or holds
+    a character that cannot name a page or a folder (``/ \\ ? # % < > " | * :``)."""
+    batch_id = batch_id.strip()
+    if not batch_id:
+        msg = "批次编号不能为空 (batch id must not be empty)"
+        raise InputError(msg)
+    if _BAD_BATCH_ID.search(batch_id) or batch_id.strip(".") == "":
+        msg = (
+            f'批次编号「{batch_id}」不能含有 / \\ ? # % < > " | * : 等字符，'
+            "请只用汉字、字母、数字、短横线和下划线，例如 2024-03 "
+            "(batch id must not hold path or URL characters)"
+        )
+        raise InputError(msg)
+    return batch_id
+
+
 def import_batch(
     store: Store,
     path: Source,
@@ -458,10 +481,7 @@ def import_batch(
     ``engine="dask"`` assigns the targets on dask (``scheduler``: a cluster's address, else in
     this process; :mod:`geoverify.engines`), with the same result.
     """
-    batch_id = batch_id.strip()
-    if not batch_id:
-        msg = "批次编号不能为空 (batch id must not be empty)"
-        raise InputError(msg)
+    batch_id = check_batch_id(batch_id)
     store.require()
     with assigner(engine, scheduler) as assign, staged_input(path) as staged, _collector_paused():
         return _import_staged(

@@ -26,6 +26,7 @@ from geoverify.readers.patrols import (
     read_track_file,
 )
 from geoverify.readers.tables import TABLE_SUFFIXES
+from geoverify.sanity import check_date
 from geoverify.store import Store, repo
 from geoverify.store import patrols as store_patrols
 from geoverify.tracks import TrackRules
@@ -36,6 +37,7 @@ from geoverify.workflows.common import (
     StagedInput,
     make_who,
     staged_input,
+    today_local,
 )
 
 __all__ = [
@@ -274,6 +276,13 @@ def _import_patrols(
     if not is_table and tracks:
         msg = f"{name}: --tracks 只用于踏查表 (--tracks applies to tables only)"
         raise InputError(msg)
+    if date is not None:  # the rule a table's dates follow: nobody reports a patrol to come
+        bad = check_date(
+            date, latest=today_local() + dt.timedelta(days=1), what="踏查日期", what_en="date"
+        )
+        if bad is not None:
+            msg = f"{name}: {bad.zh} ({bad.en})"
+            raise InputError(msg)
     store.require()
     with store.connect() as conn:
         if repo.find_import(conn, kind=IMPORT_KIND, sha256=sha):

@@ -1,0 +1,56 @@
+"""Input the office's pages took that they should have refused, found by a walk through them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from geoverify.errors import InputError
+from geoverify.workflows.batches import check_batch_id
+from tests.cli.feedback_helpers import full_snapshot
+from tests.web.conftest import Client, WebEnv
+from tests.web.test_scope_fixes import _gpx, _walk_inside
+
+CSV = "靶标编号,经度,纬度\nS1,106.05,29.70\n"
+
+
+@pytest.mark.parametrize("bad", ["2024/06", "../../etc", "a\\b", "2024?x", "50%", "..", "a\tb"])
+def test_a_batch_id_that_cannot_name_a_page_is_refused(bad: str) -> None:
+    with pytest.raises(InputError, match="批次编号"):
+        check_batch_id(bad)
+
+
+def test_a_batch_id_of_words_and_dashes_is_kept() -> None:
+    assert check_batch_id("  2024年第1批-补充_二 ") == "2024年第1批-补充_二"
+
+
+def test_the_upload_page_refuses_a_batch_id_with_a_slash(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    before = full_snapshot(web_env.store)
+    page = clients["office1"].post(
+        "/batches/preview",
+        data={"batch": "2024/06", "issued": "2024-05-01"},
+        files={"file": ("六月.csv", CSV.encode("utf-8"), "text/csv")},
+    )
+    assert page.status_code == 422, page.text[:300]
+    assert "批次编号「2024/06」不能含有" in page.text
+    assert full_snapshot(web_env.store) == before
+
+
+def test_a_track_dated_in_the_future_is_refused(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    # A track without times, dated on the form.
+    gpx = _gpx(_walk_inside(web_env, "qinglong"), dt.date(2024, 3, 1))
+    untimed = gpx.replace(b"<time>", b"<!--").replace(b"</time>", b"-->")
+    before = full_snapshot(web_env.store)
+    res = clients["office1"].post(
+        "/patrols/upload",
+        data={"date": "2099-01-01", "village": "青龙村"},
+        files={"file": ("无时间.gpx", untimed, "application/gpx+xml")},
+    )
+    assert res.status_code == 422, res.text[:300]
+    assert "踏查日期 2099-01-01 不合理" in res.text
+    assert full_snapshot(web_env.store) == before
