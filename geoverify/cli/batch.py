@@ -49,7 +49,7 @@ def describe_batch_import(res: BatchImportResult) -> list[str]:
             "已进位到下一分/度 (rows whose 60 seconds or minutes were carried over)"
         )
     if res.rejected:
-        lines.append(f"  已拒收 {len(res.rejected)} 行并记录在案 (rejected rows recorded):")
+        lines.append(f"  已拒收 {res.rejected_rows} 行并记录在案 (rejected rows recorded):")
         lines += [f"    {p}" for p in res.rejected]
     if res.by_village:
         lines.append(format_table(["村（社区）", "靶标数"], list(res.by_village.items())))

@@ -64,6 +64,11 @@ class BatchImportResult:
     #: Per village: targets and how each was assigned (a preview only).
     villages: list[dict[str, Any]] | None = None
 
+    @property
+    def rejected_rows(self) -> int:
+        """Rows refused (a row can have more than one problem in :attr:`rejected`)."""
+        return rejected_row_count(self.rejected)
+
     def to_json(self) -> dict[str, Any]:
         kinds = {k.value: int(self.assignment.get(k.value, 0)) for k in Assignment}
         doc = {
@@ -81,6 +86,7 @@ class BatchImportResult:
                 }
                 for p in self.rejected
             ],
+            "rejected_rows": self.rejected_rows,
             "reissued": self.reissued,
             "repeat_sites": self.repeat_sites,
             "assignment": kinds,
@@ -93,6 +99,11 @@ class BatchImportResult:
         if self.villages is not None:
             doc["villages"] = self.villages
         return doc
+
+
+def rejected_row_count(problems: list[RowProblem]) -> int:
+    """How many rows ``problems`` refuse: one a row, however many problems it has."""
+    return len({p.row for p in problems})
 
 
 def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> BatchImportResult:
@@ -648,7 +659,7 @@ def _write_import(
             "rows": read.n_rows,
             "imported": n_new,
             "reissued": len(again),
-            "rejected": len(read.problems),
+            "rejected": rejected_row_count(read.problems),
             "dms_carried": read.dms_carried,
         },
     )
@@ -667,7 +678,7 @@ def _write_import(
             "n_rows": read.n_rows,
             "n_imported": n_new,
             "n_reissued": len(again),
-            "n_rejected": len(read.problems),
+            "n_rejected": rejected_row_count(read.problems),
         },
     )
     _write_new_targets(
@@ -716,7 +727,7 @@ def _write_import(
                     "rows": read.n_rows,
                     "imported": n_new,
                     "reissued": len(again),
-                    "rejected": len(read.problems),
+                    "rejected": rejected_row_count(read.problems),
                     "issued_on": issued_on.isoformat(),
                     "due_on": due_on.isoformat(),
                 },

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
-from geoverify.store import Store
+from geoverify.store import Store, repo
 from geoverify.web.app import create_app
 from geoverify.web.settings import Settings
 from geoverify.workflows import import_batch, init_workspace, list_targets, sample_path
@@ -185,6 +186,30 @@ def browser_login(page: Any, base: str, name: str) -> None:
     page.fill("input[name=password]", USERS[name][2])
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(rf"^{re.escape(base)}/(\?.*)?$"))
+
+
+def gpx_track(points: list[tuple[float, float]], day: dt.date) -> bytes:
+    """A GPX of one track through ``points`` (lon, lat), a fix a minute on ``day``."""
+    start = dt.datetime.combine(day, dt.time(1, 0))
+    fixes = "".join(
+        f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}">'
+        f"<time>{(start + dt.timedelta(minutes=i)).isoformat()}Z</time></trkpt>"
+        for i, (lon, lat) in enumerate(points)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">'
+        f"<trk><name>巡查</name><trkseg>{fixes}</trkseg></trk></gpx>"
+    ).encode()
+
+
+def walk_inside(web_env: WebEnv, user: str, steps: int = 12) -> list[tuple[float, float]]:
+    """A short walk (about 100 m) well inside the user's village."""
+    with web_env.store.connect() as conn:
+        villages = repo.load_villages(conn)
+    area = villages.loc[villages["code"] == web_env.code_of(user)].geometry.iloc[0]
+    centre = shapely.Point(area.representative_point())
+    return [(centre.x + 0.0001 * i, centre.y) for i in range(steps)]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,15 @@ from geoverify.workflows import sample_path
 from tests.cli.feedback_helpers import fill, full_snapshot
 from tests.conftest import Cli, snapshot
 from tests.photos import jpeg_bytes
-from tests.web.conftest import BATCH, VILLAGE_A, VILLAGE_B, Client, WebEnv
+from tests.web.conftest import (
+    BATCH,
+    VILLAGE_A,
+    VILLAGE_B,
+    Client,
+    WebEnv,
+    gpx_track,
+    walk_inside,
+)
 
 APRIL_CSV = sample_path("samples", "district_batch_2024-04.csv")
 GPX = sample_path("samples", "patrols_2024-03.gpx")
@@ -404,9 +412,12 @@ def test_a_village_cannot_upload_another_villages_workbook(
 def test_a_village_uploads_its_track_as_its_own(
     web_env: WebEnv, clients: dict[str | None, Client]
 ) -> None:
+    # A walk that starts in the village and crosses into the next one is the village's own.
+    inside = walk_inside(web_env, VILLAGE_A)
+    across = inside + [(inside[-1][0] + 0.002 * i, inside[-1][1]) for i in range(1, 40)]
     res = clients[VILLAGE_A].post(
         "/api/v1/patrols",
-        files={"file": ("三月轨迹.gpx", GPX.read_bytes(), "application/gpx+xml")},
+        files={"file": ("轨迹.gpx", gpx_track(across, dt.date(2024, 3, 9)), "application/gpx+xml")},
         data={"people": "孙晓燕"},
     )
     assert res.status_code == 200, res.text

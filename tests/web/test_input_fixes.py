@@ -9,8 +9,7 @@ import pytest
 from geoverify.errors import InputError
 from geoverify.workflows.batches import check_batch_id
 from tests.cli.feedback_helpers import full_snapshot
-from tests.web.conftest import Client, WebEnv
-from tests.web.test_scope_fixes import _gpx, _walk_inside
+from tests.web.conftest import Client, WebEnv, gpx_track, walk_inside
 
 CSV = "靶标编号,经度,纬度\nS1,106.05,29.70\n"
 
@@ -43,7 +42,7 @@ def test_a_track_dated_in_the_future_is_refused(
     web_env: WebEnv, clients: dict[str | None, Client]
 ) -> None:
     # A track without times, dated on the form.
-    gpx = _gpx(_walk_inside(web_env, "qinglong"), dt.date(2024, 3, 1))
+    gpx = gpx_track(walk_inside(web_env, "qinglong"), dt.date(2024, 3, 1))
     untimed = gpx.replace(b"<time>", b"<!--").replace(b"</time>", b"-->")
     before = full_snapshot(web_env.store)
     res = clients["office1"].post(
@@ -54,3 +53,18 @@ def test_a_track_dated_in_the_future_is_refused(
     assert res.status_code == 422, res.text[:300]
     assert "踏查日期 2099-01-01 不合理" in res.text
     assert full_snapshot(web_env.store) == before
+
+
+def test_a_row_with_two_problems_is_one_rejected_row(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    # Row 3 has two problems (its longitude and its latitude); row 4 one.
+    text = "靶标编号,经度,纬度\nR1,106.05,29.70\nR2,abc,xyz\nR3,106.04,\n"
+    page = clients["office1"].post(
+        "/batches/preview",
+        data={"batch": "rows-1", "issued": "2024-05-01"},
+        files={"file": ("五月.csv", text.encode("utf-8"), "text/csv")},
+    )
+    assert page.status_code == 200, page.text[:300]
+    assert '<dd data-testid="rejected-count">2 行</dd>' in page.text
+    assert "有误的行（2 行，3 处问题）" in page.text
