@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import folium
@@ -50,6 +50,7 @@ __all__ = [
     "decode_column",
     "decode_targets",
     "target_categories",
+    "tile_origins",
     "write_map",
 ]
 
@@ -149,23 +150,41 @@ def _nav_templates() -> tuple[tuple[str, str], ...]:
 
 
 #: Tile templates. Tianditu ``_w`` layers are Web-Mercator tiles of CGCS2000 data: no offset.
+#: The only hosts the map ever asks for are these templates' (see :func:`tile_origins`).
+_OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 _OSM = {
     "key": "osm",
     "label": "OpenStreetMap",
-    "layers": [
-        {
-            "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            "subdomains": "abc",
-            "attribution": "© OpenStreetMap contributors",
-        }
-    ],
+    "layers": [{"url": _OSM_URL, "attribution": "© OpenStreetMap contributors"}],
 }
 _TDT_URL = (
     "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
     "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
     "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}"
 )
+_TDT_SUBDOMAINS = "01234567"
 _TDT_ATTRIBUTION = "天地图 © 国家地理信息公共服务平台"
+#: (URL template, Leaflet subdomains) of every tile layer a map can offer.
+_TILE_TEMPLATES = ((_OSM_URL, ""), (_TDT_URL, _TDT_SUBDOMAINS))
+
+
+def tile_origins() -> tuple[str, ...]:
+    """Every origin (``https://host``) a map's basemap tiles come from, sorted.
+
+    Derived from the tile templates themselves (``{s}`` expanded with each subdomain), so the
+    web app's Content-Security-Policy (``img-src``) allows exactly the hosts the layers use.
+    """
+    origins: set[str] = set()
+    for url, subdomains in _TILE_TEMPLATES:
+        for sub in subdomains or [""]:
+            parts = urlsplit(url.replace("{s}", sub))
+            if "{" in parts.netloc or not parts.netloc:
+                msg = f"tile template has a placeholder in its host: {url}"
+                raise GeoverifyError(msg)
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    return tuple(sorted(origins))
+
+
 _TIANDITU_KEY_RE = re.compile(r"^[A-Za-z0-9]{8,64}$")
 
 _SIMPLIFY_DEG = 1e-5  # ≈ 1 m at Tongliang's latitude
@@ -818,7 +837,7 @@ def _tile_choices(basemap: str, tianditu_key: str | None) -> list[dict[str, Any]
                     "layers": [
                         {
                             "url": _TDT_URL.replace("{layer}", layer),
-                            "subdomains": "01234567",
+                            "subdomains": _TDT_SUBDOMAINS,
                             "attribution": _TDT_ATTRIBUTION,
                         }
                         for layer in (base, note)

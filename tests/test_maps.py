@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -379,6 +380,56 @@ def test_basemap_choices(villages: gpd.GeoDataFrame) -> None:
     assert any("/vec_w/" in u for u in urls) and any("/cva_w/" in u for u in urls)
     # Tianditu is CGCS2000: no GCJ-02 tile source (Amap/Gaode/Tencent tiles) is ever offered
     assert not any(host in u for u in urls for host in ("autonavi", "amap", "gtimg", "qq.com"))
+
+
+def _csp_sources(policy: str, directive: str) -> list[str]:
+    for part in policy.split(";"):
+        words = part.split()
+        if words and words[0] == directive:
+            return words[1:]
+    return []
+
+
+def _csp_allows(sources: list[str], origin: str) -> bool:
+    """Whether a CSP source list lets an image come from ``origin`` (``https://host``): an
+    exact host source or a ``*.`` wildcard (which never matches the bare domain itself)."""
+    scheme, host = origin.split("://", 1)
+    for src in sources:
+        if "://" not in src:
+            continue
+        s_scheme, s_host = src.split("://", 1)
+        if s_scheme != scheme:
+            continue
+        if s_host == host or (s_host.startswith("*.") and host.endswith(s_host[1:])):
+            return True
+    return False
+
+
+def test_the_web_apps_policy_allows_every_tile_host(villages: gpd.GeoDataFrame) -> None:
+    """The web app serves the map with a Content-Security-Policy: every host any base layer
+    fetches tiles from is in its ``img-src`` (OpenStreetMap's bare tile.openstreetmap.org was
+    not: ``*.tile.openstreetmap.org`` does not match it), and no other web host is."""
+    from geoverify.web.routers.maps import MAP_CSP
+
+    key = "0123456789abcdef0123456789abcdef"
+    data = page_data(maps.build_map(villages, basemap="tianditu", tianditu_key=key, today=TODAY))
+    origins = set()
+    for base in data["tiles"]:
+        for layer in base["layers"]:
+            url = layer["url"]
+            # Leaflet fills {s} with one of the layer's subdomains ("abc" unless given)
+            subs = (layer.get("subdomains") or "abc") if "{s}" in url else [""]
+            for sub in subs:
+                parts = urlsplit(url.replace("{s}", sub))
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    assert {b["key"] for b in data["tiles"]} == {"osm", "tianditu", "tianditu_vec"}
+    assert "https://tile.openstreetmap.org" in origins
+    assert "https://t7.tianditu.gov.cn" in origins
+    img_src = _csp_sources(MAP_CSP, "img-src")
+    refused = sorted(o for o in origins if not _csp_allows(img_src, o))
+    assert refused == []
+    assert {s for s in img_src if "://" in s} == origins  # exactly these hosts
+    assert set(maps.tile_origins()) == origins
 
 
 def test_basemap_errors(villages: gpd.GeoDataFrame) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import shutil
 import time
@@ -66,9 +67,20 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def open_offline(browser: Any, path: Path, *, viewport: tuple[int, int] = (1280, 860)) -> Opened:
-    """Open ``path`` via file:// with every non-file request aborted and recorded."""
-    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+def open_offline(
+    browser: Any, path: Path, *, viewport: tuple[int, int] = (1280, 860), touch: bool = False
+) -> Opened:
+    """Open ``path`` via file:// with every non-file request aborted and recorded; ``touch``
+    opens it as a phone does (touch screen, coarse pointer, 2 device pixels a CSS pixel) in a
+    context of its own (close it with ``page.context.close()``)."""
+    size = {"width": viewport[0], "height": viewport[1]}
+    if touch:
+        context = browser.new_context(
+            viewport=size, is_mobile=True, has_touch=True, device_scale_factor=2, locale="zh-CN"
+        )
+        page = context.new_page()
+    else:
+        page = browser.new_page(viewport=size)
     opened = Opened(page)
 
     def route(r: Any) -> None:
@@ -578,3 +590,251 @@ def test_the_scale_bar_holds_its_label_at_every_zoom(
     )
     assert clipped == [], clipped
     assert opened.console_errors == []
+
+
+# --- phones: popups that fit, controls a finger can hit, in Chinese -------------------------
+
+#: A target in open ground (nothing drawn over it), the one furthest right: its popup has to be
+#: moved into view.
+OPEN_GROUND_TARGET_JS = """ids => {
+    const g = window.geoverifyMap, size = g.map.getSize();
+    let best = null;
+    for (const id of ids) {
+        const p = g.pointOf(id);
+        if (!p || p.x < 30 || p.y < 30 || p.x > size.x - 30 || p.y > size.y - 30) continue;
+        const hit = document.elementFromPoint(p.x, p.y);
+        if (!hit || hit.closest('.leaflet-control, .gv-title')) continue;
+        if (!best || p.x > best.x) best = {id: id, x: p.x, y: p.y};
+    }
+    return best;
+}"""
+
+
+def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] >= b["x"] + b["width"]
+        or b["x"] >= a["x"] + a["width"]
+        or a["y"] >= b["y"] + b["height"]
+        or b["y"] >= a["y"] + a["height"]
+    )
+
+
+def _visible_boxes(page: Any, selector: str) -> list[dict[str, float]]:
+    loc = page.locator(selector)
+    out = []
+    for k in range(loc.count()):
+        item = loc.nth(k)
+        box = item.bounding_box() if item.is_visible() else None
+        if box is not None and box["width"] and box["height"]:
+            out.append(dict(box))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(412, 915), (360, 740), (307, 548)],  # 307 × 548: the web app's map frame on a 360 phone
+)
+def test_a_tapped_popup_fits_a_phone(
+    browser: Any,
+    full_map: tuple[Path, gpd.GeoDataFrame, gpd.GeoDataFrame],
+    width: int,
+    height: int,
+) -> None:
+    """On a phone a target's popup was wider than the screen (its close × off it), and the
+    note and legend covered its text. Now it lies within the map, clear of every control and
+    the title, its text fits its width, and its × and navigation links take a finger."""
+    path, _, targets = full_map
+    opened = open_offline(browser, path, viewport=(width, height), touch=True)
+    page = opened.page
+    pick = page.evaluate(OPEN_GROUND_TARGET_JS, [str(t) for t in targets["target_id"]])
+    assert pick is not None
+    page.touchscreen.tap(pick["x"], pick["y"])
+    page.locator(".leaflet-popup-content .gv-ptitle").wait_for()
+    popup = _settled_box(page, page.locator(".leaflet-popup-content-wrapper"))
+    room = page.locator(".leaflet-container").bounding_box()
+    assert room is not None
+    assert _inside(
+        {**popup, "x": popup["x"] - room["x"], "y": popup["y"] - room["y"]},
+        int(room["width"]),
+        int(room["height"]),
+    ), (popup, room)
+    close = page.locator(".leaflet-popup-close-button").bounding_box()
+    assert close is not None and _inside(close, width, height), close
+    assert close["width"] >= 44 and close["height"] >= 44, close
+    # nothing over the popup: the legend and the note step aside while it is open
+    assert page.locator(".gv-legend").is_hidden() and page.locator(".gv-note").is_hidden()
+    for box in _visible_boxes(page, ".leaflet-control, .gv-title"):
+        assert not _overlaps(box, popup), (box, popup)
+    # its text fits its width (it scrolls only up and down)
+    assert page.evaluate(
+        "() => { const c = document.querySelector('.leaflet-popup-content');"
+        " return c.scrollWidth <= c.clientWidth + 1; }"
+    )
+    links = page.locator(".leaflet-popup-content .gv-nav a")
+    assert links.count() == 4
+    for k in range(4):
+        box = links.nth(k).bounding_box()
+        assert box is not None and box["height"] >= 44 and box["width"] >= 44, box
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"map_phone_popup_{width}x{height}.png"))
+    # closed, the legend and the note are back
+    page.touchscreen.tap(close["x"] + close["width"] / 2, close["y"] + close["height"] / 2)
+    page.locator(".leaflet-popup").wait_for(state="detached")
+    assert page.locator(".gv-legend").is_visible() and page.locator(".gv-note").is_visible()
+    assert opened.console_errors == [] and opened.blocked == []
+    page.context.close()
+
+
+def test_a_popup_on_a_desk_keeps_the_desk_look(
+    browser: Any, full_map: tuple[Path, gpd.GeoDataFrame, gpd.GeoDataFrame]
+) -> None:
+    """With a mouse the popup's navigation links stay a line of text links, the zoom buttons
+    keep Leaflet's size and the legend stays open beside a popup."""
+    path, _, targets = full_map
+    opened = open_offline(browser, path, viewport=(1400, 900))
+    page = opened.page
+    assert page.evaluate("id => window.geoverifyMap.openTarget(id)", str(targets["target_id"][5]))
+    popup = _settled_box(page, page.locator(".leaflet-popup-content-wrapper"))
+    assert popup["width"] <= 380 + 60, popup
+    links = page.locator(".leaflet-popup-content .gv-nav a")
+    tops = {round(b["y"]) for b in (links.nth(k).bounding_box() for k in range(4)) if b}
+    assert len(tops) == 1  # one line
+    assert all(
+        (b := links.nth(k).bounding_box()) is not None and b["height"] < 30 for k in range(4)
+    )
+    for button in _visible_boxes(page, ".leaflet-control-zoom a"):
+        assert button["height"] <= 32, button
+    assert page.locator(".gv-lbody").is_visible() and page.locator(".gv-note").is_visible()
+    for box in _visible_boxes(page, ".leaflet-top .leaflet-control, .gv-title"):
+        assert not _overlaps(box, popup), (box, popup)
+    assert opened.console_errors == []
+    page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(412, 915), (360, 740)])
+def test_controls_take_a_finger_on_a_touch_screen(
+    browser: Any,
+    full_map: tuple[Path, gpd.GeoDataFrame, gpd.GeoDataFrame],
+    width: int,
+    height: int,
+) -> None:
+    """Zoom (and full screen) buttons were 30 × 30 px on a phone; a finger needs 44 × 44."""
+    path, _, _ = full_map
+    opened = open_offline(browser, path, viewport=(width, height), touch=True)
+    page = opened.page
+    assert page.evaluate("matchMedia('(pointer: coarse)').matches")
+    buttons = _visible_boxes(
+        page, ".leaflet-control-zoom a, .leaflet-bar a, .leaflet-control-layers-toggle"
+    )
+    assert len(buttons) >= 4  # zoom in, zoom out, full screen, layers
+    for box in buttons:
+        assert box["width"] >= 44 and box["height"] >= 44, box
+    # the legend's switch too, and nothing of the top corners overlaps the title
+    toggle = page.locator(".gv-ltoggle").bounding_box()
+    assert toggle is not None and toggle["height"] >= 40, toggle
+    title = page.locator(".gv-title").bounding_box()
+    assert title is not None
+    for box in _visible_boxes(page, ".leaflet-top .leaflet-control"):
+        assert not _overlaps(box, title), (box, title)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"map_phone_controls_{width}x{height}.png"))
+    assert opened.console_errors == []
+    page.context.close()
+
+
+def test_leaflet_controls_speak_chinese(
+    browser: Any, full_map: tuple[Path, gpd.GeoDataFrame, gpd.GeoDataFrame]
+) -> None:
+    """Leaflet's own tooltips were English (Zoom in, Zoom out, Layers, Close popup)."""
+    path, _, targets = full_map
+    opened = open_offline(browser, path, viewport=(412, 915), touch=True)
+    page = opened.page
+    zoom_in = page.locator(".leaflet-control-zoom-in")
+    zoom_out = page.locator(".leaflet-control-zoom-out")
+    assert zoom_in.get_attribute("title") == zoom_in.get_attribute("aria-label") == "放大"
+    assert zoom_out.get_attribute("title") == zoom_out.get_attribute("aria-label") == "缩小"
+    assert page.locator(".leaflet-control-layers-toggle").get_attribute("title") == "图层"
+    # still one zoom control, above the full-screen button
+    assert page.locator(".leaflet-control-zoom-in").count() == 1
+    order = page.evaluate(
+        "() => [...document.querySelector('.leaflet-top.leaflet-left').children]"
+        ".map(c => c.querySelector('a').className)"
+    )
+    assert "zoom-in" in order[0] and "fullscreen" in order[-1], order
+    zoom = page.evaluate("window.geoverifyMap.map.getZoom()")
+    zoom_in.tap()
+    page.wait_for_function(f"window.geoverifyMap.map.getZoom() > {zoom}")
+    assert page.evaluate("id => window.geoverifyMap.openTarget(id)", str(targets["target_id"][3]))
+    page.locator(".leaflet-popup-close-button").wait_for()
+    assert page.locator(".leaflet-popup-close-button").get_attribute("title") == "关闭"
+    words = page.evaluate(
+        """() => {
+            const out = [];
+            document.querySelectorAll('.leaflet-control-container [title],'
+                + ' .leaflet-control-container [aria-label], .leaflet-popup [title],'
+                + ' .leaflet-popup [aria-label]').forEach(e => {
+                out.push(e.getAttribute('title') || '', e.getAttribute('aria-label') || '');
+            });
+            return out.join(' ');
+        }"""
+    )
+    assert set(re.findall(r"[A-Za-z]{3,}", words)) <= {"Leaflet"}, words
+    assert opened.console_errors == []
+    page.context.close()
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 220, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("basemap", ["osm", "tianditu"])
+def test_the_web_apps_policy_lets_the_chosen_basemap_load(
+    browser: Any, basemap: maps.Basemap
+) -> None:
+    """The map served as the web app serves it (with its Content-Security-Policy): the tiles of
+    the chosen basemap are fetched and drawn. OpenStreetMap's never were: its host
+    tile.openstreetmap.org was not in the policy."""
+    from geoverify.web.routers.maps import MAP_CSP
+
+    key = "0123456789abcdef0123456789abcdef" if basemap == "tianditu" else None
+    html = maps.build_map(sample_villages(), basemap=basemap, tianditu_key=key, today=TODAY)
+    url = "https://geoverify.test/maps/map.html"
+    png = _png()
+    tiles: list[str] = []
+    refused: list[str] = []
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+
+    def route(r: Any) -> None:
+        if r.request.url == url:
+            r.fulfill(
+                body=html,
+                content_type="text/html; charset=utf-8",
+                headers={"Content-Security-Policy": MAP_CSP},
+            )
+        elif r.request.resource_type == "image":
+            tiles.append(r.request.url)
+            r.fulfill(body=png, content_type="image/png")
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto(url)
+    # (locators, not wait_for_function: the policy forbids the eval that one polls with)
+    page.locator("html[data-geoverify-ready='1']").wait_for(state="attached")
+    page.locator(".leaflet-tile-loaded").first.wait_for(state="attached", timeout=10_000)
+    hosts = {u.split("/")[2] for u in tiles}
+    if basemap == "osm":
+        assert hosts == {"tile.openstreetmap.org"}
+    else:
+        assert hosts and all(re.fullmatch(r"t[0-7]\.tianditu\.gov\.cn", h) for h in hosts)
+    assert refused == []
+    page.close()

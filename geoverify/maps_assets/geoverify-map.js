@@ -176,36 +176,116 @@
   });
   (baseByKey[D.basemap] || baseNone).addTo(map);
 
-  // ---- popups: never under the controls -----------------------------------------------------
+  // ---- popups: inside the map, never under the controls ------------------------------------
   var layerControl = null;
   var legendBox = null;
-  function popupOptions(maxWidth) {
-    var top = 20, right = 20, bottom = 20;
-    var title = document.querySelector(".gv-title");
-    if (title) { top = title.offsetTop + title.offsetHeight + 12; }
-    if (layerControl) {
-      var c = layerControl.getContainer();
-      if (c && c.offsetWidth) { right = c.offsetWidth + 24; }
+  /** Room (px) a popup keeps from the map's edges and controls. */
+  var POPUP_GAP = 8;
+  /** The narrowest text column (px) worth setting a popup in beside the map's top controls;
+   * narrower, the popup takes the map's whole width below them. */
+  var MIN_POPUP_TEXT = 280;
+  /** A small map (a phone, or the web app's frame on one) shows an open popup on its own: the
+   * legend and the note, which would cover its text, are hidden while it is open. */
+  function compactMap() {
+    var size = map.getSize();
+    return size.x < 600 || size.y < 560;
+  }
+  /** What a popup adds around its content (Leaflet's margins, padding, borders), in px. */
+  function popupChrome() {
+    var probe = el("div", "leaflet-popup gv-popup-wrap");
+    probe.style.visibility = "hidden";
+    var wrap = el("div", "leaflet-popup-content-wrapper");
+    var body = el("div", "leaflet-popup-content");
+    body.style.width = "100px";
+    body.style.height = "100px";
+    wrap.appendChild(body);
+    probe.appendChild(wrap);
+    map.getPane("popupPane").appendChild(probe);
+    var out = { x: wrap.offsetWidth - 100, y: wrap.offsetHeight - 100 };
+    L.DomUtil.remove(probe);
+    return out;
+  }
+  /** The box (map container px) of the controls shown in a corner of the map, or null. */
+  function cornerBox(v, h) {
+    var box = map.getContainer();
+    var corner = box.querySelector(".leaflet-" + v + ".leaflet-" + h);
+    if (!corner) { return null; }
+    var base = box.getBoundingClientRect(), out = null;
+    for (var i = 0; i < corner.children.length; i++) {
+      var c = corner.children[i];
+      if (!c.offsetWidth || !c.offsetHeight) { continue; }
+      var r = c.getBoundingClientRect();
+      var b = { l: r.left - base.left, t: r.top - base.top, r: r.right - base.left,
+        b: r.bottom - base.top };
+      out = out ? { l: Math.min(out.l, b.l), t: Math.min(out.t, b.t), r: Math.max(out.r, b.r),
+        b: Math.max(out.b, b.b) } : b;
     }
-    if (legendBox && legendBox.offsetHeight) { bottom = legendBox.offsetHeight + 24; }
-    var w = map.getSize().x;
-    if (right > w / 2) { right = 20; }
+    return out;
+  }
+  /** Popup options for the map as it is now: as wide as the room between (or, on a phone,
+   * below) the top controls allows, as tall as the map allows, and auto-panned clear of them. */
+  function popupOptions(maxWidth) {
+    var box = map.getContainer(), size = map.getSize(), gap = POPUP_GAP;
+    var compact = compactMap();
+    if (compact) { L.DomUtil.addClass(box, "gv-compact"); }
+    else { L.DomUtil.removeClass(box, "gv-compact"); }
+    L.DomUtil.addClass(box, "gv-popup-open");  // measured without what an open popup hides
+    var chrome = popupChrome();
+    var titleBottom = 0;
+    var title = box.querySelector(".gv-title");
+    if (title && title.offsetHeight) {
+      titleBottom = title.getBoundingClientRect().bottom - box.getBoundingClientRect().top;
+    }
+    var tl = cornerBox("top", "left"), tr = cornerBox("top", "right");
+    var left = tl ? tl.r : 0, right = tr ? size.x - tr.l : 0;
+    var padL, padR, top;
+    if (size.x - left - right - 2 * gap - chrome.x - 1 >= Math.min(maxWidth, MIN_POPUP_TEXT)) {
+      // beside the controls, below the title
+      padL = left + gap; padR = right + gap; top = titleBottom + gap;
+    } else {
+      // the map's whole width, below the title and the controls
+      padL = gap; padR = gap;
+      top = Math.max(titleBottom, tl ? tl.b : 0, tr ? tr.b : 0) + gap;
+    }
+    var bl = cornerBox("bottom", "left"), br = cornerBox("bottom", "right");
+    var bottom = Math.max(bl ? size.y - bl.t : 0, br ? size.y - br.t : 0) + gap;
+    // the popup's box as Leaflet pans it ends 7 px below the point, its frame 20 px above it
+    var room = size.y - top - (compact ? bottom : gap) - 20;
     return {
-      maxWidth: Math.min(maxWidth, w - 40), maxHeight: Math.max(160, map.getSize().y - top - 40),
-      autoPanPaddingTopLeft: [20, top], autoPanPaddingTopRight: [right, top],
-      autoPanPaddingBottomRight: [20, bottom], className: "gv-popup-wrap"
+      maxWidth: Math.max(120, Math.min(maxWidth, size.x - padL - padR - chrome.x - 1)),
+      maxHeight: Math.max(120, room - chrome.y),
+      autoPanPaddingTopLeft: [padL, top], autoPanPaddingBottomRight: [padR, bottom],
+      className: "gv-popup-wrap"
     };
   }
+  var currentPopup = null;
   function openPopup(latlng, content, maxWidth) {
-    var opts = popupOptions(maxWidth || 380);
-    var p = L.popup(opts).setLatLng(latlng).setContent(content);
-    // autoPan with padding on the right side too (Leaflet pads right from TopLeft/BottomRight)
-    p.options.autoPanPaddingTopLeft = opts.autoPanPaddingTopLeft;
-    p.options.autoPanPaddingBottomRight = [opts.autoPanPaddingTopRight[0],
-      opts.autoPanPaddingBottomRight[1]];
+    if (compactMap() && layerControl && layerControl.options.collapsed) {
+      layerControl.collapse();
+    }
+    var p = L.popup(popupOptions(maxWidth || 380)).setLatLng(latlng).setContent(content);
+    p.gvMaxWidth = maxWidth || 380;
+    currentPopup = p;
     p.openOn(map);
     return p;
   }
+  map.on("popupopen", function (e) {
+    L.DomUtil.addClass(map.getContainer(), "gv-popup-open");
+    var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) {
+      close.title = "关闭";
+      close.setAttribute("aria-label", "关闭");
+    }
+  });
+  map.on("popupclose", function () {
+    L.DomUtil.removeClass(map.getContainer(), "gv-popup-open");
+  });
+  map.on("resize", function () {  // a phone turned round: the open popup is fitted again
+    if (currentPopup && map.hasLayer(currentPopup)) {
+      L.setOptions(currentPopup, popupOptions(currentPopup.gvMaxWidth));
+      currentPopup.update();
+    }
+  });
 
   function fillTable(tb, rows) {
     rows.forEach(function (r) {
@@ -651,8 +731,27 @@
     if (catCount[j]) { overlays["靶标：" + cat.label + "（" + catCount[j] + "）"] = catSwitches[j]; }
   });
   var narrow = window.innerWidth < 800 || window.innerHeight < 560;
+  // Leaflet's own controls in Chinese (its tooltips are English): zoom, layers, attribution
+  if (map.zoomControl) {
+    map.zoomControl.remove();
+    map.zoomControl = L.control.zoom({
+      position: "topleft", zoomInTitle: "放大", zoomOutTitle: "缩小"
+    }).addTo(map);
+  }
   layerControl = L.control.layers(bases, overlays, { collapsed: narrow, position: "topright" })
     .addTo(map);
+  (function () {
+    var toggle = layerControl.getContainer().querySelector(".leaflet-control-layers-toggle");
+    if (toggle) {
+      toggle.title = "图层";
+      toggle.setAttribute("aria-label", "图层（底图、显示内容）");
+    }
+    if (map.attributionControl) {
+      var prefix = String(map.attributionControl.options.prefix || "");
+      map.attributionControl.setPrefix(prefix.replace(
+        "A JavaScript library for interactive maps", "Leaflet 交互地图库"));
+    }
+  })();
 
   // maxWidth 150: the shortest bar (half of it) still holds its label in a CJK font.
   L.control.scale({ imperial: false, position: "bottomleft", maxWidth: 150 }).addTo(map);
@@ -802,6 +901,7 @@
     };
   })();
   map.on("resize", fitControls);
+  map.on("popupclose", fitControls);  // the legend is back (hidden on a small map meanwhile)
   fitControls();
 
   // ---- initial view ------------------------------------------------------------------------

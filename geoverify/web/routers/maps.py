@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from geoverify.maps import tile_origins
 from geoverify.web.deps import SessionDep, StoreDep, UserDep
 from geoverify.web.templating import render
 from geoverify.workflows.batches import list_batches
@@ -21,10 +22,11 @@ BatchQ = Annotated[str | None, Query(max_length=64, description="批次编号")]
 MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="踏查月份 YYYY-MM")]
 
 #: The map is one self-contained HTML file with its own inline script and styles; it asks
-#: for nothing but the basemap tiles the office chose (none by default).
+#: for nothing but the basemap tiles the user picks in its layer switch: exactly the hosts of
+#: :mod:`geoverify.maps`' tile templates (:func:`geoverify.maps.tile_origins`).
 MAP_CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src data: blob: https://*.tianditu.gov.cn https://*.tile.openstreetmap.org; "
+    f"img-src data: blob: {' '.join(tile_origins())}; "
     "font-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
 
