@@ -301,3 +301,27 @@ def test_navigation_buttons_stand_apart_from_what_follows(
     assert gap >= 8, gap
     assert errors == []
     page.context.close()
+
+
+def test_the_small_maps_zoom_buttons_speak_chinese_and_take_a_finger(
+    demo_base: str, browser: Any
+) -> None:
+    ctx = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    page = ctx.new_page()
+    page.goto(f"{demo_base}/login")
+    page.fill("input[name=name]", OFFICE[0])
+    page.fill("input[name=password]", OFFICE[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(rf"^{re.escape(demo_base)}/(\?.*)?$"))
+    _open_target(page, demo_base, POINT_IN_VILLAGE, [])
+    for selector, title in (
+        ("#minimap .leaflet-control-zoom-in", "放大"),
+        ("#minimap .leaflet-control-zoom-out", "缩小"),
+    ):
+        button = page.locator(selector)
+        assert button.get_attribute("title") == title
+        box = button.bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+    ctx.close()

@@ -19,7 +19,10 @@ window.addEventListener("DOMContentLoaded", function () {
   /** A polygon smaller than this on screen (px) at the village's zoom is framed by itself. */
   var MIN_TARGET_PX = 40;
   var PAD = 16;
-  var map = L.map(el, { attributionControl: false, zoomSnap: 0.25, maxZoom: 19 });
+  var map = L.map(el, { attributionControl: false, zoomControl: false, zoomSnap: 0.25,
+    maxZoom: 19 });
+  // Leaflet's zoom buttons, with Chinese tooltips (its own are English)
+  L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
 
   var tb = L.geoJSON(data.target).getBounds();
   var lat = parseFloat(el.getAttribute("data-lat"));
