@@ -458,7 +458,8 @@ def validate_feedback(
     ``eradication_without_confirmed``, ``bad_plants``, ``bad_area``, ``conflicting_result``,
     ``conflicting_values``, ``missing_reason``, ``illegal_transition``, ``implausible_date``
     (before 2000), ``implausible_plants``, ``implausible_area``, ``values_without_confirmed``
-    (plants or an area for a result other than 确认种植).
+    (plants or an area for a result other than 确认种植), ``zero_for_confirmed`` (0 plants or
+    an area of 0 for 确认种植).
 
     A change of result to anything but 确认种植 clears the recorded plants, eradicated area,
     eradication date and case number (``Change.cleared``; the old values are in
@@ -641,6 +642,7 @@ def _row_problems(
         _plants_problem(fr, entries),
         _area_problem(fr, entries),
         _values_without_confirmed_problem(fr, entries),
+        _zero_for_confirmed_problem(fr, entries),
     ]
     return [p for p in found if p is not None]
 
@@ -832,6 +834,32 @@ def _area_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
             "bad_area",
             f"面积“{fr.area_m2}”应为非负数",
             f"area {fr.area_m2!r} must be a non-negative number",
+            "铲除面积（平方米）",
+            fr.area_m2,
+        )
+    return None
+
+
+def _zero_for_confirmed_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:
+    """``zero_for_confirmed``: 确认种植 with 0 plants or an area of 0 (planting was found, so
+    there is something to count; a site with nothing on it is 未发现 or 排除)."""
+    if entries.to_result != Result.CONFIRMED.value:
+        return None
+    if entries.plants == 0:
+        return _problem(
+            fr,
+            "zero_for_confirmed",
+            "确认种植时株数应大于 0；株数不清楚可以不填，没有植株请选“未发现”或“排除”",
+            "a confirmed planting needs a plant count above 0 (leave it empty when unknown)",
+            "株数",
+            fr.plants,
+        )
+    if entries.area == 0.0:
+        return _problem(
+            fr,
+            "zero_for_confirmed",
+            "确认种植时铲除面积应大于 0；面积不清楚可以不填",
+            "a confirmed planting needs an area above 0 (leave it empty when unknown)",
             "铲除面积（平方米）",
             fr.area_m2,
         )

@@ -470,3 +470,30 @@ def test_frame_with_pandas_missing_values() -> None:
     assert [p.code for p in problems] == ["date_before_issue"]
     changes, problems = validate_feedback([_row()], frame, village="福果村", today=TODAY)
     assert problems == [] and changes[0].from_result is None and changes[0].pk == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "label"),
+    [({"plants": 0}, "株数"), ({"area_m2": 0}, "铲除面积（平方米）"), ({"plants": "0"}, "株数")],
+)
+def test_a_confirmed_planting_of_nothing_is_refused(fields: dict[str, Any], label: str) -> None:
+    frame = _frame(_target(7, "T1", "dispatched", None))
+    changes, problems = validate_feedback(
+        [_row(label="确认种植", **fields)], frame, village="福果村", today=TODAY
+    )
+    assert changes == []
+    assert [(p.code, p.field) for p in problems] == [("zero_for_confirmed", label)]
+    assert "应大于 0" in problems[0].reason
+
+
+def test_zero_plants_stay_allowed_where_nothing_was_planted() -> None:
+    frame = _frame(_target(7, "T1", "dispatched", None))
+    changes, problems = validate_feedback(
+        [_row(label="排除", plants=0, area_m2=0)], frame, village="福果村", today=TODAY
+    )
+    assert problems == [] and len(changes) == 1
+    # a confirmed planting without a count yet is saved (the count may follow)
+    changes, problems = validate_feedback(
+        [_row(label="确认种植")], frame, village="福果村", today=TODAY
+    )
+    assert problems == [] and len(changes) == 1
