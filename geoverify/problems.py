@@ -203,6 +203,6 @@ def problem_from_error(error: BaseException) -> Problem:
     text = str(error)
     zh, en = split_bilingual(text)
     if isinstance(error, GeoverifyError) and error.en:
-        zh, en = text, error.en
+        en = error.en  # and the Chinese without the English a message may also carry
     rows = list(error.rows) if isinstance(error, InputError) else []
     return Problem(code, status, title, zh, en, rows=rows, kind=type(error).__name__, text=text)

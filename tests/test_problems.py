@@ -43,3 +43,12 @@ def test_a_problem_document_keeps_english_out_of_the_chinese() -> None:
     p = problem_from_error(InputError("日期晚于今天 (date is in the future (today 2026-12-06))"))
     assert p.message_zh == "日期晚于今天"
     assert p.message_en == "date is in the future (today 2026-12-06)"
+
+
+def test_the_chinese_of_an_error_with_its_own_english_carries_no_english() -> None:
+    from geoverify.errors import ForbiddenError
+
+    err = ForbiddenError("表单已过期，请刷新页面后重试 (missing token)", en="missing token; reload")
+    p = problem_from_error(err)
+    assert p.message_zh == "表单已过期，请刷新页面后重试"
+    assert p.message_en == "missing token; reload"
