@@ -47,7 +47,9 @@ def where_to_give(field: str, option: str) -> str:
 
 
 #: How a recorded answer is corrected, through either door.
-HOW_TO_SUPERSEDE = "如需更正，请勾选“需要更正”并写明更正理由（命令行用 --supersede --reason）"
+HOW_TO_SUPERSEDE = "如需更正，请勾选“需要更正”并写明更正理由"
+#: Problem codes a correction (``--supersede --reason`` on the command line) would settle.
+NEEDS_SUPERSEDE = frozenset({"conflicting_result", "conflicting_values", "missing_reason"})
 
 
 class GeoverifyError(Exception):

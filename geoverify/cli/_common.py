@@ -20,7 +20,7 @@ from urllib.parse import unquote
 import click
 import numpy as np
 
-from geoverify.errors import GeoverifyError, RejectedInputError
+from geoverify.errors import NEEDS_SUPERSEDE, GeoverifyError, RejectedInputError
 from geoverify.problems import problem_from_error
 from geoverify.store import Store
 
@@ -180,6 +180,12 @@ def handle_errors(func: F) -> F:
                 emit_json(problem.cli_json())
             click.echo(f"错误 (error): {e}", err=True)
             if isinstance(e, RejectedInputError):
+                if any(r.code in NEEDS_SUPERSEDE for r in e.problems):
+                    click.echo(
+                        "更正已登记的结果或数值：加上 --supersede --reason \"理由\" "
+                        "(to correct what is recorded: --supersede --reason TEXT)",
+                        err=True,
+                    )
                 click.echo("未写入任何数据 (nothing was written).", err=True)
             sys.exit(1)
 

@@ -222,6 +222,8 @@ def test_supersede_needs_a_reason_and_keeps_history(run: Cli, tmp_path: Path) ->
     res = run("feedback", "import", str(second), "--json")
     assert res.exit_code == 1
     assert json.loads(res.stdout)["rejected"][0]["code"] == "conflicting_result"
+    # The command line names its own way to correct (the message itself is the web form's).
+    assert "--supersede --reason" in res.stderr
     res = run("feedback", "import", str(second), "--supersede")
     assert res.exit_code == 1
     assert "--reason" in res.stderr
