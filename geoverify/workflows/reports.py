@@ -218,7 +218,8 @@ def district_report(
         if blocked:
             msg = (
                 f"以下靶标已达刑事立案标准（≥{CRIMINAL_THRESHOLD}株）但没有案件编号，"
-                "不能上报；请先用 `geoverify feedback set` 补填案件编号："
+                "不能上报；请先补填案件编号（网页：核查反馈中打开该靶标填写“案件编号”，"
+                "命令行用 geoverify feedback set --case）："
                 + "、".join(blocked)
                 + f" (targets at the criminal threshold without a case number: {len(blocked)};"
                 " nothing was written)"

@@ -282,6 +282,7 @@ def test_feedback_set_one_target(run: Cli) -> None:
     res = run("report", "district", "--batch", BATCH, "--out", str(run.ws.parent / "r.xlsx"))
     assert res.exit_code == 1
     assert tid in res.stderr and "案件编号" in res.stderr
+    assert "核查反馈中打开该靶标" in res.stderr and "feedback set --case" in res.stderr
     assert not (run.ws.parent / "r.xlsx").exists()
     assert full_snapshot(store) == before
     assert run("feedback", "set", tid, "--result", "confirmed", "--case", "A-1").exit_code == 0
