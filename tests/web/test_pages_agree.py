@@ -143,6 +143,13 @@ def test_the_answer_form_shows_what_the_result_needs(two_batches: WebEnv, browse
             page.select_option("select[name=result]", result)
             shown = {n: page.locator(f"[name={n}]").is_visible() for n in planting}
             assert shown == dict.fromkeys(planting, visible), (result, shown)
+        # The area in one unit: typing 亩 clears 平方米 (a correction fills it in), and back.
+        page.select_option("select[name=result]", "confirmed")
+        page.fill("[name=area_m2]", "200")
+        page.locator("[name=area_mu]").press_sequentially("0.5")
+        assert page.input_value("[name=area_m2]") == ""
+        page.locator("[name=area_m2]").press_sequentially("300")
+        assert page.input_value("[name=area_mu]") == ""
         assert not seen.console_errors, seen.console_errors
         ctx.close()
 

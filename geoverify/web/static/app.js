@@ -70,4 +70,12 @@
     result.addEventListener("change", sync);
     sync();
   }
+  // The area goes in one unit: typing it in 亩 clears the 平方米 (filled in with the recorded
+  // area on a correction), and the other way round; the server refuses two that disagree.
+  var m2 = document.querySelector("input[name=area_m2]");
+  var mu = document.querySelector("input[name=area_mu]");
+  if (m2 && mu) {
+    m2.addEventListener("input", function () { if (m2.value !== "") mu.value = ""; });
+    mu.addEventListener("input", function () { if (mu.value !== "") m2.value = ""; });
+  }
 })();
