@@ -11,8 +11,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
-from geoverify.errors import ConflictError, InputError, RejectedInputError, RowProblem
+from geoverify.errors import (
+    ConflictError,
+    ForbiddenError,
+    InputError,
+    RejectedInputError,
+    RowProblem,
+)
 from geoverify.lifecycle import Change, FeedbackRow, check_transition, validate_feedback
+from geoverify.model import Status
 from geoverify.readers.feedback import read_feedback
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
@@ -253,6 +260,7 @@ def _import_feedback(
         )
         if problems:
             raise RejectedInputError(name, problems, details=details)
+        _refuse_reported(changes, only_village=only_village)
         result = FeedbackResult(
             name,
             "imported" if changes else "unchanged",
@@ -448,7 +456,21 @@ def prepare_feedback(
         head = f"靶标 {rec['target_id']}"
         msg = reasons if reasons.startswith(head) else f"{head}: {reasons}"
         raise InputError(msg, rows=problems)
+    _refuse_reported(changes, only_village=only_village)
     return rec, changes
+
+
+def _refuse_reported(changes: list[Change], *, only_village: str | None) -> None:
+    """A village's answer may not change a target the office has already reported to the
+    district (the report would no longer say what is recorded): the office corrects it."""
+    if only_village is None:
+        return
+    done = [c.target_id for c in changes if c.from_status == Status.REPORTED.value]
+    if done:
+        msg = (
+            f"靶标 {'、'.join(done)} 已上报区禁毒办，村（社区）不能再更改；如需更正，请联系镇平安办"
+        )
+        raise ForbiddenError(msg, en="reported to the district: only the office can correct it")
 
 
 def answer_problems(

@@ -128,3 +128,41 @@ def test_a_photo_is_asked_for_again_each_time(web_env: WebEnv, app: Any) -> None
     village.delete("/api/v1/session")
     gone = village.get(url, headers={"If-None-Match": etag})
     assert gone.status_code in (401, 303)
+
+
+def test_a_village_cannot_change_what_the_office_has_reported(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    village, office = clients[VILLAGE_A], clients["office1"]
+    target = web_env.targets[web_env.code_of(VILLAGE_A)][-2]
+    answer = {"result": "excluded", "verified_on": "2024-03-12", "verified_by": "甲"}
+    detail = village.get(f"/api/v1/targets/{target}").json()
+    first = village.post(
+        f"/api/v1/targets/{target}/feedback",
+        data={**answer, "submission": str(uuid.uuid4()), "version": str(detail["version"])},
+    )
+    assert first.status_code == 200, first.text
+    assert office.post(f"/batches/{BATCH}/district-report").status_code == 200
+    detail = village.get(f"/api/v1/targets/{target}").json()
+    assert detail["status"] == "reported"
+    correction = {
+        "result": "not_found",
+        "verified_on": "2024-03-13",
+        "verified_by": "甲",
+        "supersede": "1",
+        "reason": "复核",
+        "version": str(detail["version"]),
+    }
+    before = full_snapshot(web_env.store)
+    res = village.post(
+        f"/api/v1/targets/{target}/feedback",
+        data={**correction, "submission": str(uuid.uuid4())},
+    )
+    assert res.status_code == 403, res.text
+    assert "已上报区禁毒办" in res.json()["detail"]
+    assert full_snapshot(web_env.store) == before
+    ok = office.post(
+        f"/api/v1/targets/{target}/feedback",
+        data={**correction, "submission": str(uuid.uuid4())},
+    )
+    assert ok.status_code == 200, ok.text
