@@ -415,6 +415,10 @@ def prepare_feedback(
     rec = frame.iloc[0]
     if only_village is not None and rec["village_code"] != only_village:
         raise repo.no_such_target(target_id)
+    if only_village is not None and rec["status"] == Status.ISSUED.value:
+        # A village answers what the office has sent it (an answer would count it as sent).
+        msg = f"靶标 {rec['target_id']} 尚未派发到本村（社区），派发后才能填写核查反馈"
+        raise ForbiddenError(msg, en="not dispatched to the village yet")
     if expected_version is not None and int(rec["version"]) != expected_version:
         msg = (
             f"靶标 {rec['target_id']} 已被他人修改（版本 {int(rec['version'])}），"

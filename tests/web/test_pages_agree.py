@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL
-from geoverify.workflows import import_batch, sample_path
+from geoverify.workflows import import_batch, list_targets, sample_path
+from tests.cli.feedback_helpers import full_snapshot
 from tests.web.conftest import (
     BATCH,
     VILLAGE_A,
@@ -413,3 +415,31 @@ def test_a_batch_all_outside_the_town_still_shows_its_table(
     assert 'data-testid="progress"' in page
     apart = rf'<tr class="apart">\s*<th scope="row">{OUTSIDE_LABEL}</th>\s*<td>1</td>'
     assert re.search(apart, page), page
+
+
+def test_a_village_answers_only_what_was_dispatched_to_it(
+    people: dict[str, Client], two_batches: WebEnv
+) -> None:
+    """April is imported, not dispatched: its targets are not in the village's 核查反馈 list,
+    and an answer to one is refused (it would count the target as 已派发)."""
+    village = people[VILLAGE_A]
+    frame = list_targets(two_batches.store, batch=APRIL_BATCH).frame
+    mine = frame[frame["village_code"] == two_batches.code_of(VILLAGE_A)]
+    undispatched = [str(t) for t in mine["target_id"]]
+    assert undispatched and set(mine["status"]) == {"issued"}
+    listed = village.get("/feedback").text
+    assert not any(t in listed for t in undispatched)
+    target = undispatched[0]
+    before = full_snapshot(two_batches.store)
+    res = village.post(
+        f"/api/v1/targets/{target}/feedback",
+        data={
+            "submission": str(uuid.uuid4()),
+            "result": "excluded",
+            "verified_on": "2024-04-05",
+            "verified_by": "甲",
+        },
+    )
+    assert res.status_code == 403, res.text
+    assert "尚未派发" in res.json()["detail"]
+    assert full_snapshot(two_batches.store) == before

@@ -159,6 +159,8 @@ def feedback_home(
     listed = list_targets(store, village=village)
     frame = listed.frame
     open_ = frame[frame["result"].isna() & frame["village_code"].notna()]
+    if user.scope is not None:  # a village answers what the office has sent it
+        open_ = open_[open_["status"] != "issued"]
     open_ = open_.sort_values(["due_on", "target_id"], na_position="last")
     today = today_local()
     return render(
