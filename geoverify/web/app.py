@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -66,16 +65,25 @@ class BlankQuery:
 
 
 class BodyLimit:
-    """Refuses a request body larger than the limit (413), before or while it arrives."""
+    """Refuses a request body larger than the limit (413), before or while it arrives.
+
+    Refused on its ``Content-Length``, the request is answered here, before the app runs and
+    before its body is read, with the app's one error answer (:func:`problem_response`): the
+    API's problem document, or the Chinese error page for a browser's form (the server reads
+    and drops the rest of the body, so the browser gets the page). A body that grows past the
+    limit as it arrives raises :class:`TooLargeError` inside the app, which answers the same.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    def _too_large(self, size: int | None) -> TooLargeError:
-        mb = self.max_bytes / 1024 / 1024
-        msg = f"上传内容过大，上限 {mb:.0f} MB (request body larger than {mb:.0f} MB)"
-        return TooLargeError(msg, en=f"request body larger than {mb:.0f} MB")
+    def _too_large(self) -> TooLargeError:
+        limit = _size_text(self.max_bytes)
+        return TooLargeError(
+            f"上传内容过大（上限 {limit}）：请分几次上传，或压缩照片后再试",
+            en=f"request body larger than {limit}; upload in parts or compress the photos",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,7 +91,7 @@ class BodyLimit:
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_problem(scope, send, problem_from_error(self._too_large(int(length))))
+            await _answer_problem(scope, receive, send, problem_from_error(self._too_large()))
             return
         received = 0
 
@@ -93,25 +101,23 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise self._too_large(received)
+                    raise self._too_large()
             return message
 
         await self.app(scope, limited, send)
 
 
-async def _send_problem(scope: Scope, send: Send, problem: Problem) -> None:
-    body = json.dumps(problem.to_json(instance=scope.get("path")), ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": problem.status,
-            "headers": [
-                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _size_text(n: int) -> str:
+    """A size limit as people say it (``100 MB``, ``512 KB``)."""
+    mb = n / 1024 / 1024
+    if mb >= 1:
+        return f"{mb:.0f} MB" if mb == round(mb) else f"{mb:.1f} MB"
+    return f"{max(1, round(n / 1024))} KB"
+
+
+async def _answer_problem(scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
+    """Answer a request with :func:`problem_response` from a middleware, before the app ran."""
+    await problem_response(Request(scope, receive), problem)(scope, receive, send)
 
 
 def problem_response(request: Request, problem: Problem) -> Response:
@@ -251,12 +257,15 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = the_store
     _install_error_handlers(app)
+    # The body limit sits inside the security headers (its answers get them too), and reads
+    # the body for the app directly: an error it raises reaches the app's error handlers as
+    # itself, not wrapped in the exception group of the headers middleware's task group.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     _security_headers(app)
     for router in ROUTERS:
         app.include_router(router)
     static = files("geoverify.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(BlankQuery)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,9 @@ from geoverify.errors import InputError, RowProblem, TooLargeError
 from geoverify.web.settings import Settings
 from geoverify.workflows.common import InputFile
 
-__all__ = ["Form", "read_form"]
+__all__ = ["Form", "max_files", "read_form"]
+
+log = logging.getLogger("geoverify.web")
 
 #: Largest text field of a form.
 MAX_FIELD_BYTES = 64 * 1024
@@ -94,7 +97,12 @@ class Form:
     async def files(
         self, name: str, *, max_count: int, max_bytes: int | None = None
     ) -> list[InputFile]:
-        """The files of a field, read into memory; empty file inputs are ignored."""
+        """The files of a field, read into memory.
+
+        A file input left empty (no file name) is ignored; a chosen file that holds nothing
+        is a problem of the field (raised with :meth:`raise_problems`), never taken for no
+        file at all.
+        """
         uploads = [f for f in self.data.getlist(name) if isinstance(f, UploadFile)]
         uploads = [f for f in uploads if f.filename]
         if len(uploads) > max_count:
@@ -104,19 +112,29 @@ class Form:
         for up in uploads:
             data = await up.read()
             await up.close()
+            filename = up.filename or "upload"
             if max_bytes is not None and len(data) > max_bytes:
                 mb = max_bytes / 1024 / 1024
-                msg = f"{up.filename}: 文件过大，上限 {mb:.0f} MB (file larger than {mb:.0f} MB)"
+                msg = f"{filename}: 文件过大，上限 {mb:.0f} MB (file larger than {mb:.0f} MB)"
                 raise TooLargeError(msg)
-            if data:
-                out.append(InputFile(up.filename or "upload", data))
+            if not data:
+                self.bad(
+                    name,
+                    filename,
+                    f"文件 {filename} 是空的（0 字节），请检查后重新选择",
+                    f"file {filename} is empty (0 bytes)",
+                )
+                continue
+            out.append(InputFile(filename, data))
         return out
 
     async def file(self, name: str, *, max_bytes: int | None = None) -> InputFile:
-        """The one file a field must hold."""
+        """The one file a field must hold (an empty file is said to be empty)."""
+        said = len(self.problems)
         found = await self.files(name, max_count=1, max_bytes=max_bytes)
         if not found:
-            self.bad(name, None, "请选择要上传的文件", "choose a file to upload")
+            if len(self.problems) == said:  # nothing chosen (not an empty file)
+                self.bad(name, None, "请选择要上传的文件", "choose a file to upload")
             self.raise_problems()
         return found[0]
 
@@ -142,14 +160,16 @@ class Form:
         return password
 
     def bad(self, name: str, value: str | None, zh: str, en: str) -> None:
-        """Note a problem with field ``name`` (its label, the reason in Chinese and English)."""
+        """Note a problem with field ``name``: the field by its Chinese label (as the rules
+        name fields, and as the error table shows it), the reason in Chinese and English."""
+        label = FIELD_LABELS.get(name, name)
         self.problems.append(
             RowProblem(
                 row=len(self.problems) + 1,
                 target_id=None,
-                reason=f"{FIELD_LABELS.get(name, name)}：{zh}",
+                reason=f"{label}：{zh}",
                 reason_en=f"{name}: {en}",
-                field=name,
+                field=label,
                 value=value,
                 code="invalid_field",
             )
@@ -177,6 +197,8 @@ FIELD_LABELS: dict[str, str] = {
     "issued": "下发日期",
     "due": "核查时限",
     "file": "文件",
+    "tracks": "轨迹文件",
+    "photos": "现场照片",
     "result": "核查结果",
     "verified_on": "核查日期",
     "verified_by": "核查人员",
@@ -207,6 +229,11 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+def max_files(settings: Settings) -> int:
+    """Most files one form may hold (the parser's limit): an answer's photos and a few more."""
+    return settings.max_photos + 4
+
+
 async def read_form(request: Request, settings: Settings) -> Form:
     """The request's form, parsed with limits on the number of files, fields and field size."""
     content_type = request.headers.get("content-type", "")
@@ -218,16 +245,38 @@ async def read_form(request: Request, settings: Settings) -> Form:
         raise InputError(msg, en="the request must be multipart/form-data")
     try:
         data = await request.form(
-            max_files=settings.max_photos + 4,
+            max_files=max_files(settings),
             max_fields=settings.max_form_fields,
             max_part_size=MAX_FIELD_BYTES,
         )
     except (TooLargeError, InputError):
         raise
     except Exception as e:  # the multipart parser's own errors: a malformed or oversized form
-        msg = f"表单无法读取 (the form cannot be read): {e}"
-        raise InputError(msg, en=f"the form cannot be read: {e}") from e
+        raise _unreadable(e, settings) from e
     return Form(data)
+
+
+def _unreadable(error: Exception, settings: Settings) -> InputError:
+    """The parser's refusal of a form (starlette says it in English, as an HTTP 400 or a
+    ``MultiPartException``) said in Chinese, with the limit it met."""
+    said = str(getattr(error, "detail", None) or getattr(error, "message", None) or error)
+    log.info("form refused by the parser: %s", said)
+    if said.startswith("Too many files"):
+        n, photos = max_files(settings), settings.max_photos
+        zh = f"一次最多上传 {n} 个文件（照片最多 {photos} 张），请分几次上传"
+        en = f"at most {n} files in one form ({photos} photos); upload them in parts"
+    elif said.startswith("Too many fields"):
+        n = settings.max_form_fields
+        zh = f"表单的项目过多（最多 {n} 项），请分几次提交"
+        en = f"at most {n} fields in one form"
+    elif said.startswith(("Part exceeded", "Field exceeded")):
+        kb = MAX_FIELD_BYTES // 1024
+        zh = f"有一项填写的内容过长（每项最多 {kb} KB），请删减后重新提交"
+        en = f"a form field is longer than {kb} KB"
+    else:
+        zh = "表单无法读取，请刷新页面后重新填写提交"
+        en = "the form cannot be read (malformed form data)"
+    return InputError(zh, en=en)
 
 
 def as_dict(form: Form) -> dict[str, Any]:
