@@ -6,12 +6,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from geoverify.store import tables as t
 from geoverify.store import tables_web as tw
 
 __all__ = [
+    "EVERYWHERE",
     "clear_failures",
     "count_failures",
     "delete_session",
@@ -19,6 +20,7 @@ __all__ = [
     "find_session",
     "find_submission",
     "find_user",
+    "find_user_ignoring_case",
     "insert_session",
     "insert_submission",
     "insert_user",
@@ -53,6 +55,21 @@ def find_user(conn: Connection, *, name: str | None = None, user_id: int | None 
         q = q.where(tw.users.c.id == user_id)
     row = conn.execute(q).first()
     return row._mapping if row is not None else None
+
+
+def find_user_ignoring_case(conn: Connection, name: str) -> Any:
+    """A user whose name equals ``name`` ignoring case (the exact name first), or None.
+
+    Compared in Python with :meth:`str.casefold`: SQLite's ``lower()`` folds ASCII letters only.
+    """
+    exact = find_user(conn, name=name)
+    if exact is not None:
+        return exact
+    folded = name.casefold()
+    for (other,) in conn.execute(select(tw.users.c.name)):
+        if str(other).casefold() == folded:
+            return find_user(conn, name=str(other))
+    return None
 
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
@@ -95,20 +112,47 @@ def delete_sessions_of(conn: Connection, user_id: int, *, keep: str | None = Non
 
 
 # -- failed logins -----------------------------------------------------------------------------
-def record_failure(conn: Connection, *, name: str, client: str, at: dt.datetime) -> None:
-    conn.execute(tw.login_failures.insert().values(name=name[:64], client=client[:255], at=at))
+#: Put before the client of a failure that counts for every client of its name (a wrong current
+#: password typed in a session of the user, see :func:`record_failure`).
+EVERYWHERE = "*"
+
+
+def record_failure(
+    conn: Connection, *, name: str, client: str, at: dt.datetime, everywhere: bool = False
+) -> None:
+    """Record a failed login of ``name`` from ``client``; with ``everywhere`` it counts for
+    every client of the name (its client is kept behind :data:`EVERYWHERE`)."""
+    mark = EVERYWHERE if everywhere else ""
+    conn.execute(
+        tw.login_failures.insert().values(name=name[:64], client=(mark + client)[:255], at=at)
+    )
+
+
+def _client_cond(client: str, *, everywhere: bool) -> Any:
+    """The failures of ``client`` (counting for it alone or everywhere); with ``everywhere``
+    also every failure that counts everywhere, whatever its client."""
+    f = tw.login_failures.c
+    mine = f.client.in_([client[:255], (EVERYWHERE + client)[:255]])
+    return or_(mine, f.client.startswith(EVERYWHERE)) if everywhere else mine
 
 
 def count_failures(
-    conn: Connection, *, since: dt.datetime, name: str | None = None, client: str | None = None
+    conn: Connection,
+    *,
+    since: dt.datetime,
+    name: str | None = None,
+    client: str | None = None,
+    everywhere: bool = False,
 ) -> tuple[int, dt.datetime | None]:
-    """How many failures since ``since`` for a name or a client, and the latest one's time."""
+    """How many failures since ``since`` for a name, a client, or a name from a client, and the
+    latest one's time. With a ``client``, ``everywhere`` also counts the failures that count for
+    every client (with a ``name`` too: that name's)."""
     f = tw.login_failures.c
     cond = [f.at >= since]
     if name is not None:
         cond.append(f.name == name[:64])
     if client is not None:
-        cond.append(f.client == client[:255])
+        cond.append(_client_cond(client, everywhere=everywhere))
     n, latest = conn.execute(select(func.count(), func.max(f.at)).where(and_(*cond))).one()
     if isinstance(latest, str):  # SQLite hands back text for an aggregate of a datetime
         latest = dt.datetime.fromisoformat(latest).replace(tzinfo=dt.UTC)
@@ -117,8 +161,14 @@ def count_failures(
     return int(n), latest
 
 
-def clear_failures(conn: Connection, *, name: str) -> None:
-    conn.execute(delete(tw.login_failures).where(tw.login_failures.c.name == name[:64]))
+def clear_failures(conn: Connection, *, name: str, client: str | None = None) -> None:
+    """Forget the failures of a name: all of them, or (with ``client``) those from that client
+    and those that count everywhere — the failures from other clients stay."""
+    f = tw.login_failures.c
+    q = delete(tw.login_failures).where(f.name == name[:64])
+    if client is not None:
+        q = q.where(_client_cond(client, everywhere=True))
+    conn.execute(q)
 
 
 # -- submissions -------------------------------------------------------------------------------

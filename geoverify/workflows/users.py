@@ -3,13 +3,16 @@
 There is no built-in or default account: the office creates each user with
 ``geoverify users add`` or on the web page 用户管理; each user may change their own password
 (修改密码). Passwords are stored as Argon2id hashes; a session cookie holds a
-random token whose SHA-256 is all the store keeps.
+random token whose SHA-256 is all the store keeps. Failed logins pause further logins for a
+while; see :func:`authenticate` for how they are counted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ __all__ = [
     "FAILURE_WINDOW",
     "MAX_CLIENT_FAILURES",
     "MAX_NAME_FAILURES",
+    "MAX_NAME_FAILURES_ALL_CLIENTS",
     "SESSION_IDLE",
     "SESSION_LIFETIME",
     "LoginSession",
@@ -34,6 +38,7 @@ __all__ = [
     "add_user",
     "authenticate",
     "change_password",
+    "client_key",
     "end_session",
     "list_users",
     "reset_password",
@@ -44,10 +49,15 @@ __all__ = [
 
 #: Failed logins counted over this window.
 FAILURE_WINDOW = dt.timedelta(minutes=15)
-#: Failures of one user name within the window before its logins are refused for a while.
+#: Failures of one user name from one client address within the window before the logins of
+#: that name from that address are paused (other addresses may still log in as the name).
 MAX_NAME_FAILURES = 5
-#: Failures from one client address within the window before it is refused for a while.
+#: Failures from one client address within the window, whatever the names, before every login
+#: from that address is paused.
 MAX_CLIENT_FAILURES = 20
+#: Failures of one user name from all client addresses together within the window before the
+#: name's logins are paused from every address (against guessing spread over many addresses).
+MAX_NAME_FAILURES_ALL_CLIENTS = 50
 #: A session ends after this long without a request…
 SESSION_IDLE = dt.timedelta(days=7)
 #: …and at the latest this long after the login.
@@ -154,8 +164,17 @@ def add_user(
     store.require()
     who = make_who(actor=actor, source="command:users add")
     with store.begin() as conn:
-        if store_users.find_user(conn, name=name) is not None:
+        # Names differing only in case would look alike in every list and log: refused.
+        same = store_users.find_user_ignoring_case(conn, name)
+        if same is not None and same["name"] == name:
             msg = f"用户 {name} 已存在 (user {name} exists already)"
+            raise InputError(msg)
+        if same is not None:
+            other = same["name"]
+            msg = (
+                f"已有用户 {other}（用户名不区分大小写），请换一个用户名 "
+                f"(a user {other} exists already; user names are compared ignoring case)"
+            )
             raise InputError(msg)
         code = repo.get_village(conn, village)["code"] if village else None
         now = repo.now()
@@ -267,8 +286,10 @@ def change_password(
 
     Every other session of the user ends; the session ``keep_session`` (the id of the session
     the change was made in) stays. A wrong current password counts as a failed login of the
-    name (so a borrowed session cannot guess it), and the change is refused while the name's
-    logins are paused.
+    name from every client address (so a borrowed session cannot guess it, here or on the login
+    page elsewhere: whoever typed it holds a session of the user already, so no stranger can
+    pause a name this way), and the change is refused while the name's logins from the
+    actor's address are paused (see :func:`authenticate`).
 
     Raises
     ------
@@ -280,16 +301,17 @@ def change_password(
     who = make_who(actor=actor, source="command:users change-password")
     now = repo.now()
     failed: InputError | None = None
+    key = client_key(who.host)
     with store.begin() as conn:
         row = _get(conn, name)
         uname = str(row["name"])
-        n, last = store_users.count_failures(conn, since=now - FAILURE_WINDOW, name=uname)
-        if n >= MAX_NAME_FAILURES and last is not None:
-            msg = "密码错误次数过多，请" + _wait_text(last + FAILURE_WINDOW)
-            raise InputError(msg)
+        until, _ = _paused_until(conn, uname, key, now)
+        if until is not None:
+            zh, en = _wait_text(until)
+            raise InputError(f"密码错误次数过多，请{zh}", en=f"too many wrong passwords; {en}")
         if not verify_password(str(row["password_hash"]), current):
             # The failure is recorded (committed) before the error is raised.
-            store_users.record_failure(conn, name=uname, client=who.host, at=now)
+            store_users.record_failure(conn, name=uname, client=key, at=now, everywhere=True)
             failed = InputError(
                 "当前密码不正确，密码未修改 (the current password is wrong; nothing was changed)"
             )
@@ -310,47 +332,109 @@ def change_password(
     return _user(row)
 
 
-def _wait_text(until: dt.datetime) -> str:
-    minutes = max(1, int((until - repo.now()).total_seconds() // 60) + 1)
-    local = until.astimezone(LOCAL_TZ).strftime("%H:%M")
-    return f"{minutes} 分钟后（{local} 以后）再试 (try again in {minutes} min)"
+def client_key(client: str) -> str:
+    """The address failed logins are counted by: an IPv6 client by its /64 network (one host
+    usually holds a whole /64 and may change its address within it at will), an IPv4 address
+    (also one written as IPv6) as itself, anything else (a host name) as given."""
+    try:
+        ip = ipaddress.ip_address(client.strip().split("%", 1)[0])  # without an IPv6 zone
+    except ValueError:
+        return client
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def _paused_until(
+    conn: Any, name: str, client: str, now: dt.datetime
+) -> tuple[dt.datetime | None, int]:
+    """Until when logins of ``name`` from ``client`` (a :func:`client_key`) are paused (None:
+    they are not), and how many failures of the name from that client count now."""
+    since = now - FAILURE_WINDOW
+    pair = store_users.count_failures(conn, since=since, name=name, client=client, everywhere=True)
+    checks = (
+        (pair, MAX_NAME_FAILURES),
+        (store_users.count_failures(conn, since=since, client=client), MAX_CLIENT_FAILURES),
+        (store_users.count_failures(conn, since=since, name=name), MAX_NAME_FAILURES_ALL_CLIENTS),
+    )
+    lasts = [last for (n, last), limit in checks if n >= limit and last is not None]
+    return (max(lasts) + FAILURE_WINDOW if lasts else None), pair[0]
+
+
+def _wait_text(until: dt.datetime) -> tuple[str, str]:
+    """How long to wait, in Chinese and English: (" 15 分钟后（13:20 以后）再试", …)."""
+    minutes = max(1, math.ceil((until - repo.now()).total_seconds() / 60))
+    local = until.astimezone(LOCAL_TZ)
+    if local.second or local.microsecond:  # the minute at which trying again works
+        local = local.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    hm = local.strftime("%H:%M")
+    return (
+        f" {minutes} 分钟后（{hm} 以后）再试",
+        f"try again in {minutes} min (after {hm} Beijing time)",
+    )
 
 
 def authenticate(store: Store, name: str, password: str, *, client: str) -> User:
     """The user whose name and password these are.
 
+    Failed logins are counted over :data:`FAILURE_WINDOW` per user name *and* client address
+    (an IPv6 client by its /64 network, see :func:`client_key`), so that a stranger guessing
+    at a name pauses only their own address, never the name's owner elsewhere. Logins are
+    paused — even the right password is refused until the window has passed — when within the
+    window there were
+
+    * :data:`MAX_NAME_FAILURES` (5) failures of this name from this address (or, for the
+      name, a wrong current password in a session of its own: see :func:`change_password`),
+    * :data:`MAX_CLIENT_FAILURES` (20) failures from this address, whatever the names (one
+      address trying many names), or
+    * :data:`MAX_NAME_FAILURES_ALL_CLIENTS` (50) failures of this name from all addresses
+      together. Without this ceiling guesses at one name would be unlimited for whoever
+      commands many addresses (each address 5 per window); with it such a guesser gets at most
+      50 per window, but can also pause the name for everyone while they keep it up. That
+      needs ten addresses (or IPv6 /64 networks) at once, far beyond a stranger at one
+      computer or phone, and sessions already logged in are not affected. A lower ceiling
+      would make this easier, a higher one make guessing cheaper.
+
+    A successful login forgets the name's failures from this address only: failures from
+    other addresses keep counting. Behind a reverse proxy the proxy must pass the client's
+    address on in ``X-Forwarded-For`` (``geoverify serve`` believes it from a proxy on the same
+    computer, or from those in uvicorn's ``FORWARDED_ALLOW_IPS``); otherwise every client has
+    the proxy's address and one stranger pauses a name for everyone again.
+
     Raises
     ------
     AuthError
-        Wrong name or password (one message for both), a disabled account, or too many
-        failures for this name or from this client within :data:`FAILURE_WINDOW` — then even
-        the right password is refused until the window has passed.
+        Wrong name or password (one message for both), a disabled account, or logins paused
+        as above. The message is Chinese only; the English is the error's ``en``.
     """
     name = name.strip()[:64]
     store.require()
     now = repo.now()
-    since = now - FAILURE_WINDOW
+    key = client_key(client)
     failed: AuthError | None = None
     with store.begin() as conn:
-        n_name, last_name = store_users.count_failures(conn, since=since, name=name)
-        n_client, last_client = store_users.count_failures(conn, since=since, client=client)
-        if n_name >= MAX_NAME_FAILURES or n_client >= MAX_CLIENT_FAILURES:
-            last = max(x for x in (last_name, last_client) if x is not None)
-            msg = "登录失败次数过多，请" + _wait_text(last + FAILURE_WINDOW)
-            raise AuthError(msg, en="too many failed logins; try again later")
+        until, n_pair = _paused_until(conn, name, key, now)
+        if until is not None:
+            zh, en = _wait_text(until)
+            raise AuthError(f"登录失败次数过多，请{zh}", en=f"too many failed logins; {en}")
         row = store_users.find_user(conn, name=name)
         ok = verify_password(row["password_hash"] if row is not None else None, password)
         if not ok or row is None:
             # The failure is recorded (committed) before the error is raised.
-            store_users.record_failure(conn, name=name, client=client, at=now)
-            left = MAX_NAME_FAILURES - n_name - 1
-            hint = f"；再错 {left} 次将暂停登录 15 分钟" if 0 < left <= 2 else ""
+            store_users.record_failure(conn, name=name, client=key, at=now)
+            left = MAX_NAME_FAILURES - n_pair - 1
+            minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+            hint = (
+                f"；再错 {left} 次将暂停在本设备登录该账号 {minutes} 分钟" if 0 < left <= 2 else ""
+            )
             failed = AuthError(f"用户名或密码不正确{hint}", en="wrong user name or password")
         elif row["disabled"]:
             msg = "该账号已停用，请联系镇平安办"
             raise AuthError(msg, en="this account is disabled")
         else:
-            store_users.clear_failures(conn, name=name)
+            store_users.clear_failures(conn, name=name, client=key)
             if needs_rehash(str(row["password_hash"])):
                 store_users.update_user(
                     conn, int(row["id"]), {"password_hash": hash_password(password)}
