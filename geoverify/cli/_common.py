@@ -182,7 +182,7 @@ def handle_errors(func: F) -> F:
             if isinstance(e, RejectedInputError):
                 if any(r.code in NEEDS_SUPERSEDE for r in e.problems):
                     click.echo(
-                        "更正已登记的结果或数值：加上 --supersede --reason \"理由\" "
+                        '更正已登记的结果或数值：加上 --supersede --reason "理由" '
                         "(to correct what is recorded: --supersede --reason TEXT)",
                         err=True,
                     )
