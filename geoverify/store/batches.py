@@ -24,6 +24,7 @@ __all__ = [
     "known_target_ids",
     "link_reissued",
     "list_batches",
+    "rejected_rows_of",
 ]
 
 #: Rows per statement when looking up or inserting many targets: no statement grows with a batch.
@@ -113,6 +114,17 @@ def insert_rejected_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) ->
     """Record rows an ``--accept-partial`` import refused (append-only)."""
     if rows:
         conn.execute(t.rejected_rows.insert(), [dict(r) for r in rows])
+
+
+def rejected_rows_of(conn: Connection, batch_id: str) -> list[dict[str, Any]]:
+    """The rows an ``accept_partial`` import of the batch refused, by row number."""
+    r = t.rejected_rows.c
+    found = conn.execute(
+        select(r.row, r.target_id, r.code, r.reason, r.field, r.value)
+        .where(r.batch_id == batch_id)
+        .order_by(r.row, r.id)
+    )
+    return [dict(m) for m in found.mappings()]
 
 
 class IssueWriter:

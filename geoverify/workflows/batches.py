@@ -21,6 +21,7 @@ from geoverify.engines import AssignFn, assigner
 from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
+from geoverify.problems import split_bilingual
 from geoverify.readers.targets import read_targets
 from geoverify.store import Store, bulk, repo
 from geoverify.store import batches as store_batches
@@ -836,3 +837,26 @@ def list_batches(store: Store) -> pd.DataFrame:
     store.require()
     with store.connect() as conn:
         return store_batches.list_batches(conn)
+
+
+def rejected_rows(store: Store, batch_id: str) -> list[RowProblem]:
+    """The rows of the batch's file that its import refused and recorded (``accept_partial``),
+    with their reasons, by row: what to ask the district to send again."""
+    with store.connect() as conn:
+        store_batches.get_batch(conn, batch_id)
+        found = store_batches.rejected_rows_of(conn, batch_id)
+    out = []
+    for rec in found:
+        zh, en = split_bilingual(str(rec["reason"]))
+        out.append(
+            RowProblem(
+                int(rec["row"]),
+                rec["target_id"],
+                zh,
+                en,
+                field=rec["field"],
+                value=rec["value"],
+                code=str(rec["code"]),
+            )
+        )
+    return out

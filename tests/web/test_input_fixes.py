@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -68,3 +69,26 @@ def test_a_row_with_two_problems_is_one_rejected_row(
     assert page.status_code == 200, page.text[:300]
     assert '<dd data-testid="rejected-count">2 行</dd>' in page.text
     assert "有误的行（2 行，3 处问题）" in page.text
+
+
+def test_the_batch_page_lists_the_rows_an_import_left_out(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    office = clients["office1"]
+    text = "靶标编号,经度,纬度\nL1,106.05,29.70\nL2,abc,29.70\nL3,106.04,\n"
+    page = office.post(
+        "/batches/preview",
+        data={"batch": "left-out-1", "issued": "2024-05-01"},
+        files={"file": ("五月.csv", text.encode("utf-8"), "text/csv")},
+    )
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert token is not None, page.text[:300]
+    res = office.post("/batches/commit", data={"token": token.group(1), "accept_partial": "1"})
+    assert res.status_code == 303
+    shown = office.get(res.headers["location"]).text
+    table = shown[shown.index('data-testid="batch-rejected"') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r"<tr><td>(\d+)</td><td class=\"id\">([^<]*)</td><td>([^<]*)</td>", table)
+    assert [(r, i) for r, i, _ in rows] == [("3", "L2"), ("4", "L3")]
+    assert all(reason and "(" not in reason for _, _, reason in rows)  # Chinese only
+    assert "有误未导入的行（2 行）" in shown

@@ -18,7 +18,12 @@ from geoverify.web import staging
 from geoverify.web.deps import ActorDep, OfficeUser, SessionDep, SettingsDep, StoreDep, UserDep
 from geoverify.web.forms import DATE, FILE, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.templating import records, render
-from geoverify.workflows.batches import BatchImportResult, import_batch, list_batches
+from geoverify.workflows.batches import (
+    BatchImportResult,
+    import_batch,
+    list_batches,
+    rejected_rows,
+)
 from geoverify.workflows.dispatch import dispatch_batch, safe_file_name
 from geoverify.workflows.reports import district_report, status_report
 from geoverify.workflows.users import User
@@ -164,6 +169,7 @@ def batch_page(
         dispatched=folder.exists(),
         imported=request.query_params.get("imported"),
         just_dispatched=request.query_params.get("dispatched"),
+        rejected=rejected_rows(store, batch),
     )
 
 
