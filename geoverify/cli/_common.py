@@ -294,7 +294,7 @@ def check_month(ctx: click.Context, param: click.Parameter, value: str | None) -
         year_s, month_s = value.strip().split("-")
         dt.date(int(year_s), int(month_s), 1)
     except ValueError as e:
-        msg = f"月份应为 YYYY-MM，例如 2024-03 (month must be YYYY-MM), got {value!r}"
+        msg = f"月份「{value}」应为 YYYY-MM，例如 2024-03 (month must be YYYY-MM, got {value!r})"
         raise click.BadParameter(msg, ctx=ctx, param=param) from e
     return value.strip()
 

@@ -23,7 +23,7 @@ _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 def _fail(value: object, why_zh: str, why_en: str) -> ValueError:
-    return ValueError(f"无法解析坐标 {value!r}：{why_zh} (cannot parse angle {value!r}: {why_en})")
+    return ValueError(f"无法解析坐标「{value}」：{why_zh} (cannot parse angle {value!r}: {why_en})")
 
 
 class ParsedAngle(NamedTuple):

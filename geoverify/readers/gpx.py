@@ -158,12 +158,12 @@ def _parse_xml(data: bytes, *, source: str) -> Element:
     except ParseError as e:
         line, col = getattr(e, "position", (0, 0))
         msg = (
-            f"{source}: GPX 格式错误，第 {line} 行第 {col} 列 "
-            f"(malformed XML at line {line}, column {col}): {e}"
+            f"{source}: GPX 格式错误（第 {line} 行第 {col} 列附近），文件可能不完整或已损坏 "
+            f"(malformed XML at line {line}, column {col}: {e})"
         )
         raise InputError(msg) from e
     except Exception as e:  # e.g. an encoding expat cannot handle
-        msg = f"{source}: 无法解析 GPX (cannot parse GPX): {type(e).__name__}: {e}"
+        msg = f"{source}: 无法读取 GPX 文件，文件可能不完整或已损坏 (cannot parse GPX: {e})"
         raise InputError(msg) from e
     if _local(root.tag) != "gpx":
         msg = f"{source}: 不是 GPX 文件，根元素为 <{_local(root.tag)}> (not a GPX file)"

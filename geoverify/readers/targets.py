@@ -571,7 +571,10 @@ def _as_crs(value: str | CRS, *, source: str) -> CRS:
     try:
         return CRS.from_user_input(value)
     except PyprojCRSError as e:
-        msg = f"{source}: 无法识别的坐标系 (unknown CRS) {value!r}: {e}"
+        msg = (
+            f"{source}: 无法识别的坐标系「{value}」，请填写 EPSG 代码，例如 EPSG:4490 或 EPSG:4544 "
+            f"(unknown CRS {value!r}: {e})"
+        )
         raise CRSError(msg) from e
 
 

@@ -20,6 +20,7 @@ from geoverify.errors import GeoverifyError, RowProblem, TooLargeError
 from geoverify.problems import PROBLEM_MEDIA_TYPE, Problem, problem_from_error
 from geoverify.store import Store
 from geoverify.web.deps import LoginRequiredError, get_session, is_api
+from geoverify.web.forms import FIELD_LABELS
 from geoverify.web.settings import Settings
 from geoverify.web.templating import render
 
@@ -140,11 +141,13 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     for i, err in enumerate(exc.errors(), start=1):
         loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")]
         field = ".".join(loc) or None
+        label = FIELD_LABELS.get(field or "", field or "")
+        hint = "：应为 YYYY-MM，例如 2024-03" if field == "month" else "：取值无效"
         rows.append(
             RowProblem(
                 row=i,
                 target_id=None,
-                reason=f"参数 {field or ''} 无效",
+                reason=f"{label}{hint}" if label else "请求的参数无效",
                 reason_en=str(err.get("msg", "invalid value")),
                 field=field,
                 code=str(err.get("type", "invalid")),

@@ -109,7 +109,7 @@ def month_range(month: str) -> tuple[dt.date, dt.date]:
         year, mon = int(year_s), int(month_s)
         first = dt.date(year, mon, 1)
     except ValueError as e:
-        msg = f"月份应为 YYYY-MM，例如 2024-03 (month must be YYYY-MM), got {month!r}"
+        msg = f"月份「{month}」应为 YYYY-MM，例如 2024-03 (month must be YYYY-MM, got {month!r})"
         raise InputError(msg) from e
     return first, dt.date(year, mon, calendar.monthrange(year, mon)[1])
 

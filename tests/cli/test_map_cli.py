@@ -200,7 +200,7 @@ def test_map_refusals_leave_store_unchanged(run: Cli, tmp_path: Path) -> None:
         assert json.loads(res.stdout)["status"] == "error"
     assert run("map", "--out", str(out), "--basemap", "gcj02").exit_code == 2
     res = run("map", "--out", str(out), "--month", "2024-13")
-    assert res.exit_code == 2 and "月份应为 YYYY-MM" in res.stderr
+    assert res.exit_code == 2 and "应为 YYYY-MM" in res.stderr
     assert run("map").exit_code == 2
     assert snapshot(store) == before
     # no patrols yet: a map without coverage, and still no change to the store

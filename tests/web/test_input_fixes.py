@@ -92,3 +92,25 @@ def test_the_batch_page_lists_the_rows_an_import_left_out(
     assert [(r, i) for r, i, _ in rows] == [("3", "L2"), ("4", "L3")]
     assert all(reason and "(" not in reason for _, _, reason in rows)  # Chinese only
     assert "有误未导入的行（2 行）" in shown
+
+
+def test_bad_input_is_said_in_chinese_without_the_parsers_english(
+    clients: dict[str | None, Client],
+) -> None:
+    office = clients["office1"]
+    month = office.get("/patrols?month=2024-13")
+    assert month.status_code == 422
+    assert "月份「2024-13」应为 YYYY-MM" in month.text
+    checked = office.get("/maps?month=2024-3")  # refused by the query's own pattern
+    assert checked.status_code == 422
+    assert "月份：应为 YYYY-MM" in checked.text and "参数 month" not in checked.text
+    broken = b'<?xml version="1.0"?><gpx version="1.1"><trk><trkseg><trkpt lat="29.7"'
+    res = office.post(
+        "/patrols/upload",
+        data={"date": "2024-03-01", "village": "青龙村"},
+        files={"file": ("坏轨迹.gpx", broken, "application/gpx+xml")},
+    )
+    assert res.status_code == 422, res.text[:300]
+    shown = re.sub(r"<details.*?</details>", "", res.text, flags=re.S)  # 技术信息, folded
+    assert "GPX 格式错误" in shown and "文件可能不完整或已损坏" in shown
+    assert "malformed" not in shown and "unclosed" not in shown
