@@ -56,6 +56,15 @@ def test_login_form_without_its_cookie_is_refused(app: Any) -> None:
     res = http.post("/login", data={"login_token": "x" * 32, "name": "office1", "password": "y"})
     assert res.status_code == 403
     assert "登录页面已过期" in res.text
+    # The login form again, the name kept, with a fresh token that logs in.
+    assert 'name="password"' in res.text and 'value="office1"' in res.text
+    token = re.search(r'name="login_token" value="([^"]+)"', res.text)
+    assert token is not None and "gv_session" not in http.cookies
+    ok = http.post(
+        "/login",
+        data={"login_token": token.group(1), "name": "office1", "password": USERS["office1"][2]},
+    )
+    assert ok.status_code == 303 and "gv_session" in http.cookies
 
 
 def test_wrong_password_then_throttled_even_with_the_right_one(web_env: WebEnv, app: Any) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from geoverify.errors import AuthError, ForbiddenError
+from geoverify.errors import AuthError
 from geoverify.web.deps import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -81,12 +81,18 @@ async def login_submit(request: Request, store: StoreDep, settings: SettingsDep)
     sent = form.text("login_token", max_len=100) or ""
     cookie = request.cookies.get(LOGIN_COOKIE) or ""
     next_path = _safe_next(form.text("next", max_len=500))
-    if not cookie or not hmac.compare_digest(sent, cookie):
-        raise ForbiddenError(
-            "登录页面已过期，请刷新后重试 (the login form expired; reload it)",
-            en="the login form expired; reload the page",
-        )
     name = form.text("name", max_len=64) or ""
+    if not cookie or not hmac.compare_digest(sent, cookie):
+        # Nothing is done with it: the login form again, with a fresh token (a login page left
+        # open past the token's hour, or opened in another tab meanwhile).
+        return _login_page(
+            request,
+            settings,
+            status_code=403,
+            next=next_path,
+            name=name,
+            error="登录页面已过期，请再输入一次密码登录",
+        )
     password_value = form.data.get("password")
     password = password_value if isinstance(password_value, str) else ""
     try:
