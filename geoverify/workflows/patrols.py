@@ -288,6 +288,7 @@ def _import_patrols(
         if repo.find_import(conn, kind=IMPORT_KIND, sha256=sha):
             return PatrolImportResult(name, sha, "already_imported")
         villages = repo.load_villages(conn)
+        groups = repo.load_groups(conn)
         stored = _stored_tracks(conn) if is_table else None
         known_tracks = _stored_track_keys(conn) if not is_table else set()
     if villages.empty:
@@ -333,6 +334,7 @@ def _import_patrols(
         _check_only_village(read.patrols, only_village, name=name, details=details)
     if only_village is not None:
         _check_tracks_reach(read.patrols, villages, only_village, name=name, details=details)
+    _check_groups(read.patrols, groups, name=name, details=details)
     patrols = read.patrols
     already = 0
     if known_tracks:
@@ -526,6 +528,34 @@ def _check_tracks_reach(
         for (i, x), d in zip(rows, distances, strict=True)
         if d > OWN_TRACK_REACH_M
     ]
+    if problems:
+        raise RejectedInputError(name, problems, details=details)
+
+
+def _check_groups(
+    patrols: Sequence[Patrol], groups: gpd.GeoDataFrame, *, name: str, details: dict[str, object]
+) -> None:
+    """Refuse a record naming a group (组) its village does not have, where the village's
+    groups are known (a typo would file the patrol under a group nobody can find)."""
+    known: dict[str, list[str]] = {}
+    for code, group in zip(groups["village_code"], groups["name"], strict=True):
+        known.setdefault(str(code), []).append(str(group))
+    problems = []
+    for i, x in enumerate(patrols):
+        have = known.get(str(x.village_code))
+        if x.group is None or not have or x.group.strip() in have:
+            continue
+        problems.append(
+            RowProblem(
+                int(x.row or i + 1),
+                None,
+                f"{x.village}没有“{x.group}”（有：{'、'.join(have)}）",
+                f"{x.village} has no group {x.group!r}",
+                field="group",
+                value=x.group,
+                code="unknown_group",
+            )
+        )
     if problems:
         raise RejectedInputError(name, problems, details=details)
 

@@ -114,3 +114,22 @@ def test_bad_input_is_said_in_chinese_without_the_parsers_english(
     shown = re.sub(r"<details.*?</details>", "", res.text, flags=re.S)  # 技术信息, folded
     assert "GPX 格式错误" in shown and "文件可能不完整或已损坏" in shown
     assert "malformed" not in shown and "unclosed" not in shown
+
+
+def test_a_patrol_of_a_group_the_village_does_not_have_is_refused(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    village = clients["qinglong"]
+    before = full_snapshot(web_env.store)
+    res = village.post(
+        "/patrols/rows",
+        data={"date_0": "2024-03-18", "people_0": "甲", "group_0": "九组"},
+    )
+    assert res.status_code == 422, res.text[:300]
+    assert "青龙村没有“九组”（有：一组" in res.text
+    assert full_snapshot(web_env.store) == before
+    ok = village.post(
+        "/patrols/rows",
+        data={"date_0": "2024-03-18", "people_0": "甲", "group_0": "一组"},
+    )
+    assert ok.status_code in (200, 303), ok.text[:300]
