@@ -22,6 +22,7 @@ from geoverify.workflows.batches import (
     BatchImportResult,
     import_batch,
     list_batches,
+    rejected_row_count,
     rejected_rows,
 )
 from geoverify.workflows.dispatch import dispatch_batch, safe_file_name
@@ -159,6 +160,7 @@ def batch_page(
         row = store_batches.get_batch(conn, batch)
     report = status_report(store, batch=batch)
     folder = dispatch_dir(settings.workspace, batch)
+    left_out = rejected_rows(store, batch)
     return render(
         request,
         "batch.html",
@@ -169,7 +171,9 @@ def batch_page(
         dispatched=folder.exists(),
         imported=request.query_params.get("imported"),
         just_dispatched=request.query_params.get("dispatched"),
-        rejected=rejected_rows(store, batch),
+        rejected=left_out,
+        # by the rows themselves (an import before 2026-12 counted a row's every problem)
+        rejected_count=rejected_row_count(left_out) if left_out else row["n_rejected"],
     )
 
 
