@@ -31,6 +31,7 @@ from geoverify.workflows.users import (
     authenticate,
     client_key,
 )
+from tests.web.conftest import page_login
 
 NAME = "office"
 PW = "desk-pw-2024"
@@ -61,12 +62,7 @@ def _api_login(http: TestClient, password: str, name: str = NAME) -> Any:
 
 
 def _page_login(http: TestClient, password: str, name: str = NAME) -> Any:
-    page = http.get("/login")
-    token = re.search(r'name="login_token" value="([^"]+)"', page.text)
-    assert token is not None
-    return http.post(
-        "/login", data={"login_token": token.group(1), "name": name, "password": password}
-    )
+    return page_login(http, name, password)
 
 
 def _alert(html: str) -> str:

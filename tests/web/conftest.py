@@ -179,6 +179,16 @@ def hidden_fields(client: Client, url: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
 
 
+def page_login(http: TestClient, name: str, password: str) -> Any:
+    """Log in through the login page's form (its login token, as a browser sends it)."""
+    page = http.get("/login")
+    token = re.search(r'name="login_token" value="([^"]+)"', page.text)
+    assert token is not None
+    return http.post(
+        "/login", data={"login_token": token.group(1), "name": name, "password": password}
+    )
+
+
 def browser_login(page: Any, base: str, name: str) -> None:
     """Log ``name`` in through the login page, in a real browser."""
     page.goto(f"{base}/login")

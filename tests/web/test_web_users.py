@@ -18,7 +18,7 @@ from geoverify.store import tables as t
 from geoverify.store import tables_web as tw
 from geoverify.workflows.users import add_user
 from tests.browser import CHROMIUM_ARGS
-from tests.web.conftest import VILLAGE_A, Client, WebEnv
+from tests.web.conftest import VILLAGE_A, Client, WebEnv, page_login
 from tests.web.live import ARTIFACTS, chromium_path, serve, watch
 
 PHONE = {"width": 412, "height": 915}
@@ -49,12 +49,7 @@ def _as(app: Any, name: str, password: str) -> Client:
 
 
 def _page_login(http: TestClient, name: str, password: str) -> Any:
-    page = http.get("/login")
-    token = re.search(r'name="login_token" value="([^"]+)"', page.text)
-    assert token is not None
-    return http.post(
-        "/login", data={"login_token": token.group(1), "name": name, "password": password}
-    )
+    return page_login(http, name, password)
 
 
 def _alert(html: str) -> str:
