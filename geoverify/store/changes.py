@@ -70,7 +70,8 @@ def _update(conn: Connection, ch: TargetChange) -> None:
     if res.rowcount != 1:
         name = ch.target_id or f"#{ch.pk}"
         msg = (
-            f"靶标 {name} 已被他人修改，本次未写入任何数据，请刷新后重试 "
+            f"靶标 {name} 在您打开后已被修改（他人，或您在另一个页面），"
+            "本次未写入任何数据，请看过最新内容后再提交 "
             f"(target {name} was changed meanwhile; nothing was written, reload and try again)"
         )
         raise ConflictError(msg)

@@ -421,8 +421,8 @@ def prepare_feedback(
         raise ForbiddenError(msg, en="not dispatched to the village yet")
     if expected_version is not None and int(rec["version"]) != expected_version:
         msg = (
-            f"靶标 {rec['target_id']} 已被他人修改（版本 {int(rec['version'])}），"
-            "本次未写入任何数据，请刷新后重试 "
+            f"靶标 {rec['target_id']} 在您打开后已被修改（他人，或您在另一个页面；"
+            f"版本 {int(rec['version'])}），本次未写入任何数据，请看过最新内容后再提交 "
             f"(target changed meanwhile, now version {int(rec['version'])}; "
             "nothing was written)"
         )

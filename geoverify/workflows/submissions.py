@@ -195,7 +195,8 @@ def submit_feedback(
             raise repo.no_such_target(target_id)
         if expected_version is not None and int(target["version"]) != expected_version:
             msg = (
-                f"靶标 {target['target_id']} 已被他人修改，本次未写入任何数据，请刷新后重试 "
+                f"靶标 {target['target_id']} 在您打开后已被修改（他人，或您在另一个页面），"
+                "本次未写入任何数据，请看过最新内容后再提交 "
                 "(the target was changed meanwhile; nothing was written, reload and try again)"
             )
             raise ConflictError(msg)

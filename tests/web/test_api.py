@@ -215,7 +215,7 @@ def test_a_stale_version_is_409_and_writes_nothing(
         verified_by="赵六",
     )
     doc = _problem(late, 409, "conflict")
-    assert "已被他人修改" in doc["messages"]["zh"]
+    assert "在您打开后已被修改" in doc["messages"]["zh"]
     assert full_snapshot(web_env.store) == before
 
 

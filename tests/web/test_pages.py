@@ -411,7 +411,7 @@ def test_an_answer_crossing_another_keeps_what_was_typed(
     )
     assert late.status_code == 409
     assert full_snapshot(web_env.store) == before
-    assert "已被他人修改" in late.text and 'data-testid="conflict"' in late.text
+    assert "在您打开后已被修改" in late.text and 'data-testid="conflict"' in late.text
     assert "现已登记：核查结果 排除；核查日期 2024-03-11；核查人员 李四；备注 玉米" in late.text
     # What the cadre typed is still in the form, for the target's new version.
     assert re.search(r'name="plants"[^>]*value="37"', late.text)
