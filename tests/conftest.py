@@ -175,6 +175,19 @@ def run(tmp_path: Path, database_url: str | None) -> Iterator[Cli]:
         cli.close()
 
 
+def users_state(store: Store) -> dict[str, Any]:
+    """The users (with their hashes), the sessions and the events' count: what a change of
+    accounts would touch."""
+    from geoverify.store import tables as t
+    from geoverify.store import tables_web as tw
+
+    with store.connect() as conn:
+        users = conn.execute(sa.select(tw.users).order_by(tw.users.c.name)).all()
+        sessions = conn.execute(sa.select(tw.sessions.c.id).order_by(tw.sessions.c.id)).all()
+        events = conn.execute(sa.select(t.events.c.id)).all()
+    return {"users": users, "sessions": sessions, "events": len(events)}
+
+
 def snapshot(store: Store) -> dict[str, Any]:
     """Row counts of every table, plus the SQLite file's checksum where there is one."""
     with store.connect() as conn:

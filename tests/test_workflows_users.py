@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from geoverify.errors import AuthError, InputError
 from geoverify.store import Store, repo
-from geoverify.store import tables as t
 from geoverify.store import tables_web as tw
 from geoverify.workflows.common import Actor
 from geoverify.workflows.users import (
@@ -22,18 +19,10 @@ from geoverify.workflows.users import (
     set_disabled,
     start_session,
 )
+from tests.conftest import users_state
 
 NAME = "walker-2024"
 PW = "first-pw-2024"
-
-
-def _state(store: Store) -> dict[str, Any]:
-    """The users (with their hashes), the sessions and the events: what a change would touch."""
-    with store.connect() as conn:
-        users = conn.execute(select(tw.users).order_by(tw.users.c.name)).all()
-        sessions = conn.execute(select(tw.sessions.c.id).order_by(tw.sessions.c.id)).all()
-        events = conn.execute(select(t.events.c.id)).all()
-    return {"users": users, "sessions": sessions, "events": len(events)}
 
 
 def _failures(store: Store, name: str) -> int:
@@ -84,10 +73,10 @@ def test_a_refused_change_changes_nothing(
 ) -> None:
     user = add_user(store, NAME, role="viewer", password=PW, actor="pytest")
     token, _ = start_session(store, user, client="10.0.0.5")
-    before = _state(store)
+    before = users_state(store)
     with pytest.raises(InputError, match=needle):
         change_password(store, NAME, current=current, new=new, actor=NAME)
-    assert _state(store) == before
+    assert users_state(store) == before
     assert session_user(store, token) is not None
     # Only a wrong current password counts as a failed login.
     assert _failures(store, NAME) == (1 if current != PW else 0)
@@ -98,10 +87,10 @@ def test_guessing_the_current_password_is_throttled(store: Store) -> None:
     for _ in range(MAX_NAME_FAILURES):
         with pytest.raises(InputError, match="当前密码不正确"):
             change_password(store, NAME, current="guess", new="second-pw-2024")
-    before = _state(store)
+    before = users_state(store)
     with pytest.raises(InputError, match="错误次数过多"):
         change_password(store, NAME, current=PW, new="second-pw-2024")
-    assert _state(store) == before
+    assert users_state(store) == before
     # The same failures pause the name's logins too.
     with pytest.raises(AuthError, match="登录失败次数过多"):
         authenticate(store, NAME, PW, client="test")
@@ -111,12 +100,12 @@ def test_a_logged_in_user_cannot_disable_or_reset_themselves(store: Store) -> No
     add_user(store, "boss", role="office", password=PW, actor="pytest")
     add_user(store, "other", role="viewer", password=PW, actor="pytest")
     me = Actor(name="boss", host="10.0.0.5")
-    before = _state(store)
+    before = users_state(store)
     with pytest.raises(InputError, match="不能停用自己的账号"):
         set_disabled(store, "boss", disabled=True, actor=me)
     with pytest.raises(InputError, match="修改密码"):
         reset_password(store, "boss", password="second-pw-2024", actor=me)
-    assert _state(store) == before
+    assert users_state(store) == before
     # Another user, yes; and the command line (no session to lose) may still do both.
     assert set_disabled(store, "other", disabled=True, actor=me).disabled
     assert set_disabled(store, "boss", disabled=True, actor="boss").disabled

@@ -36,6 +36,7 @@ __all__ = [
     "coverage_for_period",
     "import_landcover",
     "landcover_path",
+    "village_coverage",
     "write_coverage_outputs",
     "write_monthly_report",
 ]
@@ -436,3 +437,24 @@ def write_monthly_report(
         summary,
         landcover=cov.priority is not None,
     )
+
+
+def village_coverage(doc: dict[str, Any], code: str) -> dict[str, Any]:
+    """A coverage document (:meth:`CoverageResult.as_dict`) cut to one village: its row, and
+    totals that are its own figures (a village user sees neither the town's nor another's)."""
+    rows = [v for v in doc["villages"] if v.get("code") == code]
+    own = rows[0] if rows else {}
+    areas = own.get("unsurveyed_areas") or []
+    covered = own.get("covered_m2") or 0.0
+    totals = {
+        "area_m2": own.get("area_m2"),
+        "covered_m2": own.get("covered_m2"),
+        "covered_pct": own.get("covered_pct"),
+        "priority_covered_pct": own.get("priority_covered_pct"),
+        "patrols": own.get("patrols", 0),
+        "unsurveyed_areas": own.get("unsurveyed_count", len(areas)),
+        "unsurveyed_m2": float(sum(a["area_m2"] for a in areas)),
+        "villages": len(rows),
+        "villages_covered": int(covered > 0),
+    }
+    return {**doc, "villages": rows, "totals": totals}

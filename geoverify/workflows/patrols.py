@@ -489,6 +489,19 @@ def _import_patrols(
     )
 
 
+def _record_problem(
+    i: int, x: Patrol, code: str, zh: str, en: str, field: str, value: str | None
+) -> RowProblem:
+    """A problem of the ``i``-th record ``x`` of a patrol file, by the row it came from."""
+    return RowProblem(int(x.row or i + 1), None, zh, en, field=field, value=value, code=code)
+
+
+def _refuse(problems: list[RowProblem], name: str, details: dict[str, object]) -> None:
+    """Refuse the file ``name`` when it has ``problems`` (nothing is written)."""
+    if problems:
+        raise RejectedInputError(name, problems, details=details)
+
+
 #: Metres within which a track of a village user's upload must come of the user's village: a
 #: patrol may cross the boundary, but one that never comes near the village is another's.
 OWN_TRACK_REACH_M = 200.0
@@ -515,21 +528,20 @@ def _check_tracks_reach(
     distances = lines.distance(area).to_numpy(dtype=float)
     village = str(own["name"].iloc[0])
     problems = [
-        RowProblem(
-            int(x.row or i + 1),
-            None,
+        _record_problem(
+            i,
+            x,
+            "track_outside_village",
             f"轨迹{f' {x.track_name}' if x.track_name else ''}不经过{village}"
             f"（最近处相距约 {d:,.0f} 米），只能登记本村（社区）的踏查轨迹",
             f"track does not come within {OWN_TRACK_REACH_M:.0f} m of {code} ({d:.0f} m away)",
-            field="track",
-            value=x.track_name,
-            code="track_outside_village",
+            "track",
+            x.track_name,
         )
         for (i, x), d in zip(rows, distances, strict=True)
         if d > OWN_TRACK_REACH_M
     ]
-    if problems:
-        raise RejectedInputError(name, problems, details=details)
+    _refuse(problems, name, details)
 
 
 def _check_groups(
@@ -545,19 +557,10 @@ def _check_groups(
         have = known.get(str(x.village_code))
         if x.group is None or not have or x.group.strip() in have:
             continue
-        problems.append(
-            RowProblem(
-                int(x.row or i + 1),
-                None,
-                f"{x.village}没有“{x.group}”（有：{'、'.join(have)}）",
-                f"{x.village} has no group {x.group!r}",
-                field="group",
-                value=x.group,
-                code="unknown_group",
-            )
-        )
-    if problems:
-        raise RejectedInputError(name, problems, details=details)
+        zh = f"{x.village}没有“{x.group}”（有：{'、'.join(have)}）"
+        en = f"{x.village} has no group {x.group!r}"
+        problems.append(_record_problem(i, x, "unknown_group", zh, en, "group", x.group))
+    _refuse(problems, name, details)
 
 
 def _check_only_village(
@@ -565,20 +568,19 @@ def _check_only_village(
 ) -> None:
     """Refuse every record of another village (a village user uploads their own only)."""
     problems = [
-        RowProblem(
-            int(x.row or i + 1),
-            None,
+        _record_problem(
+            i,
+            x,
+            "other_village",
             f"这条记录属于 {x.village}，不是你的村（社区）",
             f"record of another village ({x.village})",
-            field="village",
-            value=x.village,
-            code="other_village",
+            "village",
+            x.village,
         )
         for i, x in enumerate(patrols)
         if x.village_code != code
     ]
-    if problems:
-        raise RejectedInputError(name, problems, details=details)
+    _refuse(problems, name, details)
 
 
 def _claim(

@@ -189,6 +189,13 @@ def page_login(http: TestClient, name: str, password: str) -> Any:
     )
 
 
+def form_errors(html: str) -> str:
+    """The text of a page's form-errors box (what a refused form says)."""
+    found = re.search(r'data-testid="form-errors">(.*?)</div>', html, re.S)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
 def browser_login(page: Any, base: str, name: str) -> None:
     """Log ``name`` in through the login page, in a real browser."""
     page.goto(f"{base}/login")

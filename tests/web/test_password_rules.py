@@ -6,21 +6,17 @@ Each test makes its own users, so the module's shared users keep their passwords
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from geoverify.errors import InputError
 from geoverify.passwords import COMMON_PASSWORDS, MIN_LENGTH, check_password_rule
-from geoverify.store import Store
-from geoverify.store import tables as t
-from geoverify.store import tables_web as tw
 from geoverify.workflows.users import add_user, list_users
-from tests.web.conftest import USERS, Client, WebEnv, login
+from tests.conftest import users_state
+from tests.web.conftest import USERS, Client, WebEnv, form_errors, login
 
 COMMON = "密码太常见，请换一个不容易猜到的密码，例如由几个词和数字组成"
 RUN = "密码不能是连续的数字、字母或键盘上挨着的键"
@@ -112,18 +108,6 @@ def test_the_common_list_is_built_in_and_sensible() -> None:
 
 
 # -- through the app ---------------------------------------------------------------------------
-def _state(store: Store) -> dict[str, Any]:
-    with store.connect() as conn:
-        users = conn.execute(select(tw.users).order_by(tw.users.c.name)).all()
-        sessions = conn.execute(select(tw.sessions.c.id).order_by(tw.sessions.c.id)).all()
-        events = conn.execute(select(t.events.c.id)).all()
-    return {"users": users, "sessions": sessions, "events": len(events)}
-
-
-def _alert(html: str) -> str:
-    found = re.search(r'data-testid="form-errors">(.*?)</div>', html, re.S)
-    assert found is not None, html[:500]
-    return found.group(1)
 
 
 @pytest.mark.parametrize(
@@ -134,11 +118,11 @@ def test_the_office_cannot_give_a_new_user_an_easy_password(
     password: str, reason: str, web_env: WebEnv, clients: dict[str | None, Client]
 ) -> None:
     office = clients["office1"]
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     form = {"name": "new-cadre", "role": "viewer", "password": password, "password2": password}
     res = office.post("/users", data=form)
     assert res.status_code == 422
-    shown = _alert(res.text)
+    shown = form_errors(res.text)
     assert reason in shown
     assert "password" not in shown.replace(password, "")  # the page shows no English
     assert f'value="{password}"' not in res.text
@@ -149,7 +133,7 @@ def test_the_office_cannot_give_a_new_user_an_easy_password(
     doc = api.json()
     assert doc["messages"]["zh"].startswith(reason)
     assert doc["messages"]["en"]
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
 
 
 def test_reset_and_change_refuse_easy_passwords(
@@ -157,16 +141,16 @@ def test_reset_and_change_refuse_easy_passwords(
 ) -> None:
     add_user(web_env.store, "easy-one", role="viewer", password="easy-one-pw-2024", actor="t")
     office = clients["office1"]
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     res = office.post(
         "/users/easy-one/password", data={"password": "woaini1314", "password2": "woaini1314"}
     )
     assert res.status_code == 422
-    assert COMMON in _alert(res.text)
+    assert COMMON in form_errors(res.text)
     res = office.post("/api/v1/users/easy-one/password", json={"password": "87654321"})
     assert res.status_code == 422
     assert res.json()["messages"]["zh"].startswith(RUN)
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
     # 修改密码 by the user: the same rule.
     http = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
     res = http.post("/api/v1/session", json={"name": "easy-one", "password": "easy-one-pw-2024"})
@@ -175,7 +159,7 @@ def test_reset_and_change_refuse_easy_passwords(
     body = {"current_password": "easy-one-pw-2024", "new_password": "admin123"}
     res = me.post("/account/password", data={**body, "new_password2": "admin123"})
     assert res.status_code == 422
-    assert COMMON in _alert(res.text)
+    assert COMMON in form_errors(res.text)
     res = me.post("/api/v1/me/password", json={**body, "new_password": "easy-one2024"})
     assert res.status_code == 422
     assert res.json()["messages"]["zh"].startswith(HAS_NAME)
@@ -189,18 +173,18 @@ def test_a_name_differing_only_in_case_is_refused(
     name: str, web_env: WebEnv, clients: dict[str | None, Client]
 ) -> None:
     office = clients["office1"]
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     password = "look-alike-2024"
     res = office.post(
         "/users", data={"name": name, "role": "viewer", "password": password, "password2": password}
     )
     assert res.status_code == 422
-    assert "已有用户 office1（用户名不区分大小写）" in _alert(res.text)
+    assert "已有用户 office1（用户名不区分大小写）" in form_errors(res.text)
     api = office.post("/api/v1/users", json={"name": name, "role": "viewer", "password": password})
     assert api.status_code == 422
     assert api.json()["messages"]["zh"].startswith("已有用户 office1（用户名不区分大小写）")
     assert "ignoring case" in api.json()["messages"]["en"]
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
     assert [u.name for u in list_users(web_env.store).users].count("office1") == 1
     assert not any(u.name == name for u in list_users(web_env.store).users)
 

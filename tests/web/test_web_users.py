@@ -11,26 +11,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from geoverify.store import Store, repo
-from geoverify.store import tables as t
-from geoverify.store import tables_web as tw
 from geoverify.workflows.users import add_user
 from tests.browser import CHROMIUM_ARGS
-from tests.web.conftest import VILLAGE_A, Client, WebEnv, page_login
+from tests.conftest import users_state
+from tests.web.conftest import VILLAGE_A, Client, WebEnv, form_errors, page_login
 from tests.web.live import ARTIFACTS, chromium_path, serve, watch
 
 PHONE = {"width": 412, "height": 915}
-
-
-def _state(store: Store) -> dict[str, Any]:
-    """Users (with their hashes), sessions and events: everything these pages could change."""
-    with store.connect() as conn:
-        users = conn.execute(select(tw.users).order_by(tw.users.c.name)).all()
-        sessions = conn.execute(select(tw.sessions.c.id).order_by(tw.sessions.c.id)).all()
-        events = conn.execute(select(t.events.c.id)).all()
-    return {"users": users, "sessions": sessions, "events": len(events)}
 
 
 def _hidden(client: Client, url: str) -> dict[str, str]:
@@ -50,12 +39,6 @@ def _as(app: Any, name: str, password: str) -> Client:
 
 def _page_login(http: TestClient, name: str, password: str) -> Any:
     return page_login(http, name, password)
-
-
-def _alert(html: str) -> str:
-    found = re.search(r'data-testid="form-errors">(.*?)</div>', html, re.S)
-    assert found is not None, html[:500]
-    return found.group(1)
 
 
 def _events(store: Store, kind: str) -> Any:
@@ -137,7 +120,7 @@ def test_only_the_office_manages_users(
     assert 'href="/users"' in clients["office1"].get("/").text
     assert client.get("/users").status_code == 403
     assert client.get("/api/v1/users").status_code == 403
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     new = {"name": "sneaky", "role": "office", "password": "sneaky-pw-2024"}
     res = client.post("/users", data={**new, "password2": new["password"]})
     assert res.status_code == 403
@@ -149,7 +132,7 @@ def test_only_the_office_manages_users(
     assert client.post("/users/office1/password", data=reset).status_code == 403
     res = client.post("/api/v1/users/office1/password", json={"password": "taken-over-2024"})
     assert res.status_code == 403
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
 
 
 def test_disable_ends_the_login_and_enable_restores_it(
@@ -182,14 +165,14 @@ def test_the_office_cannot_disable_itself(
 ) -> None:
     office = clients["office1"]
     assert 'action="/users/office1/disable"' not in office.get("/users").text
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     res = office.post("/users/office1/disable")
     assert res.status_code == 422
-    assert "不能停用自己的账号" in _alert(res.text)
+    assert "不能停用自己的账号" in form_errors(res.text)
     res = office.post("/api/v1/users/office1/disable")
     assert res.status_code == 422
     assert res.json()["messages"]["zh"] == "不能停用自己的账号"
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
     assert office.get("/api/v1/me").status_code == 200
 
 
@@ -197,7 +180,7 @@ def test_reset_password(web_env: WebEnv, app: Any, clients: dict[str | None, Cli
     office = clients["office1"]
     add_user(web_env.store, "forgetful", role="viewer", password="old-pw-2024", actor="pytest")
     forgetful = _as(app, "forgetful", "old-pw-2024")
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     for data, needle in [
         ({"password": "new-pw-2024", "password2": "new-pw-2025"}, "两次输入的密码不一致"),
         ({"password": "short", "password2": "short"}, "至少 8 个字符"),
@@ -205,9 +188,9 @@ def test_reset_password(web_env: WebEnv, app: Any, clients: dict[str | None, Cli
     ]:
         res = office.post("/users/forgetful/password", data=data)
         assert res.status_code == 422
-        assert needle in _alert(res.text)
+        assert needle in form_errors(res.text)
         assert f'value="{data["password"]}"' not in res.text  # never typed in again
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
     res = office.post(
         "/users/forgetful/password", data={"password": "new-pw-2024", "password2": "new-pw-2024"}
     )
@@ -241,21 +224,21 @@ def test_change_own_password(web_env: WebEnv, app: Any, clients: dict[str | None
     office_pc = _as(app, "cadre", "cadre-pw-2024")
     assert 'href="/account/password"' in phone.get("/").text
     assert phone.get("/account/password").status_code == 200
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     wrong = {"current_password": "not-my-pw", "new_password": "cadre-new-2024"}
     res = phone.post("/account/password", data={**wrong, "new_password2": "cadre-new-2024"})
     assert res.status_code == 422
-    assert "当前密码不正确，密码未修改" in _alert(res.text)
+    assert "当前密码不正确，密码未修改" in form_errors(res.text)
     assert "not-my-pw" not in res.text and "cadre-new-2024" not in res.text
     mismatch = {"current_password": "cadre-pw-2024", "new_password": "cadre-new-2024"}
     res = phone.post("/account/password", data={**mismatch, "new_password2": "cadre-new-2025"})
     assert res.status_code == 422
-    assert "两次输入的密码不一致" in _alert(res.text)
-    assert _state(web_env.store) == before
+    assert "两次输入的密码不一致" in form_errors(res.text)
+    assert users_state(web_env.store) == before
     assert phone.post("/api/v1/me/password", json=wrong).json()["messages"]["zh"] == (
         "当前密码不正确，密码未修改"
     )
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
 
     res = phone.post("/account/password", data={**mismatch, "new_password2": "cadre-new-2024"})
     assert res.status_code == 303
@@ -282,7 +265,7 @@ def test_changes_without_the_csrf_token_are_refused(
 ) -> None:
     office = clients["office1"]
     add_user(web_env.store, "target-x", role="viewer", password="target-pw-2024", actor="t")
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     new = {"name": "no-token", "role": "viewer", "password": "no-token-2024"}
     for url, data in [
         ("/users", {**new, "password2": new["password"]}),
@@ -303,7 +286,7 @@ def test_changes_without_the_csrf_token_are_refused(
         headers={"Origin": "https://evil.example"},
     )
     assert cross.status_code == 403
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
 
 
 @pytest.mark.parametrize(
@@ -327,10 +310,10 @@ def test_bad_input_is_refused_with_a_reason(
     office = clients["office1"]
     form = dict(form)  # the parameter is shared by both backends
     password = form.pop("password", "good-pw-2024")
-    before = _state(web_env.store)
+    before = users_state(web_env.store)
     res = office.post("/users", data={**form, "password": password, "password2": password})
     assert 400 <= res.status_code < 500
-    assert needle in _alert(res.text)
+    assert needle in form_errors(res.text)
     # What was typed is shown again, but never the password.
     assert f'value="{form["name"]}"' in res.text
     assert password not in res.text.replace(f'value="{form["name"]}"', "")
@@ -339,7 +322,7 @@ def test_bad_input_is_refused_with_a_reason(
         api = office.post("/api/v1/users", json=body)
         assert 400 <= api.status_code < 500
         assert api.headers["content-type"].startswith("application/problem+json")
-    assert _state(web_env.store) == before
+    assert users_state(web_env.store) == before
 
 
 # -- the page on a phone ---------------------------------------------------------------------------

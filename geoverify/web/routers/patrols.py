@@ -25,7 +25,11 @@ from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipar
 from geoverify.web.routers.batches import _download
 from geoverify.web.templating import records, render
 from geoverify.workflows.common import InputFile, today_local
-from geoverify.workflows.coverage import coverage_for_period, write_monthly_report
+from geoverify.workflows.coverage import (
+    coverage_for_period,
+    village_coverage,
+    write_monthly_report,
+)
 from geoverify.workflows.patrols import import_patrols, latest_month, list_patrols, month_range
 from geoverify.workflows.users import LoginSession, User
 from geoverify.workflows.villages import list_villages
@@ -93,28 +97,8 @@ def _coverage(store: Any, month: str, scope: str | None) -> dict[str, Any] | Non
     except InputError:
         return None
     if scope is not None:
-        doc["villages"] = [v for v in doc["villages"] if v.get("code") == scope]
-        doc["totals"] = _own_totals(doc["villages"])
+        doc = village_coverage(doc, scope)
     return doc
-
-
-def _own_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The totals of a village user's coverage: their village's own figures (the town's are
-    not theirs to see)."""
-    own = rows[0] if rows else {}
-    areas = own.get("unsurveyed_areas") or []
-    covered = own.get("covered_m2") or 0.0
-    return {
-        "area_m2": own.get("area_m2"),
-        "covered_m2": own.get("covered_m2"),
-        "covered_pct": own.get("covered_pct"),
-        "priority_covered_pct": own.get("priority_covered_pct"),
-        "patrols": own.get("patrols", 0),
-        "unsurveyed_areas": own.get("unsurveyed_count", len(areas)),
-        "unsurveyed_m2": float(sum(a["area_m2"] for a in areas)),
-        "villages": len(rows),
-        "villages_covered": int(covered > 0),
-    }
 
 
 @router.get("/patrols")
