@@ -18,6 +18,7 @@ from geoverify.geo import STORE_CRS, metric_crs
 __all__ = [
     "DEADLINE_DAY",
     "RECEIVED_UNKNOWN",
+    "STATUS_ORDER",
     "MonthlySummary",
     "Patrol",
     "coverage_inputs",
@@ -267,6 +268,8 @@ def track_lengths_by_village(
 #: Reporting status of a village whose records came without a received date (e.g. only GPX
 #: tracks, imported without ``--received``): it is not known whether the table was late.
 RECEIVED_UNKNOWN = "报送日期未记录"
+#: The reporting statuses a village can have in a month, in the order documents list them.
+STATUS_ORDER = ("已报送", "逾期报送", RECEIVED_UNKNOWN, "未报送", "待报送")
 
 
 @dataclass
@@ -289,7 +292,10 @@ class MonthlySummary:
         The reporting deadline (the 25th).
     totals
         Town totals of ``patrols``, ``tracked``, ``reported_only``, ``person_times``,
-        ``findings``, ``villages``, ``villages_reported``.
+        ``findings``, ``villages``, ``villages_reported`` (villages with a record for the
+        month, whatever their status) and ``statuses`` (how many villages have each status,
+        in the order 已报送, 逾期报送, :data:`RECEIVED_UNKNOWN`, 未报送, 待报送; only those that
+        occur).
     """
 
     year: int
@@ -388,4 +394,6 @@ def monthly_summary(
     }
     totals["villages"] = len(frame)
     totals["villages_reported"] = len(frame) - len(not_reported)
+    counts = frame["status"].value_counts() if len(frame) else pd.Series(dtype=int)
+    totals["statuses"] = {k: int(counts[k]) for k in STATUS_ORDER if k in counts.index}
     return MonthlySummary(year, month, frame, not_reported, deadline, totals)

@@ -224,13 +224,23 @@ def test_town_summary(tmp_path):
         # "=cmd|' /C calc'!A0" splits on spaces; no received date: not late, 未记录
         ["石桥村", 1, 0, 1, 3, 0, 0.0, "报送日期未记录", "未记录"],
         ["福果社区", 0, 0, 0, 0, 0, None, "未报送", None],
-        ["合计", 3, 0, 3, 6, 1, 4.2, "已报送 2/3", None],  # the town's coverage
+        # the town's coverage; the total counts villages as the rows above name them
+        ["合计", 3, 0, 3, 6, 1, 4.2, "有记录 2/3\n已报送 1\n报送日期未记录 1", None],
     ]
     missing = wb["未报送"]
     assert "截止3月25日" in missing["A1"].value
     assert missing["A3"].value == "福果社区"
     assert missing["B3"].value.date() == dt.date(2024, 3, 25)
     assert missing["A4"].value is None
+
+
+def test_town_summary_total_when_all_on_time(tmp_path):
+    on_time = {c: dt.date(2024, 3, 20) for c in _villages()["code"]}
+    summary = monthly_summary(_patrols(), _villages(), year=2024, month=3, received=on_time)
+    ws = openpyxl.load_workbook(write_town_summary(tmp_path / "s.xlsx", summary))["汇总"]
+    total = next(r for r in ws.iter_rows(values_only=True) if r[0] == "合计")
+    reported = sum(r[7] == "已报送" for r in ws.iter_rows(values_only=True))
+    assert total[7] == f"已报送 {reported}/{len(_villages())}"
 
 
 @pytest.mark.libreoffice

@@ -144,6 +144,8 @@ def test_monthly_summary_counts_and_missing_villages():
     assert s.totals["patrols"] == 3  # the unknown village's record is not counted
     assert s.totals["person_times"] == 6
     assert s.totals["villages_reported"] == 2
+    # no received dates: both villages with records are 报送日期未记录, none counted 已报送
+    assert s.totals["statuses"] == {RECEIVED_UNKNOWN: 2, "未报送": 1}
 
 
 def test_monthly_summary_before_deadline_and_late():

@@ -26,7 +26,13 @@ from geoverify.documents.xlsx import (
     write_lines_below,
     write_sheet,
 )
-from geoverify.patrols import RECEIVED_UNKNOWN, MonthlySummary, Patrol, patrols_in_month
+from geoverify.patrols import (
+    RECEIVED_UNKNOWN,
+    STATUS_ORDER,
+    MonthlySummary,
+    Patrol,
+    patrols_in_month,
+)
 
 __all__ = [
     "MONTHLY_HEADERS",
@@ -355,6 +361,21 @@ def _received_text(rec: Mapping[Any, Any]) -> Any:
     return "未记录" if rec.get("patrols") else None
 
 
+def _status_total(totals: Mapping[str, Any]) -> str:
+    """The 合计 row's reporting cell, counting villages as the rows above name them.
+
+    "已报送 6/13" when every village with records is 已报送; otherwise the villages with
+    records, then one line per status: "有记录 2/13", "已报送 1", "报送日期未记录 1". It never
+    says more villages reported than the rows do.
+    """
+    counts = totals.get("statuses", {})
+    shown = [s for s in STATUS_ORDER[:3] if counts.get(s)]
+    of = f"{totals['villages_reported']}/{totals['villages']}"
+    if shown in ([], ["已报送"]):
+        return f"已报送 {of}"
+    return "\n".join([f"有记录 {of}", *(f"{s} {counts[s]}" for s in shown)])
+
+
 def write_town_summary(path: str | os.PathLike[str], summary: MonthlySummary) -> Path:
     """Write the town's monthly summary workbook (全镇踏查情况汇总).
 
@@ -390,7 +411,7 @@ def write_town_summary(path: str | os.PathLike[str], summary: MonthlySummary) ->
             t["person_times"],
             t["findings"],
             None if t.get("covered_pct") is None else round(float(t["covered_pct"]), 1),
-            f"已报送 {t['villages_reported']}/{t['villages']}",
+            _status_total(t),
             None,
         ]
     )
