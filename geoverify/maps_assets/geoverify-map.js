@@ -759,14 +759,25 @@
     position: "topleft", title: "全屏显示", titleCancel: "退出全屏", forceSeparateButton: true
   }).addTo(map);
 
+  // A finger has no pointer to move over the map: on a touch screen the readout asks for a
+  // tap, and any click or tap (also one that opens a popup) shows where it landed.
+  var coarse = !!(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
   var Readout = L.Control.extend({
     options: { position: "bottomleft" },
     onAdd: function () {
-      var box = el("div", "gv-box gv-readout", "移动鼠标查看坐标");
-      map.on("mousemove", function (e) {
-        box.textContent = "经度 " + e.latlng.lng.toFixed(6) + "°  纬度 " +
-          e.latlng.lat.toFixed(6) + "°（CGCS2000）";
-      });
+      var box = el("div", "gv-box gv-readout", coarse ? "点击地图查看坐标" : "移动鼠标查看坐标");
+      function show(e) {
+        // not the ground under a control (a finger on a layer box, the mouse over the legend)
+        var target = e.originalEvent && e.originalEvent.target;
+        if (target && target.closest && target.closest(".leaflet-control")) { return; }
+        box.textContent = "";
+        box.appendChild(el("span", null, "经度 " + e.latlng.lng.toFixed(6) + "°"));
+        box.appendChild(document.createTextNode("  "));
+        box.appendChild(el("span", null, "纬度 " + e.latlng.lat.toFixed(6) + "°"));
+        box.appendChild(el("span", "gv-crs", "（CGCS2000）"));
+      }
+      map.on("mousemove", show);
+      map.on("preclick", show);
       return box;
     }
   });

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from geoverify.errors import GeoverifyError, InputError, NotFoundError
 from geoverify.maps import tile_origins
+from geoverify.problems import Problem, problem_from_error
+from geoverify.store import Store
 from geoverify.web.deps import SessionDep, StoreDep, UserDep
 from geoverify.web.templating import render
 from geoverify.workflows.batches import list_batches
 from geoverify.workflows.maps import build_store_map
-from geoverify.workflows.patrols import latest_month
+from geoverify.workflows.patrols import latest_month, month_range
+from geoverify.workflows.users import User
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["maps"])
 
 BatchQ = Annotated[str | None, Query(max_length=64, description="批次编号")]
 MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="踏查月份 YYYY-MM")]
+#: The pages' own month: checked by :func:`_checked_month`, so that a month that cannot be
+#: read is said beside the month field (or, in the map's frame, by a bare message).
+PageMonthQ = Annotated[str | None, Query(description="踏查月份 YYYY-MM")]
+PageBatchQ = Annotated[str | None, Query(description="批次编号")]
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 #: The map is one self-contained HTML file with its own inline script and styles; it asks
 #: for nothing but the basemap tiles the user picks in its layer switch: exactly the hosts of
@@ -31,24 +41,96 @@ MAP_CSP = (
 )
 
 
+def _checked_month(value: str | None) -> str | None:
+    """The month asked for (``YYYY-MM``), None when none is; an input error naming the field
+    when it is not a month."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        if not _MONTH.match(value):
+            raise ValueError(value)
+        month_range(value)
+    except ValueError as e:  # month_range's InputError is a ValueError too
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        msg = f"月份：应为 YYYY-MM，例如 2024-03（“{shown}”不是有效的月份）"
+        raise InputError(msg, en=f"month must be YYYY-MM, got {shown!r}") from e
+    return value
+
+
+def _checked_batch(store: Store, batch: str | None) -> str | None:
+    if not batch or not batch.strip():
+        return None
+    if batch.strip() not in {str(b) for b in list_batches(store)["id"]}:
+        shown = batch if len(batch) <= 64 else batch[:64] + "…"
+        raise NotFoundError(f"没有批次「{shown}」 (no such batch)")
+    return batch.strip()
+
+
 @router.get("/maps")
 def maps_page(
     request: Request,
     store: StoreDep,
     session: SessionDep,
     user: UserDep,
-    batch: BatchQ = None,
-    month: MonthQ = None,
+    batch: PageBatchQ = None,
+    month: PageMonthQ = None,
 ) -> Response:
     batches = [str(b) for b in list_batches(store)["id"]]
+    try:
+        checked = _checked_month(month)
+        chosen = _checked_batch(store, batch)
+    except GeoverifyError as e:
+        # Said above the map, the month field as typed; no map of a month that is none.
+        problem = problem_from_error(e)
+        return render(
+            request,
+            "maps.html",
+            session,
+            status_code=problem.status,
+            batches=batches,
+            batch=batch,
+            month=month,
+            src=None,
+            problem=problem,
+        )
     # The month the map shows when none is chosen (the latest with patrols), named in the form.
-    month = month or latest_month(store)
-    query = urlencode({k: v for k, v in (("batch", batch), ("month", month)) if v})
+    month = checked or latest_month(store)
+    query = urlencode({k: v for k, v in (("batch", chosen), ("month", month)) if v})
     src = "/maps/map.html" + (f"?{query}" if query else "")
-    return render(request, "maps.html", session, batches=batches, batch=batch, month=month, src=src)
+    return render(
+        request, "maps.html", session, batches=batches, batch=chosen, month=month, src=src
+    )
+
+
+def _map(store: Store, user: User, batch: str | None, month: str | None) -> Response:
+    built = build_store_map(store, batch=batch or None, village=user.scope, month=month or None)
+    return HTMLResponse(built.html, headers={"Content-Security-Policy": MAP_CSP})
+
+
+def _bare_problem(request: Request, problem: Problem) -> Response:
+    """A refusal as the map's frame shows it (``map_error.html``): the message alone."""
+    status = problem.status if 400 <= problem.status < 600 else 500
+    page = render(request, "map_error.html", None, status_code=status, problem=problem)
+    page.headers["Content-Security-Policy"] = MAP_CSP
+    return page
 
 
 @router.get("/maps/map.html")
+def map_page(
+    request: Request,
+    store: StoreDep,
+    user: UserDep,
+    batch: PageBatchQ = None,
+    month: PageMonthQ = None,
+) -> Response:
+    """The map in the 地图 page's frame (or a tab of its own): a refusal is a bare message."""
+    try:
+        return _map(store, user, batch, _checked_month(month))
+    except GeoverifyError as e:
+        return _bare_problem(request, problem_from_error(e))
+
+
 @api.get(
     "/maps/map.html",
     summary="The offline map (HTML): the town, or a village user's own village",
@@ -57,5 +139,4 @@ def maps_page(
 def map_html(
     store: StoreDep, user: UserDep, batch: BatchQ = None, month: MonthQ = None
 ) -> Response:
-    built = build_store_map(store, batch=batch or None, village=user.scope, month=month or None)
-    return HTMLResponse(built.html, headers={"Content-Security-Policy": MAP_CSP})
+    return _map(store, user, batch, month)
