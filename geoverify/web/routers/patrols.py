@@ -109,23 +109,43 @@ def patrols_page(
     user: UserDep,
     month: MonthQ = None,
 ) -> Response:
-    m = _month(month, store)
-    start, end = month_range(m)
+    return _patrols_page(request, store, session, user, _month(month, store))
+
+
+def _patrols_page(
+    request: Request,
+    store: Store,
+    session: LoginSession | None,
+    user: User,
+    month: str,
+    *,
+    values: dict[str, Any] | None = None,
+    problem: Problem | None = None,
+) -> Response:
+    """The patrols page; after a refused upload, its form with what was chosen and the reasons
+    (the file must be chosen again: a browser never refills a file field)."""
+    start, end = month_range(month)
     frame = list_patrols(store, start=start, end=end, village=user.scope)
     return render(
         request,
         "patrols.html",
         session,
-        month=m,
+        status_code=422 if problem is not None else 200,
+        month=month,
         patrols=records(frame),
-        coverage=_coverage(store, m, user.scope),
+        coverage=_coverage(store, month, user.scope),
         villages=[] if user.scope else list_villages(store).to_json(),
         saved=request.query_params.get("saved"),
+        v=values or {},
+        problem=problem,
+        today=today_local(),
     )
 
 
-async def _upload(request: Request, store: Any, settings: Any, actor: Any, user: User) -> Any:
-    form = await read_form(request, settings)
+async def _upload(
+    request: Request, store: Any, settings: Any, actor: Any, user: User, form: Form | None = None
+) -> Any:
+    form = form or await read_form(request, settings)
     upload = await form.file("file", max_bytes=settings.max_request_bytes)
     tracks = await form.files("tracks", max_count=20, max_bytes=settings.max_request_bytes)
     is_track = upload.suffix in (".gpx", ".kml", ".kmz")
@@ -154,7 +174,18 @@ async def patrols_upload(
     actor: ActorDep,
     user: WriterUser,
 ) -> Response:
-    res = await _upload(request, store, settings, actor, user)
+    form = await read_form(request, settings)
+    try:
+        res = await _upload(request, store, settings, actor, user, form)
+    except (InputError, NotFoundError) as e:  # the page again, the form as sent, the reasons
+        values = as_dict(form)
+        try:
+            month = _month(values.get("month"), store)
+        except InputError:
+            month = _month(None, store)
+        return _patrols_page(
+            request, store, session, user, month, values=values, problem=problem_from_error(e)
+        )
     return render(request, "patrols_imported.html", session, res=res, doc=res.to_json())
 
 
@@ -254,7 +285,7 @@ async def rows_submit(
             res = import_patrols(store, table, actor=actor, only_village=user.scope)
         except RejectedInputError as e:
             raise _said_by_form_rows(e, rows) from e
-    except InputError as e:  # the form again, with what was typed and the reasons
+    except (InputError, NotFoundError) as e:  # the form again, as typed, with the reasons
         problem = problem_from_error(e)
         return _rows_page(request, store, session, user, values=as_dict(form), problem=problem)
     return render(request, "patrols_imported.html", session, res=res, doc=res.to_json())
