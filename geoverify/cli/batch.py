@@ -18,6 +18,7 @@ from geoverify.cli._common import (
     progress,
 )
 from geoverify.model import ASSIGNMENT_LABELS
+from geoverify.outside import OutsideTown
 from geoverify.workflows import BatchImportResult, import_batch, list_batches
 from geoverify.workflows.batches import DEFAULT_REPEAT_RADIUS_M, DEFAULT_TOLERANCE_M
 
@@ -25,6 +26,46 @@ from geoverify.workflows.batches import DEFAULT_REPEAT_RADIUS_M, DEFAULT_TOLERAN
 @click.group("batch", cls=JsonGroup)
 def batch_group() -> None:
     """District target batches (下发批次)."""
+
+
+def describe_outside(outside: OutsideTown) -> list[str]:
+    """The targets assigned outside the town, far ones first and flagged: to check before
+    the batch is dispatched (they are imported, as 镇外)."""
+    if not outside.count:
+        return []
+    lines = [
+        f"  镇外 {outside.count} 个，已按镇外导入，请核实后退回区禁毒办 "
+        f"({outside.count} targets outside the town, imported as outside):"
+    ]
+    if outside.far:
+        lines.append(
+            f"  注意：其中 {outside.far} 个距本镇超过 {outside.far_km:g} 公里，多半是坐标录错"
+            f"或经纬度颠倒，请核对原文件 ({outside.far} more than {outside.far_km:g} km away: "
+            "most likely a typo or swapped coordinates)"
+        )
+    rows = [
+        (
+            t.row,
+            t.target_id,
+            f"{t.lon:.6f}, {t.lat:.6f}",
+            "" if t.distance_km is None else f"{t.distance_km:.1f}",
+            t.nearest_village or "",
+            "；".join(
+                note
+                for note, on in (
+                    (f"远离本镇（>{outside.far_km:g} 公里）", t.far),
+                    ("经纬度疑似颠倒（交换后在本镇内）", t.swapped),
+                )
+                if on
+            ),
+        )
+        for t in outside.listed
+    ]
+    table = format_table(["行号", "编号", "经度, 纬度", "距本镇（公里）", "最近的村", "提示"], rows)
+    lines += [f"    {line}" for line in table.splitlines()]
+    if outside.unlisted:
+        lines.append(f"    另有 {outside.unlisted} 个未列出 ({outside.unlisted} more not listed)")
+    return lines
 
 
 def describe_batch_import(res: BatchImportResult) -> list[str]:
@@ -41,6 +82,7 @@ def describe_batch_import(res: BatchImportResult) -> list[str]:
     kinds = "，".join(f"{ASSIGNMENT_LABELS[k]} {v}" for k, v in sorted(res.assignment.items()) if v)
     if kinds:
         lines.append(f"  分配 (assignment): {kinds}")
+    lines += describe_outside(res.outside)
     if res.ids_generated:
         lines.append("  文件中没有靶标编号，已按批次和行号生成 (ids generated from batch and row)")
     if res.dms_carried:

@@ -24,6 +24,7 @@ __all__ = [
     "known_target_ids",
     "link_reissued",
     "list_batches",
+    "outside_targets_of",
     "rejected_rows_of",
 ]
 
@@ -125,6 +126,29 @@ def rejected_rows_of(conn: Connection, batch_id: str) -> list[dict[str, Any]]:
         .order_by(r.row, r.id)
     )
     return [dict(m) for m in found.mappings()]
+
+
+def outside_targets_of(conn: Connection, batch_id: str) -> dict[str, list[Any]]:
+    """The batch's new targets (not re-issued) assigned outside the town, by the file's row:
+    columns ``row``, ``target_id``, ``lon``, ``lat`` and ``distance_m`` (the assignment's)."""
+    tg, issue = t.targets.c, t.target_issues.c
+    found = conn.execute(
+        select(issue.row, tg.target_id, tg.lon, tg.lat, tg.assignment_detail)
+        .select_from(t.target_issues.join(t.targets, tg.id == issue.target))
+        .where(
+            issue.batch_id == batch_id,
+            issue.reissue.is_(False),
+            tg.assignment == "outside",
+        )
+        .order_by(issue.row, tg.id)
+    ).all()
+    return {
+        "row": [r[0] for r in found],
+        "target_id": [r[1] for r in found],
+        "lon": [r[2] for r in found],
+        "lat": [r[3] for r in found],
+        "distance_m": [(r[4] or {}).get("distance_m") for r in found],
+    }
 
 
 class IssueWriter:

@@ -15,12 +15,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geoverify.assign import DEFAULT_TOLERANCE_M, assign_targets, find_repeat_sites
 from geoverify.engines import AssignFn, assigner
 from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
+from geoverify.outside import OutsideTown, outside_town_of
 from geoverify.problems import split_bilingual
 from geoverify.readers.targets import read_targets
 from geoverify.store import Store, bulk, repo
@@ -64,6 +66,8 @@ class BatchImportResult:
     dms_carried: int = 0
     #: Per village: targets and how each was assigned (a preview only).
     villages: list[dict[str, Any]] | None = None
+    #: The new targets assigned outside the town (镇外), far ones flagged.
+    outside: OutsideTown = field(default_factory=OutsideTown)
 
     @property
     def rejected_rows(self) -> int:
@@ -96,6 +100,7 @@ class BatchImportResult:
             "due_on": self.due_on.isoformat() if self.due_on else None,
             "ids_generated": self.ids_generated,
             "dms_carried": self.dms_carried,
+            "outside_town": self.outside.to_json(),
         }
         if self.villages is not None:
             doc["villages"] = self.villages
@@ -117,6 +122,7 @@ def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> Batc
     res.assignment = dict(Counter(_column(frame, "assignment")))
     res.by_village = _by_village(frame)
     res.issued_on, res.due_on = b["issued_on"], b["due_on"]
+    res.outside = _outside_from_store(conn, batch_id, b["source_crs"])
     return res
 
 
@@ -177,6 +183,41 @@ def _village_table(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _town(villages: gpd.GeoDataFrame) -> tuple[Any, CRS]:
+    """The town (the villages' union) and its metric CRS."""
+    town = villages.geometry.union_all()
+    return town, metric_crs(float(town.centroid.x))
+
+
+def _outside_from_store(conn: Any, batch_id: str, source_crs: str | None) -> OutsideTown:
+    """:class:`OutsideTown` of a stored batch: its new targets outside the town."""
+    found = store_batches.outside_targets_of(conn, batch_id)
+    if not found["row"]:
+        return OutsideTown()
+    villages = repo.load_villages(conn)
+    town, metric = _town(villages)
+    return outside_town_of(
+        villages,
+        town,
+        metric,
+        rows=found["row"],
+        target_ids=found["target_id"],
+        lon=found["lon"],
+        lat=found["lat"],
+        distance_m=found["distance_m"],
+        source_crs=source_crs,
+    )
+
+
+def outside_town(store: Store, batch_id: str) -> OutsideTown:
+    """The batch's new targets that its import assigned outside the town (镇外), as its
+    preview listed them; :class:`~geoverify.errors.NotFoundError` for no such batch."""
+    store.require()
+    with store.connect() as conn:
+        b = store_batches.get_batch(conn, batch_id)
+        return _outside_from_store(conn, batch_id, b["source_crs"])
+
+
 @dataclass
 class _Plan:
     """What an import would write: new target rows (column by column), re-issued rows, and a
@@ -193,6 +234,8 @@ class _Plan:
     detail_columns: tuple[list[Any], list[Any], Any, Any]
     names: dict[str, str]
     tolerance_m: float
+    #: The new targets assigned outside the town
+    outside: OutsideTown = field(default_factory=OutsideTown)
 
     @property
     def n_new(self) -> int:
@@ -290,6 +333,7 @@ def _plan_rows(
     batch_id: str,
     tolerance_m: float,
     repeat_radius_m: float,
+    source_crs: str | None,
     assign: AssignFn = assign_targets,
 ) -> _Plan:
     """Assign new targets, find repeat sites and re-issues; build the rows to insert."""
@@ -303,7 +347,7 @@ def _plan_rows(
     again = frame.loc[is_reissue].copy()
 
     # Assignment and repeat sites, in the metric CRS of the town.
-    metric = metric_crs(float(villages.geometry.union_all().centroid.x))
+    town, metric = _town(villages)
     assigned = assign(
         new,
         villages,
@@ -339,8 +383,22 @@ def _plan_rows(
         assigned["distance_m"].to_numpy(dtype=float),
     )
     village_codes = _column(assigned, "village_code")
+    out = np.flatnonzero(assigned["assignment"].to_numpy(dtype=object) == Assignment.OUTSIDE.value)
+    new_ids = target_ids if new is frame else _column(new, "target_id")
+    file_rows = new["row"].to_numpy(dtype=np.int64)
+    outside = outside_town_of(
+        villages,
+        town,
+        metric,
+        rows=file_rows[out],
+        target_ids=[new_ids[i] for i in out.tolist()],
+        lon=lon[out],
+        lat=lat[out],
+        distance_m=detail_columns[3][out],
+        source_crs=source_crs,
+    )
     targets: dict[str, Any] = {
-        "target_id": target_ids if new is frame else _column(new, "target_id"),
+        "target_id": new_ids,
         "batch_id": [batch_id] * n,
         "source": [TargetSource.DISTRICT.value] * n,
         "geometry": geoms,
@@ -361,7 +419,7 @@ def _plan_rows(
         "status": [Status.ISSUED.value] * n,
         "created_at": [now] * n,
         "updated_at": [now] * n,
-        "_row": new["row"].to_numpy(dtype=np.int64),
+        "_row": file_rows,
     }
     targets["geom_type"] = list(map(_GEOM_TYPES.__getitem__, targets["geom_type"]))
     summary: dict[str, list[Any]] = {
@@ -388,6 +446,7 @@ def _plan_rows(
         detail_columns=detail_columns,
         names=names,
         tolerance_m=tolerance_m,
+        outside=outside,
     )
 
 
@@ -592,6 +651,7 @@ def _import_staged(
                 batch_id=batch_id,
                 tolerance_m=tolerance_m,
                 repeat_radius_m=repeat_radius_m,
+                source_crs=read.source_crs,
                 assign=assign,
             )
         res = BatchImportResult(batch_id, sha, "preview", source=name)
@@ -613,6 +673,7 @@ def _import_staged(
             batch_id=batch_id,
             tolerance_m=tolerance_m,
             repeat_radius_m=repeat_radius_m,
+            source_crs=read.source_crs,
             assign=assign,
         )
         _write_import(
@@ -790,6 +851,7 @@ def _fill_result(
     res.issued_on, res.due_on = issued_on, due_on
     res.ids_generated = read.ids_generated
     res.dms_carried = read.dms_carried
+    res.outside = plan.outside
 
 
 @contextmanager

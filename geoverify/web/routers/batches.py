@@ -22,6 +22,7 @@ from geoverify.workflows.batches import (
     BatchImportResult,
     import_batch,
     list_batches,
+    outside_town,
     rejected_row_count,
     rejected_rows,
 )
@@ -131,6 +132,10 @@ async def batch_commit(
 ) -> Response:
     form = await read_form(request, settings)
     token = form.text("token", max_len=100) or ""
+    # A second 确认导入 (a double click, or back and confirm again): to the batch it became.
+    done = staging.committed(settings.workspace, token, user_id=user.id)
+    if done is not None:
+        return RedirectResponse(f"/batches/{done}?already=1", status_code=303)
     staged = staging.load(settings.workspace, token, user_id=user.id)
     params = dict(staged.params)
     for key in ("issued_on", "due_on"):
@@ -141,8 +146,10 @@ async def batch_commit(
     result = _run_import(
         store, staged.file, params, accept_partial=form.flag("accept_partial"), actor=actor
     )
-    staging.discard(settings.workspace, token)
-    return RedirectResponse(f"/batches/{result.batch}?imported=1", status_code=303)
+    staging.mark_committed(settings.workspace, token, result.batch)
+    # Imported meanwhile (the first of two confirms, still running when this one came).
+    note = "already=1" if result.status == "already_imported" else "imported=1"
+    return RedirectResponse(f"/batches/{result.batch}?{note}", status_code=303)
 
 
 @router.get("/batches/{batch}")
@@ -170,6 +177,8 @@ def batch_page(
         rows=report.records,
         dispatched=folder.exists(),
         imported=request.query_params.get("imported"),
+        already=request.query_params.get("already"),
+        outside=outside_town(store, batch),
         just_dispatched=request.query_params.get("dispatched"),
         rejected=left_out,
         # by the rows themselves (an import before 2026-12 counted a row's every problem)
