@@ -86,9 +86,10 @@ def test_preview_with_rejected_rows_then_partial_commit(
         counts = repo.count_rows(conn)
     assert counts["targets"] == before["counts"]["targets"] + 2
     assert counts["rejected_rows"] == before["counts"]["rejected_rows"] + 1
-    # The token is used up.
+    # Confirmed again: to the batch, nothing imported twice.
     again = office.post("/batches/commit", data={"token": token.group(1)})
-    assert again.status_code == 422
+    assert again.status_code == 303
+    assert again.headers["location"] == "/batches/partial-1?already=1"
     # Another user cannot commit someone else's preview.
     page = office.post(
         "/batches/preview",
