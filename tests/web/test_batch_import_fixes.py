@@ -18,7 +18,7 @@ from geoverify.outside import FAR_OUTSIDE_KM
 from geoverify.store import repo
 from tests.conftest import snapshot
 from tests.web.conftest import Client, WebEnv, browser_login
-from tests.web.live import serve, watch
+from tests.web.live import ARTIFACTS, serve, watch
 
 INSIDE = (106.0612129, 29.7174347)  # in 永安村 (the sample's TL2024-03-003)
 NEAR_OUT = (106.0232911, 29.6537572)  # about 2 km outside the town: a rough boundary
@@ -202,6 +202,12 @@ def test_far_targets_must_be_checked_and_a_double_click_imports_once(
         page.click("text=上传并预览")
         page.wait_for_url(f"{base}/batches/preview")
         assert page.locator("[data-testid=outside-far]").is_visible()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "batch_preview_outside_1400.png"), full_page=True)
+        page.set_viewport_size({"width": 412, "height": 915})
+        page.screenshot(path=str(ARTIFACTS / "batch_preview_outside_412.png"), full_page=True)
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 412
+        page.set_viewport_size({"width": 1400, "height": 900})
         before = snapshot(web_env.store)
         page.click("text=确认导入")  # the box is not ticked: nothing is sent
         assert page.url == f"{base}/batches/preview"
