@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,31 @@ def where_to_give(field: str, option: str) -> str:
     return f"（网页填写“{field}”，命令行用 {option}）"
 
 
-#: How a recorded answer is corrected, through either door.
+#: What a change of a recorded answer is, whatever the door (each door then says how).
+SUPERSEDE_NEEDS_REASON = "改动已登记的内容属于更正"
+#: How a recorded answer is corrected on the web answer form (its check box and field).
 HOW_TO_SUPERSEDE = "如需更正，请勾选“需要更正”并写明更正理由"
+#: ... on the command line (``feedback set``, ``feedback import``).
+HOW_TO_SUPERSEDE_CLI = "如需更正，请加上 --supersede --reason “更正理由”"
+#: ... through the API (a program sends the fields).
+HOW_TO_SUPERSEDE_API = "如需更正，请同时提交 supersede=true 和更正理由 reason"
+#: ... when a filled workbook is uploaded on the web: a workbook only brings new answers.
+HOW_TO_SUPERSEDE_WORKBOOK = (
+    "反馈表只能登记新的结果，不能更正已登记的：如是误填，请把这一行改回已登记的内容后重新上传；"
+    "确需更正，请在网页上打开该靶标，点“补充或更正核查结果”，勾选“需要更正”并写明理由"
+    "（已上报区禁毒办的，请联系镇平安办）"
+)
 #: Problem codes a correction (``--supersede --reason`` on the command line) would settle.
 NEEDS_SUPERSEDE = frozenset({"conflicting_result", "conflicting_values", "missing_reason"})
+#: Problem codes whose reason ends with the door's own way to correct (:func:`how_to_correct`).
+_SAYS_HOW = frozenset({"conflicting_result", "conflicting_values"})
+
+
+def how_to_correct(problems: Sequence[RowProblem], how: str) -> list[RowProblem]:
+    """The problems with each refusal of a change to a recorded answer saying ``how`` to
+    correct it, in the words of the door it came through (the web form's check box, a
+    workbook, the command line's options); the rules themselves say only what differs."""
+    return [replace(p, reason=f"{p.reason}；{how}") if p.code in _SAYS_HOW else p for p in problems]
 
 
 class GeoverifyError(Exception):

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from geoverify.errors import HOW_TO_SUPERSEDE, RowProblem, TransitionError
+from geoverify.errors import SUPERSEDE_NEEDS_REASON, RowProblem, TransitionError
 from geoverify.model import FEEDBACK_FIELD_LABELS, RESULT_LABELS, STATUS_LABELS, Result, Status
 from geoverify.sanity import check_area, check_date, check_plants
 from geoverify.values import as_date, is_missing
@@ -239,7 +239,7 @@ def check_transition(
     if need:
         if not supersede:
             msg = (
-                f"已登记为“{here}”，改为“{there}”需要明确更正；{HOW_TO_SUPERSEDE} "
+                f"已登记为“{here}”，改为“{there}”：{SUPERSEDE_NEEDS_REASON}，须明确更正并写明理由 "
                 f"(recorded as {status}/{result}; changing it to {to_status}/{to_result} "
                 "needs supersede with a reason)"
             )
@@ -757,8 +757,11 @@ def _date_order_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None
     return _problem(
         fr,
         "eradication_before_verification",
-        f"铲除日期 {e_on.isoformat()} 早于核查日期 {v_on.isoformat()}",
-        f"eradicated_on {e_on.isoformat()} is before verified_on {v_on.isoformat()}",
+        f"铲除日期 {e_on.isoformat()} 早于核查日期 {v_on.isoformat()}（先核查、后铲除）："
+        "请把核查日期改为实际到现场核查的那天（不晚于铲除日期），或改正铲除日期",
+        f"eradicated_on {e_on.isoformat()} is before verified_on {v_on.isoformat()}; "
+        "give the day the site was checked (on or before the eradication) or fix the "
+        "eradication date",
         "铲除日期",
         e_on.isoformat(),
     )
@@ -1050,28 +1053,58 @@ def _conflicting_result(fr: FeedbackRow, tid: str, cmp: _Comparison) -> RowProbl
         fr,
         "conflicting_result",
         f"靶标 {tid} 已登记结果“{RESULT_LABELS[str(cmp.result)]}”，"
-        f"本次为“{RESULT_LABELS[cmp.to_result]}”；"
-        f"{HOW_TO_SUPERSEDE}",
+        f"本次为“{RESULT_LABELS[cmp.to_result]}”；{SUPERSEDE_NEEDS_REASON}",
         f"target {tid} already has result {cmp.result}; got {cmp.to_result} "
-        "(use --supersede with --reason to correct it)",
+        "(correcting it needs supersede with a reason)",
         "核查结果",
         fr.result_label,
     )
 
 
 def _conflicting_values(fr: FeedbackRow, tid: str, cmp: _Comparison) -> RowProblem:
-    """``conflicting_values``: the row replaces recorded values (or reopens a reported target)."""
+    """``conflicting_values``: the row replaces recorded values (or reopens a reported target).
+
+    The reason names each value it would replace, with the recorded one and the new one; a
+    value filled in where nothing was recorded is no correction, except on a reported target.
+    """
     changed = [k for k in cmp.values if k not in _FREELY_UPDATED]
+    replaced = [k for k in changed if cmp.recorded[k] is not None]
+    added = [k for k in changed if cmp.recorded[k] is None]
+    said: list[str] = []
+    if cmp.status == Status.REPORTED.value:
+        said.append(f"靶标 {tid} 已上报区禁毒办")
+        if added:
+            names = "、".join(FEEDBACK_FIELD_LABELS.get(k, k) for k in added)
+            said.append(f"补填{names}也会改动已上报的内容")
+    if replaced:
+        names = "、".join(FEEDBACK_FIELD_LABELS.get(k, k) for k in replaced)
+        detail = "；".join(
+            f"{FEEDBACK_FIELD_LABELS.get(k, k)}：已登记 {_shown(cmp.recorded[k])}，"
+            f"本次 {_shown(cmp.values[k])}"
+            for k in replaced
+        )
+        head = f"靶标 {tid} " if not said else ""
+        said.append(f"{head}已登记的{names}与本次不同（{detail}）")
     fields = "、".join(changed)
-    fields_zh = "、".join(FEEDBACK_FIELD_LABELS.get(k, k) for k in changed)
     return _problem(
         fr,
         "conflicting_values",
-        f"靶标 {tid} 已登记的{fields_zh}与本次不同；{HOW_TO_SUPERSEDE}",
+        f"{'，'.join(said)}；{SUPERSEDE_NEEDS_REASON}",
         f"target {tid}: recorded {fields} differ from this row "
-        "(use --supersede with --reason to correct them)",
-        fields,
+        "(correcting them needs supersede with a reason)",
+        "、".join(FEEDBACK_FIELD_LABELS.get(k, k) for k in changed),
     )
+
+
+def _shown(value: object) -> str:
+    """A recorded or given feedback value as a message shows it."""
+    if value is None:
+        return "（空）"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def _check_move(fr: FeedbackRow, cmp: _Comparison, reason: str | None) -> Transition | RowProblem:

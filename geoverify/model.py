@@ -133,7 +133,7 @@ EVENT_LABELS: dict[str, str] = {
     "verified": "核查反馈",
     "eradicated": "铲除",
     "updated": "更新反馈",
-    "superseded": "更正结果",
+    "superseded": "更正",
     "reported": "上报区禁毒办",
     "evidence_added": "添加照片",
     "spotcheck_drawn": "抽中复核",

@@ -12,11 +12,13 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from geoverify.errors import (
+    HOW_TO_SUPERSEDE_CLI,
     ConflictError,
     ForbiddenError,
     InputError,
     RejectedInputError,
     RowProblem,
+    how_to_correct,
 )
 from geoverify.lifecycle import Change, FeedbackRow, check_transition, validate_feedback
 from geoverify.model import Status
@@ -32,6 +34,7 @@ __all__ = [
     "FeedbackValues",
     "answer_problems",
     "change_state",
+    "check_answerable",
     "check_move",
     "event_kind",
     "feedback_changes",
@@ -39,6 +42,7 @@ __all__ = [
     "jsonable_values",
     "prepare_feedback",
     "set_feedback",
+    "village_closed",
 ]
 
 
@@ -361,6 +365,7 @@ def set_feedback(
             reason=reason,
             expected_version=expected_version,
             only_village=only_village,
+            how=HOW_TO_SUPERSEDE_CLI,
         )
         batch = rec["batch"] if isinstance(rec["batch"], str) else None
         store_changes.change_targets(
@@ -403,11 +408,14 @@ def prepare_feedback(
     expected_version: int | None = None,
     only_village: str | None = None,
     frame: pd.DataFrame | None = None,
+    how: str | None = None,
 ) -> tuple[pd.Series, list[Change]]:
     """The target's record and the validated changes one answer makes (nothing written).
 
     Unset ``result``, ``verified_on`` and ``verified_by`` default to the recorded values.
     ``frame`` is the target's row when the caller has just loaded it (on this transaction).
+    ``how`` is the door's own way to correct a recorded answer, added to each refusal of a
+    change to one (:func:`geoverify.errors.how_to_correct`).
     """
     if frame is None:
         pk = repo.target_pk(conn, target_id)
@@ -417,8 +425,8 @@ def prepare_feedback(
         raise repo.no_such_target(target_id)
     if only_village is not None and rec["status"] == Status.ISSUED.value:
         # A village answers what the office has sent it (an answer would count it as sent).
-        msg = f"靶标 {rec['target_id']} 尚未派发到本村（社区），派发后才能填写核查反馈"
-        raise ForbiddenError(msg, en="not dispatched to the village yet")
+        zh, en = _NOT_DISPATCHED
+        raise ForbiddenError(f"靶标 {rec['target_id']} {zh}", en=en)
     if expected_version is not None and int(rec["version"]) != expected_version:
         msg = (
             f"靶标 {rec['target_id']} 在您打开后已被修改（他人，或您在另一个页面；"
@@ -455,6 +463,8 @@ def prepare_feedback(
     changes, problems = validate_feedback(
         [row], frame, today=today, supersede=supersede, reason=reason
     )
+    if problems and how is not None:
+        problems = how_to_correct(problems, how)
     if problems:
         reasons = "；".join(f"{p.reason} ({p.reason_en})" for p in problems)
         head = f"靶标 {rec['target_id']}"
@@ -471,10 +481,54 @@ def _refuse_reported(changes: list[Change], *, only_village: str | None) -> None
         return
     done = [c.target_id for c in changes if c.from_status == Status.REPORTED.value]
     if done:
-        msg = (
-            f"靶标 {'、'.join(done)} 已上报区禁毒办，村（社区）不能再更改；如需更正，请联系镇平安办"
-        )
-        raise ForbiddenError(msg, en="reported to the district: only the office can correct it")
+        zh, en = _REPORTED
+        raise ForbiddenError(f"靶标 {'、'.join(done)} {zh}", en=en)
+
+
+_NOT_DISPATCHED = (
+    "尚未派发到本村（社区），派发后才能填写核查反馈",
+    "not dispatched to the village yet",
+)
+_REPORTED = (
+    "已上报区禁毒办，村（社区）不能再更改；如需更正，请联系镇平安办",
+    "reported to the district: only the office can correct it",
+)
+
+
+def village_closed(status: str) -> tuple[str, str] | None:
+    """Why a village may not answer a target in ``status`` now, as (Chinese, English); None
+    when it may.
+
+    A village answers what the office has sent it (an answer would count an issued target as
+    sent) until the office reports it to the district (the report would no longer say what is
+    recorded: the office corrects it). The office answers any target.
+    """
+    if status == Status.ISSUED.value:
+        return _NOT_DISPATCHED
+    if status == Status.REPORTED.value:
+        return _REPORTED
+    return None
+
+
+def check_answerable(store: Store, target_id: str, *, only_village: str | None) -> None:
+    """Refuse an answer (values or photos) a village may not give to this target now.
+
+    "No such target" (:class:`~geoverify.errors.NotFoundError`) for a target outside
+    ``only_village`` (a village code), as everywhere; :class:`ForbiddenError` for one not yet
+    dispatched or already reported (:func:`village_closed`). The office (``None``) may
+    answer any target.
+    """
+    if only_village is None:
+        return
+    store.require()
+    with store.connect() as conn:
+        pk = repo.target_pk(conn, target_id)
+        rec = repo.load_targets(conn, pks=[pk]).iloc[0]
+    if rec["village_code"] != only_village:
+        raise repo.no_such_target(target_id)
+    closed = village_closed(str(rec["status"]))
+    if closed is not None:
+        raise ForbiddenError(f"靶标 {rec['target_id']} {closed[0]}", en=closed[1])
 
 
 def answer_problems(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +14,14 @@ import shapely
 import shapely.geometry
 
 from geoverify.evidence import FLAG_LABELS
-from geoverify.lifecycle import THRESHOLD_LABELS, threshold_level
-from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS, source_label
+from geoverify.lifecycle import FEEDBACK_FIELDS, THRESHOLD_LABELS, threshold_level
+from geoverify.model import (
+    ASSIGNMENT_LABELS,
+    FEEDBACK_FIELD_LABELS,
+    RESULT_LABELS,
+    STATUS_LABELS,
+    source_label,
+)
 from geoverify.navigation import navigation_links, to_dms
 from geoverify.problems import split_bilingual
 from geoverify.progress import overdue_mask, sort_targets_for_lists, threshold_levels
@@ -28,6 +35,7 @@ __all__ = [
     "TargetHistory",
     "TargetList",
     "check_target_scope",
+    "event_changes",
     "list_targets",
     "target_detail",
     "target_history",
@@ -137,7 +145,8 @@ def list_targets(
 
 @dataclass
 class TargetHistory:
-    """Every event of one target, oldest first, times in Asia/Shanghai."""
+    """Every event of one target, oldest first, times in Asia/Shanghai; each event's
+    ``changes`` say what a feedback event changed, as a person reads it (:func:`event_changes`)."""
 
     target_id: str
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -161,6 +170,61 @@ def _history(conn: Any, pk: int, target_id: str) -> list[dict[str, Any]]:
                 "batch": r["batch"] if isinstance(r["batch"], str) else None,
                 "target_id": target_id,
                 "payload": r["payload"],
+                "changes": event_changes(r["payload"]),
+            }
+        )
+    return out
+
+
+#: Labels of the values a history line shows (the area's unit goes with its value).
+_VALUE_LABELS = {**FEEDBACK_FIELD_LABELS, "eradicated_area_m2": "铲除面积"}
+#: Longest text a history line shows of a value (a long note is cut, with "…").
+_SHOWN_CHARS = 30
+
+
+def _shown_value(key: str, value: Any) -> str:
+    """One feedback value as a history line shows it."""
+    if key == "result":
+        return RESULT_LABELS.get(str(value), str(value))
+    if key == "eradicated_area_m2" and isinstance(value, int | float):
+        return f"{float(value):g} 平方米"
+    text = str(value)
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "…"
+
+
+def event_changes(payload: Any) -> list[dict[str, str | None]]:
+    """What a feedback event changed, as a person reads it: each value's Chinese label, what it
+    was (``before``; None when nothing was recorded) and what it became (``after``; "（空）"
+    when it was cleared). A changed result is named too (the status line shows only the new
+    one); an event of no feedback value gives an empty list."""
+    if not isinstance(payload, Mapping):
+        return []
+    before, after = payload.get("from"), payload.get("to")
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
+        return []
+    out: list[dict[str, str | None]] = []
+    old, new = before.get("result"), after.get("result")
+    if old is not None and new is not None and old != new:
+        out.append(
+            {
+                "field": "result",
+                "label": _VALUE_LABELS["result"],
+                "before": _shown_value("result", old),
+                "after": _shown_value("result", new),
+            }
+        )
+    for key in FEEDBACK_FIELDS:
+        if key not in after:
+            continue
+        old, new = before.get(key), after[key]
+        if old is None and new is None:
+            continue
+        out.append(
+            {
+                "field": key,
+                "label": _VALUE_LABELS[key],
+                "before": None if old is None else _shown_value(key, old),
+                "after": "（空）" if new is None else _shown_value(key, new),
             }
         )
     return out

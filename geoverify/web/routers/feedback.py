@@ -10,7 +10,15 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from geoverify.errors import ConflictError, InputError
+from geoverify.errors import (
+    HOW_TO_SUPERSEDE,
+    HOW_TO_SUPERSEDE_API,
+    HOW_TO_SUPERSEDE_WORKBOOK,
+    ConflictError,
+    InputError,
+    RejectedInputError,
+    how_to_correct,
+)
 from geoverify.model import FEEDBACK_FIELD_LABELS, RESULT_LABELS
 from geoverify.web.deps import (
     ActorDep,
@@ -22,10 +30,17 @@ from geoverify.web.deps import (
 )
 from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
 from geoverify.web.templating import records, render
-from geoverify.workflows.common import today_local
-from geoverify.workflows.feedback import FeedbackValues, answer_problems, import_feedback
+from geoverify.workflows.common import InputFile, today_local
+from geoverify.workflows.feedback import (
+    FeedbackResult,
+    FeedbackValues,
+    answer_problems,
+    check_answerable,
+    import_feedback,
+    village_closed,
+)
 from geoverify.workflows.submissions import Position, submit_feedback
-from geoverify.workflows.targets import check_target_scope, list_targets, target_detail
+from geoverify.workflows.targets import list_targets, target_detail
 from geoverify.workflows.users import User
 from geoverify.workflows.villages import list_villages
 
@@ -53,7 +68,11 @@ _FEEDBACK_FIELDS: dict[str, dict[str, Any]] = {
     "lat": {"type": "number"},
     "accuracy": {"type": "number", "minimum": 0},
     "photos": FILES,
+    "photos_camera": {**FILES, "description": "photos taken with the camera (拍照)"},
 }
+#: The answer form's photo fields: chosen from the gallery (several at once) and taken with
+#: the camera (one a time: a capture input gives one photo); one limit covers both.
+PHOTO_FIELDS = ("photos", "photos_camera")
 
 
 def _values(form: Form) -> FeedbackValues:
@@ -91,18 +110,38 @@ def _position(form: Form) -> Position | None:
     return Position(lon, lat, form.number("accuracy", maximum=1e6), "browser")
 
 
+async def _photos(form: Form, settings: Any) -> list[InputFile]:
+    """The photos of both photo fields, at most ``settings.max_photos`` in all."""
+    photos: list[InputFile] = []
+    for name in PHOTO_FIELDS:
+        photos += await form.files(
+            name, max_count=settings.max_photos, max_bytes=settings.max_photo_bytes
+        )
+    if len(photos) > settings.max_photos:
+        n = settings.max_photos
+        msg = f"现场照片一次最多上传 {n} 张（拍照和相册选择合计） (at most {n} photos at a time)"
+        raise InputError(msg)
+    return photos
+
+
 async def _submit(
-    request: Request, target_id: str, store: Any, settings: Any, actor: Any, user: User
+    request: Request,
+    target_id: str,
+    store: Any,
+    settings: Any,
+    actor: Any,
+    user: User,
+    *,
+    how: str,
 ) -> tuple[Any, Form]:
-    check_target_scope(store, target_id, only_village=user.scope)
+    """Record one answer; ``how`` says, in this door's words, how to correct a recorded one."""
+    check_answerable(store, target_id, only_village=user.scope)
     form = await read_form(request, settings)
     key = form.text("submission", max_len=64)
     version = form.integer("version", minimum=1, maximum=2**31 - 1)
     values = _values(form)
     position = _position(form)
-    photos = await form.files(
-        "photos", max_count=settings.max_photos, max_bytes=settings.max_photo_bytes
-    )
+    photos = await _photos(form, settings)
     if not key:
         form.bad("submission", None, "缺少提交编号", "a submission id (UUID) is required")
     supersede, reason = form.flag("supersede"), form.text("reason", max_len=500)
@@ -110,7 +149,7 @@ async def _submit(
         # The rules' reasons with the fields' own, in one round; a field that could not be
         # read is left to its own problem.
         unread = form.refused_labels()
-        for p in answer_problems(
+        said = answer_problems(
             store,
             target_id,
             values,
@@ -118,7 +157,8 @@ async def _submit(
             reason=reason,
             expected_version=version,
             only_village=user.scope,
-        ):
+        )
+        for p in how_to_correct(said, how):
             if p.field not in unread:
                 form.problems.append(p)
     form.raise_problems()
@@ -142,7 +182,7 @@ async def _submit(
     except InputError as e:  # the rules' reasons (a replay never gets here), as a form's
         if not e.rows:
             raise
-        form.problems.extend(e.rows)
+        form.problems.extend(how_to_correct(e.rows, how))
         form.raise_problems()
         raise
     return sub, form
@@ -180,6 +220,12 @@ def feedback_form(
     request: Request, target_id: TargetId, store: StoreDep, session: SessionDep, user: WriterUser
 ) -> Response:
     detail = target_detail(store, target_id, only_village=user.scope)
+    closed = village_closed(str(detail.record["status"])) if user.scope else None
+    if closed is not None:
+        # Not the form: the village may not answer this target now (the office may).
+        return _form_page(
+            request, session, detail, values={}, problem=None, status_code=403, closed=closed[0]
+        )
     return _form_page(request, session, detail, values={}, problem=None)
 
 
@@ -192,6 +238,7 @@ def _form_page(
     problem: Any,
     status_code: int = 200,
     conflict: bool = False,
+    closed: str | None = None,
 ) -> Response:
     return render(
         request,
@@ -208,6 +255,7 @@ def _form_page(
         results=RESULT_LABELS,
         conflict=conflict,
         field_labels=FEEDBACK_FIELD_LABELS,
+        closed=closed,
     )
 
 
@@ -221,9 +269,10 @@ async def feedback_submit(
     actor: ActorDep,
     user: WriterUser,
 ) -> Response:
-    check_target_scope(store, target_id, only_village=user.scope)
     try:
-        sub, _ = await _submit(request, target_id, store, settings, actor, user)
+        sub, _ = await _submit(
+            request, target_id, store, settings, actor, user, how=HOW_TO_SUPERSEDE
+        )
     except (InputError, ConflictError) as e:
         # The form again with what was typed (photos must be chosen again: a browser never
         # refills a file field); after a conflict, with the answer recorded meanwhile.
@@ -241,9 +290,25 @@ async def feedback_submit(
             status_code=409 if conflict else 422,
             conflict=conflict,
         )
-    return RedirectResponse(
-        f"/targets/{quote(sub.document['target_id'], safe='')}?saved=1", status_code=303
+    # "Saved" only when something was written: an answer that repeats what is recorded (and
+    # no new photo) changes nothing, and the page says so.
+    written = sub.document["status"] == "imported" or any(
+        p.get("status") == "stored" for p in sub.document.get("photos") or []
     )
+    saved = "1" if written else "0"
+    return RedirectResponse(
+        f"/targets/{quote(sub.document['target_id'], safe='')}?saved={saved}", status_code=303
+    )
+
+
+def _import_workbook(store: Any, upload: InputFile, actor: Any, user: User) -> FeedbackResult:
+    """Import a workbook; a row that would change a recorded answer says what to do instead
+    (a workbook brings new answers only: it has no 需要更正 box)."""
+    try:
+        return import_feedback(store, upload, actor=actor, only_village=user.scope)
+    except RejectedInputError as e:
+        problems = how_to_correct(e.problems, HOW_TO_SUPERSEDE_WORKBOOK)
+        raise RejectedInputError(e.source, problems, summary=e.summary, details=e.details) from None
 
 
 @router.post("/feedback-workbook")
@@ -257,7 +322,7 @@ async def workbook_upload(
 ) -> Response:
     form = await read_form(request, settings)
     upload = await form.file("file", max_bytes=settings.max_request_bytes)
-    res = import_feedback(store, upload, actor=actor, only_village=user.scope)
+    res = _import_workbook(store, upload, actor, user)
     return render(request, "feedback_imported.html", session, res=res, doc=res.to_json())
 
 
@@ -274,7 +339,9 @@ async def api_feedback(
     actor: ActorDep,
     user: WriterUser,
 ) -> Response:
-    sub, _ = await _submit(request, target_id, store, settings, actor, user)
+    sub, _ = await _submit(
+        request, target_id, store, settings, actor, user, how=HOW_TO_SUPERSEDE_API
+    )
     return JSONResponse(
         sub.document,
         status_code=sub.status_code,
@@ -292,4 +359,4 @@ async def api_workbook(
 ) -> dict[str, Any]:
     form = await read_form(request, settings)
     upload = await form.file("file", max_bytes=settings.max_request_bytes)
-    return import_feedback(store, upload, actor=actor, only_village=user.scope).to_json()
+    return _import_workbook(store, upload, actor, user).to_json()

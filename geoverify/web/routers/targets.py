@@ -17,6 +17,7 @@ from geoverify.web.templating import records, render
 from geoverify.workflows.batches import list_batches
 from geoverify.workflows.common import today_local
 from geoverify.workflows.evidence import photo_file
+from geoverify.workflows.feedback import village_closed
 from geoverify.workflows.targets import list_targets, target_detail, target_history
 from geoverify.workflows.villages import list_villages
 
@@ -79,6 +80,9 @@ def target_page(
     minimap = json.dumps(
         {"target": detail.geometry, "village": detail.village_outline}, ensure_ascii=False
     ).replace("</", "<\\/")
+    # A village answers a target from its dispatch until the office reports it; it is told
+    # why there is no answer button otherwise.
+    closed = village_closed(str(detail.record["status"])) if user.scope else None
     return render(
         request,
         "target.html",
@@ -88,6 +92,8 @@ def target_page(
         minimap=minimap,
         quoted_id=quote(detail.target_id, safe=""),
         saved=request.query_params.get("saved"),
+        closed=closed[0] if closed else None,
+        history=list(reversed(detail.history)),
     )
 
 

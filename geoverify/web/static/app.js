@@ -70,6 +70,47 @@
     result.addEventListener("change", sync);
     sync();
   }
+  // 核查日期 starts at today only as a guess (nothing recorded, nothing typed): an eradication
+  // done earlier means the site was checked by then, so the guess follows the eradication date
+  // back, and says so. A date the user typed (or one recorded) is never changed here.
+  var checked = document.querySelector("input[name=verified_on][data-default-today]");
+  var eradicated = document.querySelector("input[name=eradicated_on]");
+  if (checked && eradicated) {
+    var guess = checked.value;
+    var note = document.querySelector("[data-verified-note]");
+    var said = note ? note.textContent : "";
+    var typed = false;
+    checked.addEventListener("input", function () { typed = true; });
+    var follow = function () {
+      if (typed) return;
+      var earlier = eradicated.value && eradicated.value < guess;
+      checked.value = earlier ? eradicated.value : guess;
+      if (note) {
+        note.textContent = earlier
+          ? "已改为铲除日期 " + eradicated.value + "（先核查、后铲除）；核查在更早的，请改为那一天"
+          : said;
+      }
+    };
+    eradicated.addEventListener("input", follow);
+    eradicated.addEventListener("change", follow);
+  }
+  // A camera input holds one photo: once it has one, another 拍照 appears for the next.
+  document.querySelectorAll("[data-camera]").forEach(function (first) {
+    var more = function (label) {
+      var input = label.querySelector("input[type=file]");
+      if (!input) return;
+      input.addEventListener("change", function () {
+        var last = label.parentElement.querySelectorAll("[data-camera]");
+        if (!input.files || !input.files.length || last[last.length - 1] !== label) return;
+        var next = label.cloneNode(true);
+        next.querySelector("input[type=file]").value = "";
+        next.firstChild.textContent = "再拍一张";
+        label.after(next);
+        more(next);
+      });
+    };
+    more(first);
+  });
   // The area goes in one unit: typing it in 亩 clears the 平方米 (filled in with the recorded
   // area on a correction), and the other way round; the server refuses two that disagree.
   var m2 = document.querySelector("input[name=area_m2]");
