@@ -188,6 +188,13 @@ def users_state(store: Store) -> dict[str, Any]:
     return {"users": users, "sessions": sessions, "events": len(events)}
 
 
+def header_texts(cells: Any) -> list[Any]:
+    """A workbook's header cells as the headers they name: a header shown on two lines
+    ("铲除面积\n（平方米）", see ``documents.xlsx``) is read without its line break."""
+    values = [getattr(c, "value", c) for c in cells]
+    return [v.replace("\n", "") if isinstance(v, str) else v for v in values]
+
+
 def snapshot(store: Store) -> dict[str, Any]:
     """Row counts of every table, plus the SQLite file's checksum where there is one."""
     with store.connect() as conn:

@@ -37,6 +37,7 @@ from geoverify.documents.staticmap import (
 )
 from geoverify.geo import wgs84_to_bd09, wgs84_to_gcj02
 from geoverify.workflows.attributes import district_columns, with_district_columns
+from tests.conftest import header_texts
 
 HOSTILE = '=HYPERLINK("http://evil","点我")'
 SCRIPT = "<script>alert(1)</script>"
@@ -154,7 +155,7 @@ def test_village_workbook_cells(tmp_path: Path) -> None:
     district = ["地类", "作物类型", "面积（亩）", "备注（原表）"]
     headers = [*TARGET_HEADERS, *district, STATE_HEADER, *FEEDBACK_HEADERS]
     # row 3: the four blocks, each under its own header; row 4: the column headers
-    assert [c.value for c in ws[4]] == headers
+    assert header_texts(ws[4]) == headers
     groups = [c.value for c in ws[3]]
     n_t, n_d = len(TARGET_HEADERS), len(district)
     assert groups[0] == "区禁毒办下发信息" and groups[n_t] == "区禁毒办原表其他信息"
@@ -238,7 +239,7 @@ def test_workbook_without_district_columns(tmp_path: Path) -> None:
         tmp_path / "x.xlsx", "福果村", targets(), batch="B", issued_on=None, due_on=None
     )
     ws = openpyxl.load_workbook(path)["核查清单"]
-    assert [c.value for c in ws[4]] == [*TARGET_HEADERS, STATE_HEADER, *FEEDBACK_HEADERS]
+    assert header_texts(ws[4]) == [*TARGET_HEADERS, STATE_HEADER, *FEEDBACK_HEADERS]
     assert [c.value for c in ws[3]][len(TARGET_HEADERS) + 1] == "村（社区）核查后填写"
 
 
@@ -306,7 +307,7 @@ def test_summary_workbook(tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(path)
     ws = wb["汇总"]
     assert ws["A1"].value == "疑似靶标派发汇总（批次 2024-03）"
-    assert [c.value for c in ws[3]] == list(SUMMARY_HEADERS) == [
+    assert header_texts(ws[3]) == list(SUMMARY_HEADERS) == [
         "村（社区）", "靶标数", "村内", "临近村界", "村界缝隙（就近）", "跨村", "镇外", "复种点",
         "重复下发", "核查时限"]  # fmt: skip
     # T3 has split_into but is assigned inside: each target counts under its assignment only
@@ -316,7 +317,7 @@ def test_summary_workbook(tmp_path: Path) -> None:
     assert [c.value for c in ws[6]] == ["合计", 4, 2, 1, 0, 0, 1, 1, 0, None]
     all_ws = wb["全部靶标"]
     assert all_ws["A1"].value == "全部疑似靶标（批次 2024-03，共 4 个）"
-    assert [c.value for c in all_ws[2]] == list(TARGET_HEADERS)
+    assert header_texts(all_ws[2]) == list(TARGET_HEADERS)
     assert all_ws.freeze_panes == "C3" and all_ws.print_title_rows == "$1:$2"
     assert [all_ws.cell(row=r, column=2).value for r in range(3, 7)] == ["T2", "T3", "T10", "T7"]
     assert all_ws["C6"].value == "镇外" and all_ws["M6"].value == "镇外，建议退回区禁毒办"

@@ -13,7 +13,7 @@ import openpyxl
 
 from geoverify.documents.dispatch import FEEDBACK_HEADERS, FILL_COLOUR
 from tests.cli.feedback_helpers import BATCH, fill, full_snapshot, target_ids, with_batch
-from tests.conftest import Cli
+from tests.conftest import Cli, header_texts
 
 VILLAGE = "青龙村"
 DAY = dt.date(2024, 3, 10)
@@ -38,7 +38,7 @@ def _rows(path: Path) -> tuple[Any, dict[str, int], dict[str, dict[str, Any]]]:
     """The list sheet, each header's column and each target's cells by header."""
     ws = openpyxl.load_workbook(path)["核查清单"]
     header_row = next(r for r in range(1, 8) if ws.cell(r, 1).value == "序号")
-    col = {str(ws.cell(header_row, c).value): c for c in range(1, ws.max_column + 1)}
+    col = {str(h): c for c, h in enumerate(header_texts(ws[header_row]), start=1)}
     rows = {}
     for r in range(header_row + 1, ws.max_row + 1):
         tid = ws.cell(r, col["靶标编号"]).value

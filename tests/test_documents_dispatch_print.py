@@ -14,6 +14,7 @@ import pytest
 from conftest import require_program
 
 from geoverify.documents.dispatch import FEEDBACK_HEADERS
+from tests.conftest import header_texts
 
 #: A4 landscape less the page's side margins (8 mm each), in CSS pixels (96 per inch).
 PRINT_WIDTH_PX = round((297 - 16) / 25.4 * 96)
@@ -88,7 +89,7 @@ def test_no_text_runs_over_its_cell(printed: dict[str, Any]) -> None:
 def test_numbers_as_in_the_workbook(printed: dict[str, Any]) -> None:
     ws = openpyxl.load_workbook(printed["xlsx"])["核查清单"]
     header = next(r for r in range(1, 8) if ws.cell(r, 1).value == "序号")
-    col = {ws.cell(header, c).value: c for c in range(1, ws.max_column + 1)}
+    col = {h: c for c, h in enumerate(header_texts(ws[header]), start=1)}
     assert ws.cell(header + 1, col["图斑面积（亩）"]).number_format == "0.000"
     assert ws.cell(header + 1, col["图斑面积（平方米）"]).number_format == "0.0"
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", printed["html"]))

@@ -16,6 +16,7 @@ from shapely.geometry import Point
 from geoverify.documents.dispatch import SUMMARY_HEADERS, TARGET_HEADERS, write_summary_workbook
 from geoverify.model import ASSIGNMENT_LABELS
 from geoverify.store import Store, repo
+from tests.conftest import header_texts
 from tests.office import libreoffice_convert
 
 KINDS = ["村内", "临近村界", "村界缝隙（就近）", "跨村", "镇外"]
@@ -51,7 +52,8 @@ def _frame() -> gpd.GeoDataFrame:
 
 def _table(ws: Any) -> list[list[Any]]:
     header = next(r for r in range(1, 6) if ws.cell(r, 1).value == "村（社区）")
-    return [[c.value for c in row] for row in ws.iter_rows(min_row=header)]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=header)]
+    return [header_texts(rows[0]), *rows[1:]]
 
 
 def test_villages_in_village_code_order(tmp_path: Path) -> None:
@@ -90,7 +92,7 @@ def test_all_targets_sheet_prints_one_page_wide_with_its_title(tmp_path: Path) -
     )
     ws = openpyxl.load_workbook(path)["全部靶标"]
     assert ws["A1"].value == "全部疑似靶标（批次 2024-03，共 7 个）"
-    assert [c.value for c in ws[2]] == list(TARGET_HEADERS)
+    assert header_texts(ws[2]) == list(TARGET_HEADERS)
     # the title and the header on every printed page, A4 landscape, one page wide
     assert ws.print_title_rows == "$1:$2"
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9

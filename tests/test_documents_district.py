@@ -15,6 +15,7 @@ from geoverify.documents.district import (
     write_district_report,
 )
 from geoverify.progress import status_summary
+from tests.conftest import header_texts
 
 
 def _t(tid: str, village: str | None, status: str, result: str | None, **kw: Any) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def test_district_report_cells(tmp_path: Path) -> None:
     sub = ws["A2"].value
     assert "填报单位：福果镇平安办" in sub and "统计截至 2024-03-25" in sub
     assert "本镇靶标 4 个" in sub and "镇外靶标 1 个" in sub
-    assert tuple(c.value for c in ws[3]) == DISTRICT_HEADERS
+    assert tuple(header_texts(ws[3])) == DISTRICT_HEADERS
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=4, max_row=7)]
     assert [r[1] for r in rows] == ["T3", "T1", "T2", "T4"]  # threshold case first; no T5
     assert rows[0] == [
@@ -103,7 +104,7 @@ def test_district_report_cells(tmp_path: Path) -> None:
     s = wb["汇总"]
     assert s["A1"].value == "福果镇疑似靶标核查情况汇总（批次 2024-03）"
     assert "统计截至 2024-03-25" in s["A2"].value and "镇外靶标单列" in s["A2"].value
-    header = [c.value for c in s[3]]
+    header = header_texts(s[3])
     assert header[:4] == ["村（社区）代码", "村（社区）", "下发", "已派发"]
     assert header[-2:] == ["核查率", "吻合率"]
     body = {r[1]: r for r in s.iter_rows(min_row=4, max_row=7, values_only=True)}
@@ -115,7 +116,7 @@ def test_district_report_cells(tmp_path: Path) -> None:
 
     o = wb["镇外靶标"]
     assert "建议退回区禁毒办" in o["A1"].value
-    assert [c.value for c in o[3]] == list(OUTSIDE_HEADERS)
+    assert header_texts(o[3]) == list(OUTSIDE_HEADERS)
     assert [c.value for c in o[4]] == [
         1, "T5", 106.031235, 29.841235, None, "非本镇辖区", "镇外，建议退回区禁毒办"
     ]  # fmt: skip

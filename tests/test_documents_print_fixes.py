@@ -21,6 +21,7 @@ from geoverify.documents.monthly import write_monthly_docx, write_monthly_xlsx, 
 from geoverify.documents.xlsx import new_workbook, shown_text, write_sheet
 from geoverify.patrols import Patrol, monthly_summary
 from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL, status_summary
+from tests.conftest import header_texts
 from tests.office import libreoffice_convert
 
 # --- xlsx: what a cell shows -------------------------------------------------------------------
@@ -160,7 +161,7 @@ def test_summary_rows_are_sized_by_the_shown_rates(tmp_path: Path) -> None:
     body = range(4, ws.max_row + 1)
     labels = {r: ws.cell(r, 2).value for r in body if ws.cell(r, 2).value}
     assert list(labels.values()) == ["福果社区", "青龙村", TOWN_LABEL, OUTSIDE_LABEL]
-    rate = [c.value for c in ws[3]].index("核查率") + 1
+    rate = header_texts(ws[3]).index("核查率") + 1
     assert ws.cell(4, rate).value == pytest.approx(2 / 3)  # the unrounded rate is kept
     heights = [ws.row_dimensions[r].height for r in labels]
     assert max(heights) <= 20, heights  # one line each (63 pt before)
@@ -168,7 +169,7 @@ def test_summary_rows_are_sized_by_the_shown_rates(tmp_path: Path) -> None:
 
 def test_outside_row_has_no_rates(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(_district_report(tmp_path))["汇总"]
-    header = [c.value for c in ws[3]]
+    header = header_texts(ws[3])
     row = next(r for r in ws.iter_rows(min_row=4) if r[1].value == OUTSIDE_LABEL)
     for name in ("核查率", "吻合率"):
         cell = row[header.index(name)]
@@ -179,7 +180,7 @@ def test_outside_row_has_no_rates(tmp_path: Path) -> None:
 
 def test_feedback_list_fits_one_landscape_page_wide_at_a_readable_scale(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(_district_report(tmp_path))["核查反馈"]
-    assert [c.value for c in ws[3]] == list(DISTRICT_HEADERS)
+    assert header_texts(ws[3]) == list(DISTRICT_HEADERS)
     assert ws.page_setup.orientation == "landscape"
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
     width = sum(ws.column_dimensions[chr(65 + i)].width for i in range(len(DISTRICT_HEADERS)))

@@ -13,8 +13,10 @@ from geoverify.documents.xlsx import (
     ColumnGroup,
     Link,
     display_width,
+    header_name,
     new_workbook,
     safe_cell_value,
+    wrapped_height,
     write_sheet,
 )
 from tests.office import libreoffice_convert
@@ -187,3 +189,24 @@ def test_write_sheet_rejects_ragged_rows() -> None:
     ws = new_workbook().create_sheet("x")
     with pytest.raises(ValueError, match="row 2"):
         write_sheet(ws, ["a", "b"], [[1]])
+
+
+def test_a_header_too_wide_breaks_before_its_bracketed_unit():
+    """A header wider than the width a document gave its column goes to a second line at its
+    bracket, not mid-unit or with a lone "）" (LibreOffice and Excel wrap CJK text anywhere);
+    the header read back is the header written."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    headers = ["序号", "铲除面积（平方米）", "图斑面积（亩）", "距最近村界（米）", "面积（亩）"]
+    rows = [[1, 12.5, 0.02, 120, 0.1], [2, 3.0, 0.1, 2774, 0.2]]
+    widths = {"铲除面积（平方米）": 8, "图斑面积（亩）": 7, "距最近村界（米）": 8}
+    write_sheet(ws, headers, rows, widths=widths)
+    shown = [c.value for c in ws[1]]
+    assert shown[0] == "序号" and shown[-1] == "面积（亩）"  # they fit: as written
+    for text, header in zip(shown[1:4], headers[1:4], strict=True):
+        head, _, unit = header.partition("（")
+        assert text == f"{head}\n（{unit}", text
+        assert header_name(text) == header
+    assert [ws.column_dimensions[c].width for c in "BCD"] == [8, 7, 8]  # as chosen
+    # the header row is tall enough for its two-line headers
+    assert ws.row_dimensions[1].height >= wrapped_height(shown, [8.0] * 5)

@@ -15,6 +15,7 @@ from geoverify.documents.dispatch import META_SHEET, write_village_workbook
 from geoverify.errors import InputError
 from geoverify.lifecycle import validate_feedback
 from geoverify.readers.feedback import parse_date_text, read_feedback
+from tests.conftest import header_texts
 from tests.office import libreoffice_convert
 
 TODAY = dt.date(2024, 4, 1)
@@ -73,7 +74,7 @@ HEADER_ROW = 4
 
 
 def _cell(ws: Any, letter: str, n: int) -> Any:
-    headers = [c.value for c in ws[HEADER_ROW]]
+    headers = header_texts(ws[HEADER_ROW])
     col = len(headers) - headers[::-1].index(FIELDS[letter])  # the fill-in block is last
     return ws.cell(row=HEADER_ROW + n, column=col)
 

@@ -21,7 +21,7 @@ from geoverify.store.tables_spotchecks import spotchecks
 from geoverify.workflows.feedback import set_feedback
 from geoverify.workflows.spotcheck import sample_closed_targets
 from tests.cli.feedback_helpers import BATCH, full_snapshot, with_batch
-from tests.conftest import Cli
+from tests.conftest import Cli, header_texts
 from tests.office import libreoffice_convert
 
 # --- the sample (pure) ------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_draw_lists_record_and_status(run: Cli, tmp_path: Path) -> None:
     }
     first = doc["villages"][0]
     ws = openpyxl.load_workbook(out / f"{first['village']}_抽查.xlsx")["抽查清单"]
-    header = [c.value for c in ws[3]]  # under the title and the note
+    header = header_texts(ws[3])  # under the title and the note
     fill = header.index("抽查日期")
     assert header[:2] == ["序号", "靶标编号"] and header[fill : fill + 4] == [
         "抽查日期",
@@ -205,7 +205,7 @@ def test_village_list_prints_readably(run: Cli, tmp_path: Path) -> None:
     wide: now at a fixed 85 % over two pages across (the fill-in block on its own, beside
     序号 and 靶标编号), wide fill-in columns and tall rows, the links not printed."""
     ws = openpyxl.load_workbook(_drawn_list(run, tmp_path / "抽查"))["抽查清单"]
-    header = [c.value for c in ws[3]]
+    header = header_texts(ws[3])
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
     assert not ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.page_setup.scale >= 82  # 11 pt prints at 9 pt or more

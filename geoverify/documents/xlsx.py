@@ -28,6 +28,7 @@ __all__ = [
     "Link",
     "Validation",
     "display_width",
+    "header_name",
     "is_formula_like",
     "new_workbook",
     "safe_cell_value",
@@ -303,6 +304,29 @@ def wrapped_height(
     return round(lines * line_pt + 3.0, 1)
 
 
+_OPENING_BRACKET = re.compile(r"[（(〔【]")
+
+
+def header_name(value: Any) -> Any:
+    """The header a header cell names: its text without the line break
+    :func:`write_sheet` may put before a bracketed unit ("铲除面积\n（平方米）")."""
+    return value.replace("\n", "") if isinstance(value, str) else value
+
+
+def _break_before_brackets(headers: Sequence[str], widths: Sequence[float]) -> list[str]:
+    """Headers as the header row shows them: one too wide for its column breaks its line
+    before the bracketed unit ("铲除面积\n（平方米）"), which otherwise wraps mid-unit or leaves
+    a lone "）" on the last line. Readers take the header back with :func:`header_name`."""
+    out = []
+    for h, width in zip(headers, widths, strict=True):
+        m = _OPENING_BRACKET.search(h, 1)
+        if m is None or "\n" in h or display_width(h) <= max(width - 1.5, 1.0):
+            out.append(h)
+        else:
+            out.append(f"{h[: m.start()]}\n{h[m.start() :]}")
+    return out
+
+
 def write_sheet(
     ws: Worksheet,
     headers: Sequence[str],
@@ -511,10 +535,15 @@ def write_sheet(
             w = min(max(col_width[j - 1] + 2.0, _MIN_WIDTH), _MAX_WIDTH)
         ws.column_dimensions[letter].width = w
         final_width.append(w)
+    # A column sized here fits its header; one of a width the document chose may not.
+    shown_headers = _break_before_brackets(headers, final_width)
+    for j, (h, text) in enumerate(zip(headers, shown_headers, strict=True), start=1):
+        if text != h:
+            set_safe_value(ws.cell(row=header_row, column=j), text)
     for r_i, values in wrapped_rows:
         texts = [v if j + 1 in wrap_cols else None for j, v in enumerate(values)]
         ws.row_dimensions[r_i].height = max(wrapped_height(texts, final_width), 18.0)
-    ws.row_dimensions[header_row].height = max(wrapped_height(headers, final_width), 20.0)
+    ws.row_dimensions[header_row].height = max(wrapped_height(shown_headers, final_width), 20.0)
     if not spread:
         # A title wider than the table wraps in its merged cell: its row grows to show it all.
         span = sum(final_width) if ncols > 1 else final_width[0]

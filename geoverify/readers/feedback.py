@@ -21,6 +21,7 @@ from geoverify.documents.dispatch import (
     META_SHEET,
     SUPPORTED_FORMAT_VERSIONS,
 )
+from geoverify.documents.xlsx import header_name
 from geoverify.errors import InputError
 from geoverify.lifecycle import FeedbackRow
 from geoverify.readers.safety import ZipLimits, check_size, check_zip, parser_errors
@@ -212,8 +213,9 @@ def _read_workbook(
         except (TypeError, ValueError) as e:
             msg = f"{p}: 元数据中的表头行号无效 (bad header_row {meta.get('header_row')!r})"
             raise InputError(msg) from e
+        # A header shown on two lines ("铲除面积\n（平方米）") is the same header.
         headers = [
-            text_or_none(c)
+            header_name(text_or_none(c))
             for c in next(ws.iter_rows(min_row=header_row, max_row=header_row, values_only=True))
         ]
         col: dict[str, int] = {}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import openpyxl
 
+from geoverify.documents.xlsx import header_name
 from geoverify.progress import TOWN_LABEL
 from geoverify.store import Store
 from geoverify.workflows.demo import DEMO_ACTOR, DEMO_AS_OF
@@ -36,7 +37,7 @@ def fill_demo_workbook(src: Path, dst: Path, answers: list[tuple[Any, ...]]) -> 
     wb = openpyxl.load_workbook(src)
     ws = wb["核查清单"]
     header = next(r for r in range(1, 6) if ws.cell(r, 1).value == "序号")
-    col = {ws.cell(header, i).value: i for i in range(1, ws.max_column + 1)}
+    col = {header_name(ws.cell(header, i).value): i for i in range(1, ws.max_column + 1)}
     n = 0
     for offset, (result, plants, area, erad, case) in enumerate(answers):
         r = header + 1 + offset

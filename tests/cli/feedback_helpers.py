@@ -13,7 +13,7 @@ from sqlalchemy import select
 from geoverify.store import Store
 from geoverify.store import tables as t
 from geoverify.workflows import sample_path
-from tests.conftest import Cli, snapshot
+from tests.conftest import Cli, header_texts, snapshot
 
 BATCH = "2024-03"
 ISSUED = dt.date(2024, 3, 5)
@@ -57,7 +57,7 @@ def fill(src: Path, dst: Path, answers: dict[str, dict[str, Any]]) -> dict[str, 
     wb = openpyxl.load_workbook(src)
     ws = wb["核查清单"]
     header_row = next(r for r in range(1, 6) if ws.cell(r, 1).value == "序号")
-    col = {ws.cell(header_row, i).value: i for i in range(1, ws.max_column + 1)}
+    col = {h: i for i, h in enumerate(header_texts(ws[header_row]), start=1)}
     rows: dict[str, int] = {}
     for r in range(header_row + 1, ws.max_row + 1):
         tid = ws.cell(r, col["靶标编号"]).value

@@ -10,7 +10,7 @@ import openpyxl
 
 from geoverify.readers.coords import parse_angle
 from geoverify.workflows import sample_path
-from tests.conftest import Cli
+from tests.conftest import Cli, header_texts
 
 HOSTILE = '=HYPERLINK("http://evil","点我")'
 
@@ -51,7 +51,7 @@ def test_district_columns_travel_with_each_target(run: Cli, tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     village = json.loads(res.stdout)["villages"][0]
     ws = openpyxl.load_workbook(village["xlsx"])["核查清单"]
-    headers = [c.value for c in ws[4]]
+    headers = header_texts(ws[4])
     given = ["地类", "作物类型", "面积（亩）", "备注（原表）"]
     # in the file's order, on both stores
     assert headers[17:21] == given
