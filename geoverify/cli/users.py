@@ -1,8 +1,13 @@
-"""``geoverify users add|list|disable|enable|reset-password``: who may use the web app."""
+"""``geoverify users add|list|disable|enable|reset-password``: who may use the web app.
+
+A password given here is the office's choice, as on the web page 用户管理: its owner must set
+their own at the first login, unless ``--no-change-required`` says the owner chose it.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -15,12 +20,27 @@ from geoverify.cli._common import (
     open_store,
 )
 from geoverify.model import Role
-from geoverify.workflows.users import add_user, list_users, reset_password, set_disabled
+from geoverify.workflows.users import User, add_user, list_users, reset_password, set_disabled
 
 
 @click.group("users")
 def users_group() -> None:
     """Users of the web app (用户): office, village or viewer."""
+
+
+def _change_option(when: str) -> Any:
+    """``--change-required/--no-change-required``: must the user replace this password?"""
+    return click.option(
+        "--change-required/--no-change-required",
+        "change_required",
+        default=True,
+        show_default=True,
+        help=(
+            f"The user must set their own password {when} before using the web app (the "
+            "office chose this one). --no-change-required: the user chose it themselves "
+            "(e.g. the first office account, made by its owner), so they may keep it."
+        ),
+    )
 
 
 def _read_password(confirm: bool = True) -> str:
@@ -40,20 +60,47 @@ def _read_password(confirm: bool = True) -> str:
     help="office: every village; village: its own village only; viewer: read-only.",
 )
 @click.option("--village", default=None, help="The village of a village user (name or code).")
+@_change_option("at the first login")
 @json_option
 @handle_errors
-def users_add(name: str, role: str, village: str | None, as_json: bool) -> None:
-    """Add a user; the password is asked for (or read from stdin). No default passwords."""
+def users_add(
+    name: str, role: str, village: str | None, change_required: bool, as_json: bool
+) -> None:
+    """Add a user; the password is asked for (or read from stdin). No default passwords.
+
+    The user must replace it with their own at the first login, unless --no-change-required.
+    """
     password = _read_password()
     with open_store() as store:
         user = add_user(
-            store, name, role=role, password=password, village=village, actor=get_ctx().actor
+            store,
+            name,
+            role=role,
+            password=password,
+            village=village,
+            actor=get_ctx().actor,
+            must_change=change_required,
         )
     if as_json:
-        emit_json({"status": "added", "user": user.to_json()})
+        emit_json(
+            {
+                "status": "added",
+                "user": user.to_json(),
+                "must_change_password": user.must_change_password,
+            }
+        )
         return
     where = f"，{user.village}" if user.village else ""
     click.echo(f"已添加用户 {user.name}（{user.role_label}{where}） (user added)")
+    _echo_change_required(user.must_change_password)
+
+
+def _echo_change_required(required: bool) -> None:
+    if required:
+        click.echo(
+            "本人第一次登录时须先设置自己的新密码 "
+            "(they must set their own password when they first log in)"
+        )
 
 
 @users_group.command("list")
@@ -64,13 +111,18 @@ def users_list(as_json: bool) -> None:
     with open_store() as store:
         listed = list_users(store)
     if as_json:
-        emit_json(listed.to_json())
+        emit_json(
+            [{**u.to_json(), "must_change_password": u.must_change_password} for u in listed.users]
+        )
         return
-    rows = [
-        (u.name, u.role_label, u.village or "", "停用" if u.disabled else "正常")
-        for u in listed.users
-    ]
+    rows = [(u.name, u.role_label, u.village or "", _state(u)) for u in listed.users]
     click.echo(format_table(["用户名", "角色", "村（社区）", "状态"], rows))
+
+
+def _state(user: User) -> str:
+    if user.disabled:
+        return "停用"
+    return "正常（待改密码）" if user.must_change_password else "正常"
 
 
 @users_group.command("disable")
@@ -105,17 +157,30 @@ def _set_disabled(name: str, as_json: bool, *, disabled: bool) -> None:
 
 @users_group.command("reset-password")
 @click.argument("name")
+@_change_option("at the next login")
 @json_option
 @handle_errors
-def users_reset(name: str, as_json: bool) -> None:
-    """Give a user a new password (asked for, or read from stdin); their sessions end."""
+def users_reset(name: str, change_required: bool, as_json: bool) -> None:
+    """Give a user a new password (asked for, or read from stdin); their sessions end.
+
+    The user must replace it with their own at the next login, unless --no-change-required.
+    """
     password = _read_password()
     with open_store() as store:
-        user = reset_password(store, name, password=password, actor=get_ctx().actor)
+        user = reset_password(
+            store, name, password=password, actor=get_ctx().actor, must_change=change_required
+        )
     if as_json:
-        emit_json({"status": "password_reset", "user": user.to_json()})
+        emit_json(
+            {
+                "status": "password_reset",
+                "user": user.to_json(),
+                "must_change_password": user.must_change_password,
+            }
+        )
         return
     click.echo(f"已重置用户 {user.name} 的密码 (password reset)")
+    _echo_change_required(user.must_change_password)
 
 
 COMMANDS = [users_group]

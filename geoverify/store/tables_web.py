@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, false
 
 from geoverify.store.tables import metadata
 from geoverify.store.types import JSONColumn, UTCDateTime
@@ -11,7 +11,9 @@ __all__ = ["login_failures", "metadata", "sessions", "submissions", "users"]
 
 #: A person who logs in. ``role`` is ``office`` (all villages), ``village`` (``village_code``
 #: only) or ``viewer`` (read-only). ``password_hash`` is an Argon2id hash; no default password
-#: exists anywhere.
+#: exists anywhere. ``must_change_password``: the password was chosen by someone else (the
+#: office adding the user or resetting the password), so its owner must set their own at the
+#: next login before anything else.
 users = Table(
     "users",
     metadata,
@@ -21,6 +23,7 @@ users = Table(
     Column("village_code", String(32), ForeignKey("villages.code"), nullable=True),
     Column("password_hash", Text, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

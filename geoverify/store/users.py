@@ -41,6 +41,7 @@ def _user_select() -> Any:
         t.villages.c.name.label("village"),
         u.password_hash,
         u.disabled,
+        u.must_change_password,
         u.created_at,
         u.updated_at,
     ).select_from(tw.users.outerjoin(t.villages, u.village_code == t.villages.c.code))

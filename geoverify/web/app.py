@@ -14,12 +14,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from geoverify import __version__
 from geoverify.errors import GeoverifyError, RowProblem, TooLargeError
 from geoverify.problems import PROBLEM_MEDIA_TYPE, Problem, problem_from_error
 from geoverify.store import Store
-from geoverify.web.deps import LoginRequiredError, get_session, is_api
+from geoverify.web.deps import (
+    PASSWORD_PAGE,
+    LoginRequiredError,
+    PasswordChangeRequiredError,
+    StaleFormError,
+    get_session,
+    is_api,
+    site_path,
+)
 from geoverify.web.forms import FIELD_LABELS
 from geoverify.web.settings import Settings
 from geoverify.web.templating import render
@@ -176,12 +185,89 @@ def _http_problem(exc: StarletteHTTPException) -> Problem:
     )
 
 
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _is_page(app: Any, path: str) -> bool:
+    """Whether the browser can open ``path`` (a page's GET route, not the API's)."""
+    if path.startswith("/api/"):
+        return False
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+
+
+def form_page(request: Request) -> str:
+    """The page a refused form was sent from, to open it again: the Referer when it is a page
+    of this site, else the form's own address or the nearest page above it (``/patrols`` for
+    ``/patrols/upload``), else the home page."""
+    referer = site_path(request, request.headers.get("referer"))
+    if referer is not None and not referer.startswith("/api/"):
+        return referer
+    path = request.url.path.rstrip("/")
+    while path:
+        if _is_page(request.app, path):
+            return path
+        path = path.rsplit("/", 1)[0]
+    return "/"
+
+
+def _stale_form_page(request: Request, exc: StaleFormError) -> Response:
+    """页面已过期: a form of an earlier login was sent; nothing was saved. 403 as before, but said
+    as what happened, with the way back to the form (not 没有权限: the user may do this)."""
+    try:
+        session = get_session(request, request.app.state.store)
+    except GeoverifyError:
+        session = None
+    return render(
+        request,
+        "error.html",
+        session,
+        status_code=403,
+        problem=problem_from_error(exc),
+        stale=True,
+        back=form_page(request),
+    )
+
+
+def _password_change_problem(exc: PasswordChangeRequiredError) -> Problem:
+    base = problem_from_error(exc)
+    return Problem(
+        "password_change_required",
+        403,
+        "Password change required",
+        base.message_zh,
+        base.message_en,
+        kind=base.kind,
+        text=base.text,
+    )
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_login_required(request: Request, exc: Exception) -> Response:
+        if request.url.path == "/logout":
+            return RedirectResponse("/login", status_code=303)  # logged out already
+        if request.method in _UNSAFE:
+            # A form sent after the session ended: back to the form's page after the login
+            # (its address may take no GET), saying that what was sent was not saved.
+            return RedirectResponse(
+                f"/login?next={quote(form_page(request))}&lost=1", status_code=303
+            )
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    async def on_stale_form(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StaleFormError)
+        if is_api(request):
+            return problem_response(request, problem_from_error(exc))
+        return _stale_form_page(request, exc)
+
+    async def on_password_change(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PasswordChangeRequiredError)
+        if is_api(request):
+            return problem_response(request, _password_change_problem(exc))
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
 
     async def on_geoverify(request: Request, exc: Exception) -> Response:
         return problem_response(request, problem_from_error(exc))
@@ -199,6 +285,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, problem_from_error(exc))
 
     app.add_exception_handler(LoginRequiredError, on_login_required)
+    app.add_exception_handler(StaleFormError, on_stale_form)
+    app.add_exception_handler(PasswordChangeRequiredError, on_password_change)
     app.add_exception_handler(GeoverifyError, on_geoverify)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -18,29 +18,48 @@ __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
     "LOGIN_COOKIE",
+    "PASSWORD_PAGE",
     "SESSION_COOKIE",
+    "AccountActor",
+    "AccountUser",
     "ActorDep",
     "LoginRequiredError",
     "OfficeUser",
+    "PasswordChangeRequiredError",
     "SessionDep",
     "SettingsDep",
+    "StaleFormError",
     "StoreDep",
     "UserDep",
     "WriterUser",
     "check_csrf",
     "client_address",
     "is_api",
+    "site_path",
 ]
 
 SESSION_COOKIE = "gv_session"
 LOGIN_COOKIE = "gv_login"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+#: 修改密码: where a user whose password the office chose is sent until they set their own.
+PASSWORD_PAGE = "/account/password"
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class LoginRequiredError(AuthError):
     """A page needs a logged-in user: the browser is sent to the login page."""
+
+
+class StaleFormError(ForbiddenError):
+    """A change without this session's form token: from a page opened before the user's latest
+    login (another tab, another login), or a script that did not send it. Nothing was done; a
+    page says so (页面已过期) and leads back to the form, the API answers ``forbidden``."""
+
+
+class PasswordChangeRequiredError(ForbiddenError):
+    """The user's password was chosen by the office (:attr:`User.must_change_password`): until
+    they set their own, pages lead to 修改密码 and the API answers 403."""
 
 
 def is_api(request: Request) -> bool:
@@ -76,6 +95,22 @@ def get_session(request: Request, store: StoreDep) -> LoginSession | None:
 SessionDep = Annotated[LoginSession | None, Depends(get_session)]
 
 
+def site_path(request: Request, url: str | None) -> str | None:
+    """The path (and query) of ``url`` when it is a page of this site (an absolute URL of this
+    host, or a path), else None: never another host (``//evil``), a scheme, a backslash, a
+    space or a control character (a browser drops the tab of "/<tab>/evil": "//evil")."""
+    if not url or "\\" in url or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
+        return None
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc.lower() != request.headers.get("host", "").lower():
+        return None
+    if parts.scheme not in ("", "http", "https") or not parts.path.startswith("/"):
+        return None
+    if parts.path.startswith("//"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def _same_origin(request: Request) -> bool:
     """False when a browser says the request comes from another site's page."""
     origin = request.headers.get("origin") or request.headers.get("referer")
@@ -108,13 +143,15 @@ async def check_csrf(request: Request, session: SessionDep) -> None:
         sent = form.text(CSRF_FIELD, max_len=200)
     if not sent or not hmac.compare_digest(sent, session.csrf):
         msg = "表单已过期或来源无效，请刷新页面后重试 (missing or wrong CSRF token)"
-        raise ForbiddenError(msg, en="missing or wrong CSRF token; reload the page")
+        raise StaleFormError(msg, en="missing or wrong CSRF token; reload the page")
 
 
-def get_user(
+def get_account_user(
     request: Request, session: SessionDep, _csrf: Annotated[None, Depends(check_csrf)]
 ) -> User:
-    """The logged-in user (API: 401; pages: to the login page), after the CSRF check."""
+    """The logged-in user (API: 401; pages: to the login page), after the CSRF check — even one
+    who must still change the password the office gave them. Only the account's own pages
+    (修改密码, logging out, who am I) take this; everything else takes :data:`UserDep`."""
     if session is None:
         if is_api(request):
             raise AuthError("请先登录", en="not logged in")
@@ -122,33 +159,63 @@ def get_user(
     return session.user
 
 
+AccountUser = Annotated[User, Depends(get_account_user)]
+
+
+def _own_password(user: User) -> User:
+    """The user, unless their password is still the one the office chose."""
+    if user.must_change_password:
+        raise PasswordChangeRequiredError(
+            "请先修改密码：这是镇平安办为您设置的初始密码，设置自己的新密码后才能继续使用",
+            en="change the password the office gave you first (POST /api/v1/me/password)",
+        )
+    return user
+
+
+def get_user(user: AccountUser) -> User:
+    """The logged-in user, who has set their own password (else: to 修改密码, API: 403)."""
+    return _own_password(user)
+
+
 UserDep = Annotated[User, Depends(get_user)]
 
 
-def get_writer(user: UserDep) -> User:
+# The role is checked before the password: a page the user may not see at all says so
+# (没有权限) whatever their password; one they may see waits for their own password.
+def get_writer(user: AccountUser) -> User:
     if not user.can_write:
         msg = "只读账号不能修改数据 (a read-only account cannot change anything)"
         raise ForbiddenError(msg, en="a read-only account cannot change anything")
-    return user
+    return _own_password(user)
 
 
-def get_office(user: UserDep) -> User:
+def get_office(user: AccountUser) -> User:
     if not user.is_office:
         msg = "只有镇平安办账号可以这样做 (only the office can do this)"
         raise ForbiddenError(msg, en="only the office can do this")
-    return user
+    return _own_password(user)
 
 
 WriterUser = Annotated[User, Depends(get_writer)]
 OfficeUser = Annotated[User, Depends(get_office)]
 
 
-def get_actor(request: Request, user: UserDep) -> Actor:
-    """Who acts, as the history records it: the user and the client's address."""
+def _actor(request: Request, user: User) -> Actor:
     return Actor(name=user.name, host=client_address(request))
 
 
+def get_actor(request: Request, user: UserDep) -> Actor:
+    """Who acts, as the history records it: the user and the client's address."""
+    return _actor(request, user)
+
+
+def get_account_actor(request: Request, user: AccountUser) -> Actor:
+    """Who acts on their own account (修改密码), even before setting their own password."""
+    return _actor(request, user)
+
+
 ActorDep = Annotated[Actor, Depends(get_actor)]
+AccountActor = Annotated[Actor, Depends(get_account_actor)]
 
 
 VillageQuery = Annotated[

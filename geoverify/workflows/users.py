@@ -2,8 +2,10 @@
 
 There is no built-in or default account: the office creates each user with
 ``geoverify users add`` or on the web page 用户管理; each user may change their own password
-(修改密码). Passwords are stored as Argon2id hashes; a session cookie holds a
-random token whose SHA-256 is all the store keeps. Failed logins pause further logins for a
+(修改密码). A password the office chose (a new account, a reset) is marked to be changed: its
+owner must set their own at the next login before using anything else (see
+:attr:`User.must_change_password`). Passwords are stored as Argon2id hashes; a session cookie
+holds a random token whose SHA-256 is all the store keeps. Failed logins pause further logins for a
 while; see :func:`authenticate` for how they are counted.
 """
 
@@ -76,6 +78,9 @@ class User:
     village_code: str | None = None
     village: str | None = None
     disabled: bool = False
+    #: The password was chosen by someone else (the office adding the user or resetting it):
+    #: the web app lets this user do nothing but change it (and log out) until they have.
+    must_change_password: bool = False
 
     @property
     def is_office(self) -> bool:
@@ -117,6 +122,7 @@ def _user(row: Any) -> User:
         village_code=row["village_code"],
         village=row["village"],
         disabled=bool(row["disabled"]),
+        must_change_password=bool(row["must_change_password"]),
     )
 
 
@@ -148,8 +154,15 @@ def add_user(
     password: str,
     village: str | None = None,
     actor: str | Actor | None = None,
+    must_change: bool = False,
 ) -> User:
-    """Create a user. A ``village`` user needs the village (name or code); others must not."""
+    """Create a user. A ``village`` user needs the village (name or code); others must not.
+
+    ``must_change``: the password was chosen by someone else (the office, on 用户管理 or with
+    ``geoverify users add``), so the user must set their own at the first login; recorded as a
+    ``must_change_password`` event beside ``user_added``. False (the default) is for a password
+    the user chose themselves, or an account made by a program: the test suites and demos.
+    """
     name = _check_name(name)
     if role not in {r.value for r in Role}:
         msg = f"角色应为 office、village 或 viewer (role must be office, village or viewer): {role}"
@@ -186,16 +199,23 @@ def add_user(
                 "village_code": code,
                 "password_hash": hash_password(password),
                 "disabled": False,
+                "must_change_password": must_change,
                 "created_at": now,
                 "updated_at": now,
             },
         )
-        repo.record_events(
-            conn,
-            [{"kind": "user_added", "payload": {"name": name, "role": role, "village": code}}],
-            who=who,
-        )
+        events: list[dict[str, Any]] = [
+            {"kind": "user_added", "payload": {"name": name, "role": role, "village": code}}
+        ]
+        if must_change:
+            events.append(_must_change_event(name, required=True))
+        repo.record_events(conn, events, who=who)
         return _user(store_users.find_user(conn, user_id=uid))
+
+
+def _must_change_event(name: str, *, required: bool) -> dict[str, Any]:
+    """The event of a user's password being marked to be changed (or no longer)."""
+    return {"kind": "must_change_password", "payload": {"name": name, "required": required}}
 
 
 def list_users(store: Store) -> UserList:
@@ -242,12 +262,19 @@ def set_disabled(
 
 
 def reset_password(
-    store: Store, name: str, *, password: str, actor: str | Actor | None = None
+    store: Store,
+    name: str,
+    *,
+    password: str,
+    actor: str | Actor | None = None,
+    must_change: bool = False,
 ) -> User:
     """Give a user a new password; every session of theirs ends.
 
-    A logged-in user (an :class:`Actor`) changes their own password with
-    :func:`change_password` instead, which asks for the current one.
+    ``must_change``: the user must replace this password at the next login (the office chose
+    it: 用户管理, ``geoverify users reset-password``); otherwise they may keep it. A logged-in
+    user (an :class:`Actor`) changes their own password with :func:`change_password` instead,
+    which asks for the current one.
     """
     store.require()
     who = make_who(actor=actor, source="command:users reset-password")
@@ -263,14 +290,21 @@ def reset_password(
         store_users.update_user(
             conn,
             int(row["id"]),
-            {"password_hash": hash_password(password), "updated_at": repo.now()},
+            {
+                "password_hash": hash_password(password),
+                "must_change_password": must_change,
+                "updated_at": repo.now(),
+            },
         )
         store_users.delete_sessions_of(conn, int(row["id"]))
         store_users.clear_failures(conn, name=str(row["name"]))
-        repo.record_events(
-            conn, [{"kind": "password_reset", "payload": {"name": row["name"]}}], who=who
-        )
-        return _user(row)
+        events: list[dict[str, Any]] = [
+            {"kind": "password_reset", "payload": {"name": row["name"]}}
+        ]
+        if must_change or row["must_change_password"]:
+            events.append(_must_change_event(str(row["name"]), required=must_change))
+        repo.record_events(conn, events, who=who)
+        return _user(store_users.find_user(conn, user_id=int(row["id"])))
 
 
 def change_password(
@@ -283,6 +317,9 @@ def change_password(
     keep_session: str | None = None,
 ) -> User:
     """A user changes their own password (修改密码), giving the current one.
+
+    This ends a :attr:`User.must_change_password` mark: the password is the user's own now (the
+    new one must differ from the current one, the one the office gave).
 
     Every other session of the user ends; the session ``keep_session`` (the id of the session
     the change was made in) stays. A wrong current password counts as a failed login of the
@@ -303,7 +340,7 @@ def change_password(
     failed: InputError | None = None
     key = client_key(who.host)
     with store.begin() as conn:
-        row = _get(conn, name)
+        row = changed = _get(conn, name)
         uname = str(row["name"])
         until, _ = _paused_until(conn, uname, key, now)
         if until is not None:
@@ -318,18 +355,29 @@ def change_password(
         else:
             check_password_rule(new, name=uname)
             if new == current:
-                msg = "新密码不能与当前密码相同 (the new password must differ from the current one)"
+                given = "镇平安办设置的初始密码" if row["must_change_password"] else "当前密码"
+                msg = f"新密码不能与{given}相同 (the new password must differ from the current one)"
                 raise InputError(msg)
             store_users.update_user(
-                conn, int(row["id"]), {"password_hash": hash_password(new), "updated_at": now}
+                conn,
+                int(row["id"]),
+                {
+                    "password_hash": hash_password(new),
+                    "must_change_password": False,
+                    "updated_at": now,
+                },
             )
             store_users.delete_sessions_of(conn, int(row["id"]), keep=keep_session)
-            repo.record_events(
-                conn, [{"kind": "password_changed", "payload": {"name": uname}}], who=who
-            )
+            events: list[dict[str, Any]] = [
+                {"kind": "password_changed", "payload": {"name": uname}}
+            ]
+            if row["must_change_password"]:
+                events.append(_must_change_event(uname, required=False))
+            repo.record_events(conn, events, who=who)
+            changed = store_users.find_user(conn, user_id=int(row["id"]))
     if failed is not None:
         raise failed
-    return _user(row)
+    return _user(changed)
 
 
 def client_key(client: str) -> str:

@@ -13,11 +13,12 @@ from pydantic import BaseModel, Field
 from geoverify.errors import AuthError
 from geoverify.web.deps import (
     LOGIN_COOKIE,
+    PASSWORD_PAGE,
     SESSION_COOKIE,
+    AccountUser,
     SessionDep,
     SettingsDep,
     StoreDep,
-    UserDep,
     client_address,
 )
 from geoverify.web.forms import read_form
@@ -72,7 +73,9 @@ def _login_page(
 def login_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     if session is not None:
         return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
-    return _login_page(request, settings, next=request.query_params.get("next"))
+    # ``lost``: a form was sent after the login had ended (see the app's error handlers).
+    lost = request.query_params.get("lost") == "1"
+    return _login_page(request, settings, next=request.query_params.get("next"), lost=lost)
 
 
 @router.post("/login")
@@ -102,14 +105,17 @@ async def login_submit(request: Request, store: StoreDep, settings: SettingsDep)
             request, settings, status_code=401, next=next_path, name=name, error=str(e)
         )
     token, _ = start_session(store, user, client=client_address(request))
-    done = RedirectResponse(next_path, status_code=303)
+    # A password the office chose is replaced first (every other page would lead there).
+    done = RedirectResponse(
+        PASSWORD_PAGE if user.must_change_password else next_path, status_code=303
+    )
     _set_session_cookie(done, token, request, settings)
     done.delete_cookie(LOGIN_COOKIE, path="/login")
     return done
 
 
 @router.post("/logout")
-def logout(request: Request, store: StoreDep, user: UserDep) -> Response:
+def logout(request: Request, store: StoreDep, user: AccountUser) -> Response:
     end_session(store, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -124,6 +130,13 @@ class LoginBody(BaseModel):
 class SessionOut(BaseModel):
     user: dict[str, Any]
     csrf_token: str = Field(description="Send as the X-CSRF-Token header with every change.")
+    must_change_password: bool = Field(
+        default=False,
+        description=(
+            "The password was set by the office: change it (POST /api/v1/me/password) before "
+            "anything else; every other request answers 403 password_change_required until then."
+        ),
+    )
 
 
 @api.post("/session", response_model=SessionOut, summary="Log in (sets the session cookie)")
@@ -133,11 +146,15 @@ def api_login(
     user = authenticate(store, body.name, body.password, client=client_address(request))
     token, session = start_session(store, user, client=client_address(request))
     _set_session_cookie(response, token, request, settings)
-    return SessionOut(user=user.to_json(), csrf_token=session.csrf)
+    return SessionOut(
+        user=user.to_json(),
+        csrf_token=session.csrf,
+        must_change_password=user.must_change_password,
+    )
 
 
 @api.delete("/session", status_code=204, summary="Log out")
-def api_logout(request: Request, store: StoreDep, user: UserDep) -> Response:
+def api_logout(request: Request, store: StoreDep, user: AccountUser) -> Response:
     end_session(store, request.cookies.get(SESSION_COOKIE))
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -145,6 +162,10 @@ def api_logout(request: Request, store: StoreDep, user: UserDep) -> Response:
 
 
 @api.get("/me", response_model=SessionOut, summary="The logged-in user")
-def api_me(session: SessionDep, user: UserDep) -> SessionOut:
+def api_me(session: SessionDep, user: AccountUser) -> SessionOut:
     assert session is not None
-    return SessionOut(user=user.to_json(), csrf_token=session.csrf)
+    return SessionOut(
+        user=user.to_json(),
+        csrf_token=session.csrf,
+        must_change_password=user.must_change_password,
+    )

@@ -1,4 +1,9 @@
-"""用户管理 for the office (add, disable, enable, reset a password) and 修改密码 for everyone."""
+"""用户管理 for the office (add, disable, enable, reset a password) and 修改密码 for everyone.
+
+A password the office gives (a new user, a reset, on the pages or the API) is the office's
+choice, so its owner must set their own at the next login (``must_change=True``); 修改密码
+is the one page such a user can use until then.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,15 @@ from pydantic import BaseModel, Field
 from geoverify.errors import InputError, NotFoundError
 from geoverify.model import ROLE_LABELS, Role
 from geoverify.problems import Problem, problem_from_error
-from geoverify.web.deps import ActorDep, OfficeUser, SessionDep, SettingsDep, StoreDep, UserDep
+from geoverify.web.deps import (
+    AccountActor,
+    AccountUser,
+    ActorDep,
+    OfficeUser,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+)
 from geoverify.web.forms import MAX_PASSWORD, Form, as_dict, read_form
 from geoverify.web.templating import render
 from geoverify.workflows.users import (
@@ -95,7 +108,15 @@ async def users_add(
             form.bad("role", None, "请选择角色", "choose a role")
         form.raise_problems()
         assert name is not None and role is not None
-        added = add_user(store, name, role=role, password=password, village=village, actor=actor)
+        added = add_user(
+            store,
+            name,
+            role=role,
+            password=password,
+            village=village,
+            actor=actor,
+            must_change=True,
+        )
     except (InputError, NotFoundError) as e:
         problem = problem_from_error(e)
         return _users_page(
@@ -151,7 +172,7 @@ async def users_reset(
     try:
         password = form.new_password("password", "password2")
         form.raise_problems()
-        done = reset_password(store, name, password=password, actor=actor)
+        done = reset_password(store, name, password=password, actor=actor, must_change=True)
     except InputError as e:
         return _refused(request, store, session, e)
     return RedirectResponse(f"/users?reset={quote(done.name)}", status_code=303)
@@ -172,7 +193,7 @@ def _password_page(
 
 
 @router.get("/account/password")
-def password_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+def password_page(request: Request, session: SessionDep, user: AccountUser) -> Response:
     return _password_page(request, session)
 
 
@@ -182,8 +203,8 @@ async def password_submit(
     store: StoreDep,
     settings: SettingsDep,
     session: SessionDep,
-    actor: ActorDep,
-    user: UserDep,
+    actor: AccountActor,
+    user: AccountUser,
 ) -> Response:
     assert session is not None
     form = await read_form(request, settings)
@@ -244,7 +265,13 @@ def api_users(store: StoreDep, user: OfficeUser) -> list[UserOut]:
     return [UserOut.of(u) for u in list_users(store).users]
 
 
-@api.post("/users", response_model=UserOut, status_code=201, summary="Add a user (office only)")
+@api.post(
+    "/users",
+    response_model=UserOut,
+    status_code=201,
+    summary="Add a user (office only)",
+    description="The user must change this password before anything else at their first login.",
+)
 def api_add_user(body: NewUser, store: StoreDep, actor: ActorDep, user: OfficeUser) -> UserOut:
     added = add_user(
         store,
@@ -253,6 +280,7 @@ def api_add_user(body: NewUser, store: StoreDep, actor: ActorDep, user: OfficeUs
         password=body.password,
         village=body.village or None,
         actor=actor,
+        must_change=True,
     )
     return UserOut.of(added)
 
@@ -275,20 +303,31 @@ def api_enable(name: UserName, store: StoreDep, actor: ActorDep, user: OfficeUse
     "/users/{name}/password",
     response_model=UserOut,
     summary="Give a user a new password; their sessions end (office only)",
+    description="The user must change this password before anything else at their next login.",
 )
 def api_reset_password(
     name: UserName, body: NewPassword, store: StoreDep, actor: ActorDep, user: OfficeUser
 ) -> UserOut:
-    return UserOut.of(reset_password(store, name, password=body.password, actor=actor))
+    return UserOut.of(
+        reset_password(store, name, password=body.password, actor=actor, must_change=True)
+    )
 
 
 @api.post(
     "/me/password",
     status_code=204,
     summary="Change your own password; your other sessions end",
+    description=(
+        "Also open to a user whose password the office set (a new user, a reset), who may do "
+        "nothing else until this is done; the new password must differ from that one."
+    ),
 )
 def api_change_password(
-    body: PasswordChange, store: StoreDep, session: SessionDep, actor: ActorDep, user: UserDep
+    body: PasswordChange,
+    store: StoreDep,
+    session: SessionDep,
+    actor: AccountActor,
+    user: AccountUser,
 ) -> Response:
     assert session is not None
     change_password(
