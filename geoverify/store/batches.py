@@ -242,6 +242,7 @@ def link_reissued(
     rows: Sequence[int],
     geometries: Sequence[Any],
     attributes: Sequence[str],
+    payloads: Sequence[Any],
     at: dt.datetime,
     actor: str,
     host: str,
@@ -249,7 +250,7 @@ def link_reissued(
 ) -> None:
     """Link stored ``targets`` (store keys) to the batch that issues them again, with the
     file's ``rows``, the geometries and ``attributes`` (JSON text) this batch gave them, and
-    a ``reissued`` event each (``sources`` theirs)."""
+    a ``reissued`` event each (``payloads`` and ``sources`` theirs)."""
     n = len(targets)
     bulk.insert_rows(
         conn,
@@ -274,6 +275,6 @@ def link_reissued(
             "host": [host] * n,
             "kind": ["reissued"] * n,
             "source": sources,
-            "payload": [{"batch": batch_id}] * n,
+            "payload": list(payloads),
         },
     )

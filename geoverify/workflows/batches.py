@@ -313,6 +313,11 @@ def _json_floats(values: Any) -> list[str]:
     return out
 
 
+def _opt_dates(values: Any) -> list[dt.date | None]:
+    """Dates (a reader's dates pass as they are), None for missing values."""
+    return [v if v is None or type(v) is dt.date else _opt_date(v) for v in values]
+
+
 def _opt_floats(values: Any) -> list[float | None]:
     """Floats, None where missing or not finite (column-wise :func:`_opt_float`)."""
     if isinstance(values, list) and values.count(None) == len(values):
@@ -406,10 +411,7 @@ def _plan_rows(
         "lon": lon,
         "lat": lat,
         "area_m2": _opt_floats(_column(new, "area_m2")),
-        "image_date": [
-            v if v is None or type(v) is dt.date else _opt_date(v)
-            for v in _column(new, "image_date")
-        ],
+        "image_date": _opt_dates(_column(new, "image_date")),
         "attributes": _column(new, "attributes"),
         "village_code": village_codes,
         "group_name": _column(assigned, "group"),
@@ -693,6 +695,24 @@ def _import_staged(
     return res
 
 
+def _reissue_payloads(again: pd.DataFrame, batch_id: str, due_on: dt.date) -> list[Any]:
+    """Each ``reissued`` event's payload: the batch, its due date, and the area and image date
+    this batch gives the target (the target keeps its first batch's; the new ones are kept
+    here, shown in its history)."""
+    areas = _opt_floats(_column(again, "area_m2"))
+    days = _opt_dates(_column(again, "image_date"))
+    due = due_on.isoformat()
+    out: list[Any] = []
+    for area, day in zip(areas, days, strict=True):
+        payload: dict[str, Any] = {"batch": batch_id, "due_on": due}
+        if area is not None:
+            payload["area_m2"] = area
+        if day is not None:
+            payload["image_date"] = day.isoformat()
+        out.append(payload)
+    return out
+
+
 def _write_import(
     conn: Any,
     plan: _Plan,
@@ -755,6 +775,7 @@ def _write_import(
         rows=again_rows,
         geometries=_geometries(again),
         attributes=_column(again, "attributes"),
+        payloads=_reissue_payloads(again, batch_id, due_on),
         at=now,
         actor=who.actor,
         host=who.host,

@@ -37,6 +37,7 @@ __all__ = [
     "check_target_scope",
     "event_changes",
     "list_targets",
+    "reissue_facts",
     "target_detail",
     "target_history",
     "target_record",
@@ -170,7 +171,11 @@ def _history(conn: Any, pk: int, target_id: str) -> list[dict[str, Any]]:
                 "batch": r["batch"] if isinstance(r["batch"], str) else None,
                 "target_id": target_id,
                 "payload": r["payload"],
-                "changes": event_changes(r["payload"]),
+                "changes": (
+                    reissue_facts(r["payload"])
+                    if r["kind"] == "reissued"
+                    else event_changes(r["payload"])
+                ),
             }
         )
     return out
@@ -227,6 +232,24 @@ def event_changes(payload: Any) -> list[dict[str, str | None]]:
                 "after": "（空）" if new is None else _shown_value(key, new),
             }
         )
+    return out
+
+
+def reissue_facts(payload: Any) -> list[dict[str, str | None]]:
+    """What a batch that issued the target again said of it (its area, image date and due
+    date, which the target's own record keeps from the first batch), as a history line shows
+    them; in the shape of :func:`event_changes` (nothing ``before``)."""
+    if not isinstance(payload, Mapping):
+        return []
+    out: list[dict[str, str | None]] = []
+    area = payload.get("area_m2")
+    if isinstance(area, int | float):
+        out.append(
+            {"field": "area_m2", "label": "图斑面积", "before": None, "after": f"{area:g} 平方米"}
+        )
+    for key, label in (("image_date", "影像时间"), ("due_on", "核查时限")):
+        if payload.get(key):
+            out.append({"field": key, "label": label, "before": None, "after": str(payload[key])})
     return out
 
 

@@ -1,0 +1,50 @@
+"""A target the district issues again: what the later batch says of it is kept and shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from geoverify.workflows import import_batch, sample_path
+from geoverify.workflows.targets import target_detail, target_history
+
+MARCH = sample_path("samples", "district_batch_2024-03.geojson")
+APRIL = sample_path("samples", "district_batch_2024-04.csv")
+
+
+@pytest.fixture
+def reissued(sample_store):
+    import_batch(sample_store, MARCH, batch_id="2024-03", actor="pytest")
+    res = import_batch(
+        sample_store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
+    )
+    assert res.reissued >= 1
+    return sample_store, res
+
+
+def test_the_reissue_event_keeps_the_later_batchs_area_image_date_and_due_date(reissued):
+    store, res = reissued
+    table = pd.read_csv(APRIL, encoding="gbk", dtype=str)
+    march_ids = table[table["靶标编号"].str.startswith("TL2024-03")]
+    assert len(march_ids) == res.reissued
+    for _, row in march_ids.iterrows():
+        tid = row["靶标编号"]
+        events = [e for e in target_history(store, tid).events if e["kind"] == "reissued"]
+        assert len(events) == 1
+        payload = events[0]["payload"]
+        assert payload["batch"] == "2024-04"
+        assert payload["due_on"] == res.due_on.isoformat()
+        assert payload["area_m2"] == pytest.approx(float(row["面积（平方米）"]))
+        assert payload["image_date"] == row["影像时间"]
+        # the target's own record keeps its first batch's values, which differ here
+        detail = target_detail(store, tid)
+        assert detail.record["area_m2"] != pytest.approx(payload["area_m2"])
+        # and the history says what the later batch gave, as a person reads it
+        facts = {c["label"]: c["after"] for c in events[0]["changes"]}
+        assert facts == {
+            "图斑面积": f"{float(row['面积（平方米）']):g} 平方米",
+            "影像时间": row["影像时间"],
+            "核查时限": res.due_on.isoformat(),
+        }

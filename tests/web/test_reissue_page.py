@@ -1,0 +1,36 @@
+"""The target page of a target issued again shows what the later batch said of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+from geoverify.workflows import import_batch, list_targets, sample_path
+from geoverify.workflows.targets import target_history
+from tests.web.conftest import Client, WebEnv
+
+APRIL = sample_path("samples", "district_batch_2024-04.csv")
+
+
+def test_the_target_page_shows_the_later_batch(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    import_batch(
+        web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
+    )
+    april = list_targets(web_env.store, batch="2024-04").frame
+    again = april.loc[april["reissue_of"].notna(), "target_id"].tolist()
+    assert again
+    for tid in again:
+        event = next(
+            e for e in target_history(web_env.store, tid).events if e["kind"] == "reissued"
+        )
+        page = clients["office1"].get(f"/targets/{tid}")
+        assert page.status_code == 200
+        history = page.text[page.text.index('data-testid="history"') :]
+        item = next(li for li in re.findall(r"<li>(.*?)</li>", history, re.S) if "再次下发" in li)
+        text = html.unescape(re.sub(r"<[^>]+>", " ", item))
+        assert "（批次 2024-04）" in text
+        for change in event["changes"]:
+            assert f"{change['label']} {change['after']}" in text
