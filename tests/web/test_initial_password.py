@@ -236,6 +236,8 @@ def test_a_page_the_user_may_not_see_says_so_first(
 
 
 def test_users_that_exist_before_the_migration_are_not_asked(store: Store) -> None:
+    """Upgrading a store with users logged in (sessions point at ``users``) keeps them all,
+    unflagged; so does going back."""
     from alembic import command
 
     from geoverify.store.database import _alembic_config
@@ -259,9 +261,27 @@ def test_users_that_exist_before_the_migration_are_not_asked(store: Store) -> No
             ),
             {"f": False, "now": now},
         )
+        uid = conn.execute(sa.text("SELECT id FROM users WHERE name = 'old.hand'")).scalar_one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO sessions (id, user_id, csrf, client, created_at, last_seen_at,"
+                " expires_at) VALUES ('s-old', :uid, 'c', '127.0.0.1', :now, :now, :now)"
+            ),
+            {"uid": uid, "now": now},
+        )
     migrate(command.upgrade, "heads")
     with store.connect() as conn:
         flag = conn.execute(
             sa.text("SELECT must_change_password FROM users WHERE name = 'old.hand'")
         ).scalar_one()
+        kept = conn.execute(sa.text("SELECT user_id FROM sessions WHERE id = 's-old'")).all()
     assert flag in (False, 0)
+    assert kept == [(uid,)]
+    migrate(command.downgrade, "0008")
+    with store.connect() as conn:
+        kept = conn.execute(sa.text("SELECT user_id FROM sessions WHERE id = 's-old'")).all()
+        assert "must_change_password" not in {
+            c["name"] for c in sa.inspect(conn).get_columns("users")
+        }
+    assert kept == [(uid,)]
+    migrate(command.upgrade, "heads")

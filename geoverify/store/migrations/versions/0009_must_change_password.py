@@ -23,14 +23,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column(
-                "must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
-        )
+    # A plain ADD COLUMN, not batch mode: on SQLite a batch rebuild of ``users`` would drop the
+    # table that sessions and submissions point at (foreign keys are on) and fail. "0" is
+    # false to both SQLite and PostgreSQL, and fills the rows there are.
+    op.add_column(
+        "users",
+        sa.Column("must_change_password", sa.Boolean(), nullable=False, server_default="0"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("must_change_password")
+    op.drop_column("users", "must_change_password")  # SQLite ≥ 3.35 drops it in place
