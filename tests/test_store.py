@@ -154,11 +154,18 @@ def test_postgis_has_spatial_index(store: Store) -> None:
     with store.connect() as conn:
         names = set(
             conn.execute(
-                sa.text("SELECT indexname FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'")
+                # this test's schema only: other tests' schemas may be dropped meanwhile
+                sa.text(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+                    " AND indexdef ILIKE '%USING gist%'"
+                )
             ).scalars()
         )
         srid = conn.execute(
-            sa.text("SELECT srid FROM geometry_columns WHERE f_table_name = 'targets'")
+            sa.text(
+                "SELECT srid FROM geometry_columns WHERE f_table_schema = current_schema()"
+                " AND f_table_name = 'targets'"
+            )
         ).scalar()
     assert "ix_targets_geometry" in names
     assert srid == 4490
