@@ -82,13 +82,7 @@ def users_add(
             must_change=change_required,
         )
     if as_json:
-        emit_json(
-            {
-                "status": "added",
-                "user": user.to_json(),
-                "must_change_password": user.must_change_password,
-            }
-        )
+        emit_json({"status": "added", "user": user.to_json()})
         return
     where = f"，{user.village}" if user.village else ""
     click.echo(f"已添加用户 {user.name}（{user.role_label}{where}） (user added)")
@@ -111,9 +105,7 @@ def users_list(as_json: bool) -> None:
     with open_store() as store:
         listed = list_users(store)
     if as_json:
-        emit_json(
-            [{**u.to_json(), "must_change_password": u.must_change_password} for u in listed.users]
-        )
+        emit_json(listed.to_json())
         return
     rows = [(u.name, u.role_label, u.village or "", _state(u)) for u in listed.users]
     click.echo(format_table(["用户名", "角色", "村（社区）", "状态"], rows))
@@ -171,13 +163,7 @@ def users_reset(name: str, change_required: bool, as_json: bool) -> None:
             store, name, password=password, actor=get_ctx().actor, must_change=change_required
         )
     if as_json:
-        emit_json(
-            {
-                "status": "password_reset",
-                "user": user.to_json(),
-                "must_change_password": user.must_change_password,
-            }
-        )
+        emit_json({"status": "password_reset", "user": user.to_json()})
         return
     click.echo(f"已重置用户 {user.name} 的密码 (password reset)")
     _echo_change_required(user.must_change_password)

@@ -111,6 +111,7 @@ class User:
             "village": self.village,
             "village_code": self.village_code,
             "disabled": self.disabled,
+            "must_change_password": self.must_change_password,
         }
 
 

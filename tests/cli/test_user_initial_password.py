@@ -49,7 +49,7 @@ def test_a_user_added_here_changes_the_password_at_the_first_login(ready: Cli) -
         "--json",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["must_change_password"] is False
+    assert json.loads(res.stdout)["user"]["must_change_password"] is False
     assert _flags(ready) == {"cadre1": True, "boss": False}
     listed = json.loads(ready("users", "list", "--json").stdout)
     assert {u["name"]: u["must_change_password"] for u in listed} == _flags(ready)
@@ -69,7 +69,7 @@ def test_a_reset_here_asks_for_a_new_password_unless_told_not_to(ready: Cli) -> 
     assert _with_password(ready, "own-pw-2024", *args).exit_code == 0
     res = _with_password(ready, "given-pw-2024", "users", "reset-password", "cadre2", "--json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["must_change_password"] is True
+    assert json.loads(res.stdout)["user"]["must_change_password"] is True
     assert _flags(ready) == {"cadre2": True}
     # Told the owner chose this one (at the desk, say): the mark goes, and that is recorded.
     args = ["users", "reset-password", "cadre2", "--no-change-required"]

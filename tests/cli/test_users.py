@@ -44,6 +44,7 @@ def test_add_list_disable_reset(ready: Cli) -> None:
         "village": None,
         "village_code": None,
         "disabled": False,
+        "must_change_password": True,  # added here for someone: an initial password
     }
     res = _add(ready, "qinglong", "--role", "village", "--village", "青龙村")
     assert res.exit_code == 0, res.output

@@ -99,10 +99,13 @@ def test_the_api_adds_and_lists_users(web_env: WebEnv, clients: dict[str | None,
         "village": None,
         "village_code": None,
         "disabled": False,
+        "must_change_password": True,  # the office chose it: changed at first login
     }
     listed = office.get("/api/v1/users").json()
     assert "api-viewer" in [u["name"] for u in listed]
-    assert all("password" not in str(u) for u in listed)
+    # never a password or its hash (only whether one must be changed)
+    assert all(not {"password", "password_hash"} & u.keys() for u in listed)
+    assert "api-pw-2024" not in str(listed) and "$argon2" not in str(listed)
     res = office.post(
         "/api/v1/users", json={"name": "api-viewer", "role": "viewer", "password": "api-pw-2024"}
     )

@@ -236,6 +236,9 @@ class UserOut(BaseModel):
     village: str | None = Field(default=None, description="村（社区）")
     village_code: str | None = Field(default=None, description="村（社区）代码")
     disabled: bool = Field(description="已停用")
+    must_change_password: bool = Field(
+        default=False, description="须在下次登录时修改镇平安办设置的初始密码"
+    )
 
     @classmethod
     def of(cls, user: User) -> UserOut:
