@@ -25,11 +25,13 @@ from geoverify.web.deps import (
     LoginRequiredError,
     PasswordChangeRequiredError,
     StaleFormError,
+    frame_return,
     get_session,
     is_api,
     site_path,
 )
 from geoverify.web.forms import FIELD_LABELS
+from geoverify.web.routers.maps import login_in_frame
 from geoverify.web.settings import Settings
 from geoverify.web.templating import render
 
@@ -252,6 +254,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             return RedirectResponse(
                 f"/login?next={quote(form_page(request))}&lost=1", status_code=303
             )
+        back = frame_return(request)
+        if back is not None:
+            # A page in another page's frame: not the login page inside the frame, but a word
+            # that leads the whole window to the login and back to the page around the frame.
+            return login_in_frame(request, problem_from_error(exc), back)
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Query, Request
 
@@ -17,6 +17,7 @@ from geoverify.workflows.users import LoginSession, User, session_user
 __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "FRAMED_PAGES",
     "LOGIN_COOKIE",
     "PASSWORD_PAGE",
     "SESSION_COOKIE",
@@ -34,6 +35,7 @@ __all__ = [
     "WriterUser",
     "check_csrf",
     "client_address",
+    "frame_return",
     "is_api",
     "site_path",
 ]
@@ -109,6 +111,24 @@ def site_path(request: Request, url: str | None) -> str | None:
     if parts.path.startswith("//"):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+#: Pages that another page shows in its frame: the frame's address -> the page around it.
+#: A login such a frame needs is not the login page inside the frame (the app's header and
+#: menu squeezed into it, and the app in it after the login): the frame says so, and its link
+#: opens the login in the whole window, which then comes back to the page around the frame.
+FRAMED_PAGES: dict[str, str] = {"/maps/map.html": "/maps"}
+
+
+def frame_return(request: Request) -> str | None:
+    """For a page shown in a frame (:data:`FRAMED_PAGES`): where its login comes back to, the
+    page around the frame with the frame's query (``/maps?month=2024-03`` for the frame
+    ``/maps/map.html?month=2024-03``), a path of this site. None for any other request."""
+    around = FRAMED_PAGES.get(request.url.path)
+    if around is None:
+        return None
+    query = urlencode(request.query_params.multi_items())
+    return site_path(request, around + (f"?{query}" if query else "")) or around
 
 
 def _same_origin(request: Request) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -108,12 +108,27 @@ def _map(store: Store, user: User, batch: str | None, month: str | None) -> Resp
     return HTMLResponse(built.html, headers={"Content-Security-Policy": MAP_CSP})
 
 
-def _bare_problem(request: Request, problem: Problem) -> Response:
-    """A refusal as the map's frame shows it (``map_error.html``): the message alone."""
-    status = problem.status if 400 <= problem.status < 600 else 500
-    page = render(request, "map_error.html", None, status_code=status, problem=problem)
+def _bare_page(request: Request, status: int, **context: object) -> Response:
+    """The map's frame without the map (``map_error.html``): the message alone, under the
+    map's policy (the page is styled inline)."""
+    page = render(request, "map_error.html", None, status_code=status, **context)
     page.headers["Content-Security-Policy"] = MAP_CSP
     return page
+
+
+def _bare_problem(request: Request, problem: Problem) -> Response:
+    """A refusal as the map's frame shows it: the message alone."""
+    status = problem.status if 400 <= problem.status < 600 else 500
+    return _bare_page(request, status, problem=problem)
+
+
+def login_in_frame(request: Request, problem: Problem, back: str) -> Response:
+    """The login the map's frame needs (the login ended, or the user logged out in another
+    tab), as the frame shows it: 登录已过期 and a link that opens the login in the whole window
+    (``target=_top``), which comes back to ``back`` (the 地图 page, a path of this site).
+    401 as the API says it; a browser shows the frame's page all the same."""
+    login = f"/login?next={quote(back)}"
+    return _bare_page(request, problem.status, problem=problem, login=login)
 
 
 @router.get("/maps/map.html")
