@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -190,21 +190,49 @@ def _http_problem(exc: StarletteHTTPException) -> Problem:
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+#: Query parameters that announce what a request just did (已保存, 已导入, 已派发 …): a page
+#: opened again for a refused form must not say it again.
+_NOTICES = frozenset({"saved", "imported", "already", "dispatched", "added", "reset", "lost"})
+
+
 def _is_page(app: Any, path: str) -> bool:
-    """Whether the browser can open ``path`` (a page's GET route, not the API's)."""
+    """Whether the browser can open ``path``: a page's GET route, not the API's, nor an address
+    forms post to that also fits a page's pattern (``/batches/preview``, ``/batches/{batch}``)."""
     if path.startswith("/api/"):
         return False
     scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
-    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+    routes = app.router.routes
+    if not any(route.matches(scope)[0] == Match.FULL for route in routes):
+        return False
+    # A route of exactly this address decides: a page if it takes GET, else a form's address.
+    exact = [methods for p, methods in _route_methods(routes) if p == path]
+    return not exact or any("GET" in methods for methods in exact)
+
+
+def _route_methods(routes: Any) -> list[tuple[str | None, set[str]]]:
+    """Each route's path and methods, through included routers (FastAPI ≥ 0.137 keeps them as
+    nodes of a tree: ``iter_route_contexts`` flattens it; before, the list was flat)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:
+        return [(getattr(r, "path", None), set(getattr(r, "methods", None) or ())) for r in routes]
+    return [(c.path, set(c.methods or ())) for c in iter_route_contexts(routes)]
+
+
+def _without_notices(path: str) -> str:
+    parts = urlsplit(path)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _NOTICES]
+    return parts.path + (f"?{urlencode(kept)}" if kept else "")
 
 
 def form_page(request: Request) -> str:
     """The page a refused form was sent from, to open it again: the Referer when it is a page
-    of this site, else the form's own address or the nearest page above it (``/patrols`` for
-    ``/patrols/upload``), else the home page."""
+    of this site (without its one-time notices such as ``?saved=1``), else the form's own
+    address or the nearest page above it (``/patrols`` for ``/patrols/upload``), else the home
+    page."""
     referer = site_path(request, request.headers.get("referer"))
-    if referer is not None and not referer.startswith("/api/"):
-        return referer
+    if referer is not None and _is_page(request.app, urlsplit(referer).path):
+        return _without_notices(referer)
     path = request.url.path.rstrip("/")
     while path:
         if _is_page(request.app, path):

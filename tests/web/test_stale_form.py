@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi import Request
@@ -230,3 +231,34 @@ def test_back_from_the_stale_page_keeps_what_was_typed(web_env: WebEnv, browser:
         assert "地块已翻耕，未见植株" in tab.inner_text("main")
         assert snapshot(web_env.store) != before
         ctx.close()
+
+
+@pytest.mark.parametrize(
+    ("action", "referer", "back"),
+    [
+        # the preview is the page a POST answered: no page to open again; its list is
+        ("/batches/commit", "http://testserver/batches/preview", "/batches"),
+        # a notice of what was just done is not said again when the page is opened again
+        (
+            "/batches/2024-03/dispatch",
+            "http://testserver/batches/2024-03?dispatched=5",
+            "/batches/2024-03",
+        ),
+        ("/users", "http://testserver/users?added=x&role=village", "/users?role=village"),
+        # a page, without notices, as it was
+        ("/users", "http://testserver/targets?status=issued", "/targets?status=issued"),
+    ],
+)
+def test_the_way_back_is_a_page_that_opens_and_says_nothing_twice(
+    web_env: WebEnv, app: Any, action: str, referer: str, back: str
+) -> None:
+    office = _page_client(app, "office1")
+    old = hidden_fields(office, "/batches")
+    office.http.post("/logout", data=hidden_fields(office, "/batches"))
+    before = snapshot(web_env.store)
+    res = office.http.post(action, data=old, headers={"Referer": referer})
+    assert res.status_code == 303
+    assert res.headers["location"] == f"/login?next={quote(back)}&lost=1"
+    assert snapshot(web_env.store) == before
+    office = _page_client(app, "office1")
+    assert office.http.get(back).status_code == 200
