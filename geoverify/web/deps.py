@@ -37,6 +37,7 @@ __all__ = [
     "client_address",
     "frame_return",
     "is_api",
+    "safe_next",
     "site_path",
 ]
 
@@ -111,6 +112,12 @@ def site_path(request: Request, url: str | None) -> str | None:
     if parts.path.startswith("//"):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def safe_next(request: Request, value: str | None) -> str:
+    """Where to go after a login or a password change: a page of this site (see
+    :func:`site_path`), else the home page."""
+    return site_path(request, value) or "/"
 
 
 #: Pages that another page shows in its frame: the frame's address -> the page around it.

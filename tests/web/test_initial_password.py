@@ -285,3 +285,39 @@ def test_users_that_exist_before_the_migration_are_not_asked(store: Store) -> No
         }
     assert kept == [(uid,)]
     migrate(command.upgrade, "heads")
+
+
+def test_after_the_new_password_the_login_goes_on_where_it_was_going(
+    web_env: WebEnv, app: Any, clients: dict[str | None, Client]
+) -> None:
+    office = clients["office1"]
+    initial = "wang-initial-2024"
+    form = {"name": "wang.li", "role": "village", "village": web_env.code_of(VILLAGE_A)}
+    res = office.post("/users", data={**form, "password": initial, "password2": initial})
+    assert res.status_code == 303
+    target = web_env.target_of(VILLAGE_A)
+    # A link to a target, opened before logging in (a message from the office, say).
+    http = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+    login = http.get(f"/login?next=/targets/{target}")
+    token = re.search(r'name="login_token" value="([^"]+)"', login.text)
+    assert token is not None
+    res = http.post(
+        "/login",
+        data={
+            "login_token": token.group(1),
+            "next": f"/targets/{target}",
+            "name": "wang.li",
+            "password": initial,
+        },
+    )
+    assert res.headers["location"] == f"/account/password?next=/targets/{target}"
+    cadre = Client(http, None, "wang.li")
+    hidden = hidden_fields(cadre, res.headers["location"])  # the form carries where to go on
+    assert hidden["next"] == f"/targets/{target}"
+    new = {"current_password": initial, "new_password": "wang-own-pw-2024"}
+    res = cadre.http.post(
+        "/account/password", data={**hidden, **new, "new_password2": new["new_password"]}
+    )
+    assert (res.status_code, res.headers["location"]) == (303, f"/targets/{target}")
+    assert cadre.get(f"/targets/{target}").status_code == 200
+    assert not _flag(web_env.store, "wang.li")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,6 +21,7 @@ from geoverify.web.deps import (
     SettingsDep,
     StoreDep,
     client_address,
+    safe_next,
 )
 from geoverify.web.forms import read_form
 from geoverify.web.settings import Settings
@@ -28,13 +30,6 @@ from geoverify.workflows.users import SESSION_LIFETIME, authenticate, end_sessio
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["session"])
-
-
-def _safe_next(value: str | None) -> str:
-    """Only a path of this site: never another host (``//evil``) or a scheme."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
 
 
 def _set_session_cookie(response: Response, token: str, request: Request, s: Settings) -> None:
@@ -72,7 +67,9 @@ def _login_page(
 @router.get("/login")
 def login_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     if session is not None:
-        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+        return RedirectResponse(
+            safe_next(request, request.query_params.get("next")), status_code=303
+        )
     # ``lost``: a form was sent after the login had ended (see the app's error handlers).
     lost = request.query_params.get("lost") == "1"
     return _login_page(request, settings, next=request.query_params.get("next"), lost=lost)
@@ -83,7 +80,7 @@ async def login_submit(request: Request, store: StoreDep, settings: SettingsDep)
     form = await read_form(request, settings)
     sent = form.text("login_token", max_len=100) or ""
     cookie = request.cookies.get(LOGIN_COOKIE) or ""
-    next_path = _safe_next(form.text("next", max_len=500))
+    next_path = safe_next(request, form.text("next", max_len=500))
     name = form.text("name", max_len=64) or ""
     if not cookie or not hmac.compare_digest(sent, cookie):
         # Nothing is done with it: the login form again, with a fresh token (a login page left
@@ -106,9 +103,11 @@ async def login_submit(request: Request, store: StoreDep, settings: SettingsDep)
         )
     token, _ = start_session(store, user, client=client_address(request))
     # A password the office chose is replaced first (every other page would lead there).
-    done = RedirectResponse(
-        PASSWORD_PAGE if user.must_change_password else next_path, status_code=303
-    )
+    if user.must_change_password:  # and then on to where the login was going
+        after = f"{PASSWORD_PAGE}?next={quote(next_path)}" if next_path != "/" else PASSWORD_PAGE
+    else:
+        after = next_path
+    done = RedirectResponse(after, status_code=303)
     _set_session_cookie(done, token, request, settings)
     done.delete_cookie(LOGIN_COOKIE, path="/login")
     return done

@@ -26,6 +26,7 @@ from geoverify.web.deps import (
     SessionDep,
     SettingsDep,
     StoreDep,
+    safe_next,
 )
 from geoverify.web.forms import MAX_PASSWORD, Form, as_dict, read_form
 from geoverify.web.templating import render
@@ -189,6 +190,7 @@ def _password_page(
         status_code=status_code,
         problem=problem,
         saved=request.query_params.get("saved"),
+        next=request.query_params.get("next") or "",
     )
 
 
@@ -223,6 +225,10 @@ async def password_submit(
     except InputError as e:
         problem = problem_from_error(e)
         return _password_page(request, session, problem=problem, status_code=problem.status)
+    # An initial password replaced on the way to a page (the login's next): on to it.
+    after = form.text("next", max_len=500)
+    if user.must_change_password and after:
+        return RedirectResponse(safe_next(request, after), status_code=303)
     return RedirectResponse("/account/password?saved=1", status_code=303)
 
 
