@@ -93,6 +93,31 @@ def build_env(ws: Path, url: str | None, *, with_batch: bool = True) -> WebEnv:
     return env
 
 
+APRIL = sample_path("samples", "district_batch_2024-04.csv")
+APRIL_BATCH = "2024-04"
+
+
+def env_with_april(request: pytest.FixtureRequest, folder: Path) -> Iterator[WebEnv]:
+    """For a module's fixture on the request's backend: :func:`build_env` (March dispatched)
+    with April imported too, not dispatched (it issues two March targets again)."""
+    gen = postgis_url() if request.param == "postgis" else None
+    env = build_env(folder / "ws", next(gen) if gen else None)
+    import_batch(
+        env.store,
+        APRIL,
+        batch_id=APRIL_BATCH,
+        issued_on=dt.date(2024, 4, 2),
+        due_on=dt.date(2024, 4, 20),
+        actor="pytest",
+    )
+    try:
+        yield env
+    finally:
+        env.store.dispose()
+        if gen is not None:
+            gen.close()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgis"])
 def web_env(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -18,28 +18,26 @@ import sqlalchemy as sa
 
 from geoverify.errors import HOW_TO_SUPERSEDE
 from geoverify.store import tables as t
-from geoverify.workflows import import_batch, list_targets, sample_path
+from geoverify.workflows import list_targets
 from geoverify.workflows.common import today_local
 from tests.cli.feedback_helpers import fill, full_snapshot, target_ids, with_batch
 from tests.conftest import Cli
 from tests.photos import jpeg_bytes
 from tests.web.conftest import (
+    APRIL_BATCH,
     BATCH,
     USERS,
     VILLAGE_A,
     Client,
     WebEnv,
     browser_login,
-    build_env,
+    env_with_april,
     form_errors,
     hidden_fields,
     login,
-    postgis_url,
 )
 from tests.web.live import serve, watch
 
-APRIL = sample_path("samples", "district_batch_2024-04.csv")
-APRIL_BATCH = "2024-04"
 PHONE = {"width": 412, "height": 915}
 
 
@@ -48,23 +46,7 @@ def env(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WebEnv]:
     """March dispatched (its targets answered by the tests, one each), April imported only."""
-    ws = tmp_path_factory.mktemp("feedback-fixes") / "ws"
-    gen = postgis_url() if request.param == "postgis" else None
-    e = build_env(ws, next(gen) if gen else None)
-    import_batch(
-        e.store,
-        APRIL,
-        batch_id=APRIL_BATCH,
-        issued_on=dt.date(2024, 4, 2),
-        due_on=dt.date(2024, 4, 20),
-        actor="pytest",
-    )
-    try:
-        yield e
-    finally:
-        e.store.dispose()
-        if gen is not None:
-            gen.close()
+    yield from env_with_april(request, tmp_path_factory.mktemp("feedback-fixes"))
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ asked to check them, so no page may call them overdue (逾期).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from collections.abc import Iterator
@@ -16,46 +15,27 @@ from typing import Any
 import pytest
 
 from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL
-from geoverify.workflows import import_batch, list_targets, sample_path
+from geoverify.workflows import import_batch, list_targets
 from tests.cli.feedback_helpers import full_snapshot
 from tests.web.conftest import (
+    APRIL_BATCH,
     BATCH,
     VILLAGE_A,
     Client,
     WebEnv,
     browser_login,
-    build_env,
+    env_with_april,
     hidden_fields,
     login,
-    postgis_url,
 )
 from tests.web.live import serve, watch
-
-APRIL = sample_path("samples", "district_batch_2024-04.csv")
-APRIL_BATCH = "2024-04"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgis"])
 def two_batches(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WebEnv]:
-    ws = tmp_path_factory.mktemp("agree") / "ws"
-    gen = postgis_url() if request.param == "postgis" else None
-    env = build_env(ws, next(gen) if gen else None)
-    import_batch(
-        env.store,
-        APRIL,
-        batch_id=APRIL_BATCH,
-        issued_on=dt.date(2024, 4, 2),
-        due_on=dt.date(2024, 4, 20),
-        actor="pytest",
-    )
-    try:
-        yield env
-    finally:
-        env.store.dispose()
-        if gen is not None:
-            gen.close()
+    yield from env_with_april(request, tmp_path_factory.mktemp("agree"))
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,9 @@ import datetime as dt
 import html
 import re
 
-from geoverify.workflows import import_batch, list_targets, sample_path
+from geoverify.workflows import import_batch, list_targets
 from geoverify.workflows.targets import target_history
-from tests.web.conftest import Client, WebEnv
-
-APRIL = sample_path("samples", "district_batch_2024-04.csv")
+from tests.web.conftest import APRIL, Client, WebEnv
 
 
 def test_the_target_page_shows_the_later_batch(
