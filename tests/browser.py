@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 #: Without the background-networking flags Chromium tries to reach Google's hosts at start.
 CHROMIUM_ARGS = [
     "--headless",
@@ -12,3 +15,17 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+def launched_chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, for a fixture to yield from (skipped, or failed
+    under ``GEOVERIFY_REQUIRE_ALL``, when it is not installed)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.live import chromium_path
+
+    path = chromium_path()
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -18,9 +18,8 @@ import pytest
 from shapely.geometry import LineString
 
 from geoverify import maps
-from tests.browser import CHROMIUM_ARGS
+from tests.browser import launched_chromium
 from tests.test_maps import TODAY, sample_groups, sample_villages, synthetic_targets
-from tests.web.live import chromium_path
 
 pytestmark = pytest.mark.browser
 
@@ -35,13 +34,7 @@ READ = re.compile(r"经度\s*(-?\d+\.\d+)°.*?纬度\s*(-?\d+\.\d+)°", re.S)
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    path = chromium_path()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import skip_or_fail
 from shapely.geometry import LineString
 from test_maps import (
     TODAY,
@@ -27,7 +25,7 @@ from test_maps import (
 )
 
 from geoverify import maps, navigation
-from tests.browser import CHROMIUM_ARGS
+from tests.browser import launched_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -55,16 +53,7 @@ class Opened:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        skip_or_fail("Chromium is not installed (/usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=shutil.which("chromium") or CHROMIUM, args=CHROMIUM_ARGS
-        )
-        yield b
-        b.close()
+    yield from launched_chromium()
 
 
 def open_offline(

@@ -19,6 +19,7 @@ from geoverify.web.settings import Settings
 from geoverify.workflows import import_batch, init_workspace, list_targets, sample_path
 from geoverify.workflows.dispatch import dispatch_batch
 from geoverify.workflows.users import add_user
+from tests.browser import launched_chromium
 from tests.conftest import postgis_schema_url
 
 MARCH = sample_path("samples", "district_batch_2024-03.geojson")
@@ -268,13 +269,4 @@ def clients(app: Any) -> dict[str | None, Client]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium under Playwright, one per test module."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser import CHROMIUM_ARGS
-    from tests.web.live import chromium_path
-
-    path = chromium_path()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    yield from launched_chromium()
