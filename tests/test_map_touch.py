@@ -18,7 +18,7 @@ import pytest
 from shapely.geometry import LineString
 
 from geoverify import maps
-from tests.browser import launched_chromium
+from tests.browser import launched_chromium, overlaps
 from tests.test_maps import TODAY, sample_groups, sample_villages, synthetic_targets
 
 pytestmark = pytest.mark.browser
@@ -107,15 +107,6 @@ def _box(page: Any, selector: str) -> dict[str, float]:
     return dict(box)
 
 
-def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
-    return not (
-        a["x"] >= b["x"] + b["width"]
-        or b["x"] >= a["x"] + a["width"]
-        or a["y"] >= b["y"] + b["height"]
-        or b["y"] >= a["y"] + a["height"]
-    )
-
-
 ROWS_JS = """() => [...document.querySelectorAll('.leaflet-control-layers-list label')].map(row => {
   row.scrollIntoView({block: 'nearest'});
   const input = row.querySelector('input');
@@ -169,7 +160,7 @@ def test_the_readout_asks_for_a_tap_and_shows_where_it_landed(
     box = _box(page, ".gv-readout")
     assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
     for other in (".gv-legend", ".gv-note", ".leaflet-control-attribution"):
-        assert not _overlaps(box, _box(page, other)), other
+        assert not overlaps(box, _box(page, other)), other
     # a tap on the map, between the town and the controls: its coordinates are shown
     x, y = width // 2, int(height * 0.45)
     want = page.evaluate(

@@ -25,7 +25,7 @@ from test_maps import (
 )
 
 from geoverify import maps, navigation
-from tests.browser import launched_chromium
+from tests.browser import launched_chromium, overlaps
 
 pytestmark = pytest.mark.browser
 
@@ -599,15 +599,6 @@ OPEN_GROUND_TARGET_JS = """ids => {
 }"""
 
 
-def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
-    return not (
-        a["x"] >= b["x"] + b["width"]
-        or b["x"] >= a["x"] + a["width"]
-        or a["y"] >= b["y"] + b["height"]
-        or b["y"] >= a["y"] + a["height"]
-    )
-
-
 def _visible_boxes(page: Any, selector: str) -> list[dict[str, float]]:
     loc = page.locator(selector)
     out = []
@@ -653,7 +644,7 @@ def test_a_tapped_popup_fits_a_phone(
     # nothing over the popup: the legend and the note step aside while it is open
     assert page.locator(".gv-legend").is_hidden() and page.locator(".gv-note").is_hidden()
     for box in _visible_boxes(page, ".leaflet-control, .gv-title"):
-        assert not _overlaps(box, popup), (box, popup)
+        assert not overlaps(box, popup), (box, popup)
     # its text fits its width (it scrolls only up and down)
     assert page.evaluate(
         "() => { const c = document.querySelector('.leaflet-popup-content');"
@@ -695,7 +686,7 @@ def test_a_popup_on_a_desk_keeps_the_desk_look(
         assert button["height"] <= 32, button
     assert page.locator(".gv-lbody").is_visible() and page.locator(".gv-note").is_visible()
     for box in _visible_boxes(page, ".leaflet-top .leaflet-control, .gv-title"):
-        assert not _overlaps(box, popup), (box, popup)
+        assert not overlaps(box, popup), (box, popup)
     assert opened.console_errors == []
     page.close()
 
@@ -724,7 +715,7 @@ def test_controls_take_a_finger_on_a_touch_screen(
     title = page.locator(".gv-title").bounding_box()
     assert title is not None
     for box in _visible_boxes(page, ".leaflet-top .leaflet-control"):
-        assert not _overlaps(box, title), (box, title)
+        assert not overlaps(box, title), (box, title)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"map_phone_controls_{width}x{height}.png"))
     assert opened.console_errors == []
