@@ -252,46 +252,40 @@ def test_thumbnail_is_upright_small_and_exif_free() -> None:
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_written_map_in_offline_chromium(run: Cli, tmp_path: Path) -> None:
     pytest.importorskip("playwright")
-    from test_maps_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, drawn, open_offline
+    from test_maps_browser import ARTIFACTS, drawn, open_offline
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (/usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
+    from tests.browser import launched_chromium
 
     target_id = _setup(run, tmp_path)
     out = tmp_path / "town.html"
     res = run("map", "--out", str(out), "--json")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            opened = open_offline(browser, out)
-            page = opened.page
-            counts = drawn(opened)
-            assert counts["villages"] == doc["villages"]
-            assert counts["targets"] == doc["targets"]
-            assert counts["tracks"] == doc["tracks"]
-            assert counts["unsurveyed"] == doc["unsurveyed"]
-            with run.store().connect() as conn:
-                geoms = repo.load_targets(conn).geometry
-            polygons = int(geoms.geom_type.isin(["Polygon", "MultiPolygon"]).sum())
-            assert polygons > 0 and counts["outlines"] == polygons
-            assert page.evaluate("id => window.geoverifyMap.openTarget(id)", target_id)
-            popup = page.locator(".leaflet-popup-content")
-            popup.wait_for()
-            text = popup.inner_text()
-            for part in ("<img src=x onerror=alert(1)>", "</script>", "${alert(3)}", "`tick`"):
-                assert part in text, part
-            assert "排除" in text and "张三" in text and "添加照片" in text
-            assert popup.locator("img").count() == 1  # the photo thumbnail only
-            assert popup.locator("script").count() == 0
-            assert page.locator("img[src='x']").count() == 0
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "map_cli_town_popup.png"))
-            assert opened.dialogs == []
-            assert opened.console_errors == []
-            assert opened.blocked == [] and opened.failed == []
-            page.close()
-        finally:
-            browser.close()
+    for browser in launched_chromium():  # one; closed when the loop ends
+        opened = open_offline(browser, out)
+        page = opened.page
+        counts = drawn(opened)
+        assert counts["villages"] == doc["villages"]
+        assert counts["targets"] == doc["targets"]
+        assert counts["tracks"] == doc["tracks"]
+        assert counts["unsurveyed"] == doc["unsurveyed"]
+        with run.store().connect() as conn:
+            geoms = repo.load_targets(conn).geometry
+        polygons = int(geoms.geom_type.isin(["Polygon", "MultiPolygon"]).sum())
+        assert polygons > 0 and counts["outlines"] == polygons
+        assert page.evaluate("id => window.geoverifyMap.openTarget(id)", target_id)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        text = popup.inner_text()
+        for part in ("<img src=x onerror=alert(1)>", "</script>", "${alert(3)}", "`tick`"):
+            assert part in text, part
+        assert "排除" in text and "张三" in text and "添加照片" in text
+        assert popup.locator("img").count() == 1  # the photo thumbnail only
+        assert popup.locator("script").count() == 0
+        assert page.locator("img[src='x']").count() == 0
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "map_cli_town_popup.png"))
+        assert opened.dialogs == []
+        assert opened.console_errors == []
+        assert opened.blocked == [] and opened.failed == []
+        page.close()
