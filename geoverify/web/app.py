@@ -31,7 +31,7 @@ from geoverify.web.deps import (
     site_path,
 )
 from geoverify.web.forms import FIELD_LABELS
-from geoverify.web.routers.maps import login_in_frame
+from geoverify.web.routers.maps import login_in_frame, password_in_frame
 from geoverify.web.settings import Settings
 from geoverify.web.templating import render
 
@@ -302,6 +302,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, PasswordChangeRequiredError)
         if is_api(request):
             return problem_response(request, _password_change_problem(exc))
+        back = frame_return(request)
+        if back is not None:  # a frame: the password page opens in the whole window
+            return password_in_frame(request, _password_change_problem(exc), back)
         return RedirectResponse(PASSWORD_PAGE, status_code=303)
 
     async def on_geoverify(request: Request, exc: Exception) -> Response:

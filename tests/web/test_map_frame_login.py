@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 
 from geoverify.web.deps import SESSION_COOKIE
 from geoverify.web.routers.maps import MAP_CSP
@@ -24,7 +25,9 @@ from tests.web.conftest import (
     Client,
     WebEnv,
     browser_login,
+    hidden_fields,
     login,
+    page_login,
 )
 from tests.web.live import ARTIFACTS, serve, watch
 
@@ -209,3 +212,36 @@ def test_a_logout_in_another_tab_then_the_frame_leads_the_window_to_the_login(
         others = [e for e in seen.console_errors if "status of 401" not in e]
         assert others == [], seen.console_errors
         ctx.close()
+
+
+def test_the_frame_of_a_user_who_must_change_the_password_leads_the_window_there(
+    app: Any, clients: dict[str | None, Client], web_env: WebEnv
+) -> None:
+    """The office reset the password while the map was open: the frame, reloaded, does not
+    hold the password page; its link opens it in the whole window, then back to the map."""
+    given = "frame-initial-2024"
+    form = {"name": "frame.cadre", "role": "village", "village": web_env.code_of(VILLAGE_A)}
+    added = clients["office1"].post("/users", data={**form, "password": given, "password2": given})
+    assert added.status_code == 303
+    http = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+    assert page_login(http, "frame.cadre", given).status_code == 303
+    res = http.get("/maps/map.html?month=2024-03")
+    assert res.status_code == 403
+    assert res.headers["content-security-policy"] == MAP_CSP
+    text = str(res.text)
+    assert "请先修改密码" in text
+    for chrome in (*APP_CHROME, 'name="new_password"'):
+        assert chrome not in text, chrome
+    link = re.search(r'<a class="relogin" href="([^"]+)" target="_top"[^>]*>修改密码</a>', text)
+    assert link is not None, text
+    href = link.group(1).replace("&amp;", "&")
+    assert urlsplit(href).path == "/account/password"
+    assert parse_qs(urlsplit(href).query)["next"] == ["/maps?month=2024-03"]
+    cadre = Client(http, None, "frame.cadre")
+    hidden = hidden_fields(cadre, href)
+    new = {"current_password": given, "new_password": "frame-own-pw-2024"}
+    res = http.post(
+        "/account/password", data={**hidden, **new, "new_password2": new["new_password"]}
+    )
+    assert (res.status_code, res.headers["location"]) == (303, "/maps?month=2024-03")
+    assert http.get("/maps/map.html?month=2024-03").status_code == 200

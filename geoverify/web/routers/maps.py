@@ -13,7 +13,7 @@ from geoverify.errors import GeoverifyError, InputError, NotFoundError
 from geoverify.maps import tile_origins
 from geoverify.problems import Problem, problem_from_error
 from geoverify.store import Store
-from geoverify.web.deps import SessionDep, StoreDep, UserDep
+from geoverify.web.deps import PASSWORD_PAGE, SessionDep, StoreDep, UserDep
 from geoverify.web.templating import render
 from geoverify.workflows.batches import list_batches
 from geoverify.workflows.maps import build_store_map
@@ -127,8 +127,30 @@ def login_in_frame(request: Request, problem: Problem, back: str) -> Response:
     tab), as the frame shows it: 登录已过期 and a link that opens the login in the whole window
     (``target=_top``), which comes back to ``back`` (the 地图 page, a path of this site).
     401 as the API says it; a browser shows the frame's page all the same."""
-    login = f"/login?next={quote(back)}"
-    return _bare_page(request, problem.status, problem=problem, login=login)
+    leave = {
+        "message": "登录已过期，请重新登录",
+        "button": "重新登录",
+        "after": "登录后回到地图页。",
+        "href": f"/login?next={quote(back)}",
+        "testid": "map-login",
+        "link_testid": "map-relogin",
+    }
+    return _bare_page(request, problem.status, problem=problem, leave=leave)
+
+
+def password_in_frame(request: Request, problem: Problem, back: str) -> Response:
+    """The map's frame of a user who must first replace the password the office gave them:
+    not the password page inside the frame, but a link that opens it in the whole window and
+    then comes back to ``back`` (403, as the API says it)."""
+    leave = {
+        "message": "请先修改密码：这是镇平安办为您设置的初始密码",
+        "button": "修改密码",
+        "after": "改好后回到地图页。",
+        "href": f"{PASSWORD_PAGE}?next={quote(back)}",
+        "testid": "map-password",
+        "link_testid": "map-change-password",
+    }
+    return _bare_page(request, problem.status, problem=problem, leave=leave)
 
 
 @router.get("/maps/map.html")
