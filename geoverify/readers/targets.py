@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import json.encoder
 import math
 import os
 import re
@@ -24,6 +22,8 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from geoverify.errors import CRSError, InputError, RowProblem, where_to_give
 from geoverify.geo import STORE_CRS, in_china, metric_crs
+from geoverify.jsontext import dumps_json_strict
+from geoverify.jsontext import encode_text as _encode_text
 from geoverify.readers.coords import parse_angle_detail
 from geoverify.readers.tables import (
     AREA_HEADERS,
@@ -435,13 +435,12 @@ def _json_safe_column(values: list[Any]) -> list[Any]:
     return [v if type(v) is str and v.strip() else json_safe(v) for v in values]
 
 
-_encode_text = json.encoder.encode_basestring_ascii
 #: Rows of attributes put into JSON text at a time (memory: the column texts of a part).
 _JSON_PART = 1 << 16
 
 
 def _json_value(value: Any) -> str:
-    """:func:`json_safe` of ``value`` as the JSON text ``json.dumps`` writes for it."""
+    """:func:`json_safe` of ``value`` as the JSON text the store writes for it."""
     v = json_safe(value)
     kind = type(v)
     if v is None:
@@ -455,9 +454,9 @@ def _json_value(value: Any) -> str:
     if kind is float:
         return float.__repr__(v) if math.isfinite(v) else "null"
     try:
-        return json.dumps(v, allow_nan=False)
+        return dumps_json_strict(v)
     except ValueError:  # an infinite Decimal in a list: null, as a lone one is
-        return json.dumps(_finite(v), allow_nan=False)
+        return dumps_json_strict(_finite(v))
 
 
 def _finite(v: Any) -> Any:
@@ -479,14 +478,14 @@ def _json_values(values: list[Any]) -> list[str]:
 
 
 def _attribute_json(frame: pd.DataFrame) -> list[str]:
-    """Each row's original columns as JSON text: exactly what ``json.dumps`` writes for the
+    """Each row's original columns as JSON text: exactly what the store writes for the
     row's dict of :func:`_attributes`, put together a column at a time (no dict per row)."""
     cols = [str(c) for c in frame.columns]
     n = len(frame)
     if not cols:
         return ["{}"] * n
     if len(set(cols)) < len(cols):  # two columns of one name: the dict keeps one of them
-        return [json.dumps(_finite(d), allow_nan=False) for d in _attributes(frame)]
+        return [dumps_json_strict(_finite(d)) for d in _attributes(frame)]
     template = "{" + ", ".join(_encode_text(c).replace("%", "%%") + ": %s" for c in cols) + "}"
     arrays = [frame.iloc[:, j].to_numpy(dtype=object) for j in range(len(cols))]
     out: list[str] = []
@@ -1008,7 +1007,7 @@ def read_targets(
     progress
         Called with the number of rows processed so far, and finally with the total.
     json_attributes
-        Give each row's ``attributes`` as the JSON text ``json.dumps`` writes for its dict
+        Give each row's ``attributes`` as the JSON text the store writes for its dict
         (what the store keeps), built a column at a time, instead of the dict.
 
     Returns

@@ -202,12 +202,11 @@ class IssueWriter:
         assert load is not None, "IssueWriter.write outside its with block"
         keys = self.keys[part]
         m = len(keys)
-        # Encoded once, for the targets and their issue links alike.
-        attributes = bulk.JSONTexts(targets["attributes"])
-        geometry = bulk.encode(self._conn, t.targets, "geometry", targets["geometry"])
         load.insert(
-            t.targets, {**targets, "id": keys, "attributes": attributes, "geometry": geometry}
+            t.targets, {**targets, "id": keys, "attributes": bulk.JSONTexts(targets["attributes"])}
         )
+        # The first issue: the target's own geometry and columns (NULL, no second copy).
+        nothing = bulk.Encoded([None] * m)
         load.insert(
             t.target_issues,
             {
@@ -215,8 +214,8 @@ class IssueWriter:
                 "batch_id": [self._batch_id] * m,
                 "row": rows,
                 "reissue": [False] * m,
-                "geometry": geometry,
-                "attributes": attributes,
+                "geometry": nothing,
+                "attributes": nothing,
             },
         )
         load.insert(

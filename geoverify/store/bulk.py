@@ -16,10 +16,9 @@ import collections
 import concurrent.futures
 import contextlib
 import datetime as dt
-import functools
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Self, SupportsIndex, overload
 
 import geopandas as gpd
@@ -29,6 +28,7 @@ import shapely
 from sqlalchemy import Connection, Float, Table, func, select
 
 from geoverify.geo import STORE_CRS
+from geoverify.jsontext import dumps_json, dumps_json_strict
 from geoverify.store import tables as t
 from geoverify.store.database import WRITE_LOCK_KEY
 from geoverify.store.types import STORE_SRID, GeometryColumn
@@ -41,7 +41,6 @@ __all__ = [
     "Loader",
     "dumps_json",
     "dumps_json_strict",
-    "encode",
     "insert_rows",
     "load_targets_by_pk",
     "reserve_ids",
@@ -65,8 +64,8 @@ class JSONText(str):
 
 
 class Encoded(list[Any]):
-    """A column's values already encoded as the driver takes them (:func:`encode`), written
-    as they are; a slice is one too."""
+    """A column's values already encoded as the driver takes them (as ``None`` is everywhere),
+    written as they are; a slice is one too."""
 
     __slots__ = ()
 
@@ -85,46 +84,6 @@ class JSONTexts(Encoded):
     store's JSON columns would give), written as they are on either store."""
 
     __slots__ = ()
-
-
-def encode(conn: Connection, table: Table, name: str, values: Sequence[Any]) -> Encoded:
-    """``values`` of column ``name`` encoded once for the driver, for rows of more than one
-    table (a geometry written to ``targets`` and ``target_issues``: the columns' types must
-    encode alike)."""
-    return Encoded(_encode(conn, table, name, values))
-
-
-def _json_encoder(*, allow_nan: bool = True) -> Callable[[Any], str]:
-    """``json.dumps`` with its default settings, without its cost per call.
-
-    ``json.dumps`` builds a new C encoder for every document; a million documents spend most
-    of their time doing that. This one encoder gives the same text for every document
-    ``json.dumps`` accepts (dicts, lists, str, int, float, bool, None). Without ``allow_nan``
-    a non-finite number raises ``ValueError``, as ``json.dumps(..., allow_nan=False)`` does."""
-    import json
-    from json import encoder
-
-    make = getattr(encoder, "c_make_encoder", None)
-    if make is None:  # no C speedups: json.dumps as it is
-        return functools.partial(json.dumps, allow_nan=allow_nan)
-    default = json.JSONEncoder().default
-    encode = make(
-        None, default, encoder.encode_basestring_ascii, None, ": ", ", ", False, False, allow_nan
-    )
-    join = "".join
-
-    def dumps(value: Any) -> str:
-        if type(value) is str:  # a lone string: the C encoder gives it whole
-            return encoder.encode_basestring_ascii(value)
-        return join(encode(value, 0))
-
-    return dumps
-
-
-#: The store's JSON serialiser (SQLAlchemy's default is ``json.dumps``): same text, faster.
-dumps_json = _json_encoder()
-#: :data:`dumps_json` that refuses NaN and infinities (``ValueError``).
-dumps_json_strict = _json_encoder(allow_nan=False)
 
 
 def _json_serializer(conn: Connection) -> Any:

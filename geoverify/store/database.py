@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from geoverify.errors import StoreError
+from geoverify.jsontext import dumps_json
 
 DATABASE_ENV = "GEOVERIFY_DATABASE_URL"
 SQLITE_NAME = "geoverify.sqlite"
@@ -84,7 +85,7 @@ class Store:
         if self.url is None:
             self.url = f"sqlite:///{(self.workspace / SQLITE_NAME).as_posix()}"
         try:
-            self.engine: Engine = create_engine(self.url, future=True)
+            self.engine: Engine = create_engine(self.url, future=True, json_serializer=dumps_json)
         except (SQLAlchemyError, ImportError, ValueError) as e:
             msg = f"无法打开数据库 (cannot open the database) {self.display_url}: {e}"
             raise StoreError(msg) from e

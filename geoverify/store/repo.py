@@ -205,6 +205,29 @@ def target_id_of(conn: Connection, pk: int) -> str:
     return str(conn.execute(select(t.targets.c.target_id).where(t.targets.c.id == pk)).scalar_one())
 
 
+def assignment_detail(
+    *,
+    neighbours: Sequence[str],
+    neighbour_codes: Sequence[str],
+    split_into: Sequence[str],
+    overlap: float | None,
+    distance_m: float | None,
+    tolerance_m: float,
+) -> dict[str, Any]:
+    """A target's stored ``assignment_detail``: the neighbouring villages within the
+    tolerance (names and codes) and the villages a polygon is split into, each only when
+    there are any (most targets have none; :func:`load_targets` gives ``[]`` for a missing
+    one), then the overlap, the distance to the village and the tolerance."""
+    detail: dict[str, Any] = {}
+    if neighbours or neighbour_codes:
+        detail["neighbours"] = list(neighbours)
+        detail["neighbour_codes"] = list(neighbour_codes)
+    if split_into:
+        detail["split_into"] = list(split_into)
+    detail.update(overlap=overlap, distance_m=distance_m, tolerance_m=tolerance_m)
+    return detail
+
+
 def insert_target(conn: Connection, values: dict[str, Any]) -> int:
     """Insert one target row; its store key."""
     res = conn.execute(t.targets.insert().values(**values))

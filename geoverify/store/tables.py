@@ -130,8 +130,10 @@ target_issues = Table(
     Column("batch_id", String(64), ForeignKey("batches.id"), nullable=False, index=True),
     Column("row", Integer, nullable=True),
     Column("reissue", Boolean, nullable=False),
-    Column("geometry", GeometryColumn("GEOMETRY"), nullable=False),
-    Column("attributes", OrderedJSONColumn, nullable=False),
+    # What this batch said of the target; NULL: the target's own (the batch that first
+    # issued it, whose geometry and columns the target keeps).
+    Column("geometry", GeometryColumn("GEOMETRY"), nullable=True),
+    Column("attributes", OrderedJSONColumn, nullable=True),
     UniqueConstraint("target", "batch_id", name="uq_target_issues_target_batch"),
 )
 

@@ -249,8 +249,7 @@ class _Plan:
     def details(self, part: slice) -> bulk.JSONTexts:
         """``assignment_detail`` of the new targets in ``part`` as JSON text (a chunk at a time).
 
-        The text of ``{"neighbours": [names], "neighbour_codes": [codes], "split_into": [names],
-        "overlap": o, "distance_m": d, "tolerance_m": t}`` exactly as ``json.dumps`` writes it,
+        The text of :func:`repo.assignment_detail` exactly as the store's encoder writes it,
         put together from its parts a column at a time: the village lists repeat, so each is
         encoded once."""
         names = self.names
@@ -263,11 +262,15 @@ class _Plan:
             text = lists.get(key)
             if text is None:
                 nb, sp = key
-                text = lists[key] = (
-                    f'{{"neighbours": {dumps([names[c] for c in nb])}, '
-                    f'"neighbour_codes": {dumps(list(nb))}, '
-                    f'"split_into": {dumps([names[c] for c in sp])}, "overlap": '
-                )
+                text = "{"
+                if nb:
+                    text += (
+                        f'"neighbours": {dumps([names[c] for c in nb])}, '
+                        f'"neighbour_codes": {dumps(list(nb))}, '
+                    )
+                if sp:
+                    text += f'"split_into": {dumps([names[c] for c in sp])}, '
+                text = lists[key] = text + '"overlap": '
             return text
 
         alone = head(None, None)  # most targets: no neighbours, not split
@@ -302,7 +305,8 @@ def _geometries(frame: gpd.GeoDataFrame) -> list[Any]:
 
 
 def _json_floats(values: Any) -> list[str]:
-    """:func:`_opt_floats` as JSON text: each number as ``json.dumps`` writes it, else null."""
+    """:func:`_opt_floats` as JSON text: each number as the store's encoder writes it, else
+    null."""
     if isinstance(values, np.ndarray) and values.dtype == np.float64:
         arr = values
     else:
@@ -453,7 +457,7 @@ def _plan_rows(
 
 
 def _issued_payloads(codes: list[Any], kinds: list[Any], repeats: list[Any]) -> bulk.JSONTexts:
-    """The ``issued`` events' payloads as JSON text, exactly as ``json.dumps`` writes
+    """The ``issued`` events' payloads as JSON text, exactly as the store's encoder writes
     ``{"status": "issued", "village_code": c, "assignment": k, "repeat_of": r}``; the few
     village codes and assignment kinds are encoded once each, and the payloads of targets
     that repeat no earlier one are one text per village and kind."""
