@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +15,9 @@ from starlette.datastructures import FormData, UploadFile
 from geoverify.errors import InputError, RowProblem, TooLargeError
 from geoverify.web.settings import Settings
 from geoverify.workflows.common import InputFile
+from geoverify.workflows.patrols import month_range
 
-__all__ = ["Form", "max_files", "read_form"]
+__all__ = ["MONTH_PATTERN", "Form", "checked_month", "max_files", "read_form"]
 
 log = logging.getLogger("geoverify.web")
 
@@ -23,6 +25,26 @@ log = logging.getLogger("geoverify.web")
 MAX_FIELD_BYTES = 64 * 1024
 #: Longest password read from a form or a body (the password rule sets the shortest).
 MAX_PASSWORD = 512
+#: A month as the pages and the API take it.
+MONTH_PATTERN = r"^\d{4}-\d{2}$"
+_MONTH = re.compile(MONTH_PATTERN)
+
+
+def checked_month(value: str | None) -> str | None:
+    """The month asked for (``YYYY-MM``), None when none is; an input error naming the field
+    when it is not a month (said beside the month field, or in the map's frame)."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        if not _MONTH.match(value):
+            raise ValueError(value)
+        month_range(value)
+    except ValueError as e:  # month_range's InputError is a ValueError too
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        msg = f"月份：应为 YYYY-MM，例如 2024-03（“{shown}”不是有效的月份）"
+        raise InputError(msg, en=f"month must be YYYY-MM, got {shown!r}") from e
+    return value
 
 
 @dataclass

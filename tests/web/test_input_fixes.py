@@ -100,7 +100,7 @@ def test_bad_input_is_said_in_chinese_without_the_parsers_english(
     office = clients["office1"]
     month = office.get("/patrols?month=2024-13")
     assert month.status_code == 422
-    assert "月份「2024-13」应为 YYYY-MM" in month.text
+    assert "月份：应为 YYYY-MM，例如 2024-03（“2024-13”不是有效的月份）" in month.text
     checked = office.get("/maps?month=2024-3")  # refused by the query's own pattern
     assert checked.status_code == 422
     assert "月份：应为 YYYY-MM" in checked.text and "参数 month" not in checked.text

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from geoverify.errors import GeoverifyError, InputError, NotFoundError
+from geoverify.errors import GeoverifyError, NotFoundError
 from geoverify.maps import tile_origins
 from geoverify.problems import Problem, problem_from_error
 from geoverify.store import Store
 from geoverify.web.deps import PASSWORD_PAGE, SessionDep, StoreDep, UserDep
+from geoverify.web.forms import MONTH_PATTERN, checked_month
 from geoverify.web.templating import render
 from geoverify.workflows.batches import list_batches
 from geoverify.workflows.maps import build_store_map
-from geoverify.workflows.patrols import latest_month, month_range
+from geoverify.workflows.patrols import latest_month
 from geoverify.workflows.users import User
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["maps"])
 
 BatchQ = Annotated[str | None, Query(max_length=64, description="批次编号")]
-MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="踏查月份 YYYY-MM")]
-#: The pages' own month: checked by :func:`_checked_month`, so that a month that cannot be
+MonthQ = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="踏查月份 YYYY-MM")]
+#: The pages' own month: checked by :func:`forms.checked_month`, so that a month that cannot be
 #: read is said beside the month field (or, in the map's frame, by a bare message).
 PageMonthQ = Annotated[str | None, Query(description="踏查月份 YYYY-MM")]
 PageBatchQ = Annotated[str | None, Query(description="批次编号")]
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 #: The map is one self-contained HTML file with its own inline script and styles; it asks
 #: for nothing but the basemap tiles the user picks in its layer switch: exactly the hosts of
@@ -39,23 +38,6 @@ MAP_CSP = (
     f"img-src data: blob: {' '.join(tile_origins())}; "
     "font-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
-
-
-def _checked_month(value: str | None) -> str | None:
-    """The month asked for (``YYYY-MM``), None when none is; an input error naming the field
-    when it is not a month."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        if not _MONTH.match(value):
-            raise ValueError(value)
-        month_range(value)
-    except ValueError as e:  # month_range's InputError is a ValueError too
-        shown = value if len(value) <= 20 else value[:20] + "…"
-        msg = f"月份：应为 YYYY-MM，例如 2024-03（“{shown}”不是有效的月份）"
-        raise InputError(msg, en=f"month must be YYYY-MM, got {shown!r}") from e
-    return value
 
 
 def _checked_batch(store: Store, batch: str | None) -> str | None:
@@ -78,7 +60,7 @@ def maps_page(
 ) -> Response:
     batches = [str(b) for b in list_batches(store)["id"]]
     try:
-        checked = _checked_month(month)
+        checked = checked_month(month)
         chosen = _checked_batch(store, batch)
     except GeoverifyError as e:
         # Said above the map, the month field as typed; no map of a month that is none.
@@ -163,7 +145,7 @@ def map_page(
 ) -> Response:
     """The map in the 地图 page's frame (or a tab of its own): a refusal is a bare message."""
     try:
-        return _map(store, user, batch, _checked_month(month))
+        return _map(store, user, batch, checked_month(month))
     except GeoverifyError as e:
         return _bare_problem(request, problem_from_error(e))
 

@@ -6,7 +6,6 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -21,7 +20,18 @@ from geoverify.errors import InputError, NotFoundError, RejectedInputError
 from geoverify.problems import Problem, problem_from_error
 from geoverify.store import Store, repo
 from geoverify.web.deps import ActorDep, SessionDep, SettingsDep, StoreDep, UserDep, WriterUser
-from geoverify.web.forms import DATE, FILE, FILES, TEXT, Form, as_dict, multipart_body, read_form
+from geoverify.web.forms import (
+    DATE,
+    FILE,
+    FILES,
+    MONTH_PATTERN,
+    TEXT,
+    Form,
+    as_dict,
+    checked_month,
+    multipart_body,
+    read_form,
+)
 from geoverify.web.routers.batches import _download
 from geoverify.web.templating import records, render
 from geoverify.workflows.common import InputFile, today_local
@@ -37,25 +47,22 @@ from geoverify.workflows.villages import list_villages
 router = APIRouter(tags=["pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["patrols"])
 
-MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="月份 YYYY-MM")]
+MonthQ = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="月份 YYYY-MM")]
 #: The plan's table (《禁种铲毒踏查工作情况统计表》), in its column order.
 PLAN_COLUMNS = ("村、社区", "组", "踏查时间", "踏查人员", "踏查情况", "备注")
 MAX_ROWS = 60
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
 def _month(value: str | None, store: Any = None) -> str:
     """The month asked for; else the latest month with patrols; else this month."""
-    if value is None:
-        latest = latest_month(store) if store is not None else None
-        if latest is not None:
-            return latest
-        today = today_local()
-        return f"{today.year:04d}-{today.month:02d}"
-    if not _MONTH.match(value):
-        raise InputError("月份应为 YYYY-MM (month must be YYYY-MM)")
-    month_range(value)
-    return value
+    month = checked_month(value)
+    if month is not None:
+        return month
+    latest = latest_month(store) if store is not None else None
+    if latest is not None:
+        return latest
+    today = today_local()
+    return f"{today.year:04d}-{today.month:02d}"
 
 
 def _village_name(store: Any, user: User, value: str | None) -> tuple[str | None, str | None]:
