@@ -32,3 +32,20 @@ def test_the_target_page_shows_the_later_batch(
         assert "（批次 2024-04）" in text
         for change in event["changes"]:
             assert f"{change['label']} {change['after']}" in text
+
+
+def test_the_target_page_lists_its_history_newest_first(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    import_batch(
+        web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
+    )
+    april = list_targets(web_env.store, batch="2024-04").frame
+    tid = april.loc[april["reissue_of"].notna(), "target_id"].tolist()[0]
+    kinds = [e["kind"] for e in target_history(web_env.store, tid).events]  # oldest first
+    assert kinds[0] == "issued" and kinds[-1] == "reissued"
+    page = clients["office1"].get(f"/targets/{tid}").text
+    history = page[page.index('data-testid="history"') : page.index("</ul>", page.index("history"))]
+    items = re.findall(r"<li>(.*?)</li>", history, re.S)
+    assert len(items) == len(kinds)
+    assert "再次下发" in items[0] and "再次下发" not in items[-1]

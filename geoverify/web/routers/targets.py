@@ -93,7 +93,6 @@ def target_page(
         quoted_id=quote(detail.target_id, safe=""),
         saved=request.query_params.get("saved"),
         closed=closed[0] if closed else None,
-        history=list(reversed(detail.history)),
     )
 
 
