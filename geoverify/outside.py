@@ -57,6 +57,10 @@ class OutsideTarget:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> OutsideTarget:
+        return cls(**{f.name: doc[f.name] for f in dataclasses.fields(cls)})
+
 
 @dataclass
 class OutsideTown:
@@ -83,6 +87,17 @@ class OutsideTown:
             "targets": [t.to_json() for t in self.listed],
             "unlisted": self.unlisted,
         }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> OutsideTown:
+        """The result :meth:`to_json` gave (as an import keeps it)."""
+        return cls(
+            count=int(doc["count"]),
+            far=int(doc["far"]),
+            swapped=int(doc["swapped"]),
+            listed=[OutsideTarget.from_json(t) for t in doc["targets"]],
+            far_km=float(doc["far_km"]),
+        )
 
 
 def outside_town_of(

@@ -49,6 +49,14 @@ def get_batch(conn: Connection, batch_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+def import_summary(conn: Connection, import_id: int) -> dict[str, Any]:
+    """The summary an import kept of itself."""
+    summary = conn.execute(
+        select(t.imports.c.summary).where(t.imports.c.id == import_id)
+    ).scalar_one()
+    return dict(summary or {})
+
+
 def batch_of_import(conn: Connection, import_id: int) -> str:
     """The id of the batch an import created."""
     return str(

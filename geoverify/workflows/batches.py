@@ -122,7 +122,7 @@ def _summary_from_store(conn: Any, batch_id: str, sha: str, source: str) -> Batc
     res.assignment = dict(Counter(_column(frame, "assignment")))
     res.by_village = _by_village(frame)
     res.issued_on, res.due_on = b["issued_on"], b["due_on"]
-    res.outside = _outside_from_store(conn, batch_id, b["source_crs"])
+    res.outside = _outside_from_store(conn, b)
     return res
 
 
@@ -189,8 +189,14 @@ def _town(villages: gpd.GeoDataFrame) -> tuple[Any, CRS]:
     return town, metric_crs(float(town.centroid.x))
 
 
-def _outside_from_store(conn: Any, batch_id: str, source_crs: str | None) -> OutsideTown:
-    """:class:`OutsideTown` of a stored batch: its new targets outside the town."""
+def _outside_from_store(conn: Any, batch: dict[str, Any]) -> OutsideTown:
+    """:class:`OutsideTown` of a stored batch: its new targets outside the town, as its import
+    listed them (kept in the import's summary; found again from the store for a batch imported
+    before imports kept it)."""
+    kept = store_batches.import_summary(conn, int(batch["import_id"])).get("outside_town")
+    if kept is not None:
+        return OutsideTown.from_json(kept)
+    batch_id, source_crs = str(batch["id"]), batch["source_crs"]
     found = store_batches.outside_targets_of(conn, batch_id)
     if not found["row"]:
         return OutsideTown()
@@ -214,8 +220,7 @@ def outside_town(store: Store, batch_id: str) -> OutsideTown:
     preview listed them; :class:`~geoverify.errors.NotFoundError` for no such batch."""
     store.require()
     with store.connect() as conn:
-        b = store_batches.get_batch(conn, batch_id)
-        return _outside_from_store(conn, batch_id, b["source_crs"])
+        return _outside_from_store(conn, store_batches.get_batch(conn, batch_id))
 
 
 @dataclass
@@ -747,6 +752,7 @@ def _write_import(
             "reissued": len(again),
             "rejected": rejected_row_count(read.problems),
             "dms_carried": read.dms_carried,
+            "outside_town": plan.outside.to_json(),
         },
     )
     now = repo.now()  # the time of the batch and of every event of this import

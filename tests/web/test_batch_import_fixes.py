@@ -10,11 +10,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import sqlalchemy as sa
 from pyproj import Transformer
 
 from geoverify.assign import assign_targets
 from geoverify.geo import metric_crs
 from geoverify.outside import FAR_OUTSIDE_KM
+from geoverify.store import batches as store_batches
 from geoverify.store import repo
 from tests.conftest import snapshot
 from tests.web.conftest import Client, WebEnv, browser_login
@@ -123,6 +125,35 @@ def test_preview_and_batch_page_name_the_targets_outside_the_town(
     with web_env.store.connect() as conn:
         stored = repo.load_targets(conn, batch="outside-1")
     assert sorted(stored.loc[stored["assignment"] == "outside", "target_id"]) == ["OT-2", "OT-3"]
+
+
+def test_the_batch_page_lists_what_its_import_listed_and_older_batches_are_measured_again(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    """The import keeps its list of targets outside the town with its summary, so the batch
+    page reads it instead of measuring every such target again on each view; a batch
+    imported before imports kept it is measured again, to the same list."""
+    office = clients["office1"]
+    data = _csv([("OK-1", INSIDE), ("OK-2", BEIJING), ("OK-3", NEAR_OUT)])
+    page = _preview(office, "outside-kept", "镇外.csv", data)
+    res = office.post("/batches/commit", data={"token": _token(page.text), "outside_checked": "1"})
+    assert res.status_code == 303, res.text
+    listed = _table(page.text, "preview-outside")
+    with web_env.store.connect() as conn:
+        batch = store_batches.get_batch(conn, "outside-kept")
+        summary = store_batches.import_summary(conn, int(batch["import_id"]))
+    kept = summary["outside_town"]
+    assert [(t["row"], t["target_id"]) for t in kept["targets"]] == [(3, "OK-2"), (4, "OK-3")]
+    assert (kept["count"], kept["far"]) == (2, 1)
+    assert _table(office.get("/batches/outside-kept").text, "batch-outside") == listed
+    # An import from before imports kept the list: its summary has none.
+    imports = sa.table("imports", sa.column("id"), sa.column("summary", sa.JSON))
+    older = {k: v for k, v in summary.items() if k != "outside_town"}
+    with web_env.store.begin() as conn:
+        conn.execute(
+            imports.update().where(imports.c.id == batch["import_id"]).values(summary=older)
+        )
+    assert _table(office.get("/batches/outside-kept").text, "batch-outside") == listed
 
 
 def test_a_target_just_outside_is_listed_without_the_far_warning(
