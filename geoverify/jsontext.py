@@ -9,9 +9,8 @@ escapes and the characters are one JSON text.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from json import encoder
 from typing import Any
 
@@ -21,29 +20,37 @@ __all__ = ["dumps_json", "dumps_json_strict", "encode_text"]
 encode_text: Callable[[str], str] = encoder.encode_basestring
 
 
-def _json_encoder(*, allow_nan: bool = True) -> Callable[[Any], str]:
-    """``json.dumps(..., ensure_ascii=False)``, one C encoder for every document.
-
-    ``json.dumps`` builds a new C encoder for every document; a million documents spend most
-    of their time doing that. This one encoder gives the same text for every document
-    ``json.dumps`` accepts (dicts, lists, str, int, float, bool, None). Without ``allow_nan``
-    a non-finite number raises ``ValueError``, as ``json.dumps(..., allow_nan=False)`` does."""
+def _encoder(*, allow_nan: bool) -> Callable[[Any, int], Iterable[str]]:
+    """One encoder for every document (``json.dumps`` builds a new one for each, and a
+    million documents spent most of their time doing that)."""
     make = getattr(encoder, "c_make_encoder", None)
-    if make is None:  # no C speedups: json.dumps as it is
-        return functools.partial(json.dumps, ensure_ascii=False, allow_nan=allow_nan)
+    if make is None:  # no C speedups: the pure-Python encoder json.dumps would use
+        plain = json.JSONEncoder(ensure_ascii=False, allow_nan=allow_nan)
+        return lambda value, _level: plain.iterencode(value)
     default = json.JSONEncoder().default
-    encode = make(None, default, encode_text, None, ": ", ", ", False, False, allow_nan)
-    join = "".join
-
-    def dumps(value: Any) -> str:
-        if type(value) is str:  # a lone string: the C encoder gives it whole
-            return encode_text(value)
-        return join(encode(value, 0))
-
-    return dumps
+    encode: Callable[[Any, int], Iterable[str]] = make(
+        None, default, encode_text, None, ": ", ", ", False, False, allow_nan
+    )
+    return encode
 
 
-#: The store's JSON serialiser (SQLAlchemy's default is ``json.dumps``, ASCII only).
-dumps_json = _json_encoder()
-#: :data:`dumps_json` that refuses NaN and infinities (``ValueError``).
-dumps_json_strict = _json_encoder(allow_nan=False)
+_ENCODE = _encoder(allow_nan=True)
+_ENCODE_STRICT = _encoder(allow_nan=False)
+
+
+# Module-level functions, not closures: psycopg caches its JSON dumpers by the function's code
+# and warns of a leak for a closure.
+def dumps_json(value: Any) -> str:
+    """The store's JSON serialiser: the text ``json.dumps(value, ensure_ascii=False)`` gives
+    for every document it accepts (dicts, lists, str, int, float, bool, None)."""
+    if type(value) is str:  # a lone string: the C encoder gives it whole
+        return encode_text(value)
+    return "".join(_ENCODE(value, 0))
+
+
+def dumps_json_strict(value: Any) -> str:
+    """:func:`dumps_json` that refuses NaN and infinities (``ValueError``), as
+    ``json.dumps(..., allow_nan=False)`` does."""
+    if type(value) is str:
+        return encode_text(value)
+    return "".join(_ENCODE_STRICT(value, 0))
