@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from geoverify.workflows import import_batch, sample_path
-from geoverify.workflows.targets import target_detail, target_history
+from geoverify.workflows.dispatch import dispatch_batch
+from geoverify.workflows.targets import list_targets, target_detail, target_history
 
 MARCH = sample_path("samples", "district_batch_2024-03.geojson")
 APRIL = sample_path("samples", "district_batch_2024-04.csv")
@@ -16,7 +17,9 @@ APRIL = sample_path("samples", "district_batch_2024-04.csv")
 
 @pytest.fixture
 def reissued(sample_store):
-    import_batch(sample_store, MARCH, batch_id="2024-03", actor="pytest")
+    import_batch(
+        sample_store, MARCH, batch_id="2024-03", actor="pytest", issued_on=dt.date(2024, 3, 5)
+    )
     res = import_batch(
         sample_store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
     )
@@ -48,3 +51,29 @@ def test_the_reissue_event_keeps_the_later_batchs_area_image_date_and_due_date(r
             "影像时间": row["影像时间"],
             "核查时限": res.due_on.isoformat(),
         }
+
+
+def test_a_reissued_targets_deadline_is_its_latest_batchs(reissued, tmp_path):
+    """Without a batch chosen, a re-issued target answers to the later batch's deadline, as
+    that batch's dispatch list says; within each batch, to that batch's."""
+    store, res = reissued
+    dispatch_batch(store, batch="2024-03", out=tmp_path / "out", actor="pytest")
+    march_due = list_targets(store, batch="2024-03").frame.set_index("target_id")["due_on"]
+    april = list_targets(store, batch="2024-04").frame.set_index("target_id")
+    again = april.index[april["reissue_of"].notna()].tolist()
+    assert again
+    every = list_targets(store).frame.set_index("target_id")
+    for tid in again:
+        assert april.loc[tid, "due_on"] == res.due_on
+        assert march_due[tid] < res.due_on
+        assert every.loc[tid, "due_on"] == res.due_on
+        assert every.loc[tid, "batch"] == "2024-03"  # still first issued in March
+    # Between the two deadlines: overdue for March's batch, not yet on the whole list.
+    between = march_due[again[0]] + dt.timedelta(days=1)
+    late = list_targets(store, overdue_on=between).frame["target_id"].tolist()
+    late_in_march = list_targets(store, batch="2024-03", overdue_on=between).frame
+    assert not set(again) & set(late)
+    assert set(again) <= set(late_in_march["target_id"])  # none answered yet
+    # A target issued once keeps its own batch's deadline.
+    once = [t for t in march_due.index if t not in again]
+    assert all(every.loc[t, "due_on"] == march_due[t] for t in once)

@@ -278,6 +278,25 @@ TARGET_COLUMNS = [
 ]
 
 
+def _latest_due_dates(conn: Connection, frame: pd.DataFrame) -> None:
+    """Give each target of ``frame`` that a later batch issued again that batch's due date
+    (核查时限; of the last such batch imported): the district's latest deadline for it, as
+    that batch's dispatch list says. Its first batch and issue date stay. In place."""
+    issue, b = t.target_issues.c, t.batches.c
+    found = conn.execute(
+        select(issue.target, b.due_on)
+        .join(t.batches, b.id == issue.batch_id)
+        .where(issue.reissue.is_(True))
+        .order_by(issue.target, issue.id)
+    ).all()
+    latest = {int(pk): due for pk, due in found}  # each target's last link wins
+    if not latest:
+        return
+    again = frame["pk"].isin(latest.keys())
+    if again.any():
+        frame.loc[again, "due_on"] = frame.loc[again, "pk"].map(latest)
+
+
 def load_targets(
     conn: Connection,
     *,
@@ -369,6 +388,8 @@ def load_targets(
             frame.loc[frame["_reissued"], "reissue_of"] = frame.loc[frame["_reissued"], "pk"].map(
                 firsts
             )
+    if batch is None and len(frame):
+        _latest_due_dates(conn, frame)
     frame = frame.drop(columns="_reissued")
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
     return gdf

@@ -49,3 +49,16 @@ def test_the_target_page_lists_its_history_newest_first(
     items = re.findall(r"<li>(.*?)</li>", history, re.S)
     assert len(items) == len(kinds)
     assert "再次下发" in items[0] and "再次下发" not in items[-1]
+
+
+def test_the_dashboard_says_a_target_issued_again_counts_once(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    note = "重复下发的靶标只计一次，核查时限按最近一次下发"
+    office = clients["office1"]
+    import_batch(
+        web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
+    )
+    assert note in office.get("/").text
+    for batch in ("2024-03", "2024-04"):  # within one batch each target counts once anyway
+        assert note not in office.get("/", params={"batch": batch}).text

@@ -32,7 +32,10 @@ def dashboard(
 ) -> Response:
     # Every batch unless one is chosen: what is overdue or over the threshold shows whichever
     # batch it came in.
-    ids = [str(b) for b in list_batches(store)["id"]]
+    listed = list_batches(store)
+    ids = [str(b) for b in listed["id"]]
+    # Across batches a target issued again counts once, by its latest deadline: said so.
+    reissued = batch is None and bool(listed["n_reissued"].sum())
     report = status_report(store, batch=batch, today=as_of, village=user.scope)
     cases = list_targets(store, batch=batch, village=user.scope).frame
     cases = cases[cases["threshold"].notna()]
@@ -45,6 +48,7 @@ def dashboard(
         batches=ids,
         batch=batch,
         cases=records(cases),
+        reissued=reissued,
     )
 
 
