@@ -283,6 +283,8 @@ def _latest_due_dates(conn: Connection, frame: pd.DataFrame) -> None:
     (核查时限; of the last such batch imported): the district's latest deadline for it, as
     that batch's dispatch list says. Its first batch and issue date stay. In place."""
     issue, b = t.target_issues.c, t.batches.c
+    if conn.execute(select(b.id).where(b.n_reissued > 0).limit(1)).first() is None:
+        return  # no batch issued any target again (no need to read every issue link)
     found = conn.execute(
         select(issue.target, b.due_on)
         .join(t.batches, b.id == issue.batch_id)
