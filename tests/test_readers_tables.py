@@ -34,6 +34,28 @@ def test_csv_encodings_are_detected(tmp_path: Path, encoding: str, detected: str
     assert table.source == str(path)
 
 
+def test_an_encoding_that_gives_half_a_character_is_refused_at_its_line(
+    tmp_path: Path, sample_store: Any
+) -> None:
+    """UTF-7 (or unicode_escape) can decode to a lone UTF-16 surrogate, which no store can keep:
+    refused as bad input naming the line, the store unchanged."""
+    from geoverify.workflows import import_batch
+    from tests.conftest import snapshot
+
+    path = tmp_path / "utf7.csv"
+    text = "靶标编号,经度,纬度,备注\nU1,106.05,29.70,好\nU2,106.06,29.71,a\ud800b\n"
+    path.write_bytes(text.encode("utf-7"))
+    with pytest.raises(InputError, match="第 3 行用编码 utf-7 读出的不是有效字符"):
+        read_table(path, encoding="utf-7")
+    before = snapshot(sample_store)
+    with pytest.raises(InputError, match="unpaired surrogate"):
+        import_batch(sample_store, path, batch_id="U", encoding="utf-7")
+    assert snapshot(sample_store) == before
+    # Without the surrogate the same codec reads as it did.
+    path.write_bytes(text.replace("\ud800", "").encode("utf-7"))
+    assert read_table(path, encoding="utf-7").frame["备注"].tolist() == ["好", "ab"]
+
+
 def test_explicit_encoding_and_wrong_encoding(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes(ROWS.encode("gbk"))

@@ -267,13 +267,29 @@ def _build(
     )
 
 
+#: Half of a UTF-16 surrogate pair: no character, and no text the store can keep.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _decode(raw: bytes, source: str, encoding: str | None) -> tuple[str, str]:
     if encoding is not None:
         try:
-            return raw.decode(encoding), encoding
+            text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as e:
             msg = f"{source}: 无法用编码 {encoding} 读取文件 (cannot decode with {encoding}): {e}"
             raise InputError(msg) from e
+        # A codec asked for by name (UTF-7, unicode_escape, …) may give lone surrogates; the
+        # ones tried below never do.
+        bad = _SURROGATE.search(text)
+        if bad is not None:
+            line = text.count("\n", 0, bad.start()) + 1
+            msg = (
+                f"{source}: 第 {line} 行用编码 {encoding} 读出的不是有效字符，请确认文件的编码 "
+                f"(line {line}: the encoding {encoding} gives no valid character there "
+                f"(an unpaired surrogate); check the file's encoding)"
+            )
+            raise InputError(msg)
+        return text, encoding
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         attempts = ["utf-16"]
     elif raw.startswith(b"\xef\xbb\xbf"):
