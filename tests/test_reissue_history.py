@@ -54,8 +54,9 @@ def test_the_reissue_event_keeps_the_later_batchs_area_image_date_and_due_date(r
 
 
 def test_a_reissued_targets_deadline_is_its_latest_batchs(reissued, tmp_path):
-    """Without a batch chosen, a re-issued target answers to the later batch's deadline, as
-    that batch's dispatch list says; within each batch, to that batch's."""
+    """Without a batch chosen, a re-issued target answers to the latest of its batches'
+    deadlines (here the later batch's, as its dispatch list says); within each batch, to
+    that batch's."""
     store, res = reissued
     dispatch_batch(store, batch="2024-03", out=tmp_path / "out", actor="pytest")
     march_due = list_targets(store, batch="2024-03").frame.set_index("target_id")["due_on"]
@@ -77,3 +78,25 @@ def test_a_reissued_targets_deadline_is_its_latest_batchs(reissued, tmp_path):
     # A target issued once keeps its own batch's deadline.
     once = [t for t in march_due.index if t not in again]
     assert all(every.loc[t, "due_on"] == march_due[t] for t in once)
+
+
+def test_an_older_batch_imported_late_does_not_bring_a_deadline_forward(sample_store):
+    """The district's April file first, its March file after: targets in both keep April's
+    (the later) deadline wherever batches are not told apart."""
+    april = import_batch(
+        sample_store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
+    )
+    march = import_batch(
+        sample_store, MARCH, batch_id="2024-03", actor="pytest", issued_on=dt.date(2024, 3, 5)
+    )
+    assert march.reissued >= 1 and march.due_on < april.due_on
+    in_march = list_targets(sample_store, batch="2024-03").frame.set_index("target_id")
+    both = in_march.index[in_march["reissue_of"].notna()].tolist()
+    assert both
+    every = list_targets(sample_store).frame.set_index("target_id")
+    for tid in both:
+        assert in_march.loc[tid, "due_on"] == march.due_on
+        assert every.loc[tid, "due_on"] == april.due_on
+        assert every.loc[tid, "batch"] == "2024-04"
+        # one target asked for by key says the same
+        assert target_detail(sample_store, tid).record["due_on"] == april.due_on

@@ -278,25 +278,32 @@ TARGET_COLUMNS = [
 ]
 
 
-def _latest_due_dates(conn: Connection, frame: pd.DataFrame) -> None:
-    """Give each target of ``frame`` that a later batch issued again that batch's due date
-    (核查时限; of the last such batch imported): the district's latest deadline for it, as
-    that batch's dispatch list says. Its first batch and issue date stay. In place."""
+def _latest_due_dates(conn: Connection, frame: pd.DataFrame, pks: Sequence[int] | None) -> None:
+    """Give each target of ``frame`` that more than one batch issued the latest due date
+    (核查时限) of those batches, the district's last word on it (a re-issue's dispatch list
+    says it); its first batch and issue date stay. ``pks``: the frame's keys when it was
+    asked for by key (looked up by key, in chunks). In place."""
     issue, b = t.target_issues.c, t.batches.c
     if conn.execute(select(b.id).where(b.n_reissued > 0).limit(1)).first() is None:
-        return  # no batch issued any target again (no need to read every issue link)
-    found = conn.execute(
-        select(issue.target, b.due_on)
+        return  # no batch issued any target again (no need to read the issue links)
+    again = select(issue.target).where(issue.reissue.is_(True))
+    query = (
+        select(issue.target, func.max(b.due_on))
         .join(t.batches, b.id == issue.batch_id)
-        .where(issue.reissue.is_(True))
-        .order_by(issue.target, issue.id)
-    ).all()
-    latest = {int(pk): due for pk, due in found}  # each target's last link wins
-    if not latest:
-        return
-    again = frame["pk"].isin(latest.keys())
-    if again.any():
-        frame.loc[again, "due_on"] = frame.loc[again, "pk"].map(latest)
+        .where(issue.target.in_(again))
+        .group_by(issue.target)
+    )
+    latest: dict[int, Any] = {}
+    if pks is None:
+        latest.update((int(k), due) for k, due in conn.execute(query))
+    else:
+        keys = list(pks)
+        for i in range(0, len(keys), 500):  # no statement grows with the frame
+            part = query.where(issue.target.in_(keys[i : i + 500]))
+            latest.update((int(k), due) for k, due in conn.execute(part))
+    later = frame["pk"].isin(latest.keys())
+    if later.any():
+        frame.loc[later, "due_on"] = frame.loc[later, "pk"].map(latest)
 
 
 def load_targets(
@@ -391,7 +398,7 @@ def load_targets(
                 firsts
             )
     if batch is None and len(frame):
-        _latest_due_dates(conn, frame)
+        _latest_due_dates(conn, frame, pks)
     frame = frame.drop(columns="_reissued")
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
     return gdf

@@ -54,7 +54,7 @@ def test_the_target_page_lists_its_history_newest_first(
 def test_the_dashboard_says_a_target_issued_again_counts_once(
     web_env: WebEnv, clients: dict[str | None, Client]
 ) -> None:
-    note = "重复下发的靶标只计一次，核查时限按最近一次下发"
+    note = "重复下发的靶标只计一次，核查时限取各次下发中最晚的"
     office = clients["office1"]
     import_batch(
         web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
@@ -62,3 +62,23 @@ def test_the_dashboard_says_a_target_issued_again_counts_once(
     assert note in office.get("/").text
     for batch in ("2024-03", "2024-04"):  # within one batch each target counts once anyway
         assert note not in office.get("/", params={"batch": batch}).text
+
+
+def test_the_target_page_names_both_batches_and_the_deadline_that_counts(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    res = import_batch(
+        web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
+    )
+    april = list_targets(web_env.store, batch="2024-04").frame
+    tid = april.loc[april["reissue_of"].notna(), "target_id"].tolist()[0]
+    page = clients["office1"].get(f"/targets/{tid}").text
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert re.search(r"批次\s+2024-03（下发 2024-03-05）；再次下发 2024-04", text)
+    due = re.search(r'data-testid="due">([^<]*)<', page)
+    assert due is not None
+    assert due.group(1) == f"{res.due_on.isoformat()}（各次下发中最晚的）"
+    # A target issued once says only its own batch and deadline.
+    once = april.loc[april["reissue_of"].isna(), "target_id"].tolist()[0]
+    page = clients["office1"].get(f"/targets/{once}").text
+    assert "再次下发" not in page and "各次下发中最晚的" not in page
