@@ -7,9 +7,9 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from starlette.datastructures import FormData, UploadFile
 
 from geoverify.errors import InputError, RowProblem, TooLargeError
@@ -17,7 +17,7 @@ from geoverify.web.settings import Settings
 from geoverify.workflows.common import InputFile
 from geoverify.workflows.patrols import month_range
 
-__all__ = ["MONTH_PATTERN", "Form", "checked_month", "max_files", "read_form"]
+__all__ = ["MONTH_PATTERN", "Form", "PageMonthQ", "checked_month", "max_files", "read_form"]
 
 log = logging.getLogger("geoverify.web")
 
@@ -28,6 +28,10 @@ MAX_PASSWORD = 512
 #: A month as the pages and the API take it.
 MONTH_PATTERN = r"^\d{4}-\d{2}$"
 _MONTH = re.compile(MONTH_PATTERN)
+#: A page's month: checked by :func:`checked_month`, so that a month that cannot be read is
+#: said in the page's words (beside the month field, or in the map's frame by a bare
+#: message); the API's months are checked by their pattern.
+PageMonthQ = Annotated[str | None, Query(description="踏查月份 YYYY-MM")]
 
 
 def checked_month(value: str | None) -> str | None:

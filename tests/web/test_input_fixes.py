@@ -104,6 +104,10 @@ def test_bad_input_is_said_in_chinese_without_the_parsers_english(
     checked = office.get("/maps?month=2024-3")  # refused by the query's own pattern
     assert checked.status_code == 422
     assert "月份：应为 YYYY-MM" in checked.text and "参数 month" not in checked.text
+    for page in ("/maps", "/patrols"):  # one check, one message, on both pages
+        said = office.get(page, params={"month": "2024-3"})
+        assert said.status_code == 422
+        assert "月份：应为 YYYY-MM，例如 2024-03（“2024-3”不是有效的月份）" in said.text, page
     broken = b'<?xml version="1.0"?><gpx version="1.1"><trk><trkseg><trkpt lat="29.7"'
     res = office.post(
         "/patrols/upload",

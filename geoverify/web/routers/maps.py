@@ -13,7 +13,7 @@ from geoverify.maps import tile_origins
 from geoverify.problems import Problem, problem_from_error
 from geoverify.store import Store
 from geoverify.web.deps import PASSWORD_PAGE, SessionDep, StoreDep, UserDep
-from geoverify.web.forms import MONTH_PATTERN, checked_month
+from geoverify.web.forms import MONTH_PATTERN, PageMonthQ, checked_month
 from geoverify.web.templating import render
 from geoverify.workflows.batches import list_batches
 from geoverify.workflows.maps import build_store_map
@@ -25,9 +25,6 @@ api = APIRouter(prefix="/api/v1", tags=["maps"])
 
 BatchQ = Annotated[str | None, Query(max_length=64, description="批次编号")]
 MonthQ = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="踏查月份 YYYY-MM")]
-#: The pages' own month: checked by :func:`forms.checked_month`, so that a month that cannot be
-#: read is said beside the month field (or, in the map's frame, by a bare message).
-PageMonthQ = Annotated[str | None, Query(description="踏查月份 YYYY-MM")]
 PageBatchQ = Annotated[str | None, Query(description="批次编号")]
 
 #: The map is one self-contained HTML file with its own inline script and styles; it asks

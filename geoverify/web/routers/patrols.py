@@ -27,6 +27,7 @@ from geoverify.web.forms import (
     MONTH_PATTERN,
     TEXT,
     Form,
+    PageMonthQ,
     as_dict,
     checked_month,
     multipart_body,
@@ -114,7 +115,7 @@ def patrols_page(
     store: StoreDep,
     session: SessionDep,
     user: UserDep,
-    month: MonthQ = None,
+    month: PageMonthQ = None,
 ) -> Response:
     return _patrols_page(request, store, session, user, _month(month, store))
 
