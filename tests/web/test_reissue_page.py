@@ -5,21 +5,30 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from typing import Any
 
 from geoverify.workflows import import_batch, list_targets
 from geoverify.workflows.targets import target_history
 from tests.web.conftest import APRIL, Client, WebEnv
 
 
-def test_the_target_page_shows_the_later_batch(
-    web_env: WebEnv, clients: dict[str | None, Client]
-) -> None:
-    import_batch(
+def _april(web_env: WebEnv) -> tuple[Any, list[str], list[str]]:
+    """The April batch imported (once per module's store): its result, the targets it issues
+    again and those it issues first."""
+    res = import_batch(
         web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
     )
     april = list_targets(web_env.store, batch="2024-04").frame
     again = april.loc[april["reissue_of"].notna(), "target_id"].tolist()
-    assert again
+    once = april.loc[april["reissue_of"].isna(), "target_id"].tolist()
+    assert again and once
+    return res, again, once
+
+
+def test_the_target_page_shows_the_later_batch(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    _, again, _ = _april(web_env)
     for tid in again:
         event = next(
             e for e in target_history(web_env.store, tid).events if e["kind"] == "reissued"
@@ -37,11 +46,7 @@ def test_the_target_page_shows_the_later_batch(
 def test_the_target_page_lists_its_history_newest_first(
     web_env: WebEnv, clients: dict[str | None, Client]
 ) -> None:
-    import_batch(
-        web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
-    )
-    april = list_targets(web_env.store, batch="2024-04").frame
-    tid = april.loc[april["reissue_of"].notna(), "target_id"].tolist()[0]
+    tid = _april(web_env)[1][0]
     kinds = [e["kind"] for e in target_history(web_env.store, tid).events]  # oldest first
     assert kinds[0] == "issued" and kinds[-1] == "reissued"
     page = clients["office1"].get(f"/targets/{tid}").text
@@ -56,9 +61,7 @@ def test_the_dashboard_says_a_target_issued_again_counts_once(
 ) -> None:
     note = "重复下发的靶标只计一次，核查时限取各次下发中最晚的"
     office = clients["office1"]
-    import_batch(
-        web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
-    )
+    _april(web_env)
     assert note in office.get("/").text
     for batch in ("2024-03", "2024-04"):  # within one batch each target counts once anyway
         assert note not in office.get("/", params={"batch": batch}).text
@@ -67,11 +70,8 @@ def test_the_dashboard_says_a_target_issued_again_counts_once(
 def test_the_target_page_names_both_batches_and_the_deadline_that_counts(
     web_env: WebEnv, clients: dict[str | None, Client]
 ) -> None:
-    res = import_batch(
-        web_env.store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
-    )
-    april = list_targets(web_env.store, batch="2024-04").frame
-    tid = april.loc[april["reissue_of"].notna(), "target_id"].tolist()[0]
+    res, again, once = _april(web_env)
+    tid = again[0]
     page = clients["office1"].get(f"/targets/{tid}").text
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     assert re.search(r"批次\s+2024-03（下发 2024-03-05）；再次下发 2024-04", text)
@@ -79,6 +79,5 @@ def test_the_target_page_names_both_batches_and_the_deadline_that_counts(
     assert due is not None
     assert due.group(1) == f"{res.due_on.isoformat()}（各次下发中最晚的）"
     # A target issued once says only its own batch and deadline.
-    once = april.loc[april["reissue_of"].isna(), "target_id"].tolist()[0]
-    page = clients["office1"].get(f"/targets/{once}").text
+    page = clients["office1"].get(f"/targets/{once[0]}").text
     assert "再次下发" not in page and "各次下发中最晚的" not in page
