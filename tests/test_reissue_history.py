@@ -54,9 +54,9 @@ def test_the_reissue_event_keeps_the_later_batchs_area_image_date_and_due_date(r
 
 
 def test_a_reissued_targets_deadline_is_its_latest_batchs(reissued, tmp_path):
-    """Without a batch chosen, a re-issued target answers to the latest of its batches'
-    deadlines (here the later batch's, as its dispatch list says); within each batch, to
-    that batch's."""
+    """Without a batch chosen, a re-issued target answers to the latest deadline of its batches
+    issued by the day (here the later batch's, as its dispatch list says, once that batch is
+    issued); within each batch, to that batch's."""
     store, res = reissued
     dispatch_batch(store, batch="2024-03", out=tmp_path / "out", actor="pytest")
     march_due = list_targets(store, batch="2024-03").frame.set_index("target_id")["due_on"]
@@ -69,12 +69,19 @@ def test_a_reissued_targets_deadline_is_its_latest_batchs(reissued, tmp_path):
         assert march_due[tid] < res.due_on
         assert every.loc[tid, "due_on"] == res.due_on
         assert every.loc[tid, "batch"] == "2024-03"  # still first issued in March
-    # Between the two deadlines: overdue for March's batch, not yet on the whole list.
-    between = march_due[again[0]] + dt.timedelta(days=1)
+    # Past March's deadline, before April's batch was issued: March's deadline is the last
+    # word, overdue everywhere (none answered yet).
+    before_april = march_due[again[0]] + dt.timedelta(days=1)
+    assert before_april < dt.date(2024, 4, 2)
+    late = list_targets(store, overdue_on=before_april).frame["target_id"].tolist()
+    assert set(again) <= set(late)
+    # Once April's batch is issued, before its deadline: overdue for March's batch only.
+    between = dt.date(2024, 4, 10)
+    assert between < res.due_on
     late = list_targets(store, overdue_on=between).frame["target_id"].tolist()
     late_in_march = list_targets(store, batch="2024-03", overdue_on=between).frame
     assert not set(again) & set(late)
-    assert set(again) <= set(late_in_march["target_id"])  # none answered yet
+    assert set(again) <= set(late_in_march["target_id"])
     # A target issued once keeps its own batch's deadline.
     once = [t for t in march_due.index if t not in again]
     assert all(every.loc[t, "due_on"] == march_due[t] for t in once)

@@ -278,29 +278,37 @@ TARGET_COLUMNS = [
 ]
 
 
-def _latest_due_dates(conn: Connection, frame: pd.DataFrame, pks: Sequence[int] | None) -> None:
+def _latest_due_dates(
+    conn: Connection, frame: pd.DataFrame, pks: Sequence[int] | None, as_of: dt.date | None
+) -> None:
     """Give each target of ``frame`` that more than one batch issued the latest due date
-    (核查时限) of those batches, the district's last word on it (a re-issue's dispatch list
-    says it); its first batch and issue date stay. ``pks``: the frame's keys when it was
-    asked for by key (looked up by key, in chunks). In place."""
+    (核查时限) of those batches issued by ``as_of`` (every one when None; its first batch's
+    always): the district's last word on it that day, as a re-issue's dispatch list says. Its
+    first batch and issue date stay. ``pks``: the frame's keys when it was asked for by key
+    (looked up by key, in chunks). In place."""
     issue, b = t.target_issues.c, t.batches.c
     if conn.execute(select(b.id).where(b.n_reissued > 0).limit(1)).first() is None:
         return  # no batch issued any target again (no need to read the issue links)
     again = select(issue.target).where(issue.reissue.is_(True))
     query = (
-        select(issue.target, func.max(b.due_on))
+        select(issue.target, issue.reissue, b.issued_on, b.due_on)
         .join(t.batches, b.id == issue.batch_id)
         .where(issue.target.in_(again))
-        .group_by(issue.target)
     )
-    latest: dict[int, Any] = {}
     if pks is None:
-        latest.update((int(k), due) for k, due in conn.execute(query))
+        found = list(conn.execute(query))
     else:
         keys = list(pks)
+        found = []
         for i in range(0, len(keys), 500):  # no statement grows with the frame
-            part = query.where(issue.target.in_(keys[i : i + 500]))
-            latest.update((int(k), due) for k, due in conn.execute(part))
+            found.extend(conn.execute(query.where(issue.target.in_(keys[i : i + 500]))))
+    latest: dict[int, Any] = {}
+    for pk, reissue, issued_on, due_on in found:
+        if due_on is None or (reissue and as_of is not None and issued_on and issued_on > as_of):
+            continue  # a re-issue not yet issued on that day
+        key = int(pk)
+        if key not in latest or due_on > latest[key]:
+            latest[key] = due_on
     later = frame["pk"].isin(latest.keys())
     if later.any():
         frame.loc[later, "due_on"] = frame.loc[later, "pk"].map(latest)
@@ -313,11 +321,13 @@ def load_targets(
     village: str | None = None,
     status: str | Sequence[str] | None = None,
     pks: Sequence[int] | None = None,
+    as_of: dt.date | None = None,
 ) -> gpd.GeoDataFrame:
     """Targets frame (see DESIGN.md); ``batch`` selects every target issued in that batch.
 
     ``village`` matches a village name or code; the literal ``"-"`` selects targets outside
-    every village.
+    every village. Without ``batch``, a target issued again has the latest deadline of its
+    batches issued by ``as_of`` (of all of them when None); with it, that batch's.
     """
     tg = t.targets.c
     earlier = t.targets.alias("earlier")
@@ -398,7 +408,7 @@ def load_targets(
                 firsts
             )
     if batch is None and len(frame):
-        _latest_due_dates(conn, frame, pks)
+        _latest_due_dates(conn, frame, pks, as_of)
     frame = frame.drop(columns="_reissued")
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
     return gdf

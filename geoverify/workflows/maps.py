@@ -198,7 +198,9 @@ def build_store_map(
         if village is not None:
             row = _resolve_village(villages, village)
             code, name = str(row["code"]), str(row["name"])
-        targets = with_district_columns(repo.load_targets(conn, batch=batch, village=code))
+        targets = with_district_columns(
+            repo.load_targets(conn, batch=batch, village=code, as_of=as_of)
+        )
         groups = repo.load_groups(conn)
         pks = {int(p) for p in targets["pk"]}
         history = _history(conn, pks)

@@ -133,7 +133,7 @@ def status_report(
     with store.connect() as conn:
         if batch is not None:
             store_batches.get_batch(conn, batch)
-        frame = repo.load_targets(conn, batch=batch, village=village)
+        frame = repo.load_targets(conn, batch=batch, village=village, as_of=day)
         spot = spotcheck_summary(conn, batch=batch, village_code=village)
     return StatusReport(batch, day, status_summary(frame, as_of=day), spot)
 

@@ -136,9 +136,10 @@ def list_targets(
             store_batches.get_batch(conn, batch)
         if village is not None and village != "-":
             repo.get_village(conn, village)
-        frame = repo.load_targets(conn, batch=batch, village=village, status=status)
+        day = overdue_on or today_local()
+        frame = repo.load_targets(conn, batch=batch, village=village, status=status, as_of=day)
     frame["threshold"] = threshold_levels(frame)
-    frame["overdue"] = overdue_mask(frame, today=overdue_on or today_local()).to_numpy()
+    frame["overdue"] = overdue_mask(frame, today=day).to_numpy()
     if overdue_on is not None:
         frame = frame[frame["overdue"].to_numpy()]
     return TargetList(sort_targets_for_lists(frame), batch=batch, village=village, status=status)
@@ -351,7 +352,7 @@ def target_detail(
     today = today or today_local()
     with store.connect() as conn:
         pk = repo.target_pk(conn, target_id)
-        frame = repo.load_targets(conn, pks=[pk])
+        frame = repo.load_targets(conn, pks=[pk], as_of=today)
         rec = frame.iloc[0]
         if only_village is not None and rec["village_code"] != only_village:
             raise repo.no_such_target(target_id)

@@ -461,16 +461,6 @@ def test_a_village_dashboard_shows_its_own_figures(
     assert "全镇合计" in office and '<table class="grid num" data-testid="progress">' in office
 
 
-def test_the_dashboard_says_nothing_of_reissues_when_there_are_none(
-    clients: dict[str | None, Client], web_env: WebEnv
-) -> None:
-    """The note that a target issued again counts once appears only once one has been (see
-    test_reissue_page): this module's store has one batch."""
-    page = clients["office1"].get("/").text
-    assert "批次 全部，截至" in page
-    assert "重复下发" not in page
-
-
 def test_a_bad_batch_file_brings_the_form_back_filled_in(
     web_env: WebEnv, clients: dict[str | None, Client]
 ) -> None:
