@@ -104,7 +104,7 @@ def test_glitched_track_is_cleaned_reported_and_covers_like_the_clean_one(
     assert run("init").exit_code == 0
     res = run("patrols", "import", str(glitched), "--json")
     assert res.exit_code == 0, res.output
-    doc = json.loads(res.output)
+    doc = json.loads(res.stdout)
     assert doc["imported"] == 1 and doc["tracked"] == 1
     assert doc["points_dropped"] == 8
     (entry,) = doc["track_hygiene"]
@@ -180,7 +180,7 @@ def test_max_speed_option_and_a_track_with_no_fix_left(run: Cli, tmp_path: Path)
     path = _write_gpx(tmp_path / "ride.gpx", "R", [(x, y, _iso(w)) for x, y, w in pts])
     res = run("patrols", "import", str(path), "--max-speed", "15", "--json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["track_hygiene"][0]["dropped_by_reason"] == {"too_fast": 1}
+    assert json.loads(res.stdout)["track_hygiene"][0]["dropped_by_reason"] == {"too_fast": 1}
     # Every fix a glitch: the track is refused with its reason, nothing is written.
     zero = _write_gpx(
         tmp_path / "zero.gpx", "Z", [(0.0, 0.0, _iso(start + i * SEC)) for i in range(5)]
