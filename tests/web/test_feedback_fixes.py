@@ -369,31 +369,54 @@ def target_json(env: WebEnv, target: str) -> dict[str, Any]:
 # -- 7: targets a village may not answer ---------------------------------------------------------
 
 
+def _closed_to_the_village(
+    env: WebEnv,
+    village: Client,
+    office: Client,
+    target: str,
+    *,
+    page_says: str,
+    form_says: str,
+    post_to: str,
+) -> None:
+    """The village's target page has no answer link and says why, its form is refused (403)
+    saying why, an answer of photos alone sent to ``post_to`` is refused with nothing
+    written, and the office still has the link and the form."""
+    page = village.get(f"/targets/{target}").text
+    assert f'href="/feedback/{target}"' not in page
+    assert page_says in page
+    form = village.get(f"/feedback/{target}")
+    assert form.status_code == 403
+    assert 'data-testid="feedback-form"' not in form.text
+    assert form_says in form.text
+    before = full_snapshot(env.store)
+    res = village.post(
+        post_to,
+        data={"submission": str(uuid.uuid4())},
+        files=[("photos", ("IMG_1.jpg", jpeg_bytes(colour="red"), "image/jpeg"))],
+    )
+    assert res.status_code == 403, res.text
+    assert full_snapshot(env.store) == before
+    assert f'href="/feedback/{target}"' in office.get(f"/targets/{target}").text
+    assert 'data-testid="feedback-form"' in office.get(f"/feedback/{target}").text
+
+
 def test_a_village_gets_no_form_for_a_target_not_dispatched(
     env: WebEnv, people: dict[str, Client]
 ) -> None:
     village, office = people[VILLAGE_A], people["office1"]
     frame = list_targets(env.store, batch=APRIL_BATCH).frame
     target = str(frame[frame["village_code"] == env.code_of(VILLAGE_A)]["target_id"].iloc[0])
-    page = village.get(f"/targets/{target}").text
-    assert f'href="/feedback/{target}"' not in page
-    assert "尚未派发到本村（社区），派发后才能填写核查反馈" in page
-    form = village.get(f"/feedback/{target}")
-    assert form.status_code == 403
-    assert 'data-testid="feedback-form"' not in form.text
-    assert "尚未派发到本村（社区）" in form.text
     # Photos alone are an answer too: refused, nothing written.
-    before = full_snapshot(env.store)
-    res = village.post(
-        f"/api/v1/targets/{target}/feedback",
-        data={"submission": str(uuid.uuid4())},
-        files=[("photos", ("IMG_1.jpg", jpeg_bytes(colour="red"), "image/jpeg"))],
+    _closed_to_the_village(
+        env,
+        village,
+        office,
+        target,
+        page_says="尚未派发到本村（社区），派发后才能填写核查反馈",
+        form_says="尚未派发到本村（社区）",
+        post_to=f"/api/v1/targets/{target}/feedback",
     )
-    assert res.status_code == 403, res.text
-    assert full_snapshot(env.store) == before
-    # The office sees the form as before.
-    assert f'href="/feedback/{target}"' in office.get(f"/targets/{target}").text
-    assert 'data-testid="feedback-form"' in office.get(f"/feedback/{target}").text
 
 
 def test_a_village_gets_no_form_for_a_reported_target(
@@ -410,20 +433,12 @@ def test_a_village_gets_no_form_for_a_reported_target(
     }
     assert _send(village, target, answer).status_code == 303
     assert office.post(f"/batches/{BATCH}/district-report").status_code == 200
-    page = village.get(f"/targets/{target}").text
-    assert f'href="/feedback/{target}"' not in page
-    assert "已上报区禁毒办，村（社区）不能再更改；如需更正，请联系镇平安办" in page
-    form = village.get(f"/feedback/{target}")
-    assert form.status_code == 403
-    assert 'data-testid="feedback-form"' not in form.text
-    assert "已上报区禁毒办" in form.text
-    before = full_snapshot(env.store)
-    res = village.post(
-        f"/feedback/{target}",
-        data={"submission": str(uuid.uuid4())},
-        files=[("photos", ("IMG_9.jpg", jpeg_bytes(colour="blue"), "image/jpeg"))],
+    _closed_to_the_village(
+        env,
+        village,
+        office,
+        target,
+        page_says="已上报区禁毒办，村（社区）不能再更改；如需更正，请联系镇平安办",
+        form_says="已上报区禁毒办",
+        post_to=f"/feedback/{target}",
     )
-    assert res.status_code == 403
-    assert full_snapshot(env.store) == before
-    assert f'href="/feedback/{target}"' in office.get(f"/targets/{target}").text
-    assert 'data-testid="feedback-form"' in office.get(f"/feedback/{target}").text
