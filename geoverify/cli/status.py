@@ -79,6 +79,8 @@ def status_cmd(batch: str | None, as_of: dt.date | None, as_json: bool) -> None:
             f"镇外靶标 {outside['issued']} 个不计入全镇合计，建议退回区禁毒办 "
             "(targets outside the town: not counted in the town total)"
         )
+    if report.reissued_note:
+        click.echo(f"{report.reissued_note} (targets issued again count once)")
     spot = report.spotcheck
     if spot is not None and spot.drawn:
         click.echo(

@@ -10,7 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Connection, RowMapping, and_, func, select
+from sqlalchemy import Connection, RowMapping, and_, func, or_, select
 
 from geoverify.errors import NotFoundError
 from geoverify.geo import STORE_CRS
@@ -312,6 +312,31 @@ def _latest_due_dates(
     later = frame["pk"].isin(latest.keys())
     if later.any():
         frame.loc[later, "due_on"] = frame.loc[later, "pk"].map(latest)
+
+
+def count_reissued(
+    conn: Connection, *, village: str | None = None, as_of: dt.date | None = None
+) -> int:
+    """How many targets (of ``village``, a name or code, ``"-"`` for those outside every
+    village) a later batch issued again by ``as_of`` (at any time when None)."""
+    tg, issue, b = t.targets.c, t.target_issues.c, t.batches.c
+    if conn.execute(select(b.id).where(b.n_reissued > 0).limit(1)).first() is None:
+        return 0
+    q = (
+        select(func.count(func.distinct(issue.target)))
+        .select_from(t.target_issues)
+        .join(t.batches, b.id == issue.batch_id)
+        .join(t.targets, tg.id == issue.target)
+        .where(issue.reissue.is_(True))
+    )
+    if as_of is not None:
+        q = q.where(or_(b.issued_on.is_(None), b.issued_on <= as_of))
+    if village == "-":
+        q = q.where(tg.village_code.is_(None))
+    elif village is not None:
+        named = select(t.villages.c.code).where(t.villages.c.name == village)
+        q = q.where(or_(tg.village_code == village, tg.village_code.in_(named)))
+    return int(conn.execute(q).scalar_one())
 
 
 def load_targets(

@@ -67,6 +67,9 @@ class StatusReport:
     table: pd.DataFrame
     #: Supervision spot checks (抽查): drawn, re-inspected, 一致 / 不一致, agreement rate.
     spotcheck: SpotcheckSummary | None = None
+    #: Targets counted here that a later batch issued again by ``as_of`` (every batch's
+    #: report only: each counts once, with the latest deadline of its batches).
+    reissued: int = 0
 
     @property
     def today(self) -> dt.date:
@@ -85,6 +88,13 @@ class StatusReport:
             rec["match_rate"] = _rate(rec["match_rate"])
             out.append(rec)
         return out
+
+    @property
+    def reissued_note(self) -> str | None:
+        """What to say of targets issued again (None when none are counted here)."""
+        if not self.reissued:
+            return None
+        return f"重复下发的靶标（{self.reissued} 个）只计一次，核查时限取各次下发中最晚的"
 
     @property
     def town(self) -> dict[str, Any]:
@@ -112,6 +122,7 @@ class StatusReport:
             "town": self.town,
             "outside": self.outside,
             "spotcheck": (self.spotcheck or SpotcheckSummary()).to_json(),
+            "reissued": self.reissued,
         }
 
 
@@ -135,7 +146,8 @@ def status_report(
             store_batches.get_batch(conn, batch)
         frame = repo.load_targets(conn, batch=batch, village=village, as_of=day)
         spot = spotcheck_summary(conn, batch=batch, village_code=village)
-    return StatusReport(batch, day, status_summary(frame, as_of=day), spot)
+        again = 0 if batch is not None else repo.count_reissued(conn, village=village, as_of=day)
+    return StatusReport(batch, day, status_summary(frame, as_of=day), spot, reissued=again)
 
 
 @dataclass

@@ -113,6 +113,15 @@ def test_reissue_and_repeat_sites(ready: Cli) -> None:
     # Re-issued targets are linked, not duplicated.
     everything = _targets(ready)
     assert len(everything) == len({t["target_id"] for t in everything}) == 60 + doc["imported"]
+    # Across batches each counts once, and status says so; within a batch it need not.
+    res = ready("status")
+    assert res.exit_code == 0, res.output
+    assert f"重复下发的靶标（{doc['reissued']} 个）只计一次" in res.stdout
+    res = ready("status", "--json")
+    assert json.loads(res.stdout)["reissued"] == doc["reissued"]
+    for batch in ("2024-03", "2024-04"):
+        res = ready("status", "--batch", batch)
+        assert res.exit_code == 0 and "重复下发" not in res.stdout, res.output
 
 
 def test_same_file_twice_changes_nothing(ready: Cli) -> None:

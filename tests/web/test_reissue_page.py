@@ -8,8 +8,9 @@ import re
 from typing import Any
 
 from geoverify.workflows import import_batch, list_targets
+from geoverify.workflows.reports import status_report
 from geoverify.workflows.targets import target_history
-from tests.web.conftest import APRIL, MARCH, Client, WebEnv, login
+from tests.web.conftest import APRIL, MARCH, USERS, Client, WebEnv, login
 
 
 def _april(web_env: WebEnv) -> tuple[Any, list[str], list[str]]:
@@ -58,15 +59,37 @@ def test_the_target_page_lists_its_history_newest_first(
 
 def test_the_dashboard_says_a_target_issued_again_counts_once(fresh_env: WebEnv) -> None:
     """Said once some target has been issued again, where batches are not told apart."""
-    note = "重复下发的靶标只计一次，核查时限取各次下发中最晚的"
+    note = "只计一次，核查时限取各次下发中最晚的"
     office = login(fresh_env.app(), "office1")
     import_batch(fresh_env.store, MARCH, batch_id="2024-03", issued_on=dt.date(2024, 3, 5))
     page = office.get("/").text
     assert "批次 全部，截至" in page and note not in page  # no target issued twice yet
-    _april(fresh_env)
-    assert note in office.get("/").text
+    _, again, _ = _april(fresh_env)
+    assert f"重复下发的靶标（{len(again)} 个）{note}" in office.get("/").text
     for batch in ("2024-03", "2024-04"):  # within one batch each target counts once anyway
         assert note not in office.get("/", params={"batch": batch}).text
+    # Counted on a day before the later batch was issued, no target was issued twice yet.
+    assert note not in office.get("/", params={"as_of": "2024-04-01"}).text
+
+
+def test_the_dashboard_note_on_targets_issued_again_is_only_where_they_are(
+    fresh_env: WebEnv,
+) -> None:
+    """A village user sees the note only when a target of the village was issued again."""
+    note = "只计一次，核查时限取各次下发中最晚的"
+    import_batch(fresh_env.store, MARCH, batch_id="2024-03", issued_on=dt.date(2024, 3, 5))
+    _, again, _ = _april(fresh_env)
+    frame = list_targets(fresh_env.store).frame
+    villages_again = set(frame.loc[frame["target_id"].isin(again), "village"])
+    seen = {}
+    for user in ("qinglong", "shiqiao"):
+        village = USERS[user][1]
+        seen[village] = note in login(fresh_env.app(), user).get("/").text
+        report = status_report(fresh_env.store, village=village)
+        assert report.to_json()["reissued"] == int(
+            frame.loc[frame["target_id"].isin(again), "village"].eq(village).sum()
+        )
+    assert seen == {v: v in villages_again for v in seen}
 
 
 def test_the_target_page_names_both_batches_and_the_deadline_that_counts(

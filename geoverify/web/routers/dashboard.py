@@ -34,8 +34,6 @@ def dashboard(
     # batch it came in.
     listed = list_batches(store)
     ids = [str(b) for b in listed["id"]]
-    # Across batches a target issued again counts once, by its latest deadline: said so.
-    reissued = batch is None and bool(listed["n_reissued"].sum())
     report = status_report(store, batch=batch, today=as_of, village=user.scope)
     cases = list_targets(store, batch=batch, village=user.scope).frame
     cases = cases[cases["threshold"].notna()]
@@ -48,7 +46,6 @@ def dashboard(
         batches=ids,
         batch=batch,
         cases=records(cases),
-        reissued=reissued,
     )
 
 
