@@ -9,11 +9,13 @@ district's own columns, the same coverage numbers as ``geoverify coverage``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import subprocess
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pyogrio
 import pytest
@@ -141,3 +143,30 @@ def test_export_of_an_empty_workspace_is_valid_and_refusals(run: Cli, tmp_path: 
     res = run("export", str(tmp_path / "y.gpkg"), "--batch", "NOPE")
     assert res.exit_code == 1 and not (tmp_path / "y.gpkg").exists()
     assert run("export", str(tmp_path / "z.gpkg"), "--month", "2024-13").exit_code == 2
+
+
+def test_export_gives_a_target_issued_again_the_deadline_the_list_shows(
+    sample_store: Any, tmp_path: Path
+) -> None:
+    """A later batch not issued yet today does not move a deadline in the export, as in the
+    target list: both take the latest deadline of the batches issued by today."""
+    from geoverify.workflows import import_batch, list_batches, list_targets
+    from geoverify.workflows.common import today_local
+    from geoverify.workflows.export import export_geopackage
+
+    march = sample_path("samples", "district_batch_2024-03.geojson")
+    april = sample_path("samples", "district_batch_2024-04.csv")
+    import_batch(sample_store, march, batch_id="2024-03", issued_on=dt.date(2024, 3, 5))
+    later = today_local() + dt.timedelta(days=10)
+    import_batch(sample_store, april, batch_id="2024-04", issued_on=later)
+    dues = dict(zip(*(list_batches(sample_store)[c] for c in ("id", "due_on")), strict=True))
+    assert dues["2024-04"] > dues["2024-03"]
+    again = list_targets(sample_store, batch="2024-04").frame
+    again = set(again.loc[again["reissue_of"].notna(), "target_id"])
+    listed = list_targets(sample_store).frame.set_index("target_id")["due_on"]
+    out = tmp_path / "town.gpkg"
+    export_geopackage(sample_store, out)
+    layer = pyogrio.read_dataframe(out, layer="targets").set_index("靶标编号")
+    assert again and again <= set(layer.index)
+    for tid in again:
+        assert str(layer.loc[tid, "核查时限"])[:10] == str(listed[tid]) == str(dues["2024-03"])

@@ -41,6 +41,7 @@ from geoverify.geo import STORE_CRS
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS, STATUS_LABELS
 from geoverify.store import Store, repo
 from geoverify.store import batches as store_batches
+from geoverify.workflows.common import today_local
 from geoverify.workflows.coverage import coverage_for_period
 from geoverify.workflows.patrols import load_patrol_tracks, load_patrols, month_range
 
@@ -399,7 +400,9 @@ def export_geopackage(
             store_batches.get_batch(conn, batch)
         villages = repo.load_villages(conn)
         groups = repo.load_groups(conn)
-        targets = repo.load_targets(conn, batch=batch)
+        # Every batch's targets as the web list shows them today: one issued again has the
+        # latest deadline of its batches issued by today.
+        targets = repo.load_targets(conn, batch=batch, as_of=today_local())
     start, end = period if period else (dt.date.today(), dt.date.today())
     tracks = load_patrol_tracks(store, start=start, end=end) if period else None
     cov = coverage_for_period(store, start=start, end=end, radius_m=radius_m)
