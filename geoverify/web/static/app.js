@@ -58,13 +58,18 @@
       });
     }
   }
-  // Show what each result needs (plants and eradication only for confirmed planting).
+  // Show what each result needs (plants and eradication only for confirmed planting). A
+  // hidden field is disabled too: not sent (a recorded value it holds would contradict the
+  // result chosen) and not checked; chosen back, it shows what it held.
   var result = document.querySelector("select[name=result]");
   if (result) {
     var sync = function () {
       document.querySelectorAll("[data-when-result]").forEach(function (el) {
         var wanted = el.getAttribute("data-when-result").split(" ");
         el.hidden = wanted.indexOf(result.value) < 0;
+        el.querySelectorAll("input, select, textarea").forEach(function (field) {
+          field.disabled = el.hidden;
+        });
       });
     };
     result.addEventListener("change", sync);

@@ -1,0 +1,78 @@
+"""A recorded answer edited again in Chromium on a phone: the form sends only what the chosen
+result asks for, and the values it fills in from the record pass its own checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from geoverify.workflows.targets import target_detail
+from tests.web.conftest import VILLAGE_A, WebEnv, browser_login
+from tests.web.live import serve, watch
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 412, "height": 915}
+
+
+def _submit(page: Any) -> None:
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("text=已保存")
+
+
+def test_an_answer_in_mu_is_completed_then_corrected_to_excluded(
+    web_env: WebEnv, browser: Any
+) -> None:
+    tid = web_env.targets[web_env.code_of(VILLAGE_A)][-1]
+    with serve(web_env.app()) as base:
+        ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
+        page = ctx.new_page()
+        seen = watch(page, base)
+        browser_login(page, base, VILLAGE_A)
+
+        # Confirmed planting, its area given in 亩: stored in m² with more than one decimal.
+        page.goto(f"{base}/feedback/{tid}")
+        page.select_option("select[name=result]", "confirmed")
+        page.fill("input[name=verified_on]", "2024-03-14")
+        page.fill("input[name=verified_by]", "孙晓燕")
+        page.fill("input[name=plants]", "25")
+        page.fill("input[name=area_mu]", "5")
+        page.fill("input[name=eradicated_on]", "2024-03-14")
+        _submit(page)
+        recorded = target_detail(web_env.store, tid).feedback
+        area = recorded["eradicated_area_m2"]
+        assert recorded["result"] == "confirmed" and recorded["plants"] == 25
+        assert area != round(area, 1)  # 5 亩 = 3333.33… m²
+
+        # The case number added later: the form, filled in from the record, goes through.
+        page.goto(f"{base}/feedback/{tid}")
+        assert float(page.input_value("input[name=area_m2]")) == pytest.approx(area)
+        page.fill("input[name=case_no]", "铜公(福)立字〔2024〕9号")
+        _submit(page)
+        recorded = target_detail(web_env.store, tid).feedback
+        assert recorded["case_no"] == "铜公(福)立字〔2024〕9号"
+        assert recorded["eradicated_area_m2"] == area  # not rounded by the form
+
+        # Corrected to 排除: the fields only 确认种植 has are hidden and not sent.
+        page.goto(f"{base}/feedback/{tid}")
+        page.select_option("select[name=result]", "excluded")
+        assert not page.is_visible("input[name=plants]")
+        page.fill("textarea[name=remarks]", "复查为观赏植物")
+        page.check("input[name=supersede]")
+        page.fill("input[name=reason]", "复查确认不是毒品原植物")
+        _submit(page)
+        recorded = target_detail(web_env.store, tid).feedback
+        assert recorded["result"] == "excluded"
+        assert recorded["plants"] is None and recorded["eradicated_area_m2"] is None
+        assert recorded["eradicated_on"] is None
+
+        # Chosen back, the hidden fields come back with what they held.
+        page.goto(f"{base}/feedback/{tid}")
+        page.select_option("select[name=result]", "confirmed")
+        page.fill("input[name=plants]", "3")
+        page.select_option("select[name=result]", "not_found")
+        page.select_option("select[name=result]", "confirmed")
+        assert page.input_value("input[name=plants]") == "3"
+        assert seen.console_errors == []
+        ctx.close()
