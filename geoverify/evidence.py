@@ -10,10 +10,11 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 from pyproj import Geod
+
+from geoverify.clock import LOCAL_TZ
 
 __all__ = [
     "FLAG_LABELS",
@@ -27,8 +28,6 @@ __all__ = [
     "strip_exif",
 ]
 
-#: EXIF times carry no zone unless OffsetTimeOriginal is set; phones in the town use Beijing time.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 #: Human-readable text of the codes returned by :func:`photo_flags`.
 FLAG_LABELS: dict[str, str] = {

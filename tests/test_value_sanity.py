@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from geoverify.clock import today_local
 from geoverify.errors import InputError
 from geoverify.readers.patrols import read_patrol_table
 from geoverify.readers.targets import read_targets
@@ -112,15 +113,30 @@ def test_batch_id_too_long_or_with_control_characters(tmp_path: Path) -> None:
 
 
 def test_patrol_table_date_in_the_future(tmp_path: Path) -> None:
+    """Today in the town is the last day a patrol can be reported for; tomorrow is not."""
+    today = today_local()
     path = tmp_path / "p.csv"
     path.write_text(
         "村、社区,组,踏查时间,踏查人员,踏查情况,备注\n"
         "青龙村,一组,2099-03-12,张三,未发现,\n"
-        "青龙村,二组,2024-03-12,李四,未发现,\n",
+        "青龙村,二组,2024-03-12,李四,未发现,\n"
+        f"青龙村,三组,{today + dt.timedelta(days=1)},王五,未发现,\n"
+        f"青龙村,四组,{today},赵六,未发现,\n",
         encoding="utf-8",
     )
     read = read_patrol_table(path)
+    assert [(p.row, p.code) for p in read.problems] == [
+        (2, "implausible_date"),
+        (4, "implausible_date"),
+    ]
+
+
+def test_an_image_date_of_tomorrow_is_refused(tmp_path: Path) -> None:
+    today = today_local()
+    rows = [f"T1,{LON},{LAT},,{today + dt.timedelta(days=1)}", f"T2,{LON},{LAT},,{today}"]
+    read = read_targets(_csv(tmp_path / "b.csv", rows), batch_id="B")
     assert [(p.row, p.code) for p in read.problems] == [(2, "implausible_date")]
+    assert read.frame["target_id"].tolist() == ["T2"]
 
 
 def test_checks() -> None:

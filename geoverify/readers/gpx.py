@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
-from zoneinfo import ZoneInfo
 
 import defusedxml
 import geopandas as gpd
@@ -20,6 +19,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, MultiLineString, Point
 from shapely.geometry.base import BaseGeometry
 
+from geoverify.clock import LOCAL_TZ
 from geoverify.errors import InputError
 from geoverify.geo import STORE_CRS
 from geoverify.readers.safety import MAX_XML_BYTES, check_size, parser_errors
@@ -27,8 +27,6 @@ from geoverify.tracks import epoch_seconds, plausible_time
 
 __all__ = ["LOCAL_TZ", "GpxRead", "parse_gpx_time", "read_gpx"]
 
-#: Local time zone of the town: GPX times (UTC) are shown and dated in it.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 _GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid
 #: Seconds since 1970 given to a time too far out for a datetime (dropped as implausible).

@@ -16,10 +16,11 @@ from shapely import union_all
 from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 
+from geoverify.clock import LOCAL_TZ, today_local
 from geoverify.errors import InputError, RejectedInputError, RowProblem
 from geoverify.geo import STORE_CRS
 from geoverify.patrols import Patrol, track_lengths_by_village
-from geoverify.readers.gpx import LOCAL_TZ, read_gpx
+from geoverify.readers.gpx import read_gpx
 from geoverify.readers.kml import read_kml
 from geoverify.readers.tables import TABLE_SUFFIXES, find_column, read_table
 from geoverify.sanity import check_date
@@ -337,7 +338,7 @@ def read_patrol_table(
     patrols: list[Patrol] = []
     rows: list[int] = []
     problems: list[RowProblem] = []
-    latest = dt.date.today() + dt.timedelta(days=1)  # nobody reports a patrol to come
+    latest = today_local()  # nobody reports a patrol to come
     for i, rownum in enumerate(table.rows):
         rec = {k: (table.frame[c].iloc[i] if c is not None else None) for k, c in col.items()}
         ok = True

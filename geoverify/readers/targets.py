@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
 
+from geoverify.clock import today_local
 from geoverify.errors import CRSError, InputError, RowProblem, where_to_give
 from geoverify.geo import STORE_CRS, in_china, metric_crs
 from geoverify.jsontext import dumps_json_strict
@@ -343,7 +344,7 @@ def _check_dates(ledger: _Ledger, values: Sequence[Any] | None, col: str | None)
     out: list[dt.date | None] = [None] * len(ledger.rows)
     if values is None:
         return out
-    latest = dt.date.today() + dt.timedelta(days=1)  # an image is never taken in the future
+    latest = today_local()  # an image is never taken in the future
     for i, value in enumerate(values):
         try:
             out[i] = _parse_date(value)

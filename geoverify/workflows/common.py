@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import hashlib
 import os
@@ -14,14 +13,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+# The town's clock, where the workflows and both doors have always found it.
+from geoverify.clock import LOCAL_TZ as LOCAL_TZ
+from geoverify.clock import today_local as today_local
 from geoverify.errors import GeoverifyError, InputError, RejectedInputError
 from geoverify.store.repo import Who
 
 WORKSPACE_ENV = "GEOVERIFY_WORKSPACE"
 USER_ENV = "GEOVERIFY_USER"
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,6 @@ def make_who(*, actor: str | Actor | None = None, source: str) -> Who:
 
 def default_workspace() -> Path:
     return Path(os.environ.get(WORKSPACE_ENV) or "workspace")
-
-
-def today_local() -> dt.date:
-    """Today's date in China (Asia/Shanghai)."""
-    return dt.datetime.now(LOCAL_TZ).date()
 
 
 @contextmanager

@@ -277,9 +277,7 @@ def _import_patrols(
         msg = f"{name}: --tracks 只用于踏查表 (--tracks applies to tables only)"
         raise InputError(msg)
     if date is not None:  # the rule a table's dates follow: nobody reports a patrol to come
-        bad = check_date(
-            date, latest=today_local() + dt.timedelta(days=1), what="踏查日期", what_en="date"
-        )
+        bad = check_date(date, latest=today_local(), what="踏查日期", what_en="date")
         if bad is not None:
             msg = f"{name}: {bad.zh} ({bad.en})"
             raise InputError(msg)
