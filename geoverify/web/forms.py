@@ -252,6 +252,12 @@ FIELD_LABELS: dict[str, str] = {
     "current_password": "当前密码",
     "new_password": "新密码",
     "new_password2": "再次输入的新密码",
+    # Named by the checks behind the forms and by the lists' filters.
+    "track": "轨迹",
+    "geometry": "图形（坐标）",
+    "status": "状态",
+    "batch_id": "批次编号",
+    "target_id": "靶标编号",
 }
 
 

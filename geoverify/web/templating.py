@@ -20,6 +20,7 @@ from geoverify.model import (
 )
 from geoverify.navigation import NAV_APPS
 from geoverify.progress import OUTSIDE_LABEL, TOWN_LABEL
+from geoverify.web.forms import FIELD_LABELS
 from geoverify.workflows.common import LOCAL_TZ
 from geoverify.workflows.users import LoginSession
 
@@ -79,6 +80,14 @@ def _mu(m2: Any) -> str:
     return f"{float(m2) / 666.6667:.2f}"
 
 
+def _field(name: Any) -> str:
+    """A problem's field as a person reads it: the form's or the check's own names in Chinese
+    (the API keeps the names); a file's column stays as the file has it."""
+    if name is None or name == "":
+        return ""
+    return FIELD_LABELS.get(str(name), str(name))
+
+
 def progress_row_class(row: dict[str, Any]) -> str:
     """The CSS class of a row of a progress table (:attr:`StatusReport.records`): the town's
     total, the targets outside the town that nobody took on (set apart: never in the total),
@@ -98,7 +107,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(pct=_pct, num=_num, date=_date, mu=_mu)
+_env.filters.update(pct=_pct, num=_num, date=_date, mu=_mu, field=_field)
 _env.globals.update(
     STATUS_LABELS=STATUS_LABELS,
     RESULT_LABELS=RESULT_LABELS,

@@ -141,3 +141,17 @@ def test_a_patrol_of_a_group_the_village_does_not_have_is_refused(
         data={"date_0": "2024-03-18", "people_0": "甲", "group_0": "一组"},
     )
     assert ok.status_code in (200, 303), ok.text[:300]
+
+
+def test_a_bad_filter_value_is_named_in_chinese(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    res = clients["office1"].get("/targets", params={"status": "bogus"})
+    assert res.status_code == 422, res.text[:300]
+    assert "状态：取值无效" in res.text
+    cells = re.findall(r"<td>(.*?)</td>", res.text[res.text.index("<tbody>") :], re.S)
+    assert "状态" in cells and "status" not in cells
+    # The API keeps the parameter's own name for scripts.
+    api = clients["office1"].get("/api/v1/targets", params={"status": "bogus"})
+    assert api.status_code == 422
+    assert [r["field"] for r in api.json()["rows"]] == ["status"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ def test_a_village_cannot_record_a_track_that_never_comes_near_it(
     res = _upload(qinglong, elsewhere)
     assert res.status_code == 422, res.text[:300]
     assert "不经过" in res.text and USERS[VILLAGE_A][1] in res.text
+    # The row names its field as the page's words do, not by the check's own name.
+    row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", res.text, re.S)
+    assert row is not None
+    cells = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row.group(1), re.S)]
+    assert cells[1] == "轨迹", cells
     assert full_snapshot(web_env.store) == before
     # Its own ground is recorded; the other village's coverage is not touched.
     own = gpx_track(walk_inside(web_env, VILLAGE_A), dt.date(2024, 3, 22))
