@@ -108,12 +108,8 @@ class Form:
             self.bad(name, text, "应为数字", "must be a number")
             return None
         if not math.isfinite(value) or not minimum <= value <= maximum:
-            self.bad(
-                name,
-                text,
-                f"应在 {minimum:g} 到 {maximum:g} 之间",
-                f"must be {minimum:g}–{maximum:g}",
-            )
+            low, high = _plain(minimum), _plain(maximum)
+            self.bad(name, text, f"应在 {low} 到 {high} 之间", f"must be {low}–{high}")
             return None
         return value
 
@@ -215,6 +211,13 @@ class Form:
                 rows=self.problems,
             )
 
+
+
+def _plain(x: float) -> str:
+    """A bound as a person writes it: 10000000, 0.5 (never 1e+07)."""
+    if float(x).is_integer():
+        return str(int(x))
+    return f"{x:.6f}".rstrip("0").rstrip(".")
 
 #: Chinese names of the form fields, for messages.
 FIELD_LABELS: dict[str, str] = {

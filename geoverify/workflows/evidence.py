@@ -67,7 +67,7 @@ def load_photos(
 ) -> list[tuple[str, bytes, str]]:
     """Each file's name, bytes and media type; every bad file named in one error."""
     loaded: list[tuple[str, bytes, str]] = []
-    bad: list[str] = []
+    bad: list[tuple[str, str]] = []  # (Chinese, English) per bad file
     for f in files:
         if isinstance(f, InputFile):
             name, data = f.display_name, f.data
@@ -76,28 +76,37 @@ def load_photos(
             name, data = p.name, read_input_bytes(p)
         if max_bytes is not None and len(data) > max_bytes:
             bad.append(
-                f"{name}: 文件过大（{len(data) / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB）"
-                f" (file too large: {len(data)} bytes, limit {max_bytes})"
+                (
+                    f"{name} 文件过大（{len(data) / 1e6:.1f} MB，上限 {max_bytes / 1e6:.0f} MB）",
+                    f"{name}: file too large ({len(data)} bytes, limit {max_bytes})",
+                )
             )
             continue
         pixels = photo_pixels(data)
         if pixels is not None and pixels > max_pixels:
             bad.append(
-                f"{name}: 图片像素过多（{pixels / 1e6:.0f} 百万像素，上限 {max_pixels / 1e6:.0f}）"
-                f" (image too large: {pixels} pixels, limit {max_pixels})"
+                (
+                    f"{name} 图片像素过多（{pixels / 1e6:.0f} 百万像素，上限 "
+                    f"{max_pixels / 1e6:.0f}）",
+                    f"{name}: image too large ({pixels} pixels, limit {max_pixels})",
+                )
             )
             continue
         mime = sniff_image(data)
         if mime is None:
             bad.append(
-                f"{name}: 不是 JPEG 或 PNG 图片（按内容判断），或图片已损坏 "
-                "(not a JPEG or PNG image by its content, or a broken image)"
+                (
+                    f"{name} 不是 JPEG 或 PNG 图片（按内容判断），或图片已损坏",
+                    f"{name}: not a JPEG or PNG image by its content, or a broken image",
+                )
             )
             continue
         loaded.append((name, data, mime))
     if bad:
-        msg = "照片未保存 (nothing stored):\n  " + "\n  ".join(bad)
-        raise InputError(msg)
+        # Said as the forms say it: nothing of the answer (or the upload) was kept.
+        zh = "；".join(z for z, _ in bad)
+        en = "; ".join(e for _, e in bad)
+        raise InputError(f"照片有误，未写入任何数据：{zh}", en=f"nothing stored: {en}")
     return loaded
 
 

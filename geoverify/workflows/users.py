@@ -350,8 +350,9 @@ def change_password(
         if not verify_password(str(row["password_hash"]), current):
             # The failure is recorded (committed) before the error is raised.
             store_users.record_failure(conn, name=uname, client=key, at=now, everywhere=True)
+            given = "初始密码" if row["must_change_password"] else "当前密码"  # as the form says
             failed = InputError(
-                "当前密码不正确，密码未修改 (the current password is wrong; nothing was changed)"
+                f"{given}不正确，密码未修改 (the current password is wrong; nothing was changed)"
             )
         else:
             check_password_rule(new, name=uname)

@@ -283,6 +283,13 @@ def test_the_photo_fields_offer_the_gallery_and_the_camera(
         files=[("photos_camera", ("cam.jpg", b"not an image", "image/jpeg"))],
     )
     assert res.status_code == 422, res.status_code
+    # Said as every refused form says it: nothing of the answer was kept, not the photo only.
+    said = form_errors(res.text)
+    assert "<p>照片有误，未写入任何数据：cam.jpg 不是 JPEG 或 PNG 图片（按内容判断）" in said
+    # A bound is written out, never as 1e+07.
+    res = _send(village, target, {**answer, "result": "confirmed", "area_m2": "-5"})
+    assert res.status_code == 422, res.status_code
+    assert "铲除面积（平方米）：应在 0 到 10000000 之间" in form_errors(res.text)
     assert full_snapshot(env.store) == before
     # One from each field: both kept.
     ok = _send(
@@ -297,6 +304,13 @@ def test_the_photo_fields_offer_the_gallery_and_the_camera(
     assert ok.status_code == 303, form_errors(ok.text)
     names = {p["name"] for p in village.get(f"/api/v1/targets/{target}").json()["photos"]}
     assert names == {"IMG_1.jpg", "image.jpg"}
+    # Photos without a capture time say so once under each.
+    page = village.get(f"/targets/{target}").text
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
+    assert len(captions) == 2
+    for caption in captions:
+        text = re.sub(r"<[^>]+>", " ", caption)
+        assert "照片没有拍摄时间" in text and text.count("拍摄时间") == 1, text
 
 
 # -- 3, 4, 6 on the phone ------------------------------------------------------------------------

@@ -143,6 +143,11 @@ def test_a_user_the_office_adds_changes_the_password_first(
         assert NOTE in res.text
     assert users_state(web_env.store) == state
     assert _flag(web_env.store, "chen.gang")
+    # A wrong initial password is called by the name the form gives it.
+    res = _change(cadre, "not-the-initial-2024", "chen-own-pw-2024")
+    assert res.status_code == 422
+    assert "初始密码不正确，密码未修改" in form_errors(res.text)
+    assert _flag(web_env.store, "chen.gang")
 
     # Their own password: the mark is gone, the pages open, this session stays.
     res = _change(cadre, initial, "chen-own-pw-2024")
