@@ -818,3 +818,35 @@ def test_the_web_apps_policy_lets_the_chosen_basemap_load(
         assert hosts and all(re.fullmatch(r"t[0-7]\.tianditu\.gov\.cn", h) for h in hosts)
     assert refused == []
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(412, 915), (307, 548)])
+def test_the_title_never_breaks_a_date(
+    browser: Any, tmp_path: Path, width: int, height: int
+) -> None:
+    """On a phone the subtitle wraps between its parts, never inside one (a date split over
+    two lines, "2024-" / "03-25", reads as two things)."""
+    villages = sample_villages()
+    subtitle = "批次 2024-03 · 踏查覆盖 2024-03 · 统计截至 2024-03-25"
+    html = maps.build_map(
+        villages,
+        synthetic_targets(villages, 10),
+        as_of=TODAY,
+        title="福果镇青龙村禁种铲毒靶标核查图",
+        subtitle=subtitle,
+    )
+    opened = open_offline(
+        browser, maps.write_map(tmp_path / "t.html", html), viewport=(width, height)
+    )
+    sub = opened.page.locator(".gv-subtitle")
+    assert sub.inner_text() == subtitle
+    parts = sub.locator(".gv-part")
+    assert parts.count() == 3
+    lines = {round(parts.nth(k).bounding_box()["y"]) for k in range(3)}
+    assert len(lines) > 1  # it does wrap at this width …
+    for k in range(3):  # … but each part stays on one line
+        assert parts.nth(k).evaluate("e => e.getClientRects().length") == 1, parts.nth(
+            k
+        ).inner_text()
+    assert opened.console_errors == []
+    opened.page.close()

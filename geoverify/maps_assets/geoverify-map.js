@@ -863,7 +863,15 @@
     new Note().addTo(map);
   }
   var title = el("div", "gv-title", D.title);
-  if (D.subtitle) { title.appendChild(el("div", "gv-subtitle", D.subtitle)); }
+  if (D.subtitle) {
+    // Each part of the subtitle (批次 …, 统计截至 2024-03-25) wraps whole, never inside a date.
+    var sub = el("div", "gv-subtitle");
+    String(D.subtitle).split(" · ").forEach(function (part, i) {
+      if (i) { sub.appendChild(document.createTextNode(" · ")); }
+      sub.appendChild(el("span", "gv-part", part));
+    });
+    title.appendChild(sub);
+  }
   L.DomEvent.disableClickPropagation(title);
   map.getContainer().appendChild(title);
 
