@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -10,6 +11,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import LineString, box
 
 from geoverify.coverage import coverage
+from geoverify.errors import InputError
 from geoverify.patrols import (
     RECEIVED_UNKNOWN,
     Patrol,
@@ -21,6 +23,7 @@ from geoverify.patrols import (
     split_people,
     track_lengths_by_village,
 )
+from geoverify.readers.patrols import read_patrol_table
 
 M = CRS.from_epsg(4544)
 _to_m = Transformer.from_crs(4490, 4544, always_xy=True)
@@ -178,3 +181,12 @@ def test_monthly_summary_received_on_time():
     assert rows.loc["甲村", "status"] == "已报送"  # the 25th itself is on time
     assert rows.loc["福果社区", "status"] == "已报送"
     assert rows.loc["甲村", "covered_pct"] is None
+
+
+def test_a_table_without_the_patrol_columns_names_each_one_whole(tmp_path: Path) -> None:
+    """“村、社区” is one column (the plan's table heads it so), quoted as one."""
+    path = tmp_path / "notes.csv"
+    path.write_text("记录,人员\n去过,张三\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_patrol_table(path)
+    assert "缺少列“村、社区”“踏查时间”，踏查表应有列“村、社区”“组”“踏查时间”" in str(e.value)

@@ -322,8 +322,8 @@ def read_patrol_table(
     missing = [PATROL_COLUMNS[k][0] for k in ("village", "date") if col[k] is None]
     if missing:
         msg = (
-            f"{source}: 缺少列 {'、'.join(missing)}，踏查表应有列 村、社区 | 组 | 踏查时间 | "
-            f"踏查人员 | 踏查情况 | 备注 (missing columns; found {columns})"
+            f"{source}: 缺少列{''.join(f'“{m}”' for m in missing)}，踏查表应有列“村、社区”“组”"
+            f"“踏查时间”“踏查人员”“踏查情况”“备注” (missing columns; found {columns})"
         )
         raise InputError(msg)
     lookup = _village_lookup(villages)
