@@ -403,7 +403,7 @@ def export_geopackage(
         # Every batch's targets as the web list shows them today: one issued again has the
         # latest deadline of its batches issued by today.
         targets = repo.load_targets(conn, batch=batch, as_of=today_local())
-    start, end = period if period else (dt.date.today(), dt.date.today())
+    start, end = period if period else (today_local(), today_local())
     tracks = load_patrol_tracks(store, start=start, end=end) if period else None
     cov = coverage_for_period(store, start=start, end=end, radius_m=radius_m)
     target_points, target_areas = targets_layers(targets)
