@@ -107,3 +107,40 @@ def test_an_older_batch_imported_late_does_not_bring_a_deadline_forward(sample_s
         assert every.loc[tid, "batch"] == "2024-04"
         # one target asked for by key says the same
         assert target_detail(sample_store, tid).record["due_on"] == april.due_on
+
+
+def _row_of(path, target_id):
+    """The row of ``target_id`` in a dispatch workbook's first sheet, by its header."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    head = next(i for i, r in enumerate(rows) if "靶标编号" in r)
+    found = next(r for r in rows[head + 1 :] if target_id in r)
+    names = [str(h).replace("\n", "") for h in rows[head]]  # heads wrap where they are long
+    return dict(zip(names, found, strict=False))
+
+
+def test_a_batch_shows_a_target_it_issued_again_as_it_gave_it(reissued, tmp_path):
+    """The later batch's lists read as the district sent that batch (its area, image date and
+    columns); the first batch's, and the target itself, keep the first batch's."""
+    store, _ = reissued
+    table = pd.read_csv(APRIL, encoding="gbk", dtype=str).set_index("靶标编号")
+    again = [t for t in table.index if t.startswith("TL2024-03")]
+    march = list_targets(store, batch="2024-03").frame.set_index("target_id")
+    april = list_targets(store, batch="2024-04").frame.set_index("target_id")
+    every = list_targets(store).frame.set_index("target_id")
+    res = dispatch_batch(store, batch="2024-04", out=tmp_path / "april", actor="pytest")
+    books = {v.village: v.xlsx for v in res.villages}
+    for tid in again:
+        given = table.loc[tid]
+        assert april.loc[tid, "area_m2"] == float(given["面积（平方米）"])
+        assert april.loc[tid, "image_date"] == dt.date.fromisoformat(given["影像时间"])
+        assert april.loc[tid, "attributes"]["备注"] == given["备注"]
+        assert march.loc[tid, "area_m2"] != april.loc[tid, "area_m2"]
+        for view in (march, every):  # the first batch's, which the target keeps
+            assert view.loc[tid, "area_m2"] == march.loc[tid, "area_m2"]
+            assert view.loc[tid, "image_date"] == march.loc[tid, "image_date"]
+        row = _row_of(books[april.loc[tid, "village"]], tid)
+        assert row["图斑面积（平方米）"] == float(given["面积（平方米）"])
+        assert str(row["影像时间"])[:10] == given["影像时间"]

@@ -314,6 +314,26 @@ def _latest_due_dates(
         frame.loc[later, "due_on"] = frame.loc[later, "pk"].map(latest)
 
 
+def _as_this_batch_said(frame: pd.DataFrame, rows: pd.Series, said: dict[int, Any]) -> None:
+    """The area and the image date the batch's ``reissued`` events (``said``, payload by
+    target key) gave the targets it issued again (``rows``): in that batch's view a target
+    reads as the district sent it then (its first batch's are the target's own). In place."""
+    area: list[float] = []
+    image: list[Any] = []
+    for pk in frame.loc[rows, "pk"]:
+        payload = said.get(int(pk)) or {}
+        given = payload.get("area_m2")
+        area.append(float("nan") if given is None else float(given))
+        day = payload.get("image_date")
+        image.append(dt.date.fromisoformat(day) if day else None)
+    if area:
+        where = frame.index[rows]
+        frame["area_m2"] = frame["area_m2"].astype(float)
+        frame.loc[rows, "area_m2"] = pd.Series(area, index=where, dtype=float)
+        frame["image_date"] = frame["image_date"].astype(object)
+        frame.loc[rows, "image_date"] = pd.Series(image, index=where, dtype=object)
+
+
 def count_reissued(
     conn: Connection, *, village: str | None = None, as_of: dt.date | None = None
 ) -> int:
@@ -397,7 +417,9 @@ def load_targets(
     )
     if batch is not None:
         q = q.join(issue, and_(issue.c.target == tg.id, issue.c.batch_id == batch))
-        q = q.add_columns(issue.c.reissue.label("_reissue"))
+        q = q.add_columns(
+            issue.c.reissue.label("_reissue"), issue.c.attributes.label("_issue_attributes")
+        )
     q = q.outerjoin(b, b.c.id == batch_col)
     if village is not None:
         if village == "-":
@@ -418,6 +440,9 @@ def load_targets(
         rec["split_into"] = detail.get("split_into", [])
         rec["distance_m"] = detail.get("distance_m")
         reissue = rec.pop("_reissue", False)
+        columns = rec.pop("_issue_attributes", None)
+        if reissue and columns is not None:  # the district's columns as this batch gave them
+            rec["attributes"] = columns
         rec["reissue_of"] = None  # filled below for re-issued targets
         rec["_reissued"] = bool(reissue)
         records.append(rec)
@@ -426,12 +451,21 @@ def load_targets(
         reissued = frame.loc[frame["_reissued"], "pk"].tolist()
         if reissued:
             firsts: dict[int, str] = {}
+            said: dict[int, Any] = {}
+            ev = t.events.c
             for i in range(0, len(reissued), 500):  # no statement grows with the batch
                 part = reissued[i : i + 500]
                 firsts.update(conn.execute(select(tg.id, tg.batch_id).where(tg.id.in_(part))).all())
-            frame.loc[frame["_reissued"], "reissue_of"] = frame.loc[frame["_reissued"], "pk"].map(
-                firsts
-            )
+                said.update(
+                    conn.execute(
+                        select(ev.target, ev.payload).where(
+                            ev.kind == "reissued", ev.batch_id == batch, ev.target.in_(part)
+                        )
+                    ).all()
+                )
+            rows = frame["_reissued"]
+            frame.loc[rows, "reissue_of"] = frame.loc[rows, "pk"].map(firsts)
+            _as_this_batch_said(frame, rows, said)
     if batch is None and len(frame):
         _latest_due_dates(conn, frame, pks, as_of)
     frame = frame.drop(columns="_reissued")
