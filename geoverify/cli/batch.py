@@ -82,6 +82,13 @@ def describe_batch_import(res: BatchImportResult) -> list[str]:
     kinds = "，".join(f"{ASSIGNMENT_LABELS[k]} {v}" for k, v in sorted(res.assignment.items()) if v)
     if kinds:
         lines.append(f"  分配 (assignment): {kinds}")
+    if res.issued_before:
+        lines.append(f"  重复下发的靶标此前下发于 (issued before in): {res.issued_before_text}")
+    if res.only_reissued:
+        lines.append(
+            "  注意：本文件的靶标都已下发过，没有新靶标；如果它是已导入批次的另一种格式，"
+            "这次导入是多余的 (every target was issued before: nothing new)"
+        )
     lines += describe_outside(res.outside)
     if res.ids_generated:
         lines.append("  文件中没有靶标编号，已按批次和行号生成 (ids generated from batch and row)")

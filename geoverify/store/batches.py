@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Self
 
@@ -21,6 +22,7 @@ __all__ = [
     "get_batch",
     "insert_batch",
     "insert_rejected_rows",
+    "issuing_batches",
     "known_target_ids",
     "link_reissued",
     "list_batches",
@@ -113,6 +115,23 @@ def known_target_ids(conn: Connection, target_ids: Iterable[str]) -> dict[str, i
     finally:
         cur.close()
     return out
+
+
+def issuing_batches(conn: Connection, targets: Sequence[int]) -> dict[str, int]:
+    """How many of ``targets`` (store keys) each batch has issued, most first (ties by id);
+    looked up in chunks (no statement grows with the targets)."""
+    issue = t.target_issues.c
+    keys = list(dict.fromkeys(int(k) for k in targets))
+    counts: Counter[str] = Counter()
+    for i in range(0, len(keys), LOOKUP_CHUNK):
+        part = keys[i : i + LOOKUP_CHUNK]
+        found = conn.execute(
+            select(issue.batch_id, func.count())
+            .where(issue.target.in_(part))
+            .group_by(issue.batch_id)
+        )
+        counts.update({str(b): int(n) for b, n in found})
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def insert_batch(conn: Connection, values: Mapping[str, Any]) -> None:

@@ -212,12 +212,12 @@ class Form:
             )
 
 
-
 def _plain(x: float) -> str:
     """A bound as a person writes it: 10000000, 0.5 (never 1e+07)."""
     if float(x).is_integer():
         return str(int(x))
     return f"{x:.6f}".rstrip("0").rstrip(".")
+
 
 #: Chinese names of the form fields, for messages.
 FIELD_LABELS: dict[str, str] = {

@@ -68,6 +68,19 @@ class BatchImportResult:
     villages: list[dict[str, Any]] | None = None
     #: The new targets assigned outside the town (镇外), far ones flagged.
     outside: OutsideTown = field(default_factory=OutsideTown)
+    #: Of the targets the file issues again: how many each earlier batch issued, most first.
+    issued_before: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def issued_before_text(self) -> str:
+        """:attr:`issued_before` as a person reads it (批次 2024-04 中 13 个；…)."""
+        return "；".join(f"批次 {b} 中 {n} 个" for b, n in self.issued_before.items())
+
+    @property
+    def only_reissued(self) -> bool:
+        """Every target of the file was issued before (nothing new): perhaps a batch already
+        imported, given again in another format."""
+        return self.reissued > 0 and self.imported == 0
 
     @property
     def rejected_rows(self) -> int:
@@ -101,6 +114,7 @@ class BatchImportResult:
             "ids_generated": self.ids_generated,
             "dms_carried": self.dms_carried,
             "outside_town": self.outside.to_json(),
+            "issued_before": dict(self.issued_before),
         }
         if self.villages is not None:
             doc["villages"] = self.villages
@@ -241,6 +255,8 @@ class _Plan:
     tolerance_m: float
     #: The new targets assigned outside the town
     outside: OutsideTown = field(default_factory=OutsideTown)
+    #: Of the targets issued again: how many each earlier batch issued
+    issued_before: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_new(self) -> int:
@@ -440,8 +456,11 @@ def _plan_rows(
         "repeat_of": repeat_of,
         "reissue_of": [None] * n,
     }
+    issued_before: dict[str, int] = {}
     if len(again):
-        before = bulk.load_targets_by_pk(conn, [known[x] for x in again["target_id"]])
+        keys = [known[x] for x in again["target_id"]]
+        issued_before = store_batches.issuing_batches(conn, keys)
+        before = bulk.load_targets_by_pk(conn, keys)
         summary = {
             "village_code": summary["village_code"] + _column(before, "village_code"),
             "village": summary["village"] + _column(before, "village"),
@@ -458,6 +477,7 @@ def _plan_rows(
         names=names,
         tolerance_m=tolerance_m,
         outside=outside,
+        issued_before=issued_before,
     )
 
 
@@ -883,6 +903,7 @@ def _fill_result(
     res.ids_generated = read.ids_generated
     res.dms_carried = read.dms_carried
     res.outside = plan.outside
+    res.issued_before = plan.issued_before
 
 
 @contextmanager

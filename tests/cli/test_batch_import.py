@@ -389,3 +389,14 @@ def test_import_history_is_recorded(ready: Cli) -> None:
     assert set(issued["actor"]) == {"pytest"}
     assert issued["source"].str.match(r"file:district_batch_2024-03\.geojson:row \d+").all()
     assert (events["kind"] == "batch_imported").sum() == 1
+
+
+def test_a_file_of_targets_all_issued_before_is_called_so(ready: Cli) -> None:
+    _import(ready, MARCH, "2024-03")
+    april = _import(ready, APRIL_CSV, "2024-04")
+    assert april["issued_before"] == {"2024-03": april["reissued"]}
+    res = ready("batch", "import", str(APRIL_XLSX), "--batch", "2024-04x")
+    assert res.exit_code == 0, res.output
+    n = april["imported"] + april["reissued"]
+    assert f"此前下发于 (issued before in): 批次 2024-04 中 {n} 个；批次 2024-03 中" in res.stdout
+    assert "注意：本文件的靶标都已下发过，没有新靶标" in res.stdout

@@ -3,11 +3,13 @@ the import and on the batch's page; a second 确认导入 of one preview lands o
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import sqlalchemy as sa
@@ -18,8 +20,9 @@ from geoverify.geo import metric_crs
 from geoverify.outside import FAR_OUTSIDE_KM
 from geoverify.store import batches as store_batches
 from geoverify.store import repo
+from geoverify.workflows.targets import list_targets
 from tests.conftest import snapshot
-from tests.web.conftest import Client, WebEnv, browser_login
+from tests.web.conftest import Client, WebEnv, browser_login, login
 from tests.web.live import ARTIFACTS, serve, watch
 
 INSIDE = (106.0612129, 29.7174347)  # in 永安村 (the sample's TL2024-03-003)
@@ -260,3 +263,57 @@ def test_far_targets_must_be_checked_and_a_double_click_imports_once(
     assert sorted(stored["target_id"]) == ["BR-1", "BR-2"]
     assert int((events["kind"] == "batch_imported").sum()) == 1
     assert sorted(stored["assignment"]) == ["inside", "outside"]
+
+
+def test_a_file_whose_targets_were_all_issued_before_is_called_so(fresh_env: WebEnv) -> None:
+    """Every target of the file already issued, nothing new: perhaps a batch imported before,
+    given again in another format. The preview says so and asks to confirm; a file with new
+    targets only says where its re-issued ones were issued."""
+    from geoverify.workflows import import_batch, sample_path
+
+    office = login(fresh_env.app(), "office1")
+    store = fresh_env.store
+    march = sample_path("samples", "district_batch_2024-03.geojson")
+    april_csv = sample_path("samples", "district_batch_2024-04.csv")
+    april_xlsx = sample_path("samples", "district_batch_2024-04.xlsx")
+    import_batch(store, march, batch_id="2024-03", issued_on=dt.date(2024, 3, 5))
+    march_ids = set(list_targets(store, batch="2024-03").frame["target_id"])
+    april_ids = pd.read_csv(april_csv, encoding="gbk", dtype=str)["靶标编号"].tolist()
+    again = [t for t in april_ids if t in march_ids]
+    assert again and len(again) < len(april_ids)
+
+    page = _preview(office, "2024-04", "四月.csv", april_csv.read_bytes())
+    assert 'data-testid="only-reissued"' not in page.text
+    assert 'name="reissue_checked"' not in page.text
+    said = re.search(r'data-testid="issued-before">(.*?)</p>', page.text, re.S)
+    assert (
+        said is not None
+        and said.group(1) == f"重复下发的靶标此前下发于：批次 2024-03 中 {len(again)} 个。"
+    )
+
+    import_batch(store, april_csv, batch_id="2024-04", issued_on=dt.date(2024, 4, 2))
+    before = snapshot(store)
+    page = office.post(
+        "/batches/preview",
+        data={"batch": "2024-04x", "issued": "2024-04-02"},
+        files={"file": ("四月.xlsx", april_xlsx.read_bytes(), "application/octet-stream")},
+    )
+    assert page.status_code == 200, page.text[-2000:]
+    assert snapshot(store) == before
+    alert = re.search(r'data-testid="only-reissued">(.*?)</p>', page.text, re.S)
+    assert alert is not None
+    n = len(april_ids)  # April issued them all: its new ones, and March's again
+    assert alert.group(1).startswith(
+        f"本文件的 {n} 个靶标都已下发过（批次 2024-04 中 {n} 个；"
+        f"批次 2024-03 中 {len(again)} 个），没有新靶标。"
+    )
+    assert re.search(
+        r'<input type="checkbox" name="reissue_checked" value="1" required>', page.text
+    )
+    api = office.post(
+        "/api/v1/batches/preview",
+        data={"batch": "2024-04x", "issued": "2024-04-02"},
+        files={"file": ("四月.xlsx", april_xlsx.read_bytes(), "application/octet-stream")},
+    )
+    assert api.status_code == 200, api.text
+    assert api.json()["issued_before"] == {"2024-04": n, "2024-03": len(again)}
