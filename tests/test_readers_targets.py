@@ -472,3 +472,15 @@ def test_coordinates_read_at_once_are_the_angles_read_one_by_one(values: list[ob
             continue
         assert not missing[i] and i not in failed
         assert out[i] == expected or (math.isnan(out[i]) and math.isnan(expected))
+
+
+@pytest.mark.parametrize("header", ["面积平方米", "TBMJ", "MJ", "图斑面积平方米"])
+def test_an_area_column_named_as_a_shapefile_or_the_land_survey_names_it(
+    tmp_path: Path, header: str
+) -> None:
+    """A shapefile's 10-byte field names leave no room for brackets (面积平方米), and the land
+    survey names 图斑面积 by its pinyin initials (TBMJ): the area is read, not dropped."""
+    path = _csv(tmp_path / "a.csv", f"靶标编号,经度,纬度,{header}\nA1,{LON},{LAT},417.5\n", "utf-8")
+    read = read_targets(path, batch_id="b")
+    assert read.problems == []
+    assert read.frame["area_m2"].iloc[0] == pytest.approx(417.5)

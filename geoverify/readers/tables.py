@@ -78,7 +78,12 @@ AREA_HEADERS: tuple[str, ...] = (
     "面积(平方米)",
     "面积(m2)",
     "面积m2",
+    "面积平方米",  # a shapefile's field name has no room for brackets (10 bytes)
+    "面积_平方米",
     "图斑面积",
+    "图斑面积平方米",
+    "tbmj",  # 图斑面积 in the land survey's pinyin initials
+    "mj",
     "area",
     "area_m2",
     "面积(亩)",
