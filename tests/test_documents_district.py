@@ -12,6 +12,7 @@ import pandas as pd
 from geoverify.documents.district import (
     DISTRICT_HEADERS,
     OUTSIDE_HEADERS,
+    REJECTED_HEADERS,
     write_district_report,
 )
 from geoverify.progress import status_summary
@@ -140,3 +141,36 @@ def test_empty_batch(tmp_path: Path) -> None:
     assert ws["A1"].value == "疑似靶标核查情况反馈表（批次 B）"
     assert ws.cell(row=3, column=2).value == "靶标编号"
     assert ws.cell(row=4, column=2).value is None
+
+
+def test_far_outside_targets_and_refused_rows_go_back_with_their_reasons(tmp_path: Path) -> None:
+    frame = _frame()
+    frame.loc[frame["target_id"] == "T5", "distance_m"] = 1_477_606.0  # Beijing for Fuguo
+    near = _t("T6", None, "dispatched", None, distance_m=850.0)
+    frame = pd.concat([frame, pd.DataFrame([near])], ignore_index=True)
+    refused = [
+        {"row": 9, "target_id": "X9", "reason": "缺少坐标"},
+        {"row": 4, "target_id": "X4", "reason": "经度无法识别"},
+        {"row": 4, "target_id": "X4", "reason": "纬度无法识别"},
+    ]
+    summary = status_summary(frame, as_of=dt.date(2024, 3, 25))
+    path = write_district_report(
+        tmp_path / "d.xlsx", frame, batch="B", summary=summary, rejected=refused
+    )
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["核查反馈", "汇总", "镇外靶标", "有误未导入"]
+    assert "原表有误未导入 2 行，见“有误未导入”表" in wb["核查反馈"]["A2"].value
+    o = wb["镇外靶标"]
+    notes = {r[1]: r[-1] for r in o.iter_rows(min_row=4, max_row=5, values_only=True)}
+    assert notes == {
+        "T5": "距本镇超过 10 公里，多半是坐标录错或经纬度颠倒，请核对后退回",
+        "T6": "镇外，建议退回区禁毒办",
+    }
+    r = wb["有误未导入"]
+    assert "请核实后重新下发" in r["A1"].value
+    assert header_texts(r[3]) == list(REJECTED_HEADERS)
+    assert [list(x) for x in r.iter_rows(min_row=4, max_row=5, values_only=True)] == [
+        [1, 4, "X4", "经度无法识别；纬度无法识别", "请核实后重新下发"],
+        [2, 9, "X9", "缺少坐标", "请核实后重新下发"],
+    ]
+    assert r.print_title_rows == "$3:$3" and r.page_setup.orientation == "landscape"

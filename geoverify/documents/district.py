@@ -18,6 +18,7 @@ from geoverify.documents.xlsx import (
 )
 from geoverify.lifecycle import THRESHOLD_LABELS
 from geoverify.model import RESULT_LABELS, STATUS_LABELS
+from geoverify.outside import FAR_OUTSIDE_KM
 from geoverify.progress import (
     OUTSIDE_LABEL,
     OUTSIDE_NOTE,
@@ -33,8 +34,10 @@ __all__ = [
     "MU_M2",
     "NO_RATE",
     "OUTSIDE_HEADERS",
+    "REJECTED_HEADERS",
     "district_rows",
     "outside_rows",
+    "rejected_rows",
     "signature_lines",
     "write_district_report",
 ]
@@ -74,6 +77,15 @@ OUTSIDE_HEADERS: tuple[str, ...] = (
     "状态",
     "处理建议",
 )
+
+#: Columns of the sheet of the file's rows that could not be imported (有误未导入).
+REJECTED_HEADERS: tuple[str, ...] = ("序号", "原表行号", "靶标编号", "原因", "处理建议")
+#: What the district is asked to do with a row the town could not import.
+REJECTED_NOTE = "请核实后重新下发"
+#: A target outside the town this far (m) from every village is most likely a typo.
+FAR_OUTSIDE_M = FAR_OUTSIDE_KM * 1000.0
+#: The 处理建议 of such a target.
+FAR_NOTE = f"距本镇超过 {FAR_OUTSIDE_KM:g} 公里，多半是坐标录错或经纬度颠倒，请核对后退回"
 
 #: Column widths of the 核查反馈 sheet. Seventeen columns on one A4 landscape page: narrow
 #: columns, long headers and text wrapped, so that fit-to-width prints the body at about 8 pt
@@ -188,10 +200,24 @@ def outside_rows(frame: pd.DataFrame) -> list[list[Any]]:
                 RESULT_LABELS.get(str(result), str(result))
                 if result
                 else STATUS_LABELS.get(str(status), status),
-                OUTSIDE_NOTE,
+                FAR_NOTE if dist is not None and float(dist) > FAR_OUTSIDE_M else OUTSIDE_NOTE,
             ]
         )
     return rows
+
+
+def rejected_rows(rejected: list[dict[str, Any]]) -> list[list[Any]]:
+    """Rows of the 有误未导入 sheet (see :data:`REJECTED_HEADERS`): one a file row, its reasons
+    joined, in the file's order."""
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for r in rejected:
+        by_row.setdefault(int(r["row"]), []).append(r)
+    out: list[list[Any]] = []
+    for i, (row, problems) in enumerate(sorted(by_row.items()), start=1):
+        ids = [str(p["target_id"]) for p in problems if p.get("target_id")]
+        reasons = list(dict.fromkeys(str(p["reason"]) for p in problems))
+        out.append([i, row, ids[0] if ids else None, "；".join(reasons), REJECTED_NOTE])
+    return out
 
 
 def signature_lines(unit: str, *, reviewer: str | None, as_of: dt.date | None) -> list[str]:
@@ -213,6 +239,7 @@ def write_district_report(
     town: str | None = None,
     as_of: dt.date | None = None,
     reviewer: str | None = None,
+    rejected: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write the batch report for the district narcotics office (区禁毒办).
 
@@ -232,6 +259,9 @@ def write_district_report(
         The date the counts (overdue) are taken on; printed under every title.
     reviewer
         Name printed after 审核人 (blank for ink when None).
+    rejected
+        The rows of the district's file the import refused (``row``, ``target_id``,
+        ``reason``), sent back on a sheet of their own to be checked and issued again.
 
     Returns
     -------
@@ -240,7 +270,9 @@ def write_district_report(
         first); sheet 汇总 the per-village counts with 核查率/吻合率 as percentages, the town's
         total, and the targets outside the town on a row of their own under it (rates “—”:
         nothing to rate, they go back to the district); sheet 镇外靶标 (only when there are
-        any) the targets outside the town, not the town's work (镇外，建议退回区禁毒办).
+        any) the targets outside the town, not the town's work (镇外，建议退回区禁毒办; a far
+        one most likely a typo); sheet 有误未导入 (only when there are any) the file's rows the
+        import refused, with their reasons (请核实后重新下发).
         Every sheet prints on A4 landscape, one page wide, header repeated, and ends with the
         reporting unit, 填报人, 审核人, date and seal lines.
     """
@@ -255,6 +287,9 @@ def write_district_report(
     sub += f"　　本镇靶标 {len(own)} 个"
     if len(outside):
         sub += f"；另有镇外靶标 {len(outside)} 个，见“镇外靶标”表"
+    refused = rejected_rows(rejected or [])
+    if refused:
+        sub += f"；原表有误未导入 {len(refused)} 行，见“有误未导入”表"
     ws = wb.create_sheet("核查反馈")
     header_row = write_sheet(
         ws,
@@ -335,6 +370,25 @@ def write_district_report(
             header_row + len(outside) + 2,
             signature_lines(unit, reviewer=reviewer, as_of=as_of),
             columns=len(OUTSIDE_HEADERS),
+        )
+    if refused:
+        r = wb.create_sheet("有误未导入")
+        header_row = write_sheet(
+            r,
+            list(REJECTED_HEADERS),
+            refused,
+            title=f"{prefix}原表有误、未能导入的行（批次 {batch}）——请核实后重新下发",
+            subtitle=f"填报单位：{unit}" + (f"　　{day}" if day else ""),
+            widths={"原表行号": 8, "靶标编号": 15, "原因": 60, "处理建议": 16},
+            wrap=("原因",),
+            centre=("序号", "原表行号"),
+            landscape=True,
+        )
+        write_lines_below(
+            r,
+            header_row + len(refused) + 2,
+            signature_lines(unit, reviewer=reviewer, as_of=as_of),
+            columns=len(REJECTED_HEADERS),
         )
     out = Path(path)
     wb.save(out)

@@ -287,6 +287,7 @@ def district_report(
                 town=TOWN_NAME,
                 as_of=day,
                 reviewer=reviewer,
+                rejected=store_batches.rejected_rows_of(conn, batch),
             )
         except OSError as e:
             msg = f"无法写入报表 (cannot write the report) {path}: {e.strerror or e}"

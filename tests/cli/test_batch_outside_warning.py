@@ -62,3 +62,30 @@ def test_json_carries_the_outside_targets(ready: Cli, tmp_path: Path) -> None:
     # The same file again: already imported, the same list (from the store).
     again = ready("batch", "import", str(tmp_path / "镇外.csv"), "--batch", "C", "--json")
     assert json.loads(again.stdout)["outside_town"] == doc
+
+
+def test_the_district_report_sends_back_far_targets_and_refused_rows(
+    ready: Cli, tmp_path: Path
+) -> None:
+    """What the district must check comes back to it in the report: the rows the import
+    refused, with their reasons, and the far targets outside the town marked as typos."""
+    import openpyxl
+
+    path = _csv(tmp_path / "镇外.csv")
+    path.write_text(path.read_text(encoding="utf-8") + "C-4,abc,29.7\n", encoding="utf-8")
+    res = ready("batch", "import", str(path), "--batch", "C", "--accept-partial")
+    assert res.exit_code == 0, res.output
+    with ready.store().connect() as conn:
+        from geoverify.store import batches as store_batches
+
+        refused = store_batches.rejected_rows_of(conn, "C")
+    assert [r["row"] for r in refused] == [5]
+    out = tmp_path / "report.xlsx"
+    res = ready("report", "district", "--batch", "C", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    wb = openpyxl.load_workbook(out)
+    rows = list(wb["有误未导入"].iter_rows(min_row=4, values_only=True))
+    assert rows[0][:4] == (1, 5, "C-4", refused[0]["reason"])
+    notes = {r[1]: r[-1] for r in wb["镇外靶标"].iter_rows(min_row=4, values_only=True) if r[1]}
+    assert notes["C-3"].startswith(f"距本镇超过 {FAR_OUTSIDE_KM:g} 公里，多半是坐标录错")
+    assert notes["C-2"] == "镇外，建议退回区禁毒办"
