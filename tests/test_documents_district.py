@@ -149,7 +149,7 @@ def test_far_outside_targets_and_refused_rows_go_back_with_their_reasons(tmp_pat
     near = _t("T6", None, "dispatched", None, distance_m=850.0)
     frame = pd.concat([frame, pd.DataFrame([near])], ignore_index=True)
     refused = [
-        {"row": 9, "target_id": "X9", "reason": "缺少坐标"},
+        {"row": 9, "target_id": "X9", "reason": "缺少坐标 (missing coordinates)"},
         {"row": 4, "target_id": "X4", "reason": "经度无法识别"},
         {"row": 4, "target_id": "X4", "reason": "纬度无法识别"},
     ]

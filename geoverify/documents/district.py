@@ -19,6 +19,7 @@ from geoverify.documents.xlsx import (
 from geoverify.lifecycle import THRESHOLD_LABELS
 from geoverify.model import RESULT_LABELS, STATUS_LABELS
 from geoverify.outside import FAR_OUTSIDE_KM
+from geoverify.problems import split_bilingual
 from geoverify.progress import (
     OUTSIDE_LABEL,
     OUTSIDE_NOTE,
@@ -215,7 +216,8 @@ def rejected_rows(rejected: list[dict[str, Any]]) -> list[list[Any]]:
     out: list[list[Any]] = []
     for i, (row, problems) in enumerate(sorted(by_row.items()), start=1):
         ids = [str(p["target_id"]) for p in problems if p.get("target_id")]
-        reasons = list(dict.fromkeys(str(p["reason"]) for p in problems))
+        # The Chinese of each reason (a stored reason may carry its English in brackets).
+        reasons = list(dict.fromkeys(split_bilingual(str(p["reason"]))[0] for p in problems))
         out.append([i, row, ids[0] if ids else None, "；".join(reasons), REJECTED_NOTE])
     return out
 
@@ -361,7 +363,8 @@ def write_district_report(
             outside_rows(outside),
             title=f"{prefix}镇外疑似靶标（批次 {batch}）——不属本镇辖区，建议退回区禁毒办",
             subtitle=f"填报单位：{unit}" + (f"　　{day}" if day else ""),
-            widths={"处理建议": 26, "状态": 12, "距最近村界（米）": 10, "靶标编号": 15},
+            widths={"处理建议": 30, "状态": 12, "距最近村界（米）": 10, "靶标编号": 15},
+            wrap=("处理建议",),
             number_formats={"经度": "0.000000", "纬度": "0.000000"},
             landscape=True,
         )
