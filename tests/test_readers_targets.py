@@ -484,3 +484,26 @@ def test_an_area_column_named_as_a_shapefile_or_the_land_survey_names_it(
     read = read_targets(path, batch_id="b")
     assert read.problems == []
     assert read.frame["area_m2"].iloc[0] == pytest.approx(417.5)
+
+
+def test_a_total_and_sign_off_lines_under_the_table_are_its_footer(tmp_path: Path) -> None:
+    """The lines a district's sheet ends with (合计, 填表人、审核人) are not targets and not bad
+    rows: said as the table's footer. A target without coordinates above them is still a bad
+    row, though its 备注 holds a footer's word."""
+    path = tmp_path / "batch.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["铜梁区2024年第五批卫星遥感疑似靶标（福果镇）"])
+    ws.append(["序号", "靶标编号", "经度", "纬度", "面积(平方米)", "备注"])
+    ws.append([1, "T-1", LON, LAT, 120, None])
+    ws.append([2, "T-2", None, None, 80, "坐标待审核"])
+    ws.append([3, "T-3", LON, LAT, 60, "已审核"])
+    ws.append(["合计", "3个", None, None, 260, None])
+    ws.append(["填表人：张三　　审核人：李四　　联系电话：12345678"])
+    wb.save(path)
+    read = read_targets(path, batch_id="b")
+    assert read.footer_rows == [6, 7]
+    assert _codes(read.problems) == {4: ["missing_coordinates"]}
+    assert read.frame["target_id"].tolist() == ["T-1", "T-3"]
+    assert read.n_rows == 3

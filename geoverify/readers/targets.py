@@ -7,7 +7,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,10 @@ class TargetRead:
     dms_carried
         Rows whose degrees-minutes-seconds had 60 seconds or minutes (a spreadsheet's
         rounding, ``106°05'60.00"``) carried to the next minute or degree.
+    footer_rows
+        The rows under a table that are its footer, not targets: a total (合计 10 个) or the
+        sign-off lines (填表人、审核人), each without coordinates (see :func:`_footer_count`).
+        Not read as targets; said, so that nothing is dropped unseen.
     """
 
     frame: gpd.GeoDataFrame
@@ -94,6 +98,7 @@ class TargetRead:
     n_rows: int
     ids_generated: bool
     dms_carried: int = 0
+    footer_rows: list[int] = field(default_factory=list)
 
 
 # --- small value parsers -------------------------------------------------------------------
@@ -653,6 +658,53 @@ def _suggest_crs(x: NDArray[np.float64], y: NDArray[np.float64]) -> str:
     return "EPSG:4544"
 
 
+#: Words of a table's footer: its totals and its sign-off lines.
+_FOOTER_WORDS = re.compile(
+    r"合\s*计|总\s*计|小\s*计|共\s*计|填表|制表|填报|审核|审批|负责人|联系电话|盖章|签字|签名"
+)
+#: A count in a total's id cell (合计 | 3个), which a target's id never is.
+_FOOTER_COUNT = re.compile(r"^\s*共?\s*\d+\s*[个处条]\s*$")
+#: Rows at the end of a table looked at for a footer.
+_FOOTER_SCAN = 6
+
+
+def _footer_count(frame: pd.DataFrame, id_col: str | None, lon_col: str, lat_col: str) -> int:
+    """How many rows at the end of ``frame`` are its footer: each holds a footer's word
+    (:data:`_FOOTER_WORDS`: 合计, 填表人, 审核人, …), neither coordinate cell reads as an angle,
+    and its id cell is empty, a footer's word too or a count (3个; a target's id never is).
+    Only the last :data:`_FOOTER_SCAN` rows are looked at, from the bottom up; the first row
+    that is not a footer's ends the footer."""
+    tail = frame.tail(_FOOTER_SCAN)
+    cells = tail.to_numpy(dtype=object).tolist()
+    names = list(tail.columns)
+    lon_at, lat_at = names.index(lon_col), names.index(lat_col)
+    id_at = names.index(id_col) if id_col is not None else None
+    count = 0
+    for row in reversed(cells):
+        text = " ".join(str(v) for v in row if not is_missing(v))
+        if not _FOOTER_WORDS.search(text):
+            break
+        if any(_reads_as_angle(row[j]) for j in (lon_at, lat_at)):
+            break
+        given = row[id_at] if id_at is not None else None
+        if not (
+            is_missing(given) or _FOOTER_WORDS.search(str(given)) or _FOOTER_COUNT.match(str(given))
+        ):
+            break
+        count += 1
+    return count
+
+
+def _reads_as_angle(value: Any) -> bool:
+    if is_missing(value):
+        return False
+    try:
+        parse_angle_detail(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _read_tabular(
     frame: pd.DataFrame,
     rows: Sequence[int],
@@ -683,6 +735,11 @@ def _read_tabular(
         raise InputError(msg)
     area_col = find_column(columns, AREA_HEADERS)
     date_col = find_column(columns, DATE_HEADERS)
+    footer = _footer_count(frame, id_col, lon_col, lat_col)
+    footer_rows: list[int] = []
+    if footer:  # a total or sign-off lines under the table: not targets
+        footer_rows = list(rows[-footer:])
+        frame, rows = frame.iloc[:-footer], list(rows[:-footer])
 
     ledger = _Ledger(rows)
     generated = _check_ids(ledger, _column_values(frame, id_col), id_col=id_col, batch_id=batch_id)
@@ -807,6 +864,7 @@ def _read_tabular(
     )
     good = ~ledger.bad()
     read.dms_carried = sum(1 for i in carried if good[i])
+    read.footer_rows = footer_rows
     return read
 
 

@@ -70,6 +70,16 @@ class BatchImportResult:
     outside: OutsideTown = field(default_factory=OutsideTown)
     #: Of the targets the file issues again: how many each earlier batch issued, most first.
     issued_before: dict[str, int] = field(default_factory=dict)
+    #: The file's rows under its table that are a total or sign-off lines, not targets.
+    footer_rows: list[int] = field(default_factory=list)
+
+    @property
+    def footer_text(self) -> str:
+        """:attr:`footer_rows` as a person reads it (empty when there are none)."""
+        if not self.footer_rows:
+            return ""
+        rows = "、".join(str(r) for r in self.footer_rows)
+        return f"表格下方第 {rows} 行是合计或签名等，不是靶标，未导入"
 
     @property
     def issued_before_text(self) -> str:
@@ -115,6 +125,7 @@ class BatchImportResult:
             "dms_carried": self.dms_carried,
             "outside_town": self.outside.to_json(),
             "issued_before": dict(self.issued_before),
+            "footer_rows": list(self.footer_rows),
         }
         if self.villages is not None:
             doc["villages"] = self.villages
@@ -904,6 +915,7 @@ def _fill_result(
     res.dms_carried = read.dms_carried
     res.outside = plan.outside
     res.issued_before = plan.issued_before
+    res.footer_rows = list(read.footer_rows)
 
 
 @contextmanager

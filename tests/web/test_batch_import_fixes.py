@@ -317,3 +317,32 @@ def test_a_file_whose_targets_were_all_issued_before_is_called_so(fresh_env: Web
     )
     assert api.status_code == 200, api.text
     assert api.json()["issued_before"] == {"2024-04": n, "2024-03": len(again)}
+
+
+def test_the_preview_tells_the_tables_footer_from_bad_rows(
+    web_env: WebEnv, clients: dict[str | None, Client], tmp_path: Any
+) -> None:
+    import openpyxl
+
+    path = tmp_path / "五月.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["序号", "靶标编号", "经度", "纬度"])
+    ws.append([1, "FT-1", *INSIDE])
+    ws.append(["合计", "1个", None, None])
+    ws.append(["填表人：张三　　审核人：李四"])
+    wb.save(path)
+    before = snapshot(web_env.store)
+    page = clients["office1"].post(
+        "/batches/preview",
+        data={"batch": "footer-1", "issued": "2024-05-01"},
+        files={"file": ("五月.xlsx", path.read_bytes(), "application/octet-stream")},
+    )
+    assert page.status_code == 200, page.text[-2000:]
+    assert snapshot(web_env.store) == before
+    said = re.search(r'data-testid="footer-rows">(.*?)</p>', page.text, re.S)
+    assert said is not None
+    assert said.group(1) == "表格下方第 3、4 行是合计或签名等，不是靶标，未导入。"
+    assert re.search(r'data-testid="rejected-count">0 行', page.text)
+    assert re.search(r'data-testid="importable">1 个', page.text)
