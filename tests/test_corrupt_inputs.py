@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geoverify.errors import GeoverifyError, InputError, TooLargeError
+from geoverify.problems import split_bilingual
 from geoverify.readers.feedback import read_feedback
 from geoverify.readers.gpx import read_gpx
 from geoverify.readers.kml import read_kml
@@ -290,8 +291,12 @@ def test_zip_limits_total_members_and_ratio(tmp_path: Path) -> None:
     with pytest.raises(TooLargeError, match=r"air\.zip.*air\.xml.*zip bomb"):
         check_zip(ratio, source="air.zip")
     assert check_zip(ratio, source="air.zip", limits=ZipLimits(ratio=10_000))
-    with pytest.raises(InputError, match=r"nozip\.kmz.*not a zip"):
+    with pytest.raises(InputError, match=r"nozip\.kmz.*not a zip") as refused:
         check_zip(b"PK\x03\x04 this is not a zip", source="nozip.kmz", kind="KMZ")
+    # The reader's own words stay in the English: a page shows the Chinese alone.
+    zh, en = split_bilingual(str(refused.value))
+    assert zh == "nozip.kmz: 无法作为 KMZ 读取，文件已损坏或不是 zip 压缩包"
+    assert "BadZipFile" in en
 
 
 def test_a_lying_directory_is_caught_when_the_member_is_read() -> None:

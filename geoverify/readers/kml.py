@@ -314,7 +314,7 @@ def _parse_xml(data: bytes, *, source: str) -> Element:
         )
         raise InputError(msg) from e
     except Exception as e:  # e.g. an encoding expat cannot handle
-        msg = f"{source}: 无法解析 KML (cannot parse KML): {type(e).__name__}: {e}"
+        msg = f"{source}: 无法解析 KML (cannot parse KML: {type(e).__name__}: {e})"
         raise InputError(msg) from e
     if not isinstance(root, Element):  # pragma: no cover - defusedxml returns Elements
         msg = f"{source}: 无法解析 KML (cannot parse KML)"

@@ -116,7 +116,7 @@ def check_zip(
     except Exception as e:  # BadZipFile, struct.error, OSError, ValueError, …
         msg = (
             f"{source}: 无法作为 {kind} 读取，文件已损坏或不是 zip 压缩包 "
-            f"(cannot be read as {kind}: corrupt, or not a zip archive): {type(e).__name__}: {e}"
+            f"(cannot be read as {kind}: corrupt, or not a zip archive: {type(e).__name__}: {e})"
         )
         raise InputError(msg) from e
     if len(infos) > lim.members:
