@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,48 @@ def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "geoverify.store:migrations")
     return cfg
+
+
+#: What a failed connection's driver says, and what to tell the user (``{0}``: the name in
+#: the driver's quotes, when there is one).
+_CONNECT_FAILURES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"connection refused", re.I), "连接被拒绝：数据库服务没有运行，或地址、端口不对"),
+    (
+        re.compile(r"could not translate host name|name or service not known|nodename nor", re.I),
+        "找不到数据库服务器：主机名不对",
+    ),
+    (re.compile(r"timeout expired|timed out", re.I), "连接数据库超时"),
+    (
+        re.compile(r'database "([^"]+)" does not exist', re.I),
+        "数据库 {0} 不存在：请先在 PostgreSQL 中创建它"
+        "（CREATE DATABASE，并 CREATE EXTENSION postgis）",
+    ),
+    (re.compile(r'role "([^"]+)" does not exist', re.I), "PostgreSQL 用户 {0} 不存在"),
+    (re.compile(r"password authentication failed", re.I), "数据库用户名或密码不对"),
+    (re.compile(r"no password supplied", re.I), "数据库需要密码，连接地址中没有给出"),
+    (
+        re.compile(r"unable to open database file", re.I),
+        "无法打开 SQLite 文件：文件夹不存在或没有权限",
+    ),
+)
+
+
+def connection_failure(error: BaseException, where: str) -> StoreError | None:
+    """A :class:`StoreError` saying why the database at ``where`` cannot be reached, when
+    ``error`` is a failed connection (None otherwise): what to do in Chinese, the driver's
+    first line in English, never its whole text."""
+    if not isinstance(error, OperationalError):
+        return None
+    said = str(getattr(error, "orig", None) or error)
+    for pattern, zh in _CONNECT_FAILURES:
+        m = pattern.search(said)
+        if m:
+            first = next((line.strip() for line in said.splitlines() if line.strip()), said)
+            return StoreError(
+                f"无法连接数据库 {where}：{zh.format(*m.groups())} "
+                f"(cannot connect to the database: {first[:200]})"
+            )
+    return None
 
 
 #: How long a writer waits quietly for another writer before it says that it is waiting (ms).
@@ -130,6 +173,9 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
         except SQLAlchemyError as e:
+            down = connection_failure(e, self.display_url)
+            if down is not None:
+                raise down from e
             msg = f"无法建立或升级数据库结构 (cannot create the schema) {self.display_url}: {e}"
             raise StoreError(msg) from e
 
@@ -140,7 +186,12 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 return set(MigrationContext.configure(conn).get_current_heads())
-        except OperationalError:
+        except OperationalError as e:
+            # A database that cannot be reached is not "no store yet": that would send the
+            # user to `init`, and let a failed first `init` remove a store it never saw.
+            down = connection_failure(e, self.display_url)
+            if down is not None:
+                raise down from e
             return set()
 
     def has_schema(self) -> bool:
@@ -155,6 +206,9 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.downgrade(cfg, "base")
         except SQLAlchemyError as e:
+            down = connection_failure(e, self.display_url)
+            if down is not None:
+                raise down from e
             msg = f"无法删除数据库结构 (cannot remove the schema) {self.display_url}: {e}"
             raise StoreError(msg) from e
         self._initialised = False

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from geoverify.errors import StoreError
 from geoverify.store import Store
 from geoverify.workflows.common import Actor, sample_boundaries
 from geoverify.workflows.villages import VillageImportResult, import_groups, import_villages
@@ -62,8 +64,9 @@ def init_workspace(
     store = Store(ws, url=url)
     sqlite = store.sqlite_path
     new_store = sqlite is not None and not sqlite.exists()
-    new_schema = sqlite is None and not store.has_schema()
+    new_schema = False  # until the database is known to hold no store: then this init makes it
     try:
+        new_schema = sqlite is None and not store.has_schema()
         store.upgrade()
         sample = boundaries is None
         src = sample_boundaries() if boundaries is None else Path(boundaries)
@@ -85,13 +88,16 @@ def init_workspace(
         # A failed first init leaves no store behind (and no folder it made), so the next
         # try starts clean instead of finding a half-made workspace.
         if new_schema:
-            store.drop_schema()  # PostgreSQL: the tables this init made go again
+            # PostgreSQL: the tables this init made go again; if that fails too, the error
+            # that stopped the init is the one to tell.
+            with contextlib.suppress(StoreError):
+                store.drop_schema()
         store.dispose()
         if new_store and sqlite is not None:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
-            if made_folder and not any(ws.iterdir()):
-                ws.rmdir()
+        if made_folder and ws.is_dir() and not any(ws.iterdir()):
+            ws.rmdir()
         raise
     finally:
         store.dispose()
