@@ -14,7 +14,7 @@ from shapely.geometry import Point
 
 from geoverify.assign import assign_targets, find_repeat_sites
 from geoverify.errors import InputError
-from geoverify.geo import STORE_CRS, metric_crs
+from geoverify.geo import STORE_CRS, in_china, metric_crs
 from geoverify.model import Status, TargetSource
 from geoverify.store import Store, repo
 from geoverify.workflows.batches import DEFAULT_REPEAT_RADIUS_M, DEFAULT_TOLERANCE_M
@@ -88,8 +88,20 @@ def add_target(
     if source not in ID_PREFIXES:
         msg = f"来源应为 self 或 tip (source must be self or tip), got {source!r}"
         raise InputError(msg)
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+    if not (math.isfinite(lon) and math.isfinite(lat)):
         msg = f"经纬度无效 (invalid coordinates): lon={lon}, lat={lat}"
+        raise InputError(msg)
+    if not bool(in_china(lon, lat)):  # as a batch's rows are checked
+        if bool(in_china(lat, lon)):
+            msg = (
+                f"经纬度疑似颠倒（交换后才在中国境内）：经度 {lon}，纬度 {lat} "
+                f"(longitude and latitude look swapped: lon={lon}, lat={lat})"
+            )
+        else:
+            msg = (
+                f"坐标不在中国境内：经度 {lon}，纬度 {lat}，请检查是否少输了一位数字 "
+                f"(coordinates are outside China: lon={lon}, lat={lat})"
+            )
         raise InputError(msg)
     today = today_local()
     found_on = found_on or today

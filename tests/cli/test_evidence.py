@@ -130,3 +130,13 @@ def test_targets_add_self_and_tip(run: Cli) -> None:
     res = run("targets", "add", "--source", "tip", "--lon", "nan", "--lat", "29.69")
     assert res.exit_code == 1
     assert full_snapshot(store) == before
+    # A place outside China is a typo, as in a batch's rows: a digit dropped, or swapped.
+    for lon, lat, said in [
+        ("10.6", "29.69", "坐标不在中国境内：经度 10.6，纬度 29.69"),
+        ("1.06", "29.69", "坐标不在中国境内：经度 1.06，纬度 29.69"),
+        ("29.69", "106.05", "经纬度疑似颠倒（交换后才在中国境内）：经度 29.69，纬度 106.05"),
+    ]:
+        res = run("targets", "add", "--source", "tip", "--lon", lon, "--lat", lat)
+        assert res.exit_code == 1, res.output
+        assert said in res.output
+        assert full_snapshot(store) == before
