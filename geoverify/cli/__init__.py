@@ -199,11 +199,14 @@ class LazyGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
-            if "--json" in args:
-                from geoverify.cli._common import emit_usage_json  # only on this error
+            from geoverify.cli._common import emit_usage_json, in_chinese  # only on this error
 
-                emit_usage_json(e)
-            raise
+            said = in_chinese(e)
+            if "--json" in args:
+                emit_usage_json(said, type(e).__name__)
+            if said is e:
+                raise
+            raise said from e
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list, from the table for commands not imported yet."""

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 import math
+import re
 import sys
 import tempfile
 import traceback
@@ -106,22 +107,53 @@ def readable_url(url: str) -> str:
     return unquote(url)
 
 
-def emit_usage_json(error: click.UsageError) -> None:
-    """The one JSON document of a usage error (exit code 2), on stdout."""
+def emit_usage_json(error: click.UsageError, kind: str | None = None) -> None:
+    """The one JSON document of a usage error (exit code 2), on stdout; ``kind``: click's
+    name of it (when ``error`` says it again, in Chinese)."""
     emit_json(
         {
             "status": "error",
-            "kind": type(error).__name__,
+            "kind": kind or type(error).__name__,
             "exit_code": 2,
             "error": error.format_message(),
         }
     )
 
 
-class JsonCommand(click.Command):
-    """A command whose usage errors (unknown option, missing argument, bad value) also print
-    one JSON document on stdout when ``--json`` was given; click still explains on stderr and
-    exits with code 2."""
+#: click's usage messages, and what to say first in Chinese (``{0}``…: what the pattern caught;
+#: ``{where}``: the option or argument, for a value it refused).
+_USAGE_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Missing argument '(.+?)'"), "缺少参数 {0}"),
+    (re.compile(r"Missing option '(.+?)'"), "缺少选项 {0}"),
+    (re.compile(r"No such option '?([^'.]+)'?"), "没有选项 {0}"),
+    (re.compile(r"No such command '(.+?)'"), "没有命令 {0}"),
+    (re.compile(r"(?:File|Path|Directory) '(.+)' does not exist"), "{where}文件不存在：{0}"),
+    (re.compile(r"(?:File|Path) '(.+)' is a directory"), "{where}应为文件，却是文件夹：{0}"),
+    (re.compile(r"'([^']*)' is not one of (.+)\.$"), "{where}取值“{0}”无效，应为 {1} 之一"),
+    (re.compile(r"([^ ]+) is not in the range (.+)\.$"), "{where}取值 {0} 超出范围（{1}）"),
+    (re.compile(r"'([^']*)' is not a valid (?:integer|float)"), "{where}“{0}”不是有效的数字"),
+)
+
+
+def in_chinese(error: click.UsageError) -> click.UsageError:
+    """``error`` with its message said in Chinese first (click's own words kept after it), as
+    every other geoverify message is; unchanged when its wording is not known."""
+    said = error.format_message()
+    for pattern, zh in _USAGE_ZH:
+        m = pattern.search(said)
+        if m:
+            where = ""
+            if isinstance(error, click.BadParameter) and error.param is not None and error.ctx:
+                where = f"{error.param.get_error_hint(error.ctx)}："
+            text = zh.format(*m.groups(), where=where)
+            return click.UsageError(f"{text} ({said})", ctx=error.ctx)
+    return error
+
+
+class _SaysUsageInChinese:
+    """Usage errors (unknown option, missing argument, bad value) said in Chinese first, and
+    also as one JSON document on stdout when ``--json`` was given; click still explains on
+    stderr and exits with code 2."""
 
     def make_context(
         self,
@@ -132,14 +164,21 @@ class JsonCommand(click.Command):
     ) -> click.Context:
         wants_json = "--json" in args
         try:
-            return super().make_context(info_name, args, parent=parent, **extra)
+            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
         except click.UsageError as e:
+            said = in_chinese(e)
             if wants_json:
-                emit_usage_json(e)
-            raise
+                emit_usage_json(said, type(e).__name__)
+            if said is e:
+                raise
+            raise said from e
 
 
-class JsonGroup(click.Group):
+class JsonCommand(_SaysUsageInChinese, click.Command):
+    """A command whose usage errors are said in Chinese first, and as JSON with ``--json``."""
+
+
+class JsonGroup(_SaysUsageInChinese, click.Group):
     """A group of :class:`JsonCommand`; an unknown subcommand with ``--json`` prints JSON."""
 
     command_class = JsonCommand
@@ -150,9 +189,12 @@ class JsonGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
+            said = in_chinese(e)
             if "--json" in args:
-                emit_usage_json(e)
-            raise
+                emit_usage_json(said, type(e).__name__)
+            if said is e:
+                raise
+            raise said from e
 
 
 JsonGroup.group_class = JsonGroup

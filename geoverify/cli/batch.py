@@ -83,7 +83,10 @@ def describe_batch_import(res: BatchImportResult) -> list[str]:
     if kinds:
         lines.append(f"  分配 (assignment): {kinds}")
     if res.footer_rows:
-        lines.append(f"  {res.footer_text} (footer rows, not targets: {res.footer_rows})")
+        lines.append(
+            f"  {res.footer_text} (footer rows, not targets: "
+            f"{', '.join(map(str, res.footer_rows))})"
+        )
     if res.issued_before:
         lines.append(f"  重复下发的靶标此前下发于 (issued before in): {res.issued_before_text}")
     if res.only_reissued:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     emit_json,
     format_table,
     get_ctx,
@@ -20,7 +21,7 @@ from geoverify.cli._common import (
 from geoverify.workflows.spotcheck import OUTCOME_LABELS, draw_spotcheck, record_spotcheck
 
 
-@click.group("spotcheck", invoke_without_command=True)
+@click.group("spotcheck", cls=JsonGroup, invoke_without_command=True)
 @click.option("--batch", default=None, help="Batch id (批次编号) whose closed targets are sampled.")
 @click.option(
     "--rate",

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from geoverify.cli._common import (
+    JsonGroup,
     emit_json,
     format_table,
     get_ctx,
@@ -23,7 +24,7 @@ from geoverify.model import Role
 from geoverify.workflows.users import User, add_user, list_users, reset_password, set_disabled
 
 
-@click.group("users")
+@click.group("users", cls=JsonGroup)
 def users_group() -> None:
     """Users of the web app (用户): office, village or viewer."""
 

@@ -134,3 +134,27 @@ def test_demo_workspace_is_ignored_by_git() -> None:
         check=False,
     )
     assert res.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["batch", "import", "nosuch.csv", "--batch", "X"], "'FILE'：文件不存在：nosuch.csv"),
+        (["batch", "import"], "缺少参数 FILE"),
+        (["status", "--bogus"], "没有选项 --bogus"),
+        (["batch", "nosuch"], "没有命令 nosuch"),
+        (["nosuch"], "没有命令 nosuch"),
+        (["spotcheck", "--batch", "B", "--rate", "2"], "'--rate'：取值 2.0 超出范围（0<x<=1）"),
+        (
+            ["feedback", "set", "T1", "--result", "已排除"],
+            "'--result'：取值“已排除”无效，应为 '确认种植'",
+        ),
+    ],
+)
+def test_usage_errors_are_said_in_chinese_first(tmp_path: Path, args: list[str], said: str) -> None:
+    for extra in ([], ["--json"]):
+        res = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "ws"), *args, *extra])
+        assert res.exit_code == 2
+        assert f"Error: {said}" in res.stderr
+        if extra:
+            assert json.loads(res.stdout)["error"].startswith(said)
