@@ -116,13 +116,17 @@ class RejectedInputError(InputError):
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
+    @property
+    def n_rows(self) -> int:
+        """How many rows were refused: one a row, however many problems it has."""
+        return len({p.row for p in self.problems})
+
     def __str__(self) -> str:
-        n = len(self.problems)
-        head = self.summary or f"{self.source}: {n} 行有误，未写入任何数据 (rejected)"
+        head = self.summary or f"{self.source}: {self.n_rows} 行有误，未写入任何数据 (rejected)"
         lines = [head]
         lines += [f"  {self.source} {p}" for p in self.problems[:200]]
         if len(self.problems) > 200:
-            lines.append(f"  … 另有 {len(self.problems) - 200} 行 (and more)")
+            lines.append(f"  … 另有 {len(self.problems) - 200} 处问题 (and more)")
         return "\n".join(lines)
 
 

@@ -182,7 +182,7 @@ def problem_from_error(error: BaseException) -> Problem:
             kind=type(error).__name__,
         )
     if isinstance(error, RejectedInputError):
-        n = len(error.problems)
+        n = error.n_rows
         summary = error.summary or f"{error.source}: {n} 行有误"
         zh, en = split_bilingual(summary)
         if not error.summary:

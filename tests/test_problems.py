@@ -52,3 +52,20 @@ def test_the_chinese_of_an_error_with_its_own_english_carries_no_english() -> No
     p = problem_from_error(err)
     assert p.message_zh == "表单已过期，请刷新页面后重试"
     assert p.message_en == "missing token; reload"
+
+
+def test_a_refusal_counts_rows_not_problems() -> None:
+    """A row with two problems is one row refused, in the message and the problem document."""
+    from geoverify.errors import RejectedInputError, RowProblem
+
+    problems = [
+        RowProblem(5, "T5", "核查结果无法识别", "bad result", field="核查结果", code="bad_result"),
+        RowProblem(7, "T7", "缺少核查日期", "no date", field="核查日期", code="missing_date"),
+        RowProblem(7, "T7", "缺少核查人员", "no person", field="核查人员", code="missing_person"),
+    ]
+    error = RejectedInputError("fb.xlsx", problems)
+    assert str(error).startswith("fb.xlsx: 2 行有误，未写入任何数据")
+    doc = problem_from_error(error)
+    assert doc.message_zh == "fb.xlsx: 2 行有误，未写入任何数据"
+    assert doc.message_en == "fb.xlsx: 2 rows rejected, nothing was written"
+    assert len(doc.rows) == 3  # every problem is still listed

@@ -374,7 +374,7 @@ def _extract(tar: tarfile.TarFile, name: str, dest: Path, *, sha256: str | None 
 def _check_target_empty(store: Store, manifest: dict[str, Any], path: Path) -> None:
     backend = manifest.get("backend")
     if backend != store.backend:
-        where = "不带 --database-url 的工作区" if backend == "sqlite" else "PostgreSQL 数据库"
+        where = "不带 --database-url 的工作区" if backend == "sqlite" else " PostgreSQL 数据库"
         msg = (
             f"{path}: 这是 {backend} 的备份，请恢复到{where} "
             f"(a {backend} backup restores into a {backend} store)"
