@@ -1,7 +1,7 @@
 """The README's tour, command by command, gives the same monthly table as ``geoverify demo``.
 
 :data:`TOUR` is the README's command-line tour with the bundled sample files in place of the
-user's (靶标.xlsx, 三月轨迹.gpx, 踏查表.xlsx, 土地覆盖.tif); keep the two in step.
+user's (三月轨迹.gpx, 踏查表.xlsx, 土地覆盖.tif); keep the two in step.
 """
 
 from __future__ import annotations
