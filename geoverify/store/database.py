@@ -54,21 +54,27 @@ _CONNECT_FAILURES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def connection_failure(error: BaseException, where: str) -> StoreError | None:
+def connection_failure(
+    error: BaseException, where: str, *, connecting: bool = False
+) -> StoreError | None:
     """A :class:`StoreError` saying why the database at ``where`` cannot be reached, when
     ``error`` is a failed connection (None otherwise): what to do in Chinese, the driver's
-    first line in English, never its whole text."""
+    first line in English, never its whole text. ``connecting``: the error came from opening
+    a connection, so any operational error is one (a full server, one starting up, SSL, a
+    socket that is not there), said as plainly as it can be."""
     if not isinstance(error, OperationalError):
         return None
     said = str(getattr(error, "orig", None) or error)
+    first = next((line.strip() for line in said.splitlines() if line.strip()), said)[:200]
     for pattern, zh in _CONNECT_FAILURES:
         m = pattern.search(said)
         if m:
-            first = next((line.strip() for line in said.splitlines() if line.strip()), said)
             return StoreError(
                 f"无法连接数据库 {where}：{zh.format(*m.groups())} "
-                f"(cannot connect to the database: {first[:200]})"
+                f"(cannot connect to the database: {first})"
             )
+    if connecting:
+        return StoreError(f"无法连接数据库 {where} (cannot connect to the database: {first})")
     return None
 
 
@@ -189,10 +195,9 @@ class Store:
         except OperationalError as e:
             # A database that cannot be reached is not "no store yet": that would send the
             # user to `init`, and let a failed first `init` remove a store it never saw.
-            down = connection_failure(e, self.display_url)
-            if down is not None:
-                raise down from e
-            return set()
+            down = connection_failure(e, self.display_url, connecting=True)
+            assert down is not None
+            raise down from e
 
     def has_schema(self) -> bool:
         """True when any geoverify migration has been applied here (even an old one)."""

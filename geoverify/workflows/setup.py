@@ -59,13 +59,17 @@ def init_workspace(
     on the same workspace changes nothing.
     """
     ws = Path(workspace)
-    made_folder = not ws.exists()
+    # The folders this init makes (the workspace and any missing parents), outermost last.
+    made = [p for p in (ws, *ws.parents) if not p.exists()]
     ws.mkdir(parents=True, exist_ok=True)
-    store = Store(ws, url=url)
-    sqlite = store.sqlite_path
-    new_store = sqlite is not None and not sqlite.exists()
+    store: Store | None = None
+    sqlite: Path | None = None
+    new_store = False
     new_schema = False  # until the database is known to hold no store: then this init makes it
     try:
+        store = Store(ws, url=url)
+        sqlite = store.sqlite_path
+        new_store = sqlite is not None and not sqlite.exists()
         new_schema = sqlite is None and not store.has_schema()
         store.upgrade()
         sample = boundaries is None
@@ -87,17 +91,20 @@ def init_workspace(
     except BaseException:
         # A failed first init leaves no store behind (and no folder it made), so the next
         # try starts clean instead of finding a half-made workspace.
-        if new_schema:
+        if store is not None and new_schema:
             # PostgreSQL: the tables this init made go again; if that fails too, the error
             # that stopped the init is the one to tell.
             with contextlib.suppress(StoreError):
                 store.drop_schema()
-        store.dispose()
+        if store is not None:
+            store.dispose()
         if new_store and sqlite is not None:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
-        if made_folder and ws.is_dir() and not any(ws.iterdir()):
-            ws.rmdir()
+        for folder in made:  # innermost first; one that holds anything stays
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         raise
     finally:
-        store.dispose()
+        if store is not None:
+            store.dispose()

@@ -51,7 +51,7 @@ def _cases() -> list[tuple[str, str]]:
 @pytest.mark.parametrize("case", [0, 1, 2])
 def test_a_database_that_cannot_be_reached_is_said_so(tmp_path: Path, case: int) -> None:
     url, said = _cases()[case]
-    ws = tmp_path / "new-ws"
+    ws = tmp_path / "new" / "ws"  # its parent is new too
     runner = CliRunner()
     for args in (["status"], ["init"], ["init", "--json"]):
         res = runner.invoke(cli, ["--workspace", str(ws), "--database-url", url, *args])
@@ -59,15 +59,18 @@ def test_a_database_that_cannot_be_reached_is_said_so(tmp_path: Path, case: int)
         assert f"无法连接数据库 {make_url(url).render_as_string(True)}：{said}" in res.output
         assert "geoverify init" not in res.output  # not "run init": it would not help
         assert "sqlalche.me" not in res.output and "Traceback" not in res.output
-        assert not ws.exists()  # a failed init leaves no folder behind
+        assert not (tmp_path / "new").exists()  # a failed init leaves no folder behind
 
 
 def test_an_unreachable_database_is_never_taken_for_an_empty_one(tmp_path: Path) -> None:
     """A failed first ``init`` removes the tables it made; were a database that cannot be
     reached taken for one without a store, an init that failed once it came back would remove
     a store it never saw."""
-    url = _cases()[0][0]
-    with pytest.raises(StoreError, match="无法连接数据库"):
-        Store(tmp_path / "ws", url=url).has_schema()
-    with pytest.raises(StoreError, match="无法连接数据库"):
-        Store(tmp_path / "ws", url=url).require()
+    base = make_url(_base())
+    # A refused port, and a local socket that is not there (no driver text of a known shape).
+    socket = base.set(host=None, port=None, query={"host": "/nonexistent"})
+    for url in (_cases()[0][0], socket.render_as_string(False)):
+        with pytest.raises(StoreError, match="无法连接数据库"):
+            Store(tmp_path / "ws", url=url).has_schema()
+        with pytest.raises(StoreError, match="无法连接数据库"):
+            Store(tmp_path / "ws", url=url).require()
