@@ -507,3 +507,17 @@ def test_a_total_and_sign_off_lines_under_the_table_are_its_footer(tmp_path: Pat
     assert _codes(read.problems) == {4: ["missing_coordinates"]}
     assert read.frame["target_id"].tolist() == ["T-1", "T-3"]
     assert read.n_rows == 3
+
+
+def test_a_broken_last_row_is_never_taken_for_the_footer(tmp_path: Path) -> None:
+    """A last row without coordinates whose note says 待审核, or a table without ids, is a bad
+    row: a footer begins with its word, and only a table with ids can have one."""
+    path = _csv(
+        tmp_path / "a.csv",
+        f"序号,靶标编号,经度,纬度,备注\n1,T-1,{LON},{LAT},\n2,,,,待审核\n",
+    )
+    read = read_targets(path, batch_id="b")
+    assert read.footer_rows == [] and list(_codes(read.problems)) == [3]
+    path = _csv(tmp_path / "b.csv", f"经度,纬度,备注\n{LON},{LAT},\n,,负责人王五 联系电话待补\n")
+    read = read_targets(path, batch_id="b")
+    assert read.footer_rows == [] and list(_codes(read.problems)) == [3]

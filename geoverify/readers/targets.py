@@ -669,24 +669,27 @@ _FOOTER_SCAN = 6
 
 
 def _footer_count(frame: pd.DataFrame, id_col: str | None, lon_col: str, lat_col: str) -> int:
-    """How many rows at the end of ``frame`` are its footer: each holds a footer's word
-    (:data:`_FOOTER_WORDS`: 合计, 填表人, 审核人, …), neither coordinate cell reads as an angle,
-    and its id cell is empty, a footer's word too or a count (3个; a target's id never is).
-    Only the last :data:`_FOOTER_SCAN` rows are looked at, from the bottom up; the first row
-    that is not a footer's ends the footer."""
+    """How many rows at the end of ``frame`` are its footer: each begins with a footer's word
+    (its first cell that holds anything: :data:`_FOOTER_WORDS`, 合计, 填表人, 审核人, …),
+    neither coordinate cell reads as an angle, and its id cell is empty, a footer's word too
+    or a count (3个; a target's id never is). A table without an id column has no footer: a
+    broken row of it could not be told from one. Only the last :data:`_FOOTER_SCAN` rows are
+    looked at, from the bottom up; the first row that is not a footer's ends the footer."""
+    if id_col is None:
+        return 0
     tail = frame.tail(_FOOTER_SCAN)
     cells = tail.to_numpy(dtype=object).tolist()
     names = list(tail.columns)
     lon_at, lat_at = names.index(lon_col), names.index(lat_col)
-    id_at = names.index(id_col) if id_col is not None else None
+    id_at = names.index(id_col)
     count = 0
     for row in reversed(cells):
-        text = " ".join(str(v) for v in row if not is_missing(v))
-        if not _FOOTER_WORDS.search(text):
+        lead = next((str(v) for v in row if not is_missing(v)), "")
+        if not _FOOTER_WORDS.search(lead):
             break
         if any(_reads_as_angle(row[j]) for j in (lon_at, lat_at)):
             break
-        given = row[id_at] if id_at is not None else None
+        given = row[id_at]
         if not (
             is_missing(given) or _FOOTER_WORDS.search(str(given)) or _FOOTER_COUNT.match(str(given))
         ):
