@@ -7,10 +7,15 @@ import html
 import re
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from geoverify.workflows import import_batch, list_targets
 from geoverify.workflows.reports import status_report
 from geoverify.workflows.targets import target_history
-from tests.web.conftest import APRIL, MARCH, USERS, Client, WebEnv, login
+from geoverify.workflows.users import add_user
+from tests.web.conftest import APRIL, MARCH, USERS, Client, WebEnv, login, page_login
+
+PASSWORD = "again1-own-pw-2024"
 
 
 def _april(web_env: WebEnv) -> tuple[Any, list[str], list[str]]:
@@ -80,16 +85,25 @@ def test_the_dashboard_note_on_targets_issued_again_is_only_where_they_are(
     import_batch(fresh_env.store, MARCH, batch_id="2024-03", issued_on=dt.date(2024, 3, 5))
     _, again, _ = _april(fresh_env)
     frame = list_targets(fresh_env.store).frame
-    villages_again = set(frame.loc[frame["target_id"].isin(again), "village"])
+    issued_again = frame[frame["target_id"].isin(again)]
+    # A cadre of a village that has a target issued again, beside the two that have none.
+    code = str(issued_again["village_code"].iloc[0])
+    add_user(
+        fresh_env.store, "again1", role="village", password=PASSWORD, village=code,
+        actor="pytest", must_change=False,
+    )  # fmt: skip
+    cadres = {"qinglong": USERS["qinglong"][2], "shiqiao": USERS["shiqiao"][2], "again1": PASSWORD}
+    codes = dict(zip(frame["village"], frame["village_code"], strict=True))
     seen = {}
-    for user in ("qinglong", "shiqiao"):
-        village = USERS[user][1]
-        seen[village] = note in login(fresh_env.app(), user).get("/").text
-        report = status_report(fresh_env.store, village=village)
-        assert report.to_json()["reissued"] == int(
-            frame.loc[frame["target_id"].isin(again), "village"].eq(village).sum()
-        )
-    assert seen == {v: v in villages_again for v in seen}
+    for user, password in cadres.items():
+        http = TestClient(fresh_env.app(), follow_redirects=False)
+        assert page_login(http, user, password).status_code == 303
+        page = http.get("/").text
+        scope = code if user == "again1" else codes[USERS[user][1]]
+        n = int(issued_again["village_code"].eq(scope).sum())
+        seen[user] = (f"重复下发的靶标（{n} 个）{note}" in page) if n else (note in page)
+        assert status_report(fresh_env.store, village=scope).to_json()["reissued"] == n
+    assert seen == {"qinglong": False, "shiqiao": False, "again1": True}
 
 
 def test_the_target_page_names_both_batches_and_the_deadline_that_counts(
