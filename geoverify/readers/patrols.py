@@ -574,6 +574,18 @@ def read_patrol_file(
                 )
             )
             continue
+        if day > today_local():  # a device's clock ahead: a patrol to come is reported by none
+            problems.append(
+                RowProblem(
+                    number,
+                    name,
+                    f"轨迹的日期 {day.isoformat()} 晚于今天 {today_local().isoformat()}"
+                    "（定位设备的时钟不对？），请核对",
+                    f"the track is dated {day.isoformat()}, after today",
+                    code="implausible_date",
+                )
+            )
+            continue
         code, village = lookup[str(best["code"])]
         patrols.append(
             Patrol(

@@ -155,3 +155,34 @@ def test_a_bad_filter_value_is_named_in_chinese(
     api = clients["office1"].get("/api/v1/targets", params={"status": "bogus"})
     assert api.status_code == 422
     assert [r["field"] for r in api.json()["rows"]] == ["status"]
+
+
+def test_a_track_whose_times_fall_tomorrow_is_refused(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    """A device's clock ahead dates a track tomorrow in the town: refused, as a typed date is."""
+    from geoverify.clock import LOCAL_TZ
+
+    start = dt.datetime.combine(
+        today_local() + dt.timedelta(days=1), dt.time(0, 0, 10), tzinfo=LOCAL_TZ
+    )
+    if (start - dt.datetime.now(dt.UTC)).total_seconds() > 86_000:
+        pytest.skip("within minutes after midnight in the town: tomorrow's first fix is a glitch")
+    fixes = "".join(
+        f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"><time>'
+        f"{(start + dt.timedelta(seconds=10 * i)).astimezone(dt.UTC).isoformat()}</time></trkpt>"
+        for i, (lon, lat) in enumerate(walk_inside(web_env, "qinglong"))
+    )
+    gpx = (
+        '<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="t" '
+        'xmlns="http://www.topografix.com/GPX/1/1">'
+        f"<trk><name>明天</name><trkseg>{fixes}</trkseg></trk></gpx>"
+    ).encode()
+    before = full_snapshot(web_env.store)
+    res = clients["office1"].post(
+        "/patrols/upload", files={"file": ("明天.gpx", gpx, "application/gpx+xml")}
+    )
+    assert res.status_code == 422, res.text[:300]
+    tomorrow = (today_local() + dt.timedelta(days=1)).isoformat()
+    assert f"轨迹的日期 {tomorrow} 晚于今天 {today_local().isoformat()}" in res.text
+    assert full_snapshot(web_env.store) == before
