@@ -80,11 +80,16 @@ def _mu(m2: Any) -> str:
     return f"{float(m2) / 666.6667:.2f}"
 
 
+#: Form fields whose names a district's file may give a column of another meaning (its
+#: area_m2 is the site's area, the form's the eradicated area): a column keeps its name.
+_COLUMN_NAMES_TOO = frozenset({"area_m2", "area_mu"})
+
+
 def _field(name: Any) -> str:
     """A problem's field as a person reads it: the form's or the check's own names in Chinese
     (the API keeps the names); a file's column stays as the file has it."""
-    if name is None or name == "":
-        return ""
+    if name is None or name == "" or name in _COLUMN_NAMES_TOO:
+        return "" if name is None else str(name)
     return FIELD_LABELS.get(str(name), str(name))
 
 
