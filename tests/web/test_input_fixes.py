@@ -186,3 +186,12 @@ def test_a_track_whose_times_fall_tomorrow_is_refused(
     tomorrow = (today_local() + dt.timedelta(days=1)).isoformat()
     assert f"轨迹的日期 {tomorrow} 晚于今天 {today_local().isoformat()}" in res.text
     assert full_snapshot(web_env.store) == before
+
+
+def test_a_refusals_field_names_a_check_in_chinese_and_keeps_a_files_column() -> None:
+    from geoverify.web.templating import _env
+
+    field = _env.filters["field"]
+    assert (field("track"), field("status"), field(None)) == ("轨迹", "状态", "")
+    # A district's column area_m2 is the site's area, not the form's eradicated area.
+    assert (field("area_m2"), field("面积（平方米）")) == ("area_m2", "面积（平方米）")
