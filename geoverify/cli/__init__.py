@@ -192,6 +192,27 @@ class LazyGroup(click.Group):
         self._table = dict(table)
         self.commands = _LazyCommands(self._table)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """A usage error of the global options is said in Chinese first, and as one JSON
+        document too with ``--json`` (exit code 2)."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            from geoverify.cli._common import emit_usage_json, in_chinese  # only on this error
+
+            said = in_chinese(e)
+            if "--json" in args:
+                emit_usage_json(said, type(e).__name__)
+            if said is e:
+                raise
+            raise said from e
+
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:

@@ -127,6 +127,7 @@ _USAGE_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Missing option '(.+?)'"), "缺少选项 {0}"),
     (re.compile(r"No such option '?([^'.]+)'?"), "没有选项 {0}"),
     (re.compile(r"No such command '(.+?)'"), "没有命令 {0}"),
+    (re.compile(r"Option '(.+?)' requires an argument"), "选项 {0} 需要一个值"),
     (re.compile(r"(?:File|Path|Directory) '(.+)' does not exist"), "{where}文件不存在：{0}"),
     (re.compile(r"(?:File|Path) '(.+)' is a directory"), "{where}应为文件，却是文件夹：{0}"),
     (re.compile(r"'([^']*)' is not one of (.+)\.$"), "{where}取值“{0}”无效，应为 {1} 之一"),

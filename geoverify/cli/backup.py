@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from geoverify.cli._common import emit_json, handle_errors, json_option, open_store
+from geoverify.cli._common import JsonCommand, emit_json, handle_errors, json_option, open_store
 from geoverify.workflows.backup import backup_store, restore_store
 
 
-@click.command("backup")
+@click.command("backup", cls=JsonCommand)
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 @handle_errors
@@ -36,7 +36,7 @@ def backup_cmd(out: Path, as_json: bool) -> None:
         click.echo(f"  警告 (warning): 证据文件未备份 (evidence not backed up) {problem}", err=True)
 
 
-@click.command("restore")
+@click.command("restore", cls=JsonCommand)
 @click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
 @handle_errors

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from geoverify.cli._common import (
+    JsonCommand,
     check_month,
     emit_json,
     format_table,
@@ -17,7 +18,7 @@ from geoverify.cli._common import (
 from geoverify.workflows.export import LAYERS, export_geopackage
 
 
-@click.command("export")
+@click.command("export", cls=JsonCommand)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--batch", default=None, help="Only the targets of this batch (批次编号).")
 @click.option(

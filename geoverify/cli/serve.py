@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from geoverify.cli._common import get_ctx, handle_errors, json_option
+from geoverify.cli._common import JsonCommand, get_ctx, handle_errors, json_option
 
 
-@click.command("serve")
+@click.command("serve", cls=JsonCommand)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(

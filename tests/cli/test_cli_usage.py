@@ -149,6 +149,9 @@ def test_demo_workspace_is_ignored_by_git() -> None:
             ["feedback", "set", "T1", "--result", "已排除"],
             "'--result'：取值“已排除”无效，应为 '确认种植'",
         ),
+        (["backup"], "缺少参数 OUT"),
+        (["export", "--bogus"], "没有选项 --bogus"),
+        (["--bogus-top", "status"], "没有选项 --bogus-top"),
     ],
 )
 def test_usage_errors_are_said_in_chinese_first(tmp_path: Path, args: list[str], said: str) -> None:
@@ -158,3 +161,10 @@ def test_usage_errors_are_said_in_chinese_first(tmp_path: Path, args: list[str],
         assert f"Error: {said}" in res.stderr
         if extra:
             assert json.loads(res.stdout)["error"].startswith(said)
+
+
+def test_an_option_without_its_value_is_said_in_chinese(tmp_path: Path) -> None:
+    args = ["--workspace", str(tmp_path / "ws"), "batch", "import", "a.csv", "--batch"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2
+    assert "Error: 选项 --batch 需要一个值 (Option '--batch' requires an argument.)" in res.stderr
