@@ -62,6 +62,9 @@ def describe_patrol_import(res: PatrolImportResult) -> list[str]:
             f"  轨迹清洗 (track hygiene) {e['file']} 第 {e['number']} 条 {e['name'] or ''}: "
             f"{e['reason']}"
         )
+    if res.footer_rows:
+        rows = ", ".join(map(str, res.footer_rows))
+        lines.append(f"  {res.footer_text} (footer rows, not patrols: {rows})")
     if res.by_village:
         lines.append(format_table(["村（社区）", "踏查记录"], list(res.by_village.items())))
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -22,7 +23,7 @@ from geoverify.geo import STORE_CRS
 from geoverify.patrols import Patrol, track_lengths_by_village
 from geoverify.readers.gpx import read_gpx
 from geoverify.readers.kml import read_kml
-from geoverify.readers.tables import TABLE_SUFFIXES, find_column, read_table
+from geoverify.readers.tables import TABLE_SUFFIXES, find_column, footer_count, read_table
 from geoverify.sanity import check_date
 from geoverify.tracks import TrackReport, TrackRules, clean_track, epoch_seconds
 from geoverify.values import text_or_none
@@ -75,6 +76,9 @@ class PatrolRead:
         Waypoints of a GPX file (findings marked on the device), EPSG:4490, or None.
     hygiene
         What track hygiene dropped, per track (see :func:`hygiene_entries`).
+    footer_rows
+        The rows under a table that are its total or sign-off lines, not patrols
+        (:func:`~geoverify.readers.tables.footer_count`).
     """
 
     patrols: list[Patrol]
@@ -85,6 +89,7 @@ class PatrolRead:
     #: One entry per track that track hygiene changed: ``file``, ``number``, ``name`` and the
     #: :meth:`~geoverify.tracks.TrackReport.to_json` counts.
     hygiene: list[dict[str, Any]] = field(default_factory=list)
+    footer_rows: list[int] = field(default_factory=list)
 
     def check(self) -> None:
         """Raise :class:`~geoverify.errors.RejectedInputError` if any row was rejected."""
@@ -335,6 +340,24 @@ def read_patrol_table(
             if name is not None and geom is not None and not geom.is_empty:
                 by_name.setdefault(str(name).strip(), []).append(geom)
 
+    footer_rows: list[int] = []
+    date_col = col["date"]
+    if date_col is not None and col["village"] is not None:
+        at = list(table.frame.columns).index(date_col)
+
+        def dated(row: list[Any]) -> bool:
+            try:
+                parse_patrol_date(row[at], year=year)
+            except (ValueError, TypeError, OverflowError):
+                return False
+            return True
+
+        n = footer_count(table.frame, key=col["village"], holds_data=dated)
+        if n:  # a total or sign-off lines under the table: not patrols
+            footer_rows = list(table.rows[-n:])
+            table = dataclasses.replace(
+                table, frame=table.frame.iloc[:-n], rows=list(table.rows[:-n])
+            )
     patrols: list[Patrol] = []
     rows: list[int] = []
     problems: list[RowProblem] = []
@@ -458,7 +481,7 @@ def read_patrol_table(
         )
         rows.append(rownum)
     hygiene = [e for key, frame in file_tracks.items() for e in hygiene_entries(frame, source=key)]
-    return PatrolRead(patrols, problems, source, rows, hygiene=hygiene)
+    return PatrolRead(patrols, problems, source, rows, hygiene=hygiene, footer_rows=footer_rows)
 
 
 def _find_track(

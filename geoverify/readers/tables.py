@@ -10,7 +10,7 @@ import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ import pandas as pd
 
 from geoverify.errors import InputError, TooLargeError
 from geoverify.readers.safety import check_zip, parser_errors
+from geoverify.values import is_missing
 
 __all__ = [
     "AREA_HEADERS",
@@ -182,6 +183,43 @@ def find_column(columns: Iterable[object], candidates: Iterable[str]) -> str | N
 
 
 _KNOWN_HEADERS = frozenset(normalize_header(h) for h in (*ID_HEADERS, *LON_HEADERS, *LAT_HEADERS))
+
+
+#: Words of a table's footer: its totals and its sign-off lines.
+_FOOTER_WORDS = re.compile(
+    r"合\s*计|总\s*计|小\s*计|共\s*计|填表|制表|填报|审核|审批|负责人|联系电话|盖章|签字|签名"
+)
+#: A count in a total's key cell (合计 | 3个), which an id or a village never is.
+_FOOTER_COUNT = re.compile(r"^\s*共?\s*\d+\s*[个处条]\s*$")
+#: Rows at the end of a table looked at for a footer.
+FOOTER_SCAN = 6
+
+
+def footer_count(frame: pd.DataFrame, *, key: str, holds_data: Callable[[list[Any]], bool]) -> int:
+    """How many rows at the end of ``frame`` are its footer — a total (合计 10个) or the
+    sign-off lines (填表人…审核人…) a district's or a village's sheet ends with — not data.
+
+    Each such row begins with a footer's word (its first cell that holds anything), its
+    ``key`` cell (a target's id, a patrol's village) is empty, a footer's word too or a
+    count (3个), and ``holds_data`` (the row's cells, in the frame's column order) says it
+    holds none of the data a row must have (coordinates, a date). Only the last
+    :data:`FOOTER_SCAN` rows are looked at, from the bottom up; the first row that is not a
+    footer's ends the footer.
+    """
+    tail = frame.tail(FOOTER_SCAN)
+    cells = tail.to_numpy(dtype=object).tolist()
+    key_at = list(tail.columns).index(key)
+    count = 0
+    for row in reversed(cells):
+        lead = next((str(v) for v in row if not is_missing(v)), "")
+        given = row[key_at]
+        keyed = (
+            is_missing(given) or _FOOTER_WORDS.search(str(given)) or _FOOTER_COUNT.match(str(given))
+        )
+        if not (_FOOTER_WORDS.search(lead) and keyed) or holds_data(row):
+            break
+        count += 1
+    return count
 
 
 def _is_header_row(cells: Sequence[object], extra: frozenset[str]) -> bool:

@@ -34,6 +34,7 @@ from geoverify.readers.tables import (
     LON_HEADERS,
     TABLE_SUFFIXES,
     find_column,
+    footer_count,
     normalize_header,
     read_table,
 )
@@ -658,44 +659,19 @@ def _suggest_crs(x: NDArray[np.float64], y: NDArray[np.float64]) -> str:
     return "EPSG:4544"
 
 
-#: Words of a table's footer: its totals and its sign-off lines.
-_FOOTER_WORDS = re.compile(
-    r"合\s*计|总\s*计|小\s*计|共\s*计|填表|制表|填报|审核|审批|负责人|联系电话|盖章|签字|签名"
-)
-#: A count in a total's id cell (合计 | 3个), which a target's id never is.
-_FOOTER_COUNT = re.compile(r"^\s*共?\s*\d+\s*[个处条]\s*$")
-#: Rows at the end of a table looked at for a footer.
-_FOOTER_SCAN = 6
-
-
 def _footer_count(frame: pd.DataFrame, id_col: str | None, lon_col: str, lat_col: str) -> int:
-    """How many rows at the end of ``frame`` are its footer: each begins with a footer's word
-    (its first cell that holds anything: :data:`_FOOTER_WORDS`, 合计, 填表人, 审核人, …),
-    neither coordinate cell reads as an angle, and its id cell is empty, a footer's word too
-    or a count (3个; a target's id never is). A table without an id column has no footer: a
-    broken row of it could not be told from one. Only the last :data:`_FOOTER_SCAN` rows are
-    looked at, from the bottom up; the first row that is not a footer's ends the footer."""
+    """How many rows at the end of a target table are its footer (:func:`footer_count`): its
+    key is the id, and a row whose longitude or latitude reads as an angle is a target's. A
+    table without an id column has no footer: a broken row of it could not be told from one."""
     if id_col is None:
         return 0
-    tail = frame.tail(_FOOTER_SCAN)
-    cells = tail.to_numpy(dtype=object).tolist()
-    names = list(tail.columns)
+    names = list(frame.columns)
     lon_at, lat_at = names.index(lon_col), names.index(lat_col)
-    id_at = names.index(id_col)
-    count = 0
-    for row in reversed(cells):
-        lead = next((str(v) for v in row if not is_missing(v)), "")
-        if not _FOOTER_WORDS.search(lead):
-            break
-        if any(_reads_as_angle(row[j]) for j in (lon_at, lat_at)):
-            break
-        given = row[id_at]
-        if not (
-            is_missing(given) or _FOOTER_WORDS.search(str(given)) or _FOOTER_COUNT.match(str(given))
-        ):
-            break
-        count += 1
-    return count
+    return footer_count(
+        frame,
+        key=id_col,
+        holds_data=lambda row: _reads_as_angle(row[lon_at]) or _reads_as_angle(row[lat_at]),
+    )
 
 
 def _reads_as_angle(value: Any) -> bool:

@@ -71,6 +71,16 @@ class PatrolImportResult:
     #: Per track that track hygiene changed: file, number, name, points, kept, dropped,
     #: dropped_by_reason, breaks, reason (see :mod:`geoverify.tracks`).
     track_hygiene: list[dict[str, Any]] = field(default_factory=list)
+    #: The table's rows under it that are a total or sign-off lines, not patrols.
+    footer_rows: list[int] = field(default_factory=list)
+
+    @property
+    def footer_text(self) -> str:
+        """:attr:`footer_rows` as a person reads it (empty when there are none)."""
+        if not self.footer_rows:
+            return ""
+        rows = "、".join(str(r) for r in self.footer_rows)
+        return f"表格下方第 {rows} 行是合计或签名等，不是踏查记录，未导入"
 
     @property
     def points_dropped(self) -> int:
@@ -93,6 +103,7 @@ class PatrolImportResult:
             "received_on": self.received_on.isoformat() if self.received_on else None,
             "points_dropped": self.points_dropped,
             "track_hygiene": [dict(e) for e in self.track_hygiene],
+            "footer_rows": list(self.footer_rows),
         }
 
 
@@ -380,6 +391,7 @@ def _import_patrols(
                 "tracks_files": [f.name for f in tracks],
                 "received_on": received.isoformat() if received_known else None,
                 "track_hygiene": hygiene,
+                "footer_rows": list(read.footer_rows),
             },
         )
         ids: list[int] = []
@@ -484,6 +496,7 @@ def _import_patrols(
         dates=sorted({x.date.isoformat() for x in patrols}),
         received_on=received if received_known else None,
         track_hygiene=hygiene,
+        footer_rows=list(read.footer_rows),
     )
 
 

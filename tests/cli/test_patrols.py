@@ -139,6 +139,31 @@ def test_xlsx_table(run: Cli, tmp_path: Path) -> None:
     doc = json.loads(res.stdout)
     assert doc["imported"] == 2 and doc["tracked"] == 0
     assert doc["by_village"] == {"青龙村": 1, "白鹤村": 1}
+    assert doc["footer_rows"] == []
+
+
+def test_a_village_tables_total_and_sign_off_lines_are_not_patrols(
+    run: Cli, tmp_path: Path
+) -> None:
+    """The plan's table ends with 合计 and 填表人…审核人 lines: said, not refused as rows."""
+    _init(run)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["村、社区", "组", "踏查时间", "踏查人员", "踏查情况", "备注"])
+    ws.append(["青龙村", "一组", "2024-03-03", "甲、乙", "未发现异常", None])
+    ws.append(["青龙村", "二组", "2024-03-05", "丙", "未发现异常", "待审核"])
+    ws.append(["小计", None, "三月", None, None, None])
+    ws.append(["合计", "2次", None, None, None, None])
+    ws.append(["填表人：张三　　审核人：李四　　联系电话："])
+    f = tmp_path / "表.xlsx"
+    wb.save(f)
+    res = run("patrols", "import", str(f), "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["imported"] == 2 and doc["footer_rows"] == [4, 5, 6]
+    listed = json.loads(run("patrols", "list", "--json").stdout)
+    assert sorted(p["date"] for p in listed) == ["2024-03-03", "2024-03-05"]
 
 
 @pytest.mark.parametrize(
