@@ -204,11 +204,9 @@ class LazyGroup(click.Group):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as e:
-            from geoverify.cli._common import emit_usage_json, in_chinese  # only on this error
+            from geoverify.cli._common import usage_error  # only on this error
 
-            said = in_chinese(e)
-            if "--json" in args:
-                emit_usage_json(said, type(e).__name__)
+            said = usage_error(e, args)
             if said is e:
                 raise
             raise said from e
@@ -220,11 +218,9 @@ class LazyGroup(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
-            from geoverify.cli._common import emit_usage_json, in_chinese  # only on this error
+            from geoverify.cli._common import usage_error  # only on this error
 
-            said = in_chinese(e)
-            if "--json" in args:
-                emit_usage_json(said, type(e).__name__)
+            said = usage_error(e, args)
             if said is e:
                 raise
             raise said from e

@@ -151,6 +151,15 @@ def in_chinese(error: click.UsageError) -> click.UsageError:
     return error
 
 
+def usage_error(error: click.UsageError, args: list[str]) -> click.UsageError:
+    """``error`` said in Chinese first (:func:`in_chinese`), and printed as one JSON document
+    too when ``--json`` is in ``args``: the error to raise."""
+    said = in_chinese(error)
+    if "--json" in args:
+        emit_usage_json(said, type(error).__name__)
+    return said
+
+
 class _SaysUsageInChinese:
     """Usage errors (unknown option, missing argument, bad value) said in Chinese first, and
     also as one JSON document on stdout when ``--json`` was given; click still explains on
@@ -163,13 +172,10 @@ class _SaysUsageInChinese:
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
-        wants_json = "--json" in args
         try:
             return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
         except click.UsageError as e:
-            said = in_chinese(e)
-            if wants_json:
-                emit_usage_json(said, type(e).__name__)
+            said = usage_error(e, args)
             if said is e:
                 raise
             raise said from e
@@ -190,9 +196,7 @@ class JsonGroup(_SaysUsageInChinese, click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
-            said = in_chinese(e)
-            if "--json" in args:
-                emit_usage_json(said, type(e).__name__)
+            said = usage_error(e, args)
             if said is e:
                 raise
             raise said from e

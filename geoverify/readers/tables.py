@@ -195,6 +195,14 @@ _FOOTER_COUNT = re.compile(r"^\s*共?\s*\d+\s*[个处条]\s*$")
 FOOTER_SCAN = 6
 
 
+def footer_said(rows: Sequence[int], what: str) -> str:
+    """The footer ``rows`` (:func:`footer_count`) as a person reads them, for a table of
+    ``what`` (靶标, 踏查记录); empty when there are none."""
+    if not rows:
+        return ""
+    return f"表格下方第 {'、'.join(str(r) for r in rows)} 行是合计或签名等，不是{what}，未导入"
+
+
 def footer_count(frame: pd.DataFrame, *, key: str, holds_data: Callable[[list[Any]], bool]) -> int:
     """How many rows at the end of ``frame`` are its footer — a total (合计 10个) or the
     sign-off lines (填表人…审核人…) a district's or a village's sheet ends with — not data.

@@ -24,6 +24,7 @@ from geoverify.geo import metric_crs
 from geoverify.model import Assignment, Status, TargetSource
 from geoverify.outside import OutsideTown, outside_town_of
 from geoverify.problems import split_bilingual
+from geoverify.readers.tables import footer_said
 from geoverify.readers.targets import read_targets
 from geoverify.store import Store, bulk, repo
 from geoverify.store import batches as store_batches
@@ -76,10 +77,7 @@ class BatchImportResult:
     @property
     def footer_text(self) -> str:
         """:attr:`footer_rows` as a person reads it (empty when there are none)."""
-        if not self.footer_rows:
-            return ""
-        rows = "、".join(str(r) for r in self.footer_rows)
-        return f"表格下方第 {rows} 行是合计或签名等，不是靶标，未导入"
+        return footer_said(self.footer_rows, "靶标")
 
     @property
     def issued_before_text(self) -> str:

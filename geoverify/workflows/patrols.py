@@ -25,7 +25,7 @@ from geoverify.readers.patrols import (
     read_patrol_file,
     read_track_file,
 )
-from geoverify.readers.tables import TABLE_SUFFIXES
+from geoverify.readers.tables import TABLE_SUFFIXES, footer_said
 from geoverify.sanity import check_date
 from geoverify.store import Store, repo
 from geoverify.store import patrols as store_patrols
@@ -77,10 +77,7 @@ class PatrolImportResult:
     @property
     def footer_text(self) -> str:
         """:attr:`footer_rows` as a person reads it (empty when there are none)."""
-        if not self.footer_rows:
-            return ""
-        rows = "、".join(str(r) for r in self.footer_rows)
-        return f"表格下方第 {rows} 行是合计或签名等，不是踏查记录，未导入"
+        return footer_said(self.footer_rows, "踏查记录")
 
     @property
     def points_dropped(self) -> int:
