@@ -201,12 +201,13 @@ class LazyGroup(click.Group):
     ) -> click.Context:
         """A usage error of the global options is said in Chinese first, and as one JSON
         document too with ``--json`` (exit code 2)."""
+        given = list(args)  # click takes the arguments off the list as it parses them
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as e:
             from geoverify.cli._common import usage_error  # only on this error
 
-            said = usage_error(e, args)
+            said = usage_error(e, given)
             if said is e:
                 raise
             raise said from e

@@ -172,10 +172,11 @@ class _SaysUsageInChinese:
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
+        given = list(args)  # click takes the arguments off the list as it parses them
         try:
             return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
         except click.UsageError as e:
-            said = usage_error(e, args)
+            said = usage_error(e, given)
             if said is e:
                 raise
             raise said from e
