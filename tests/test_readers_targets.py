@@ -521,3 +521,22 @@ def test_a_broken_last_row_is_never_taken_for_the_footer(tmp_path: Path) -> None
     path = _csv(tmp_path / "b.csv", f"经度,纬度,备注\n{LON},{LAT},\n,,负责人王五 联系电话待补\n")
     read = read_targets(path, batch_id="b")
     assert read.footer_rows == [] and list(_codes(read.problems)) == [3]
+
+
+def test_a_workbook_whose_targets_are_on_another_sheet_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "two.xlsx"
+    wb = openpyxl.Workbook()
+    first = wb.active
+    assert first is not None
+    first.title = "说明"
+    first.append(["本表为4月下发清单，见第二个工作表"])
+    second = wb.create_sheet("清单")
+    second.append(["靶标编号", "经度", "纬度"])
+    second.append(["T-1", LON, LAT])
+    wb.save(path)
+    with pytest.raises(InputError) as refused:
+        read_targets(path, batch_id="b")
+    said = str(refused.value)
+    assert "这是第一个工作表，本文件还有工作表 “清单”，靶标在其中时请指定" in said
+    assert "--sheet" in said
+    assert read_targets(path, batch_id="b", sheet="清单").frame["target_id"].tolist() == ["T-1"]

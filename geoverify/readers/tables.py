@@ -12,7 +12,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -134,6 +134,8 @@ class Table:
         The text encoding a CSV was decoded with (``None`` for XLSX).
     header_row
         The row number of the header row.
+    other_sheets
+        An XLSX read from its first sheet (none named): the names of its other sheets.
     """
 
     frame: pd.DataFrame
@@ -141,6 +143,7 @@ class Table:
     source: str
     encoding: str | None
     header_row: int
+    other_sheets: list[str] = field(default_factory=list)
 
 
 def normalize_header(name: object) -> str:
@@ -452,9 +455,12 @@ def _read_xlsx(path: Path, source: str, sheet: str | int | None, extra: Iterable
                     )
                     raise TooLargeError(msg)
                 records.append([_clean_cell(c) for c in row])
+            others = [str(n) for n in wb.sheetnames[1:]] if sheet is None else []
         finally:
             wb.close()
-    return _build(_columns(records), source=source, encoding=None, extra_headers=extra)
+    table = _build(_columns(records), source=source, encoding=None, extra_headers=extra)
+    table.other_sheets = others
+    return table
 
 
 @contextmanager

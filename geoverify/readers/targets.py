@@ -697,6 +697,7 @@ def _read_tabular(
     kml_name: bool,
     progress: Callable[[int], None] | None,
     json_attributes: bool = False,
+    other_sheets: Sequence[str] = (),
 ) -> TargetRead:
     columns = list(frame.columns)
     id_col = _pick_column(columns, id_field, ID_HEADERS, source=source, what="编号")
@@ -711,6 +712,12 @@ def _read_tabular(
             f"(no longitude/latitude columns found; pass --lon-field/--lat-field); "
             f"现有列 (columns): {', '.join(str(c) for c in columns)}"
         )
+        if other_sheets:  # the targets may be on another sheet than the first
+            names = "、".join(f"“{n}”" for n in other_sheets)
+            msg += (
+                f"；这是第一个工作表，本文件还有工作表 {names}，靶标在其中时请指定"
+                f"{where_to_give('工作表', '--sheet')} (the file has other sheets: pass --sheet)"
+            )
         raise InputError(msg)
     area_col = find_column(columns, AREA_HEADERS)
     date_col = find_column(columns, DATE_HEADERS)
@@ -1106,6 +1113,7 @@ def read_targets(
             kml_name=False,
             progress=progress,
             json_attributes=json_attributes,
+            other_sheets=table.other_sheets,
         )
     msg = (
         f"{source}: 不支持的靶标文件类型 {suffix or '(无扩展名)'} (unsupported target file type); "
