@@ -427,6 +427,14 @@ def prepare_feedback(
         # A village answers what the office has sent it (an answer would count it as sent).
         zh, en = _NOT_DISPATCHED
         raise ForbiddenError(f"靶标 {rec['target_id']} {zh}", en=en)
+    if expected_version is not None and expected_version > int(rec["version"]):
+        msg = (
+            f"靶标 {rec['target_id']} 没有版本 {expected_version}（现在是版本 "
+            f"{int(rec['version'])}），请核对给出的版本，本次未写入任何数据 "
+            f"(target has no version {expected_version}, it is at version "
+            f"{int(rec['version'])}; nothing was written)"
+        )
+        raise ConflictError(msg)
     if expected_version is not None and int(rec["version"]) != expected_version:
         msg = (
             f"靶标 {rec['target_id']} 在您打开后已被修改（他人，或您在另一个页面；"

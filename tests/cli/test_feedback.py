@@ -317,5 +317,11 @@ def test_feedback_set_if_version_refuses_a_stale_answer(run: Cli) -> None:
     # At the version `targets show` gives now, the correction goes through.
     now = json.loads(run("targets", "show", tid, "--json").stdout)["version"]
     assert now > version
+    # A version the target never had (a typo) is said as such, not as a change by another.
+    res = run(*stale, "--supersede", "--reason", "复核", "--if-version", str(now + 90))
+    assert res.exit_code == 1
+    assert f"没有版本 {now + 90}（现在是版本 {now}）" in res.stderr
+    assert "在您打开后已被修改" not in res.stderr
+    assert full_snapshot(store) == before
     res = run(*stale, "--supersede", "--reason", "复核", "--if-version", str(now))
     assert res.exit_code == 0, res.output
