@@ -53,6 +53,15 @@ def test_the_reissue_event_keeps_the_later_batchs_area_image_date_and_due_date(r
         }
 
 
+def _issued_again(store, batch):
+    """The batch's view of its targets, the ids of those it issued again (some), and the view
+    of every target, both by id."""
+    view = list_targets(store, batch=batch).frame.set_index("target_id")
+    again = view.index[view["reissue_of"].notna()].tolist()
+    assert again
+    return view, again, list_targets(store).frame.set_index("target_id")
+
+
 def test_a_reissued_targets_deadline_is_its_latest_batchs(reissued, tmp_path):
     """Without a batch chosen, a re-issued target answers to the latest deadline of its batches
     issued by the day (here the later batch's, as its dispatch list says, once that batch is
@@ -60,10 +69,7 @@ def test_a_reissued_targets_deadline_is_its_latest_batchs(reissued, tmp_path):
     store, res = reissued
     dispatch_batch(store, batch="2024-03", out=tmp_path / "out", actor="pytest")
     march_due = list_targets(store, batch="2024-03").frame.set_index("target_id")["due_on"]
-    april = list_targets(store, batch="2024-04").frame.set_index("target_id")
-    again = april.index[april["reissue_of"].notna()].tolist()
-    assert again
-    every = list_targets(store).frame.set_index("target_id")
+    april, again, every = _issued_again(store, "2024-04")
     for tid in again:
         assert april.loc[tid, "due_on"] == res.due_on
         assert march_due[tid] < res.due_on
@@ -97,10 +103,7 @@ def test_an_older_batch_imported_late_does_not_bring_a_deadline_forward(sample_s
         sample_store, MARCH, batch_id="2024-03", actor="pytest", issued_on=dt.date(2024, 3, 5)
     )
     assert march.reissued >= 1 and march.due_on < april.due_on
-    in_march = list_targets(sample_store, batch="2024-03").frame.set_index("target_id")
-    both = in_march.index[in_march["reissue_of"].notna()].tolist()
-    assert both
-    every = list_targets(sample_store).frame.set_index("target_id")
+    in_march, both, every = _issued_again(sample_store, "2024-03")
     for tid in both:
         assert in_march.loc[tid, "due_on"] == march.due_on
         assert every.loc[tid, "due_on"] == april.due_on
