@@ -277,10 +277,11 @@ def test_village_html_escapes_and_embeds_map() -> None:
     assert "&amp;name=" in page  # & inside href attributes is escaped
     assert HOSTILE not in page  # quotes escaped
     assert "跨入=HYPERLINK(&quot;http://evil&quot;,&quot;点我&quot;)" in page
-    # the district's own columns, as given
+    # the district's own columns, as given, but for the area, which 图斑面积 shows beside them
+    # (the workbook keeps every column)
     assert '<span class="kv">地类：林地</span>' in page
     assert '<span class="kv">作物类型：&lt;script&gt;alert(1)&lt;/script&gt;</span>' in page
-    assert '<span class="kv">面积（亩）：0.12</span>' in page
+    assert "<th>区禁毒办原表信息</th>" in page and "面积（亩）：" not in page
     # the fill-in boxes under each target; the signature is the table's last row
     assert "村（社区）核查后填写" in page
     assert page.count('<span class="k">排除：实际为</span>') == 3

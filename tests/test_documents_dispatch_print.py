@@ -113,3 +113,33 @@ def test_page_numbers_on_every_page(printed: dict[str, Any]) -> None:
     everything = "".join(texts)
     for h in FEEDBACK_HEADERS:  # every fill-in field is on paper
         assert h in everything, h
+
+
+def test_a_short_list_prints_on_one_page_with_its_map(
+    demo_workspace: dict[str, Any], tmp_path: Path
+) -> None:
+    """A village with two targets gets one sheet of paper: the map, both targets, the signature
+    lines (the district's area and image date are not repeated beside the page's own)."""
+    exe = require_program("chromium")
+    pdfium = pytest.importorskip("pypdfium2")
+    from playwright.sync_api import sync_playwright
+
+    folder = Path(demo_workspace["workspace"]) / "dispatch" / "2024-03"
+    pages = {p: p.read_text("utf-8") for p in folder.glob("*.html") if "地图" not in p.name}
+    two = [p for p, text in pages.items() if text.count('<tbody class="t') == 2]
+    assert two, "the demo has a village with two targets"
+    local = tmp_path / "page.html"
+    shutil.copy(two[0], local)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(local.as_uri())
+            page.emulate_media(media="print")
+            pdf = pdfium.PdfDocument(page.pdf(prefer_css_page_size=True, print_background=True))
+        finally:
+            browser.close()
+    texts = [re.sub(r"\s+", "", pdf[i].get_textpage().get_text_range()) for i in range(len(pdf))]
+    pdf.close()
+    assert len(texts) == 1, two[0].name
+    assert "示意图" in texts[0] and "填报时间" in texts[0] and "第1页，共1页" in texts[0]

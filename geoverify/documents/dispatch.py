@@ -27,6 +27,7 @@ from geoverify.documents.xlsx import (
 from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS
 from geoverify.navigation import format_degrees, navigation_links, to_dms
 from geoverify.progress import OUTSIDE_NOTE, natural_key, sort_targets_for_lists
+from geoverify.readers.tables import AREA_HEADERS, DATE_HEADERS, columns_matching
 
 __all__ = [
     "DISPATCH_FORMAT",
@@ -564,7 +565,7 @@ h1 { font-size: 15pt; text-align: center; margin: 0 0 2mm 0; }
 p.meta { text-align: center; margin: 0 0 2mm 0; }
 p.warn { color: #c0392b; text-align: center; margin: 0 0 2mm 0; }
 figure { text-align: center; margin: 0 0 3mm 0; break-inside: avoid; }
-figure img { max-width: 100%; max-height: 92mm; height: auto; }
+figure img { max-width: 100%; max-height: 80mm; height: auto; }
 figcaption { font-size: 9pt; color: #333; }
 table.list { border-collapse: collapse; width: 100%; font-size: 8.5pt; table-layout: fixed; }
 table.list th, table.list td { border: 1px solid #000; padding: 0.6mm 0.8mm; vertical-align: top; }
@@ -698,10 +699,15 @@ def render_village_html(
     signature lines stay on the page of the last target. On a phone (a mobile viewport,
     ≥ 360 px) each target is a card with its navigation links (and its recorded answer, when
     it has one). ``map_names`` are the neighbouring villages the map names (listed under it).
+    The district's own columns are listed but for its area and image date, which the page's
+    图斑面积 and 影像时间 columns show.
     """
     rows = dispatch_rows(rows_frame, due_on=due_on)
     title = _title(village_name, batch, issued_on)
-    has_district = any(r["_district"] for r in rows)
+    for r in rows:  # the page shows area and image date in its own columns
+        shown = columns_matching([k for k, _ in r["_district"]], (*AREA_HEADERS, *DATE_HEADERS))
+        r["_district"] = [(k, v) for k, v in r["_district"] if k not in shown]
+    has_district = any(v is not None for r in rows for _, v in r["_district"])
     info = [*_INFO_MM, "说明"] + (["区禁毒办原表信息"] if has_district else [])
     # 说明 (no width) takes the rest of the line
     info_mm = [*_INFO_MM.values(), None] + ([_DISTRICT_MM] if has_district else [])

@@ -31,6 +31,7 @@ __all__ = [
     "LON_HEADERS",
     "TABLE_SUFFIXES",
     "Table",
+    "columns_matching",
     "find_column",
     "normalize_header",
     "read_table",
@@ -159,6 +160,20 @@ def normalize_header(name: object) -> str:
 
 def _strip_brackets(norm: str) -> str:
     return _BRACKETS.sub("", norm)
+
+
+def columns_matching(columns: Iterable[str], candidates: Iterable[str]) -> set[str]:
+    """Every one of ``columns`` that one of ``candidates`` takes by :func:`find_column`'s rules
+    (all of them, not only the first)."""
+    names = list(columns)
+    hits: set[str] = set()
+    for candidate in candidates:
+        while True:
+            hit = find_column([n for n in names if n not in hits], [candidate])
+            if hit is None:
+                break
+            hits.add(hit)
+    return hits
 
 
 def find_column(columns: Iterable[object], candidates: Iterable[str]) -> str | None:

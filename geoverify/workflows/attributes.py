@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from geoverify.readers.tables import ID_HEADERS, LAT_HEADERS, LON_HEADERS, find_column
+from geoverify.readers.tables import ID_HEADERS, LAT_HEADERS, LON_HEADERS, columns_matching
 
 __all__ = ["district_columns", "with_district_columns"]
 
@@ -28,14 +28,7 @@ def district_columns(attributes: Mapping[str, Any] | None) -> list[tuple[str, An
     """
     if not isinstance(attributes, Mapping):
         return []
-    names = [str(k) for k in attributes]
-    skip: set[str] = set()
-    for candidate in _NOT_INFORMATION:
-        while True:
-            hit = find_column([n for n in names if n not in skip], [candidate])
-            if hit is None:
-                break
-            skip.add(hit)
+    skip = columns_matching([str(k) for k in attributes], _NOT_INFORMATION)
     return [(str(k), v) for k, v in attributes.items() if str(k) not in skip]
 
 
