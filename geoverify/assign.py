@@ -1420,11 +1420,26 @@ class _CellGrid:
         assert self.group is not None
         return self.reference(x[rows], y[rows], self.group)
 
-    def rows_of(self, y: _FloatArray) -> NDArray[np.signedinteger[Any]]:
-        """The grid row of each ``y`` (clamped to the grid), in 16 bits where they fit (numpy
-        sorts those by radix)."""
-        rows = np.clip(np.floor((self.top - y) / self.cell), 0, self.height - 1)
-        return rows.astype(np.int16 if self.height <= np.iinfo(np.int16).max else np.int32)
+    def settle(
+        self, cell_village: NDArray[np.int32], rows: _IntArray, y: _FloatArray, cols: _Columns
+    ) -> tuple[_IntArray, _IntArray, _IntArray, NDArray[np.int64]]:
+        """Put into ``cols`` the points ``rows`` (``y``: every target's) that their cells'
+        ``cell_village`` (:meth:`lookup`) place inside one village; return the rest: those far
+        from every village in the order of their grid rows, those the exact geometry decides,
+        and those whose covering the cell knows, with it (-1: none)."""
+        return cells.settle_points(
+            cell_village,
+            np.ascontiguousarray(rows, dtype=np.intp),
+            y,
+            self.top,
+            self.cell,
+            self.height,
+            cols.village,
+            cols.kind,
+            cols.overlap,
+            cols.distance,
+            segments.INSIDE,
+        )
 
     def lookup(
         self, x: _FloatArray, y: _FloatArray, threads: int = 0
@@ -1772,13 +1787,6 @@ class _Columns:
         """The answers ``r`` for ``rows`` (those ``take`` marks, else all)."""
         _put_answers(self, rows, r, take)
 
-    def inside(self, rows: _IntArray, village: NDArray[np.int32]) -> None:
-        """Points ``rows`` wholly inside ``village`` (one each), far from other villages."""
-        self.village[rows] = village
-        self.kind[rows] = segments.INSIDE
-        self.overlap[rows] = 1.0
-        self.distance[rows] = 0.0
-
     def frame(
         self, index: pd.Index, codes: NDArray[np.object_], groups: _Groups | None
     ) -> pd.DataFrame:
@@ -1864,20 +1872,13 @@ def _assign_point_targets(
     cell_village, cell_group = grid.lookup(
         tg.x if every else tg.x[rows], tg.y if every else tg.y[rows], tg.threads
     )
-    inside = cell_village >= 0
-    cols.inside(rows[inside], cell_village[inside])
-    far = rows[cell_village == -1]
-    exact = rows[cell_village == -2]
-    band = cell_village <= -3
-    known = rows[band]
-    known_cover = (-4 - cell_village[band]).astype(np.int64)  # -1: covered by none
-    del cell_village, inside, band
+    far, exact, known, known_cover = grid.settle(cell_village, rows, tg.y, cols)
+    del cell_village
     # The points far from every village are projected and measured in pieces, in a thread of
     # their own while this one settles those near boundaries, then in both (PROJ and the
     # compiled search release the GIL); nothing later reads their metric coordinates.
-    # In bands of grid rows: a piece of neighbouring points finds its candidate segments once
-    # per bucket (a piece of scattered ones took twice as long).
-    far = far[np.argsort(grid.rows_of(tg.y[far]), kind="stable")]
+    # In bands of grid rows (``far`` comes so ordered): a piece of neighbouring points finds
+    # its candidate segments once per bucket (a piece of scattered ones took twice as long).
     far_distance = np.full(far.size, np.nan)
 
     def measure(r: slice) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "groups_from_cells",
     "lookup",
     "mark_segments",
+    "settle_points",
 ]
 
 _FloatArray = NDArray[np.float64]
@@ -326,6 +327,75 @@ def lookup(
             out[k] = values[r * width + c]
         else:
             out[k] = -1
+
+
+@njit(cache=True, nogil=True)
+def settle_points(
+    cell_village: NDArray[np.int32],
+    rows: NDArray[np.intp],
+    y: _FloatArray,
+    top: float,
+    cell: float,
+    height: int,
+    village: NDArray[np.int32],
+    kind: NDArray[np.int8],
+    overlap: _FloatArray,
+    distance: _FloatArray,
+    inside: int,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.int64]]:
+    """What the village grid's values ``cell_village`` (of points ``rows``, as
+    :func:`lookup` gives them) settle, in two passes over the points instead of an array
+    operation per answer and per kind.
+
+    A point whose cell lies in one village gets it in ``village``, ``inside`` in ``kind``,
+    1 in ``overlap`` and 0 in ``distance``. Returns the other points' rows: those far from every
+    village (value -1) ordered by their grid row (of their ``y``; stable, clamped to the grid),
+    those the exact geometry decides (-2), and those whose covering the cell knows (-3 and
+    below) with that covering (-1: none, else the village's index).
+    """
+    n = rows.size
+    n_far = 0
+    n_exact = 0
+    n_known = 0
+    per_row = np.zeros(height + 1, np.int64)
+    for i in range(n):
+        v = cell_village[i]
+        r = rows[i]
+        if v >= 0:
+            village[r] = v
+            kind[r] = inside
+            overlap[r] = 1.0
+            distance[r] = 0.0
+        elif v == -1:
+            n_far += 1
+            per_row[min(max(math.floor((top - y[r]) / cell), 0), height - 1) + 1] += 1
+        elif v == -2:
+            n_exact += 1
+        else:
+            n_known += 1
+    for k in range(height):
+        per_row[k + 1] += per_row[k]
+    far = np.empty(n_far, np.intp)
+    exact = np.empty(n_exact, np.intp)
+    known = np.empty(n_known, np.intp)
+    cover = np.empty(n_known, np.int64)
+    e = 0
+    k = 0
+    for i in range(n):
+        v = cell_village[i]
+        r = rows[i]
+        if v == -1:
+            g = min(max(math.floor((top - y[r]) / cell), 0), height - 1)
+            far[per_row[g]] = r
+            per_row[g] += 1
+        elif v == -2:
+            exact[e] = r
+            e += 1
+        elif v <= -3:
+            known[k] = r
+            cover[k] = -4 - v
+            k += 1
+    return far, exact, known, cover
 
 
 @njit(cache=True, nogil=True)
