@@ -198,8 +198,26 @@ def test_edited_headers(tmp_path: Path) -> None:
     ws = wb["核查清单"]
     _cell(ws, "R", 0).value = "结果"
     wb.save(path)
-    with pytest.raises(InputError, match="缺少列：核查结果"):
+    with pytest.raises(InputError, match="缺少列：核查结果，其他行也找不到完整的表头"):
         read_feedback(path)
+
+
+@pytest.mark.parametrize("moved", [1, 3])
+def test_a_header_moved_by_rows_added_above_it(tmp_path: Path, moved: int) -> None:
+    """A village that adds a title row (or a few) above the table still has its answers read,
+    from the rows where they now are."""
+    path = _write(tmp_path)
+    _fill(path, {1: {"P": dt.date(2024, 3, 10), "Q": "张三", "R": "未发现"}})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["核查清单"]
+    ws.insert_rows(1, moved)
+    ws.cell(1, 1).value = "福果村反馈（已核查）"
+    wb.save(path)
+    fb = read_feedback(path)
+    header = HEADER_ROW + moved
+    assert [r.row for r in fb.rows] == [header + 1, header + 2, header + 3]
+    assert (fb.rows[0].target_id, fb.rows[0].result_label) == ("T1", "未发现")
+    assert fb.rows[0].verified_by == "张三" and fb.rows[1].result_label is None
 
 
 def test_not_a_workbook(tmp_path: Path) -> None:

@@ -171,6 +171,37 @@ def read_feedback(path: str | os.PathLike[str]) -> FeedbackWorkbook:
     )
 
 
+#: Rows below the recorded header row where a moved header is looked for.
+_HEADER_SEARCH_ROWS = 20
+
+
+def _header(ws: Any, row: int, first_fb: int) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    """The columns of the header on ``row`` of ``ws``: the target's (by header) and the fill-in
+    block's fields (looked up from its first column ``first_fb``: the district's own columns
+    before it may also be called 备注, …), and the required headers missing."""
+    cells = next(ws.iter_rows(min_row=row, max_row=row, values_only=True), ())
+    # A header shown on two lines ("铲除面积\n（平方米）") is the same header.
+    headers = [header_name(text_or_none(c)) for c in cells]
+    col: dict[str, int] = {}
+    for i, h in enumerate(headers):
+        if h is not None and h not in col:
+            col[h] = i
+    fb_col: dict[str, int] = {}
+    for field_name, names in FEEDBACK_FIELDS.items():
+        for name in names:
+            hits = [i for i, h in enumerate(headers) if h == name and i >= first_fb]
+            if hits:
+                fb_col[field_name] = hits[0]
+                break
+    missing = [] if "靶标编号" in col else ["靶标编号"]
+    missing += [
+        names[0]
+        for field_name, names in FEEDBACK_FIELDS.items()
+        if field_name not in fb_col and field_name not in _OPTIONAL_FIELDS
+    ]
+    return col, fb_col, missing
+
+
 def _read_workbook(
     p: Path, wb: Any, typed: Any
 ) -> tuple[dict[str, Any], str, str, list[FeedbackRow]]:
@@ -213,38 +244,29 @@ def _read_workbook(
         except (TypeError, ValueError) as e:
             msg = f"{p}: 元数据中的表头行号无效 (bad header_row {meta.get('header_row')!r})"
             raise InputError(msg) from e
-        # A header shown on two lines ("铲除面积\n（平方米）") is the same header.
-        headers = [
-            header_name(text_or_none(c))
-            for c in next(ws.iter_rows(min_row=header_row, max_row=header_row, values_only=True))
-        ]
-        col: dict[str, int] = {}
-        for i, h in enumerate(headers):
-            if h is not None and h not in col:
-                col[h] = i
-        # The fill-in block is the last one: its headers are looked up from its first column
-        # (the district's own columns before it may also be called 备注, …).
         try:
             first_fb = max(int(meta.get("feedback_first_column") or 1) - 1, 0)
         except (TypeError, ValueError):
             first_fb = 0
-        fb_col: dict[str, int] = {}
-        for field_name, names in FEEDBACK_FIELDS.items():
-            for name in names:
-                hits = [i for i, h in enumerate(headers) if h == name and i >= first_fb]
-                if hits:
-                    fb_col[field_name] = hits[0]
+        col, fb_col, missing = _header(ws, header_row, first_fb)
+        if missing:
+            # A row inserted above the table (a title, a note), or one deleted, moves the
+            # header: it is then the first row (to 20 below the recorded one) that has every
+            # column.
+            last = header_row + _HEADER_SEARCH_ROWS
+            for r in range(1, min(last, ws.max_row or last) + 1):
+                if r == header_row:
+                    continue
+                found = _header(ws, r, first_fb)
+                if not found[2]:
+                    header_row = r
+                    col, fb_col, missing = found
                     break
-        missing = [] if "靶标编号" in col else ["靶标编号"]
-        missing += [
-            names[0]
-            for field_name, names in FEEDBACK_FIELDS.items()
-            if field_name not in fb_col and field_name not in _OPTIONAL_FIELDS
-        ]
         if missing:
             msg = (
-                f"{p}: 第 {header_row} 行缺少列：{'、'.join(missing)}（表头被改动？） "
-                f"(columns missing on row {header_row}: {', '.join(missing)})"
+                f"{p}: 第 {header_row} 行缺少列：{'、'.join(missing)}，其他行也找不到完整的表头"
+                f"（表头被改动？） (columns missing on row {header_row}: {', '.join(missing)}; "
+                "no other row has the whole header)"
             )
             raise InputError(msg)
 
