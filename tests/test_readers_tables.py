@@ -101,6 +101,38 @@ def test_header_is_the_first_row_when_nothing_is_recognised(tmp_path: Path) -> N
     assert read_table(path, headers=["组"]).header_row == 2
 
 
+def test_a_header_on_two_rows(tmp_path: Path) -> None:
+    """坐标 merged over 经度 and 纬度 (序号, 靶标编号 merged down): the lower row names the
+    columns it has a name for, the upper row the others; data rows keep their numbers."""
+    path = tmp_path / "t.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["铜梁区2024年第一批卫星遥感疑似靶标"])
+    ws.append(["序号", "靶标编号", "坐标", None, "面积（亩）"])
+    ws.append([None, None, "经度", "纬度", None])
+    for cells in ("A2:A3", "B2:B3", "C2:D2", "E2:E3"):
+        ws.merge_cells(cells)
+    ws.append([1, "T-001", 106.0163, 29.7191, 0.5])
+    ws.append([2, "T-002", 106.02, 29.72, 0.3])
+    wb.save(path)
+    table = read_table(path)
+    assert list(table.frame.columns) == ["序号", "靶标编号", "经度", "纬度", "面积（亩）"]
+    assert table.header_row == 3 and table.rows == [4, 5]
+    assert table.frame["经度"].tolist() == [106.0163, 106.02]
+    # the same in a CSV
+    csv = tmp_path / "t.csv"
+    csv.write_text("靶标编号,坐标,,备注\n,经度,纬度,\nT-001,106.0163,29.7191,房前\n", "utf-8")
+    table = read_table(csv)
+    assert list(table.frame.columns) == ["靶标编号", "经度", "纬度", "备注"]
+    assert table.rows == [3] and table.frame.iloc[0].tolist() == [
+        "T-001",
+        "106.0163",
+        "29.7191",
+        "房前",
+    ]
+
+
 def test_duplicate_and_blank_headers_get_unique_names(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("编号,备注,备注,,\nA,x,y,z,\n", encoding="utf-8")
@@ -202,7 +234,7 @@ def test_find_column() -> None:
 def _reference_table(rows: list[list[str]]) -> tuple[list[str], list[list[Any]], list[int], int]:
     """The table the row-by-row reader built from ``csv.reader`` rows: columns, row values,
     row numbers, header row (the slow, obvious code the column-wise reader replaced)."""
-    from geoverify.readers.tables import _HEADER_SCAN_ROWS, _is_header_row
+    from geoverify.readers.tables import _HEADER_SCAN_ROWS, _is_header_row, _is_lower_header
 
     records = [(n, [c.strip() or None for c in row]) for n, row in enumerate(rows, start=1)]
     nonempty = [(n, cells) for n, cells in records if cells.count(None) < len(cells)]
@@ -212,6 +244,15 @@ def _reference_table(rows: list[list[str]]) -> tuple[list[str], list[list[Any]],
             header_idx = i
             break
     header_row, header_cells = nonempty[header_idx]
+    if header_idx + 1 < len(nonempty):  # a header on two rows
+        below_row, below = nonempty[header_idx + 1]
+        w = max(len(header_cells), len(below))
+        up = header_cells + [None] * (w - len(header_cells))
+        low = below + [None] * (w - len(below))
+        if _is_lower_header(up, low, frozenset()):
+            header_cells = [u if v is None else v for u, v in zip(up, low, strict=True)]
+            header_idx += 1
+            header_row = below_row
     data = nonempty[header_idx + 1 :]
     width = max([len(header_cells), *(len(c) for _, c in data)])
     names: list[str] = []

@@ -258,6 +258,22 @@ def _is_header_row(cells: Sequence[object], extra: frozenset[str]) -> bool:
     return False
 
 
+def _is_lower_header(
+    upper: Sequence[object], lower: Sequence[object], extra: frozenset[str]
+) -> bool:
+    """Whether ``lower`` is the second row of a header on two rows: it names a known column
+    under a cell that does not (坐标 over 经度), and leaves empty every column the upper row
+    names (a data row has its id under 靶标编号)."""
+    names_more = False
+    for up, low in zip(upper, lower, strict=True):
+        up_known = up is not None and _is_header_row([up], extra)
+        if up_known and low is not None:
+            return False
+        if not up_known and low is not None and _is_header_row([low], extra):
+            names_more = True
+    return names_more
+
+
 def _clean_cell(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
@@ -304,6 +320,15 @@ def _build(
             break
     header_row = int(nonempty[header_idx])
     header_cells = [col[header_row] for col in columns]
+    if header_idx + 1 < len(nonempty):
+        # A header on two rows (坐标 merged over 经度 and 纬度): the lower row names the
+        # columns it has a name for, the upper one the rest.
+        below = int(nonempty[header_idx + 1])
+        lower = [col[below] for col in columns]
+        if _is_lower_header(header_cells, lower, extra):
+            header_cells = [h if b is None else b for h, b in zip(header_cells, lower, strict=True)]
+            header_idx += 1
+            header_row = below
     data = nonempty[header_idx + 1 :]
     # the data rows follow each other (no empty row among them): a view, not a copy
     where: slice | np.ndarray = (
