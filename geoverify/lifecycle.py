@@ -643,6 +643,7 @@ def _row_problems(
         _area_problem(fr, entries),
         _values_without_confirmed_problem(fr, entries),
         _zero_for_confirmed_problem(fr, entries),
+        _excluded_without_what_problem(fr, target, entries),
     ]
     return [p for p in found if p is not None]
 
@@ -867,6 +868,24 @@ def _zero_for_confirmed_problem(fr: FeedbackRow, entries: _Entries) -> RowProble
             fr.area_m2,
         )
     return None
+
+
+def _excluded_without_what_problem(
+    fr: FeedbackRow, target: Mapping[str, Any], entries: _Entries
+) -> RowProblem | None:
+    """``excluded_without_what``: 排除 without what the site really is (the district asks;
+    an answer that keeps the recorded note need not say it again)."""
+    if entries.to_result != Result.EXCLUDED.value:
+        return None
+    if not is_missing(fr.remarks) or not is_missing(_clean(target.get("remarks"))):
+        return None
+    return _problem(
+        fr,
+        "excluded_without_what",
+        "核查结果为“排除”时请写明实际是什么（如油菜、观赏植物、裸地、房屋）",
+        "an excluded site needs what it really is (e.g. rape, ornamental plants, bare soil)",
+        "排除：实际为",
+    )
 
 
 def _values_without_confirmed_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:

@@ -182,6 +182,8 @@ def _target(pk: int, tid: str, status: str, result: str | None, **kw: Any) -> di
         rec.update(verified_on=dt.date(2024, 3, 10), verified_by="张三")
     if result == "confirmed" and status in ("eradicated", "reported"):
         rec.update(plants=20, eradicated_area_m2=15.0, eradicated_on=dt.date(2024, 3, 11))
+    if result == "excluded":  # recorded with what the site really is (as _row gives it)
+        rec.update(remarks="实际为：油菜")
     rec.update(kw)
     return rec
 
@@ -201,6 +203,8 @@ def _row(
         "verified_by": "张三",
         "result_label": label,
     }
+    if label == "排除":  # an exclusion says what the site really is
+        base["remarks"] = "实际为：油菜"
     base.update(kw)
     return FeedbackRow(**base)
 
@@ -497,3 +501,28 @@ def test_zero_plants_stay_allowed_where_nothing_was_planted() -> None:
         [_row(label="确认种植")], frame, village="福果村", today=TODAY
     )
     assert problems == [] and len(changes) == 1
+
+
+def test_an_exclusion_says_what_the_site_really_is() -> None:
+    frame = _frame(_target(7, "T1", "dispatched", None))
+    changes, problems = validate_feedback(
+        [_row(label="排除", remarks=None)], frame, village="福果村", today=TODAY
+    )
+    assert changes == []
+    assert [(p.code, p.field) for p in problems] == [("excluded_without_what", "排除：实际为")]
+    assert "实际是什么" in problems[0].reason
+    # said in the row (a workbook's 排除：实际为 goes into the remarks) …
+    changes, problems = validate_feedback(
+        [_row(label="排除", remarks="实际为：油菜")], frame, village="福果村", today=TODAY
+    )
+    assert problems == [] and len(changes) == 1
+    # … or already recorded: an answer given again need not repeat it
+    said = _frame(_target(7, "T1", "verified", "excluded", remarks="观赏植物"))
+    changes, problems = validate_feedback(
+        [_row(label="排除", remarks=None)], said, village="福果村", today=TODAY
+    )
+    assert problems == [] and changes == []
+    # other results need no note
+    for label in ("未发现", "非本镇辖区"):
+        _, problems = validate_feedback([_row(label=label)], frame, village="福果村", today=TODAY)
+        assert problems == [], label

@@ -127,7 +127,7 @@ def test_bad_rows_keep_true_row_numbers(tmp_path: Path) -> None:
     _fill(
         path,
         {
-            1: {"P": "上周三", "Q": "张三", "R": "排除"},
+            1: {"P": "上周三", "Q": "张三", "R": "排除", "X": "油菜"},
             3: {"P": dt.date(2024, 3, 10), "Q": "王五", "R": "有", "S": -3},
         },
     )

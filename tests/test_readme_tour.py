@@ -33,7 +33,7 @@ TOUR: list[list[str]] = [
     ["targets", "show", "TL2024-03-011"],
     ["dispatch", "--batch", "2024-03", "--out", "派发/2024-03"],
     ["feedback", "set", "TL2024-03-011", "--result", "排除", "--date", "2024-03-12",
-     "--checked-by", "张三"],
+     "--checked-by", "张三", "--remarks", "油菜"],
     ["status", "--batch", "2024-03", "--as-of", "2024-03-25"],
     ["history", "TL2024-03-011"],
     ["report", "district", "--batch", "2024-03", "--out", "反馈/2024-03.xlsx", "--as-of",

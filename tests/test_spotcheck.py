@@ -76,6 +76,7 @@ def _close_targets(run: Cli, n: int) -> list[str]:
             tid,
             result="排除" if i % 3 else "确认种植",
             plants=None if i % 3 else 12,
+            remarks="油菜" if i % 3 else None,
             verified_on=dt.date(2024, 3, 8),
             verified_by="张三",
             actor="pytest",

@@ -51,6 +51,7 @@ def fill_demo_workbook(src: Path, dst: Path, answers: list[tuple[Any, ...]]) -> 
             "铲除面积（平方米）": area,
             "铲除日期": erad,
             "案件编号": case,
+            "排除：实际为": "油菜" if result == "排除" else None,
             "备注": "示例反馈（演示数据）",
         }
         for k, v in values.items():

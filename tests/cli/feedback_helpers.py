@@ -52,7 +52,9 @@ def fill(src: Path, dst: Path, answers: dict[str, dict[str, Any]]) -> dict[str, 
     """Fill a dispatch workbook as a village would; returns the Excel row of each target id.
 
     ``answers`` maps a target id to {header: value}. Text is written as text (a cell starting
-    with ``=`` stays a string, as when typed with a leading apostrophe).
+    with ``=`` stays a string, as when typed with a leading apostrophe). An answer of 排除 says
+    what the site really is (排除：实际为 油菜) unless it gives 排除：实际为 or 备注 itself (None
+    for none).
     """
     wb = openpyxl.load_workbook(src)
     ws = wb["核查清单"]
@@ -64,7 +66,10 @@ def fill(src: Path, dst: Path, answers: dict[str, dict[str, Any]]) -> dict[str, 
         if tid is None:
             continue
         rows[str(tid)] = r
-        for header, value in answers.get(str(tid), {}).items():
+        answer = dict(answers.get(str(tid), {}))
+        if answer.get("核查结果") == "排除" and not {"排除：实际为", "备注"} & set(answer):
+            answer["排除：实际为"] = "油菜"
+        for header, value in answer.items():
             cell = ws.cell(r, col[header])
             cell.value = value
             if isinstance(value, str):

@@ -96,7 +96,7 @@ def test_messages_name_the_target_once(run: Cli) -> None:
     with_batch(run)
     tid = "TL2024-03-011"
     res = run("feedback", "set", tid, "--result", "排除", "--date", "2024-03-12",
-              "--checked-by", "张三")  # fmt: skip
+              "--checked-by", "张三", "--remarks", "油菜")  # fmt: skip
     assert res.exit_code == 0, res.output
     res = run("feedback", "set", tid, "--result", "确认种植", "--plants", "40")
     assert res.exit_code == 1
@@ -119,6 +119,7 @@ def test_checked_by_and_the_global_by_each_mean_one_thing(run: Cli) -> None:
               "--by", "张三")  # fmt: skip
     assert res.exit_code == 2 and "--found-by" in res.stderr
     args = ["--result", "排除", "--date", "2024-03-12", "--checked-by", "村专干张三", "--json"]
+    args += ["--remarks", "油菜"]
     res = run("feedback", "set", tid, *args, by="镇平安办李四")
     assert res.exit_code == 0, res.output
     events = json.loads(run("history", tid, "--json").stdout)["events"]

@@ -302,7 +302,7 @@ def test_feedback_set_if_version_refuses_a_stale_answer(run: Cli) -> None:
     assert shown.exit_code == 0, shown.output
     version = json.loads(shown.stdout)["version"]
     answer = ["feedback", "set", tid, "--result", "排除", "--date", "2024-03-07"]
-    answer += ["--checked-by", "赵六", "--if-version", str(version), "--json"]
+    answer += ["--checked-by", "赵六", "--remarks", "油菜", "--if-version", str(version), "--json"]
     res = run(*answer)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["changes"][0]["to"]["result"] == "excluded"

@@ -224,6 +224,7 @@ def test_a_stale_version_is_409_and_writes_nothing(
     [
         ({"result": "confirmed", "verified_on": "2030-01-01", "verified_by": "甲"}, "date"),
         ({"result": "excluded", "verified_on": "2024-03-12"}, "person"),
+        ({"result": "excluded", "verified_on": "2024-03-12", "verified_by": "甲"}, "what"),
         ({"result": "maybe", "verified_on": "2024-03-12", "verified_by": "甲"}, "result"),
         (
             {

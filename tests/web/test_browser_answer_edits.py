@@ -76,3 +76,31 @@ def test_an_answer_in_mu_is_completed_then_corrected_to_excluded(
         assert page.input_value("input[name=plants]") == "3"
         assert seen.console_errors == []
         ctx.close()
+
+
+def test_an_exclusion_asks_what_the_site_really_is(web_env: WebEnv, browser: Any) -> None:
+    """排除 makes the note required on the phone (the rule behind it refuses it too)."""
+    tid = web_env.targets[web_env.code_of(VILLAGE_A)][-2]
+    with serve(web_env.app()) as base:
+        ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
+        page = ctx.new_page()
+        seen = watch(page, base)
+        browser_login(page, base, VILLAGE_A)
+        page.goto(f"{base}/feedback/{tid}")
+        remarks = "textarea[name=remarks]"
+        page.select_option("select[name=result]", "excluded")
+        page.fill("input[name=verified_by]", "孙晓燕")
+        assert page.eval_on_selector(remarks, "el => el.required")
+        page.click("button[type=submit].primary")
+        # the browser keeps the form (the note is asked for), nothing is recorded
+        assert page.eval_on_selector(remarks, "el => !el.validity.valid")
+        assert target_detail(web_env.store, tid).feedback["result"] is None
+        page.select_option("select[name=result]", "not_found")
+        assert not page.eval_on_selector(remarks, "el => el.required")
+        page.select_option("select[name=result]", "excluded")
+        page.fill(remarks, "油菜")
+        _submit(page)
+        recorded = target_detail(web_env.store, tid).feedback
+        assert recorded["result"] == "excluded" and recorded["remarks"] == "油菜"
+        assert seen.console_errors == []
+        ctx.close()

@@ -195,7 +195,17 @@ def test_the_command_line_says_its_options_not_the_forms_box(run: Cli, tmp_path:
     assert res.exit_code == 0, res.output
     book = Path(max(json.loads(res.stdout)["villages"], key=lambda v: v["targets"])["xlsx"])
     target = target_ids(book)[0]
-    first = ("feedback", "set", target, "--result", "排除", "--date", "2024-03-08")
+    first = (
+        "feedback",
+        "set",
+        target,
+        "--result",
+        "排除",
+        "--date",
+        "2024-03-08",
+        "--remarks",
+        "油菜",
+    )
     assert run(*first, "--checked-by", "甲").exit_code == 0
     before = full_snapshot(run.store())
     res = run("feedback", "set", target, "--result", "未发现")

@@ -9,8 +9,10 @@ import zipfile
 from typing import Any
 
 import openpyxl
+from sqlalchemy import update
 
 from geoverify.store import repo
+from geoverify.store import tables as t
 from geoverify.workflows import sample_path
 from tests.cli.feedback_helpers import full_snapshot
 from tests.web.conftest import BATCH, VILLAGE_A, VILLAGE_B, Client, WebEnv, hidden_fields
@@ -44,14 +46,21 @@ def test_a_bad_answer_shows_the_form_again_with_the_reason(
     assert "<script>alert(1)" not in res.text
     assert hidden["submission"] in res.text
     assert full_snapshot(web_env.store) == before
-    ok = village.post(
-        f"/feedback/{target}",
-        data={**hidden, "result": "excluded", "verified_on": "2024-03-12", "verified_by": "张三"},
-    )
+    # An exclusion must say what is really there.
+    answer = {**hidden, "result": "excluded", "verified_on": "2024-03-12", "verified_by": "张三"}
+    res = village.post(f"/feedback/{target}", data=answer)
+    assert res.status_code == 422 and "核查结果为“排除”时请写明实际是什么" in res.text
+    assert full_snapshot(web_env.store) == before
+    ok = village.post(f"/feedback/{target}", data={**answer, "remarks": "观赏植物"})
     assert ok.status_code == 303
     assert ok.headers["location"] == f"/targets/{target}?saved=1"
-    # An exclusion that does not say what is really there is saved, with a reminder.
     shown = village.get(ok.headers["location"]).text
+    assert 'data-testid="excluded-without-remarks"' not in shown
+    # One recorded without it (by an older version) shows a reminder.
+    c = t.targets.c
+    with web_env.store.begin() as conn:
+        conn.execute(update(t.targets).where(c.target_id == target).values(remarks=None))
+    shown = village.get(f"/targets/{target}").text
     assert 'data-testid="excluded-without-remarks"' in shown
 
 

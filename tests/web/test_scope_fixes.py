@@ -141,7 +141,12 @@ def test_a_village_cannot_change_what_the_office_has_reported(
 ) -> None:
     village, office = clients[VILLAGE_A], clients["office1"]
     target = web_env.targets[web_env.code_of(VILLAGE_A)][-2]
-    answer = {"result": "excluded", "verified_on": "2024-03-12", "verified_by": "甲"}
+    answer = {
+        "result": "excluded",
+        "verified_on": "2024-03-12",
+        "verified_by": "甲",
+        "remarks": "油菜",
+    }
     detail = village.get(f"/api/v1/targets/{target}").json()
     first = village.post(
         f"/api/v1/targets/{target}/feedback",

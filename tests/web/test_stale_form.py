@@ -29,7 +29,12 @@ from tests.web.conftest import (
 )
 from tests.web.live import chromium_path, serve
 
-ANSWER = {"result": "excluded", "verified_on": "2024-03-12", "verified_by": "张三"}
+ANSWER = {
+    "result": "excluded",
+    "verified_on": "2024-03-12",
+    "verified_by": "张三",
+    "remarks": "油菜",
+}
 
 
 def _page_client(app: Any, name: str) -> Client:

@@ -79,6 +79,7 @@ def test_a_page_form_over_the_limit_gets_the_chinese_page(web_env: WebEnv) -> No
     target = web_env.target_of(VILLAGE_A)
     hidden = hidden_fields(village, f"/feedback/{target}")
     answer = {**hidden, "result": "excluded", "verified_on": "2024-03-12", "verified_by": "张三"}
+    answer["remarks"] = "油菜"
     big = [("photos", ("现场.jpg", b"\xff\xd8" + b"x" * (MB + MB // 2), "image/jpeg"))]
     before = full_snapshot(web_env.store)
 
@@ -132,6 +133,7 @@ def test_too_many_files_are_refused_in_chinese_naming_the_limit(
     target = web_env.targets[web_env.code_of(VILLAGE_A)][2]
     hidden = hidden_fields(village, f"/feedback/{target}")
     answer = {**hidden, "result": "excluded", "verified_on": "2024-03-12", "verified_by": "张三"}
+    answer["remarks"] = "油菜"
     photo = jpeg_bytes()
     photos = [("photos", (f"照片{i}.jpg", photo, "image/jpeg")) for i in range(limit + 1)]
     before = full_snapshot(web_env.store)
@@ -208,6 +210,7 @@ def test_an_empty_batch_file_or_photo_is_said_to_be_empty(
     target = web_env.targets[web_env.code_of(VILLAGE_A)][3]
     hidden = hidden_fields(village, f"/feedback/{target}")
     answer = {**hidden, "result": "excluded", "verified_on": "2024-03-12", "verified_by": "张三"}
+    answer["remarks"] = "油菜"
     photos = [
         ("photos", ("好的.jpg", jpeg_bytes(), "image/jpeg")),
         ("photos", ("空的.jpg", b"", "image/jpeg")),
@@ -241,6 +244,7 @@ def test_chromium_gets_the_page_for_a_body_over_the_limit(web_env: WebEnv, brows
         before = full_snapshot(web_env.store)
         page.select_option("select[name=result]", "excluded")
         page.fill("input[name=verified_by]", "张三")
+        page.fill("textarea[name=remarks]", "油菜")
         photo = {"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": b"x" * (3 * MB)}
         page.set_input_files("input[name=photos]", files=[photo])
         with page.expect_navigation():

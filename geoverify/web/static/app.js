@@ -71,6 +71,11 @@
           field.disabled = el.hidden;
         });
       });
+      // 排除 must say what the site really is: the note is then required.
+      document.querySelectorAll("[data-required-when-result]").forEach(function (field) {
+        var wanted = field.getAttribute("data-required-when-result").split(" ");
+        field.required = wanted.indexOf(result.value) >= 0;
+      });
     };
     result.addEventListener("change", sync);
     sync();
