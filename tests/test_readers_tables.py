@@ -133,6 +133,17 @@ def test_a_header_on_two_rows(tmp_path: Path) -> None:
     ]
 
 
+def test_a_data_row_is_never_taken_for_a_second_header_row(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    # Y (a latitude's name) under a column of its own, in a row that has a number
+    path.write_text("序号,经度,纬度,是否复核\n1,,,Y\n", encoding="utf-8")
+    table = read_table(path)
+    assert list(table.frame.columns) == ["序号", "经度", "纬度", "是否复核"] and table.rows == [2]
+    # a units row under the header is data, not a header (it names no coordinate)
+    path.write_text("靶标编号,经度,纬度\n,(度),(度)\nT-1,106.1,29.8\n", encoding="utf-8")
+    assert read_table(path).rows == [2, 3]
+
+
 def test_duplicate_and_blank_headers_get_unique_names(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("编号,备注,备注,,\nA,x,y,z,\n", encoding="utf-8")
@@ -231,25 +242,53 @@ def test_find_column() -> None:
 # --- the column-wise reader reads what the row-by-row one read ------------------------------
 
 
+def _reference_lower_header(upper: list[Any], lower: list[Any]) -> bool:
+    """The second row of a two-row header, as the rule says it: a longitude and a latitude
+    named, no number, nothing under a column the upper row names."""
+    import re
+
+    from geoverify.readers.tables import LAT_HEADERS, LON_HEADERS, _is_header_row
+
+    def named(cell: Any, headers: tuple[str, ...]) -> bool:
+        text = re.sub(r"\s", "", str(cell)).lower()
+        text = text.replace("（", "(").replace("）", ")")
+        bare = re.sub(r"[(\[【].*?[)\]】]", "", text)
+        return any(h.lower() in (text, bare) for h in headers)
+
+    cells = [low for low in lower if low is not None]
+    if any(up is not None and low is not None and _is_header_row([up], frozenset())
+           for up, low in zip(upper, lower, strict=True)):  # fmt: skip
+        return False
+    for low in cells:
+        try:
+            float(low)
+        except ValueError:
+            continue
+        return False
+    return any(named(c, LON_HEADERS) for c in cells) and any(named(c, LAT_HEADERS) for c in cells)
+
+
 def _reference_table(rows: list[list[str]]) -> tuple[list[str], list[list[Any]], list[int], int]:
     """The table the row-by-row reader built from ``csv.reader`` rows: columns, row values,
     row numbers, header row (the slow, obvious code the column-wise reader replaced)."""
-    from geoverify.readers.tables import _HEADER_SCAN_ROWS, _is_header_row, _is_lower_header
+    from geoverify.readers.tables import _HEADER_SCAN_ROWS, _is_header_row
 
     records = [(n, [c.strip() or None for c in row]) for n, row in enumerate(rows, start=1)]
     nonempty = [(n, cells) for n, cells in records if cells.count(None) < len(cells)]
-    header_idx = 0
+    header_idx = None
     for i, (_, cells) in enumerate(nonempty[:_HEADER_SCAN_ROWS]):
         if _is_header_row(cells, frozenset()):
             header_idx = i
             break
+    recognised = header_idx is not None
+    header_idx = header_idx or 0
     header_row, header_cells = nonempty[header_idx]
-    if header_idx + 1 < len(nonempty):  # a header on two rows
+    if recognised and header_idx + 1 < len(nonempty):  # a header on two rows
         below_row, below = nonempty[header_idx + 1]
         w = max(len(header_cells), len(below))
         up = header_cells + [None] * (w - len(header_cells))
         low = below + [None] * (w - len(below))
-        if _is_lower_header(up, low, frozenset()):
+        if _reference_lower_header(up, low):
             header_cells = [u if v is None else v for u, v in zip(up, low, strict=True)]
             header_idx += 1
             header_row = below_row

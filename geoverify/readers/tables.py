@@ -258,20 +258,40 @@ def _is_header_row(cells: Sequence[object], extra: frozenset[str]) -> bool:
     return False
 
 
+_LON_NAMES = frozenset(normalize_header(h) for h in LON_HEADERS)
+_LAT_NAMES = frozenset(normalize_header(h) for h in LAT_HEADERS)
+
+
+def _names_one_of(cell: object, names: frozenset[str]) -> bool:
+    n = normalize_header(cell)
+    return n in names or _strip_brackets(n) in names
+
+
+def _is_number(cell: object) -> bool:
+    if isinstance(cell, int | float):
+        return True
+    try:
+        float(str(cell))
+    except ValueError:
+        return False
+    return True
+
+
 def _is_lower_header(
     upper: Sequence[object], lower: Sequence[object], extra: frozenset[str]
 ) -> bool:
-    """Whether ``lower`` is the second row of a header on two rows: it names a known column
-    under a cell that does not (坐标 over 经度), and leaves empty every column the upper row
-    names (a data row has its id under 靶标编号)."""
-    names_more = False
+    """Whether ``lower`` is the second row of a header on two rows (坐标 merged over 经度 and
+    纬度): it names a longitude and a latitude, holds no number, and leaves empty every column
+    the upper row names (a data row has its id under 靶标编号)."""
+    lon = lat = False
     for up, low in zip(upper, lower, strict=True):
-        up_known = up is not None and _is_header_row([up], extra)
-        if up_known and low is not None:
+        if low is None:
+            continue
+        if (up is not None and _is_header_row([up], extra)) or _is_number(low):
             return False
-        if not up_known and low is not None and _is_header_row([low], extra):
-            names_more = True
-    return names_more
+        lon = lon or _names_one_of(low, _LON_NAMES)
+        lat = lat or _names_one_of(low, _LAT_NAMES)
+    return lon and lat
 
 
 def _clean_cell(value: Any) -> Any:
@@ -313,14 +333,16 @@ def _build(
         msg = f"{source}: 文件中没有任何数据 (the file has no data)"
         raise InputError(msg)
     extra = frozenset(normalize_header(h) for h in extra_headers if h)
-    header_idx = 0
+    header_idx = -1
     for i, r in enumerate(nonempty[:_HEADER_SCAN_ROWS].tolist()):
         if _is_header_row([col[r] for col in columns], extra):
             header_idx = i
             break
+    recognised = header_idx >= 0
+    header_idx = max(header_idx, 0)
     header_row = int(nonempty[header_idx])
     header_cells = [col[header_row] for col in columns]
-    if header_idx + 1 < len(nonempty):
+    if recognised and header_idx + 1 < len(nonempty):
         # A header on two rows (坐标 merged over 经度 and 纬度): the lower row names the
         # columns it has a name for, the upper one the rest.
         below = int(nonempty[header_idx + 1])
