@@ -245,6 +245,9 @@ def test_workbook_without_district_columns(tmp_path: Path) -> None:
 
 def test_village_html_escapes_and_embeds_map() -> None:
     frame = _with_district(targets())
+    first = frame.index[0]  # with two image dates, of which the reader takes the first
+    dates = [("影像时间", "2024-02-20"), ("影像时间（后时相）", "2024-03-01")]
+    frame.at[first, "district_columns"] = [*frame.at[first, "district_columns"], *dates]
     frame.loc[0, "target_id"] = SCRIPT
     png = render_village_map(
         box(106.02, 29.83, 106.05, 29.86),
@@ -282,6 +285,8 @@ def test_village_html_escapes_and_embeds_map() -> None:
     assert '<span class="kv">地类：林地</span>' in page
     assert '<span class="kv">作物类型：&lt;script&gt;alert(1)&lt;/script&gt;</span>' in page
     assert "<th>区禁毒办原表信息</th>" in page and "面积（亩）：" not in page
+    # a second image date, which the reader did not take, is listed
+    assert "影像时间：" not in page and "影像时间（后时相）：2024-03-01" in page
     # the fill-in boxes under each target; the signature is the table's last row
     assert "村（社区）核查后填写" in page
     assert page.count('<span class="k">排除：实际为</span>') == 3

@@ -24,10 +24,10 @@ from geoverify.documents.xlsx import (
     new_workbook,
     write_sheet,
 )
-from geoverify.model import ASSIGNMENT_LABELS, RESULT_LABELS
+from geoverify.model import ASSIGNMENT_LABELS, EXCLUDED_AS_LEAD, EXCLUDED_AS_OTHER, RESULT_LABELS
 from geoverify.navigation import format_degrees, navigation_links, to_dms
 from geoverify.progress import OUTSIDE_NOTE, natural_key, sort_targets_for_lists
-from geoverify.readers.tables import AREA_HEADERS, DATE_HEADERS, columns_matching
+from geoverify.readers.tables import AREA_HEADERS, DATE_HEADERS, find_column
 
 __all__ = [
     "DISPATCH_FORMAT",
@@ -124,7 +124,7 @@ ANSWERED_COLOUR = "E7E6E6"
 #: The fill-in fields an answered confirmed planting may still get (eradication, case).
 _STILL_OPEN = ("株数", "铲除面积（平方米）", "铲除日期", "案件编号")
 #: How the reader joins 排除：实际为 into the remarks (see ``readers.feedback._remarks``).
-_EXCLUDED_LEAD = "实际为："
+_EXCLUDED_LEAD = EXCLUDED_AS_LEAD
 #: Drop-down choices of 核查结果, in the order the issue gives them.
 RESULT_CHOICES: tuple[str, ...] = tuple(RESULT_LABELS[r] for r in RESULT_LABELS)
 #: Suggestions for what an 排除 target turned out to be (other text is allowed).
@@ -134,7 +134,7 @@ EXCLUDED_AS_CHOICES: tuple[str, ...] = (
     "杂草或野生植物",
     "裸地或翻耕地",
     "大棚或建筑物",
-    "其他（写在备注）",
+    EXCLUDED_AS_OTHER,
 )
 #: Print scale (%) of the dispatch workbooks on A4 landscape: 11 pt text prints at ~9 pt, the
 #: district's columns on the first page(s), the fill-in block with 序号 and 靶标编号 after.
@@ -699,13 +699,15 @@ def render_village_html(
     signature lines stay on the page of the last target. On a phone (a mobile viewport,
     ≥ 360 px) each target is a card with its navigation links (and its recorded answer, when
     it has one). ``map_names`` are the neighbouring villages the map names (listed under it).
-    The district's own columns are listed but for its area and image date, which the page's
-    图斑面积 and 影像时间 columns show.
+    The district's own columns are listed but for the area and image date the reader took
+    (:func:`~geoverify.readers.tables.find_column`), which the page's 图斑面积 and 影像时间
+    columns show.
     """
     rows = dispatch_rows(rows_frame, due_on=due_on)
     title = _title(village_name, batch, issued_on)
-    for r in rows:  # the page shows area and image date in its own columns
-        shown = columns_matching([k for k, _ in r["_district"]], (*AREA_HEADERS, *DATE_HEADERS))
+    for r in rows:  # the page shows the area and image date the reader took in its own columns
+        names = [k for k, _ in r["_district"]]
+        shown = {find_column(names, AREA_HEADERS), find_column(names, DATE_HEADERS)}
         r["_district"] = [(k, v) for k, v in r["_district"] if k not in shown]
     has_district = any(v is not None for r in rows for _, v in r["_district"])
     info = [*_INFO_MM, "说明"] + (["区禁毒办原表信息"] if has_district else [])
