@@ -97,12 +97,15 @@ def _client(base: str, user: str, targets: list[str], stop: float, tally: Tally)
             if time.monotonic() >= stop:
                 break
             key = str(uuid.uuid4())
+            result = rng.choice(["excluded", "not_found"])
             data = {
                 "submission": key,
-                "result": rng.choice(["excluded", "not_found"]),
+                "result": result,
                 "verified_on": "2024-03-12",
                 "verified_by": f"{user}核查员",
             }
+            if result == "excluded":  # an exclusion says what the site really is
+                data["remarks"] = "油菜"
             for attempt in range(2 if n % 10 == 0 else 1):
                 t0 = time.perf_counter()
                 try:

@@ -18,7 +18,15 @@ from typing import Any
 import pandas as pd
 
 from geoverify.errors import SUPERSEDE_NEEDS_REASON, RowProblem, TransitionError
-from geoverify.model import FEEDBACK_FIELD_LABELS, RESULT_LABELS, STATUS_LABELS, Result, Status
+from geoverify.model import (
+    EXCLUDED_AS_LEAD,
+    EXCLUDED_AS_OTHER,
+    FEEDBACK_FIELD_LABELS,
+    RESULT_LABELS,
+    STATUS_LABELS,
+    Result,
+    Status,
+)
 from geoverify.sanity import check_area, check_date, check_plants
 from geoverify.values import as_date, is_missing
 
@@ -459,7 +467,8 @@ def validate_feedback(
     ``conflicting_values``, ``missing_reason``, ``illegal_transition``, ``implausible_date``
     (before 2000), ``implausible_plants``, ``implausible_area``, ``values_without_confirmed``
     (plants or an area for a result other than 确认种植), ``zero_for_confirmed`` (0 plants or
-    an area of 0 for 确认种植).
+    an area of 0 for 确认种植), ``excluded_without_what`` (排除 that does not say what the site
+    really is).
 
     A change of result to anything but 确认种植 clears the recorded plants, eradicated area,
     eradication date and case number (``Change.cleared``; the old values are in
@@ -873,17 +882,22 @@ def _zero_for_confirmed_problem(fr: FeedbackRow, entries: _Entries) -> RowProble
 def _excluded_without_what_problem(
     fr: FeedbackRow, target: Mapping[str, Any], entries: _Entries
 ) -> RowProblem | None:
-    """``excluded_without_what``: 排除 without what the site really is (the district asks;
-    an answer that keeps the recorded note need not say it again)."""
+    """``excluded_without_what``: an answer that makes a target 排除 without saying what the
+    site really is (the district asks): no note, or only 其他（写在备注） chosen. A target
+    already recorded as 排除 is left as it is (one recorded before this rule shows a reminder
+    on its page, and its answer given again is not refused)."""
     if entries.to_result != Result.EXCLUDED.value:
         return None
-    if not is_missing(fr.remarks) or not is_missing(_clean(target.get("remarks"))):
+    if _clean(target.get("result")) == Result.EXCLUDED.value:
+        return None
+    said = _text_or_none(fr.remarks)
+    if said is not None and said.removeprefix(EXCLUDED_AS_LEAD).strip() != EXCLUDED_AS_OTHER:
         return None
     return _problem(
         fr,
         "excluded_without_what",
         "核查结果为“排除”时请写明实际是什么（如油菜、观赏植物、裸地、房屋）",
-        "an excluded site needs what it really is (e.g. rape, ornamental plants, bare soil)",
+        "an excluded site needs what it really is (e.g. rapeseed, ornamental plants, bare soil)",
         "排除：实际为",
     )
 

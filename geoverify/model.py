@@ -78,6 +78,10 @@ RESULT_LABELS: dict[str, str] = {
     "not_found": "未发现",
     "outside": "非本镇辖区",
 }
+#: The last suggestion of 排除：实际为: what the site is, written in 备注 instead.
+EXCLUDED_AS_OTHER = "其他（写在备注）"
+#: How a note says what an excluded site really is (before any other remarks).
+EXCLUDED_AS_LEAD = "实际为："
 #: A feedback's fields, in Chinese.
 FEEDBACK_FIELD_LABELS: dict[str, str] = {
     "result": "核查结果",

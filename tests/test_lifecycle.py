@@ -516,12 +516,31 @@ def test_an_exclusion_says_what_the_site_really_is() -> None:
         [_row(label="排除", remarks="实际为：油菜")], frame, village="福果村", today=TODAY
     )
     assert problems == [] and len(changes) == 1
-    # … or already recorded: an answer given again need not repeat it
-    said = _frame(_target(7, "T1", "verified", "excluded", remarks="观赏植物"))
-    changes, problems = validate_feedback(
-        [_row(label="排除", remarks=None)], said, village="福果村", today=TODAY
+    # only 其他（写在备注） chosen says nothing; with the note it does
+    for remarks, ok in (("实际为：其他（写在备注）", False), ("实际为：其他（写在备注）；玉米", True)):
+        _, problems = validate_feedback(
+            [_row(label="排除", remarks=remarks)], frame, village="福果村", today=TODAY
+        )
+        assert [p.code for p in problems] == ([] if ok else ["excluded_without_what"]), remarks
+    # a note recorded for another result does not say it (corrected from 确认种植)
+    confirmed = _frame(_target(7, "T1", "verified", "confirmed", remarks="已拔除焚烧"))
+    _, problems = validate_feedback(
+        [_row(label="排除", remarks=None)],
+        confirmed,
+        village="福果村",
+        today=TODAY,
+        supersede=True,
+        reason="复核更正",
     )
-    assert problems == [] and changes == []
+    assert [p.code for p in problems] == ["excluded_without_what"]
+    # a target already recorded as 排除 (with its note, or by an older version without one)
+    # is left as it is: its answer given again is not refused
+    for note in ("观赏植物", None):
+        said = _frame(_target(7, "T1", "verified", "excluded", remarks=note))
+        changes, problems = validate_feedback(
+            [_row(label="排除", remarks=None)], said, village="福果村", today=TODAY
+        )
+        assert problems == [] and changes == [], note
     # other results need no note
     for label in ("未发现", "非本镇辖区"):
         _, problems = validate_feedback([_row(label=label)], frame, village="福果村", today=TODAY)

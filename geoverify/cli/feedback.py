@@ -102,7 +102,7 @@ def feedback_import(file: Path, supersede: bool, reason: str | None, as_json: bo
 @click.option("--area", type=click.FloatRange(min=0), default=None, help="Eradicated area, m².")
 @click.option("--eradicated", default=None, help="Eradication date YYYY-MM-DD (铲除日期).")
 @click.option("--case", "case_no", default=None, help="Case number (案件编号).")
-@click.option("--remarks", default=None, help="Remarks (备注).")
+@click.option("--remarks", default=None, help="Remarks (备注); for 排除, what the site really is.")
 @click.option("--supersede", is_flag=True, help="Correct a result already recorded.")
 @click.option("--reason", default=None, help="Why the recorded result is corrected (更正理由).")
 @click.option(

@@ -24,6 +24,7 @@ from geoverify.documents.dispatch import (
 from geoverify.documents.xlsx import header_name
 from geoverify.errors import InputError
 from geoverify.lifecycle import FeedbackRow
+from geoverify.model import EXCLUDED_AS_LEAD
 from geoverify.readers.safety import ZipLimits, check_size, check_zip, parser_errors
 from geoverify.values import text_or_none
 
@@ -109,7 +110,7 @@ def _remarks(excluded_as: str | None, remarks: str | None) -> str | None:
     """排除：实际为 (what an excluded site really is) goes first into the remarks."""
     if excluded_as is None:
         return remarks
-    lead = f"实际为：{excluded_as}"
+    lead = f"{EXCLUDED_AS_LEAD}{excluded_as}"
     return f"{lead}；{remarks}" if remarks else lead
 
 
