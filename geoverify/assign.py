@@ -1427,7 +1427,7 @@ class _CellGrid:
         ``cell_village`` (:meth:`lookup`) place inside one village; return the rest: those far
         from every village in the order of their grid rows, those the exact geometry decides,
         and those whose covering the cell knows, with it (-1: none)."""
-        return cells.settle_points(
+        return cells.settle_looked_up(
             cell_village,
             np.ascontiguousarray(rows, dtype=np.intp),
             y,

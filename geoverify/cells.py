@@ -25,7 +25,7 @@ __all__ = [
     "groups_from_cells",
     "lookup",
     "mark_segments",
-    "settle_points",
+    "settle_looked_up",
 ]
 
 _FloatArray = NDArray[np.float64]
@@ -329,8 +329,14 @@ def lookup(
             out[k] = -1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _grid_row(y: float, top: float, cell: float, height: int) -> int:
+    """The grid row of ``y``, clamped to the grid (in floating point, before the conversion)."""
+    return int(min(max(math.floor((top - y) / cell), 0.0), height - 1.0))
+
+
 @njit(cache=True, nogil=True)
-def settle_points(
+def settle_looked_up(
     cell_village: NDArray[np.int32],
     rows: NDArray[np.intp],
     y: _FloatArray,
@@ -368,7 +374,7 @@ def settle_points(
             distance[r] = 0.0
         elif v == -1:
             n_far += 1
-            per_row[min(max(math.floor((top - y[r]) / cell), 0), height - 1) + 1] += 1
+            per_row[_grid_row(y[r], top, cell, height) + 1] += 1
         elif v == -2:
             n_exact += 1
         else:
@@ -385,7 +391,7 @@ def settle_points(
         v = cell_village[i]
         r = rows[i]
         if v == -1:
-            g = min(max(math.floor((top - y[r]) / cell), 0), height - 1)
+            g = _grid_row(y[r], top, cell, height)
             far[per_row[g]] = r
             per_row[g] += 1
         elif v == -2:

@@ -234,3 +234,40 @@ def test_covering_is_shapelys_for_points_off_the_boundaries() -> None:
     expected = np.full(x.size, -1)
     expected[ei] = ep
     np.testing.assert_array_equal(found[once], expected[once])
+
+
+@pytest.mark.parametrize("every", [True, False])
+def test_settling_looked_up_points_is_the_array_operations(every: bool) -> None:
+    """What the grid's values settle, and the rest sorted, as numpy's operations give them."""
+    rng = np.random.default_rng(7 + every)
+    n, top, cell, height = 5_000, 29.9, 0.001, 60
+    y = rng.uniform(top - cell * (height + 5), top + cell * 5, n)  # some off the grid
+    rows = np.arange(n) if every else np.sort(rng.choice(n, n // 2, replace=False))
+    cell_village = rng.integers(-6, 4, rows.size).astype(np.int32)
+
+    def fresh() -> tuple[np.ndarray, ...]:
+        return (np.full(n, -1, np.int32), np.zeros(n, np.int8), np.full(n, np.nan),
+                np.full(n, np.nan))  # fmt: skip
+
+    village, kind, overlap, distance = fresh()
+    far, exact, known, cover = cells.settle_looked_up(
+        cell_village, rows, y, top, cell, height, village, kind, overlap, distance, 1
+    )
+    # numpy's operations, one after another
+    e_village, e_kind, e_overlap, e_distance = fresh()
+    inside = cell_village >= 0
+    e_village[rows[inside]] = cell_village[inside]
+    e_kind[rows[inside]] = 1
+    e_overlap[rows[inside]] = 1.0
+    e_distance[rows[inside]] = 0.0
+    e_far = rows[cell_village == -1]
+    grid_row = np.clip(np.floor((top - y[e_far]) / cell), 0, height - 1)
+    e_far = e_far[np.argsort(grid_row, kind="stable")]
+    band = cell_village <= -3
+    for got, expected in (
+        (village, e_village), (kind, e_kind), (overlap, e_overlap), (distance, e_distance),
+        (far, e_far), (exact, rows[cell_village == -2]), (known, rows[band]),
+        (cover, (-4 - cell_village[band]).astype(np.int64)),
+    ):  # fmt: skip
+        np.testing.assert_array_equal(got, expected)
+    assert far.size and exact.size and known.size and (cover == -1).any()

@@ -517,7 +517,8 @@ def test_an_exclusion_says_what_the_site_really_is() -> None:
     )
     assert problems == [] and len(changes) == 1
     # only 其他（写在备注） chosen says nothing; with the note it does
-    for remarks, ok in (("实际为：其他（写在备注）", False), ("实际为：其他（写在备注）；玉米", True)):
+    other = "实际为：其他（写在备注）"
+    for remarks, ok in ((other, False), (f"{other}；玉米", True)):
         _, problems = validate_feedback(
             [_row(label="排除", remarks=remarks)], frame, village="福果村", today=TODAY
         )
