@@ -3,6 +3,8 @@ result asks for, and the values it fills in from the record pass its own checks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -16,6 +18,21 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 412, "height": 915}
 
 
+@contextmanager
+def _cadre_on_a_phone(web_env: WebEnv, browser: Any) -> Iterator[tuple[str, Any, Any]]:
+    """The app served, and a page of a phone with 青龙村's cadre logged in (its address, the
+    page and what the page reports)."""
+    with serve(web_env.app()) as base:
+        ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
+        try:
+            page = ctx.new_page()
+            seen = watch(page, base)
+            browser_login(page, base, VILLAGE_A)
+            yield base, page, seen
+        finally:
+            ctx.close()
+
+
 def _submit(page: Any) -> None:
     page.click("button[type=submit].primary")
     page.wait_for_selector("text=已保存")
@@ -25,12 +42,7 @@ def test_an_answer_in_mu_is_completed_then_corrected_to_excluded(
     web_env: WebEnv, browser: Any
 ) -> None:
     tid = web_env.targets[web_env.code_of(VILLAGE_A)][-1]
-    with serve(web_env.app()) as base:
-        ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
-        page = ctx.new_page()
-        seen = watch(page, base)
-        browser_login(page, base, VILLAGE_A)
-
+    with _cadre_on_a_phone(web_env, browser) as (base, page, seen):
         # Confirmed planting, its area given in 亩: stored in m² with more than one decimal.
         page.goto(f"{base}/feedback/{tid}")
         page.select_option("select[name=result]", "confirmed")
@@ -75,17 +87,12 @@ def test_an_answer_in_mu_is_completed_then_corrected_to_excluded(
         page.select_option("select[name=result]", "confirmed")
         assert page.input_value("input[name=plants]") == "3"
         assert seen.console_errors == []
-        ctx.close()
 
 
 def test_an_exclusion_asks_what_the_site_really_is(web_env: WebEnv, browser: Any) -> None:
     """排除 makes the note required on the phone (the rule behind it refuses it too)."""
     tid = web_env.targets[web_env.code_of(VILLAGE_A)][-2]
-    with serve(web_env.app()) as base:
-        ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="zh-CN")
-        page = ctx.new_page()
-        seen = watch(page, base)
-        browser_login(page, base, VILLAGE_A)
+    with _cadre_on_a_phone(web_env, browser) as (base, page, seen):
         page.goto(f"{base}/feedback/{tid}")
         remarks = "textarea[name=remarks]"
         page.select_option("select[name=result]", "excluded")
@@ -103,4 +110,3 @@ def test_an_exclusion_asks_what_the_site_really_is(web_env: WebEnv, browser: Any
         recorded = target_detail(web_env.store, tid).feedback
         assert recorded["result"] == "excluded" and recorded["remarks"] == "油菜"
         assert seen.console_errors == []
-        ctx.close()
