@@ -99,7 +99,10 @@ def test_an_exclusion_asks_what_the_site_really_is(web_env: WebEnv, browser: Any
         page.fill("input[name=verified_by]", "孙晓燕")
         assert page.eval_on_selector(remarks, "el => el.required")
         page.click("button[type=submit].primary")
-        # the browser keeps the form (the note is asked for), nothing is recorded
+        # the browser keeps the form and asks for the note in the page's words (whatever the
+        # phone's language); nothing is recorded
+        assert "请写明实际是什么" in page.eval_on_selector(remarks, "el => el.validationMessage")
+        page.fill(remarks, "  ")  # spaces say nothing
         assert page.eval_on_selector(remarks, "el => !el.validity.valid")
         assert target_detail(web_env.store, tid).feedback["result"] is None
         page.select_option("select[name=result]", "not_found")

@@ -71,12 +71,21 @@
           field.disabled = el.hidden;
         });
       });
-      // 排除 must say what the site really is: the note is then required.
+      // 排除 must say what the site really is: the note is then required, and the browser
+      // says so in the page's words (its own bubble follows the phone's language).
       document.querySelectorAll("[data-required-when-result]").forEach(function (field) {
         var wanted = field.getAttribute("data-required-when-result").split(" ");
         field.required = wanted.indexOf(result.value) >= 0;
+        say(field);
       });
     };
+    var say = function (field) {
+      var empty = field.required && !field.value.trim();
+      field.setCustomValidity(empty ? field.getAttribute("data-required-says") || "" : "");
+    };
+    document.querySelectorAll("[data-required-when-result]").forEach(function (field) {
+      field.addEventListener("input", function () { say(field); });
+    });
     result.addEventListener("change", sync);
     sync();
   }
