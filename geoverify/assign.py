@@ -931,15 +931,19 @@ def _assign_grid_points(
     point (:func:`geoverify.segments.settle_points`); the few it leaves (crowded, or within the
     bend of a polygon) go through :func:`_assign_points`.
 
-    ``ref`` holds the points' native coordinates and reference points; ``cover``, when known,
-    the one polygon covering each point (-1: none), else the references tell.
+    ``ref`` holds the points' native coordinates and reference points; ``cover``, where
+    known, the one polygon covering each point (-1: none; -2 or no ``cover``: the references
+    tell).
     """
     n = len(xy)
-    index, native_index = layer.indexes(tol, native=cover is None)
-    if cover is not None:
+    told = cover is None or bool((cover == -2).any())  # some by their references
+    index, native_index = layer.indexes(tol, native=told)
+    if not told:
         native_index = index  # not read
+    if cover is not None and told:
+        cover = None if (cover == -2).all() else cover
     if index is None or native_index is None or n == 0:
-        return _assign_points(q_native, xy, layer, codes, code_rank, tol, cover, ref)
+        return _assign_points(q_native, xy, layer, codes, code_rank, tol, _known(cover), ref)
     known = np.full(n, -2, dtype=np.int64) if cover is None else cover.astype(np.int64)
     rank = code_rank.astype(np.int64)
     order = index.order(xy[:, 0], xy[:, 1])
@@ -992,11 +996,17 @@ def _assign_grid_points(
             codes,
             code_rank,
             tol,
-            None if cover is None else cover[rest],
+            None if cover is None else _known(cover[rest]),
             ref.part(rest),
         )
         _put_answers(result, rest, r)
     return result
+
+
+def _known(cover: _IntArray | None) -> _IntArray | None:
+    """``cover`` when it knows every point's covering, else None (the references tell: a point
+    whose covering is known is its own reference, with that covering)."""
+    return None if cover is None or (cover == -2).any() else cover
 
 
 def _put_answers(
@@ -1367,12 +1377,13 @@ class _CellGrid:
             grid.group = grid._settle(groups.layer, reach, near_one=1)
         return grid
 
-    def _distances(self, rings: Rings, cap: int) -> NDArray[np.uint8]:
+    def _distances(self, rings: Rings, cap: int, eps: float) -> NDArray[np.uint8]:
         """Per cell, the distance in cells (Chebyshev, at most ``cap``) to a cell that one of
-        the ``rings`` passes through."""
+        the ``rings`` passes through or within ``eps`` of."""
         start = np.flatnonzero(rings.edges).astype(np.int64)
         marked = np.zeros((self.height, self.width), dtype=np.uint8)
-        cells.mark_segments(rings.xy, start, self.left, self.top, self.cell, marked)
+        edge = eps / self.cell
+        cells.mark_segments(rings.xy, start, self.left, self.top, self.cell, marked, edge)
         return cells.chebyshev(marked, cap)
 
     def _settle(
@@ -1382,12 +1393,11 @@ class _CellGrid:
         -2 undecided. ``reach`` whole cells between the cell and every boundary when no
         polygon covers it; ``near_one`` when one does.
 
-        With ``containment``, an undecided cell with a whole cell between it and every boundary
-        (so that no point of it lies within the covering tolerance of one) says what covers it:
-        -3 nothing, ``-4 - i`` polygon ``i`` alone.
+        With ``containment``, an undecided cell that no boundary passes through or within the
+        covering tolerance of says what covers it: -3 nothing, ``-4 - i`` polygon ``i`` alone.
         """
-        # Cells a boundary touches are at distance 0.
-        dist = self._distances(layer.rings, max(reach, near_one) + 1)
+        # Cells a boundary touches, or comes within the covering tolerance of, are at distance 0.
+        dist = self._distances(layer.rings, max(reach, near_one) + 1, layer.eps)
         rep, comp = cells.components(dist)
         # One cell of each component (the last one) tells which polygons cover it.
         rows, cols = np.divmod(rep, self.width)
@@ -1887,19 +1897,23 @@ def _assign_point_targets(
 
     far_pieces = _Pieces(measure, far.size, tg.threads, _FAR_PIECE)
     try:
-        if exact.size:
-            ref = grid.reference(tg.x[exact], tg.y[exact], grid.village)
-            xy = tg.metric_xy(exact)
-            r = _assign_grid_points(tg.reps[exact], xy, layer, codes, code_rank, tol, ref)
-            cols.put(exact, r)
-        if known.size:
-            ref = _Reference(tg.x[known], tg.y[known], tg.x[known], known_cover)
-            xy = tg.metric_xy(known)
-            r = _assign_grid_points(
-                tg.reps[known], xy, layer, codes, code_rank, tol, ref, known_cover
+        if exact.size or known.size:
+            # In one pass: those whose covering their references tell (-2), then those whose
+            # covering the cell knows; a known one is its own reference, with that covering.
+            todo = np.concatenate([exact, known])
+            ref_exact = grid.reference(tg.x[exact], tg.y[exact], grid.village)
+            x_known = tg.x[known]
+            ref = _Reference(
+                tg.x[todo],
+                tg.y[todo],
+                np.concatenate([ref_exact.qx, x_known]),
+                np.concatenate([ref_exact.owner, known_cover]),
             )
-            cols.put(known, r)
-            del r, ref
+            cover = np.concatenate([np.full(exact.size, -2, np.int64), known_cover])
+            xy = tg.metric_xy(todo)
+            r = _assign_grid_points(tg.reps[todo], xy, layer, codes, code_rank, tol, ref, cover)
+            cols.put(todo, r)
+            del r, ref, ref_exact, cover
     except BaseException:
         far_pieces.cancel()
         raise

@@ -44,14 +44,17 @@ def mark_segments(
     top: float,
     cell: float,
     out: NDArray[np.uint8],
+    edge: float = _EDGE,
 ) -> None:
     """Mark every cell that a segment ``xy[s]``–``xy[s + 1]`` (``s`` in ``start``) touches,
-    its edges and corners included (and cells it passes within :data:`_EDGE` of a cell):
-    no boundary passes through an unmarked cell. Rows count down from ``top``.
+    its edges and corners included, and every cell it passes within ``edge`` (in cells; at
+    least :data:`_EDGE`) of: no boundary passes through an unmarked cell, nor that close to
+    one. Rows count down from ``top``.
 
     Row by row: the part of the segment within the row's band spans the columns between its
     two ends' columns."""
     height, width = out.shape
+    edge = max(edge, _EDGE)
     for s in start:
         # In cells: x to the right from ``left``, y down from ``top``.
         ax = (xy[s, 0] - left) / cell
@@ -65,13 +68,13 @@ def mark_segments(
         if ay > by:
             ax, ay, bx, by = bx, by, ax, ay
         dy = by - ay
-        r0 = max(math.floor(ay - _EDGE), 0)
-        r1 = min(math.floor(by + _EDGE), height - 1)
+        r0 = max(math.floor(ay - edge), 0)
+        r1 = min(math.floor(by + edge), height - 1)
         for r in range(r0, r1 + 1):
             # The segment's ends within the row's band [r, r + 1] (clamped to the segment).
             if dy > 0.0:
-                t0 = min(max((r - ay) / dy, 0.0), 1.0)
-                t1 = min(max((r + 1 - ay) / dy, 0.0), 1.0)
+                t0 = min(max((r - edge - ay) / dy, 0.0), 1.0)
+                t1 = min(max((r + 1 + edge - ay) / dy, 0.0), 1.0)
             else:
                 t0 = 0.0
                 t1 = 1.0
@@ -79,8 +82,8 @@ def mark_segments(
             x1 = ax + t1 * (bx - ax)
             if x0 > x1:
                 x0, x1 = x1, x0
-            c0 = max(math.floor(x0 - _EDGE), 0)
-            c1 = min(math.floor(x1 + _EDGE), width - 1)
+            c0 = max(math.floor(x0 - edge), 0)
+            c1 = min(math.floor(x1 + edge), width - 1)
             for c in range(c0, c1 + 1):
                 out[r, c] = 1
 
@@ -258,8 +261,8 @@ def classify(
     Per cell: the component's polygon when at least ``near_one`` whole cells (``reach`` when
     ``near_one`` is not smaller) lie between it and every touched cell; -1 (covered by none)
     when at least ``reach`` do; else -2, undecided. With ``containment``, an undecided cell
-    with a whole cell between it and every touched one says what covers it: -3 none,
-    ``-4 - i`` polygon ``i``.
+    that is not touched says what covers it: -3 none, ``-4 - i`` polygon ``i`` (the cells were
+    marked with the covering tolerance as their ``edge``, so no boundary is that close to it).
     """
     height, width = dist.shape
     n = 0
@@ -295,7 +298,7 @@ def classify(
                     v = -2
             elif d <= near_one:
                 v = -2
-            if containment and v == -2 and d > 1 and clear >= -1:
+            if containment and v == -2 and d > 0 and clear >= -1:
                 v = -3 - (clear + 1)
             out[r * width + c] = v
         prev, cur = cur, prev

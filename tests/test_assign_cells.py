@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -11,6 +13,7 @@ from scipy import ndimage
 
 from geoverify import assign, cells
 from geoverify.segments import Rings
+from tests.conftest import same_assignments
 
 
 @pytest.mark.parametrize("cap", [2, 4, 13])
@@ -54,19 +57,20 @@ def _cell_boxes(grid: assign._CellGrid) -> np.ndarray:
     )
 
 
-def _touched(grid: assign._CellGrid, polygons: np.ndarray) -> np.ndarray:
+def _touched(grid: assign._CellGrid, polygons: np.ndarray, eps: float) -> np.ndarray:
     """The cells the kernel marks as touched by a boundary, checked against shapely: every
-    cell a boundary touches (edges and corners included), and no cell farther from one than
-    the kernel's allowance for rounding."""
-    touched = (grid._distances(Rings.of(polygons), 1) == 0).ravel()
+    cell a boundary touches (edges and corners included) or comes within ``eps`` of (the
+    covering tolerance), and no cell farther from one than that and the kernel's allowance for
+    rounding."""
+    touched = (grid._distances(Rings.of(polygons), 1, eps) == 0).ravel()
     boxes = _cell_boxes(grid)
     tree = shapely.STRtree(shapely.boundary(polygons))
     exact = np.zeros(boxes.size, bool)
-    exact[tree.query(boxes, predicate="intersects")[0]] = True
+    exact[tree.query(boxes, predicate="dwithin", distance=eps)[0]] = True
     near = np.zeros(boxes.size, bool)
-    near[tree.query(boxes, predicate="dwithin", distance=3e-6 * grid.cell)[0]] = True
+    near[tree.query(boxes, predicate="dwithin", distance=eps + 3e-6 * grid.cell)[0]] = True
     assert exact.any()
-    assert not (exact & ~touched).any(), "a cell a boundary touches is not marked"
+    assert not (exact & ~touched).any(), "a cell a boundary touches or nears is not marked"
     assert not (touched & ~near).any(), "a cell no boundary comes near is marked"
     return touched.reshape(grid.height, grid.width)
 
@@ -77,11 +81,12 @@ def _settle_with_filters(
     reach: int,
     near_one: int,
     containment: bool,
+    eps: float,
 ) -> np.ndarray:
     """The grid's values as array operations (the formulation before the kernels): the
     touched cells, components of the rest labelled, and dilations of the touched cells by
     ``reach`` and ``near_one`` squares."""
-    touched = _touched(grid, polygons)
+    touched = _touched(grid, polygons, eps)
     components, n_comp = ndimage.label(~touched)
     flat = components.ravel()
     where = np.flatnonzero(flat)
@@ -107,8 +112,7 @@ def _settle_with_filters(
     else:
         value[ndimage.maximum_filter(u8, size=2 * near_one + 1).view(bool)] = -2
     if containment:
-        two = ndimage.maximum_filter(u8, size=3).view(bool)
-        band = (value == -2) & ~two & (clear >= -1)
+        band = (value == -2) & ~touched & (clear >= -1)
         value[band] = -3 - (clear[band] + 1)
     return value.ravel()
 
@@ -141,8 +145,8 @@ def test_cell_grid_of_the_town_is_the_array_formulation(
     )
     need = (50.0 + max(layer.bend, gl.layer.bend)) / scale
     assert (reach - 1) * grid.cell <= need < reach * grid.cell
-    village = _settle_with_filters(grid, layer.native, reach, reach, True)
-    group = _settle_with_filters(grid, gl.layer.native, reach, 1, False)
+    village = _settle_with_filters(grid, layer.native, reach, reach, True, layer.eps)
+    group = _settle_with_filters(grid, gl.layer.native, reach, 1, False, gl.layer.eps)
     np.testing.assert_array_equal(grid.village, village)
     np.testing.assert_array_equal(grid.group, group)
     # 13 villages fit in 16 bits; 52 groups do only when the limit allows.
@@ -185,7 +189,11 @@ def test_settled_cells_keep_their_promise(
     far = np.flatnonzero(value == -1)
     assert not shapely.STRtree(layer.native).query(boxes[far], predicate="intersects")[0].size
     known = np.flatnonzero(value <= -3)
-    assert known.size or grid.reach == 1  # one cell of clearance leaves no band to know
+    assert known.size
+    # No boundary within the covering tolerance of a cell that knows what covers it.
+    lines = shapely.boundary(layer.native)
+    close = shapely.STRtree(lines).query(boxes[known], predicate="dwithin", distance=layer.eps)
+    assert close[0].size == 0, f"{close[0].size} knowing cells within the covering tolerance"
     owner = np.where(value[known] == -3, -1, -4 - value[known])
     ci, pi = shapely.STRtree(layer.native).query(boxes[known], predicate="intersects")
     covering = np.full(known.size, -1)
@@ -271,3 +279,56 @@ def test_settling_looked_up_points_is_the_array_operations(every: bool) -> None:
     ):  # fmt: skip
         np.testing.assert_array_equal(got, expected)
     assert far.size and exact.size and known.size and (cover == -1).any()
+
+
+def test_a_boundary_within_the_covering_tolerance_of_a_cell_leaves_it_undecided(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A shared village edge a fraction of the covering tolerance (0.1 mm) short of a cell's
+    border: the cell beside it does not say what covers its points, and a point in it within
+    the tolerance of the edge is covered by both villages (the smaller code's, near the
+    boundary), as without the grid."""
+    west, east, south, north = 114.0, 114.04, 30.0, 30.02
+    eps = assign.COVER_EPS_DEGREES
+
+    def villages(xs: float) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(
+            {"code": ["A", "B"]},
+            geometry=[shapely.box(west, south, xs, north), shapely.box(xs, south, east, north)],
+            crs="EPSG:4490",
+        )
+
+    rng = np.random.default_rng(3)
+    n = assign.GRID_MIN_POINTS + 1
+    max_cells = min(assign.MAX_GRID_CELLS, max(2**18, 8 * (n + 1)))
+    native = pyproj.CRS("EPSG:4490")
+    first = villages(114.02)
+    metric = assign._choose_metric(None, first.geometry)
+    assert metric is not None
+
+    def grid_of(v: gpd.GeoDataFrame) -> assign._CellGrid:
+        layer = assign._Layer.build(v.geometry, native, metric)
+        grid = assign._CellGrid.build(layer, None, 50.0, native, metric, max_cells)
+        assert grid is not None
+        return grid
+
+    grid = grid_of(first)
+    col = round((114.02 - grid.left) / grid.cell)
+    border = grid.left + col * grid.cell  # the west side of cell column ``col``
+    v = villages(border - 0.5 * eps)  # the edge inside the cell west of it
+    grid = grid_of(v)  # the same cells: the outer bounds are the same
+    assert border == grid.left + col * grid.cell
+    x = np.append(rng.uniform(west, east, n), border + 0.25 * eps)
+    y = np.append(rng.uniform(south, north, n), 30.01)
+    row = math.floor((grid.top - y[-1]) / grid.cell)
+    assert math.floor((x[-1] - grid.left) / grid.cell) == col
+    # Without the tolerance the cell would be untouched, beside a touched one, and know "B".
+    assert 0.5 * eps / grid.cell > 1e-6
+    assert grid.village[row * grid.width + col] == -2
+    targets = gpd.GeoDataFrame(geometry=shapely.points(x, y), crs="EPSG:4490")
+    got = assign.assign_targets(targets, v)
+    assert got.iloc[-1]["village_code"] == "A"
+    assert got.iloc[-1]["assignment"] == "near_boundary"
+    assert got.iloc[-1]["neighbours"] == ("B",)
+    monkeypatch.setattr(assign, "GRID_MIN_POINTS", n + 10)  # the same without the grid
+    same_assignments(got, assign.assign_targets(targets, v))
