@@ -29,6 +29,7 @@ from geoverify.boundaries import polygonal_part
 from geoverify.errors import CRSError, InputError
 from geoverify.model import Assignment
 from geoverify.segments import Rings, SegmentIndex, reference_points
+from geoverify.validity import certainly_valid
 
 __all__ = [
     "ASSIGN_COLUMNS",
@@ -371,11 +372,12 @@ class _Layer:
     ) -> _Layer:
         same_crs = series.crs is not None and pyproj.CRS.from_user_input(series.crs) == native_crs
         native = _geoms(series if same_crs else series.to_crs(native_crs))
+        rings = Rings.of(native)
         # The validity check runs beside the projection, which is made again in the rare case
         # that a polygon needs repair.
         valid, projected = _side_by_side(
-            lambda: shapely.is_valid(native),
-            lambda: _Projected.of(native, native_crs, metric_crs, threads),
+            lambda: _is_valid(native, rings),
+            lambda: _Projected.of(native, native_crs, metric_crs, threads, rings),
             threads,
         )
         type_id = shapely.get_type_id(native)
@@ -574,9 +576,16 @@ class _Projected:
 
     @classmethod
     def of(
-        cls, native: _GeomArray, native_crs: pyproj.CRS, metric_crs: pyproj.CRS, threads: int
+        cls,
+        native: _GeomArray,
+        native_crs: pyproj.CRS,
+        metric_crs: pyproj.CRS,
+        threads: int,
+        rings: Rings | None = None,
     ) -> _Projected:
-        rings = Rings.of(native)
+        """``native``'s rings (or the ``rings`` already read from them) and their metric
+        polygons; the bend measured in the background."""
+        rings = Rings.of(native) if rings is None else rings
         if native_crs == metric_crs:
             return cls(rings, native, rings, _done(0.01))
         if shapely.has_z(native).any():
@@ -600,6 +609,16 @@ class _Projected:
                 lambda: _bend(rings, metric_rings, native_crs, metric_crs, threads), threads
             ),
         )
+
+
+def _is_valid(native: _GeomArray, rings: Rings) -> NDArray[np.bool_]:
+    """``shapely.is_valid`` of the polygons ``native`` (``rings`` their rings): GEOS asked only
+    about those a compiled pass does not find certainly valid (most are one simple ring)."""
+    valid = certainly_valid(rings)
+    unsure = np.flatnonzero(~valid)
+    if unsure.size:
+        valid[unsure] = shapely.is_valid(native[unsure])
+    return valid
 
 
 def _done(value: _T) -> concurrent.futures.Future[_T]:
