@@ -883,23 +883,33 @@ def _excluded_without_what_problem(
     fr: FeedbackRow, target: Mapping[str, Any], entries: _Entries
 ) -> RowProblem | None:
     """``excluded_without_what``: an answer that makes a target 排除 without saying what the
-    site really is (the district asks): no note, or only 其他（写在备注） chosen. A target
-    already recorded as 排除 is left as it is (one recorded before this rule shows a reminder
-    on its page, and its answer given again is not refused)."""
+    site really is (the district asks): no note, only 其他（写在备注） chosen, or the note
+    recorded for the target's earlier result given back unchanged (a form or a list shows it
+    filled in). A target already recorded as 排除 is left as it is (one recorded before this
+    rule shows a reminder on its page, and its answer given again is not refused)."""
     if entries.to_result != Result.EXCLUDED.value:
         return None
-    if _clean(target.get("result")) == Result.EXCLUDED.value:
+    recorded_result = _clean(target.get("result"))
+    if recorded_result == Result.EXCLUDED.value:
         return None
     said = _text_or_none(fr.remarks)
-    if said is not None and said.removeprefix(EXCLUDED_AS_LEAD).strip() != EXCLUDED_AS_OTHER:
+    earlier = _text_or_none(_clean(target.get("remarks")))
+    old_note = recorded_result is not None and said is not None and said == earlier
+    if (
+        said is not None
+        and not old_note
+        and said.removeprefix(EXCLUDED_AS_LEAD).strip() != EXCLUDED_AS_OTHER
+    ):
         return None
-    return _problem(
-        fr,
-        "excluded_without_what",
-        "核查结果为“排除”时请写明实际是什么（如油菜、观赏植物、裸地、房屋）",
-        "an excluded site needs what it really is (e.g. rapeseed, ornamental plants, bare soil)",
-        "排除：实际为",
+    reason = "核查结果为“排除”时请写明实际是什么（如油菜、观赏植物、裸地、房屋）"
+    detail = (
+        "an excluded site needs what it really is (e.g. rapeseed, ornamental plants, bare soil)"
     )
+    if old_note:
+        label = RESULT_LABELS.get(str(recorded_result), str(recorded_result))
+        reason += f"；备注仍是上次“{label}”时写的，请改写"
+        detail += f"; the note is the one recorded for the earlier result ({recorded_result})"
+    return _problem(fr, "excluded_without_what", reason, detail, "排除：实际为")
 
 
 def _values_without_confirmed_problem(fr: FeedbackRow, entries: _Entries) -> RowProblem | None:

@@ -534,6 +534,25 @@ def test_an_exclusion_says_what_the_site_really_is() -> None:
         reason="复核更正",
     )
     assert [p.code for p in problems] == ["excluded_without_what"]
+    # … nor given back unchanged (the answer form and a list show the recorded note filled in);
+    # a note changed, or one recorded with no result yet, does
+    for target, remarks, ok in (
+        (confirmed, "已拔除焚烧", False),
+        (confirmed, " 已拔除焚烧 ", False),
+        (confirmed, "实际为：油菜（原记已拔除焚烧有误）", True),
+        (_frame(_target(7, "T1", "dispatched", None, remarks="油菜")), "油菜", True),
+    ):
+        _, problems = validate_feedback(
+            [_row(label="排除", remarks=remarks)],
+            target,
+            village="福果村",
+            today=TODAY,
+            supersede=True,
+            reason="复核更正",
+        )
+        assert [p.code for p in problems] == ([] if ok else ["excluded_without_what"]), remarks
+        if not ok:
+            assert "备注仍是上次“确认种植”时写的" in problems[0].reason
     # a target already recorded as 排除 (with its note, or by an older version without one)
     # is left as it is: its answer given again is not refused
     for note in ("观赏植物", None):

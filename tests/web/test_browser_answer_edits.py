@@ -113,3 +113,39 @@ def test_an_exclusion_asks_what_the_site_really_is(web_env: WebEnv, browser: Any
         recorded = target_detail(web_env.store, tid).feedback
         assert recorded["result"] == "excluded" and recorded["remarks"] == "油菜"
         assert seen.console_errors == []
+
+
+def test_a_correction_to_excluded_asks_for_a_note_of_its_own(web_env: WebEnv, browser: Any) -> None:
+    """The form fills 备注 in from the record: corrected from 确认种植 to 排除, that note sent
+    back unchanged does not say what the site is, in the browser or behind it."""
+    tid = web_env.targets[web_env.code_of(VILLAGE_A)][-3]
+    with _cadre_on_a_phone(web_env, browser) as (base, page, seen):
+        page.goto(f"{base}/feedback/{tid}")
+        page.select_option("select[name=result]", "confirmed")
+        page.fill("input[name=verified_by]", "孙晓燕")
+        page.fill("input[name=plants]", "12")
+        page.fill("textarea[name=remarks]", "已拔除焚烧")
+        _submit(page)
+        page.goto(f"{base}/feedback/{tid}")
+        remarks = "textarea[name=remarks]"
+        assert page.input_value(remarks) == "已拔除焚烧"
+        page.select_option("select[name=result]", "excluded")
+        page.check("input[name=supersede]")
+        page.fill("input[name=reason]", "复查确认是油菜")
+        page.click("button[type=submit].primary")
+        message = page.eval_on_selector(remarks, "el => el.validationMessage")
+        assert "备注仍是上次“确认种植”时写的" in message
+        assert target_detail(web_env.store, tid).feedback["result"] == "confirmed"
+        # Sent anyway (a browser that does not check), the rule refuses it and says why.
+        page.eval_on_selector("form[data-testid=feedback-form]", "f => f.noValidate = true")
+        page.click("button[type=submit].primary")
+        page.wait_for_selector("text=备注仍是上次“确认种植”时写的")
+        assert target_detail(web_env.store, tid).feedback["result"] == "confirmed"
+        page.eval_on_selector("form[data-testid=feedback-form]", "f => f.noValidate = false")
+        page.fill(remarks, "复查为油菜")
+        _submit(page)
+        recorded = target_detail(web_env.store, tid).feedback
+        assert recorded["result"] == "excluded" and recorded["remarks"] == "复查为油菜"
+        # the refused submission's 422 is the only error the page reports
+        assert [e for e in seen.console_errors if "422" not in e] == []
+        assert len(seen.console_errors) == 1

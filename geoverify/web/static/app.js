@@ -79,9 +79,18 @@
         say(field);
       });
     };
+    // The note recorded for an earlier result (a 确认种植 corrected to 排除) is filled in: sent
+    // back unchanged it does not say what the site is (the rule refuses it too).
     var say = function (field) {
-      var empty = field.required && !field.value.trim();
-      field.setCustomValidity(empty ? field.getAttribute("data-required-says") || "" : "");
+      var value = field.value.trim();
+      var earlier = field.getAttribute("data-earlier-note");
+      var message = "";
+      if (field.required && !value) {
+        message = field.getAttribute("data-required-says") || "";
+      } else if (field.required && earlier !== null && value === earlier.trim()) {
+        message = field.getAttribute("data-earlier-says") || "";
+      }
+      field.setCustomValidity(message);
     };
     document.querySelectorAll("[data-required-when-result]").forEach(function (field) {
       field.addEventListener("input", function () { say(field); });
