@@ -202,6 +202,20 @@ def test_edited_headers(tmp_path: Path) -> None:
         read_feedback(path)
 
 
+def test_a_header_moved_and_edited_is_named_where_it_now_is(tmp_path: Path) -> None:
+    """Rows added above the table and a header renamed: the refusal names the row the header
+    is now on and the column it lacks (the recorded row holds a target by then)."""
+    path = _write(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["核查清单"]
+    _cell(ws, "R", 0).value = "结果"
+    ws.insert_rows(1, 2)
+    ws.cell(1, 1).value = "福果村反馈"
+    wb.save(path)
+    with pytest.raises(InputError, match=f"第 {HEADER_ROW + 2} 行缺少列：核查结果，其他行"):
+        read_feedback(path)
+
+
 @pytest.mark.parametrize("moved", [1, 3])
 def test_a_header_moved_by_rows_added_above_it(tmp_path: Path, moved: int) -> None:
     """A village that adds a title row (or a few) above the table still has its answers read,

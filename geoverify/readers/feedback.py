@@ -253,7 +253,9 @@ def _read_workbook(
         if missing:
             # A row inserted above the table (a title, a note), or one deleted, moves the
             # header: it is then the first row (to 20 below the recorded one) that has every
-            # column.
+            # column. Without one, the row that has most of them is the header said to be
+            # changed (moved and changed, the recorded row may be a title or an answer).
+            best = (len(missing), header_row, missing)
             last = header_row + _HEADER_SEARCH_ROWS
             for r in range(1, min(last, ws.max_row or last) + 1):
                 if r == header_row:
@@ -263,6 +265,10 @@ def _read_workbook(
                     header_row = r
                     col, fb_col, missing = found
                     break
+                if len(found[2]) < best[0]:
+                    best = (len(found[2]), r, found[2])
+            else:
+                _, header_row, missing = best
         if missing:
             msg = (
                 f"{p}: 第 {header_row} 行缺少列：{'、'.join(missing)}，其他行也找不到完整的表头"
