@@ -147,3 +147,33 @@ def test_a_batch_shows_a_target_it_issued_again_as_it_gave_it(reissued, tmp_path
         row = _row_of(books[april.loc[tid, "village"]], tid)
         assert row["图斑面积（平方米）"] == float(given["面积（平方米）"])
         assert str(row["影像时间"])[:10] == given["影像时间"]
+
+
+def test_a_reissue_recorded_before_its_batchs_values_were_kept_shows_the_targets_own(
+    sample_store, monkeypatch
+):
+    """A ``reissued`` event of an older version names its batch alone (no due date, no area):
+    that batch's view shows the target's own area and image date, as its lists did then, not
+    blanks."""
+    from geoverify.workflows import batches
+
+    import_batch(
+        sample_store, MARCH, batch_id="2024-03", actor="pytest", issued_on=dt.date(2024, 3, 5)
+    )
+    monkeypatch.setattr(  # as the events were written before they kept the batch's values
+        batches,
+        "_reissue_payloads",
+        lambda again, batch_id, due_on: [{"batch": batch_id}] * len(again),
+    )
+    import_batch(
+        sample_store, APRIL, batch_id="2024-04", actor="pytest", issued_on=dt.date(2024, 4, 2)
+    )
+    table = pd.read_csv(APRIL, encoding="gbk", dtype=str).set_index("靶标编号")
+    april = list_targets(sample_store, batch="2024-04").frame.set_index("target_id")
+    march = list_targets(sample_store, batch="2024-03").frame.set_index("target_id")
+    again = april.index[april["reissue_of"].notna()].tolist()
+    assert again
+    for tid in again:
+        assert april.loc[tid, "area_m2"] == march.loc[tid, "area_m2"] > 0
+        assert april.loc[tid, "image_date"] == march.loc[tid, "image_date"] is not None
+        assert april.loc[tid, "area_m2"] != float(table.loc[tid, "面积（平方米）"])  # unknown

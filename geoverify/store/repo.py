@@ -317,11 +317,20 @@ def _latest_due_dates(
 def _as_this_batch_said(frame: pd.DataFrame, rows: pd.Series, said: dict[int, Any]) -> None:
     """The area and the image date the batch's ``reissued`` events (``said``, payload by
     target key) gave the targets it issued again (``rows``): in that batch's view a target
-    reads as the district sent it then (its first batch's are the target's own). In place."""
+    reads as the district sent it then (its first batch's are the target's own). An event
+    recorded before the events kept them (its payload names the batch alone, no due date)
+    leaves the target's own, as that batch's lists showed them then. In place."""
     area: list[float] = []
     image: list[Any] = []
-    for pk in frame.loc[rows, "pk"]:
+    own = frame.loc[rows]
+    for pk, own_area, own_image in zip(
+        own["pk"].tolist(), own["area_m2"].tolist(), own["image_date"].tolist(), strict=True
+    ):
         payload = said.get(int(pk)) or {}
+        if "due_on" not in payload:  # recorded before the batch's values were kept
+            area.append(float("nan") if own_area is None else float(own_area))
+            image.append(own_image if isinstance(own_image, dt.date) else None)
+            continue
         given = payload.get("area_m2")
         area.append(float("nan") if given is None else float(given))
         day = payload.get("image_date")
