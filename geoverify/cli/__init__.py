@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import click
 
 from geoverify import __version__
+from geoverify.cli._usage import ResolvesInChinese, SaysUsageInChinese
 
 # Names of environment variables, repeated here so that ``--help`` does not import the store
 # and workflows to show them (tests/cli/test_cli_lazy.py checks that they stay equal).
@@ -184,47 +185,15 @@ class _LazyCommands(MutableMapping[str, click.Command]):
         return name in self._table or name in self._loaded
 
 
-class LazyGroup(click.Group):
-    """A click group whose commands are imported only when one is run or its help is asked."""
+class LazyGroup(SaysUsageInChinese, ResolvesInChinese, click.Group):
+    """A click group whose commands are imported only when one is run or its help is asked;
+    a usage error of the global options, or an unknown command, is said in Chinese first (and
+    as one JSON document too with ``--json``; exit code 2)."""
 
     def __init__(self, *args: Any, table: Mapping[str, LazyCommand], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._table = dict(table)
         self.commands = _LazyCommands(self._table)
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        """A usage error of the global options is said in Chinese first, and as one JSON
-        document too with ``--json`` (exit code 2)."""
-        given = list(args)  # click takes the arguments off the list as it parses them
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as e:
-            from geoverify.cli._common import usage_error  # only on this error
-
-            said = usage_error(e, given)
-            if said is e:
-                raise
-            raise said from e
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        """An unknown command with ``--json`` prints one JSON document too (exit code 2)."""
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as e:
-            from geoverify.cli._common import usage_error  # only on this error
-
-            said = usage_error(e, args)
-            if said is e:
-                raise
-            raise said from e
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list, from the table for commands not imported yet."""

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import click
 import numpy as np
 
+from geoverify.cli._usage import ResolvesInChinese, SaysUsageInChinese
 from geoverify.errors import NEEDS_SUPERSEDE, GeoverifyError, RejectedInputError
 from geoverify.problems import problem_from_error
 from geoverify.store import Store
@@ -160,47 +161,14 @@ def usage_error(error: click.UsageError, args: list[str]) -> click.UsageError:
     return said
 
 
-class _SaysUsageInChinese:
-    """Usage errors (unknown option, missing argument, bad value) said in Chinese first, and
-    also as one JSON document on stdout when ``--json`` was given; click still explains on
-    stderr and exits with code 2."""
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        given = list(args)  # click takes the arguments off the list as it parses them
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
-        except click.UsageError as e:
-            said = usage_error(e, given)
-            if said is e:
-                raise
-            raise said from e
-
-
-class JsonCommand(_SaysUsageInChinese, click.Command):
+class JsonCommand(SaysUsageInChinese, click.Command):
     """A command whose usage errors are said in Chinese first, and as JSON with ``--json``."""
 
 
-class JsonGroup(_SaysUsageInChinese, click.Group):
+class JsonGroup(SaysUsageInChinese, ResolvesInChinese, click.Group):
     """A group of :class:`JsonCommand`; an unknown subcommand with ``--json`` prints JSON."""
 
     command_class = JsonCommand
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as e:
-            said = usage_error(e, args)
-            if said is e:
-                raise
-            raise said from e
 
 
 JsonGroup.group_class = JsonGroup
