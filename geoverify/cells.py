@@ -44,17 +44,17 @@ def mark_segments(
     top: float,
     cell: float,
     out: NDArray[np.uint8],
-    edge: float = _EDGE,
+    edge: float = 0.0,
 ) -> None:
     """Mark every cell that a segment ``xy[s]``–``xy[s + 1]`` (``s`` in ``start``) touches,
-    its edges and corners included, and every cell it passes within ``edge`` (in cells; at
-    least :data:`_EDGE`) of: no boundary passes through an unmarked cell, nor that close to
-    one. Rows count down from ``top``.
+    its edges and corners included, and every cell it passes within ``edge`` (in cells) of,
+    and :data:`_EDGE` more for rounding: no boundary passes through an unmarked cell, nor
+    within ``edge`` of one. Rows count down from ``top``.
 
     Row by row: the part of the segment within the row's band spans the columns between its
     two ends' columns."""
     height, width = out.shape
-    edge = max(edge, _EDGE)
+    edge = edge + _EDGE
     for s in start:
         # In cells: x to the right from ``left``, y down from ``top``.
         ax = (xy[s, 0] - left) / cell

@@ -42,13 +42,32 @@ def _side(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> i
     return 0
 
 
+#: Insertion moves per edge after the counting sort, and pairs of edges whose x-ranges meet
+#: per edge, past which a ring's edges are bunched: it is sorted by ``np.argsort``, and left
+#: to GEOS (whose edge index does not slow down so) respectively. Either keeps the pass linear.
+_MOVES_PER_EDGE = 8
+_PAIRS_PER_EDGE = 64
+
+
+@njit(cache=True, nogil=True)
+def _bucket(value: float, least: float, scale: float, m: int) -> int:
+    """The counting sort's bucket of ``value``: 0 … ``m - 1`` (0 where the arithmetic fails,
+    e.g. a span that over- or underflows)."""
+    b = (value - least) * scale
+    if not (b >= 0.0):  # NaN too
+        return 0
+    return int(min(b, m - 1.0))
+
+
 @njit(cache=True, nogil=True)
 def _sort_by(
     lo: NDArray[np.float64], m: int, order: NDArray[np.int64], count: NDArray[np.int64]
 ) -> None:
-    """``order[:m]``: the indices of ``lo[:m]`` in increasing order (ties in any order), by a
-    counting sort into ``m`` buckets between the least and the greatest, then an insertion
-    sort, which only moves items within a bucket (``count`` is work space of ``m + 1``)."""
+    """``order[:m]``: the indices of ``lo[:m]`` (finite) in increasing order (ties in any
+    order), by a counting sort into ``m`` buckets between the least and the greatest, then an
+    insertion sort, which only moves items within a bucket; ``np.argsort`` when that would
+    move them more than :data:`_MOVES_PER_EDGE` times each (values bunched in a few buckets).
+    ``count`` is work space of ``m + 1``."""
     least = lo[0]
     most = lo[0]
     for k in range(1, m):
@@ -56,16 +75,19 @@ def _sort_by(
         most = max(most, lo[k])
     span = most - least
     scale = (m - 1) / span if span > 0.0 else 0.0
+    if not math.isfinite(scale):
+        scale = 0.0
     for b in range(m + 1):
         count[b] = 0
     for k in range(m):
-        count[min(int((lo[k] - least) * scale), m - 1) + 1] += 1
+        count[_bucket(lo[k], least, scale, m) + 1] += 1
     for b in range(m):
         count[b + 1] += count[b]
     for k in range(m):
-        b = min(int((lo[k] - least) * scale), m - 1)
+        b = _bucket(lo[k], least, scale, m)
         order[count[b]] = k
         count[b] += 1
+    budget = _MOVES_PER_EDGE * m + 64
     for i in range(1, m):
         item = order[i]
         v = lo[item]
@@ -73,7 +95,11 @@ def _sort_by(
         while j > 0 and lo[order[j - 1]] > v:
             order[j] = order[j - 1]
             j -= 1
+            budget -= 1
         order[j] = item
+        if budget < 0:
+            order[:m] = np.argsort(lo[:m])
+            return
 
 
 @njit(cache=True, nogil=True)
@@ -108,6 +134,7 @@ def _simple_ring(
     for k in range(m):
         lo[k] = min(xy[s + k, 0], xy[s + k + 1, 0])
     _sort_by(lo, m, order, count)
+    budget = _PAIRS_PER_EDGE * m + 4096
     for i in range(m):
         p = order[i]
         ax, ay = xy[s + p, 0], xy[s + p, 1]
@@ -119,6 +146,9 @@ def _simple_ring(
             q = order[j]
             if lo[q] > hi_x:
                 break
+            budget -= 1
+            if budget < 0:
+                return False  # edges bunched (a comb, a sawtooth): GEOS tells
             gap = abs(p - q)
             if gap == 1 or gap == m - 1:
                 continue  # consecutive: they share a vertex (tested above)

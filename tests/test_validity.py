@@ -106,3 +106,29 @@ def test_the_random_lattice_finds_both_answers() -> None:
     rings = [shapely.Polygon(rng.integers(0, 7, (rng.integers(3, 9), 2)) * 1.0) for _ in range(500)]
     certain = _check(rings)
     assert certain.any() and not shapely.is_valid(np.array(rings, dtype=object)).all()
+
+
+def test_extreme_and_bunched_rings_are_safe() -> None:
+    """Coordinates whose span under- or overflows do not upset the pass (it once wrote past
+    its work space on them); a ring whose x values bunch in one bucket (one far vertex) is
+    sorted all the same, so a crossing among the bunched edges is not missed; a comb, whose
+    every edge meets every other's x-range, is left to GEOS rather than swept pair by pair."""
+    tiny = shapely.Polygon([(0, 0), (5e-324, 1), (5e-324, 2), (0, 3)])
+    huge = shapely.Polygon([(-1e308, 0), (1e308, 0), (0, 5), (-5, 5)])
+    _check([tiny, huge])
+    # A band, its top running east and its bottom west, and one vertex far east: every other
+    # x falls in the counting sort's first bucket.
+    x = np.linspace(0.0, 1.0, 300)
+    wave = 0.1 * np.sin(x * 40)
+    band = np.r_[np.column_stack([x, 1 + wave]), [[1e6, 0.5]], np.column_stack([x, wave])[::-1]]
+    assert _check([shapely.Polygon(band)]).all()
+    crossed = band.copy()
+    crossed[[100, 450]] = crossed[[450, 100]]  # a vertex of the top and one of the bottom
+    assert not shapely.is_valid(shapely.Polygon(crossed))
+    assert not _check([shapely.Polygon(crossed)]).any()
+    teeth = 2_000
+    y = np.arange(2 * teeth + 1) * 0.001
+    x = np.tile([0.0, 1.0], teeth + 1)[: y.size]
+    comb = shapely.Polygon(np.column_stack([np.r_[x, -1.0, -1.0], np.r_[y, y[-1], 0.0]]))
+    assert shapely.is_valid(comb)
+    assert not _check([comb]).any()
