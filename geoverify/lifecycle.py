@@ -879,27 +879,38 @@ def _zero_for_confirmed_problem(fr: FeedbackRow, entries: _Entries) -> RowProble
     return None
 
 
+def _what_is_said(note: str | None) -> tuple[str | None, str | None]:
+    """A note as its parts: the 排除：实际为 choice it leads with (a workbook's column; None
+    without one) and the free text (None when empty), lines' ends and outer spaces aside."""
+    if note is None:
+        return None, None
+    text = "\n".join(line.strip() for line in note.splitlines()).strip()
+    if not text.startswith(EXCLUDED_AS_LEAD):
+        return None, text or None
+    choice, _, rest = text.removeprefix(EXCLUDED_AS_LEAD).partition("；")
+    return choice.strip() or None, rest.strip() or None
+
+
 def _excluded_without_what_problem(
     fr: FeedbackRow, target: Mapping[str, Any], entries: _Entries
 ) -> RowProblem | None:
     """``excluded_without_what``: an answer that makes a target 排除 without saying what the
-    site really is (the district asks): no note, only 其他（写在备注） chosen, or the note
-    recorded for the target's earlier result given back unchanged (a form or a list shows it
-    filled in). A target already recorded as 排除 is left as it is (one recorded before this
-    rule shows a reminder on its page, and its answer given again is not refused)."""
+    site really is (the district asks): a choice of 排除：实际为 other than 其他（写在备注）, or
+    a note. Only 其他 chosen, no note, or the note recorded for the target's earlier result
+    given back unchanged (the form and the workbook show it filled in) does not say it. A
+    target already recorded as 排除 is left as it is (one recorded before this rule shows a
+    reminder on its page, and its answer given again is not refused)."""
     if entries.to_result != Result.EXCLUDED.value:
         return None
     recorded_result = _clean(target.get("result"))
     if recorded_result == Result.EXCLUDED.value:
         return None
-    said = _text_or_none(fr.remarks)
-    earlier = _text_or_none(_clean(target.get("remarks")))
-    old_note = recorded_result is not None and said is not None and said == earlier
-    if (
-        said is not None
-        and not old_note
-        and said.removeprefix(EXCLUDED_AS_LEAD).strip() != EXCLUDED_AS_OTHER
-    ):
+    choice, note = _what_is_said(_text_or_none(fr.remarks))
+    if choice is not None and choice != EXCLUDED_AS_OTHER:
+        return None
+    earlier = _what_is_said(_text_or_none(_clean(target.get("remarks"))))[1]
+    old_note = recorded_result is not None and note is not None and note == earlier
+    if note is not None and not old_note:
         return None
     reason = "核查结果为“排除”时请写明实际是什么（如油菜、观赏植物、裸地、房屋）"
     detail = (

@@ -536,9 +536,17 @@ def test_an_exclusion_says_what_the_site_really_is() -> None:
     assert [p.code for p in problems] == ["excluded_without_what"]
     # … nor given back unchanged (the answer form and a list show the recorded note filled in);
     # a note changed, or one recorded with no result yet, does
+    multiline = _frame(_target(7, "T1", "verified", "confirmed", remarks="已拔除\n焚烧"))
+    said_it = _frame(_target(7, "T1", "verified", "confirmed", remarks="实际为：油菜等农作物"))
     for target, remarks, ok in (
         (confirmed, "已拔除焚烧", False),
         (confirmed, " 已拔除焚烧 ", False),
+        (multiline, "已拔除\r\n焚烧", False),  # sent back by a form: CRLF
+        # the workbook's 排除：实际为 其他（写在备注） before the note it still shows
+        (confirmed, f"{other}；已拔除焚烧", False),
+        (confirmed, f"{other}；复查为玉米", True),
+        (confirmed, "实际为：油菜；已拔除焚烧", True),  # a choice says it
+        (said_it, "实际为：油菜等农作物", True),  # the recorded note said it already
         (confirmed, "实际为：油菜（原记已拔除焚烧有误）", True),
         (_frame(_target(7, "T1", "dispatched", None, remarks="油菜")), "油菜", True),
     ):

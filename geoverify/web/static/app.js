@@ -81,13 +81,23 @@
     };
     // The note recorded for an earlier result (a 确认种植 corrected to 排除) is filled in: sent
     // back unchanged it does not say what the site is (the rule refuses it too).
+    var plain = function (text) {  // lines' ends and outer spaces aside, as the rule reads it
+      return text.split(/\r\n|\r|\n/).map(function (line) { return line.trim(); }).join("\n").trim();
+    };
+    // A note that leads with a workbook's 排除：实际为 choice (other than 其他) says it already.
+    var chosen = function (text) {
+      var lead = "实际为：";
+      if (text.indexOf(lead) !== 0) { return false; }
+      var choice = text.slice(lead.length).split("；")[0].trim();
+      return choice !== "" && choice !== "其他（写在备注）";
+    };
     var say = function (field) {
-      var value = field.value.trim();
+      var value = plain(field.value);
       var earlier = field.getAttribute("data-earlier-note");
       var message = "";
       if (field.required && !value) {
         message = field.getAttribute("data-required-says") || "";
-      } else if (field.required && earlier !== null && value === earlier.trim()) {
+      } else if (field.required && earlier !== null && value === plain(earlier) && !chosen(value)) {
         message = field.getAttribute("data-earlier-says") || "";
       }
       field.setCustomValidity(message);
