@@ -180,6 +180,19 @@ class DistrictReportResult:
         }
 
 
+def _missing_counts(frame: pd.DataFrame) -> list[str]:
+    """Confirmed plantings not yet reported whose plant count is not filled in: the district
+    counts plants, and a count unknown would also pass the criminal threshold unseen."""
+    out = []
+    for rec in frame.to_dict(orient="records"):
+        if rec["result"] != "confirmed" or rec["status"] == Status.REPORTED.value:
+            continue
+        plants = rec["plants"]
+        if plants is None or pd.isna(plants):
+            out.append(f"{rec['target_id']}（{rec['village'] or '镇外'}）")
+    return out
+
+
 def _missing_case_numbers(frame: pd.DataFrame) -> list[str]:
     out = []
     for rec in frame.to_dict(orient="records"):
@@ -208,9 +221,9 @@ def district_report(
     ``as_of`` (``today`` is its old name; default today in Asia/Shanghai) is printed in the
     report and decides its overdue count. Targets outside the town that nobody took on are
     listed on their own sheet (镇外，建议退回区禁毒办), not as the town's work, and are not
-    marked. Targets without a result are listed but not marked. A confirmed target at the criminal
-    threshold (≥500 plants) without a case number refuses the whole report: nothing is written
-    or marked, and the error names every such target.
+    marked. Targets without a result are listed but not marked. A confirmed target without a
+    plant count, or at the criminal threshold (≥500 plants) without a case number, refuses the
+    whole report: nothing is written or marked, and the error names every such target.
     """
     path = Path(out)
     if path.suffix.lower() != ".xlsx":
@@ -225,6 +238,16 @@ def district_report(
         frame = repo.load_targets(conn, batch=batch)
         if frame.empty:
             msg = f"批次 {batch} 没有靶标 (batch {batch} has no targets)"
+            raise InputError(msg)
+        uncounted = _missing_counts(frame)
+        if uncounted:
+            msg = (
+                "以下靶标为确认种植但未填株数，不能上报；请先补填株数（网页：核查反馈中打开该靶标"
+                "填写“株数”，命令行用 geoverify feedback set --plants）："
+                + "、".join(uncounted)
+                + f" (confirmed plantings without a plant count: {len(uncounted)};"
+                " nothing was written)"
+            )
             raise InputError(msg)
         blocked = _missing_case_numbers(frame)
         if blocked:

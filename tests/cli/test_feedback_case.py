@@ -45,3 +45,25 @@ def test_case_number_alone_and_no_result_yet(run: Cli) -> None:
     res = run("feedback", "set", second, "--case", "X")
     assert res.exit_code == 1 and "--result" in res.stderr
     assert snapshot(store) == before
+
+
+def test_a_confirmed_planting_is_reported_with_its_count(run: Cli) -> None:
+    """确认种植 may be saved before the plants are counted, but the district report waits for
+    the count (a count never typed in would also pass the criminal threshold unseen)."""
+    assert run("init").exit_code == 0
+    res = run("batch", "import", str(MARCH), "--batch", "2024-03", "--issued", "2024-03-05")
+    assert res.exit_code == 0, res.output
+    tid = json.loads(run("targets", "list", "--json").stdout)[0]["target_id"]
+    answer = ["feedback", "set", tid, "--result", "确认种植", "--date", "2024-03-10"]
+    assert run(*answer, "--checked-by", "张三").exit_code == 0
+    out = run.ws.parent / "report.xlsx"
+    store = run.store()
+    before = snapshot(store)
+    res = run("report", "district", "--batch", "2024-03", "--out", str(out))
+    assert res.exit_code == 1
+    assert tid in res.stderr and "未填株数" in res.stderr and "--plants" in res.stderr
+    assert not out.exists() and snapshot(store) == before
+    assert run("feedback", "set", tid, "--result", "确认种植", "--plants", "30").exit_code == 0
+    res = run("report", "district", "--batch", "2024-03", "--out", str(out), "--json")
+    assert res.exit_code == 0, res.output
+    assert tid in json.loads(res.stdout)["marked"]
