@@ -24,12 +24,24 @@
       if (!window.confirm(form.getAttribute("data-confirm"))) ev.preventDefault();
     });
   });
-  // One click per submission: a second tap while the page loads sends nothing more.
+  // One click per submission: a second tap while the page loads sends nothing more (a
+  // submission the user called off at the question above leaves the button as it was). A
+  // form that takes a while says so meanwhile (data-busy).
   document.querySelectorAll("form").forEach(function (form) {
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (ev) {
+      if (ev.defaultPrevented) return;
       form.querySelectorAll("button[type=submit]").forEach(function (b) {
         window.setTimeout(function () { b.disabled = true; }, 0);
       });
+      var busy = form.getAttribute("data-busy");
+      if (busy && !form.querySelector("[data-busy-note]")) {
+        var note = document.createElement("span");
+        note.setAttribute("data-busy-note", "");
+        note.setAttribute("role", "status");
+        note.className = "muted small";
+        note.textContent = busy;
+        form.appendChild(note);
+      }
     });
   });
   // The browser's position for a field answer: only on HTTPS (a secure context).
