@@ -479,6 +479,9 @@ def authenticate(store: Store, name: str, password: str, *, client: str) -> User
             hint = (
                 f"；再错 {left} 次将暂停在本设备登录该账号 {minutes} 分钟" if 0 < left <= 2 else ""
             )
+            if left <= 0:  # this failure pauses the name here: said now, not at the next try
+                wait = _wait_text(now + FAILURE_WINDOW)[0]
+                hint = f"；已连续错 {MAX_NAME_FAILURES} 次，本设备暂停登录该账号，请{wait}"
             failed = AuthError(f"用户名或密码不正确{hint}", en="wrong user name or password")
         elif row["disabled"]:
             msg = "该账号已停用，请联系镇平安办"
