@@ -84,6 +84,10 @@ def describe_patrol_import(res: PatrolImportResult) -> list[str]:
     "--date", default=None, help="Track file only: date YYYY-MM-DD for tracks without times."
 )
 @click.option("--people", default=None, help="Track file only: who walked (踏查人员).")
+@click.option("--group", default=None, help="Track file only: the group (组) walked, e.g. 三组.")
+@click.option(
+    "--findings", default=None, help="Track file only: what was found (踏查情况), e.g. 未发现异常."
+)
 @click.option(
     "--received",
     default=None,
@@ -108,6 +112,8 @@ def patrols_import(
     village: str | None,
     date: str | None,
     people: str | None,
+    group: str | None,
+    findings: str | None,
     received: str | None,
     sheet: str | None,
     encoding: str | None,
@@ -134,6 +140,8 @@ def patrols_import(
             village=village,
             date=day,
             people=people,
+            group=group,
+            findings=findings,
             received_on=received_on,
             sheet=sheet,
             encoding=encoding,

@@ -514,6 +514,8 @@ def read_patrol_file(
     encoding: str | None = None,
     year: int | None = None,
     rules: TrackRules | None = None,
+    group: str | None = None,
+    findings: str | None = None,
 ) -> PatrolRead:
     """Read patrol records from a table (CSV/XLSX) or a track file (GPX/KML/KMZ).
 
@@ -524,6 +526,8 @@ def read_patrol_file(
     village (``track_outside``), with no fix left after hygiene (``track_no_valid_fixes``) or
     without a date (``missing_date``) is a problem. Tables are read by
     :func:`read_patrol_table`. ``PatrolRead.hygiene`` lists what hygiene dropped per track.
+    A track file's patrols are walked by ``people``, in ``group`` (组), having found
+    ``findings`` (踏查情况): what a table's row says of its patrol.
     """
     suffix = Path(path).suffix.lower()
     source = os.fspath(path)
@@ -615,7 +619,9 @@ def read_patrol_file(
                 village=village,
                 date=day,
                 village_code=code,
+                group=group,
                 people=people,
+                findings=findings,
                 track=rec.geometry,
                 track_name=name,
                 source=source,

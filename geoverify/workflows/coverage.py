@@ -290,7 +290,7 @@ COVERAGE_CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("covered_m2", "轨迹覆盖面积(m²)"),
     ("covered_pct", "轨迹覆盖率(%)"),
     ("priority_covered_pct", "重点区域覆盖率(%)"),
-    ("patrols", "有轨迹踏查次数"),
+    ("patrols", "经过本村的轨迹（条）"),
     ("reported_groups", "仅报送（无轨迹）的组"),
     ("unsurveyed_areas", "未踏查区域（块）"),
 )

@@ -320,7 +320,7 @@ def coverage_layers(
             "轨迹覆盖面积（平方米）": _floats(list(r["covered_m2"])),
             "轨迹覆盖率（%）": _floats(list(r["covered_pct"])),
             "重点区域覆盖率（%）": _floats(list(r["priority_covered_pct"])),
-            "有轨迹踏查次数": _ints(list(r["patrols"])),
+            "经过本村的轨迹（条）": _ints(list(r["patrols"])),
             "仅报送的组": _texts(list(r["reported_groups"])),
             "未踏查区域（块）": _ints(list(r["unsurveyed_areas"])),
         },

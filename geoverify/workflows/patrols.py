@@ -203,6 +203,8 @@ def import_patrols(
     actor: str | Actor | None = None,
     only_village: str | None = None,
     track_rules: TrackRules | None = None,
+    group: str | None = None,
+    findings: str | None = None,
 ) -> PatrolImportResult:
     """Import patrol records from a table (CSV/XLSX) or a track file (GPX/KML/KMZ), all or nothing.
 
@@ -210,7 +212,9 @@ def import_patrols(
     the table, or a track imported earlier from a track file (that track-file patrol is then
     represented by the table row, never counted twice). A track file gives one patrol per
     track, assigned to the village it runs longest in (or ``village``), dated by its first
-    time (local, Asia/Shanghai) or ``date``; ``people`` names who walked it.
+    time (local, Asia/Shanghai) or ``date``; ``people`` names who walked it, ``group`` the
+    group (组, one of its village's) and ``findings`` what was found (踏查情况), as a table's
+    row would.
 
     Every record is validated first; any problem raises
     :class:`~geoverify.errors.RejectedInputError` and nothing is written. The same file
@@ -248,6 +252,8 @@ def import_patrols(
             actor=actor,
             only_village=only_village,
             track_rules=track_rules,
+            group=group,
+            findings=findings,
         )
 
 
@@ -265,6 +271,8 @@ def _import_patrols(
     actor: str | Actor | None,
     only_village: str | None = None,
     track_rules: TrackRules | None = None,
+    group: str | None = None,
+    findings: str | None = None,
 ) -> PatrolImportResult:
     p, name, sha = staged.path, staged.name, staged.sha256
     suffix = p.suffix.lower()
@@ -275,10 +283,11 @@ def _import_patrols(
             "(unsupported patrol file type)"
         )
         raise InputError(msg)
-    if is_table and (village is not None or date is not None or people is not None):
+    track_only = (village, date, people, group, findings)
+    if is_table and any(v is not None for v in track_only):
         msg = (
-            f"{name}: --village/--date/--people 只用于轨迹文件；踏查表每行自带这些信息 "
-            "(these options apply to track files only)"
+            f"{name}: --village/--date/--people/--group/--findings 只用于轨迹文件；"
+            "踏查表每行自带这些信息 (these options apply to track files only)"
         )
         raise InputError(msg)
     if not is_table and tracks:
@@ -321,6 +330,8 @@ def _import_patrols(
         sheet=sheet,
         encoding=encoding,
         rules=track_rules,
+        group=group,
+        findings=findings,
     )
     hygiene = [
         e for g, f in zip(given, tracks, strict=True) for e in hygiene_entries(g, source=f.name)

@@ -109,6 +109,31 @@ def test_kml_track(run: Cli, tmp_path: Path) -> None:
     assert listed[0]["people"] == "张三" and listed[0]["length_m"] > 100
 
 
+def test_a_track_file_says_its_group_and_findings(run: Cli, tmp_path: Path) -> None:
+    """A track file's patrol carries its group (组) and findings (踏查情况) when given, as a
+    table's row does (the monthly table's row is then whole); a group the village does not
+    have is refused, and a table takes neither (its rows say them)."""
+    _init(run)
+    kml = str(_kml(tmp_path / "k.kml"))
+    store = run.store()
+    before = snapshot(store)
+    res = run("patrols", "import", kml, "--date", "2024-03-06", "--group", "九十九组")
+    assert res.exit_code == 1 and "龙泉村没有“九十九组”" in res.stderr
+    assert snapshot(store) == before
+    res = run("patrols", "import", str(CSV), "--group", "三组")
+    assert res.exit_code == 1 and "只用于轨迹文件" in res.stderr
+    assert snapshot(store) == before
+    res = run(
+        "patrols", "import", kml, "--date", "2024-03-06", "--people", "张三",
+        "--group", "三组", "--findings", "未发现异常", "--json",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    listed = json.loads(run("patrols", "list", "--json").stdout)
+    assert [(p["group"], p["people"], p["findings"]) for p in listed] == [
+        ("三组", "张三", "未发现异常")
+    ]
+
+
 def test_gpx_without_times_needs_date_and_village_option(run: Cli, tmp_path: Path) -> None:
     _init(run)
     f = _gpx(tmp_path / "notime.gpx", times=False)

@@ -83,6 +83,7 @@ def test_a_refused_track_upload_keeps_the_form(
     office = clients["office1"]
     code = _village_code(web_env, VILLAGE_A)
     typed = {"village": code, "date": "2024-03-18", "people": "张三、李四", "month": "2024-03"}
+    typed |= {"group": "一组", "findings": "未发现异常"}
     before = full_snapshot(web_env.store)
     res = office.post(
         "/patrols/upload",
@@ -92,7 +93,10 @@ def test_a_refused_track_upload_keeps_the_form(
     assert res.status_code == 422, res.text[:300]
     assert "GPX 格式错误" in form_errors(res.text)
     shown = fields_of(res.text, "/patrols/upload")
-    assert shown == {"village": code, "date": "2024-03-18", "people": "张三、李四"}, shown
+    assert shown == {
+        "village": code, "date": "2024-03-18", "people": "张三、李四",
+        "group": "一组", "findings": "未发现异常",
+    }, shown  # fmt: skip
     assert "文件需要重新选择" in res.text
     assert "踏查 · 2024-03" in res.text  # the month the page was on
     assert full_snapshot(web_env.store) == before
@@ -131,9 +135,47 @@ def test_a_village_track_outside_it_keeps_the_form(
     assert res.status_code == 422, res.text[:300]
     assert "不经过" in form_errors(res.text)
     shown = fields_of(res.text, "/patrols/upload")
-    assert shown == {"date": "2024-03-21", "people": "孙晓燕"}, shown  # no village to choose
+    # no village to choose
+    assert shown == {"date": "2024-03-21", "people": "孙晓燕", "group": "", "findings": ""}, shown
     assert "文件需要重新选择" in res.text
     assert full_snapshot(web_env.store) == before
+
+
+def test_a_track_from_the_phone_says_its_group_and_findings(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    """A cadre's track upload carries 组 and 踏查情况 into its record (and the monthly table's
+    row), as a typed row would; a group the village does not have is refused."""
+    walk = gpx_track(walk_inside(web_env, VILLAGE_A), dt.date(2024, 3, 23))
+    cadre = clients[VILLAGE_A]
+    before = full_snapshot(web_env.store)
+    sent = {"people": "孙晓燕", "findings": "未发现异常", "month": "2024-03"}
+    res = cadre.post(
+        "/patrols/upload",
+        data=sent | {"group": "九十九组"},
+        files={"file": ("轨迹.gpx", walk, "application/gpx+xml")},
+    )
+    assert res.status_code == 422 and "没有“九十九组”" in form_errors(res.text)
+    assert full_snapshot(web_env.store) == before
+    with web_env.store.connect() as conn:
+        from geoverify.store import repo
+
+        groups = repo.load_groups(conn)
+    group = str(groups.loc[groups["village_code"] == web_env.code_of(VILLAGE_A), "name"].iloc[0])
+    res = cadre.post(
+        "/patrols/upload",
+        data=sent | {"group": group},
+        files={"file": ("轨迹.gpx", walk, "application/gpx+xml")},
+    )
+    assert res.status_code == 200 and "已登记 1 条踏查记录" in res.text, res.text[:300]
+    listed = cadre.get("/patrols?month=2024-03").text
+    assert f"2024-03-23 · {USERS[VILLAGE_A][1]} · {group}" in listed
+    from geoverify.workflows.patrols import list_patrols
+
+    day = dt.date(2024, 3, 23)
+    mine = list_patrols(web_env.store, start=day, end=day, village=web_env.code_of(VILLAGE_A))
+    said = mine[["group", "people", "findings"]].values.tolist()
+    assert said == [[group, "孙晓燕", "未发现异常"]]
 
 
 def test_refused_typed_rows_keep_the_village_and_every_row(

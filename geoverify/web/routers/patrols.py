@@ -160,6 +160,8 @@ async def _upload(
     code, _ = _village_name(store, user, form.text("village", max_len=100))
     date = form.date("date")
     people = form.text("people", max_len=200)
+    group = form.text("group", max_len=100)
+    findings = form.text("findings", max_len=500)
     form.raise_problems()
     return import_patrols(
         store,
@@ -168,6 +170,8 @@ async def _upload(
         village=code if is_track else None,
         date=date if is_track else None,
         people=people if is_track else None,
+        group=group if is_track else None,
+        findings=findings if is_track else None,
         actor=actor,
         only_village=user.scope,
     )
