@@ -523,22 +523,14 @@ def test_an_exclusion_says_what_the_site_really_is() -> None:
             [_row(label="排除", remarks=remarks)], frame, village="福果村", today=TODAY
         )
         assert [p.code for p in problems] == ([] if ok else ["excluded_without_what"]), remarks
-    # a note recorded for another result does not say it (corrected from 确认种植)
+    # a note recorded for another result does not say it (corrected from 确认种植), nor given
+    # back unchanged (the answer form and a list show the recorded note filled in); a note
+    # changed, or one recorded with no result yet, does
     confirmed = _frame(_target(7, "T1", "verified", "confirmed", remarks="已拔除焚烧"))
-    _, problems = validate_feedback(
-        [_row(label="排除", remarks=None)],
-        confirmed,
-        village="福果村",
-        today=TODAY,
-        supersede=True,
-        reason="复核更正",
-    )
-    assert [p.code for p in problems] == ["excluded_without_what"]
-    # … nor given back unchanged (the answer form and a list show the recorded note filled in);
-    # a note changed, or one recorded with no result yet, does
     multiline = _frame(_target(7, "T1", "verified", "confirmed", remarks="已拔除\n焚烧"))
     said_it = _frame(_target(7, "T1", "verified", "confirmed", remarks="实际为：油菜等农作物"))
     for target, remarks, ok in (
+        (confirmed, None, False),
         (confirmed, "已拔除焚烧", False),
         (confirmed, " 已拔除焚烧 ", False),
         (multiline, "已拔除\r\n焚烧", False),  # sent back by a form: CRLF
@@ -559,7 +551,7 @@ def test_an_exclusion_says_what_the_site_really_is() -> None:
             reason="复核更正",
         )
         assert [p.code for p in problems] == ([] if ok else ["excluded_without_what"]), remarks
-        if not ok:
+        if not ok and remarks is not None:
             assert "备注仍是上次“确认种植”时写的" in problems[0].reason
     # a target already recorded as 排除 (with its note, or by an older version without one)
     # is left as it is: its answer given again is not refused

@@ -38,18 +38,24 @@ def _submit(page: Any) -> None:
     page.wait_for_selector("text=已保存")
 
 
+def _confirm(page: Any, url: str, plants: str, **fields: str) -> None:
+    """Open the answer form at ``url`` and fill in 确认种植 by 孙晓燕 with ``plants`` and the
+    other ``fields`` (input or textarea names), not yet sent."""
+    page.goto(url)
+    page.select_option("select[name=result]", "confirmed")
+    page.fill("input[name=verified_by]", "孙晓燕")
+    page.fill("input[name=plants]", plants)
+    for name, value in fields.items():
+        page.fill(f"[name={name}]", value)
+
+
 def test_an_answer_in_mu_is_completed_then_corrected_to_excluded(
     web_env: WebEnv, browser: Any
 ) -> None:
     tid = web_env.targets[web_env.code_of(VILLAGE_A)][-1]
     with _cadre_on_a_phone(web_env, browser) as (base, page, seen):
         # Confirmed planting, its area given in 亩: stored in m² with more than one decimal.
-        page.goto(f"{base}/feedback/{tid}")
-        page.select_option("select[name=result]", "confirmed")
-        page.fill("input[name=verified_on]", "2024-03-14")
-        page.fill("input[name=verified_by]", "孙晓燕")
-        page.fill("input[name=plants]", "25")
-        page.fill("input[name=area_mu]", "5")
+        _confirm(page, f"{base}/feedback/{tid}", "25", verified_on="2024-03-14", area_mu="5")
         page.fill("input[name=eradicated_on]", "2024-03-14")
         _submit(page)
         recorded = target_detail(web_env.store, tid).feedback
@@ -120,11 +126,7 @@ def test_a_correction_to_excluded_asks_for_a_note_of_its_own(web_env: WebEnv, br
     back unchanged does not say what the site is, in the browser or behind it."""
     tid = web_env.targets[web_env.code_of(VILLAGE_A)][-3]
     with _cadre_on_a_phone(web_env, browser) as (base, page, seen):
-        page.goto(f"{base}/feedback/{tid}")
-        page.select_option("select[name=result]", "confirmed")
-        page.fill("input[name=verified_by]", "孙晓燕")
-        page.fill("input[name=plants]", "12")
-        page.fill("textarea[name=remarks]", "已拔除焚烧")
+        _confirm(page, f"{base}/feedback/{tid}", "12", remarks="已拔除焚烧")
         _submit(page)
         page.goto(f"{base}/feedback/{tid}")
         remarks = "textarea[name=remarks]"
