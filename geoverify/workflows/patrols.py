@@ -275,6 +275,8 @@ def _import_patrols(
     findings: str | None = None,
 ) -> PatrolImportResult:
     p, name, sha = staged.path, staged.name, staged.sha256
+    group = (group or "").strip() or None  # as a table's cell is read
+    findings = (findings or "").strip() or None
     suffix = p.suffix.lower()
     is_table = suffix in TABLE_SUFFIXES
     if not is_table and suffix not in TRACK_SUFFIXES:
@@ -351,8 +353,13 @@ def _import_patrols(
         _check_only_village(read.patrols, only_village, name=name, details=details)
     if only_village is not None:
         _check_tracks_reach(read.patrols, villages, only_village, name=name, details=details)
-    _check_groups(read.patrols, groups, name=name, details=details)
     patrols = read.patrols
+    if forced is not None:  # the village given, before its groups are checked
+        patrols = [
+            Patrol(**{**_fields(x), "village_code": forced[0], "village": forced[1]})
+            for x in patrols
+        ]
+    _check_groups(patrols, groups, name=name, details=details)
     already = 0
     if known_tracks:
         # A track that is already stored (imported with a table's --tracks, or from another
@@ -362,11 +369,6 @@ def _import_patrols(
         patrols = fresh
         if not patrols:
             return PatrolImportResult(name, sha, "already_recorded", already_recorded=already)
-    if forced is not None:
-        patrols = [
-            Patrol(**{**_fields(x), "village_code": forced[0], "village": forced[1]})
-            for x in patrols
-        ]
     # Track length per village (metric CRS of the town).
     crs = metric_crs(float(villages.geometry.union_all().centroid.x))
     geoms = [_as_multi(x.track) for x in patrols]

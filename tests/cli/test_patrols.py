@@ -122,10 +122,14 @@ def test_a_track_file_says_its_group_and_findings(run: Cli, tmp_path: Path) -> N
     assert snapshot(store) == before
     res = run("patrols", "import", str(CSV), "--group", "三组")
     assert res.exit_code == 1 and "只用于轨迹文件" in res.stderr
+    # the group is the given village's: 双河村 has no 四组 (龙泉村, where the track runs, has)
+    res = run("patrols", "import", kml, "--date", "2024-03-06", "--village", "双河村",
+              "--group", "四组")  # fmt: skip
+    assert res.exit_code == 1 and "双河村没有“四组”" in res.stderr, res.output
     assert snapshot(store) == before
     res = run(
         "patrols", "import", kml, "--date", "2024-03-06", "--people", "张三",
-        "--group", "三组", "--findings", "未发现异常", "--json",
+        "--group", " 三组 ", "--findings", "未发现异常", "--json",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     listed = json.loads(run("patrols", "list", "--json").stdout)

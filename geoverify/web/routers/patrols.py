@@ -342,7 +342,15 @@ def api_patrols(store: StoreDep, user: UserDep, month: MonthQ = None) -> list[di
     "/patrols",
     summary="Import a track file (GPX/KML/KMZ) or the plan's table (CSV/XLSX)",
     openapi_extra=multipart_body(
-        {"file": FILE, "tracks": FILES, "village": TEXT, "date": DATE, "people": TEXT},
+        {
+            "file": FILE,
+            "tracks": FILES,
+            "village": TEXT,
+            "date": DATE,
+            "people": TEXT,
+            "group": TEXT,
+            "findings": TEXT,
+        },
         required=("file",),
     ),
 )
