@@ -44,3 +44,37 @@ def test_dispatch_called_off_then_under_way(web_env: WebEnv, browser: Any) -> No
             assert seen.console_errors == []
         finally:
             ctx.close()
+
+
+def test_the_district_report_gives_its_button_back_after_the_download(
+    web_env: WebEnv, browser: Any
+) -> None:
+    """生成上报报表 answers with a file: the page stays, so its note and button come back to
+    what they were (the office could not press it again without reloading)."""
+    with serve(web_env.app()) as base:
+        ctx = browser.new_context(
+            viewport={"width": 1400, "height": 900}, locale="zh-CN", accept_downloads=True
+        )
+        try:
+            page = ctx.new_page()
+            seen = watch(page, base)
+            browser_login(page, base, "office1")
+            page.goto(f"{base}/batches/{BATCH}")
+            page.evaluate(  # a shorter wait than the page's own, for the test
+                "document.querySelector('form[data-download]').setAttribute('data-download', '1')"
+            )
+            page.on("dialog", lambda d: d.accept())
+            button = "form[data-download] button[type=submit]"
+            with page.expect_download() as got:
+                page.click(button)
+            assert got.value.suggested_filename.endswith(".xlsx")
+            assert "正在生成上报报表" in page.inner_text("form[data-download]")
+            for _ in range(50):  # the page's Content-Security-Policy allows no eval'd predicate
+                if page.is_enabled(button) and page.locator("[data-busy-note]").count() == 0:
+                    break
+                page.wait_for_timeout(200)
+            assert page.is_enabled(button)
+            assert page.locator("[data-busy-note]").count() == 0
+            assert seen.console_errors == []
+        finally:
+            ctx.close()

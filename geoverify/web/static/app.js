@@ -26,21 +26,31 @@
   });
   // One click per submission: a second tap while the page loads sends nothing more (a
   // submission the user called off at the question above leaves the button as it was). A
-  // form that takes a while says so meanwhile (data-busy).
+  // form that takes a while says so meanwhile (data-busy). A form answered by a download
+  // (data-download: the page stays) is given back its button after that many seconds.
   document.querySelectorAll("form").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
       if (ev.defaultPrevented) return;
-      form.querySelectorAll("button[type=submit]").forEach(function (b) {
+      var buttons = form.querySelectorAll("button[type=submit]");
+      buttons.forEach(function (b) {
         window.setTimeout(function () { b.disabled = true; }, 0);
       });
       var busy = form.getAttribute("data-busy");
-      if (busy && !form.querySelector("[data-busy-note]")) {
-        var note = document.createElement("span");
+      var note = form.querySelector("[data-busy-note]");
+      if (busy && !note) {
+        note = document.createElement("span");
         note.setAttribute("data-busy-note", "");
         note.setAttribute("role", "status");
         note.className = "muted small";
         note.textContent = busy;
         form.appendChild(note);
+      }
+      var seconds = parseFloat(form.getAttribute("data-download"));
+      if (seconds > 0) {
+        window.setTimeout(function () {
+          buttons.forEach(function (b) { b.disabled = false; });
+          if (note) { note.remove(); }
+        }, seconds * 1000);
       }
     });
   });
