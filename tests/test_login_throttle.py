@@ -154,7 +154,7 @@ def test_the_last_failures_before_the_pause_are_warned_of_in_chinese(
     assert shown[0] == "用户名或密码不正确"
     assert shown[-2] == "用户名或密码不正确；再错 1 次将暂停在本设备登录该账号 15 分钟"
     # the failure that pauses the name says so at once, with when to try again
-    paused = r"已连续错 5 次，本设备暂停登录该账号，请 15 分钟后（\d\d:\d\d 以后）再试"
+    paused = r"15 分钟内已错 5 次，本设备暂停登录该账号，请 15 分钟后（\d\d:\d\d 以后）再试"
     assert re.fullmatch(f"用户名或密码不正确；{paused}", shown[-1]), shown[-1]
     assert not any(re.search(r"[A-Za-z]", s) for s in shown)
 

@@ -481,7 +481,8 @@ def authenticate(store: Store, name: str, password: str, *, client: str) -> User
             )
             if left <= 0:  # this failure pauses the name here: said now, not at the next try
                 wait = _wait_text(now + FAILURE_WINDOW)[0]
-                hint = f"；已连续错 {MAX_NAME_FAILURES} 次，本设备暂停登录该账号，请{wait}"
+                paused = f"本设备暂停登录该账号，请{wait}"
+                hint = f"；{minutes} 分钟内已错 {MAX_NAME_FAILURES} 次，{paused}"
             failed = AuthError(f"用户名或密码不正确{hint}", en="wrong user name or password")
         elif row["disabled"]:
             msg = "该账号已停用，请联系镇平安办"
