@@ -132,15 +132,25 @@ class TrackReport:
         for k, v in other.dropped.items():
             self.dropped[k] = self.dropped.get(k, 0) + v
 
-    def describe(self) -> str:
-        """One line: ``丢弃 3 个点：(0,0) 1、孤立跳点 2 (dropped 3 points: zero_fix 1, jump 2)``."""
+    def describe_zh(self) -> str:
+        """In Chinese alone, for users: ``丢弃 3 / 40 个点：坐标为 (0, 0)… 1、孤立的…跳点 2``."""
         zh = "、".join(f"{DROP_REASONS[k][0]} {n}" for k, n in self.dropped.items())
-        en = ", ".join(f"{k} {n}" for k, n in self.dropped.items())
-        n, total = self.n_dropped, self.points
-        text = f"丢弃 {n} / {total} 个点：{zh} (dropped {n} of {total} points: {en})"
+        text = f"丢弃 {self.n_dropped} / {self.points} 个点：{zh}"
         if self.breaks:
-            text += f"；断开 {self.breaks} 处 (line cut at {self.breaks} impossible steps)"
+            text += f"；断开 {self.breaks} 处"
         return text
+
+    def describe_en(self) -> str:
+        """The same in English, by the reasons' codes."""
+        en = ", ".join(f"{k} {n}" for k, n in self.dropped.items())
+        text = f"dropped {self.n_dropped} of {self.points} points: {en}"
+        if self.breaks:
+            text += f"; line cut at {self.breaks} impossible steps"
+        return text
+
+    def describe(self) -> str:
+        """One line: ``丢弃 3 / 40 个点：… (dropped 3 of 40 points: zero_fix 1, jump 2)``."""
+        return f"{self.describe_zh()} ({self.describe_en()})"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -570,8 +570,9 @@ def read_patrol_file(
                 RowProblem(
                     number,
                     name,
-                    f"轨迹的所有点都是 GPS 异常点（{report.describe()}）",
-                    "no fix of the track is left after removing GPS glitches",
+                    f"轨迹的所有点都是 GPS 异常点（{report.describe_zh()}）",
+                    "no fix of the track is left after removing GPS glitches "
+                    f"({report.describe_en()})",
                     code="track_no_valid_fixes",
                 )
             )

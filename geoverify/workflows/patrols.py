@@ -29,7 +29,7 @@ from geoverify.readers.tables import TABLE_SUFFIXES, footer_said
 from geoverify.sanity import check_date
 from geoverify.store import Store, repo
 from geoverify.store import patrols as store_patrols
-from geoverify.tracks import TrackRules
+from geoverify.tracks import DROP_REASONS, TrackRules
 from geoverify.workflows.common import (
     LOCAL_TZ,
     Actor,
@@ -83,6 +83,18 @@ class PatrolImportResult:
     def points_dropped(self) -> int:
         """GPS fixes dropped by track hygiene, over every track of the import."""
         return sum(int(e["dropped"]) for e in self.track_hygiene)
+
+    @property
+    def dropped_said(self) -> str:
+        """Why the fixes were dropped, over every track, in Chinese: ``时间不合理（早于 2000 年或
+        晚于现在） 108、孤立的远距离跳点 2`` (empty when none was)."""
+        counts: dict[str, int] = {}
+        for e in self.track_hygiene:
+            for code, n in (e.get("dropped_by_reason") or {}).items():
+                counts[code] = counts.get(code, 0) + int(n)
+        return "、".join(
+            f"{DROP_REASONS[k][0] if k in DROP_REASONS else k} {n}" for k, n in counts.items() if n
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -419,3 +419,45 @@ def test_the_maps_frame_refusal_is_styled_under_the_maps_policy(
         assert others == [], seen.console_errors
         page.screenshot(path=str(ARTIFACTS / "maps_frame_refused_412.png"))
         ctx.close()
+
+
+def _timed_gpx(points: list[tuple[float, float]], times: list[str]) -> bytes:
+    fixes = "".join(
+        f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"><time>{t}</time></trkpt>'
+        for (lon, lat), t in zip(points, times, strict=True)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="t" '
+        f'xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>{fixes}</trkseg></trk></gpx>'
+    ).encode()
+
+
+def test_gps_fixes_dropped_for_their_times_are_said_so(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    """A device clock years ahead: a track whose every fix is in the future is refused in
+    Chinese alone (no reason codes), and one with some such fixes says why they did not count
+    (not a generic list of what glitches may be)."""
+    walk = walk_inside(web_env, VILLAGE_A)
+    cadre = clients[VILLAGE_A]
+    ahead = [f"2031-05-0{1 + i // 6}T0{i % 6}:00:00Z" for i in range(len(walk))]
+    before = full_snapshot(web_env.store)
+    res = cadre.post(
+        "/patrols/upload",
+        data={"month": "2024-03"},
+        files={"file": ("将来.gpx", _timed_gpx(walk, ahead), "application/gpx+xml")},
+    )
+    assert res.status_code == 422
+    said = form_errors(res.text)
+    assert f"时间不合理（早于 2000 年或晚于现在） {len(walk)}" in said
+    assert "implausible_time" not in said and "dropped" not in said
+    assert full_snapshot(web_env.store) == before
+    now = [f"2024-03-24T0{i % 10}:{i:02d}:00Z" for i in range(8)]
+    res = cadre.post(
+        "/patrols/upload",
+        data={"month": "2024-03"},
+        files={"file": ("半对.gpx", _timed_gpx(walk, now + ahead[8:]), "application/gpx+xml")},
+    )
+    assert res.status_code == 200 and "已登记 1 条踏查记录" in res.text, res.text[:300]
+    assert f"定位点未计入覆盖率：时间不合理（早于 2000 年或晚于现在） {len(walk) - 8}" in res.text
+    assert "请核对设备时间" in res.text
