@@ -315,6 +315,8 @@ def test_area_in_both_units_must_agree_and_a_correction_starts_from_the_record(
         assert re.search(rf'name="{name}"[^>]*value="{re.escape(value)}"', again), name
     assert re.search(r'name="area_mu"[^>]*value=""', again)
     assert ">已全部铲除</textarea>" in again
+    # the count may wait, but not past the report (which refuses a confirmed target without it)
+    assert re.search(r'name="plants"[^>]*><span class="hint">[^<]*上报区禁毒办前须补填', again)
 
 
 def test_a_conflicting_answer_says_in_chinese_how_to_correct_it(
