@@ -955,12 +955,12 @@ def _assign_grid_points(
     tell).
     """
     n = len(xy)
+    if cover is not None and bool((cover == -2).all()):
+        cover = None  # the references tell every covering
     told = cover is None or bool((cover == -2).any())  # some by their references
     index, native_index = layer.indexes(tol, native=told)
     if not told:
         native_index = index  # not read
-    if cover is not None and told:
-        cover = None if (cover == -2).all() else cover
     if index is None or native_index is None or n == 0:
         return _assign_points(q_native, xy, layer, codes, code_rank, tol, _known(cover), ref)
     known = np.full(n, -2, dtype=np.int64) if cover is None else cover.astype(np.int64)

@@ -28,7 +28,7 @@ Everything here is pure: arrays and shapely geometries in, a geometry and a repo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "clean_track",
     "epoch_seconds",
     "plausible_time",
+    "reasons_zh",
 ]
 
 #: Longitude/latitude box of China (with a margin): a fix outside it is not the town's.
@@ -67,6 +68,14 @@ DROP_REASONS: dict[str, tuple[str, str]] = {
     "too_fast": ("与前后点之间的速度超出上限", "faster than the speed limit to its neighbours"),
     "jump": ("孤立的远距离跳点", "an isolated far jump"),
 }
+
+
+def reasons_zh(dropped: Mapping[str, int]) -> str:
+    """Fixes dropped by reason code, in Chinese: ``孤立的远距离跳点 2、…`` (none: empty)."""
+    return "、".join(
+        f"{DROP_REASONS[k][0] if k in DROP_REASONS else k} {n}" for k, n in dropped.items() if n
+    )
+
 
 _GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -134,8 +143,7 @@ class TrackReport:
 
     def describe_zh(self) -> str:
         """In Chinese alone, for users: ``丢弃 3 / 40 个点：坐标为 (0, 0)… 1、孤立的…跳点 2``."""
-        zh = "、".join(f"{DROP_REASONS[k][0]} {n}" for k, n in self.dropped.items())
-        text = f"丢弃 {self.n_dropped} / {self.points} 个点：{zh}"
+        text = f"丢弃 {self.n_dropped} / {self.points} 个点：{reasons_zh(self.dropped)}"
         if self.breaks:
             text += f"；断开 {self.breaks} 处"
         return text

@@ -29,7 +29,7 @@ from geoverify.readers.tables import TABLE_SUFFIXES, footer_said
 from geoverify.sanity import check_date
 from geoverify.store import Store, repo
 from geoverify.store import patrols as store_patrols
-from geoverify.tracks import DROP_REASONS, TrackRules
+from geoverify.tracks import TrackRules, reasons_zh
 from geoverify.workflows.common import (
     LOCAL_TZ,
     Actor,
@@ -92,9 +92,7 @@ class PatrolImportResult:
         for e in self.track_hygiene:
             for code, n in (e.get("dropped_by_reason") or {}).items():
                 counts[code] = counts.get(code, 0) + int(n)
-        return "、".join(
-            f"{DROP_REASONS[k][0] if k in DROP_REASONS else k} {n}" for k, n in counts.items() if n
-        )
+        return reasons_zh(counts)
 
     def to_json(self) -> dict[str, Any]:
         return {
