@@ -39,6 +39,7 @@ __all__ = [
     "village_coverage",
     "write_coverage_outputs",
     "write_monthly_report",
+    "write_village_monthly",
 ]
 
 LANDCOVER_KIND = "landcover"
@@ -437,6 +438,22 @@ def write_monthly_report(
         summary,
         landcover=cov.priority is not None,
     )
+
+
+def write_village_monthly(
+    store: Store, *, month: str, out_dir: str | os.PathLike[str], village: str
+) -> list[Path]:
+    """Write one village's patrol table of the month (XLSX + DOCX), as
+    :func:`write_monthly_report` writes it, without the other villages' tables or the town
+    summary (what a village user may download). ``village`` is a code or a name."""
+    start, end = month_range(month)
+    store.require()
+    with store.connect() as conn:
+        code = str(repo.get_village(conn, village)["code"])
+        villages = repo.load_villages(conn)
+        patrols = load_patrols(conn, start=start, end=end)
+    own = villages[villages["code"].astype(str) == code]
+    return write_monthly_tables(Path(out_dir), patrols, own, year=start.year, month=start.month)
 
 
 def village_coverage(doc: dict[str, Any], code: str) -> dict[str, Any]:

@@ -174,8 +174,17 @@ def test_monthly_table_is_scoped(web_env: WebEnv, clients: dict[str | None, Clie
     own = clients[VILLAGE_B].get("/patrols/monthly.zip?month=2024-03")
     names = zipfile.ZipFile(io.BytesIO(own.content)).namelist()
     b_name = next(k for k, v in web_env.codes.items() if v == web_env.code_of(VILLAGE_B))
-    assert names and all(b_name in n for n in names)
-    assert len(all_names) > len(names)
+    # Its own two tables alone (no other village's, no town summary), the office's same cells.
+    assert len(names) == 2 and all(b_name in n for n in names)
+    assert set(names) < set(all_names)
+    xlsx = next(n for n in names if n.endswith(".xlsx"))
+
+    def cells(zip_bytes: bytes) -> list[tuple[Any, ...]]:
+        data = zipfile.ZipFile(io.BytesIO(zip_bytes)).read(xlsx)
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        return list(sheet.iter_rows(values_only=True))
+
+    assert cells(own.content) == cells(office.content)
 
 
 def _answered_target(web_env: WebEnv, clients: dict[str | None, Client]) -> None:

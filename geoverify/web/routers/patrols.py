@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from geoverify.documents.monthly import monthly_filename
 from geoverify.errors import InputError, NotFoundError, RejectedInputError
 from geoverify.problems import Problem, problem_from_error
 from geoverify.store import Store, repo
@@ -40,6 +39,7 @@ from geoverify.workflows.coverage import (
     coverage_for_period,
     village_coverage,
     write_monthly_report,
+    write_village_monthly,
 )
 from geoverify.workflows.patrols import import_patrols, latest_month, list_patrols, month_range
 from geoverify.workflows.users import LoginSession, User
@@ -304,19 +304,20 @@ async def rows_submit(
 
 
 def _monthly_zip(store: Any, month: str, user: User) -> tuple[bytes, str]:
+    """The month's tables as a zip: every village's and the town summary for the office,
+    the user's own village's alone for a village user (only those are built)."""
     with tempfile.TemporaryDirectory(prefix="geoverify-monthly-") as tmp:
-        res = write_monthly_report(store, month=month, out_dir=Path(tmp))
-        files = [*res.village_files, res.summary_file]
+        first, _ = month_range(month)
         if user.scope is not None:
-            _, name = _village_name(store, user, None)
-            assert name is not None
-            wanted = {monthly_filename(res.year, res.month, name, s) for s in (".xlsx", ".docx")}
-            files = [f for f in res.village_files if f.name in wanted]
+            files = write_village_monthly(store, month=month, out_dir=Path(tmp), village=user.scope)
+        else:
+            res = write_monthly_report(store, month=month, out_dir=Path(tmp))
+            files = [*res.village_files, res.summary_file]
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for f in files:
                 zf.write(f, f.name)
-        return buf.getvalue(), f"{res.year}年{res.month}月_踏查情况统计表.zip"
+        return buf.getvalue(), f"{first.year}年{first.month}月_踏查情况统计表.zip"
 
 
 @router.get("/patrols/monthly.zip")
