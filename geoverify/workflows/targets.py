@@ -89,6 +89,7 @@ def target_record(r: Any) -> dict[str, Any]:
         "neighbours": list(r.neighbours),
         "split_into": list(r.split_into),
         "repeat_of": r.repeat_of,
+        "repeat_distance_m": _float(r.repeat_distance_m),
         "reissue_of": r.reissue_of,
         "source": r.source,
         "issued_on": r.issued_on,
