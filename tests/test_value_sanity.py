@@ -78,6 +78,24 @@ def test_latitude_95_alone_is_out_of_range_not_projected(tmp_path: Path) -> None
     assert [p.code for p in read.problems] == ["coordinates_out_of_range"]
 
 
+def test_out_of_range_names_the_coordinate_and_its_value(tmp_path: Path) -> None:
+    rows = [f"A,{LON},95.2,,", f"B,200.5,{LAT},,", "C,-181,-90.5,,"]
+    read = read_targets(_csv(tmp_path / "far.csv", rows), batch_id="B")
+    said = {p.target_id: p for p in read.problems}
+    assert said["A"].reason == "纬度 95.2 超出范围（应在 -90 至 90 之间）"
+    assert said["A"].field == "纬度"
+    assert said["B"].reason == "经度 200.5 超出范围（应在 -180 至 180 之间）"
+    assert said["B"].field == "经度"
+    assert (
+        said["C"].reason.startswith("经度 -181 超出范围")
+        and "纬度 -90.5 超出范围" in said["C"].reason
+    )
+    assert (
+        said["C"].reason_en
+        == "longitude -181 out of range (-180 to 180); latitude -90.5 out of range (-90 to 90)"
+    )
+
+
 def test_polygon_of_an_implausible_area(tmp_path: Path) -> None:
     path = tmp_path / "big.geojson"
     path.write_text(

@@ -684,6 +684,21 @@ def _reads_as_angle(value: Any) -> bool:
     return True
 
 
+def _out_of_range(x: float, y: float, lon_col: str, lat_col: str) -> tuple[str, str, str]:
+    """(Chinese reason, English reason, columns) of a point beyond ±180° or ±90°, naming the
+    coordinate that is and its value."""
+    said_zh, said_en, cols = [], [], []
+    if abs(x) > 180:
+        said_zh.append(f"经度 {x:g} 超出范围（应在 -180 至 180 之间）")
+        said_en.append(f"longitude {x:g} out of range (-180 to 180)")
+        cols.append(lon_col)
+    if abs(y) > 90:
+        said_zh.append(f"纬度 {y:g} 超出范围（应在 -90 至 90 之间）")
+        said_en.append(f"latitude {y:g} out of range (-90 to 90)")
+        cols.append(lat_col)
+    return "；".join(said_zh), "; ".join(said_en), ", ".join(cols)
+
+
 def _read_tabular(
     frame: pd.DataFrame,
     rows: Sequence[int],
@@ -779,12 +794,13 @@ def _read_tabular(
             swapped = in_china(ys, xs)  # reported as swapped_coordinates below
         out_of_range = beyond & ~projected_like & ~swapped
         for i in np.flatnonzero(out_of_range).tolist():
+            zh, en, cols = _out_of_range(xs[i], ys[i], lon_col, lat_col)
             ledger.add(
                 i,
                 "coordinates_out_of_range",
-                "经纬度超出范围（经度应在 -180 至 180 之间，纬度应在 -90 至 90 之间）",
-                "longitude or latitude out of range (longitude -180 to 180, latitude -90 to 90)",
-                field=f"{lon_col}, {lat_col}",
+                zh,
+                en,
+                field=cols,
                 value=f"{xs[i]:g}, {ys[i]:g}",
             )
         ok &= ~out_of_range
