@@ -173,6 +173,13 @@ THRESHOLD_LABELS: dict[str, str] = {
 }
 
 
+def count_missing(result: str | None, plants: Any) -> bool:
+    """True for a confirmed planting whose plant count is not filled in (None, NaN, NA): it
+    cannot be reported to the district so (the district counts plants, and an unknown count
+    would pass the criminal threshold unseen)."""
+    return result == Result.CONFIRMED.value and (plants is None or bool(pd.isna(plants)))
+
+
 def check_transition(
     status: str,
     result: str | None,
@@ -196,8 +203,9 @@ def check_transition(
         Changing a recorded result, or reopening an eradicated/reported target, needs
         ``supersede=True`` and a non-empty ``reason``.
     plants, case_no
-        Needed when moving to ``reported``: a confirmed target at the criminal threshold
-        (``plants >= 500``) cannot be reported without a case number.
+        Needed when moving to ``reported``: a confirmed target cannot be reported without
+        its plant count, nor at the criminal threshold (``plants >= 500``) without a case
+        number.
 
     Returns
     -------
@@ -255,6 +263,12 @@ def check_transition(
         if not (reason or "").strip():
             msg = "更正已登记的结果必须填写理由 (superseding a recorded result needs a reason)"
             raise TransitionError(msg)
+    if to_status == Status.REPORTED.value and count_missing(to_result, plants):
+        msg = (
+            "确认种植的靶标上报区禁毒办前必须填写株数 "
+            "(a confirmed planting cannot be reported without its plant count)"
+        )
+        raise TransitionError(msg)
     if (
         to_status == Status.REPORTED.value
         and to_result == Result.CONFIRMED.value

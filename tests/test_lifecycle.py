@@ -69,6 +69,8 @@ ALL_PAIRS = [(s, r) for s in STATUSES for r in [None, *RESULTS]]
 def test_every_pair_of_states(a: tuple[str, str | None], b: tuple[str, str | None]) -> None:
     want = expected(a, b)
     kwargs: dict[str, Any] = {"to_status": b[0], "to_result": b[1]}
+    if b == ("reported", "confirmed") and want != "illegal":
+        kwargs["plants"] = 3  # a confirmed planting is reported with its count
     if want == "illegal":
         with pytest.raises(TransitionError):
             check_transition(a[0], a[1], **kwargs)
@@ -146,6 +148,19 @@ def test_threshold_needs_case_number_before_reporting() -> None:
     check_transition(
         "eradicated", "confirmed", to_status="reported", to_result="confirmed", plants=499
     )
+
+
+@pytest.mark.parametrize("plants", [None, float("nan")])
+def test_a_confirmed_planting_needs_its_count_before_reporting(plants: Any) -> None:
+    for status in ("verified", "eradicated"):
+        with pytest.raises(TransitionError, match="株数") as e:
+            check_transition(
+                status, "confirmed", to_status="reported", to_result="confirmed", plants=plants
+            )
+        assert "plant count" in str(e.value)
+    # Zero is a count; other results are reported without one.
+    check_transition("verified", "confirmed", to_status="reported", to_result="confirmed", plants=0)
+    check_transition("verified", "excluded", to_status="reported", to_result="excluded")
 
 
 def test_parse_result_label() -> None:

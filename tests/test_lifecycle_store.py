@@ -4,6 +4,7 @@ are append-only (SQLite and PostGIS)."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
 from geoverify.errors import TransitionError
@@ -47,6 +48,8 @@ def test_every_move_from_a_state(run: Cli, start: State) -> None:
     store = run.store()
     with store.connect() as conn:
         ids = sorted(repo.load_targets(conn, batch=BATCH)["target_id"])
+    with store.begin() as conn:  # counted, as a confirmed planting must be to be reported
+        conn.execute(update(t.targets).values(plants=3))
     targets = [s for s in STATES if s != start]
     for tid, target in zip(ids, targets, strict=False):
         for step in _path_to(start):
@@ -81,6 +84,22 @@ def test_every_move_from_a_state(run: Cli, start: State) -> None:
                 assert last["kind"] == "superseded"
                 assert last["payload"]["reason"] == "复核"
     assert len(targets) == len(STATES) - 1
+
+
+def test_a_confirmed_planting_is_not_reported_without_its_count(run: Cli) -> None:
+    with_batch(run)
+    store = run.store()
+    tid = "TL2024-03-001"
+    for step in _path_to(("verified", "confirmed")):
+        change_state(store, tid, to_status=step[0], to_result=step[1], actor="t")
+    before = full_snapshot(store)
+    with pytest.raises(TransitionError, match="株数"):
+        change_state(store, tid, to_status="reported", to_result="confirmed")
+    assert full_snapshot(store) == before
+    with store.begin() as conn:
+        conn.execute(update(t.targets).where(t.targets.c.target_id == tid).values(plants=12))
+    assert change_state(store, tid, to_status="reported", to_result="confirmed")
+    assert _state(store, tid) == ("reported", "confirmed")
 
 
 def test_events_are_immutable(run: Cli) -> None:

@@ -794,13 +794,13 @@ def _read_tabular(
             swapped = in_china(ys, xs)  # reported as swapped_coordinates below
         out_of_range = beyond & ~projected_like & ~swapped
         for i in np.flatnonzero(out_of_range).tolist():
-            zh, en, cols = _out_of_range(xs[i], ys[i], lon_col, lat_col)
+            zh, en, named = _out_of_range(xs[i], ys[i], lon_col, lat_col)
             ledger.add(
                 i,
                 "coordinates_out_of_range",
                 zh,
                 en,
-                field=cols,
+                field=named,
                 value=f"{xs[i]:g}, {ys[i]:g}",
             )
         ok &= ~out_of_range

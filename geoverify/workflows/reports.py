@@ -13,7 +13,7 @@ import pandas as pd
 
 from geoverify.documents.district import write_district_report
 from geoverify.errors import InputError
-from geoverify.lifecycle import CRIMINAL_THRESHOLD, threshold_level
+from geoverify.lifecycle import CRIMINAL_THRESHOLD, count_missing, threshold_level
 from geoverify.model import Status
 from geoverify.progress import (
     OUTSIDE_LABEL,
@@ -185,10 +185,7 @@ def _missing_counts(frame: pd.DataFrame) -> list[str]:
     counts plants, and a count unknown would also pass the criminal threshold unseen."""
     out = []
     for rec in frame.to_dict(orient="records"):
-        if rec["result"] != "confirmed" or rec["status"] == Status.REPORTED.value:
-            continue
-        plants = rec["plants"]
-        if plants is None or pd.isna(plants):
+        if rec["status"] != Status.REPORTED.value and count_missing(rec["result"], rec["plants"]):
             out.append(f"{rec['target_id']}（{rec['village'] or '镇外'}）")
     return out
 

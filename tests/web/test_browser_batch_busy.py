@@ -60,8 +60,8 @@ def test_the_district_report_gives_its_button_back_after_the_download(
             seen = watch(page, base)
             browser_login(page, base, "office1")
             page.goto(f"{base}/batches/{BATCH}")
-            page.evaluate(  # a shorter wait than the page's own, for the test
-                "document.querySelector('form[data-download]').setAttribute('data-download', '1')"
+            page.evaluate(  # a shorter wait than the page's own, long enough for a loaded host
+                "document.querySelector('form[data-download]').setAttribute('data-download', '6')"
             )
             page.on("dialog", lambda d: d.accept())
             button = "form[data-download] button[type=submit]"
@@ -69,7 +69,7 @@ def test_the_district_report_gives_its_button_back_after_the_download(
                 page.click(button)
             assert got.value.suggested_filename.endswith(".xlsx")
             assert "正在生成上报报表" in page.inner_text("form[data-download]")
-            for _ in range(50):  # the page's Content-Security-Policy allows no eval'd predicate
+            for _ in range(100):  # the page's Content-Security-Policy allows no eval'd predicate
                 if page.is_enabled(button) and page.locator("[data-busy-note]").count() == 0:
                     break
                 page.wait_for_timeout(200)
