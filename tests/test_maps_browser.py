@@ -297,6 +297,33 @@ def test_only_the_chosen_basemap_is_requested(browser: Any, tmp_path: Path) -> N
     opened.page.close()
 
 
+def test_a_basemap_that_cannot_load_is_said(browser: Any, tmp_path: Path) -> None:
+    """Offline, OpenStreetMap's tiles all fail: the map says so (it was blank under the
+    outlines without a word) until another base map is chosen."""
+    villages = sample_villages()
+    path = maps.write_map(
+        tmp_path / "osm.html", maps.build_map(villages, basemap="osm", today=TODAY)
+    )
+    opened = open_offline(browser, path, viewport=(412, 915), touch=True)
+    page = opened.page
+    note = page.wait_for_selector("[data-testid=tile-note]")
+    assert "OpenStreetMap" in note.inner_text() and "需要联网" in note.inner_text()
+    box = note.bounding_box()
+    assert box is not None and _inside(box, 412, 915)
+    choice = page.locator(".leaflet-control-layers-base label", has_text="无底图")
+    if not choice.is_visible():  # folded on a phone until the layers button is touched
+        page.tap(".leaflet-control-layers-toggle")
+    choice.tap()
+    page.wait_for_selector("[data-testid=tile-note]", state="detached")
+    page.context.close()
+    plain = maps.write_map(tmp_path / "none.html", maps.build_map(villages, today=TODAY))
+    opened = open_offline(browser, plain)
+    opened.page.wait_for_selector(".leaflet-container")
+    opened.page.wait_for_timeout(500)
+    assert opened.page.query_selector("[data-testid=tile-note]") is None
+    opened.page.close()
+
+
 def _inside(box: dict[str, float], width: int, height: int) -> bool:
     return (
         box["x"] >= 0

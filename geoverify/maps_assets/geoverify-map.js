@@ -173,7 +173,33 @@
     var g = L.layerGroup(layers);
     bases[b.label] = g;
     baseByKey[b.key] = g;
+    // Tiles come from the Internet: offline (the usual case in the field) none loads, and the
+    // map would be blank under its outlines without a word. Say so until a tile loads.
+    var loaded = 0;
+    layers.forEach(function (layer) {
+      layer.on("tileload", function () { loaded += 1; tileNote(null); });
+      layer.on("tileerror", function () {
+        if (!loaded && map.hasLayer(g)) {
+          tileNote("底图“" + b.label + "”无法加载（需要联网）；村界、靶标等照常显示，" +
+            "也可在图层中改选“无底图”");
+        }
+      });
+    });
   });
+  /** The note that the chosen base map cannot load (null: none). */
+  var tileNoteEl = null;
+  function tileNote(text) {
+    if (!text) {
+      if (tileNoteEl) { tileNoteEl.remove(); tileNoteEl = null; }
+      return;
+    }
+    if (tileNoteEl) { return; }
+    tileNoteEl = L.DomUtil.create("div", "gv-tile-note", map.getContainer());
+    tileNoteEl.setAttribute("role", "status");
+    tileNoteEl.setAttribute("data-testid", "tile-note");
+    tileNoteEl.textContent = text;
+  }
+  map.on("baselayerchange", function () { tileNote(null); });
   (baseByKey[D.basemap] || baseNone).addTo(map);
 
   // ---- popups: inside the map, never under the controls ------------------------------------
