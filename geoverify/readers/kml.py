@@ -1,4 +1,5 @@
-"""KML / KMZ reader on defusedxml: placemarks, ExtendedData, folders and gx:Track times."""
+"""KML / KMZ reader on defusedxml: placemarks, ExtendedData, folders, gx:Track times and
+TimeStamp/TimeSpan."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
 import geopandas as gpd
+import pandas as pd
 from defusedxml.ElementTree import fromstring as defused_fromstring
 from shapely.geometry import (
     GeometryCollection,
@@ -44,6 +46,8 @@ MAX_KML_BYTES = MAX_XML_BYTES
 
 #: Columns every frame from :func:`read_kml` has, besides the ExtendedData fields.
 _FIXED_COLUMNS = ("name", "description", "folder", "times")
+#: Columns of a placemark's TimeStamp/TimeSpan, when :func:`read_kml` is asked for them.
+_TIME_COLUMNS = ("begin", "end")
 
 _GEOMETRY_TAGS = frozenset(
     {"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Track", "MultiTrack"}
@@ -236,6 +240,32 @@ def _geometry(elem: Element, *, where: str) -> tuple[BaseGeometry | None, list[d
     return None, None
 
 
+def _kml_time(text: str | None) -> dt.datetime | None:
+    """A KML time (``2024-03-12T08:00:00Z``, with an offset, without one — UTC, as gx:Track
+    ``<when>`` — or a date alone); None for a year or a month alone and for text that is no
+    time (a placemark's time is only a help: it never makes a file unreadable)."""
+    if not text:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text.strip())
+        return parsed.astimezone(dt.UTC) if parsed.tzinfo is not None else parsed
+    except (ValueError, OverflowError):
+        return None
+
+
+def _time_primitive(pm: Element) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(begin, end) of a placemark's ``<TimeStamp><when>`` (both that time) or ``<TimeSpan>``
+    (``<begin>``, ``<end>``, either None when absent); (None, None) without either."""
+    stamp = _child(pm, "TimeStamp")
+    if stamp is not None:
+        when = _kml_time(_child_text(stamp, "when"))
+        return when, when
+    span = _child(pm, "TimeSpan")
+    if span is not None:
+        return _kml_time(_child_text(span, "begin")), _kml_time(_child_text(span, "end"))
+    return None, None
+
+
 def _extended(pm: Element) -> dict[str, str | None]:
     """ExtendedData of a placemark: ``<Data name><value>`` and ``<SchemaData><SimpleData name>``."""
     out: dict[str, str | None] = {}
@@ -322,7 +352,9 @@ def _parse_xml(data: bytes, *, source: str) -> Element:
     return root
 
 
-def read_kml(path_or_bytes: str | os.PathLike[str] | bytes, *, source: str) -> gpd.GeoDataFrame:
+def read_kml(
+    path_or_bytes: str | os.PathLike[str] | bytes, *, source: str, timestamps: bool = False
+) -> gpd.GeoDataFrame:
     """Read every placemark of a KML or KMZ document into a frame (EPSG:4326).
 
     Parameters
@@ -331,6 +363,9 @@ def read_kml(path_or_bytes: str | os.PathLike[str] | bytes, *, source: str) -> g
         A ``.kml``/``.kmz`` path, or the file's bytes (a KMZ is recognised by its zip signature).
     source
         File name shown in error messages.
+    timestamps
+        Also give each placemark's ``<TimeStamp>``/``<TimeSpan>`` (columns ``begin`` and
+        ``end``, see below).
 
     Returns
     -------
@@ -338,8 +373,12 @@ def read_kml(path_or_bytes: str | os.PathLike[str] | bytes, *, source: str) -> g
         One row per placemark in document order, with ``name``, ``description``, one column per
         ``ExtendedData`` field (``Data``/``SimpleData``; a field that collides with a fixed column
         gets the suffix ``_data``), ``folder`` (enclosing Folder names joined by ``/``, None at
-        top level), ``times`` (list of datetimes of a gx:Track's ``<when>``, else None) and
-        ``geometry`` (2-D; None for a placemark without geometry — the caller decides).
+        top level), ``times`` (list of datetimes of a gx:Track's ``<when>``, else None),
+        with ``timestamps`` ``begin`` and ``end`` (datetimes of the placemark's
+        ``<TimeStamp><when>`` — both — or ``<TimeSpan>``'s ``<begin>``/``<end>``; None when
+        absent, a year or a month alone, or not a time; in UTC, naive when the file gives no
+        offset) and ``geometry`` (2-D; None for a placemark without geometry — the caller
+        decides).
 
     Raises
     ------
@@ -360,11 +399,12 @@ def read_kml(path_or_bytes: str | os.PathLike[str] | bytes, *, source: str) -> g
         data = kml_bytes_from_kmz(data, source=source)
     check_size(len(data), source=source, limit=MAX_KML_BYTES)
     with parser_errors(source, "KML"):
-        return _read_kml_document(data, source=source)
+        return _read_kml_document(data, source=source, timestamps=timestamps)
 
 
-def _read_kml_document(data: bytes, *, source: str) -> gpd.GeoDataFrame:
+def _read_kml_document(data: bytes, *, source: str, timestamps: bool) -> gpd.GeoDataFrame:
     root = _parse_xml(data, source=source)
+    fixed = (*_FIXED_COLUMNS, *_TIME_COLUMNS) if timestamps else _FIXED_COLUMNS
 
     records: list[dict[str, Any]] = []
     geoms: list[BaseGeometry | None] = []
@@ -378,8 +418,10 @@ def _read_kml_document(data: bytes, *, source: str) -> gpd.GeoDataFrame:
             "folder": "/".join(folders) if folders else None,
             "times": None,
         }
+        if timestamps:
+            rec["begin"], rec["end"] = _time_primitive(pm)
         for key, value in _extended(pm).items():
-            col = f"{key}_data" if key in _FIXED_COLUMNS or key == "geometry" else key
+            col = f"{key}_data" if key in fixed or key == "geometry" else key
             if col not in fields:
                 fields.append(col)
             rec[col] = value
@@ -393,10 +435,9 @@ def _read_kml_document(data: bytes, *, source: str) -> gpd.GeoDataFrame:
         geoms.append(geom)
 
     columns = ["name", "description", *fields, "folder", "times"]
-    frame = gpd.GeoDataFrame(
-        {col: [r.get(col) for r in records] for col in columns},
-        geometry=gpd.GeoSeries(geoms, crs=KML_CRS),
-        crs=KML_CRS,
-    )
+    values: dict[str, Any] = {col: [r.get(col) for r in records] for col in columns}
+    for col in _TIME_COLUMNS if timestamps else ():  # datetimes as given, None when absent
+        values[col] = pd.Series([r[col] for r in records], dtype=object)
+    frame = gpd.GeoDataFrame(values, geometry=gpd.GeoSeries(geoms, crs=KML_CRS), crs=KML_CRS)
     frame["times"] = frame["times"].astype(object)
     return frame

@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely import union_all
-from shapely.geometry import LineString, MultiLineString
+from shapely.geometry import LineString, MultiLineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from geoverify.clock import LOCAL_TZ, today_local
@@ -25,8 +25,8 @@ from geoverify.readers.gpx import read_gpx
 from geoverify.readers.kml import read_kml
 from geoverify.readers.tables import TABLE_SUFFIXES, find_column, footer_count, read_table
 from geoverify.sanity import check_date
-from geoverify.tracks import TrackReport, TrackRules, clean_track, epoch_seconds
-from geoverify.values import text_or_none
+from geoverify.tracks import TrackReport, TrackRules, clean_track, epoch_seconds, plausible_time
+from geoverify.values import is_missing, text_or_none
 
 __all__ = [
     "PATROL_COLUMNS",
@@ -180,10 +180,58 @@ def _hygiene(
 
 
 def _kml_times(geom: BaseGeometry | None, times: Any) -> list[Any] | None:
-    """gx:Track times as seconds, when they belong one to one to the line's vertices."""
-    if not times or not isinstance(geom, LineString) or len(times) != len(geom.coords):
+    """gx:Track times as seconds, when they belong one to one to the line's vertices (a
+    gx:MultiTrack's, part by part)."""
+    if not times or not isinstance(geom, LineString | MultiLineString):
         return None
-    return [[epoch_seconds(t) for t in times]]
+    parts = [geom] if isinstance(geom, LineString) else list(geom.geoms)
+    if len(times) != sum(len(part.coords) for part in parts):
+        return None
+    seconds = [epoch_seconds(t) for t in times]
+    out: list[Any] = []
+    for part in parts:
+        out.append(seconds[: len(part.coords)])
+        seconds = seconds[len(part.coords) :]
+    return out
+
+
+def _placemark_start(
+    begin: Any, end: Any, *, rules: TrackRules | None, now: dt.datetime
+) -> dt.datetime | None:
+    """A KML placemark's time (``<TimeStamp>``, else ``<TimeSpan>``'s begin or end) as UTC, for a
+    track whose fixes have none; None when absent or implausible (a fix's time would be dropped)."""
+    for when in (begin, end):
+        if isinstance(when, dt.datetime) and plausible_time(when, now=now, rules=rules):
+            return dt.datetime.fromtimestamp(epoch_seconds(when), tz=dt.UTC)
+    return None
+
+
+def _timed_points(frame: gpd.GeoDataFrame) -> list[tuple[Any, LineString, list[Any]]]:
+    """Tracks made of timed point placemarks — some phone apps write each fix as a placemark
+    with a ``<TimeStamp>``: (folder, line, times) of the timed points of each folder (the top
+    level is one), in time order, for a folder with two or more."""
+    groups: dict[Any, list[tuple[float, float, float]]] = {}
+    for folder, times, begin, end, geom in zip(
+        frame["folder"], frame["times"], frame["begin"], frame["end"], frame.geometry, strict=True
+    ):
+        if not isinstance(geom, Point):
+            continue
+        when = times[0] if isinstance(times, list) and len(times) == 1 else begin or end
+        if not isinstance(when, dt.datetime):
+            continue
+        try:
+            seconds = epoch_seconds(when)
+        except OverflowError:
+            continue
+        groups.setdefault(folder, []).append((seconds, geom.x, geom.y))
+    out: list[tuple[Any, LineString, list[Any]]] = []
+    for folder, fixes in groups.items():
+        if len(fixes) < 2:
+            continue
+        fixes.sort(key=lambda fix: fix[0])  # by time: a file written newest first is the same
+        line = LineString([(x, y) for _t, x, y in fixes])
+        out.append((folder, line, [[t for t, _x, _y in fixes]]))
+    return out
 
 
 def read_track_file(
@@ -198,8 +246,12 @@ def read_track_file(
     ``hygiene`` (a :class:`~geoverify.tracks.TrackReport`) and geometry — the line that was
     walked after :func:`geoverify.tracks.clean_track` dropped impossible fixes (``rules``;
     ``now`` bounds plausible times, default the present). A track with no fix left has
-    geometry None. ``start``/``date`` come from the kept fixes. GPX routes are included;
-    KML placemarks without a line are left out.
+    geometry None. ``start``/``date`` come from the kept fixes. GPX routes are included.
+    A KML line placemark whose fixes have no times (a LineString, or a gx:Track without
+    ``<when>``) takes its start from the placemark's ``<TimeStamp>`` or ``<TimeSpan>`` when
+    that is plausible. Other KML placemarks are left out, except in a KML without lines: there
+    the point placemarks with a time (TimeStamp, TimeSpan) are the fixes of a track, one per
+    folder (:func:`_timed_points`), named by the folder.
 
     Raises
     ------
@@ -218,16 +270,28 @@ def read_track_file(
             cleaned, report, start = _hygiene(geom, times, rules=rules, now=when)
             rows.append(_track_row(int(number), name, start, report, cleaned))
     elif suffix in {".kml", ".kmz"}:
-        frame = read_kml(path, source=source)
+        frame = read_kml(path, source=source, timestamps=True)
         number = 0
-        for name, times, geom in zip(frame["name"], frame["times"], frame.geometry, strict=True):
+        for name, times, begin, end, geom in zip(
+            frame["name"], frame["times"], frame["begin"], frame["end"], frame.geometry, strict=True
+        ):
             if _lines_only(geom) is None:
                 continue
             number += 1
             cleaned, report, start = _hygiene(geom, _kml_times(geom, times), rules=rules, now=when)
+            if start is None and cleaned is not None:  # no timed fix: the placemark's time
+                start = _placemark_start(begin, end, rules=rules, now=when)
             rows.append(_track_row(number, name, start, report, cleaned))
+        if not rows:  # a phone app's export: each fix a point placemark with its time
+            for folder, line, seconds in _timed_points(frame):
+                number += 1
+                cleaned, report, start = _hygiene(line, seconds, rules=rules, now=when)
+                rows.append(_track_row(number, folder, start, report, cleaned))
         if not rows:
-            msg = f"{source}: KML 中没有轨迹线 (no track lines in the KML)"
+            msg = (
+                f"{source}: KML 中没有轨迹线，也没有带时间的点 "
+                "(no track lines, nor points with times, in the KML)"
+            )
             raise InputError(msg)
     else:
         msg = f"{source}: 不支持的轨迹文件类型 {suffix} (track files must be .gpx, .kml or .kmz)"
@@ -315,9 +379,9 @@ def read_patrol_table(
     -------
     PatrolRead
         A 轨迹 cell that names neither a given track nor a GPX/KML file next to the table is a
-        problem (``track_not_found``); so are unparsable dates (``bad_date``), dates before
-        2000 or in the future (``implausible_date``) and rows without a village
-        (``missing_village``).
+        problem (``track_not_found``); so are empty dates (``missing_date``), unparsable dates
+        (``bad_date``), dates before 2000 or in the future (``implausible_date``) and rows
+        without a village (``missing_village``).
     """
     source = os.fspath(path)
     headers = [h for names in PATROL_COLUMNS.values() for h in names[:2]]
@@ -398,36 +462,50 @@ def read_patrol_table(
                 code, village = found
         raw_date = rec["date"]
         date: dt.date | None = None
-        try:
-            date = parse_patrol_date(raw_date, year=year)
-            bad = check_date(date, latest=latest, what="踏查时间", what_en="patrol date")
-            if bad is not None:
-                date = None
-                problems.append(
-                    RowProblem(
-                        rownum,
-                        None,
-                        bad.zh,
-                        bad.en,
-                        field=col["date"],
-                        value=str(raw_date),
-                        code=bad.code,
-                    )
-                )
-                ok = False
-        except (ValueError, OverflowError):
+        if is_missing(raw_date):  # a blank cell is not an unreadable date: say what to write
             problems.append(
                 RowProblem(
                     rownum,
                     None,
-                    "踏查时间无法识别，应为 2024-03-12 这样的日期",
-                    "patrol date cannot be parsed (expected e.g. 2024-03-12)",
+                    "踏查时间为空，请填写 2024-03-12 这样的日期",
+                    "patrol date is empty (expected e.g. 2024-03-12)",
                     field=col["date"],
-                    value=None if raw_date is None else str(raw_date),
-                    code="bad_date",
+                    value=None,
+                    code="missing_date",
                 )
             )
             ok = False
+        else:
+            try:
+                date = parse_patrol_date(raw_date, year=year)
+                bad = check_date(date, latest=latest, what="踏查时间", what_en="patrol date")
+                if bad is not None:
+                    date = None
+                    problems.append(
+                        RowProblem(
+                            rownum,
+                            None,
+                            bad.zh,
+                            bad.en,
+                            field=col["date"],
+                            value=str(raw_date),
+                            code=bad.code,
+                        )
+                    )
+                    ok = False
+            except (ValueError, OverflowError):
+                problems.append(
+                    RowProblem(
+                        rownum,
+                        None,
+                        "踏查时间无法识别，应为 2024-03-12 这样的日期",
+                        "patrol date cannot be parsed (expected e.g. 2024-03-12)",
+                        field=col["date"],
+                        value=str(raw_date),
+                        code="bad_date",
+                    )
+                )
+                ok = False
         track_name = text_or_none(rec["track"])
         track: BaseGeometry | None = None
         if track_name:
