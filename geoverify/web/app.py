@@ -30,7 +30,7 @@ from geoverify.web.deps import (
     is_api,
     site_path,
 )
-from geoverify.web.forms import FIELD_LABELS
+from geoverify.web.forms import FIELD_LABELS, size_text
 from geoverify.web.routers.maps import login_in_frame, password_in_frame
 from geoverify.web.settings import Settings
 from geoverify.web.templating import render
@@ -90,20 +90,18 @@ class BodyLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    def _too_large(self) -> TooLargeError:
-        limit = _size_text(self.max_bytes)
-        return TooLargeError(
-            f"上传内容过大（上限 {limit}）：请分几次上传，或压缩照片后再试",
-            en=f"request body larger than {limit}; upload in parts or compress the photos",
-        )
+    def _too_large(self, path: str) -> TooLargeError:
+        return too_large_error(path, self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path") or "")
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _answer_problem(scope, receive, send, problem_from_error(self._too_large()))
+            problem = problem_from_error(self._too_large(path))
+            await _answer_problem(scope, receive, send, problem)
             return
         received = 0
 
@@ -113,18 +111,71 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise self._too_large()
+                    raise self._too_large(path)
             return message
 
         await self.app(scope, limited, send)
 
 
-def _size_text(n: int) -> str:
-    """A size limit as people say it (``100 MB``, ``512 KB``)."""
-    mb = n / 1024 / 1024
-    if mb >= 1:
-        return f"{mb:.0f} MB" if mb == round(mb) else f"{mb:.1f} MB"
-    return f"{max(1, round(n / 1024))} KB"
+#: What a body over the limit was, by the address it was sent to, and what to do about it:
+#: (addresses, Chinese, English), the first whose address the path is or is under wins.
+#: ``{limit}`` is the limit the service applies. Only an answer with photos is told to make
+#: them smaller; a batch is one file (its id names one file), so it is not told to split it.
+_TOO_LARGE_ADVICE: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        ("/feedback", "/api/v1/targets"),
+        "上传内容过大（上限 {limit}）：请分几次上传，或压缩照片后再试",
+        "request body larger than {limit}; upload the photos in parts or compress them",
+    ),
+    (
+        ("/feedback-workbook", "/api/v1/feedback/workbooks"),
+        "反馈表文件过大（上限 {limit}）：请删去表里插入的图片，另存后再上传"
+        "（现场照片请在各靶标的核查反馈页上传）",
+        "workbook larger than {limit}; remove the pictures pasted into it and save it again",
+    ),
+    (
+        ("/batches", "/api/v1/batches"),
+        "靶标文件过大（上限 {limit}）：请确认选对了文件；压缩包里只放靶标图层"
+        "（.shp、.shx、.dbf、.prj），表格里插入的图片请删去后另存再上传",
+        "batch file larger than {limit}; check the file, keep only the target layer in a zip, "
+        "remove pictures from a table",
+    ),
+    (
+        ("/patrols/rows", "/api/v1/patrols/rows"),
+        "填写的踏查记录过多（上限 {limit}）：请分几次提交",
+        "patrol rows larger than {limit}; send them in parts",
+    ),
+    (
+        ("/patrols", "/api/v1/patrols"),
+        "轨迹或踏查表文件过大（上限 {limit}）：请按日期或按村把文件拆成几份，分几次上传",
+        "track or patrol table larger than {limit}; split it by date or village and upload "
+        "the parts one by one",
+    ),
+)
+_TOO_LARGE_OTHER = (
+    "提交的内容过大（上限 {limit}）：请把文件拆成几份，分几次上传",
+    "request body larger than {limit}; send it in parts",
+)
+
+
+def _is_under(path: str, address: str) -> bool:
+    """Whether ``path`` is ``address`` or below it (``/feedback/T1``, not ``/feedback-x``)."""
+    return path == address or path.startswith(address.rstrip("/") + "/")
+
+
+def too_large_error(path: str, max_bytes: int) -> TooLargeError:
+    """The refusal of a body over ``max_bytes`` sent to ``path``: the limit (the one applied),
+    and what to do about it in the words of what that address takes (:data:`_TOO_LARGE_ADVICE`)."""
+    zh, en = next(
+        (
+            (zh, en)
+            for addresses, zh, en in _TOO_LARGE_ADVICE
+            if any(_is_under(path, a) for a in addresses)
+        ),
+        _TOO_LARGE_OTHER,
+    )
+    limit = size_text(max_bytes)
+    return TooLargeError(zh.format(limit=limit), en=en.format(limit=limit))
 
 
 async def _answer_problem(scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:

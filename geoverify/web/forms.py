@@ -17,7 +17,16 @@ from geoverify.web.settings import Settings
 from geoverify.workflows.common import InputFile
 from geoverify.workflows.patrols import month_range
 
-__all__ = ["MONTH_PATTERN", "Form", "PageMonthQ", "checked_month", "max_files", "read_form"]
+__all__ = [
+    "MONTH_PATTERN",
+    "Form",
+    "PageMonthQ",
+    "checked_month",
+    "labelled",
+    "max_files",
+    "read_form",
+    "size_text",
+]
 
 log = logging.getLogger("geoverify.web")
 
@@ -136,14 +145,15 @@ class Form:
             await up.close()
             filename = up.filename or "upload"
             if max_bytes is not None and len(data) > max_bytes:
-                mb = max_bytes / 1024 / 1024
-                msg = f"{filename}: 文件过大，上限 {mb:.0f} MB (file larger than {mb:.0f} MB)"
+                limit = size_text(max_bytes)
+                msg = f"{filename}: 文件过大，上限 {limit} (file larger than {limit})"
                 raise TooLargeError(msg)
             if not data:
+                # Said after the field's label: 文件：五月.csv 是空的 (not 文件：文件 五月.csv).
                 self.bad(
                     name,
                     filename,
-                    f"文件 {filename} 是空的（0 字节），请检查后重新选择",
+                    f"{filename} 是空的（0 字节），请检查后重新选择",
                     f"file {filename} is empty (0 bytes)",
                 )
                 continue
@@ -156,7 +166,8 @@ class Form:
         found = await self.files(name, max_count=1, max_bytes=max_bytes)
         if not found:
             if len(self.problems) == said:  # nothing chosen (not an empty file)
-                self.bad(name, None, "请选择要上传的文件", "choose a file to upload")
+                what = FIELD_LABELS.get(name, "文件")
+                self.bad(name, None, f"请选择要上传的{what}", "choose a file to upload")
             self.raise_problems()
         return found[0]
 
@@ -178,18 +189,26 @@ class Form:
         password = self.password(first)
         again = self.password(second)
         if password and again and password != again:
-            self.bad(second, None, "两次输入的密码不一致", "the two passwords differ")
+            # Of the two fields together: said alone, not after the second field's label
+            # (再次输入的新密码：两次输入的密码不一致 said the same thing twice).
+            what = FIELD_LABELS.get(first, "密码")
+            zh = f"两次输入的{what}不一致，请重新输入"
+            self.bad(second, None, zh, "the two passwords differ", named=True)
         return password
 
-    def bad(self, name: str, value: str | None, zh: str, en: str) -> None:
+    def bad(self, name: str, value: str | None, zh: str, en: str, *, named: bool = False) -> None:
         """Note a problem with field ``name``: the field by its Chinese label (as the rules
-        name fields, and as the error table shows it), the reason in Chinese and English."""
+        name fields, and as the error table shows it), the reason in Chinese and English.
+
+        The reason is said after the label (``批次编号：请填写``-style, :func:`labelled`) unless
+        it names the field already, or ``named`` says it speaks of the field in its own words.
+        """
         label = FIELD_LABELS.get(name, name)
         self.problems.append(
             RowProblem(
                 row=len(self.problems) + 1,
                 target_id=None,
-                reason=f"{label}：{zh}",
+                reason=zh if named else labelled(label, zh, value),
                 reason_en=f"{name}: {en}",
                 field=label,
                 value=value,
@@ -210,6 +229,25 @@ class Form:
                 en="invalid form fields; nothing was written",
                 rows=self.problems,
             )
+
+
+def labelled(label: str, zh: str, value: str | None = None) -> str:
+    """A field's reason said once: ``label：reason``, or the reason alone when it names the
+    field already (请填写用户名, never 用户名：请填写用户名). A value the reason quotes (the
+    name of a file) does not count as naming the field."""
+    said = zh.replace(value, "") if value else zh
+    return zh if label and label in said else f"{label}：{zh}"
+
+
+def size_text(n: int) -> str:
+    """A size limit as people say it (``100 MB``, ``512 KB``), never above the limit itself:
+    an upload smaller than the size named is never refused."""
+    if n >= 1024 * 1024:
+        tenths = n * 10 // (1024 * 1024)
+        return f"{tenths // 10} MB" if tenths % 10 == 0 else f"{tenths / 10:.1f} MB"
+    if n >= 1024:
+        return f"{n // 1024} KB"
+    return f"{n} 字节"
 
 
 def _plain(x: float) -> str:

@@ -135,7 +135,7 @@ def test_a_user_the_office_adds_changes_the_password_first(
     for new, again, needle in [
         (initial, None, "新密码不能与镇平安办设置的初始密码相同"),
         ("12345678", None, "密码不能是连续的数字"),
-        ("chen-own-pw-2024", "chen-own-pw-2025", "两次输入的密码不一致"),
+        ("chen-own-pw-2024", "chen-own-pw-2025", "两次输入的新密码不一致"),
     ]:
         res = _change(cadre, initial, new, again)
         assert res.status_code == 422, new

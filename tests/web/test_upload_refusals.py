@@ -104,13 +104,14 @@ def test_a_page_form_over_the_limit_gets_the_chinese_page(web_env: WebEnv) -> No
     shown = _unfolded(_page(res, 413))
     assert "上传内容过大（上限 1 MB）：请分几次上传，或压缩照片后再试" in shown
 
-    # A batch preview of the office: the same page.
+    # A batch preview of the office: the same page, in the words of a batch file.
     res = office.post(
         "/batches/preview",
         data={"batch": "too-big"},
         files={"file": ("big.csv", b"x" * (2 * MB), "text/csv")},
     )
-    assert "上传内容过大（上限 1 MB）" in _unfolded(_page(res, 413))
+    shown = _unfolded(_page(res, 413))
+    assert "靶标文件过大（上限 1 MB）" in shown and "照片" not in shown
 
     # The API keeps its problem document.
     res = village.post(
@@ -175,7 +176,8 @@ def test_an_empty_chosen_file_is_said_to_be_empty(
     res = client.http.post(url, content=body, headers={"content-type": content_type})
     text = _page(res, 422)
     shown = _unfolded(text)
-    assert f"文件 {name} 是空的（0 字节），请检查后重新选择" in shown
+    assert f"文件：{name} 是空的（0 字节），请检查后重新选择" in shown
+    assert "文件：文件" not in shown
     assert "请选择要上传的文件" not in shown
     assert "<td>file</td>" not in shown  # the field by its Chinese label
     assert "<td>文件</td>" in shown
@@ -185,7 +187,7 @@ def test_an_empty_chosen_file_is_said_to_be_empty(
     body, content_type = _multipart({"csrf_token": client.csrf}, [("file", "", b"")])
     res = client.http.post(url, content=body, headers={"content-type": content_type})
     shown = _unfolded(_page(res, 422))
-    assert "文件：请选择要上传的文件" in shown
+    assert "请选择要上传的文件" in shown and "文件：请选择" not in shown
     assert "是空的" not in shown
     assert "<td>file</td>" not in shown
     assert full_snapshot(web_env.store) == before
@@ -203,7 +205,7 @@ def test_an_empty_batch_file_or_photo_is_said_to_be_empty(
     )
     text = _page(res, 422)
     assert 'data-testid="form-errors"' in text  # the form again, with the reason
-    assert "文件 五月.csv 是空的（0 字节），请检查后重新选择" in _unfolded(text)
+    assert "文件：五月.csv 是空的（0 字节），请检查后重新选择" in _unfolded(text)
     assert "请选择要上传的文件" not in text
 
     village = clients[VILLAGE_A]
@@ -218,13 +220,13 @@ def test_an_empty_batch_file_or_photo_is_said_to_be_empty(
     res = village.post(f"/feedback/{target}", data=answer, files=photos)
     text = _page(res, 422)
     assert 'data-testid="form-errors"' in text
-    assert "现场照片：文件 空的.jpg 是空的（0 字节），请检查后重新选择" in _unfolded(text)
+    assert "现场照片：空的.jpg 是空的（0 字节），请检查后重新选择" in _unfolded(text)
 
     res = village.post(
         "/api/v1/feedback/workbooks", files={"file": ("青龙村.xlsx", b"", "application/zip")}
     )
     doc = _problem(res, 422, "input_error")
-    assert "文件 青龙村.xlsx 是空的（0 字节）" in doc["messages"]["zh"]
+    assert "文件：青龙村.xlsx 是空的（0 字节）" in doc["messages"]["zh"]
     assert doc["rows"][0]["value"] == "青龙村.xlsx"
     assert full_snapshot(web_env.store) == before
 

@@ -236,7 +236,7 @@ def test_change_own_password(web_env: WebEnv, app: Any, clients: dict[str | None
     mismatch = {"current_password": "cadre-pw-2024", "new_password": "cadre-new-2024"}
     res = phone.post("/account/password", data={**mismatch, "new_password2": "cadre-new-2025"})
     assert res.status_code == 422
-    assert "两次输入的密码不一致" in form_errors(res.text)
+    assert "两次输入的新密码不一致" in form_errors(res.text)
     assert users_state(web_env.store) == before
     assert phone.post("/api/v1/me/password", json=wrong).json()["messages"]["zh"] == (
         "当前密码不正确，密码未修改"
