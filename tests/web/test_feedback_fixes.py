@@ -28,6 +28,7 @@ from tests.web.conftest import (
     BATCH,
     USERS,
     VILLAGE_A,
+    VILLAGE_B,
     Client,
     WebEnv,
     browser_login,
@@ -250,6 +251,70 @@ def test_an_eradication_before_the_check_date_names_both_dates(
         r'name="verified_on"[^>]*data-default-today', village.get(f"/feedback/{target}").text
     )
     assert "data-default-today" not in res.text  # typed: kept as typed
+
+
+def test_a_refused_answer_keeps_todays_check_date_a_guess(
+    env: WebEnv, people: dict[str, Client]
+) -> None:
+    """The form sent back refused still marks the check date as the guess it was (and the
+    eradication date it followed), so that it follows an eradication date typed afterwards;
+    a date the cadre typed stays theirs."""
+    village = people["office1"]  # the office answers too; 青龙村's targets are the others'
+    target = env.targets[env.code_of(VILLAGE_B)][0]
+    today = today_local().isoformat()
+    blank = {"result": "confirmed", "verified_by": "", "plants": "3"}  # 核查人员 missing
+    guessed = _send(village, target, {**blank, "verified_on": today})
+    assert guessed.status_code == 422
+    assert re.search(rf'name="verified_on"[^>]*data-default-today="{today}"', guessed.text)
+    assert "不是今天请改" in guessed.text
+    assert f'name="verified_on_guess" value="{today}"' in guessed.text
+    followed = _send(
+        village, target, {**blank, "verified_on": "2024-03-11", "eradicated_on": "2024-03-11"}
+    )
+    assert followed.status_code == 422
+    assert re.search(rf'name="verified_on"[^>]*data-default-today="{today}"', followed.text)
+    form = hidden_fields(village, f"/feedback/{target}")
+    typed = village.post(
+        f"/feedback/{target}",
+        data={**form, **blank, "verified_on": "2024-03-12", "eradicated_on": "2024-03-11"},
+    )
+    assert typed.status_code == 422
+    assert "data-default-today" not in typed.text and "verified_on_guess" not in typed.text
+
+
+@pytest.mark.browser
+def test_a_refused_answer_still_follows_the_eradication_on_the_phone(
+    env: WebEnv, browser: Any
+) -> None:
+    """Sent back refused, the guessed check date says again that it followed the eradication
+    date, and follows it further; once saved, it is the date the form showed."""
+    target = env.targets[env.code_of(VILLAGE_B)][1]
+    day = lambda n: (today_local() - dt.timedelta(days=n)).isoformat()  # noqa: E731
+    with serve(env.app()) as base:
+        ctx = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+        page = ctx.new_page()
+        seen = watch(page, base)
+        browser_login(page, base, "office1")
+        page.goto(f"{base}/feedback/{target}")
+        page.select_option("select[name=result]", "confirmed")
+        page.fill("input[name=plants]", "7")
+        page.fill("input[name=eradicated_on]", day(2))
+        assert page.input_value("input[name=verified_on]") == day(2)
+        # 核查人员 left empty and sent anyway: the server refuses it.
+        page.evaluate("document.querySelector('input[name=verified_by]').required = false")
+        page.click("text=提交")
+        page.wait_for_selector("[data-testid=form-errors]")
+        assert page.input_value("input[name=verified_on]") == day(2)
+        assert f"已改为铲除日期 {day(2)}" in page.inner_text("[data-verified-note]")
+        page.fill("input[name=eradicated_on]", day(3))
+        assert page.input_value("input[name=verified_on]") == day(3)
+        page.fill("input[name=verified_by]", "王五")
+        page.click("text=提交")
+        page.wait_for_selector("text=已保存")
+        assert target_json(env, target)["feedback"]["verified_on"] == day(3)
+        # The refusal's own 422 aside, the page raised nothing.
+        assert [e for e in seen.console_errors if "422" not in e] == []
+        ctx.close()
 
 
 # -- 6: photos from the gallery and from the camera --------------------------------------------

@@ -136,11 +136,16 @@
   var checked = document.querySelector("input[name=verified_on][data-default-today]");
   var eradicated = document.querySelector("input[name=eradicated_on]");
   if (checked && eradicated) {
-    var guess = checked.value;
+    // The guess (today when the form was first shown; a refused submission sends it back).
+    var guess = checked.getAttribute("data-default-today") || checked.value;
     var note = document.querySelector("[data-verified-note]");
     var said = note ? note.textContent : "";
     var typed = false;
-    checked.addEventListener("input", function () { typed = true; });
+    var flag = document.querySelector("[data-verified-guess]");
+    checked.addEventListener("input", function () {
+      typed = true;
+      if (flag) { flag.remove(); flag = null; }  // typed: no longer a guess, if sent back
+    });
     var follow = function () {
       if (typed) return;
       var earlier = eradicated.value && eradicated.value < guess;
@@ -153,6 +158,7 @@
     };
     eradicated.addEventListener("input", follow);
     eradicated.addEventListener("change", follow);
+    if (eradicated.value) { follow(); }  // sent back refused: say again what it followed
   }
   // A camera input holds one photo: once it has one, another 拍照 appears for the next.
   document.querySelectorAll("[data-camera]").forEach(function (first) {
