@@ -106,6 +106,13 @@ class StatusReport:
         """Counts of the targets outside the town (never in the town's total), or None."""
         return next((r for r in self.records if r["village"] == OUTSIDE_LABEL), None)
 
+    @property
+    def results_to_report(self) -> int:
+        """Targets with a result not yet reported, in the town and outside it: what the
+        district report of the batch would mark as reported."""
+        rows = [self.town, *([self.outside] if self.outside else [])]
+        return sum(int(r["verified"]) - int(r["reported"]) for r in rows)
+
     def to_json(self) -> dict[str, Any]:
         """The documented ``status --json`` document.
 

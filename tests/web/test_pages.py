@@ -203,6 +203,38 @@ def _answered_target(web_env: WebEnv, clients: dict[str | None, Client]) -> None
     assert res.status_code == 303, res.text[:500]
 
 
+def test_the_report_button_says_how_many_it_marks(
+    web_env: WebEnv, clients: dict[str | None, Client]
+) -> None:
+    """The question before 生成上报报表 names the targets it marks as reported (the download
+    itself leaves the page as it was)."""
+    _answered_target(web_env, clients)
+
+    def reported() -> int:
+        with web_env.store.connect() as conn:
+            frame = repo.load_targets(conn, batch=BATCH)
+        return int((frame["status"] == "reported").sum())
+
+    with web_env.store.connect() as conn:
+        frame = repo.load_targets(conn, batch=BATCH)
+    open_ = frame[frame["result"].isna() & (frame["village_code"] == web_env.code_of(VILLAGE_B))]
+    if not (frame["result"].notna() & (frame["status"] != "reported")).any():
+        target = str(open_["target_id"].iloc[0])  # one result to report (others reported it)
+        village = clients[VILLAGE_B]
+        hidden = hidden_fields(village, f"/feedback/{target}")
+        answer = {"result": "not_found", "verified_on": "2024-03-12", "verified_by": "李四"}
+        assert village.post(f"/feedback/{target}", data={**hidden, **answer}).status_code == 303
+    page = clients["office1"].get(f"/batches/{BATCH}").text
+    said = re.search(r"尚未上报的 (\d+) 个靶标标记为已上报", page)
+    assert said is not None and int(said.group(1)) > 0
+    before = reported()
+    res = clients["office1"].post(f"/batches/{BATCH}/district-report")
+    assert res.status_code == 200, res.text[:500]
+    assert reported() - before == int(said.group(1))
+    again = clients["office1"].get(f"/batches/{BATCH}").text
+    assert "尚未上报的 0 个靶标" in again
+
+
 def test_district_report_download(web_env: WebEnv, clients: dict[str | None, Client]) -> None:
     _answered_target(web_env, clients)
     res = clients["office1"].post(f"/batches/{BATCH}/district-report")
