@@ -307,7 +307,7 @@ def test_a_basemap_that_cannot_load_is_said(browser: Any, tmp_path: Path) -> Non
     opened = open_offline(browser, path, viewport=(412, 915), touch=True)
     page = opened.page
     note = page.wait_for_selector("[data-testid=tile-note]")
-    assert "OpenStreetMap" in note.inner_text() and "需要联网" in note.inner_text()
+    assert "OpenStreetMap" in note.inner_text() and "未联网" in note.inner_text()
     box = note.bounding_box()
     assert box is not None and _inside(box, 412, 915)
     choice = page.locator(".leaflet-control-layers-base label", has_text="无底图")

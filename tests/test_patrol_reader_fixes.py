@@ -242,3 +242,94 @@ def test_a_kml_multitrack_gives_its_date_and_its_fixes_their_times(tmp_path: Pat
     assert frame["hygiene"].iloc[0].dropped == {"too_fast": 1}
     got = read_patrol_file(path, villages=villages_frame())
     assert [(p.village, p.date) for p in got.patrols] == [("乙村", dt.date(2024, 3, 15))]
+
+
+def _point(name: str, when: str, x: float = 106.005, y: float = 29.70) -> str:
+    return (
+        f"<Placemark><name>{name}</name>{when}"
+        f"<Point><coordinates>{x},{y}</coordinates></Point></Placemark>"
+    )
+
+
+def _stamp(when: dt.datetime) -> str:
+    return f"<TimeStamp><when>{when.isoformat().replace('+00:00', 'Z')}</when></TimeStamp>"
+
+
+def test_timed_points_far_apart_in_time_or_beside_areas_are_no_walk(tmp_path: Path) -> None:
+    """Sites marked on different days (or an hour apart) are not one walk between them; nor
+    are timed points in a file with areas (a village drawn, its sites marked)."""
+    t0 = dt.datetime(2024, 3, 12, 1, 0, tzinfo=dt.UTC)
+    walk = [
+        _point(f"w{i}", _stamp(t0 + dt.timedelta(minutes=i)), 106.005 + 0.0005 * i)
+        for i in range(5)
+    ]
+    # 3月2日, 3月9日 and 3月20日: three marks, no walk
+    marks = [
+        _point(f"m{d}", _stamp(dt.datetime(2024, 3, d, 2, tzinfo=dt.UTC)), 106.005 + 0.01 * d)
+        for d in (2, 9, 20)
+    ]
+    with pytest.raises(InputError, match="没有轨迹线"):
+        read_track_file(_kml(tmp_path / "标记.kml", "".join(marks)))
+    # a walk, an hour's pause, another walk: two tracks
+    later = [
+        _point(f"x{i}", _stamp(t0 + dt.timedelta(minutes=70 + i)), 106.007 + 0.0005 * i)
+        for i in range(3)
+    ]
+    two = read_track_file(_kml(tmp_path / "两段.kml", "".join(walk + later)))
+    assert [r.kept for r in two["hygiene"]] == [5, 3]
+    # across the town's midnight (16:00 UTC) within half an hour: two days, two tracks
+    night = dt.datetime(2024, 3, 12, 15, 50, tzinfo=dt.UTC)
+    late = [_point(f"n{i}", _stamp(night + dt.timedelta(minutes=5 * i))) for i in range(4)]
+    days = read_track_file(_kml(tmp_path / "跨夜.kml", "".join(late)))
+    assert days["date"].tolist() == [dt.date(2024, 3, 12), dt.date(2024, 3, 13)]
+    # a village outline beside the timed points: marked sites, not a walk
+    area = (
+        "<Placemark><name>甲村</name><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+        "106.0,29.69 106.03,29.69 106.03,29.72 106.0,29.69</coordinates></LinearRing>"
+        "</outerBoundaryIs></Polygon></Placemark>"
+    )
+    with pytest.raises(InputError, match="没有轨迹线"):
+        read_track_file(_kml(tmp_path / "村和点.kml", area + "".join(walk)))
+
+
+def test_a_timed_points_timespan_falls_back_to_its_end_as_a_line_does(tmp_path: Path) -> None:
+    t0 = dt.datetime(2024, 3, 12, 1, 0, tzinfo=dt.UTC)
+    points = [
+        _point(
+            f"p{i}",
+            "<TimeSpan><begin>1980-01-06T00:00:00Z</begin>"
+            f"<end>{(t0 + dt.timedelta(minutes=i)).isoformat().replace('+00:00', 'Z')}</end>"
+            "</TimeSpan>",
+            106.005 + 0.0005 * i,
+        )
+        for i in range(4)
+    ]
+    frame = read_track_file(_kml(tmp_path / "时段.kml", "".join(points)))
+    assert frame["date"].tolist() == [dt.date(2024, 3, 12)]
+    assert frame["hygiene"].iloc[0].kept == 4
+
+
+def test_a_date_typed_wins_over_a_placemarks_label_but_not_over_timed_fixes(
+    tmp_path: Path,
+) -> None:
+    """A placemark's TimeStamp may be when the file was made: a date given for the file is
+    the patrol's. Fixes that carry their own times say the day themselves, as in a GPX."""
+    labelled = _kml(
+        tmp_path / "标注.kml",
+        _line("线", "<TimeStamp><when>2024-03-06T02:00:00Z</when></TimeStamp>"),
+    )
+    typed = dt.date(2024, 3, 20)
+    got = read_patrol_file(labelled, villages=villages_frame(), people="张三", date=typed)
+    assert [p.date for p in got.patrols] == [typed]
+    untyped = read_patrol_file(labelled, villages=villages_frame(), people="张三")
+    assert [p.date for p in untyped.patrols] == [dt.date(2024, 3, 6)]
+    t0 = dt.datetime(2024, 3, 12, 1, 0, tzinfo=dt.UTC)
+    timed = _kml(
+        tmp_path / "定位.kml",
+        "".join(
+            _point(f"w{i}", _stamp(t0 + dt.timedelta(minutes=i)), 106.005 + 0.0005 * i)
+            for i in range(5)
+        ),
+    )
+    own = read_patrol_file(timed, villages=villages_frame(), people="张三", date=typed)
+    assert [p.date for p in own.patrols] == [dt.date(2024, 3, 12)]

@@ -180,7 +180,7 @@
       layer.on("tileload", function () { loaded += 1; tileNote(null); });
       layer.on("tileerror", function () {
         if (!loaded && map.hasLayer(g)) {
-          tileNote("底图“" + b.label + "”无法加载（需要联网）；村界、靶标等照常显示，" +
+          tileNote("底图“" + b.label + "”无法加载（未联网，或底图服务不可用）；村界、靶标等照常显示，" +
             "也可在图层中改选“无底图”");
         }
       });

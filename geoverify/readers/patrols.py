@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely import union_all
-from shapely.geometry import LineString, MultiLineString, Point
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geoverify.clock import LOCAL_TZ, today_local
@@ -206,32 +206,65 @@ def _placemark_start(
     return None
 
 
-def _timed_points(frame: gpd.GeoDataFrame) -> list[tuple[Any, LineString, list[Any]]]:
+#: Timed point placemarks further apart in time than this are not one walk.
+TIMED_POINTS_GAP_S = 30 * 60
+
+
+def _timed_points(
+    frame: gpd.GeoDataFrame, *, rules: TrackRules | None, now: dt.datetime
+) -> list[tuple[Any, LineString, list[Any]]]:
     """Tracks made of timed point placemarks — some phone apps write each fix as a placemark
-    with a ``<TimeStamp>``: (folder, line, times) of the timed points of each folder (the top
-    level is one), in time order, for a folder with two or more."""
+    with a ``<TimeStamp>``: (folder, line, times) of each walk, the timed points of a folder
+    (the top level is one) in time order, cut where two are more than
+    :data:`TIMED_POINTS_GAP_S` apart or on two local days, for a walk of two or more. A KML
+    with areas is marked sites, not a walk: none."""
+    if any(isinstance(g, Polygon | MultiPolygon) for g in frame.geometry):
+        return []
     groups: dict[Any, list[tuple[float, float, float]]] = {}
     for folder, times, begin, end, geom in zip(
         frame["folder"], frame["times"], frame["begin"], frame["end"], frame.geometry, strict=True
     ):
         if not isinstance(geom, Point):
             continue
-        when = times[0] if isinstance(times, list) and len(times) == 1 else begin or end
-        if not isinstance(when, dt.datetime):
+        if isinstance(times, list) and len(times) == 1:
+            begin = end = times[0]
+        when = _placemark_start(begin, end, rules=rules, now=now)
+        if when is None:
             continue
-        try:
-            seconds = epoch_seconds(when)
-        except OverflowError:
-            continue
-        groups.setdefault(folder, []).append((seconds, geom.x, geom.y))
+        groups.setdefault(folder, []).append((when.timestamp(), geom.x, geom.y))
     out: list[tuple[Any, LineString, list[Any]]] = []
     for folder, fixes in groups.items():
-        if len(fixes) < 2:
-            continue
         fixes.sort(key=lambda fix: fix[0])  # by time: a file written newest first is the same
-        line = LineString([(x, y) for _t, x, y in fixes])
-        out.append((folder, line, [[t for t, _x, _y in fixes]]))
+        walk: list[tuple[float, float, float]] = []
+        for fix in [*fixes, None]:
+            if fix is not None and walk and not _one_walk(walk[-1][0], fix[0]):
+                walk = _walk_out(out, folder, walk)
+            if fix is None:
+                _walk_out(out, folder, walk)
+            else:
+                walk.append(fix)
     return out
+
+
+def _one_walk(before: float, after: float) -> bool:
+    """Whether fixes timed ``before`` and ``after`` (epoch seconds) can be of one walk."""
+    day = dt.datetime.fromtimestamp(before, tz=LOCAL_TZ).date()
+    return (
+        after - before <= TIMED_POINTS_GAP_S
+        and dt.datetime.fromtimestamp(after, tz=LOCAL_TZ).date() == day
+    )
+
+
+def _walk_out(
+    out: list[tuple[Any, LineString, list[Any]]],
+    folder: Any,
+    walk: list[tuple[float, float, float]],
+) -> list[tuple[float, float, float]]:
+    """Add ``walk`` to ``out`` as a track when it has two fixes or more; an empty walk back."""
+    if len(walk) >= 2:
+        line = LineString([(x, y) for _t, x, y in walk])
+        out.append((folder, line, [[t for t, _x, _y in walk]]))
+    return []
 
 
 def read_track_file(
@@ -243,15 +276,18 @@ def read_track_file(
     """Tracks of a GPX, KML or KMZ file, cleaned of GPS glitches (EPSG:4490).
 
     Columns: ``number`` (the track's position in the file), ``name``, ``start``, ``date``,
-    ``hygiene`` (a :class:`~geoverify.tracks.TrackReport`) and geometry — the line that was
-    walked after :func:`geoverify.tracks.clean_track` dropped impossible fixes (``rules``;
-    ``now`` bounds plausible times, default the present). A track with no fix left has
-    geometry None. ``start``/``date`` come from the kept fixes. GPX routes are included.
-    A KML line placemark whose fixes have no times (a LineString, or a gx:Track without
-    ``<when>``) takes its start from the placemark's ``<TimeStamp>`` or ``<TimeSpan>`` when
-    that is plausible. Other KML placemarks are left out, except in a KML without lines: there
-    the point placemarks with a time (TimeStamp, TimeSpan) are the fixes of a track, one per
-    folder (:func:`_timed_points`), named by the folder.
+    ``placemark_dated`` (the date is a KML placemark's label, not its fixes' times: a date
+    given for the file wins over it), ``hygiene`` (a :class:`~geoverify.tracks.TrackReport`)
+    and geometry — the line that was walked after :func:`geoverify.tracks.clean_track`
+    dropped impossible fixes (``rules``; ``now`` bounds plausible times, default the
+    present). A track with no fix left has geometry None. ``start``/``date`` come from the
+    kept fixes. GPX routes are included. A KML line placemark whose fixes have no times (a
+    LineString, or a gx:Track without ``<when>``) takes its start from the placemark's
+    ``<TimeStamp>`` or ``<TimeSpan>`` when that is plausible. Other KML placemarks are left
+    out, except in a KML without lines: there the point placemarks with a time (TimeStamp,
+    TimeSpan) are the fixes of tracks, a walk per folder cut at long pauses and at midnight
+    (:func:`_timed_points`), named by the folder; in a KML with areas they are marked sites,
+    no track.
 
     Raises
     ------
@@ -279,11 +315,12 @@ def read_track_file(
                 continue
             number += 1
             cleaned, report, start = _hygiene(geom, _kml_times(geom, times), rules=rules, now=when)
-            if start is None and cleaned is not None:  # no timed fix: the placemark's time
+            labelled = start is None and cleaned is not None
+            if labelled:  # no timed fix: the placemark's time
                 start = _placemark_start(begin, end, rules=rules, now=when)
-            rows.append(_track_row(number, name, start, report, cleaned))
+            rows.append(_track_row(number, name, start, report, cleaned, placemark_dated=labelled))
         if not rows:  # a phone app's export: each fix a point placemark with its time
-            for folder, line, seconds in _timed_points(frame):
+            for folder, line, seconds in _timed_points(frame, rules=rules, now=when):
                 number += 1
                 cleaned, report, start = _hygiene(line, seconds, rules=rules, now=when)
                 rows.append(_track_row(number, folder, start, report, cleaned))
@@ -296,13 +333,14 @@ def read_track_file(
     else:
         msg = f"{source}: 不支持的轨迹文件类型 {suffix} (track files must be .gpx, .kml or .kmz)"
         raise InputError(msg)
-    columns = ["number", "name", "start", "date", "hygiene"]
+    columns = ["number", "name", "start", "date", "placemark_dated", "hygiene"]
     out = gpd.GeoDataFrame(
         {c: pd.Series([r[c] for r in rows], dtype=object) for c in columns},
         geometry=gpd.GeoSeries([r["geometry"] for r in rows], crs=STORE_CRS),
         crs=STORE_CRS,
     )
     out["number"] = out["number"].astype(int)
+    out["placemark_dated"] = out["placemark_dated"].astype(bool)
     out["start"] = pd.to_datetime(out["start"], utc=True)
     return out
 
@@ -313,12 +351,15 @@ def _track_row(
     start: dt.datetime | None,
     report: TrackReport,
     geom: BaseGeometry | None,
+    *,
+    placemark_dated: bool = False,
 ) -> dict[str, Any]:
     return {
         "number": number,
         "name": name,
         "start": start,
         "date": start.astimezone(LOCAL_TZ).date() if start else None,
+        "placemark_dated": placemark_dated,
         "hygiene": report,
         "geometry": geom,
     }
@@ -668,7 +709,10 @@ def read_patrol_file(
             )
             continue
         best = mine.sort_values("length_m", ascending=False).iloc[0]
-        day = rec["date"] if rec["date"] is not None and not pd.isna(rec["date"]) else date
+        found = rec["date"] if rec["date"] is not None and not pd.isna(rec["date"]) else None
+        # The fixes' own times say the day; a placemark's label of a time gives way to a date
+        # typed (it may be when the file was made, not walked).
+        day = date if date is not None and (found is None or rec["placemark_dated"]) else found
         if day is None:
             problems.append(
                 RowProblem(

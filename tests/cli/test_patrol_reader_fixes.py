@@ -63,7 +63,7 @@ def test_kml_tracks_dated_by_timestamp_need_no_date(run: Cli, tmp_path: Path) ->
     points.write_text(
         _KML.format(
             "".join(
-                f"<Placemark><TimeStamp><when>2024-03-07T0{i}:00:00+08:00</when></TimeStamp>"
+                f"<Placemark><TimeStamp><when>2024-03-07T09:{i:02d}:00+08:00</when></TimeStamp>"
                 f"<Point><coordinates>{x},{y + 0.0003},0</coordinates></Point></Placemark>"
                 for i, (x, y) in enumerate(_PTS)  # another walk, a little to the north
             )

@@ -25,7 +25,7 @@ def test_the_target_page_names_the_earlier_target_and_its_distance(
         text = html.unescape(re.sub(r"<[^>]+>", "", said.group(1)))
         # The batches may be of one year: "往年" (an earlier year's) would be wrong.
         assert "往年" not in text
-        assert f"此前批次的靶标 {r.repeat_of} 在 {r.repeat_distance_m:.1f} 米处" in text
+        assert f"此前登记的靶标 {r.repeat_of} 在 {r.repeat_distance_m:.1f} 米处" in text
         doc = clients["office1"].get(f"/api/v1/targets/{r.target_id}").json()
         assert doc["repeat_of"] == r.repeat_of
         assert abs(doc["repeat_distance_m"] - r.repeat_distance_m) < 1e-9
