@@ -159,15 +159,17 @@ def test_the_last_failures_before_the_pause_are_warned_of_in_chinese(
     assert not any(re.search(r"[A-Za-z]", s) for s in shown)
 
 
-def _spread_guesses(store: Store, n: int, *, first: int = 0) -> None:
+def _spread_guesses(store: Store, n: int, *, first: int = 0, last: str | None = None) -> str:
     """``n`` wrong guesses at the name, each address making as many as it may: the last one
-    through :func:`authenticate`, the others recorded as it records them (Argon2 is slow)."""
+    through :func:`authenticate` (from ``last`` if given), the others recorded as it records
+    them (Argon2 is slow). Returns what the last one was told."""
     addresses = [f"203.0.113.{i // MAX_NAME_FAILURES + 1}" for i in range(first, first + n)]
     with store.begin() as conn:
         for address in addresses[:-1]:
             store_users.record_failure(conn, name=NAME, client=address, at=repo.now())
-    with pytest.raises(AuthError, match="用户名或密码不正确"):
-        authenticate(store, NAME, "a-wrong-guess", client=addresses[-1])
+    with pytest.raises(AuthError, match="用户名或密码不正确") as e:
+        authenticate(store, NAME, "a-wrong-guess", client=last or addresses[-1])
+    return str(e.value)
 
 
 def test_guesses_from_many_addresses_pause_the_name_everywhere(store: Store) -> None:
@@ -180,8 +182,14 @@ def test_guesses_from_many_addresses_pause_the_name_everywhere(store: Store) -> 
     # One below the ceiling the office still logs in (its success forgets only its own
     # address's failures)…
     assert authenticate(store, NAME, PW, client=DESK).name == NAME
-    _spread_guesses(store, 1, first=MAX_NAME_FAILURES_ALL_CLIENTS - 1)
-    # …at the ceiling the name is paused from every address.
+    # …at the ceiling the name is paused from every address, and the guess that reaches it
+    # (from an address of its first) is told so.
+    said = _spread_guesses(store, 1, first=MAX_NAME_FAILURES_ALL_CLIENTS - 1, last="198.51.100.7")
+    assert re.fullmatch(
+        r"用户名或密码不正确；该账号 15 分钟内在各设备共错 50 次，暂停登录该账号，"
+        r"请 15 分钟后（\d\d:\d\d 以后）再试",
+        said,
+    ), said
     with pytest.raises(AuthError, match="登录失败次数过多"):
         authenticate(store, NAME, PW, client=DESK)
     # Another name is not touched by it.
@@ -193,8 +201,14 @@ def test_one_address_trying_many_names_is_paused(store: Store) -> None:
     with store.begin() as conn:  # recorded as authenticate records them (Argon2 is slow)
         for i in range(MAX_CLIENT_FAILURES - 1):
             store_users.record_failure(conn, name=f"user{i}", client=STRANGER, at=repo.now())
-    with pytest.raises(AuthError, match="用户名或密码不正确"):
+    with pytest.raises(AuthError, match="用户名或密码不正确") as e:
         authenticate(store, "one-more", "a-wrong-guess", client=STRANGER)
+    # the failure that pauses the address says so at once
+    assert re.fullmatch(
+        r"用户名或密码不正确；本设备 15 分钟内登录已错 20 次，暂停在本设备登录任何账号，"
+        r"请 15 分钟后（\d\d:\d\d 以后）再试",
+        str(e.value),
+    ), str(e.value)
     with pytest.raises(AuthError, match="登录失败次数过多"):
         authenticate(store, NAME, PW, client=STRANGER)
     assert authenticate(store, NAME, PW, client=DESK).name == NAME
