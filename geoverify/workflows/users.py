@@ -479,26 +479,27 @@ def authenticate(store: Store, name: str, password: str, *, client: str) -> User
             hint = (
                 f"；再错 {left} 次将暂停在本设备登录该账号 {minutes} 分钟" if 0 < left <= 2 else ""
             )
-            # A failure that pauses logins says so now, not at the next try.
-            wait = _wait_text(now + FAILURE_WINDOW)[0]
+            # A failure that pauses logins says so now, not at the next try: the name from
+            # here, every name from here, the name from everywhere (the first that applies).
             since = now - FAILURE_WINDOW
-            if left <= 0:  # the name from here
-                paused = f"本设备暂停登录该账号，请{wait}"
-                hint = f"；{minutes} 分钟内已错 {MAX_NAME_FAILURES} 次，{paused}"
-            elif store_users.count_failures(conn, since=since, client=key)[0] >= (
-                MAX_CLIENT_FAILURES
-            ):  # every name from here
-                hint = (
-                    f"；本设备 {minutes} 分钟内登录已错 {MAX_CLIENT_FAILURES} 次，"
-                    f"暂停在本设备登录任何账号，请{wait}"
-                )
-            elif store_users.count_failures(conn, since=since, name=name)[0] >= (
-                MAX_NAME_FAILURES_ALL_CLIENTS
-            ):  # the name from everywhere
-                hint = (
-                    f"；该账号 {minutes} 分钟内在各设备共错 {MAX_NAME_FAILURES_ALL_CLIENTS} 次，"
-                    f"暂停登录该账号，请{wait}"
-                )
+            by_client = store_users.count_failures(conn, since=since, client=key)[0]
+            by_name = store_users.count_failures(conn, since=since, name=name)[0]
+            pauses = (
+                (left <= 0, f"{minutes} 分钟内已错 {MAX_NAME_FAILURES} 次，本设备暂停登录该账号"),
+                (
+                    by_client >= MAX_CLIENT_FAILURES,
+                    f"本设备 {minutes} 分钟内登录已错 {MAX_CLIENT_FAILURES} 次，"
+                    "暂停在本设备登录任何账号",
+                ),
+                (
+                    by_name >= MAX_NAME_FAILURES_ALL_CLIENTS,
+                    f"该账号 {minutes} 分钟内在各设备共错 {MAX_NAME_FAILURES_ALL_CLIENTS} 次，"
+                    "暂停登录该账号",
+                ),
+            )
+            paused = next((said for applies, said in pauses if applies), None)
+            if paused is not None:
+                hint = f"；{paused}，请{_wait_text(now + FAILURE_WINDOW)[0]}"
             failed = AuthError(f"用户名或密码不正确{hint}", en="wrong user name or password")
         elif row["disabled"]:
             msg = "该账号已停用，请联系镇平安办"
