@@ -235,14 +235,16 @@ def _timed_points(
     out: list[tuple[Any, LineString, list[Any]]] = []
     for folder, fixes in groups.items():
         fixes.sort(key=lambda fix: fix[0])  # by time: a file written newest first is the same
-        walk: list[tuple[float, float, float]] = []
-        for fix in [*fixes, None]:
-            if fix is not None and walk and not _one_walk(walk[-1][0], fix[0]):
-                walk = _walk_out(out, folder, walk)
-            if fix is None:
-                _walk_out(out, folder, walk)
+        walks = [fixes[:1]]
+        for fix in fixes[1:]:
+            if _one_walk(walks[-1][-1][0], fix[0]):
+                walks[-1].append(fix)
             else:
-                walk.append(fix)
+                walks.append([fix])
+        for walk in walks:
+            if len(walk) >= 2:
+                line = LineString([(x, y) for _t, x, y in walk])
+                out.append((folder, line, [[t for t, _x, _y in walk]]))
     return out
 
 
@@ -253,18 +255,6 @@ def _one_walk(before: float, after: float) -> bool:
         after - before <= TIMED_POINTS_GAP_S
         and dt.datetime.fromtimestamp(after, tz=LOCAL_TZ).date() == day
     )
-
-
-def _walk_out(
-    out: list[tuple[Any, LineString, list[Any]]],
-    folder: Any,
-    walk: list[tuple[float, float, float]],
-) -> list[tuple[float, float, float]]:
-    """Add ``walk`` to ``out`` as a track when it has two fixes or more; an empty walk back."""
-    if len(walk) >= 2:
-        line = LineString([(x, y) for _t, x, y in walk])
-        out.append((folder, line, [[t for t, _x, _y in walk]]))
-    return []
 
 
 def read_track_file(
